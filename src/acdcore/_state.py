@@ -1,0 +1,188 @@
+"""The distributor's mutable records (internal).
+
+These are the "stateful few": one record per live call, per agent ever seen
+and per queue. They hold plain scalars and small containers, shaped so that a
+native backend can own the same state in arrays (integer sequence numbers,
+agent order numbers, float instants).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from sortedcontainers import SortedDict
+
+from .config import AgentProfile, QueueConfig
+from .policies import SortKey
+from .skills import Channel, SkillRequirement
+
+__all__ = [
+    "AgentRecord",
+    "AgentState",
+    "CallRecord",
+    "CallState",
+    "QueueRecord",
+    "Session",
+    "SessionState",
+]
+
+
+class CallState(enum.Enum):
+    """Where a call is. The first three are live; the rest are final outcomes."""
+
+    WAITING = "waiting"
+    RINGING = "ringing"
+    CONNECTED = "connected"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    REJECTED = "rejected"
+
+
+class AgentState(enum.Enum):
+    """An agent's summary state, derived from its login, pause and sessions.
+
+    Precedence when an agent has several sessions: ringing, then busy, then
+    wrap-up; an agent with no session is paused or available.
+    """
+
+    LOGGED_OUT = "logged-out"
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    BUSY = "busy"
+    WRAP_UP = "wrap-up"
+    PAUSED = "paused"
+
+
+class SessionState(enum.Enum):
+    """One interaction occupying one of an agent's channel slots."""
+
+    RINGING = "ringing"
+    CONNECTED = "connected"
+    WRAP_UP = "wrap-up"
+
+
+@attrs.define(slots=True)
+class Session:
+    """A slot of an agent's capacity held by one call."""
+
+    call_id: str
+    channel: Channel
+    queue: str
+    state: SessionState
+    until: float | None = None  # end of wrap-up
+
+
+@attrs.define(slots=True, eq=False)
+class CallRecord:
+    """A live call. ``seq`` is its arrival sequence number (unique, increasing)."""
+
+    call_id: str
+    seq: int
+    queue: str
+    channel: Channel
+    attributes: Mapping[str, Any]
+    requirement: SkillRequirement
+    priority: int
+    emergency: bool
+    preferred_agent: str | None
+    arrived: float
+    entered: float  # when it entered its current queue
+    key: SortKey
+    state: CallState = CallState.WAITING
+    offers: list[str] = attrs.Factory(list)  # agents ringing, in offer order
+    ring_round: int = 0
+    agent: str | None = None
+    answered_at: float | None = None
+    recheck_at: float | None = None
+    last_agent: str | None = None
+
+
+@attrs.define(slots=True, eq=False)
+class AgentRecord:
+    """An agent ever seen. ``order`` is its first-login rank, the final
+    tie-break of every strategy."""
+
+    agent_id: str
+    order: int
+    profile: AgentProfile
+    logged_in: bool = False
+    paused: str | None = None
+    pending_logout: bool = False
+    not_before: float = 0.0
+    sessions: dict[str, Session] = attrs.Factory(dict)
+    idle_since: float = 0.0
+    last_call_end: float | None = None
+    calls_taken: int = 0
+    talk_time: float = 0.0
+    misses: int = 0
+    wake_at: float | None = None
+
+    def state(self) -> AgentState:
+        """The summary state (see :class:`AgentState` for precedence)."""
+        if not self.logged_in:
+            return AgentState.LOGGED_OUT
+        has = {s.state for s in self.sessions.values()}
+        if SessionState.RINGING in has:
+            return AgentState.RINGING
+        if SessionState.CONNECTED in has:
+            return AgentState.BUSY
+        if SessionState.WRAP_UP in has:
+            return AgentState.WRAP_UP
+        if self.paused is not None:
+            return AgentState.PAUSED
+        return AgentState.AVAILABLE
+
+    def channel_free(self, channel: Channel) -> bool:
+        """True when one more session on ``channel`` fits the agent's capacity.
+
+        A session on an exclusive channel blocks every other channel, and an
+        exclusive channel is only free when no other channel is in use.
+        Cost: O(sessions).
+        """
+        cap = self.profile.capacity.get(channel, 0)
+        if cap <= 0:
+            return False
+        exclusive = self.profile.exclusive
+        used = 0
+        for s in self.sessions.values():
+            if s.channel is channel:
+                used += 1
+            elif s.channel in exclusive or channel in exclusive:
+                return False
+        return used < cap
+
+    def any_channel_free(self) -> bool:
+        """True when some channel of the agent has a free slot."""
+        return any(self.channel_free(ch) for ch in self.profile.capacity)
+
+    def offerable(self, now: float) -> bool:
+        """Logged in, not paused, not logging out, past its no-answer delay and
+        with a free slot: it may be offered a call now."""
+        return (
+            self.logged_in
+            and self.paused is None
+            and not self.pending_logout
+            and self.not_before <= now
+            and self.any_channel_free()
+        )
+
+
+@attrs.define(slots=True, eq=False)
+class QueueRecord:
+    """A queue's live state.
+
+    ``waiting`` maps sort key to call in policy order (a SortedDict: insert,
+    remove and position are O(log n)). ``members`` are the logged-in agents who
+    serve it; ``free`` those of them who are offerable now. Both are
+    insertion-ordered dicts used as sets; every choice among them is made by
+    an explicit key, never by their order.
+    """
+
+    config: QueueConfig
+    waiting: SortedDict = attrs.Factory(SortedDict)
+    members: dict[str, None] = attrs.Factory(dict)
+    free: dict[str, None] = attrs.Factory(dict)
+    rr_last: int | None = None

@@ -1,0 +1,250 @@
+"""Configuration value objects: queues, agent profiles, selection strategies.
+
+Everything here is immutable and validated when it is built, so a bad setting
+fails at start-up with a :class:`~acdcore.errors.ConfigError` that names the
+field, not later when a call hits it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .errors import ConfigError
+from .policies import FIFO, PriorityPolicy
+from .skills import Channel, SkillRequirement, check_duration, freeze_mapping, validate_skills
+
+__all__ = [
+    "AgentProfile",
+    "NoAnswerPolicy",
+    "QueueConfig",
+    "QueueMembership",
+    "Strategy",
+]
+
+
+class Strategy(enum.Enum):
+    """How a queue picks among several free, eligible agents for one call.
+
+    Every strategy breaks its last tie by agent order (the order in which agents
+    first logged in), so no choice depends on dict or set iteration.
+
+    - ``LONGEST_IDLE``: the agent idle the longest (smallest ``idle_since``).
+    - ``FEWEST_CALLS``: fewest calls answered, then longest idle.
+    - ``LEAST_TALK_TIME``: least accumulated talk time, then longest idle.
+    - ``ROUND_ROBIN``: round robin with memory: the next agent in agent order
+      after the one this queue offered to last, wrapping around.
+    - ``LINEAR``: top-down by the membership ``position`` (smallest first).
+    - ``MOST_SKILLED``: highest sum of proficiency over the required skills,
+      then longest idle.
+    - ``RANDOM``: uniform over eligible agents, drawn from the injected RNG.
+    - ``WEIGHTED_RANDOM``: proportional to the membership ``weight``.
+    - ``RING_ALL``: offer to every free eligible agent; the first answer wins
+      and the other offers are cancelled.
+    """
+
+    LONGEST_IDLE = "longest-idle"
+    FEWEST_CALLS = "fewest-calls"
+    LEAST_TALK_TIME = "least-talk-time"
+    ROUND_ROBIN = "round-robin"
+    LINEAR = "linear"
+    MOST_SKILLED = "most-skilled"
+    RANDOM = "random"
+    WEIGHTED_RANDOM = "weighted-random"
+    RING_ALL = "ring-all"
+
+
+def _check_int(value: object, what: str, minimum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{what} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{what} must be >= {minimum}, got {value!r}")
+
+
+def _check_name(value: object, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
+
+
+@attrs.frozen
+class NoAnswerPolicy:
+    """What happens to an agent who misses an offer (declines, is busy, or lets
+    it ring out).
+
+    ``delay``: seconds before that agent may be offered any call again.
+    ``auto_pause_after``: after this many consecutive misses the agent is paused
+    with ``pause_reason`` (``None`` disables auto-pause). Answering an offer or
+    being resumed resets the count.
+    """
+
+    delay: float = 5.0
+    auto_pause_after: int | None = 3
+    pause_reason: str = "no-answer"
+
+    def __attrs_post_init__(self) -> None:
+        check_duration(self.delay, "NoAnswerPolicy.delay", ConfigError)
+        if self.auto_pause_after is not None:
+            _check_int(self.auto_pause_after, "NoAnswerPolicy.auto_pause_after", 1)
+        _check_name(self.pause_reason, "NoAnswerPolicy.pause_reason")
+
+
+def _requirement(value: SkillRequirement | Mapping[str, int] | None) -> SkillRequirement:
+    if value is None:
+        return SkillRequirement()
+    if isinstance(value, SkillRequirement):
+        return value
+    return SkillRequirement(value)
+
+
+@attrs.frozen
+class QueueConfig:
+    """A queue: where calls wait, how they are ordered and how agents are chosen.
+
+    ``ring_timeout``: seconds an offer rings before it counts as a miss (15 s is
+    about three rings). ``wrap_up``: seconds of after-call work before the agent
+    is available again. ``max_length``: waiting calls beyond which a new arrival
+    is rejected (``None``: unbounded). ``preferred_agent_wait``: how long a call
+    that names a preferred agent is reserved for that agent before any eligible
+    agent may take it.
+    """
+
+    name: str
+    policy: PriorityPolicy = attrs.field(factory=FIFO)
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    requirement: SkillRequirement = attrs.field(factory=SkillRequirement, converter=_requirement)
+    ring_timeout: float = 15.0
+    wrap_up: float = 0.0
+    no_answer: NoAnswerPolicy = attrs.field(factory=NoAnswerPolicy)
+    max_length: int | None = None
+    preferred_agent_wait: float = 30.0
+
+    def __attrs_post_init__(self) -> None:
+        _check_name(self.name, "QueueConfig.name")
+        where = f"queue {self.name!r}"
+        if not isinstance(self.policy, PriorityPolicy):
+            raise ConfigError(f"{where}: policy {self.policy!r} is not a priority policy")
+        if not isinstance(self.strategy, Strategy):
+            raise ConfigError(f"{where}: strategy {self.strategy!r} is not a Strategy")
+        check_duration(self.ring_timeout, f"{where}: ring_timeout", ConfigError)
+        if self.ring_timeout <= 0:
+            raise ConfigError(f"{where}: ring_timeout must be > 0, got {self.ring_timeout!r}")
+        check_duration(self.wrap_up, f"{where}: wrap_up", ConfigError)
+        check_duration(self.preferred_agent_wait, f"{where}: preferred_agent_wait", ConfigError)
+        if not isinstance(self.no_answer, NoAnswerPolicy):
+            raise ConfigError(f"{where}: no_answer must be a NoAnswerPolicy")
+        if self.max_length is not None:
+            _check_int(self.max_length, f"{where}: max_length", 0)
+
+
+@attrs.frozen
+class QueueMembership:
+    """How one agent serves one queue (a routing-profile entry).
+
+    ``priority``: 1 is served first; an agent with free capacity takes calls
+    from its lowest-numbered queues before others (as in Amazon Connect routing
+    profiles). Among queues of equal priority the caller who has waited longest
+    goes first. ``delay``: the agent takes a call from this queue only once it
+    has waited this many seconds. ``position``: the agent's place in the
+    queue's top-down order (``Strategy.LINEAR``). ``weight``: its weight for
+    ``Strategy.WEIGHTED_RANDOM``.
+    """
+
+    priority: int = 1
+    delay: float = 0.0
+    position: int = 0
+    weight: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        _check_int(self.priority, "QueueMembership.priority")
+        check_duration(self.delay, "QueueMembership.delay", ConfigError)
+        _check_int(self.position, "QueueMembership.position")
+        _check_int(self.weight, "QueueMembership.weight", 1)
+
+
+def _memberships(
+    value: Mapping[str, QueueMembership | None] | Iterable[str],
+) -> Mapping[str, QueueMembership]:
+    if isinstance(value, (str, bytes)):
+        raise ConfigError(f"AgentProfile.queues must be a collection of queue names, got {value!r}")
+    if isinstance(value, Mapping):
+        items = [(k, v if v is not None else QueueMembership()) for k, v in value.items()]
+    else:
+        items = [(k, QueueMembership()) for k in value]
+    out: dict[str, QueueMembership] = {}
+    for name, m in items:
+        _check_name(name, "AgentProfile.queues key")
+        if not isinstance(m, QueueMembership):
+            raise ConfigError(f"AgentProfile.queues[{name!r}] must be a QueueMembership, got {m!r}")
+        out[name] = m
+    return MappingProxyType(out)
+
+
+def _capacity(value: Mapping[Channel, int] | None) -> Mapping[Channel, int]:
+    if value is None:
+        return MappingProxyType({Channel.VOICE: 1})
+    out: dict[Channel, int] = {}
+    for ch, n in value.items():
+        if not isinstance(ch, Channel):
+            raise ConfigError(f"AgentProfile.capacity key {ch!r} is not a Channel")
+        _check_int(n, f"AgentProfile.capacity[{ch.value}]", 0)
+        out[ch] = n
+    return MappingProxyType(out)
+
+
+def _default_exclusive() -> frozenset[Channel]:
+    return frozenset({Channel.VOICE})
+
+
+def _skills(value: Mapping[str, int] | None) -> Mapping[str, int]:
+    return freeze_mapping(value)
+
+
+@attrs.frozen
+class AgentProfile:
+    """Who an agent is: skills, the queues it serves, its capacity per channel.
+
+    ``skills``: skill name to proficiency (1..10). ``queues``: queue names, or a
+    mapping of queue name to :class:`QueueMembership`. ``capacity``: sessions
+    per channel (default one voice call). ``exclusive``: channels whose session
+    blocks every other channel and which can only be offered to an agent with
+    no other session (default: voice). ``region``: the agent's site or region.
+    """
+
+    agent_id: str
+    skills: Mapping[str, int] = attrs.field(factory=dict, converter=_skills)
+    queues: Mapping[str, QueueMembership] = attrs.field(factory=dict, converter=_memberships)
+    capacity: Mapping[Channel, int] = attrs.field(default=None, converter=_capacity)
+    exclusive: frozenset[Channel] = attrs.field(factory=_default_exclusive, converter=frozenset)
+    region: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_name(self.agent_id, "AgentProfile.agent_id")
+        validate_skills(self.skills, f"agent {self.agent_id!r}", ConfigError)
+        for ch in self.exclusive:
+            if not isinstance(ch, Channel):
+                raise ConfigError(
+                    f"agent {self.agent_id!r}: exclusive entry {ch!r} is not a Channel"
+                )
+        if self.region is not None:
+            _check_name(self.region, f"agent {self.agent_id!r}: region")
+
+    def with_skills(self, skills: Mapping[str, int]) -> AgentProfile:
+        """A copy of this profile with ``skills`` replaced."""
+        return attrs.evolve(self, skills=skills)
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data for snapshots."""
+        return {
+            "agent_id": self.agent_id,
+            "skills": dict(sorted(self.skills.items())),
+            "queues": {q: attrs.astuple(m) for q, m in self.queues.items()},
+            "capacity": {
+                c.value: n for c, n in sorted(self.capacity.items(), key=lambda x: x[0].value)
+            },
+            "exclusive": sorted(c.value for c in self.exclusive),
+            "region": self.region,
+        }

@@ -1,0 +1,140 @@
+"""Events: what happened, told to the distributor. Immutable, past tense.
+
+Every event carries ``now``, the instant it happened, in seconds on whatever
+clock the adapter uses (the distributor never reads a clock). Events are plain
+data: a list of them is a complete journal that replays to the same actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .config import AgentProfile
+from .skills import Channel, SkillRequirement, freeze_mapping
+
+__all__ = [
+    "AgentLoggedIn",
+    "AgentLoggedOut",
+    "AgentPaused",
+    "AgentResumed",
+    "AgentSkillsChanged",
+    "CallAbandoned",
+    "CallArrived",
+    "CallEnded",
+    "Event",
+    "OfferAnswered",
+    "OfferDeclined",
+]
+
+
+def _attributes(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return freeze_mapping(value)
+
+
+def _requirement(value: SkillRequirement | Mapping[str, int] | None) -> SkillRequirement | None:
+    if value is None or isinstance(value, SkillRequirement):
+        return value
+    return SkillRequirement(value)
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of all events: ``now`` is when it happened."""
+
+    now: float
+
+
+@attrs.frozen(kw_only=True)
+class CallArrived(Event):
+    """A call entered the ACD and asks for ``queue``.
+
+    ``requirement`` overrides the queue's default skill requirement.
+    ``priority`` is the call's class (higher is more important; how it is used
+    depends on the queue's policy). ``emergency`` marks a call for the
+    emergency class. ``preferred_agent`` reserves the call for that agent for
+    the queue's ``preferred_agent_wait``. ``attributes`` is free-form data
+    (caller number under ``"caller"``, tier, customer value, urgency, intent,
+    language, region) passed through to offers.
+    """
+
+    call_id: str
+    queue: str
+    channel: Channel = Channel.VOICE
+    attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_attributes, hash=False)
+    requirement: SkillRequirement | None = attrs.field(default=None, converter=_requirement)
+    priority: int = 0
+    emergency: bool = False
+    preferred_agent: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CallAbandoned(Event):
+    """The caller hung up before being connected (waiting or while ringing)."""
+
+    call_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OfferAnswered(Event):
+    """``agent_id`` answered the offer of ``call_id``; they are now connected."""
+
+    call_id: str
+    agent_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OfferDeclined(Event):
+    """``agent_id`` did not take the offer of ``call_id`` (``reason``: declined,
+    busy, unreachable...). The call goes back to its place in the queue."""
+
+    call_id: str
+    agent_id: str
+    reason: str = "declined"
+
+
+@attrs.frozen(kw_only=True)
+class CallEnded(Event):
+    """A connected call finished (either side hung up); wrap-up starts."""
+
+    call_id: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentLoggedIn(Event):
+    """An agent logged in with ``profile`` (which replaces any earlier one)."""
+
+    profile: AgentProfile
+
+
+@attrs.frozen(kw_only=True)
+class AgentLoggedOut(Event):
+    """An agent logged out. While connected, it takes effect when the call ends."""
+
+    agent_id: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentPaused(Event):
+    """An agent paused with ``reason`` (break, lunch, training...). A paused
+    agent keeps its current calls and gets no new offers."""
+
+    agent_id: str
+    reason: str = "paused"
+
+
+@attrs.frozen(kw_only=True)
+class AgentResumed(Event):
+    """A paused agent is available again."""
+
+    agent_id: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentSkillsChanged(Event):
+    """An agent's skills were changed; this takes effect at once."""
+
+    agent_id: str
+    skills: Mapping[str, int] = attrs.field(converter=_attributes, hash=False)

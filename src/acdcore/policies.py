@@ -1,0 +1,211 @@
+"""Priority policies: the order in which a queue's waiting calls are served.
+
+A policy turns a call's static facts (arrival time, arrival sequence number,
+priority, emergency flag, attributes) into a sort key. The key never changes
+while the call waits, so a queue is a sorted container and nothing is re-sorted
+as time passes. Smaller keys are served first. Every key ends with the call's
+arrival sequence number, so two calls never tie.
+
+Accumulating priority fits this model because its growth is linear in time:
+ordering by ``credit + (now - arrived)`` is the same at every ``now`` as ordering
+by ``arrived - credit``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from .errors import ConfigError, InvalidValue
+
+__all__ = [
+    "FIFO",
+    "AccumulatingPriority",
+    "CallFacts",
+    "EmergencyFirst",
+    "PriorityClasses",
+    "PriorityPolicy",
+    "SortKey",
+    "ValueUrgencyMatrix",
+]
+
+SortKey = tuple[float, ...]
+
+
+@attrs.frozen
+class CallFacts:
+    """The static facts of a waiting call that a policy may order by."""
+
+    seq: int
+    arrived: float
+    priority: int
+    emergency: bool
+    attributes: Mapping[str, Any]
+
+
+@runtime_checkable
+class PriorityPolicy(Protocol):
+    """Orders a queue. ``key`` may raise :class:`~acdcore.errors.InvalidValue`
+    for a call whose attributes it cannot use; the call is then refused."""
+
+    @property
+    def name(self) -> str:
+        """A short identifier used in snapshots and docs."""
+        ...
+
+    def key(self, call: CallFacts) -> SortKey:
+        """The call's sort key; smaller is served first."""
+        ...
+
+
+@attrs.frozen
+class FIFO:
+    """First in, first out: ordered by arrival time, then arrival sequence."""
+
+    @property
+    def name(self) -> str:
+        return "fifo"
+
+    def key(self, call: CallFacts) -> SortKey:
+        return (call.arrived, call.seq)
+
+
+@attrs.frozen
+class PriorityClasses:
+    """Static classes: a higher ``priority`` is always served first (a VIP class
+    above the rest); within a class, first in first out.
+
+    Key: ``(-priority, arrived, seq)``. A low class can starve under load; use
+    :class:`AccumulatingPriority` when that matters.
+    """
+
+    @property
+    def name(self) -> str:
+        return "priority-classes"
+
+    def key(self, call: CallFacts) -> SortKey:
+        return (-call.priority, call.arrived, call.seq)
+
+
+@attrs.frozen
+class AccumulatingPriority:
+    """Priority that grows while the caller waits, so no class starves.
+
+    A call's score at time ``now`` is ``seconds_per_level * priority +
+    (now - arrived)``: each priority level is a head start of
+    ``seconds_per_level`` seconds, and every caller gains one point per second
+    waited. A priority-0 call that has waited longer than ``seconds_per_level``
+    seconds more than a priority-1 call goes first. The highest score is served
+    first; equal scores go by arrival sequence.
+
+    Key: ``(arrived - seconds_per_level * priority, seq)``. Linear growth keeps
+    the key static, so the queue is never re-sorted.
+    """
+
+    seconds_per_level: float = 60.0
+
+    def __attrs_post_init__(self) -> None:
+        v = self.seconds_per_level
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ConfigError(f"AccumulatingPriority.seconds_per_level must be a number, got {v!r}")
+        if not math.isfinite(v) or v < 0:
+            raise ConfigError(
+                f"AccumulatingPriority.seconds_per_level must be finite and >= 0, got {v!r}"
+            )
+
+    @property
+    def name(self) -> str:
+        return "accumulating"
+
+    def key(self, call: CallFacts) -> SortKey:
+        return (call.arrived - self.seconds_per_level * call.priority, call.seq)
+
+
+def _matrix_tuple(value: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(row) for row in value)
+
+
+@attrs.frozen
+class ValueUrgencyMatrix:
+    """Customer value x urgency mapped to a priority, then served as classes.
+
+    ``matrix[value][urgency]`` is the priority of a call whose attribute
+    ``value_attribute`` is ``value`` and ``urgency_attribute`` is ``urgency``;
+    both are integer levels from 0. A missing attribute counts as level 0; a
+    level that is not an int or is outside the matrix refuses the call with
+    :class:`~acdcore.errors.InvalidValue`. The call's own ``priority`` field is
+    ignored by this policy.
+
+    Key: ``(-matrix[value][urgency], arrived, seq)``.
+    """
+
+    matrix: tuple[tuple[int, ...], ...] = attrs.field(converter=_matrix_tuple)
+    value_attribute: str = "customer_value"
+    urgency_attribute: str = "urgency"
+
+    def __attrs_post_init__(self) -> None:
+        if not self.matrix or not self.matrix[0]:
+            raise ConfigError("ValueUrgencyMatrix.matrix must have at least one row and column")
+        width = len(self.matrix[0])
+        for i, row in enumerate(self.matrix):
+            if len(row) != width:
+                raise ConfigError(
+                    f"ValueUrgencyMatrix.matrix row {i} has {len(row)} entries, expected {width}"
+                )
+            for j, cell in enumerate(row):
+                if isinstance(cell, bool) or not isinstance(cell, int):
+                    raise ConfigError(
+                        f"ValueUrgencyMatrix.matrix[{i}][{j}] = {cell!r} is not an int"
+                    )
+
+    @property
+    def name(self) -> str:
+        return "value-urgency"
+
+    def _level(self, call: CallFacts, attribute: str, size: int) -> int:
+        raw = call.attributes.get(attribute, 0)
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < size:
+            raise InvalidValue(
+                f"call #{call.seq}: attribute {attribute!r} = {raw!r} must be an int in 0..{size - 1}"
+            )
+        return raw
+
+    def priority_of(self, call: CallFacts) -> int:
+        """The priority the matrix gives this call."""
+        v = self._level(call, self.value_attribute, len(self.matrix))
+        u = self._level(call, self.urgency_attribute, len(self.matrix[0]))
+        return self.matrix[v][u]
+
+    def key(self, call: CallFacts) -> SortKey:
+        return (-self.priority_of(call), call.arrived, call.seq)
+
+
+def _default_inner() -> PriorityPolicy:
+    return FIFO()
+
+
+@attrs.frozen
+class EmergencyFirst:
+    """Emergency calls always go first (first in, first out among them); every
+    other call is ordered by ``inner``.
+
+    Key: ``(0, arrived, seq)`` for an emergency, ``(1, *inner.key(call))`` otherwise.
+    """
+
+    inner: PriorityPolicy = attrs.field(factory=_default_inner)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.inner, PriorityPolicy):
+            raise ConfigError(f"EmergencyFirst.inner must be a priority policy, got {self.inner!r}")
+
+    @property
+    def name(self) -> str:
+        return f"emergency-first({self.inner.name})"
+
+    def key(self, call: CallFacts) -> SortKey:
+        if call.emergency:
+            return (0, call.arrived, call.seq)
+        return (1, *self.inner.key(call))

@@ -1,0 +1,116 @@
+"""The skill router: who may take a call, and which of them gets it.
+
+Eligibility is a pure function of an agent, a call and the time; selection
+applies the queue's :class:`~acdcore.config.Strategy` to the eligible free
+agents. Both are used by the distributor and by its ``check()``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from ._state import AgentRecord, CallRecord, QueueRecord
+from .config import Strategy
+
+__all__ = ["eligible_at", "select_agents", "skill_eligible"]
+
+
+def skill_eligible(agent: AgentRecord, call: CallRecord) -> bool:
+    """True when the agent serves the call's queue, has its channel and meets
+    its skill requirement (ignoring state, capacity and time)."""
+    return (
+        call.queue in agent.profile.queues
+        and agent.profile.capacity.get(call.channel, 0) > 0
+        and call.requirement.met_by(agent.profile.skills)
+    )
+
+
+def eligible_at(
+    agent: AgentRecord, call: CallRecord, queue: QueueRecord, now: float
+) -> float | None:
+    """The earliest instant at which ``agent`` may be offered ``call``, given
+    the current state; ``None`` when only a state change (not time) could make
+    it eligible.
+
+    Returns ``now`` when eligible now. A later instant comes from the agent's
+    membership delay for the queue (``entered + delay``) or from the call's
+    reservation for its preferred agent (``entered + preferred_agent_wait``).
+    Cost: O(k) for k required skills plus O(sessions).
+    """
+    if not agent.offerable(now):
+        return None
+    membership = agent.profile.queues.get(call.queue)
+    if membership is None:
+        return None
+    if not agent.channel_free(call.channel):
+        return None
+    if not call.requirement.met_by(agent.profile.skills):
+        return None
+    at = now
+    if membership.delay > 0:
+        opens = call.entered + membership.delay
+        if opens > at:
+            at = opens
+    if call.preferred_agent is not None and call.preferred_agent != agent.agent_id:
+        opens = call.entered + queue.config.preferred_agent_wait
+        if opens > at:
+            at = opens
+    return at
+
+
+def select_agents(
+    queue: QueueRecord,
+    call: CallRecord,
+    candidates: Sequence[AgentRecord],
+    rng: random.Random,
+) -> list[AgentRecord]:
+    """Apply the queue's strategy to ``candidates`` (free, eligible now, at
+    least one). Returns the agents to offer the call to: one agent, or every
+    candidate for ring-all. A free preferred agent always wins.
+
+    Cost: O(c log c) for c candidates.
+    """
+    if call.preferred_agent is not None:
+        for a in candidates:
+            if a.agent_id == call.preferred_agent:
+                return [a]
+    strategy = queue.config.strategy
+    name = queue.config.name
+    ordered = sorted(candidates, key=lambda a: a.order)
+    if strategy is Strategy.LONGEST_IDLE:
+        return [min(ordered, key=lambda a: (a.idle_since, a.order))]
+    if strategy is Strategy.FEWEST_CALLS:
+        return [min(ordered, key=lambda a: (a.calls_taken, a.idle_since, a.order))]
+    if strategy is Strategy.LEAST_TALK_TIME:
+        return [min(ordered, key=lambda a: (a.talk_time, a.idle_since, a.order))]
+    if strategy is Strategy.ROUND_ROBIN:
+        last = queue.rr_last
+        if last is not None:
+            for a in ordered:
+                if a.order > last:
+                    return [a]
+        return [ordered[0]]
+    if strategy is Strategy.LINEAR:
+        return [min(ordered, key=lambda a: (a.profile.queues[name].position, a.order))]
+    if strategy is Strategy.MOST_SKILLED:
+        req = call.requirement
+        return [
+            min(
+                ordered,
+                key=lambda a: (-req.proficiency_sum(a.profile.skills), a.idle_since, a.order),
+            )
+        ]
+    if strategy is Strategy.RANDOM:
+        return [ordered[rng.randrange(len(ordered))]]
+    if strategy is Strategy.WEIGHTED_RANDOM:
+        weights = [a.profile.queues[name].weight for a in ordered]
+        r = rng.randrange(sum(weights))
+        for a, w in zip(ordered, weights, strict=True):
+            if r < w:
+                return [a]
+            r -= w
+        raise AssertionError("weighted draw fell off the end")  # pragma: no cover
+    if strategy is Strategy.RING_ALL:
+        return ordered
+    raise AssertionError(f"unhandled strategy {strategy!r}")  # pragma: no cover

@@ -1,0 +1,126 @@
+"""Channels, skills and proficiency: what a call needs and what an agent offers.
+
+Proficiency is an integer from :data:`MIN_PROFICIENCY` (1, a beginner) to
+:data:`MAX_PROFICIENCY` (10, an expert). A requirement names skills with a minimum
+proficiency; an agent meets it when it has every named skill at that level or
+higher. An empty requirement is met by every agent.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .errors import ConfigError, InvalidValue
+
+__all__ = [
+    "MAX_PROFICIENCY",
+    "MIN_PROFICIENCY",
+    "Channel",
+    "SkillRequirement",
+    "freeze_mapping",
+    "validate_skills",
+]
+
+MIN_PROFICIENCY = 1
+MAX_PROFICIENCY = 10
+
+
+class Channel(enum.Enum):
+    """The medium of an interaction; agents have a capacity per channel."""
+
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    CALLBACK = "callback"
+
+
+def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Return a read-only copy of ``value`` (an empty one for ``None``)."""
+    if value is None:
+        return MappingProxyType({})
+    if isinstance(value, MappingProxyType):
+        return value
+    return MappingProxyType(dict(value))
+
+
+def validate_skills(
+    skills: Mapping[str, int], what: str, error: type[Exception] = InvalidValue
+) -> None:
+    """Raise ``error`` unless every skill name is a non-empty string and every
+    level an ``int`` within the documented proficiency range."""
+    for name, level in skills.items():
+        if not isinstance(name, str) or not name:
+            raise error(f"{what}: skill name {name!r} must be a non-empty string")
+        if isinstance(level, bool) or not isinstance(level, int):
+            raise error(f"{what}: skill {name!r} has level {level!r}, expected an int")
+        if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
+            raise error(
+                f"{what}: skill {name!r} level {level} is outside "
+                f"{MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
+            )
+
+
+def check_duration(value: float, what: str, error: type[Exception] = InvalidValue) -> None:
+    """Raise ``error`` unless ``value`` is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise error(f"{what} must be a number, got {value!r}")
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise error(f"{what} must be finite and >= 0, got {value!r}")
+
+
+def check_instant(value: float, what: str) -> None:
+    """Raise :class:`InvalidValue` unless ``value`` is a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidValue(f"{what} must be a number, got {value!r}")
+    if math.isnan(value) or math.isinf(value):
+        raise InvalidValue(f"{what} must be finite, got {value!r}")
+
+
+def _freeze_levels(value: Mapping[str, int] | None) -> Mapping[str, int]:
+    return freeze_mapping(value)
+
+
+@attrs.frozen(eq=False)
+class SkillRequirement:
+    """Skills a call needs, each with a minimum proficiency.
+
+    ``SkillRequirement({"billing": 5, "spanish": 1})`` is met by an agent with
+    billing at 5 or more and any level of spanish. Checking costs O(k) for k
+    required skills.
+    """
+
+    skills: Mapping[str, int] = attrs.field(factory=dict, converter=_freeze_levels)
+    _items: tuple[tuple[str, int], ...] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        validate_skills(self.skills, "skill requirement", ConfigError)
+        object.__setattr__(self, "_items", tuple(sorted(self.skills.items())))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SkillRequirement):
+            return NotImplemented
+        return self._items == other._items
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def met_by(self, agent_skills: Mapping[str, int]) -> bool:
+        """True when ``agent_skills`` has every required skill at its minimum."""
+        for name, minimum in self._items:
+            if agent_skills.get(name, 0) < minimum:
+                return False
+        return True
+
+    def proficiency_sum(self, agent_skills: Mapping[str, int]) -> int:
+        """Sum of the agent's levels over the required skills (for most-skilled)."""
+        return sum(agent_skills.get(name, 0) for name, _ in self._items)
+
+    def items(self) -> tuple[tuple[str, int], ...]:
+        """The requirement as sorted ``(skill, minimum)`` pairs."""
+        return self._items
