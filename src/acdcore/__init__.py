@@ -47,6 +47,7 @@ from .policies import (
     EmergencyFirst,
     PriorityClasses,
     PriorityPolicy,
+    SortKey,
     ValueUrgencyMatrix,
 )
 from .skills import MAX_PROFICIENCY, MIN_PROFICIENCY, Channel, SkillRequirement
@@ -99,6 +100,7 @@ __all__ = [
     "Queued",
     "Reject",
     "SkillRequirement",
+    "SortKey",
     "Strategy",
     "TimeWentBackwards",
     "UnknownAgent",

@@ -60,7 +60,8 @@ class CancelOffer(Action):
     """Stop ringing ``agent_id`` for ``call_id``.
 
     ``reason`` is one of ``"ring-timeout"``, ``"answered-elsewhere"``,
-    ``"caller-abandoned"``, ``"agent-logged-out"``.
+    ``"caller-abandoned"``, ``"agent-logged-out"``, ``"skills-changed"`` (the
+    agent no longer meets the call's requirement).
     """
 
     call_id: str
@@ -73,7 +74,8 @@ class Queued(Action):
     """``call_id`` waits in ``queue`` at 1-based ``position``: play hold music.
 
     ``reason`` is ``"arrived"`` for a new call, otherwise why it went back to
-    its place (``"declined"``, ``"ring-timeout"``, ``"agent-logged-out"``).
+    its place (``"declined"``, ``"ring-timeout"``, ``"agent-logged-out"``,
+    ``"skills-changed"``).
     """
 
     call_id: str

@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from .errors import ConfigError
-from .policies import FIFO, PriorityPolicy
+from .errors import AcdError, ConfigError, InvalidValue
+from .policies import FIFO, CallFacts, PriorityPolicy
 from .skills import Channel, SkillRequirement, check_duration, freeze_mapping, validate_skills
 
 __all__ = [
@@ -97,7 +97,10 @@ def _requirement(value: SkillRequirement | Mapping[str, int] | None) -> SkillReq
         return SkillRequirement()
     if isinstance(value, SkillRequirement):
         return value
-    return SkillRequirement(value)
+    try:
+        return SkillRequirement(value)
+    except InvalidValue as exc:
+        raise ConfigError(f"QueueConfig.requirement: {exc}") from None
 
 
 @attrs.frozen
@@ -127,6 +130,19 @@ class QueueConfig:
         where = f"queue {self.name!r}"
         if not isinstance(self.policy, PriorityPolicy):
             raise ConfigError(f"{where}: policy {self.policy!r} is not a priority policy")
+        try:
+            probe = self.policy.key(
+                CallFacts(seq=7, arrived=0.0, priority=0, emergency=False, attributes={})
+            )
+        except AcdError as exc:
+            raise ConfigError(
+                f"{where}: policy {self.policy.name!r} fails on a plain call: {exc}"
+            ) from None
+        if not isinstance(probe, tuple) or not probe or probe[-1] != 7:
+            raise ConfigError(
+                f"{where}: policy {self.policy.name!r} key {probe!r} must be a tuple ending "
+                "with the call's sequence number"
+            )
         if not isinstance(self.strategy, Strategy):
             raise ConfigError(f"{where}: strategy {self.strategy!r} is not a Strategy")
         check_duration(self.ring_timeout, f"{where}: ring_timeout", ConfigError)

@@ -150,7 +150,10 @@ class Distributor:
             records[q.name] = QueueRecord(config=q)
         if not records:
             raise ConfigError("at least one queue is required")
-        check_instant(start, "start")
+        try:
+            check_instant(start, "start")
+        except InvalidValue as exc:
+            raise ConfigError(str(exc)) from None
         if isinstance(remember_callers, bool) or not isinstance(remember_callers, int):
             raise ConfigError(f"remember_callers must be an int, got {remember_callers!r}")
         if remember_callers < 0:
@@ -236,6 +239,14 @@ class Distributor:
                 f"{type(event).__name__} at {event.now!r}: a deadline is due at {due!r}; "
                 f"call advance({event.now!r}) first"
             )
+        for field in ("call_id", "agent_id", "queue"):
+            value = getattr(event, field, None)
+            if value is None and not hasattr(event, field):
+                continue
+            if not isinstance(value, str) or not value:
+                raise InvalidValue(
+                    f"{type(event).__name__}.{field} must be a non-empty string, got {value!r}"
+                )
         handler = _HANDLERS.get(type(event))
         if handler is None:
             raise InvalidValue(f"no handler for event type {type(event).__name__}")
@@ -534,9 +545,32 @@ class Distributor:
             return
         agent = self._agents[ev.agent_id]
         agent.profile = agent.profile.with_skills(ev.skills)
-        if agent.logged_in:
-            self._refresh(agent)
-            self._route_agent(agent)
+        if not agent.logged_in:
+            return
+        # Takes effect at once: an offer the agent no longer qualifies for is
+        # withdrawn (not a miss) and the call goes back to its place.
+        requeued: list[CallRecord] = []
+        for cid, session in list(agent.sessions.items()):
+            if session.state is not SessionState.RINGING:
+                continue
+            call = self._calls[cid]
+            if call.requirement.met_by(agent.profile.skills):
+                continue
+            call.offers.remove(agent.agent_id)
+            del agent.sessions[cid]
+            self._emit(
+                CancelOffer(
+                    at=self._now, call_id=cid, agent_id=agent.agent_id, reason="skills-changed"
+                )
+            )
+            if not call.offers:
+                call.ring_round += 1
+                requeued.append(call)
+        self._refresh(agent)
+        for call in requeued:
+            self._enqueue(call, "skills-changed")
+            self._route_call(call)
+        self._route_agent(agent)
 
     # ------------------------------------------------------------ validation
 

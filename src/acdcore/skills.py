@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ConfigError, InvalidValue
+from .errors import InvalidValue
 
 __all__ = [
     "MAX_PROFICIENCY",
@@ -99,7 +99,7 @@ class SkillRequirement:
     _items: tuple[tuple[str, int], ...] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        validate_skills(self.skills, "skill requirement", ConfigError)
+        validate_skills(self.skills, "skill requirement")
         object.__setattr__(self, "_items", tuple(sorted(self.skills.items())))
 
     def __eq__(self, other: object) -> bool:

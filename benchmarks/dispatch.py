@@ -1,0 +1,882 @@
+"""Dispatch benchmark: drive acdcore's public API the way a PBX adapter or a simulator does.
+
+Run from the repository root::
+
+    python benchmarks/dispatch.py --scenario all
+    python benchmarks/dispatch.py --scenario large --events 50000 --agents 5000 --seed 7
+
+Each (scenario, backend) pair runs in its own child process: the backend is chosen at
+import time (``ACDCORE_BACKEND``) and peak RSS (``ru_maxrss``) is per process, so a
+child per cell keeps both honest. The parent prints one table with a speed-up column
+once more than one backend is listed in ``BACKENDS`` (or given with ``--backend``).
+
+What one run does (all randomness comes from ``random.Random`` seeded with ``--seed``):
+
+1. Build the scenario: queues (strategies and priority policies mixed), agents with
+   skills at proficiency 1..10 serving several queues (some memberships at a lower
+   priority or with an overflow delay), a pool of per-call skill requirements per queue.
+2. Warm up (not measured): agents log in over `login_spread` s while Poisson arrivals run;
+   the simulation then runs ``warmup`` simulated seconds to reach a steady state.
+3. Measure ``--events`` API calls: every ``Distributor.advance`` and ``Distributor.handle``
+   call counts as one event and is timed alone with ``time.perf_counter_ns``. The driver
+   keeps its own future-event heap (answer at offer + ring delay, end at answer + handle
+   time, abandon at arrival + patience, pauses, resumes, logouts, logins), and before
+   every event it advances to ``min(next_deadline(), next event time)``: to a due deadline
+   first (one ``advance`` call), otherwise ``advance(t)`` then ``handle(event)``. Building
+   event objects, reacting to actions and ``next_deadline()`` calls are driver work and
+   are not in the per-event times (``next_deadline`` is timed separately).
+
+The driver tracks every call and offer from the returned actions and never sends an event
+that the distributor would refuse (stale answers, abandons of connected calls... are
+dropped); an ``AcdError`` from the distributor is a driver bug and aborts the run.
+``--check N`` runs ``Distributor.check()`` and a driver-vs-distributor consistency check
+every N events (slow; for validating the driver, not for timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import gc
+import hashlib
+import heapq
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+# Backends measured by default, first one is the reference for the speed-up column.
+# Add "native" here once the native dispatch loop exists.
+BACKENDS: tuple[str, ...] = ("python",)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A synthetic contact centre. Times are in simulated seconds."""
+
+    name: str
+    agents: int
+    skills: int
+    queues: int
+    queues_per_agent: tuple[int, int]  # each agent serves randint(*) queues
+    core_skills: int  # skills that define a queue; calls need some of them
+    skills_per_call: tuple[int, int]  # each call needs randint(*) of its queue's skills
+    load: float  # offered load / nominal capacity of the logged-in, unpaused agents
+    events: int  # default number of measured events (advance + handle calls)
+    login_spread: float  # agents log in over this many seconds while calls already arrive
+    warmup: float  # simulated seconds of traffic after the logins, before measuring
+    handle_mean: float  # mean talk time (lognormal)
+    wrap_up: float  # queue wrap-up time
+    patience_mean: float  # mean caller patience (exponential)
+    ring_all_queue: bool  # make one queue ring-all
+    capped_queue: int | None  # max_length of one queue (exercises Reject)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "small": Scenario(
+        name="small",
+        agents=100,
+        skills=10,
+        queues=5,
+        queues_per_agent=(2, 4),
+        core_skills=3,
+        skills_per_call=(1, 3),
+        load=1.20,
+        events=300_000,
+        login_spread=60.0,
+        warmup=1_800.0,
+        handle_mean=180.0,
+        wrap_up=10.0,
+        patience_mean=120.0,
+        ring_all_queue=True,
+        capped_queue=4,
+    ),
+    "large": Scenario(
+        name="large",
+        agents=10_000,
+        skills=200,
+        queues=100,
+        queues_per_agent=(10, 20),
+        core_skills=3,
+        skills_per_call=(1, 3),
+        load=1.20,
+        events=500_000,
+        login_spread=300.0,
+        warmup=600.0,
+        handle_mean=180.0,
+        wrap_up=10.0,
+        patience_mean=180.0,
+        ring_all_queue=False,
+        capped_queue=None,
+    ),
+}
+
+# Agent and caller behaviour, shared by every scenario.
+P_ANSWER = 0.90  # an offer is answered after ANSWER_DELAY...
+P_DECLINE = 0.05  # ...declined after DECLINE_DELAY, or else it rings out (ring timeout)
+ANSWER_DELAY = (1.5, 8.0)
+DECLINE_DELAY = (1.0, 5.0)
+RING_TIMEOUT = 15.0
+NO_ANSWER_DELAY = 5.0
+HANDLE_SIGMA = 0.6  # lognormal shape of talk time
+PAUSE_EVERY = 2_700.0  # each agent pauses on average this often...
+PAUSE_FOR = (120.0, 600.0)  # ...for this long
+AUTO_PAUSE_FOR = (30.0, 180.0)  # until an auto-paused agent resumes
+LOGOUT_EVERY = 14_400.0  # each agent logs out on average this often...
+LOGOUT_FOR = (60.0, 600.0)  # ...for this long
+CALLERS = 50_000  # caller numbers are drawn from a pool this big (repeat callers)
+P_PREFERRED = 0.02  # calls that name a preferred agent
+REQUIREMENTS_PER_QUEUE = 64  # distinct skill requirements pre-built per queue
+
+# Driver event kinds (heap entries are (time, seq, kind, a, b, token)).
+ARRIVAL, ANSWER, DECLINE, END, ABANDON = 0, 1, 2, 3, 4
+PAUSE_TICK, RESUME, LOGOUT_TICK, LOGIN = 5, 6, 7, 8
+
+WAITING, RINGING, CONNECTED = 0, 1, 2
+
+
+# ----------------------------------------------------------------------------- scenario
+
+
+def build(scen: Scenario, seed: int, acd_mod: Any) -> dict[str, Any]:
+    """Queue configs, agent profiles and per-queue requirement pools for ``scen``."""
+    rng = random.Random(f"build:{seed}")
+    a = acd_mod
+    skills = [f"sk{i:03d}" for i in range(scen.skills)]
+    qnames = [f"q{i:03d}" for i in range(scen.queues)]
+    strategies = [
+        a.Strategy.LONGEST_IDLE,
+        a.Strategy.MOST_SKILLED,
+        a.Strategy.FEWEST_CALLS,
+        a.Strategy.ROUND_ROBIN,
+        a.Strategy.LONGEST_IDLE,
+        a.Strategy.LEAST_TALK_TIME,
+        a.Strategy.RANDOM,
+        a.Strategy.LONGEST_IDLE,
+        a.Strategy.WEIGHTED_RANDOM,
+        a.Strategy.LINEAR,
+    ]
+    policies = [
+        a.FIFO(),
+        a.PriorityClasses(),
+        a.AccumulatingPriority(60.0),
+        a.EmergencyFirst(a.FIFO()),
+        a.FIFO(),
+        a.EmergencyFirst(a.PriorityClasses()),
+    ]
+    configs = []
+    core: dict[str, list[str]] = {}
+    for i, name in enumerate(qnames):
+        strategy = strategies[i % len(strategies)]
+        if scen.ring_all_queue and i == len(qnames) - 1:
+            strategy = a.Strategy.RING_ALL
+        max_length = scen.capped_queue if scen.capped_queue is not None and i == 1 else None
+        configs.append(
+            a.QueueConfig(
+                name,
+                policy=policies[i % len(policies)],
+                strategy=strategy,
+                ring_timeout=RING_TIMEOUT,
+                wrap_up=scen.wrap_up,
+                no_answer=a.NoAnswerPolicy(delay=NO_ANSWER_DELAY, auto_pause_after=3),
+                max_length=max_length,
+            )
+        )
+        core[name] = rng.sample(skills, scen.core_skills)
+
+    profiles = []
+    members: dict[str, list[str]] = {q: [] for q in qnames}
+    lo, hi = scen.queues_per_agent
+    for n in range(scen.agents):
+        aid = f"a{n:05d}"
+        served = rng.sample(qnames, min(rng.randint(lo, hi), len(qnames)))
+        levels: dict[str, int] = {}
+        memberships = {}
+        for q in served:
+            for sk in core[q]:
+                if rng.random() < 0.8:
+                    levels[sk] = max(levels.get(sk, 0), rng.randint(1, 10))
+            r = rng.random()
+            priority = 1 if r < 0.6 else (2 if r < 0.9 else 3)
+            delay = rng.uniform(10.0, 30.0) if rng.random() < 0.15 else 0.0
+            memberships[q] = a.QueueMembership(
+                priority=priority,
+                delay=delay,
+                position=rng.randrange(1000),
+                weight=rng.randint(1, 5),
+            )
+            members[q].append(aid)
+        for sk in rng.sample(skills, min(3, len(skills))):
+            levels.setdefault(sk, rng.randint(1, 10))
+        profiles.append(a.AgentProfile(aid, skills=levels, queues=memberships))
+
+    requirements: dict[str, list[Any]] = {}
+    for q in qnames:
+        pool = []
+        for _ in range(REQUIREMENTS_PER_QUEUE):
+            k = min(rng.randint(*scen.skills_per_call), len(core[q]))
+            pool.append(
+                a.SkillRequirement({sk: rng.randint(1, 6) for sk in rng.sample(core[q], k)})
+            )
+        requirements[q] = pool
+    weights = [rng.uniform(1.0, 3.0) for _ in qnames]
+    total = sum(weights)
+    cum, acc = [], 0.0
+    for w in weights:
+        acc += w / total
+        cum.append(acc)
+    return {
+        "queues": configs,
+        "profiles": profiles,
+        "members": members,
+        "requirements": requirements,
+        "queue_names": qnames,
+        "queue_cum_weights": cum,
+    }
+
+
+def arrival_rate(scen: Scenario) -> float:
+    """Calls per second that make the offered load ``scen.load`` x nominal capacity."""
+    answer = sum(ANSWER_DELAY) / 2
+    miss = P_DECLINE * (sum(DECLINE_DELAY) / 2 + NO_ANSWER_DELAY) + (1 - P_ANSWER - P_DECLINE) * (
+        RING_TIMEOUT + NO_ANSWER_DELAY
+    )
+    cycle = answer + miss + scen.handle_mean + scen.wrap_up
+    pause = sum(PAUSE_FOR) / 2
+    logout = sum(LOGOUT_FOR) / 2
+    available = PAUSE_EVERY / (PAUSE_EVERY + pause) * LOGOUT_EVERY / (LOGOUT_EVERY + logout)
+    return scen.load * scen.agents * available / cycle
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+class AcdDriverError(RuntimeError):
+    """The driver sent an event the distributor refused: a bug in this benchmark."""
+
+
+class Agent:
+    __slots__ = ("connected", "logged_in", "pause_token", "paused", "pending_logout", "profile")
+
+    def __init__(self, profile: Any) -> None:
+        self.profile = profile
+        self.logged_in = False
+        self.pending_logout = False
+        self.paused = False
+        self.pause_token = 0
+        self.connected: set[str] = set()
+
+
+class Call:
+    __slots__ = ("agent", "state")
+
+    def __init__(self) -> None:
+        self.state = WAITING
+        self.agent: str | None = None
+
+
+class Driver:
+    """A simulated PBX: turns the distributor's actions into future events."""
+
+    def __init__(self, scen: Scenario, seed: int, acd_mod: Any, world: dict[str, Any]) -> None:
+        a = acd_mod
+        self.mod = a
+        self.scen = scen
+        self.rng = random.Random(f"sim:{seed}")
+        self.acd = a.Distributor(world["queues"], rng=random.Random(f"acd:{seed}"))
+        self.world = world
+        self.agents = {p.agent_id: Agent(p) for p in world["profiles"]}
+        self.agent_ids = list(self.agents)
+        self.calls: dict[str, Call] = {}
+        self.offers: dict[tuple[str, str], int] = {}
+        self.heap: list[tuple[float, int, int, str, str, int]] = []
+        self.seq = 0
+        self.token = 0
+        self.next_call = 0
+        self.rate = arrival_rate(scen)
+        self.handle_mu = math.log(scen.handle_mean) - HANDLE_SIGMA**2 / 2
+        self.digest = hashlib.blake2b(digest_size=12)
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        """Start a new phase: forget samples (ns per API call) and counters."""
+        self.adv_deadline_ns = array.array("q")  # advance(next_deadline) calls
+        self.adv_event_ns = array.array("q")  # advance(t) right before handle(event at t)
+        self.hdl_ns: dict[str, array.array[int]] = {}  # handle(event) by event type
+        self.adv_fired = 0  # advance(deadline) calls that returned at least one action
+        self.actions = 0
+        self.nd_calls = 0
+        self.nd_ns = 0
+
+    # -- scheduling
+
+    def at(self, when: float, kind: int, a: str = "", b: str = "", token: int = 0) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (when, self.seq, kind, a, b, token))
+
+    def start(self) -> None:
+        rng = self.rng
+        for aid in self.agent_ids:
+            self.at(rng.uniform(0.0, self.scen.login_spread), LOGIN, aid)
+        self.at(rng.expovariate(self.rate), ARRIVAL)
+        n = self.scen.agents
+        self.at(rng.expovariate(n / PAUSE_EVERY), PAUSE_TICK)
+        self.at(rng.expovariate(n / LOGOUT_EVERY), LOGOUT_TICK)
+
+    # -- the adapter loop
+
+    def run(self, until: float | None = None, ops: int | None = None, check: int = 0) -> int:
+        """Process driver events until simulated time ``until`` or ``ops`` API calls."""
+        heap = self.heap
+        acd = self.acd
+        advance = acd.advance
+        handle = acd.handle
+        next_deadline = acd.next_deadline
+        pc = time.perf_counter_ns
+        adv_deadline_ns = self.adv_deadline_ns
+        adv_event_ns = self.adv_event_ns
+        hdl_ns = self.hdl_ns
+        prepare = self.prepare
+        react = self.react
+        done = 0
+        next_check = check
+        while ops is None or done < ops:
+            t = heap[0][0]
+            t0 = pc()
+            d = next_deadline()
+            t1 = pc()
+            self.nd_calls += 1
+            self.nd_ns += t1 - t0
+            if d is not None and d <= t:
+                if until is not None and d >= until:
+                    break
+                t0 = pc()
+                acts = advance(d)
+                t1 = pc()
+                adv_deadline_ns.append(t1 - t0)
+                done += 1
+                if acts:
+                    self.adv_fired += 1
+                    react(acts)
+            else:
+                if until is not None and t >= until:
+                    break
+                item = heapq.heappop(heap)
+                ev = prepare(item)
+                if ev is None:
+                    continue
+                t0 = pc()
+                acts = advance(t)
+                t1 = pc()
+                adv_event_ns.append(t1 - t0)
+                if acts:  # cannot happen: nothing is due at or before t
+                    raise AcdDriverError(f"advance({t}) fired deadlines after next_deadline()")
+                try:
+                    t0 = pc()
+                    acts = handle(ev)
+                    t1 = pc()
+                except self.mod.AcdError as exc:
+                    raise AcdDriverError(f"driver sent a refused event {ev!r}: {exc!r}") from exc
+                name = type(ev).__name__
+                samples = hdl_ns.get(name)
+                if samples is None:
+                    samples = hdl_ns[name] = array.array("q")
+                samples.append(t1 - t0)
+                done += 2
+                react(acts)
+                self.after(item, ev)
+            if check and done >= next_check:
+                next_check = done + check
+                self.verify()
+        return done
+
+    def prepare(self, item: tuple[float, int, int, str, str, int]) -> Any:
+        """The event for a due heap entry, or ``None`` when it went stale."""
+        now, _, kind, a, b, token = item
+        m = self.mod
+        rng = self.rng
+        if kind == ANSWER:
+            if self.offers.get((a, b)) != token:
+                return None
+            return m.OfferAnswered(now=now, call_id=a, agent_id=b)
+        if kind == END:
+            call = self.calls.get(a)
+            if call is None or call.state != CONNECTED:
+                return None
+            return m.CallEnded(now=now, call_id=a)
+        if kind == ARRIVAL:
+            self.at(now + rng.expovariate(self.rate), ARRIVAL)
+            return self.new_call(now)
+        if kind == ABANDON:
+            call = self.calls.get(a)
+            if call is None or call.state == CONNECTED:
+                return None
+            return m.CallAbandoned(now=now, call_id=a)
+        if kind == DECLINE:
+            if self.offers.get((a, b)) != token:
+                return None
+            return m.OfferDeclined(now=now, call_id=a, agent_id=b, reason="declined")
+        if kind == PAUSE_TICK:
+            self.at(now + rng.expovariate(self.scen.agents / PAUSE_EVERY), PAUSE_TICK)
+            ag = self.agents[rng.choice(self.agent_ids)]
+            if not ag.logged_in or ag.pending_logout or ag.paused:
+                return None
+            return m.AgentPaused(now=now, agent_id=ag.profile.agent_id, reason="break")
+        if kind == RESUME:
+            ag = self.agents[a]
+            if not (ag.logged_in and ag.paused and ag.pause_token == token):
+                return None
+            return m.AgentResumed(now=now, agent_id=a)
+        if kind == LOGOUT_TICK:
+            self.at(now + rng.expovariate(self.scen.agents / LOGOUT_EVERY), LOGOUT_TICK)
+            ag = self.agents[rng.choice(self.agent_ids)]
+            if not ag.logged_in or ag.pending_logout:
+                return None
+            return m.AgentLoggedOut(now=now, agent_id=ag.profile.agent_id)
+        if kind == LOGIN:
+            ag = self.agents[a]
+            if ag.logged_in:
+                if ag.pending_logout:  # still on its last call: try again later
+                    self.at(now + 30.0, LOGIN, a)
+                return None
+            return m.AgentLoggedIn(now=now, profile=ag.profile)
+        raise AssertionError(f"unknown driver event kind {kind}")
+
+    def new_call(self, now: float) -> Any:
+        rng = self.rng
+        w = self.world
+        q = rng.choices(w["queue_names"], cum_weights=w["queue_cum_weights"])[0]
+        cid = f"c{self.next_call}"
+        self.next_call += 1
+        r = rng.random()
+        priority = 0 if r < 0.87 else (1 if r < 0.97 else 2)
+        preferred = None
+        if rng.random() < P_PREFERRED and w["members"][q]:
+            preferred = rng.choice(w["members"][q])
+        self.calls[cid] = Call()
+        return self.mod.CallArrived(
+            now=now,
+            call_id=cid,
+            queue=q,
+            attributes={"caller": f"+1555{rng.randrange(CALLERS):07d}"},
+            requirement=rng.choice(w["requirements"][q]),
+            priority=priority,
+            emergency=rng.random() < 0.005,
+            preferred_agent=preferred,
+        )
+
+    def after(self, item: tuple[float, int, int, str, str, int], ev: Any) -> None:
+        """Update the driver's view once ``ev`` was accepted (its actions already applied)."""
+        now, _, kind, a, b, _ = item
+        rng = self.rng
+        if kind == ANSWER:
+            del self.offers[(a, b)]
+            call = self.calls[a]
+            call.state = CONNECTED
+            call.agent = b
+            self.agents[b].connected.add(a)
+            self.at(now + rng.lognormvariate(self.handle_mu, HANDLE_SIGMA), END, a)
+        elif kind == END:
+            call = self.calls.pop(a)
+            ag = self.agents[call.agent or ""]
+            ag.connected.discard(a)
+            if ag.pending_logout and not ag.connected:
+                self.logged_out(ag)
+        elif kind == ARRIVAL:
+            if ev.call_id in self.calls:  # not rejected
+                self.at(now + rng.expovariate(1.0 / self.scen.patience_mean), ABANDON, ev.call_id)
+        elif kind == ABANDON:
+            del self.calls[a]
+        elif kind == DECLINE:
+            del self.offers[(a, b)]
+        elif kind == PAUSE_TICK:
+            ag = self.agents[ev.agent_id]
+            ag.paused = True
+            ag.pause_token += 1
+            self.at(now + rng.uniform(*PAUSE_FOR), RESUME, ev.agent_id, token=ag.pause_token)
+        elif kind == RESUME:
+            self.agents[a].paused = False
+        elif kind == LOGOUT_TICK:
+            ag = self.agents[ev.agent_id]
+            if ag.connected:
+                ag.pending_logout = True
+            else:
+                self.logged_out(ag)
+            self.at(now + rng.uniform(*LOGOUT_FOR), LOGIN, ev.agent_id)
+        elif kind == LOGIN:
+            ag = self.agents[a]
+            ag.logged_in = True
+            ag.paused = False
+            ag.pending_logout = False
+
+    @staticmethod
+    def logged_out(ag: Agent) -> None:
+        ag.logged_in = False
+        ag.pending_logout = False
+        ag.paused = False
+        ag.pause_token += 1  # any pending resume is now stale
+
+    def react(self, actions: list[Any]) -> None:
+        """Perform the distributor's actions: ring phones, stop ringing, play hold music."""
+        m = self.mod
+        rng = self.rng
+        upd = self.digest.update
+        self.actions += len(actions)
+        for act in actions:
+            tp = type(act)
+            if tp is m.Offer:
+                c, g = act.call_id, act.agent_id
+                upd(f"O{act.at!r}{c}{g}".encode())
+                self.calls[c].state = RINGING
+                self.token += 1
+                self.offers[(c, g)] = self.token
+                r = rng.random()
+                if r < P_ANSWER:
+                    self.at(act.at + rng.uniform(*ANSWER_DELAY), ANSWER, c, g, self.token)
+                elif r < P_ANSWER + P_DECLINE:
+                    self.at(act.at + rng.uniform(*DECLINE_DELAY), DECLINE, c, g, self.token)
+                # else: the phone rings out; the distributor's ring timeout handles it
+            elif tp is m.Queued:
+                upd(f"Q{act.at!r}{act.call_id}{act.position}{act.reason}".encode())
+                self.calls[act.call_id].state = WAITING
+            elif tp is m.CancelOffer:
+                upd(f"C{act.at!r}{act.call_id}{act.agent_id}{act.reason}".encode())
+                del self.offers[(act.call_id, act.agent_id)]
+            elif tp is m.PauseAgent:
+                upd(f"P{act.at!r}{act.agent_id}".encode())
+                ag = self.agents[act.agent_id]
+                ag.paused = True
+                ag.pause_token += 1
+                self.at(
+                    act.at + rng.uniform(*AUTO_PAUSE_FOR),
+                    RESUME,
+                    act.agent_id,
+                    token=ag.pause_token,
+                )
+            elif tp is m.Reject:
+                upd(f"R{act.at!r}{act.call_id}".encode())
+                del self.calls[act.call_id]
+            else:
+                raise AcdDriverError(f"unexpected action {act!r}")
+
+    def verify(self) -> None:
+        """Distributor invariants, and the driver's view against the distributor's."""
+        acd = self.acd
+        acd.check()
+        names = {WAITING: "waiting", RINGING: "ringing", CONNECTED: "connected"}
+        counts = acd.counts()
+        if counts["waiting"] + counts["ringing"] + counts["connected"] != len(self.calls):
+            raise AcdDriverError(f"driver tracks {len(self.calls)} live calls, acd {counts}")
+        for cid, call in self.calls.items():
+            view = acd.call(cid)
+            if view.state.value != names[call.state]:
+                raise AcdDriverError(f"{cid}: driver {names[call.state]}, acd {view.state.value}")
+            if call.state == RINGING:
+                ringing = {g for (c, g) in self.offers if c == cid}
+                if ringing != set(view.offered_to):
+                    raise AcdDriverError(f"{cid}: offers {ringing} vs {view.offered_to}")
+        for aid, ag in self.agents.items():
+            try:
+                view = acd.agent(aid)
+            except self.mod.UnknownAgent:
+                if ag.logged_in:
+                    raise AcdDriverError(
+                        f"{aid}: logged in for the driver, unknown to acd"
+                    ) from None
+                continue
+            if (view.state.value == "logged-out") == ag.logged_in:
+                raise AcdDriverError(f"{aid}: driver logged_in={ag.logged_in}, acd {view.state}")
+            if ag.logged_in and (view.paused_reason is not None) != ag.paused:
+                raise AcdDriverError(f"{aid}: driver paused={ag.paused}, acd {view.paused_reason}")
+
+
+# ----------------------------------------------------------------------------- worker
+
+
+def percentile(sorted_ns: list[int], q: float) -> float:
+    """Nearest-rank percentile of sorted samples, in microseconds."""
+    if not sorted_ns:
+        return float("nan")
+    i = min(len(sorted_ns) - 1, max(0, math.ceil(q * len(sorted_ns)) - 1))
+    return sorted_ns[i] / 1000.0
+
+
+def summarize(ns: Iterable[int]) -> dict[str, float]:
+    s = sorted(ns)
+    return {
+        "count": len(s),
+        "total_s": sum(s) / 1e9,
+        "p50_us": percentile(s, 0.50),
+        "p99_us": percentile(s, 0.99),
+        "p999_us": percentile(s, 0.999),
+        "max_us": (s[-1] / 1000.0) if s else float("nan"),
+    }
+
+
+def load_backend(backend: str) -> Any:
+    """Import acdcore with ``backend`` selected; refuse a silent fallback."""
+    import warnings
+
+    os.environ["ACDCORE_BACKEND"] = backend
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        import acdcore
+    if backend != acdcore.BACKEND:
+        raise SystemExit(
+            f"backend {backend!r} requested but acdcore loaded {acdcore.BACKEND!r}; "
+            "it is not available in this build"
+        )
+    return acdcore
+
+
+def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str | None) -> dict:
+    """Build, warm up and measure one scenario on one backend, in this process."""
+    acd_mod = load_backend(backend)
+    rss_base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    w0 = time.perf_counter()
+    world = build(scen, seed, acd_mod)
+    drv = Driver(scen, seed, acd_mod, world)
+    build_s = time.perf_counter() - w0
+
+    w0 = time.perf_counter()
+    drv.start()
+    warm_ops = drv.run(until=scen.login_spread + scen.warmup, check=check)
+    warm_s = time.perf_counter() - w0
+    warm_api_s = (sum(drv.adv_ns) + sum(drv.hdl_ns)) / 1e9
+    before = drv.acd.counts()
+    sim_start = drv.acd.now
+
+    drv.adv_ns = array.array("q")
+    drv.hdl_ns = array.array("q")
+    drv.adv_fired = drv.actions = drv.nd_calls = drv.nd_ns = 0
+    drv.kinds = {}
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    w0 = time.perf_counter()
+    ops = drv.run(ops=scen.events, check=check)
+    wall_s = time.perf_counter() - w0
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(profile)
+
+    after = drv.acd.counts()
+    adv = summarize(drv.adv_ns)
+    hdl = summarize(drv.hdl_ns)
+    every = summarize(drv.adv_ns + drv.hdl_ns)
+    api_s = adv["total_s"] + hdl["total_s"]
+    import acdcore
+
+    return {
+        "scenario": asdict(scen),
+        "backend": backend,
+        "acdcore_file": acdcore.__file__,
+        "python": sys.version.split()[0],
+        "seed": seed,
+        "arrival_rate": arrival_rate(scen),
+        "events": ops,
+        "events_per_s": ops / api_s if api_s else float("nan"),
+        "all": every,
+        "advance": adv,
+        "handle": hdl,
+        "advance_fired": drv.adv_fired,
+        "handled": dict(sorted(drv.kinds.items())),
+        "actions": drv.actions,
+        "next_deadline_calls": drv.nd_calls,
+        "next_deadline_s": drv.nd_ns / 1e9,
+        "sim_seconds": drv.acd.now - sim_start,
+        "measured_wall_s": wall_s,
+        "warmup_ops": warm_ops,
+        "warmup_wall_s": warm_s,
+        "warmup_api_s": warm_api_s,
+        "build_s": build_s,
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "base_rss_kib": rss_base,
+        "counts_start": before,
+        "counts_end": after,
+        "waiting_end": after["waiting"],
+        "agent_states_end": {k: v for k, v in drv.acd.agent_states().items() if v},
+        "digest": drv.digest.hexdigest(),
+        "checked_every": check,
+    }
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def spawn(scen: Scenario, backend: str, args: argparse.Namespace) -> dict:
+    """Run one cell in a fresh interpreter with ``ACDCORE_BACKEND=backend``."""
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        json.dumps(asdict(scen)),
+        "--backend",
+        backend,
+        "--seed",
+        str(args.seed),
+        "--check",
+        str(args.check),
+    ]
+    if args.profile:
+        cmd += ["--profile", f"{args.profile}.{scen.name}.{backend}"]
+    env = dict(os.environ, ACDCORE_BACKEND=backend)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"{scen.name}/{backend} failed with exit code {proc.returncode}")
+    return json.loads(proc.stdout)
+
+
+def table(rows: list[dict], backends: list[str]) -> str:
+    heads = [
+        "scenario",
+        "backend",
+        "agents",
+        "events",
+        "events/s",
+        "p50 us",
+        "p99 us",
+        "handle p50",
+        "handle p99",
+        "peak RSS MiB",
+        "waiting at end",
+    ]
+    if len(backends) > 1:
+        heads.append(f"speed-up vs {backends[0]}")
+    ref = {r["scenario"]["name"]: r for r in rows if r["backend"] == backends[0]}
+    lines = []
+    for r in rows:
+        cells = [
+            r["scenario"]["name"],
+            r["backend"],
+            f"{r['scenario']['agents']:,}",
+            f"{r['events']:,}",
+            f"{r['events_per_s']:,.0f}",
+            f"{r['all']['p50_us']:.1f}",
+            f"{r['all']['p99_us']:.1f}",
+            f"{r['handle']['p50_us']:.1f}",
+            f"{r['handle']['p99_us']:.1f}",
+            f"{r['peak_rss_kib'] / 1024:.0f}",
+            f"{r['waiting_end']:,}",
+        ]
+        if len(backends) > 1:
+            base = ref.get(r["scenario"]["name"])
+            cells.append(f"{r['events_per_s'] / base['events_per_s']:.2f}x" if base else "-")
+        lines.append(cells)
+    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(heads)]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)) + " |"]
+    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for cells in lines:
+        padded = [
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        out.append("| " + " | ".join(padded) + " |")
+    return "\n".join(out)
+
+
+def details(r: dict) -> str:
+    s = r["scenario"]
+    h = r["handled"]
+    ce, cs = r["counts_end"], r["counts_start"]
+    return (
+        f"{s['name']}/{r['backend']}: {s['agents']:,} agents, {s['skills']} skills, "
+        f"{s['queues']} queues, {s['queues_per_agent'][0]}-{s['queues_per_agent'][1]} queues/agent, "
+        f"load {s['load']:.2f} ({r['arrival_rate']:.2f} calls/s)\n"
+        f"  measured: {r['handle']['count']:,} handle + {r['advance']['count']:,} advance "
+        f"({r['advance_fired']:,} fired deadlines) = {r['events']:,} events, "
+        f"{r['actions']:,} actions, {r['sim_seconds']:,.0f} simulated s; "
+        f"API time {r['all']['total_s']:.2f} s, driver wall {r['measured_wall_s']:.2f} s\n"
+        f"  handle p50/p99/p99.9/max {r['handle']['p50_us']:.1f}/{r['handle']['p99_us']:.1f}/"
+        f"{r['handle']['p999_us']:.1f}/{r['handle']['max_us']:.0f} us; advance p50/p99/max "
+        f"{r['advance']['p50_us']:.1f}/{r['advance']['p99_us']:.1f}/{r['advance']['max_us']:.0f} us"
+        f"; next_deadline {r['next_deadline_calls']:,} calls, "
+        f"{r['next_deadline_s'] / max(1, r['next_deadline_calls']) * 1e6:.2f} us avg\n"
+        f"  events handled: {', '.join(f'{k} {v:,}' for k, v in h.items())}\n"
+        f"  calls in window: arrived {ce['arrived'] - cs['arrived']:,}, "
+        f"completed {ce['completed'] - cs['completed']:,}, "
+        f"abandoned {ce['abandoned'] - cs['abandoned']:,}, "
+        f"rejected {ce['rejected'] - cs['rejected']:,}; at end waiting {ce['waiting']:,}, "
+        f"ringing {ce['ringing']:,}, connected {ce['connected']:,}\n"
+        f"  warm-up {r['warmup_ops']:,} events in {r['warmup_wall_s']:.1f} s wall "
+        f"(build {r['build_s']:.1f} s); RSS after import {r['base_rss_kib'] / 1024:.0f} MiB; "
+        f"action digest {r['digest']}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    p.add_argument("--events", type=int, help="measured events (advance + handle calls)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--agents", type=int, help="override the number of agents (load kept)")
+    p.add_argument(
+        "--backend",
+        action="append",
+        help=f"backend to measure (repeatable; default: {', '.join(BACKENDS)})",
+    )
+    p.add_argument("--warmup", type=float, help="simulated seconds of warm-up traffic")
+    p.add_argument("--load", type=float, help="override offered load / capacity")
+    p.add_argument(
+        "--check", type=int, default=0, help="run check() every N events (slow; 0: never)"
+    )
+    p.add_argument("--profile", help="write cProfile stats of the measured phase to PREFIX.*")
+    p.add_argument("--json", help="also write the raw results to this file")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.worker:  # child: one cell, JSON on stdout
+        scen = Scenario(**json.loads(args.worker))
+        scen = replace(
+            scen,
+            queues_per_agent=tuple(scen.queues_per_agent),
+            skills_per_call=tuple(scen.skills_per_call),
+        )
+        gc.collect()
+        result = run_cell(scen, args.backend[0], args.seed, args.check, args.profile)
+        json.dump(result, sys.stdout)
+        return
+
+    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    backends = args.backend or list(BACKENDS)
+    rows = []
+    for name in names:
+        scen = SCENARIOS[name]
+        if args.agents:
+            scen = replace(scen, agents=args.agents)
+        if args.events:
+            scen = replace(scen, events=args.events)
+        if args.warmup is not None:
+            scen = replace(scen, warmup=args.warmup)
+        if args.load:
+            scen = replace(scen, load=args.load)
+        for backend in backends:
+            print(f"running {name} on {backend}...", file=sys.stderr, flush=True)
+            rows.append(spawn(scen, backend, args))
+    print(table(rows, backends))
+    print()
+    for r in rows:
+        print(details(r))
+    print(
+        f"\nevents = Distributor.advance + Distributor.handle calls, each timed alone "
+        f"(perf_counter_ns); events/s = events / summed API time. seed {args.seed}, "
+        f"Python {rows[0]['python']}, acdcore from {rows[0]['acdcore_file']}"
+    )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

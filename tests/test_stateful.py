@@ -1,0 +1,372 @@
+"""Stateful property test: random event sequences against the distributor.
+
+After every step the distributor's own ``check()`` runs (call accounting,
+capacity, queue order, free sets, pending deadlines, work conservation), and
+this machine checks what it can see from outside: every offer goes to an agent
+who is eligible for the call, the offers it believes outstanding match the
+distributor's, every call ends in exactly one outcome, refused events leave
+the state untouched, and replaying the journal gives the same actions.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from acdcore import (
+    AcdError,
+    Action,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentResumed,
+    AgentSkillsChanged,
+    AgentState,
+    CallAbandoned,
+    CallArrived,
+    CallEnded,
+    CancelOffer,
+    Distributor,
+    Event,
+    Offer,
+    OfferAnswered,
+    OfferDeclined,
+    PauseAgent,
+    Queued,
+    Reject,
+)
+from acdcore.distributor import CallState
+
+from .strategies import (
+    AGENT_IDS,
+    QUEUE_NAMES,
+    agent_profiles,
+    call_attributes,
+    channels,
+    queue_configs,
+    requirements,
+    skill_maps,
+)
+
+
+class DistributorMachine(RuleBasedStateMachine):
+    """Drives one distributor with random events and checks it after each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acd: Distributor
+        self.t = 0.0
+        self.journal: list[tuple[str, float | Event]] = []
+        self.emitted: list[Action] = []
+        self.offers: dict[str, list[str]] = {}  # call -> agents ringing (from actions)
+        self.live: dict[str, str] = {}  # call -> "waiting" | "ringing" | "connected"
+        self.outcomes: dict[str, str] = {}  # call -> final outcome
+        self.next_call = 0
+        self.seed = 0
+
+    @initialize(
+        data=st.data(),
+        n_queues=st.integers(1, 3),
+        seed=st.integers(0, 2**16),
+    )
+    def setup(self, data: st.DataObject, n_queues: int, seed: int) -> None:
+        names = QUEUE_NAMES[:n_queues]
+        self.configs = [data.draw(queue_configs(n)) for n in names]
+        self.queue_names = names
+        self.profiles = {a: data.draw(agent_profiles(a, names)) for a in AGENT_IDS}
+        self.seed = seed
+        self.acd = Distributor(self.configs, rng=random.Random(seed))
+
+    # -------------------------------------------------------------- driving
+
+    def _observe(self, actions: list[Action]) -> None:
+        for a in actions:
+            if isinstance(a, Offer):
+                event("offer")
+                view = self.acd.agent(a.agent_id)
+                assert view.state is not AgentState.LOGGED_OUT
+                call_queue = a.queue
+                profile = self.acd._agents[a.agent_id].profile
+                assert call_queue in profile.queues, f"{a.agent_id} offered a call of {call_queue}"
+                self.offers.setdefault(a.call_id, []).append(a.agent_id)
+                self.live[a.call_id] = "ringing"
+            elif isinstance(a, CancelOffer):
+                event(f"cancel: {a.reason}")
+                self.offers[a.call_id].remove(a.agent_id)
+                if not self.offers[a.call_id]:
+                    del self.offers[a.call_id]
+            elif isinstance(a, Queued):
+                self.live[a.call_id] = "waiting"
+            elif isinstance(a, PauseAgent):
+                event("auto-pause")
+            elif isinstance(a, Reject):
+                event("rejected")
+                assert a.call_id not in self.outcomes
+                self.outcomes[a.call_id] = "rejected"
+                self.live.pop(a.call_id, None)
+        self.emitted += actions
+
+    def _advance(self, now: float) -> None:
+        self.journal.append(("advance", now))
+        self._observe(self.acd.advance(now))
+
+    def _send(self, ev: Event) -> list[Action]:
+        self._advance(ev.now)
+        self.journal.append(("event", ev))
+        actions = self.acd.handle(ev)
+        self._observe(actions)
+        return actions
+
+    def _refused(self, ev: Event | None, advance_to: float | None = None) -> None:
+        """The event (or advance) must raise an AcdError and change nothing."""
+        before = self.acd.snapshot()
+        try:
+            if ev is not None:
+                self.acd.handle(ev)
+            else:
+                assert advance_to is not None
+                self.acd.advance(advance_to)
+        except AcdError:
+            pass
+        else:
+            raise AssertionError(f"bad input accepted: {ev or advance_to!r}")
+        assert self.acd.snapshot() == before, f"refused {ev!r} changed the state"
+
+    # ---------------------------------------------------------------- rules
+
+    @rule(dt=st.sampled_from([0.0, 0.5, 1.0, 2.5, 5.0, 15.0, 40.0]))
+    def tick(self, dt: float) -> None:
+        self.t += dt
+        self._advance(self.t)
+
+    @rule(dt=st.sampled_from([0.0, 1.0, 2.5]))
+    def jump_to_deadline(self, dt: float) -> None:
+        due = self.acd.next_deadline()
+        if due is not None:
+            self.t = max(self.t, due + dt)
+            self._advance(self.t)
+
+    @rule(i=st.integers(0, len(AGENT_IDS) - 1))
+    def login(self, i: int) -> None:
+        aid = AGENT_IDS[i]
+        ev = AgentLoggedIn(now=self.t, profile=self.profiles[aid])
+        self._advance(self.t)
+        known = aid in self.acd._agents
+        if known and self.acd.agent(aid).state is not AgentState.LOGGED_OUT:
+            self._refused(ev)
+        else:
+            self._send(ev)
+
+    @rule(i=st.integers(0, len(AGENT_IDS) - 1))
+    def logout(self, i: int) -> None:
+        aid = AGENT_IDS[i]
+        self._advance(self.t)
+        ev = AgentLoggedOut(now=self.t, agent_id=aid)
+        if aid not in self.acd._agents:
+            self._refused(ev)
+            return
+        view = self.acd.agent(aid)
+        if view.state is AgentState.LOGGED_OUT or view.pending_logout:
+            self._refused(ev)
+        else:
+            self._send(ev)
+
+    @rule(i=st.integers(0, len(AGENT_IDS) - 1), reason=st.sampled_from(["break", "lunch"]))
+    def pause(self, i: int, reason: str) -> None:
+        aid = AGENT_IDS[i]
+        self._advance(self.t)
+        ev = AgentPaused(now=self.t, agent_id=aid, reason=reason)
+        if aid in self.acd._agents and self.acd.agent(aid).state is not AgentState.LOGGED_OUT:
+            self._send(ev)
+        else:
+            self._refused(ev)
+
+    @rule(i=st.integers(0, len(AGENT_IDS) - 1))
+    def resume(self, i: int) -> None:
+        aid = AGENT_IDS[i]
+        self._advance(self.t)
+        ev = AgentResumed(now=self.t, agent_id=aid)
+        if aid in self.acd._agents and self.acd.agent(aid).paused_reason is not None:
+            self._send(ev)
+        else:
+            self._refused(ev)
+
+    @rule(i=st.integers(0, len(AGENT_IDS) - 1), skills=skill_maps)
+    def change_skills(self, i: int, skills: dict[str, int]) -> None:
+        aid = AGENT_IDS[i]
+        self._advance(self.t)
+        ev = AgentSkillsChanged(now=self.t, agent_id=aid, skills=skills)
+        if aid in self.acd._agents:
+            self._send(ev)
+        else:
+            self._refused(ev)
+
+    @rule(
+        q=st.integers(0, 2),
+        channel=channels,
+        attributes=call_attributes,
+        requirement=st.one_of(st.none(), requirements),
+        priority=st.integers(0, 3),
+        emergency=st.booleans(),
+        preferred=st.one_of(st.none(), st.sampled_from(AGENT_IDS)),
+    )
+    def arrive(
+        self,
+        q: int,
+        channel: object,
+        attributes: dict[str, object],
+        requirement: object,
+        priority: int,
+        emergency: bool,
+        preferred: str | None,
+    ) -> None:
+        cid = f"c{self.next_call}"
+        self.next_call += 1
+        queue = self.queue_names[q % len(self.queue_names)]
+        ev = CallArrived(
+            now=self.t,
+            call_id=cid,
+            queue=queue,
+            channel=channel,  # type: ignore[arg-type]
+            attributes=attributes,
+            requirement=requirement,  # type: ignore[arg-type]
+            priority=priority,
+            emergency=emergency,
+            preferred_agent=preferred,
+        )
+        self.live[cid] = "waiting"
+        self._send(ev)
+
+    @precondition(lambda self: bool(self.offers))
+    @rule(k=st.integers(0, 100), answer=st.booleans())
+    def respond(self, k: int, answer: bool) -> None:
+        self._advance(self.t)
+        pairs = sorted((c, a) for c, agents in self.offers.items() for a in agents)
+        if not pairs:
+            return
+        cid, aid = pairs[k % len(pairs)]
+        if answer:
+            ringing = list(self.offers[cid])
+            if len(ringing) > 1:
+                event("ring-all answered with several agents ringing")
+            actions = self._send(OfferAnswered(now=self.t, call_id=cid, agent_id=aid))
+            assert self.offers.pop(cid) == [aid]
+            self.live[cid] = "connected"
+            # The other ring-all offers were cancelled in the same step.
+            cancelled = {
+                x.agent_id for x in actions if isinstance(x, CancelOffer) and x.call_id == cid
+            }
+            assert cancelled == set(ringing) - {aid}
+        else:
+            self._send(OfferDeclined(now=self.t, call_id=cid, agent_id=aid))
+            self.offers[cid].remove(aid)
+            if not self.offers[cid]:
+                del self.offers[cid]
+
+    @precondition(lambda self: any(s != "connected" for s in self.live.values()))
+    @rule(k=st.integers(0, 100))
+    def abandon(self, k: int) -> None:
+        self._advance(self.t)
+        cands = sorted(c for c, s in self.live.items() if s != "connected")
+        if not cands:
+            return
+        cid = cands[k % len(cands)]
+        self._send(CallAbandoned(now=self.t, call_id=cid))
+        self.offers.pop(cid, None)
+        del self.live[cid]
+        self.outcomes[cid] = "abandoned"
+
+    @precondition(lambda self: any(s == "connected" for s in self.live.values()))
+    @rule(k=st.integers(0, 100))
+    def end(self, k: int) -> None:
+        self._advance(self.t)
+        cands = sorted(c for c, s in self.live.items() if s == "connected")
+        cid = cands[k % len(cands)]
+        self._send(CallEnded(now=self.t, call_id=cid))
+        event("completed")
+        del self.live[cid]
+        self.outcomes[cid] = "completed"
+
+    # ------------------------------------------------------------ bad input
+
+    @rule(kind=st.integers(0, 11), k=st.integers(0, 100))
+    def bad_event(self, kind: int, k: int) -> None:
+        self._advance(self.t)
+        t = self.t
+        live = sorted(self.live)
+        connected = sorted(c for c, s in self.live.items() if s == "connected")
+        waiting = sorted(c for c, s in self.live.items() if s == "waiting")
+        ev: Event | None = None
+        if kind == 0:
+            ev = CallArrived(now=t, call_id="c" + str(self.next_call), queue="no-such-queue")
+        elif kind == 1 and live:
+            ev = CallArrived(now=t, call_id=live[k % len(live)], queue=self.queue_names[0])
+        elif kind == 2:
+            ev = CallAbandoned(now=t, call_id="never-arrived")
+        elif kind == 3 and live:
+            ev = OfferAnswered(now=t, call_id=live[k % len(live)], agent_id="nobody")
+        elif kind == 4 and waiting:
+            ev = OfferAnswered(now=t, call_id=waiting[k % len(waiting)], agent_id=AGENT_IDS[0])
+        elif kind == 5 and connected:
+            ev = CallAbandoned(now=t, call_id=connected[k % len(connected)])
+        elif kind == 6 and waiting:
+            ev = CallEnded(now=t, call_id=waiting[k % len(waiting)])
+        elif kind == 7 and t > 0:
+            ev = AgentPaused(now=t - 0.5, agent_id=AGENT_IDS[0])
+        elif kind == 8:
+            ev = CallArrived(now=math.nan, call_id="nan", queue=self.queue_names[0])
+        elif kind == 9:
+            ev = AgentSkillsChanged(now=t, agent_id=AGENT_IDS[k % 5], skills={"tech": 11})
+        elif kind == 10:
+            ev = AgentResumed(now=t, agent_id="ghost")
+        elif kind == 11 and t > 0:
+            self._refused(None, advance_to=t - 1.0)
+            return
+        if ev is not None:
+            self._refused(ev)
+
+    # ----------------------------------------------------------- invariants
+
+    @invariant()
+    def distributor_invariants(self) -> None:
+        if hasattr(self, "acd"):
+            self.acd.check()
+
+    @invariant()
+    def model_agrees(self) -> None:
+        if not hasattr(self, "acd"):
+            return
+        for cid, agents in self.offers.items():
+            view = self.acd.call(cid)
+            assert view.state is CallState.RINGING
+            assert sorted(view.offered_to) == sorted(agents), (cid, view.offered_to, agents)
+        counts = self.acd.counts()
+        for name in ("completed", "abandoned", "rejected"):
+            assert counts[name] == sum(1 for o in self.outcomes.values() if o == name), name
+        assert counts["arrived"] == self.next_call
+        assert counts["waiting"] + counts["ringing"] + counts["connected"] == len(self.live)
+        for cid, state in self.live.items():
+            assert self.acd.call(cid).state.value == state, (cid, state)
+
+    def teardown(self) -> None:
+        if not hasattr(self, "acd"):
+            return
+        # Determinism: replaying the journal gives the same actions and state.
+        twin = Distributor(self.configs, rng=random.Random(self.seed))
+        replayed: list[Action] = []
+        for kind, item in self.journal:
+            if kind == "advance":
+                assert isinstance(item, float)
+                replayed += twin.advance(item)
+            else:
+                assert isinstance(item, Event)
+                replayed += twin.handle(item)
+        assert replayed == self.emitted
+        assert twin.snapshot() == self.acd.snapshot()
+
+
+TestDistributor = DistributorMachine.TestCase
