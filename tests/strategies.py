@@ -35,9 +35,11 @@ policies = st.one_of(
     st.builds(EmergencyFirst, inner=st.sampled_from([FIFO(), PriorityClasses()])),
 )
 
+# Requirements are mostly low and agent levels mostly high, so that most calls
+# find someone and deep states (ring-all races, wrap-ups) are reached often.
 requirements = st.builds(
     SkillRequirement,
-    st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 10), max_size=2),
+    st.dictionaries(st.sampled_from(SKILLS), st.sampled_from([1, 1, 3, 5, 9]), max_size=2),
 )
 
 
@@ -77,6 +79,7 @@ def agent_profiles(draw: st.DrawFn, agent_id: str, queues: tuple[str, ...]) -> A
         st.sampled_from(
             [
                 {Channel.VOICE: 1},
+                {Channel.VOICE: 1},
                 {Channel.VOICE: 1, Channel.CHAT: 2},
                 {Channel.CHAT: 3},
                 {Channel.VOICE: 1, Channel.EMAIL: 1},
@@ -85,7 +88,9 @@ def agent_profiles(draw: st.DrawFn, agent_id: str, queues: tuple[str, ...]) -> A
     )
     return AgentProfile(
         agent_id,
-        skills=draw(st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 10), max_size=3)),
+        skills=draw(
+            st.dictionaries(st.sampled_from(SKILLS), st.sampled_from([2, 5, 8, 10, 10]), max_size=3)
+        ),
         queues=memberships,
         capacity=capacity,
     )

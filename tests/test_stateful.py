@@ -80,6 +80,8 @@ class DistributorMachine(RuleBasedStateMachine):
         self.profiles = {a: data.draw(agent_profiles(a, names)) for a in AGENT_IDS}
         self.seed = seed
         self.acd = Distributor(self.configs, rng=random.Random(seed))
+        for aid in AGENT_IDS[: data.draw(st.integers(0, len(AGENT_IDS)), label="logged in")]:
+            self._send(AgentLoggedIn(now=0.0, profile=self.profiles[aid]))
 
     # -------------------------------------------------------------- driving
 
@@ -241,6 +243,21 @@ class DistributorMachine(RuleBasedStateMachine):
         self.live[cid] = "waiting"
         self._send(ev)
 
+    @rule(q=st.integers(0, 2), n=st.integers(1, 4))
+    def burst(self, q: int, n: int) -> None:
+        """Several plain voice calls at the same instant (ties on purpose)."""
+        for _ in range(n):
+            cid = f"c{self.next_call}"
+            self.next_call += 1
+            self.live[cid] = "waiting"
+            queue = self.queue_names[q % len(self.queue_names)]
+            self._send(CallArrived(now=self.t, call_id=cid, queue=queue))
+
+    @precondition(lambda self: bool(self.offers))
+    @rule(k=st.integers(0, 100))
+    def answer(self, k: int) -> None:
+        self.respond(k, True)
+
     @precondition(lambda self: bool(self.offers))
     @rule(k=st.integers(0, 100), answer=st.booleans())
     def respond(self, k: int, answer: bool) -> None:
@@ -355,6 +372,8 @@ class DistributorMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if not hasattr(self, "acd"):
             return
+        event(f"journal length >= {min(len(self.journal) // 25 * 25, 100)}")
+        event(f"calls arrived >= {min(self.next_call // 5 * 5, 20)}")
         # Determinism: replaying the journal gives the same actions and state.
         twin = Distributor(self.configs, rng=random.Random(self.seed))
         replayed: list[Action] = []

@@ -1,0 +1,309 @@
+"""Bad input: a typed error naming what was wrong, and no change of state."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+
+import pytest
+
+from acdcore import (
+    AcdError,
+    AdvanceRequired,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentProfile,
+    AgentResumed,
+    AgentSkillsChanged,
+    CallAbandoned,
+    CallArrived,
+    CallEnded,
+    Channel,
+    ConfigError,
+    Distributor,
+    DuplicateCall,
+    Event,
+    InvalidAgentState,
+    InvalidCallState,
+    InvalidValue,
+    NoAnswerPolicy,
+    NoSuchOffer,
+    OfferAnswered,
+    OfferDeclined,
+    QueueConfig,
+    QueueMembership,
+    SkillRequirement,
+    TimeWentBackwards,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
+
+from .helpers import feed
+
+
+def busy_distributor() -> Distributor:
+    """A distributor with an agent in every state and calls in every state.
+
+    At t=10: ``ring`` rings agent ``r``; ``talk`` is connected to ``b``;
+    ``w1`` waits; ``p`` is paused; ``o`` is logged out; ``wu`` is in wrap-up.
+    """
+    acd = Distributor(
+        [QueueConfig("q", wrap_up=100, ring_timeout=50), QueueConfig("other")],
+        rng=random.Random(1),
+    )
+    feed(
+        acd,
+        AgentLoggedIn(now=0, profile=AgentProfile("b", queues=["q"])),
+        CallArrived(now=1, call_id="talk", queue="q"),
+        OfferAnswered(now=2, call_id="talk", agent_id="b"),
+        AgentLoggedIn(now=3, profile=AgentProfile("wu", queues=["q"])),
+        CallArrived(now=3, call_id="done", queue="q"),
+        OfferAnswered(now=4, call_id="done", agent_id="wu"),
+        CallEnded(now=5, call_id="done"),
+        AgentLoggedIn(now=6, profile=AgentProfile("r", queues=["q"])),
+        CallArrived(now=7, call_id="ring", queue="q"),
+        CallArrived(now=8, call_id="w1", queue="q"),
+        AgentLoggedIn(now=9, profile=AgentProfile("p", queues=["other"])),
+        AgentPaused(now=9, agent_id="p", reason="lunch"),
+        AgentLoggedIn(now=9, profile=AgentProfile("o", queues=["other"])),
+        AgentLoggedOut(now=9, agent_id="o"),
+    )
+    acd.advance(10)
+    return acd
+
+
+BAD_EVENTS: list[tuple[str, type[AcdError], Callable[[], Event], str]] = [
+    ("unknown queue", UnknownQueue, lambda: CallArrived(now=10, call_id="n", queue="nope"), "nope"),
+    ("duplicate call", DuplicateCall, lambda: CallArrived(now=10, call_id="w1", queue="q"), "w1"),
+    (
+        "duplicate ringing",
+        DuplicateCall,
+        lambda: CallArrived(now=10, call_id="ring", queue="q"),
+        "ringing",
+    ),
+    ("time backwards", TimeWentBackwards, lambda: CallArrived(now=9, call_id="n", queue="q"), "9"),
+    ("NaN time", InvalidValue, lambda: CallArrived(now=math.nan, call_id="n", queue="q"), "nan"),
+    ("infinite time", InvalidValue, lambda: AgentPaused(now=math.inf, agent_id="b"), "inf"),
+    (
+        "bool priority",
+        InvalidValue,
+        lambda: CallArrived(now=10, call_id="n", queue="q", priority=True),
+        "priority",
+    ),
+    (
+        "bad channel",
+        InvalidValue,
+        lambda: CallArrived(now=10, call_id="n", queue="q", channel="fax"),
+        "fax",
+    ),  # type: ignore[arg-type]
+    ("empty call id", InvalidValue, lambda: CallArrived(now=10, call_id="", queue="q"), "call_id"),
+    ("unhashable id", InvalidValue, lambda: CallAbandoned(now=10, call_id=["x"]), "call_id"),  # type: ignore[arg-type]
+    ("unknown call", UnknownCall, lambda: CallAbandoned(now=10, call_id="ghost"), "ghost"),
+    (
+        "abandon connected",
+        InvalidCallState,
+        lambda: CallAbandoned(now=10, call_id="talk"),
+        "connected",
+    ),
+    ("end a waiting call", InvalidCallState, lambda: CallEnded(now=10, call_id="w1"), "waiting"),
+    ("end a ringing call", InvalidCallState, lambda: CallEnded(now=10, call_id="ring"), "ringing"),
+    (
+        "answer never offered",
+        NoSuchOffer,
+        lambda: OfferAnswered(now=10, call_id="w1", agent_id="r"),
+        "w1",
+    ),
+    (
+        "answer by wrong agent",
+        NoSuchOffer,
+        lambda: OfferAnswered(now=10, call_id="ring", agent_id="b"),
+        "'b'",
+    ),
+    (
+        "answer twice",
+        NoSuchOffer,
+        lambda: OfferAnswered(now=10, call_id="talk", agent_id="b"),
+        "connected",
+    ),
+    (
+        "decline never offered",
+        NoSuchOffer,
+        lambda: OfferDeclined(now=10, call_id="talk", agent_id="r"),
+        "talk",
+    ),
+    (
+        "answer unknown agent",
+        UnknownAgent,
+        lambda: OfferAnswered(now=10, call_id="ring", agent_id="zz"),
+        "zz",
+    ),
+    (
+        "login twice",
+        InvalidAgentState,
+        lambda: AgentLoggedIn(now=10, profile=AgentProfile("b", queues=["q"])),
+        "already logged in",
+    ),
+    (
+        "login to unknown queue",
+        UnknownQueue,
+        lambda: AgentLoggedIn(now=10, profile=AgentProfile("n", queues=["nope"])),
+        "nope",
+    ),
+    (
+        "logout logged out",
+        InvalidAgentState,
+        lambda: AgentLoggedOut(now=10, agent_id="o"),
+        "not logged in",
+    ),
+    ("logout unknown", UnknownAgent, lambda: AgentLoggedOut(now=10, agent_id="zz"), "zz"),
+    (
+        "pause logged out",
+        InvalidAgentState,
+        lambda: AgentPaused(now=10, agent_id="o"),
+        "logged out",
+    ),
+    (
+        "empty pause reason",
+        InvalidValue,
+        lambda: AgentPaused(now=10, agent_id="b", reason=""),
+        "reason",
+    ),
+    ("resume available", InvalidAgentState, lambda: AgentResumed(now=10, agent_id="r"), "ringing"),
+    (
+        "resume logged out",
+        InvalidAgentState,
+        lambda: AgentResumed(now=10, agent_id="o"),
+        "logged-out",
+    ),
+    (
+        "skill too high",
+        InvalidValue,
+        lambda: AgentSkillsChanged(now=10, agent_id="b", skills={"x": 11}),
+        "11",
+    ),
+    (
+        "skill zero",
+        InvalidValue,
+        lambda: AgentSkillsChanged(now=10, agent_id="b", skills={"x": 0}),
+        "x",
+    ),
+    (
+        "skill not int",
+        InvalidValue,
+        lambda: AgentSkillsChanged(now=10, agent_id="b", skills={"x": 2.5}),
+        "2.5",
+    ),
+    (
+        "skills unknown agent",
+        UnknownAgent,
+        lambda: AgentSkillsChanged(now=10, agent_id="zz", skills={}),
+        "zz",
+    ),
+    ("not an event", InvalidValue, lambda: "CallArrived", "not an acdcore event"),  # type: ignore[return-value]
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "make", "mentions"), BAD_EVENTS, ids=[b[0] for b in BAD_EVENTS]
+)
+def test_bad_event_raises_typed_error_and_changes_nothing(
+    name: str, error: type[AcdError], make: Callable[[], Event], mentions: str
+) -> None:
+    acd = busy_distributor()
+    before = acd.snapshot()
+    with pytest.raises(error) as info:
+        acd.handle(make())
+    assert isinstance(info.value, AcdError)
+    assert mentions.lower() in str(info.value).lower(), str(info.value)
+    assert acd.snapshot() == before
+    acd.check()
+
+
+def test_errors_also_subclass_the_builtin_they_resemble() -> None:
+    assert issubclass(UnknownCall, KeyError)
+    assert issubclass(UnknownAgent, KeyError)
+    assert issubclass(UnknownQueue, KeyError)
+    assert issubclass(DuplicateCall, ValueError)
+    assert issubclass(InvalidValue, ValueError)
+    assert issubclass(NoSuchOffer, LookupError)
+    assert str(UnknownCall("no live call 'x'")) == "no live call 'x'"  # not KeyError's quoting
+
+
+def test_an_event_past_a_due_deadline_requires_advance_first() -> None:
+    acd = busy_distributor()
+    due = acd.next_deadline()
+    assert due is not None
+    before = acd.snapshot()
+    with pytest.raises(AdvanceRequired, match="advance"):
+        acd.handle(CallArrived(now=due, call_id="n", queue="q"))
+    assert acd.snapshot() == before
+    acd.advance(due)
+    acd.handle(CallArrived(now=due, call_id="n", queue="q"))
+    acd.check()
+
+
+def test_advance_backwards_or_to_nan_changes_nothing() -> None:
+    acd = busy_distributor()
+    before = acd.snapshot()
+    with pytest.raises(TimeWentBackwards):
+        acd.advance(9.5)
+    with pytest.raises(InvalidValue):
+        acd.advance(math.nan)
+    assert acd.snapshot() == before
+
+
+def test_an_answer_after_the_ring_timeout_is_refused() -> None:
+    acd = busy_distributor()
+    acd.advance(57)  # "ring" was offered at 7 with a 50 s timeout
+    before = acd.snapshot()
+    with pytest.raises(NoSuchOffer, match="ring"):
+        acd.handle(OfferAnswered(now=57, call_id="ring", agent_id="r"))
+    assert acd.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: QueueConfig(""),
+        lambda: QueueConfig("q", ring_timeout=0),
+        lambda: QueueConfig("q", ring_timeout=-1),
+        lambda: QueueConfig("q", wrap_up=math.nan),
+        lambda: QueueConfig("q", max_length=-1),
+        lambda: QueueConfig("q", max_length=1.5),
+        lambda: QueueConfig("q", strategy="fifo"),
+        lambda: QueueConfig("q", policy="fifo"),
+        lambda: QueueConfig("q", requirement={"x": 0}),
+        lambda: QueueConfig("q", preferred_agent_wait=-5),
+        lambda: NoAnswerPolicy(delay=-1),
+        lambda: NoAnswerPolicy(auto_pause_after=0),
+        lambda: NoAnswerPolicy(pause_reason=""),
+        lambda: QueueMembership(delay=math.inf),
+        lambda: QueueMembership(weight=0),
+        lambda: QueueMembership(priority=1.5),
+        lambda: AgentProfile(""),
+        lambda: AgentProfile("a", skills={"x": 11}),
+        lambda: AgentProfile("a", queues="sales"),
+        lambda: AgentProfile("a", capacity={"voice": 1}),
+        lambda: AgentProfile("a", capacity={Channel.CHAT: -1}),
+        lambda: AgentProfile("a", exclusive={"voice"}),
+        lambda: Distributor([]),
+        lambda: Distributor([QueueConfig("q"), QueueConfig("q")]),
+        lambda: Distributor(QueueConfig("q")),
+        lambda: Distributor([QueueConfig("q")], start=math.nan),
+        lambda: Distributor([QueueConfig("q")], rng=42),
+        lambda: Distributor([QueueConfig("q")], remember_callers=-1),
+    ],
+)
+def test_bad_configuration_fails_when_built(build: Callable[[], object]) -> None:
+    with pytest.raises(ConfigError):
+        build()
+
+
+def test_bad_requirement_in_an_event_is_an_invalid_value() -> None:
+    with pytest.raises(InvalidValue, match="11"):
+        CallArrived(now=0, call_id="c", queue="q", requirement={"x": 11})
+    with pytest.raises(InvalidValue):
+        SkillRequirement({"": 3})

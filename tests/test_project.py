@@ -1,0 +1,81 @@
+"""Project-level promises: README commands, CI, public API, backend selection."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import acdcore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    return [line.strip() for line in lines[:20] if line.startswith("    python3 -m venv")]
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_them() -> None:
+    commands = readme_commands()
+    assert len(commands) == 2
+    main_job, tests = commands
+    assert "examples/" in main_job and "pytest" in tests
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert main_job in ci
+    assert tests in ci
+
+
+def test_public_api_is_explicit_and_documented() -> None:
+    for name in acdcore.__all__:
+        obj = getattr(acdcore, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__, f"{name} has no docstring"
+    assert len(set(acdcore.__all__)) == len(acdcore.__all__)
+    assert (Path(acdcore.__file__).parent / "py.typed").exists()
+
+
+def test_backend_is_reported() -> None:
+    assert acdcore.BACKEND == "python"
+    assert isinstance(acdcore.native_available(), bool)
+
+
+def _import_with(env_value: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, ACDCORE_BACKEND=env_value)
+    return subprocess.run(
+        [sys.executable, "-W", "always", "-c", "import acdcore; print(acdcore.BACKEND)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_backend_variable_python_is_accepted() -> None:
+    out = _import_with("python")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "python"
+
+
+def test_backend_variable_native_falls_back_with_a_warning() -> None:
+    out = _import_with("native")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "python"
+    assert "native dispatch loop is not available" in out.stderr
+
+
+def test_backend_variable_rejects_nonsense() -> None:
+    out = _import_with("fortran")
+    assert out.returncode != 0
+    assert "ACDCORE_BACKEND" in out.stderr
+
+
+@pytest.mark.skipif(not acdcore.native_available(), reason="native extension not built here")
+def test_native_extension_was_built_through_the_install_hook() -> None:
+    from acdcore._native import _acdnative  # type: ignore[attr-defined]
+
+    assert _acdnative.lib.acd_abi_version() == 1
