@@ -15,7 +15,7 @@ What one run does (all randomness comes from ``random.Random`` seeded with ``--s
 1. Build the scenario: queues (strategies and priority policies mixed), agents with
    skills at proficiency 1..10 serving several queues (some memberships at a lower
    priority or with an overflow delay), a pool of per-call skill requirements per queue.
-2. Warm up (not measured): agents log in over `login_spread` s while Poisson arrivals run;
+2. Warm up (not measured): agents log in over ``login_spread`` s while Poisson arrivals run;
    the simulation then runs ``warmup`` simulated seconds to reach a steady state.
 3. Measure ``--events`` API calls: every ``Distributor.advance`` and ``Distributor.handle``
    call counts as one event and is timed alone with ``time.perf_counter_ns``. The driver
@@ -55,6 +55,7 @@ from typing import Any
 # Backends measured by default, first one is the reference for the speed-up column.
 # Add "native" here once the native dispatch loop exists.
 BACKENDS: tuple[str, ...] = ("python",)
+UNAVAILABLE = 3  # exit status of a worker whose backend is not available
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ SCENARIOS: dict[str, Scenario] = {
         core_skills=3,
         skills_per_call=(1, 3),
         load=1.20,
-        events=300_000,
+        events=500_000,
         login_spread=60.0,
         warmup=1_800.0,
         handle_mean=180.0,
@@ -107,7 +108,7 @@ SCENARIOS: dict[str, Scenario] = {
         core_skills=3,
         skills_per_call=(1, 3),
         load=1.20,
-        events=500_000,
+        events=1_000_000,
         login_spread=300.0,
         warmup=600.0,
         handle_mean=180.0,
@@ -629,11 +630,34 @@ def load_backend(backend: str) -> Any:
         warnings.simplefilter("ignore", RuntimeWarning)
         import acdcore
     if backend != acdcore.BACKEND:
-        raise SystemExit(
+        print(
             f"backend {backend!r} requested but acdcore loaded {acdcore.BACKEND!r}; "
-            "it is not available in this build"
+            "it is not available in this build",
+            file=sys.stderr,
         )
+        raise SystemExit(UNAVAILABLE)
     return acdcore
+
+
+class GcWatch:
+    """Counts cyclic-GC collections and their pauses (they land inside timed calls)."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.pauses: list[tuple[int, int]] = []  # (generation, ns)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter_ns()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter_ns() - self.started))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "collections": [sum(1 for g, _ in self.pauses if g == gen) for gen in (0, 1, 2)],
+            "total_ms": sum(ns for _, ns in self.pauses) / 1e6,
+            "max_ms": max((ns for _, ns in self.pauses), default=0) / 1e6,
+        }
 
 
 def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str | None) -> dict:
@@ -649,14 +673,12 @@ def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str |
     drv.start()
     warm_ops = drv.run(until=scen.login_spread + scen.warmup, check=check)
     warm_s = time.perf_counter() - w0
-    warm_api_s = (sum(drv.adv_ns) + sum(drv.hdl_ns)) / 1e9
     before = drv.acd.counts()
     sim_start = drv.acd.now
 
-    drv.adv_ns = array.array("q")
-    drv.hdl_ns = array.array("q")
-    drv.adv_fired = drv.actions = drv.nd_calls = drv.nd_ns = 0
-    drv.kinds = {}
+    drv.reset_stats()
+    watch = GcWatch()
+    gc.callbacks.append(watch)
     prof = None
     if profile:
         import cProfile
@@ -666,41 +688,44 @@ def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str |
     w0 = time.perf_counter()
     ops = drv.run(ops=scen.events, check=check)
     wall_s = time.perf_counter() - w0
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the summaries
     if prof is not None:
         prof.disable()
         prof.dump_stats(profile)
+    gc.callbacks.remove(watch)
 
     after = drv.acd.counts()
-    adv = summarize(drv.adv_ns)
-    hdl = summarize(drv.hdl_ns)
-    every = summarize(drv.adv_ns + drv.hdl_ns)
-    api_s = adv["total_s"] + hdl["total_s"]
-    import acdcore
-
+    handles = array.array("q")
+    for samples in drv.hdl_ns.values():
+        handles.extend(samples)
+    advances = drv.adv_deadline_ns + drv.adv_event_ns
+    every = summarize(handles + advances)
     return {
         "scenario": asdict(scen),
         "backend": backend,
-        "acdcore_file": acdcore.__file__,
+        "acdcore_file": acd_mod.__file__,
         "python": sys.version.split()[0],
         "seed": seed,
         "arrival_rate": arrival_rate(scen),
         "events": ops,
-        "events_per_s": ops / api_s if api_s else float("nan"),
+        "events_per_s": ops / every["total_s"] if every["total_s"] else float("nan"),
         "all": every,
-        "advance": adv,
-        "handle": hdl,
+        "handle": summarize(handles),
+        "advance": summarize(advances),
+        "advance_deadline": summarize(drv.adv_deadline_ns),
+        "advance_event": summarize(drv.adv_event_ns),
+        "by_event": {k: summarize(v) for k, v in sorted(drv.hdl_ns.items())},
         "advance_fired": drv.adv_fired,
-        "handled": dict(sorted(drv.kinds.items())),
         "actions": drv.actions,
         "next_deadline_calls": drv.nd_calls,
         "next_deadline_s": drv.nd_ns / 1e9,
+        "gc": watch.summary(),
         "sim_seconds": drv.acd.now - sim_start,
         "measured_wall_s": wall_s,
         "warmup_ops": warm_ops,
         "warmup_wall_s": warm_s,
-        "warmup_api_s": warm_api_s,
         "build_s": build_s,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_rss_kib": peak_rss,
         "base_rss_kib": rss_base,
         "counts_start": before,
         "counts_end": after,
@@ -714,7 +739,7 @@ def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str |
 # ----------------------------------------------------------------------------- parent
 
 
-def spawn(scen: Scenario, backend: str, args: argparse.Namespace) -> dict:
+def spawn(scen: Scenario, backend: str, args: argparse.Namespace) -> dict | None:
     """Run one cell in a fresh interpreter with ``ACDCORE_BACKEND=backend``."""
     cmd = [
         sys.executable,
@@ -732,6 +757,9 @@ def spawn(scen: Scenario, backend: str, args: argparse.Namespace) -> dict:
         cmd += ["--profile", f"{args.profile}.{scen.name}.{backend}"]
     env = dict(os.environ, ACDCORE_BACKEND=backend)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode == UNAVAILABLE:
+        sys.stderr.write(proc.stderr)
+        return None
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"{scen.name}/{backend} failed with exit code {proc.returncode}")
@@ -788,28 +816,35 @@ def table(rows: list[dict], backends: list[str]) -> str:
 
 def details(r: dict) -> str:
     s = r["scenario"]
-    h = r["handled"]
     ce, cs = r["counts_end"], r["counts_start"]
+    h, ad, ae = r["handle"], r["advance_deadline"], r["advance_event"]
+    per_event = ", ".join(
+        f"{k} {v['count']:,}x {v['total_s'] / v['count'] * 1e6:.0f}/{v['p99_us']:.0f}"
+        for k, v in r["by_event"].items()
+    )
+    g = r["gc"]
     return (
         f"{s['name']}/{r['backend']}: {s['agents']:,} agents, {s['skills']} skills, "
-        f"{s['queues']} queues, {s['queues_per_agent'][0]}-{s['queues_per_agent'][1]} queues/agent, "
-        f"load {s['load']:.2f} ({r['arrival_rate']:.2f} calls/s)\n"
-        f"  measured: {r['handle']['count']:,} handle + {r['advance']['count']:,} advance "
-        f"({r['advance_fired']:,} fired deadlines) = {r['events']:,} events, "
-        f"{r['actions']:,} actions, {r['sim_seconds']:,.0f} simulated s; "
-        f"API time {r['all']['total_s']:.2f} s, driver wall {r['measured_wall_s']:.2f} s\n"
-        f"  handle p50/p99/p99.9/max {r['handle']['p50_us']:.1f}/{r['handle']['p99_us']:.1f}/"
-        f"{r['handle']['p999_us']:.1f}/{r['handle']['max_us']:.0f} us; advance p50/p99/max "
-        f"{r['advance']['p50_us']:.1f}/{r['advance']['p99_us']:.1f}/{r['advance']['max_us']:.0f} us"
-        f"; next_deadline {r['next_deadline_calls']:,} calls, "
-        f"{r['next_deadline_s'] / max(1, r['next_deadline_calls']) * 1e6:.2f} us avg\n"
-        f"  events handled: {', '.join(f'{k} {v:,}' for k, v in h.items())}\n"
+        f"{s['queues']} queues, {s['queues_per_agent'][0]}-{s['queues_per_agent'][1]} "
+        f"queues/agent, load {s['load']:.2f} ({r['arrival_rate']:.2f} calls/s)\n"
+        f"  events: {h['count']:,} handle + {ae['count']:,} advance(t) before them + "
+        f"{ad['count']:,} advance(deadline) ({r['advance_fired']:,} returned actions) = "
+        f"{r['events']:,}; {r['actions']:,} actions; {r['sim_seconds']:,.0f} simulated s; "
+        f"API time {r['all']['total_s']:.2f} s of {r['measured_wall_s']:.2f} s wall\n"
+        f"  p50/p99/max us: handle {h['p50_us']:.1f}/{h['p99_us']:.1f}/{h['max_us']:.0f}, "
+        f"advance(deadline) {ad['p50_us']:.1f}/{ad['p99_us']:.1f}/{ad['max_us']:.0f}, "
+        f"advance(t) {ae['p50_us']:.1f}/{ae['p99_us']:.1f}/{ae['max_us']:.0f}; "
+        f"next_deadline() {r['next_deadline_s'] / max(1, r['next_deadline_calls']) * 1e6:.2f} "
+        f"us avg (not counted)\n"
+        f"  handle by event (count x mean/p99 us): {per_event}\n"
         f"  calls in window: arrived {ce['arrived'] - cs['arrived']:,}, "
         f"completed {ce['completed'] - cs['completed']:,}, "
         f"abandoned {ce['abandoned'] - cs['abandoned']:,}, "
         f"rejected {ce['rejected'] - cs['rejected']:,}; at end waiting {ce['waiting']:,}, "
         f"ringing {ce['ringing']:,}, connected {ce['connected']:,}\n"
-        f"  warm-up {r['warmup_ops']:,} events in {r['warmup_wall_s']:.1f} s wall "
+        f"  GC in window: {g['collections'][0]}/{g['collections'][1]}/{g['collections'][2]} "
+        f"collections (gen 0/1/2), {g['total_ms']:.0f} ms total, longest {g['max_ms']:.0f} ms; "
+        f"warm-up {r['warmup_ops']:,} events in {r['warmup_wall_s']:.1f} s wall "
         f"(build {r['build_s']:.1f} s); RSS after import {r['base_rss_kib'] / 1024:.0f} MiB; "
         f"action digest {r['digest']}"
     )
@@ -831,7 +866,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--check", type=int, default=0, help="run check() every N events (slow; 0: never)"
     )
-    p.add_argument("--profile", help="write cProfile stats of the measured phase to PREFIX.*")
+    p.add_argument(
+        "--profile",
+        help="write cProfile stats of the measured phase to PREFIX.<scenario>.<backend> (inflates the timings)",
+    )
     p.add_argument("--json", help="also write the raw results to this file")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -849,7 +887,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    backends = args.backend or list(BACKENDS)
+    backends = list(dict.fromkeys(args.backend or BACKENDS))
     rows = []
     for name in names:
         scen = SCENARIOS[name]
@@ -863,11 +901,22 @@ def main(argv: list[str] | None = None) -> None:
             scen = replace(scen, load=args.load)
         for backend in backends:
             print(f"running {name} on {backend}...", file=sys.stderr, flush=True)
-            rows.append(spawn(scen, backend, args))
+            row = spawn(scen, backend, args)
+            if row is None:
+                print(f"skipped {name} on {backend}: backend unavailable", file=sys.stderr)
+            else:
+                rows.append(row)
+    if not rows:
+        raise SystemExit("nothing was measured")
     print(table(rows, backends))
     print()
     for r in rows:
         print(details(r))
+    for name in names:  # same seed and events: every backend must decide the same
+        digests = {r["backend"]: r["digest"] for r in rows if r["scenario"]["name"] == name}
+        if len(digests) > 1:
+            same = len(set(digests.values())) == 1
+            print(f"{name}: action streams {'identical' if same else 'DIFFER'} across {digests}")
     print(
         f"\nevents = Distributor.advance + Distributor.handle calls, each timed alone "
         f"(perf_counter_ns); events/s = events / summed API time. seed {args.seed}, "

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "ci",
-    max_examples=60,
-    stateful_step_count=60,
+    max_examples=400,
+    stateful_step_count=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,

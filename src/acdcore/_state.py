@@ -119,6 +119,16 @@ class AgentRecord:
     talk_time: float = 0.0
     misses: int = 0
     wake_at: float | None = None
+    skills: dict[str, int] = attrs.Factory(dict)  # plain copy of profile.skills, for speed
+
+    def set_profile(self, profile: AgentProfile) -> None:
+        """Replace the profile (and the plain copy of its skills)."""
+        self.profile = profile
+        self.skills = dict(profile.skills)
+
+    def free_channels(self) -> tuple[Channel, ...]:
+        """The channels on which one more session fits now. Cost: O(c x s)."""
+        return tuple(ch for ch in self.profile.capacity if self.channel_free(ch))
 
     def state(self) -> AgentState:
         """The summary state (see :class:`AgentState` for precedence)."""

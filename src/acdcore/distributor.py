@@ -72,7 +72,7 @@ from .events import (
     OfferDeclined,
 )
 from .policies import CallFacts
-from .router import eligible_at, select_agents, skill_eligible
+from .router import eligible_at, opens_at, select_agents, skill_eligible
 from .skills import Channel, check_instant, validate_skills
 
 __all__ = ["AgentView", "CallView", "Distributor"]
@@ -460,7 +460,7 @@ class Distributor:
         if agent is None:
             agent = AgentRecord(agent_id=profile.agent_id, order=len(self._agents), profile=profile)
             self._agents[profile.agent_id] = agent
-        agent.profile = profile
+        agent.set_profile(profile)
         agent.logged_in = True
         agent.paused = None
         agent.pending_logout = False
@@ -544,7 +544,7 @@ class Distributor:
             validate_skills(ev.skills, f"agent {ev.agent_id!r}")
             return
         agent = self._agents[ev.agent_id]
-        agent.profile = agent.profile.with_skills(ev.skills)
+        agent.set_profile(agent.profile.with_skills(ev.skills))
         if not agent.logged_in:
             return
         # Takes effect at once: an offer the agent no longer qualifies for is
@@ -554,7 +554,7 @@ class Distributor:
             if session.state is not SessionState.RINGING:
                 continue
             call = self._calls[cid]
-            if call.requirement.met_by(agent.profile.skills):
+            if call.requirement.met_by(agent.skills):
                 continue
             call.offers.remove(agent.agent_id)
             del agent.sessions[cid]
@@ -754,11 +754,17 @@ class Distributor:
         a recheck for when a delay that holds back a free agent ends."""
         q = self._queues[call.queue]
         now = self._now
+        agents = self._agents
+        qname = call.queue
+        channel = call.channel
         candidates: list[AgentRecord] = []
         earliest = math.inf
+        # Every agent in q.free is offerable (check() verifies it).
         for aid in q.free:
-            agent = self._agents[aid]
-            at = eligible_at(agent, call, q, now)
+            agent = agents[aid]
+            if not agent.channel_free(channel):
+                continue
+            at = opens_at(agent, agent.profile.queues[qname], call, q, now)
             if at is None:
                 continue
             if at <= now:
@@ -775,6 +781,7 @@ class Distributor:
         queues it serves; schedule a wake-up if a delay holds one back."""
         now = self._now
         while agent.offerable(now):
+            free = agent.free_channels()
             best: CallRecord | None = None
             best_rank: tuple[int, float, int] | None = None
             earliest = math.inf
@@ -782,8 +789,12 @@ class Distributor:
                 if best_rank is not None and membership.priority > best_rank[0]:
                     continue
                 q = self._queues[qname]
-                for call in q.waiting.values():
-                    at = eligible_at(agent, call, q, now)
+                waiting = q.waiting
+                for key in waiting:
+                    call = waiting[key]
+                    if call.channel not in free:
+                        continue
+                    at = opens_at(agent, membership, call, q, now)
                     if at is None:
                         continue
                     if at <= now:
