@@ -33,3 +33,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    """Report how many stateful steps were checked (for soak-run notes)."""
+    from tests.test_stateful import STEPS
+
+    for machine, steps in sorted(STEPS.items()):
+        terminalreporter.write_line(f"stateful steps checked: {machine}: {steps:,}")  # type: ignore[attr-defined]

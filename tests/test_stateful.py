@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import random
 
+import attrs
+
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -37,7 +39,10 @@ from acdcore import (
     OfferDeclined,
     PauseAgent,
     Queued,
+    QueueConfig,
     Reject,
+    SkillRequirement,
+    Strategy,
 )
 from acdcore.distributor import CallState
 
@@ -51,6 +56,10 @@ from .strategies import (
     requirements,
     skill_maps,
 )
+
+
+# Steps checked per machine in this process (printed by conftest at the end).
+STEPS: dict[str, int] = {}
 
 
 class DistributorMachine(RuleBasedStateMachine):
@@ -75,13 +84,17 @@ class DistributorMachine(RuleBasedStateMachine):
     )
     def setup(self, data: st.DataObject, n_queues: int, seed: int) -> None:
         names = QUEUE_NAMES[:n_queues]
-        self.configs = [data.draw(queue_configs(n)) for n in names]
+        self.configs = [self.adjust(data.draw(queue_configs(n))) for n in names]
         self.queue_names = names
         self.profiles = {a: data.draw(agent_profiles(a, names)) for a in AGENT_IDS}
         self.seed = seed
         self.acd = Distributor(self.configs, rng=random.Random(seed))
         for aid in AGENT_IDS[: data.draw(st.integers(0, len(AGENT_IDS)), label="logged in")]:
             self._send(AgentLoggedIn(now=0.0, profile=self.profiles[aid]))
+
+    def adjust(self, config: QueueConfig) -> QueueConfig:
+        """Hook for variants that constrain the queue configurations."""
+        return config
 
     # -------------------------------------------------------------- driving
 
@@ -351,6 +364,7 @@ class DistributorMachine(RuleBasedStateMachine):
     @invariant()
     def distributor_invariants(self) -> None:
         if hasattr(self, "acd"):
+            STEPS[type(self).__name__] = STEPS.get(type(self).__name__, 0) + 1
             self.acd.check()
 
     @invariant()
@@ -389,3 +403,16 @@ class DistributorMachine(RuleBasedStateMachine):
 
 
 TestDistributor = DistributorMachine.TestCase
+
+
+class RingAllMachine(DistributorMachine):
+    """Every queue rings all and needs no skill: races between several ringing
+    agents (answer, decline, abandon, logout, timeout) are the common case."""
+
+    def adjust(self, config: QueueConfig) -> QueueConfig:
+        return attrs.evolve(
+            config, strategy=Strategy.RING_ALL, requirement=SkillRequirement(), max_length=None
+        )
+
+
+TestRingAll = RingAllMachine.TestCase
