@@ -9,10 +9,36 @@ and agent state; it owns no clock, socket or thread.
 from __future__ import annotations
 
 from ._state import AgentState, CallState
-from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
+from .actions import (
+    Action,
+    Alert,
+    CancelOffer,
+    Offer,
+    Overflow,
+    PauseAgent,
+    PreferredAgentBusy,
+    Queued,
+    Reject,
+    SelfService,
+    SurgeMode,
+)
 from .backend import BACKEND, native_available
+from .conditions import (
+    All,
+    Always,
+    Any_,
+    Compare,
+    Condition,
+    Contains,
+    Equals,
+    IsOpen,
+    Not,
+    OneOf,
+    Present,
+    condition_from_dict,
+)
 from .config import AgentProfile, NoAnswerPolicy, QueueConfig, QueueMembership, Strategy
-from .distributor import AgentView, CallView, Distributor
+from .distributor import AgentView, CallView, Distributor, Explanation
 from .errors import (
     AcdError,
     AdvanceRequired,
@@ -36,10 +62,12 @@ from .events import (
     CallAbandoned,
     CallArrived,
     CallEnded,
+    CallTransferred,
     Event,
     OfferAnswered,
     OfferDeclined,
 )
+from .plans import Exit, LoadGuard, PreferredAgent, QueueRules, RoutingPlan, Rule, Step, Surge
 from .policies import (
     FIFO,
     AccumulatingPriority,
@@ -50,6 +78,7 @@ from .policies import (
     SortKey,
     ValueUrgencyMatrix,
 )
+from .schedules import Schedule, schedule_from_dict
 from .skills import MAX_PROFICIENCY, MIN_PROFICIENCY, Channel, SkillRequirement
 
 __version__ = "0.1.0"
@@ -71,42 +100,71 @@ __all__ = [
     "AgentSkillsChanged",
     "AgentState",
     "AgentView",
+    "Alert",
+    "All",
+    "Always",
+    "Any_",
     "CallAbandoned",
     "CallArrived",
     "CallEnded",
     "CallFacts",
     "CallState",
+    "CallTransferred",
     "CallView",
     "CancelOffer",
     "Channel",
+    "Compare",
+    "Condition",
     "ConfigError",
+    "Contains",
     "Distributor",
     "DuplicateCall",
     "EmergencyFirst",
+    "Equals",
     "Event",
+    "Exit",
+    "Explanation",
     "InvalidAgentState",
     "InvalidCallState",
     "InvalidValue",
+    "IsOpen",
+    "LoadGuard",
     "NoAnswerPolicy",
     "NoSuchOffer",
+    "Not",
     "Offer",
     "OfferAnswered",
     "OfferDeclined",
+    "OneOf",
+    "Overflow",
     "PauseAgent",
+    "PreferredAgent",
+    "PreferredAgentBusy",
+    "Present",
     "PriorityClasses",
     "PriorityPolicy",
     "QueueConfig",
     "QueueMembership",
+    "QueueRules",
     "Queued",
     "Reject",
+    "RoutingPlan",
+    "Rule",
+    "Schedule",
+    "SelfService",
     "SkillRequirement",
     "SortKey",
+    "Step",
     "Strategy",
+    "Surge",
+    "SurgeMode",
     "TimeWentBackwards",
     "UnknownAgent",
     "UnknownCall",
     "UnknownQueue",
     "ValueUrgencyMatrix",
     "__version__",
+    "condition_from_dict",
     "native_available",
+    "schedule_from_dict",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "QueueRecord",
     "Session",
     "SessionState",
+    "Stage",
 ]
 
 
@@ -39,6 +40,8 @@ class CallState(enum.Enum):
     COMPLETED = "completed"
     ABANDONED = "abandoned"
     REJECTED = "rejected"
+    OVERFLOWED = "overflowed"
+    SELF_SERVICE = "self-service"
 
 
 class AgentState(enum.Enum):
@@ -75,6 +78,17 @@ class Session:
     until: float | None = None  # end of wrap-up
 
 
+@attrs.frozen
+class Stage:
+    """One resolved relaxation step of a call: what it needs while active."""
+
+    requirement: SkillRequirement
+    extra_queues: tuple[str, ...]
+    regional: bool
+    expires_at: float | None  # absolute instant, None: never
+    skip_if_empty: bool = False
+
+
 @attrs.define(slots=True, eq=False)
 class CallRecord:
     """A live call. ``seq`` is its arrival sequence number (unique, increasing)."""
@@ -98,6 +112,15 @@ class CallRecord:
     answered_at: float | None = None
     recheck_at: float | None = None
     last_agent: str | None = None
+    rule: str = "default"
+    stages: tuple[Stage, ...] = ()
+    stage: int = 0
+    stage_gen: int = 0  # bumped whenever stages are (re)assigned; tokens stale timers
+    region: str | None = None
+    regional: bool = False
+    extra_queues: tuple[str, ...] = ()
+    preferred_until: float = 0.0
+    transfers: int = 0
 
 
 @attrs.define(slots=True, eq=False)
@@ -119,6 +142,7 @@ class AgentRecord:
     talk_time: float = 0.0
     misses: int = 0
     wake_at: float | None = None
+    answers: list[bool] = attrs.Factory(list)  # recent offer outcomes, for the load guard
     skills: dict[str, int] = attrs.Factory(dict)  # plain copy of profile.skills, for speed
 
     def set_profile(self, profile: AgentProfile) -> None:
@@ -196,3 +220,4 @@ class QueueRecord:
     members: dict[str, None] = attrs.Factory(dict)
     free: dict[str, None] = attrs.Factory(dict)
     rr_last: int | None = None
+    surge: bool = False

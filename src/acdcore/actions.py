@@ -16,11 +16,16 @@ from .skills import Channel, freeze_mapping
 
 __all__ = [
     "Action",
+    "Alert",
     "CancelOffer",
     "Offer",
+    "Overflow",
     "PauseAgent",
+    "PreferredAgentBusy",
     "Queued",
     "Reject",
+    "SelfService",
+    "SurgeMode",
 ]
 
 
@@ -75,18 +80,21 @@ class Queued(Action):
 
     ``reason`` is ``"arrived"`` for a new call, otherwise why it went back to
     its place (``"declined"``, ``"ring-timeout"``, ``"agent-logged-out"``,
-    ``"skills-changed"``).
+    ``"skills-changed"``, ``"overflow"``, ``"transferred"``). ``rule`` names
+    the plan rule that routed it.
     """
 
     call_id: str
     queue: str
     position: int
     reason: str
+    rule: str = "default"
 
 
 @attrs.frozen(kw_only=True)
 class Reject(Action):
-    """Refuse ``call_id`` (it never waited): ``reason`` is ``"queue-full"``."""
+    """Refuse ``call_id``: ``reason`` is ``"queue-full"``, or the reason of a
+    plan exit (``"closed"``, ``"join-empty"``, ``"max-wait"``, ...)."""
 
     call_id: str
     queue: str
@@ -100,3 +108,62 @@ class PauseAgent(Action):
 
     agent_id: str
     reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Overflow(Action):
+    """``call_id`` leaves ``queue`` without an agent: it moves to
+    ``target_queue`` (still live, keeping its arrival time) or is sent to the
+    external ``destination`` (voicemail, another site...). ``reason``:
+    ``"max-wait"``, ``"join-empty"``, ``"leave-empty"``, ``"closed"``,
+    ``"surge"`` or ``"rule"``."""
+
+    call_id: str
+    queue: str
+    target_queue: str | None = None
+    destination: str | None = None
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class SelfService(Action):
+    """Send ``call_id`` to self-service (IVR, web, app). ``callback_at`` is
+    the next opening instant when the plan asks for a next-day callback."""
+
+    call_id: str
+    queue: str
+    reason: str
+    callback_at: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Alert(Action):
+    """Tell a supervisor about ``call_id`` (routed by ``rule``): ``message``
+    is the rule's alert text, so someone can listen in."""
+
+    call_id: str
+    queue: str
+    rule: str
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class SurgeMode(Action):
+    """``queue`` entered (``active``) or left degraded mode with ``waiting``
+    calls waiting."""
+
+    queue: str
+    active: bool
+    waiting: int
+
+
+@attrs.frozen(kw_only=True)
+class PreferredAgentBusy(Action):
+    """The preferred agent of ``call_id`` was not free on arrival:
+    ``fallback`` says whether the call is open to the whole group at once
+    (``True``) or keeps waiting for that agent (``False``), so the adapter can
+    tell the caller."""
+
+    call_id: str
+    agent_id: str
+    fallback: bool

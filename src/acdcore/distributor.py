@@ -29,6 +29,7 @@ import math
 import random
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -41,8 +42,21 @@ from ._state import (
     QueueRecord,
     Session,
     SessionState,
+    Stage,
 )
-from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
+from .actions import (
+    Action,
+    Alert,
+    CancelOffer,
+    Offer,
+    Overflow,
+    PauseAgent,
+    PreferredAgentBusy,
+    Queued,
+    Reject,
+    SelfService,
+    SurgeMode,
+)
 from .config import AgentProfile, QueueConfig
 from .errors import (
     AcdError,
@@ -67,15 +81,17 @@ from .events import (
     CallAbandoned,
     CallArrived,
     CallEnded,
+    CallTransferred,
     Event,
     OfferAnswered,
     OfferDeclined,
 )
+from .plans import Exit, QueueRules, RoutingPlan, Rule, Step
 from .policies import CallFacts
-from .router import eligible_at, opens_at, select_agents, skill_eligible
-from .skills import Channel, check_instant, validate_skills
+from .router import eligible_at, membership_for, opens_at, select_agents, skill_eligible
+from .skills import Channel, SkillRequirement, check_instant, validate_skills
 
-__all__ = ["AgentView", "CallView", "Distributor"]
+__all__ = ["AgentView", "CallView", "Distributor", "Explanation"]
 
 # Timer kinds. A timer is (instant, sequence, kind, ref, token); it is stale
 # (skipped) unless the record it names still expects it.
@@ -83,6 +99,62 @@ _RING = 0
 _WRAP = 1
 _AGENT_WAKE = 2
 _CALL_RECHECK = 3
+_STAGE = 4
+_MAX_WAIT = 5
+
+_LIVE = (CallState.WAITING, CallState.RINGING, CallState.CONNECTED)
+_FINAL = (
+    CallState.COMPLETED,
+    CallState.ABANDONED,
+    CallState.REJECTED,
+    CallState.OVERFLOWED,
+    CallState.SELF_SERVICE,
+)
+
+
+@attrs.frozen
+class _Arrival:
+    """What a plan decided for an arriving call (computed without mutation)."""
+
+    queue: str
+    rule: Rule | None
+    rule_name: str
+    attributes: Mapping[str, Any]
+    priority: int
+    emergency: bool
+    requirement: SkillRequirement
+    steps: tuple[Step, ...]
+    hops: tuple[tuple[str, str, str], ...]  # (from queue, to queue, reason)
+    exit: tuple[Exit, str] | None  # a terminal exit at arrival, with its reason
+    key: tuple[float, ...] | None
+
+
+@attrs.frozen
+class Explanation:
+    """Why a call is where it is: its rule, its current relaxation step and
+    requirement, and for a waiting call why no agent has it yet.
+
+    ``reason`` is one of ``"ringing"``, ``"connected"``,
+    ``"no-agent-logged-in"`` (nobody who could serve its queue is logged in),
+    ``"no-eligible-agent"`` (agents are logged in but none meets the current
+    requirement), ``"all-busy"`` (eligible agents are busy, paused or held by
+    their no-answer delay), ``"delayed"`` (a free eligible agent is held back
+    by a membership delay or a preferred-agent reservation until
+    ``delayed_until``).
+    """
+
+    call_id: str
+    queue: str
+    rule: str
+    state: CallState
+    step: int
+    steps: int
+    requirement: tuple[tuple[str, int], ...]
+    extra_queues: tuple[str, ...]
+    regional: bool
+    next_relaxation_at: float | None
+    reason: str
+    delayed_until: float | None = None
 
 
 @attrs.frozen
@@ -99,6 +171,8 @@ class CallView:
     position: int | None
     offered_to: tuple[str, ...]
     agent: str | None
+    rule: str = "default"
+    transfers: int = 0
 
 
 @attrs.frozen
@@ -138,6 +212,8 @@ class Distributor:
         rng: random.Random | None = None,
         start: float = 0.0,
         remember_callers: int = 10_000,
+        plan: RoutingPlan | None = None,
+        skills: Iterable[str] | None = None,
     ) -> None:
         if isinstance(queues, QueueConfig) or not isinstance(queues, Iterable):
             raise ConfigError("queues must be a sequence of QueueConfig")
@@ -160,6 +236,25 @@ class Distributor:
             raise ConfigError(f"remember_callers must be >= 0, got {remember_callers}")
         if rng is not None and not isinstance(rng, random.Random):
             raise ConfigError(f"rng must be a random.Random, got {rng!r}")
+        known_skills = None if skills is None else frozenset(skills)
+        if known_skills is not None:
+            for name, rec in records.items():
+                for skill, _ in rec.config.requirement.items():
+                    if skill not in known_skills:
+                        raise ConfigError(f"queue {name!r}: unknown skill {skill!r}")
+        borrowers: dict[str, dict[str, None]] = {}
+        if plan is not None:
+            if not isinstance(plan, RoutingPlan):
+                raise ConfigError(f"plan must be a RoutingPlan, got {plan!r}")
+            plan.validate_for({n: q.config.requirement for n, q in records.items()}, known_skills)
+            for rule in plan.all_rules():
+                for step in rule.steps:
+                    for lender in step.add_queues:
+                        if rule.queue is not None and lender != rule.queue:
+                            borrowers.setdefault(lender, {})[rule.queue] = None
+        self._plan = plan
+        self._borrowers = {k: tuple(v) for k, v in borrowers.items()}
+        self._transfers = 0
         self._queues = records
         self._rng = rng if rng is not None else random.Random(0)
         self._now = float(start)
@@ -170,7 +265,7 @@ class Distributor:
         self._call_seq = 0
         self._callers: OrderedDict[str, str] = OrderedDict()
         self._remember = remember_callers
-        self._outcomes = {CallState.COMPLETED: 0, CallState.ABANDONED: 0, CallState.REJECTED: 0}
+        self._outcomes = dict.fromkeys(_FINAL, 0)
         self._arrived = 0
         self._actions: list[Action] = []
 
@@ -211,6 +306,7 @@ class Distributor:
                 continue
             self._now = when
             self._fire(kind, ref, token)
+            self._update_surge()
         self._now = float(now)
         out, self._actions = self._actions, []
         return out
@@ -254,6 +350,7 @@ class Distributor:
         self._actions = []
         self._now = float(event.now)
         handler(self, event, validate=False)
+        self._update_surge()
         out, self._actions = self._actions, []
         return out
 
@@ -262,8 +359,6 @@ class Distributor:
 
     def _on_call_arrived(self, ev: CallArrived, validate: bool) -> None:
         if validate:
-            if not isinstance(ev.call_id, str) or not ev.call_id:
-                raise InvalidValue(f"call_id must be a non-empty string, got {ev.call_id!r}")
             if ev.call_id in self._calls:
                 live = self._calls[ev.call_id]
                 raise DuplicateCall(
@@ -288,40 +383,289 @@ class Distributor:
             for k in ev.attributes:
                 if not isinstance(k, str):
                     raise InvalidValue(f"call {ev.call_id!r}: attribute name {k!r} is not a string")
-            self._facts_key(ev, self._call_seq)  # may raise InvalidValue
+            decision = self._resolve_arrival(ev, self._call_seq)  # may raise InvalidValue
+            if decision.exit is None:
+                # The call must also be orderable in every queue it may be moved to.
+                for other in self._reachable(decision.queue):
+                    self._policy_key(
+                        ev.call_id, other, self._call_seq, float(ev.now), decision.priority,
+                        decision.emergency, decision.attributes,
+                    )  # fmt: skip
             return
-        q = self._queues[ev.queue]
+        now = self._now
         self._arrived += 1
         seq = self._call_seq
         self._call_seq += 1
+        decision = self._resolve_arrival(ev, seq)
+        for src, dst, reason in decision.hops:
+            self._emit(
+                Overflow(at=now, call_id=ev.call_id, queue=src, target_queue=dst, reason=reason)
+            )
+        if decision.rule is not None and decision.rule.alert is not None:
+            self._emit(
+                Alert(
+                    at=now,
+                    call_id=ev.call_id,
+                    queue=decision.queue,
+                    rule=decision.rule_name,
+                    message=decision.rule.alert,
+                )
+            )
+        if decision.exit is not None:
+            exit_, reason = decision.exit
+            self._exit_outcome(ev.call_id, decision.queue, exit_, reason)
+            return
+        q = self._queues[decision.queue]
         limit = q.config.max_length
         if limit is not None and len(q.waiting) >= limit:
             self._outcomes[CallState.REJECTED] += 1
             self._emit(
-                Reject(at=self._now, call_id=ev.call_id, queue=ev.queue, reason="queue-full")
+                Reject(at=now, call_id=ev.call_id, queue=decision.queue, reason="queue-full")
             )
             return
-        requirement = ev.requirement if ev.requirement is not None else q.config.requirement
-        caller = ev.attributes.get("caller")
+        assert decision.key is not None
+        caller = decision.attributes.get("caller")
         last_agent = self._callers.get(caller) if isinstance(caller, str) else None
         call = CallRecord(
             call_id=ev.call_id,
             seq=seq,
-            queue=ev.queue,
+            queue=decision.queue,
             channel=ev.channel,
-            attributes=ev.attributes,
-            requirement=requirement,
-            priority=ev.priority,
-            emergency=ev.emergency,
-            preferred_agent=ev.preferred_agent,
-            arrived=self._now,
-            entered=self._now,
-            key=self._facts_key(ev, seq),
+            attributes=decision.attributes,
+            requirement=decision.requirement,
+            priority=decision.priority,
+            emergency=decision.emergency,
+            preferred_agent=None,
+            arrived=now,
+            entered=now,
+            key=decision.key,
             last_agent=last_agent,
+            rule=decision.rule_name,
         )
+        region = decision.attributes.get("region")
+        call.region = region if isinstance(region, str) else None
         self._calls[call.call_id] = call
+        self._set_preferred(call, ev, decision.rule)
+        self._start_stages(call, decision.requirement, decision.steps)
         self._enqueue(call, "arrived")
         self._route_call(call)
+
+    def _resolve_arrival(self, ev: CallArrived, seq: int) -> _Arrival:
+        """Apply the plan (rules, closed hours, join-empty, surge) to an
+        arriving call without changing anything."""
+        now = float(ev.now)
+        attributes = ev.attributes
+        priority, emergency = ev.priority, ev.emergency
+        queue = ev.queue
+        rule: Rule | None = None
+        rule_name = "default"
+        requirement = ev.requirement
+        steps: tuple[Step, ...] = ()
+        hops: list[tuple[str, str, str]] = []
+        final_exit: tuple[Exit, str] | None = None
+        plan = self._plan
+        if plan is not None:
+            rule = plan.decide(attributes, now)
+            rule_name = rule.name
+            if rule.attributes:
+                attributes = MappingProxyType({**attributes, **rule.attributes})
+            if rule.priority is not None:
+                priority = rule.priority
+            if rule.emergency is not None:
+                emergency = rule.emergency
+            if rule.requirement is not None:
+                requirement = rule.requirement
+            steps = rule.steps
+            pending: tuple[Exit, str] | None = None
+            if rule.exit is not None:
+                pending = (rule.exit, "rule")
+            else:
+                assert rule.queue is not None
+                queue = rule.queue
+            visited = {queue}
+            while True:
+                if pending is None:
+                    pending = self._arrival_exit(queue, attributes, now)
+                if pending is None:
+                    break
+                exit_, reason = pending
+                if exit_.kind != "queue":
+                    final_exit = pending
+                    break
+                assert exit_.target is not None
+                if exit_.target in visited:
+                    final_exit = (Exit("reject"), "routing-loop")
+                    break
+                hops.append((queue, exit_.target, reason))
+                queue = exit_.target
+                visited.add(queue)
+                requirement, steps = ev.requirement, ()
+                pending = None
+        if requirement is None:
+            requirement = self._queues[queue].config.requirement
+        key = None
+        if final_exit is None:
+            key = self._policy_key(ev.call_id, queue, seq, now, priority, emergency, attributes)
+        return _Arrival(
+            queue=queue,
+            rule=rule,
+            rule_name=rule_name,
+            attributes=attributes,
+            priority=priority,
+            emergency=emergency,
+            requirement=requirement,
+            steps=steps,
+            hops=tuple(hops),
+            exit=final_exit,
+            key=key,
+        )
+
+    def _arrival_exit(
+        self, queue: str, attributes: Mapping[str, Any], now: float
+    ) -> tuple[Exit, str] | None:
+        """The exit a call arriving in ``queue`` must take (closed hours,
+        join-empty, surge), or ``None`` to join it."""
+        assert self._plan is not None
+        rules = self._plan.queues.get(queue)
+        if rules is None:
+            return None
+        if rules.schedule is not None and not self._plan.schedule_open(rules.schedule, now):
+            return (rules.when_closed, "closed")
+        if rules.join_empty is not None and not self._queues[queue].members:
+            return (rules.join_empty, "join-empty")
+        if (
+            rules.surge is not None
+            and self._queues[queue].surge
+            and rules.surge.simple.matches(attributes, now, self._plan)
+        ):
+            return (rules.surge.exit, "surge")
+        return None
+
+    def _reachable(self, queue: str) -> list[str]:
+        """Queues a call waiting in ``queue`` may be moved to by queue exits
+        (maximum wait, leave-empty), transitively."""
+        out: list[str] = []
+        todo = [queue]
+        seen = {queue}
+        while todo:
+            rules = self._queue_rules(todo.pop())
+            if rules is None:
+                continue
+            for e in (rules.on_max_wait, rules.leave_empty):
+                target = e.target if e is not None and e.kind == "queue" else None
+                if target is not None and target not in seen:
+                    seen.add(target)
+                    out.append(target)
+                    todo.append(target)
+        return out
+
+    def _policy_key(
+        self,
+        call_id: str,
+        queue: str,
+        seq: int,
+        arrived: float,
+        priority: int,
+        emergency: bool,
+        attributes: Mapping[str, Any],
+    ) -> tuple[float, ...]:
+        policy = self._queues[queue].config.policy
+        facts = CallFacts(
+            seq=seq, arrived=arrived, priority=priority, emergency=emergency, attributes=attributes
+        )
+        try:
+            key = policy.key(facts)
+        except AcdError as exc:
+            raise InvalidValue(f"call {call_id!r}: {exc}") from None
+        if not key or key[-1] != seq:
+            raise ConfigError(
+                f"policy {policy.name!r} returned key {key!r} not ending in the sequence"
+            )
+        return key
+
+    def _set_preferred(self, call: CallRecord, ev: CallArrived, rule: Rule | None) -> None:
+        """Reserve the call for its preferred agent (event field, or the
+        rule's attribute) and tell the adapter if that agent is not free."""
+        q = self._queues[call.queue]
+        wanted = ev.preferred_agent
+        pref = rule.preferred if rule is not None else None
+        if wanted is None and pref is not None:
+            value = call.attributes.get(pref.attribute)
+            wanted = value if isinstance(value, str) and value else None
+        if wanted is None:
+            return
+        call.preferred_agent = wanted
+        wait = pref.wait if pref is not None else q.config.preferred_agent_wait
+        call.preferred_until = call.entered + wait
+        if pref is None:
+            return
+        agent = self._agents.get(wanted)
+        free = agent is not None and eligible_at(agent, call, q, self._now) == self._now
+        if not free:
+            fallback = pref.if_busy == "fallback"
+            if fallback:
+                call.preferred_until = self._now
+            self._emit(
+                PreferredAgentBusy(
+                    at=self._now, call_id=call.call_id, agent_id=wanted, fallback=fallback
+                )
+            )
+
+    def _start_stages(
+        self, call: CallRecord, requirement: SkillRequirement, steps: tuple[Step, ...]
+    ) -> None:
+        """Resolve the rule's steps into absolute stages (timed from arrival)
+        and enter the first one."""
+        stages: list[Stage] = []
+        extras: tuple[str, ...] = ()
+        req = requirement
+        for step in steps:
+            if step.requirement is not None:
+                req = step.requirement
+            extras = extras + tuple(
+                x for x in step.add_queues if x not in extras and x != call.queue
+            )
+            expires = None if step.expires_after is None else call.arrived + step.expires_after
+            stages.append(Stage(req, extras, step.regional, expires, step.skip_if_empty))
+        if not stages:
+            stages.append(Stage(requirement, (), False, None))
+        elif stages[-1].expires_at is not None:
+            # Every step has expired: any agent of the queue (and of the added queues).
+            stages.append(Stage(SkillRequirement(), extras, False, None))
+        call.stages = tuple(stages)
+        call.stage_gen += 1
+        self._enter_stage(call, 0)
+
+    def _enter_stage(self, call: CallRecord, index: int) -> None:
+        """Make stage ``index`` current, skipping expired stages and empty
+        ones marked ``skip_if_empty``; schedule the next relaxation."""
+        while True:
+            stage = call.stages[index]
+            call.stage = index
+            call.requirement = stage.requirement
+            call.extra_queues = stage.extra_queues
+            call.regional = stage.regional
+            last = index == len(call.stages) - 1
+            if last:
+                return
+            if stage.expires_at is not None and stage.expires_at <= self._now:
+                index += 1
+                continue
+            if stage.skip_if_empty and not self._anyone_could_take(call):
+                index += 1
+                continue
+            assert stage.expires_at is not None
+            self._schedule(stage.expires_at, _STAGE, call.call_id, (call.stage_gen, index + 1))
+            return
+
+    def _anyone_could_take(self, call: CallRecord) -> bool:
+        """True when a logged-in agent of the call's pool meets its current
+        requirement (ignoring whether it is free)."""
+        for qname in (call.queue, *call.extra_queues):
+            for aid in self._queues[qname].members:
+                if skill_eligible(self._agents[aid], call):
+                    return True
+        return False
 
     def _on_call_abandoned(self, ev: CallAbandoned, validate: bool) -> None:
         if validate:
@@ -367,6 +711,7 @@ class Distributor:
         agent.sessions[call.call_id].state = SessionState.CONNECTED
         agent.calls_taken += 1
         agent.misses = 0
+        self._record_answer(agent, True)
         caller = call.attributes.get("caller")
         if isinstance(caller, str) and self._remember > 0:
             self._callers[caller] = agent.agent_id
@@ -401,8 +746,7 @@ class Distributor:
         self._miss(agent, call.queue)
         if not call.offers:
             call.ring_round += 1
-            self._enqueue(call, "declined")
-            self._route_call(call)
+            self._requeue(call, "declined")
         self._route_agent(agent)
 
     def _on_call_ended(self, ev: CallEnded, validate: bool) -> None:
@@ -415,12 +759,17 @@ class Distributor:
                 )
             return
         call = self._calls[ev.call_id]
+        self._finish(call, CallState.COMPLETED)
+        self._release_agent(call)
+
+    def _release_agent(self, call: CallRecord) -> None:
+        """The agent's side of a connected call ends (call ended or
+        transferred): talk time, then wrap-up or a pending logout."""
         assert call.agent is not None and call.answered_at is not None
         agent = self._agents[call.agent]
         agent.talk_time += self._now - call.answered_at
         agent.last_call_end = self._now
-        self._finish(call, CallState.COMPLETED)
-        wrap = self._queues[call.queue].config.wrap_up
+        wrap = self._queues[agent.sessions[call.call_id].queue].config.wrap_up
         if agent.pending_logout:
             del agent.sessions[call.call_id]
             self._end_wrapups(agent)
@@ -432,13 +781,41 @@ class Distributor:
             session.state = SessionState.WRAP_UP
             session.until = self._now + wrap
             self._schedule(session.until, _WRAP, agent.agent_id, call.call_id)
-            self._refresh(agent)
-            self._route_agent(agent)
         else:
             del agent.sessions[call.call_id]
             agent.idle_since = self._now
-            self._refresh(agent)
-            self._route_agent(agent)
+        self._refresh(agent)
+        self._route_agent(agent)
+
+    def _on_call_transferred(self, ev: CallTransferred, validate: bool) -> None:
+        if validate:
+            call = self._live_call(ev.call_id)
+            if call.state is not CallState.CONNECTED:
+                raise InvalidCallState(
+                    f"call {ev.call_id!r} is {call.state.value}; only a connected call can be "
+                    "transferred"
+                )
+            if ev.queue not in self._queues:
+                raise UnknownQueue(f"call {ev.call_id!r}: transfer to unknown queue {ev.queue!r}")
+            if not isinstance(ev.keep_arrival, bool):
+                raise InvalidValue(f"call {ev.call_id!r}: keep_arrival must be a bool")
+            arrived = call.arrived if ev.keep_arrival else float(ev.now)
+            for queue in (ev.queue, *self._reachable(ev.queue)):
+                self._policy_key(
+                    ev.call_id, queue, call.seq, arrived, call.priority, call.emergency,
+                    call.attributes,
+                )  # fmt: skip
+            return
+        call = self._calls[ev.call_id]
+        self._release_agent(call)
+        call.agent = None
+        call.answered_at = None
+        call.transfers += 1
+        call.rule = "transfer"
+        self._transfers += 1
+        self._move(call, ev.queue, ev.requirement, keep_arrival=ev.keep_arrival)
+        self._enqueue(call, "transferred")
+        self._route_call(call)
 
     def _on_agent_logged_in(self, ev: AgentLoggedIn, validate: bool) -> None:
         profile = ev.profile
@@ -507,8 +884,7 @@ class Distributor:
         else:
             self._complete_logout(agent)
         for call in requeued:
-            self._enqueue(call, "agent-logged-out")
-            self._route_call(call)
+            self._requeue(call, "agent-logged-out")
 
     def _on_agent_paused(self, ev: AgentPaused, validate: bool) -> None:
         if validate:
@@ -568,8 +944,7 @@ class Distributor:
                 requeued.append(call)
         self._refresh(agent)
         for call in requeued:
-            self._enqueue(call, "skills-changed")
-            self._route_call(call)
+            self._requeue(call, "skills-changed")
         self._route_agent(agent)
 
     # ------------------------------------------------------------ validation
@@ -596,25 +971,6 @@ class Distributor:
                 f"no offer to agent {agent_id!r} is outstanding"
             )
 
-    def _facts_key(self, ev: CallArrived, seq: int) -> tuple[float, ...]:
-        policy = self._queues[ev.queue].config.policy
-        facts = CallFacts(
-            seq=seq,
-            arrived=float(ev.now),
-            priority=ev.priority,
-            emergency=ev.emergency,
-            attributes=ev.attributes,
-        )
-        try:
-            key = policy.key(facts)
-        except AcdError as exc:
-            raise InvalidValue(f"call {ev.call_id!r}: {exc}") from None
-        if not key or key[-1] != seq:
-            raise ConfigError(
-                f"policy {policy.name!r} returned key {key!r} not ending in the sequence"
-            )
-        return key
-
     # ------------------------------------------------------------- mechanics
 
     def _emit(self, action: Action) -> None:
@@ -635,7 +991,13 @@ class Distributor:
         if kind == _AGENT_WAKE:
             return self._agents[ref].wake_at == when
         call = self._calls.get(ref)
-        return call is not None and call.recheck_at == when
+        if call is None:
+            return False
+        if kind == _STAGE:
+            return bool((call.stage_gen, call.stage + 1) == token)
+        if kind == _MAX_WAIT:
+            return call.state is CallState.WAITING and (call.queue, call.entered) == token
+        return call.recheck_at == when
 
     def _fire(self, kind: int, ref: str, token: Any) -> None:
         if kind == _RING:
@@ -654,8 +1016,7 @@ class Distributor:
                     )
                 )
                 self._miss(agent, call.queue)
-            self._enqueue(call, "ring-timeout")
-            self._route_call(call)
+            self._requeue(call, "ring-timeout")
             for agent in missed:
                 self._route_agent(agent)
         elif kind == _WRAP:
@@ -669,6 +1030,16 @@ class Distributor:
             agent.wake_at = None
             self._refresh(agent)
             self._route_agent(agent)
+        elif kind == _STAGE:
+            call = self._calls[ref]
+            self._enter_stage(call, token[1])
+            if call.state is CallState.WAITING:
+                self._route_call(call)
+        elif kind == _MAX_WAIT:
+            call = self._calls[ref]
+            rules = self._queue_rules(call.queue)
+            assert rules is not None
+            self._exit_waiting(call, rules.on_max_wait, "max-wait")
         else:
             call = self._calls[ref]
             call.recheck_at = None
@@ -687,8 +1058,135 @@ class Distributor:
                 queue=call.queue,
                 position=position,
                 reason=reason,
+                rule=call.rule,
             )
         )
+        rules = self._queue_rules(call.queue)
+        if rules is not None and rules.max_wait is not None:
+            self._schedule(
+                call.entered + rules.max_wait, _MAX_WAIT, call.call_id, (call.queue, call.entered)
+            )
+
+    def _requeue(self, call: CallRecord, reason: str) -> None:
+        """Put a call whose offer ended back at its place, unless it has
+        reached its queue's maximum wait meanwhile (then it exits)."""
+        rules = self._queue_rules(call.queue)
+        if (
+            rules is not None
+            and rules.max_wait is not None
+            and self._now >= call.entered + rules.max_wait
+        ):
+            self._exit_outcome_or_move(call, rules.on_max_wait, "max-wait")
+            return
+        self._enqueue(call, reason)
+        self._route_call(call)
+
+    def _queue_rules(self, queue: str) -> QueueRules | None:
+        return None if self._plan is None else self._plan.queues.get(queue)
+
+    def _exit_waiting(self, call: CallRecord, exit_: Exit, reason: str) -> None:
+        """A waiting call leaves its queue through ``exit_``."""
+        del self._queues[call.queue].waiting[call.key]
+        self._exit_outcome_or_move(call, exit_, reason)
+
+    def _exit_outcome_or_move(self, call: CallRecord, exit_: Exit, reason: str) -> None:
+        """A live call that is in no queue and rings nobody leaves through
+        ``exit_``: it moves to another queue, or ends with the exit's outcome."""
+        if exit_.kind == "queue":
+            assert exit_.target is not None
+            self._emit(
+                Overflow(
+                    at=self._now,
+                    call_id=call.call_id,
+                    queue=call.queue,
+                    target_queue=exit_.target,
+                    reason=reason,
+                )
+            )
+            self._move(call, exit_.target, None, keep_arrival=True)
+            self._enqueue(call, "overflow")
+            self._route_call(call)
+            return
+        del self._calls[call.call_id]
+        self._exit_outcome(call.call_id, call.queue, exit_, reason)
+
+    def _exit_outcome(self, call_id: str, queue: str, exit_: Exit, reason: str) -> None:
+        """Record a terminal exit (destination, self-service, reject)."""
+        now = self._now
+        if exit_.kind == "destination":
+            self._outcomes[CallState.OVERFLOWED] += 1
+            self._emit(
+                Overflow(
+                    at=now, call_id=call_id, queue=queue, destination=exit_.target, reason=reason
+                )
+            )
+        elif exit_.kind == "self-service":
+            self._outcomes[CallState.SELF_SERVICE] += 1
+            callback_at = self._next_open(queue) if exit_.callback_next_open else None
+            self._emit(
+                SelfService(
+                    at=now, call_id=call_id, queue=queue, reason=reason, callback_at=callback_at
+                )
+            )
+        else:
+            assert exit_.kind == "reject"
+            self._outcomes[CallState.REJECTED] += 1
+            self._emit(Reject(at=now, call_id=call_id, queue=queue, reason=reason))
+
+    def _next_open(self, queue: str) -> float | None:
+        rules = self._queue_rules(queue)
+        if rules is None or rules.schedule is None:
+            return None
+        assert self._plan is not None
+        return self._plan.schedules[rules.schedule].next_open(self._now)
+
+    def _move(
+        self,
+        call: CallRecord,
+        queue: str,
+        requirement: SkillRequirement | None,
+        keep_arrival: bool,
+    ) -> None:
+        """Re-home a call (not waiting anywhere) in ``queue``: new key under
+        that queue's policy (same sequence number, original arrival time
+        unless ``keep_arrival`` is false), the given or the queue's
+        requirement, one stage, no preferred agent."""
+        if not keep_arrival:
+            call.arrived = self._now
+        call.queue = queue
+        call.entered = self._now
+        call.key = self._policy_key(
+            call.call_id,
+            queue,
+            call.seq,
+            call.arrived,
+            call.priority,
+            call.emergency,
+            call.attributes,
+        )
+        call.preferred_agent = None
+        req = requirement if requirement is not None else self._queues[queue].config.requirement
+        call.stages = (Stage(req, (), False, None),)
+        call.stage_gen += 1
+        self._enter_stage(call, 0)
+
+    def _update_surge(self) -> None:
+        """Enter or leave surge mode per queue (with hysteresis)."""
+        plan = self._plan
+        if plan is None:
+            return
+        for name, rules in plan.queues.items():
+            surge = rules.surge
+            if surge is None:
+                continue
+            q = self._queues[name]
+            n = len(q.waiting)
+            if not q.surge and n >= surge.enter_waiting:
+                q.surge = True
+                self._emit(SurgeMode(at=self._now, queue=name, active=True, waiting=n))
+            elif q.surge and n <= surge.leave_waiting:
+                q.surge = False
+                self._emit(SurgeMode(at=self._now, queue=name, active=False, waiting=n))
 
     def _finish(self, call: CallRecord, outcome: CallState) -> None:
         call.state = outcome
@@ -697,6 +1195,7 @@ class Distributor:
 
     def _miss(self, agent: AgentRecord, queue: str) -> None:
         policy = self._queues[queue].config.no_answer
+        self._record_answer(agent, False)
         agent.misses += 1
         agent.not_before = max(agent.not_before, self._now + policy.delay)
         if (
@@ -711,6 +1210,14 @@ class Distributor:
             )
         self._refresh(agent)
 
+    def _record_answer(self, agent: AgentRecord, answered: bool) -> None:
+        guard = self._plan.load_guard if self._plan is not None else None
+        if guard is None:
+            return
+        agent.answers.append(answered)
+        if len(agent.answers) > guard.window:
+            del agent.answers[0]
+
     def _end_wrapups(self, agent: AgentRecord) -> None:
         for cid in [c for c, s in agent.sessions.items() if s.state is SessionState.WRAP_UP]:
             del agent.sessions[cid]
@@ -720,10 +1227,19 @@ class Distributor:
         agent.pending_logout = False
         agent.paused = None
         agent.wake_at = None
+        emptied = []
         for qname in agent.profile.queues:
             q = self._queues[qname]
             q.members.pop(agent.agent_id, None)
             q.free.pop(agent.agent_id, None)
+            if not q.members:
+                emptied.append(qname)
+        for qname in emptied:
+            rules = self._queue_rules(qname)
+            if rules is None or rules.leave_empty is None:
+                continue
+            for call in list(self._queues[qname].waiting.values()):
+                self._exit_waiting(call, rules.leave_empty, "leave-empty")
 
     def _refresh(self, agent: AgentRecord) -> None:
         """Recompute whether the agent is in its queues' free sets, and make
@@ -759,12 +1275,14 @@ class Distributor:
         channel = call.channel
         candidates: list[AgentRecord] = []
         earliest = math.inf
-        # Every agent in q.free is offerable (check() verifies it).
-        for aid in q.free:
+        # Every agent in a free set is offerable (check() verifies it).
+        for aid in self._pool(call):
             agent = agents[aid]
             if not agent.channel_free(channel):
                 continue
-            at = opens_at(agent, agent.profile.queues[qname], call, q, now)
+            membership = agent.profile.queues.get(qname) or membership_for(agent, call)
+            assert membership is not None
+            at = opens_at(agent, membership, call, q, now)
             if at is None:
                 continue
             if at <= now:
@@ -772,9 +1290,25 @@ class Distributor:
             elif at < earliest:
                 earliest = at
         if candidates:
+            guard = self._plan.load_guard if self._plan is not None else None
+            if guard is not None and len(candidates) > 1:
+                trusted = [a for a in candidates if not _guarded(a, guard)]
+                if trusted:
+                    candidates = trusted
             self._offer(call, select_agents(q, call, candidates, self._rng))
         elif earliest < math.inf:
             self._recheck_call(call, earliest)
+
+    def _pool(self, call: CallRecord) -> Iterable[str]:
+        """The free agents who may serve the call: its queue's, then those of
+        its current extra queues (each once)."""
+        own = self._queues[call.queue].free
+        if not call.extra_queues:
+            return own
+        pool = dict(own)
+        for extra in call.extra_queues:
+            pool.update(self._queues[extra].free)
+        return pool
 
     def _route_agent(self, agent: AgentRecord) -> None:
         """While the agent has capacity, give it the best waiting call of the
@@ -785,14 +1319,17 @@ class Distributor:
             best: CallRecord | None = None
             best_rank: tuple[int, float, int] | None = None
             earliest = math.inf
-            for qname, membership in agent.profile.queues.items():
-                if best_rank is not None and membership.priority > best_rank[0]:
+            for qname, own in self._scan_list(agent):
+                if own is not None and best_rank is not None and own.priority > best_rank[0]:
                     continue
                 q = self._queues[qname]
                 waiting = q.waiting
                 for key in waiting:
                     call = waiting[key]
                     if call.channel not in free:
+                        continue
+                    membership = own if own is not None else membership_for(agent, call)
+                    if membership is None:
                         continue
                     at = opens_at(agent, membership, call, q, now)
                     if at is None:
@@ -809,6 +1346,21 @@ class Distributor:
                     self._wake_agent(agent, earliest)
                 return
             self._offer(best, [agent])
+
+    def _scan_list(self, agent: AgentRecord) -> list[tuple[str, Any]]:
+        """Queues an agent looks in for work: its own (with its membership),
+        then queues whose relaxation steps may borrow its queues' agents (with
+        ``None``: the membership is found per call)."""
+        own = agent.profile.queues
+        out: list[tuple[str, Any]] = list(own.items())
+        if self._borrowers:
+            seen = set(own)
+            for qname in own:
+                for borrower in self._borrowers.get(qname, ()):
+                    if borrower not in seen:
+                        seen.add(borrower)
+                        out.append((borrower, None))
+        return out
 
     def _offer(self, call: CallRecord, agents: list[AgentRecord]) -> None:
         q = self._queues[call.queue]
@@ -836,7 +1388,7 @@ class Distributor:
                     attributes=call.attributes,
                     waited=self._now - call.arrived,
                     ring_timeout=timeout,
-                    rule="default",
+                    rule=call.rule,
                     last_agent=call.last_agent,
                 )
             )
@@ -861,6 +1413,8 @@ class Distributor:
             position=position,
             offered_to=tuple(c.offers),
             agent=c.agent,
+            rule=c.rule,
+            transfers=c.transfers,
         )
 
     def agent(self, agent_id: str) -> AgentView:
@@ -896,7 +1450,7 @@ class Distributor:
     def counts(self) -> dict[str, int]:
         """How many calls arrived and where they are now; ``arrived`` is the sum
         of all the others."""
-        live = {s: 0 for s in (CallState.WAITING, CallState.RINGING, CallState.CONNECTED)}
+        live = dict.fromkeys(_LIVE, 0)
         for c in self._calls.values():
             live[c.state] += 1
         out = {"arrived": self._arrived}
@@ -905,6 +1459,65 @@ class Distributor:
         for state, n in self._outcomes.items():
             out[state.value] = n
         return out
+
+    @property
+    def transfers(self) -> int:
+        """How many transfers the distributor has handled."""
+        return self._transfers
+
+    @property
+    def plan(self) -> RoutingPlan | None:
+        """The routing plan, if any."""
+        return self._plan
+
+    def surge_active(self, queue: str) -> bool:
+        """Whether ``queue`` is in surge (degraded) mode."""
+        q = self._queues.get(queue)
+        if q is None:
+            raise UnknownQueue(f"no queue named {queue!r}")
+        return q.surge
+
+    def explain(self, call_id: str) -> Explanation:
+        """Why a live call is where it is (see :class:`Explanation`).
+        Raises :class:`UnknownCall`. Cost: O(agents of its pool)."""
+        call = self._live_call(call_id)
+        stage = call.stages[call.stage]
+        nxt = stage.expires_at if call.stage < len(call.stages) - 1 else None
+        reason = call.state.value
+        delayed_until = None
+        if call.state is CallState.WAITING:
+            pool = [
+                self._agents[aid]
+                for qname in (call.queue, *call.extra_queues)
+                for aid in self._queues[qname].members
+            ]
+            eligible = [a for a in pool if skill_eligible(a, call)]
+            if not pool:
+                reason = "no-agent-logged-in"
+            elif not eligible:
+                reason = "no-eligible-agent"
+            else:
+                q = self._queues[call.queue]
+                times = [eligible_at(a, call, q, self._now) for a in eligible]
+                later = [t for t in times if t is not None]
+                if later:
+                    reason, delayed_until = "delayed", min(later)
+                else:
+                    reason = "all-busy"
+        return Explanation(
+            call_id=call.call_id,
+            queue=call.queue,
+            rule=call.rule,
+            state=call.state,
+            step=call.stage,
+            steps=len(call.stages),
+            requirement=call.requirement.items(),
+            extra_queues=call.extra_queues,
+            regional=call.regional,
+            next_relaxation_at=nxt,
+            reason=reason,
+            delayed_until=delayed_until,
+        )
 
     def agent_states(self) -> dict[str, int]:
         """How many agents are in each :class:`AgentState` (logged-out included)."""
@@ -922,12 +1535,14 @@ class Distributor:
             "counts": self.counts(),
             "rng": self._rng.getstate(),
             "callers": list(self._callers.items()),
+            "transfers": self._transfers,
             "queues": {
                 name: {
                     "waiting": [c.call_id for c in q.waiting.values()],
                     "members": sorted(q.members),
                     "free": sorted(q.free),
                     "rr_last": q.rr_last,
+                    "surge": q.surge,
                 }
                 for name, q in self._queues.items()
             },
@@ -965,6 +1580,7 @@ class Distributor:
                     "talk_time": a.talk_time,
                     "misses": a.misses,
                     "wake_at": a.wake_at,
+                    "answers": list(a.answers),
                 }
                 for aid, a in sorted(self._agents.items())
             },
@@ -1058,10 +1674,27 @@ class Distributor:
                     and ("wake", aid) in pending,
                     f"{aid} has no wake-up for the end of its no-answer delay",
                 )
+        # Relaxation and maximum wait are scheduled, never polled.
+        for cid, call in self._calls.items():
+            _require(0 <= call.stage < len(call.stages), f"{cid} has no current stage")
+            st = call.stages[call.stage]
+            _require(
+                call.requirement == st.requirement, f"{cid} requirement differs from its stage"
+            )
+            if call.stage < len(call.stages) - 1:
+                _require(st.expires_at is not None and st.expires_at > now, f"{cid} stage expired")
+                _require(("stage", cid) in pending, f"{cid} has no relaxation deadline")
+            if call.state is CallState.WAITING:
+                rules = self._queue_rules(call.queue)
+                if rules is not None and rules.max_wait is not None:
+                    _require(
+                        call.entered + rules.max_wait > now and ("max-wait", cid) in pending,
+                        f"{cid} waits past its maximum without an exit deadline",
+                    )
         # Work conservation.
         for q in self._queues.values():
             for call in q.waiting.values():
-                for aid in q.free:
+                for aid in self._pool(call):
                     a = self._agents[aid]
                     at = eligible_at(a, call, q, now)
                     if at is None:
@@ -1079,7 +1712,10 @@ class Distributor:
                     )
 
     def _pending_timers(self) -> set[tuple[str, ...]]:
-        names = {_RING: "ring", _WRAP: "wrap", _AGENT_WAKE: "wake", _CALL_RECHECK: "recheck"}
+        names = {
+            _RING: "ring", _WRAP: "wrap", _AGENT_WAKE: "wake", _CALL_RECHECK: "recheck",
+            _STAGE: "stage", _MAX_WAIT: "max-wait",
+        }  # fmt: skip
         out: set[tuple[str, ...]] = set()
         for when, _, kind, ref, token in self._timers:
             if when < self._now or not self._timer_live(when, kind, ref, token):
@@ -1089,6 +1725,14 @@ class Distributor:
             else:
                 out.add((names[kind], ref))
         return out
+
+
+def _guarded(agent: AgentRecord, guard: Any) -> bool:
+    """True when the load guard should pass this agent over."""
+    n = len(agent.answers)
+    if n < guard.min_offers:
+        return False
+    return bool(sum(agent.answers) / n < guard.min_answer_rate)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -1102,6 +1746,7 @@ _HANDLERS: dict[type[Event], Any] = {
     OfferAnswered: Distributor._on_offer_answered,
     OfferDeclined: Distributor._on_offer_declined,
     CallEnded: Distributor._on_call_ended,
+    CallTransferred: Distributor._on_call_transferred,
     AgentLoggedIn: Distributor._on_agent_logged_in,
     AgentLoggedOut: Distributor._on_agent_logged_out,
     AgentPaused: Distributor._on_agent_paused,

@@ -24,6 +24,7 @@ __all__ = [
     "CallAbandoned",
     "CallArrived",
     "CallEnded",
+    "CallTransferred",
     "Event",
     "OfferAnswered",
     "OfferDeclined",
@@ -138,3 +139,19 @@ class AgentSkillsChanged(Event):
 
     agent_id: str
     skills: Mapping[str, int] = attrs.field(converter=_attributes, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class CallTransferred(Event):
+    """The agent connected to ``call_id`` transferred it to ``queue``.
+
+    The agent's side ends as with :class:`CallEnded` (talk time, wrap-up); the
+    call waits in ``queue`` with ``requirement`` (``None``: the queue's
+    default). With ``keep_arrival`` (the default) it keeps its original
+    arrival time, so it keeps its place by arrival in the new queue's order.
+    """
+
+    call_id: str
+    queue: str
+    requirement: SkillRequirement | None = attrs.field(default=None, converter=_requirement)
+    keep_arrival: bool = True

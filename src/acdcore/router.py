@@ -13,16 +13,34 @@ from collections.abc import Sequence
 from ._state import AgentRecord, CallRecord, QueueRecord
 from .config import QueueMembership, Strategy
 
-__all__ = ["eligible_at", "opens_at", "select_agents", "skill_eligible"]
+__all__ = ["eligible_at", "membership_for", "opens_at", "select_agents", "skill_eligible"]
+
+
+def membership_for(agent: AgentRecord, call: CallRecord) -> QueueMembership | None:
+    """How the agent may serve the call: its membership of the call's queue,
+    else of the first of the call's extra queues (added by a relaxation step)
+    that it serves; ``None`` when it serves none of them."""
+    queues = agent.profile.queues
+    m = queues.get(call.queue)
+    if m is not None:
+        return m
+    for extra in call.extra_queues:
+        m = queues.get(extra)
+        if m is not None:
+            return m
+    return None
 
 
 def skill_eligible(agent: AgentRecord, call: CallRecord) -> bool:
-    """True when the agent serves the call's queue, has its channel and meets
-    its skill requirement (ignoring state, capacity and time)."""
+    """True when the agent may serve the call's queue (directly or through an
+    extra queue), has its channel, meets its current skill requirement and,
+    for a regional step, is in the caller's region (ignoring state, capacity
+    and time)."""
     return (
-        call.queue in agent.profile.queues
+        membership_for(agent, call) is not None
         and agent.profile.capacity.get(call.channel, 0) > 0
         and call.requirement.met_by(agent.skills)
+        and (not call.regional or agent.profile.region == call.region)
     )
 
 
@@ -35,12 +53,12 @@ def eligible_at(
 
     Returns ``now`` when eligible now. A later instant comes from the agent's
     membership delay for the queue (``entered + delay``) or from the call's
-    reservation for its preferred agent (``entered + preferred_agent_wait``).
+    reservation for its preferred agent (``preferred_until``).
     Cost: O(k) for k required skills plus O(sessions).
     """
     if not agent.offerable(now):
         return None
-    membership = agent.profile.queues.get(call.queue)
+    membership = membership_for(agent, call)
     if membership is None:
         return None
     if not agent.channel_free(call.channel):
@@ -61,6 +79,8 @@ def opens_at(
     ``membership`` and has the call's channel free (hot loops hoist those
     checks out of their scan). Cost: O(k) for k required skills.
     """
+    if call.regional and agent.profile.region != call.region:
+        return None
     skills = agent.skills
     for name, minimum in call.requirement.items():
         if skills.get(name, 0) < minimum:
@@ -73,10 +93,16 @@ def opens_at(
             at = opens
     preferred = call.preferred_agent
     if preferred is not None and preferred != agent.agent_id:
-        opens = call.entered + queue.config.preferred_agent_wait
+        opens = call.preferred_until
         if opens > at:
             at = opens
     return at
+
+
+def _membership(agent: AgentRecord, call: CallRecord) -> QueueMembership:
+    m = membership_for(agent, call)
+    assert m is not None
+    return m
 
 
 def select_agents(
@@ -96,7 +122,6 @@ def select_agents(
             if a.agent_id == call.preferred_agent:
                 return [a]
     strategy = queue.config.strategy
-    name = queue.config.name
     # Min-key strategies end their key with the agent order, so they need no
     # sort; the others draw or offer in agent order.
     if strategy is Strategy.LONGEST_IDLE:
@@ -112,7 +137,7 @@ def select_agents(
         # The next agent after the last one offered, wrapping around.
         return [min(candidates, key=lambda a: (a.order <= last, a.order))]
     if strategy is Strategy.LINEAR:
-        return [min(candidates, key=lambda a: (a.profile.queues[name].position, a.order))]
+        return [min(candidates, key=lambda a: (_membership(a, call).position, a.order))]
     if strategy is Strategy.MOST_SKILLED:
         req = call.requirement
         return [
@@ -125,7 +150,7 @@ def select_agents(
     if strategy is Strategy.RANDOM:
         return [ordered[rng.randrange(len(ordered))]]
     if strategy is Strategy.WEIGHTED_RANDOM:
-        weights = [a.profile.queues[name].weight for a in ordered]
+        weights = [_membership(a, call).weight for a in ordered]
         r = rng.randrange(sum(weights))
         for a, w in zip(ordered, weights, strict=True):
             if r < w:
