@@ -10,12 +10,22 @@ from acdcore import (
     AgentProfile,
     Channel,
     EmergencyFirst,
+    Equals,
+    Exit,
+    LoadGuard,
     NoAnswerPolicy,
+    PreferredAgent,
+    Present,
     PriorityClasses,
     QueueConfig,
     QueueMembership,
+    QueueRules,
+    RoutingPlan,
+    Rule,
     SkillRequirement,
+    Step,
     Strategy,
+    Surge,
     ValueUrgencyMatrix,
 )
 
@@ -88,6 +98,7 @@ def agent_profiles(draw: st.DrawFn, agent_id: str, queues: tuple[str, ...]) -> A
     )
     return AgentProfile(
         agent_id,
+        region=draw(st.sampled_from([None, "north", "south"])),
         skills=draw(
             st.dictionaries(st.sampled_from(SKILLS), st.sampled_from([2, 5, 8, 10, 10]), max_size=3)
         ),
@@ -106,3 +117,114 @@ call_attributes = st.fixed_dictionaries(
         "urgency": st.integers(0, 1),
     },
 )
+
+
+INTENTS = ("status", "refund", "complaint")
+
+plan_call_attributes = st.fixed_dictionaries(
+    {},
+    optional={
+        "caller": st.sampled_from(["+100", "+200", "+300"]),
+        "customer_value": st.integers(0, 1),
+        "urgency": st.integers(0, 1),
+        "intent": st.sampled_from(INTENTS),
+        "region": st.sampled_from(["north", "south"]),
+        "am": st.sampled_from(AGENT_IDS),
+    },
+)
+
+
+def _exit(queues: tuple[str, ...], here: str) -> st.SearchStrategy[Exit]:
+    others = [q for q in queues if q != here]
+    options: list[st.SearchStrategy[Exit]] = [
+        st.just(Exit("destination", "voicemail")),
+        st.just(Exit("self-service")),
+        st.just(Exit("reject")),
+    ]
+    if others:
+        options.append(st.sampled_from(others).map(lambda q: Exit("queue", q)))
+    return st.one_of(*options)
+
+
+@st.composite
+def routing_plans(draw: st.DrawFn, queues: tuple[str, ...]) -> RoutingPlan:
+    """A random but valid plan over ``queues``: intent rules with widening
+    steps, a preferred-agent rule, per-queue exits and surge modes."""
+    rules = []
+    for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
+        queue = draw(st.sampled_from(queues))
+        n_steps = draw(st.integers(0, 3))
+        steps = []
+        t = 0.0
+        level = 9
+        regional = draw(st.booleans())
+        for _ in range(n_steps):
+            t += draw(st.sampled_from([2.5, 5.0, 10.0]))
+            level = draw(st.integers(1, level))
+            steps.append(
+                Step(
+                    requirement={"tech": level} if level > 1 else {},
+                    add_queues=tuple(draw(st.lists(st.sampled_from(queues), max_size=2))),
+                    regional=regional,
+                    expires_after=t,
+                    skip_if_empty=draw(st.booleans()),
+                )
+            )
+            regional = regional and draw(st.booleans())
+        exit_rule = draw(st.integers(0, 5)) == 0
+        rules.append(
+            Rule(
+                f"r{i}",
+                when=Equals("intent", intent),
+                queue=None if exit_rule else queue,
+                exit=draw(_exit(queues, "")) if exit_rule else None,
+                priority=draw(st.one_of(st.none(), st.integers(0, 3))),
+                emergency=draw(st.one_of(st.none(), st.booleans())),
+                requirement={"tech": 9} if steps and not exit_rule else None,
+                steps=() if exit_rule else tuple(steps),
+                alert=draw(st.one_of(st.none(), st.just("listen"))),
+            )
+        )
+    rules.append(
+        Rule(
+            "returning",
+            when=Present("am"),
+            queue=draw(st.sampled_from(queues)),
+            preferred=PreferredAgent(
+                attribute="am",
+                wait=draw(st.sampled_from([0.0, 5.0, 20.0])),
+                if_busy=draw(st.sampled_from(["wait", "fallback"])),
+            ),
+        )
+    )
+    queue_rules = {}
+    for q in queues:
+        if draw(st.booleans()):
+            enter = draw(st.integers(1, 4))
+            queue_rules[q] = QueueRules(
+                max_wait=draw(st.sampled_from([None, 5.0, 20.0])),
+                on_max_wait=draw(_exit(queues, q)),
+                join_empty=draw(st.one_of(st.none(), _exit(queues, q))),
+                leave_empty=draw(st.one_of(st.none(), _exit(queues, q))),
+                surge=draw(
+                    st.one_of(
+                        st.none(),
+                        st.just(
+                            Surge(
+                                enter_waiting=enter,
+                                leave_waiting=enter - 1,
+                                simple=Equals("intent", "status"),
+                            )
+                        ),
+                    )
+                ),
+            )
+    guard = draw(
+        st.one_of(st.none(), st.just(LoadGuard(min_answer_rate=0.8, window=4, min_offers=2)))
+    )
+    return RoutingPlan(
+        rules=tuple(rules),
+        default=Rule("default", queue=draw(st.sampled_from(queues))),
+        queues=queue_rules,
+        load_guard=guard,
+    )

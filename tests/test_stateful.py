@@ -14,7 +14,6 @@ import math
 import random
 
 import attrs
-
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -31,20 +30,26 @@ from acdcore import (
     CallAbandoned,
     CallArrived,
     CallEnded,
+    CallTransferred,
     CancelOffer,
     Distributor,
     Event,
     Offer,
     OfferAnswered,
     OfferDeclined,
+    Overflow,
     PauseAgent,
-    Queued,
     QueueConfig,
+    Queued,
     Reject,
+    RoutingPlan,
+    SelfService,
     SkillRequirement,
     Strategy,
+    SurgeMode,
 )
 from acdcore.distributor import CallState
+from acdcore.plans import _weaker_or_equal
 
 from .strategies import (
     AGENT_IDS,
@@ -52,11 +57,12 @@ from .strategies import (
     agent_profiles,
     call_attributes,
     channels,
+    plan_call_attributes,
     queue_configs,
     requirements,
+    routing_plans,
     skill_maps,
 )
-
 
 # Steps checked per machine in this process (printed by conftest at the end).
 STEPS: dict[str, int] = {}
@@ -88,13 +94,18 @@ class DistributorMachine(RuleBasedStateMachine):
         self.queue_names = names
         self.profiles = {a: data.draw(agent_profiles(a, names)) for a in AGENT_IDS}
         self.seed = seed
-        self.acd = Distributor(self.configs, rng=random.Random(seed))
+        self.plan = self.make_plan(data, names)
+        self.acd = Distributor(self.configs, rng=random.Random(seed), plan=self.plan)
         for aid in AGENT_IDS[: data.draw(st.integers(0, len(AGENT_IDS)), label="logged in")]:
             self._send(AgentLoggedIn(now=0.0, profile=self.profiles[aid]))
 
     def adjust(self, config: QueueConfig) -> QueueConfig:
         """Hook for variants that constrain the queue configurations."""
         return config
+
+    def make_plan(self, data: st.DataObject, names: tuple[str, ...]) -> RoutingPlan | None:
+        """Hook for variants that route with a plan."""
+        return None
 
     # -------------------------------------------------------------- driving
 
@@ -123,6 +134,19 @@ class DistributorMachine(RuleBasedStateMachine):
                 assert a.call_id not in self.outcomes
                 self.outcomes[a.call_id] = "rejected"
                 self.live.pop(a.call_id, None)
+            elif isinstance(a, SelfService):
+                event(f"self-service: {a.reason}")
+                assert a.call_id not in self.outcomes
+                self.outcomes[a.call_id] = "self-service"
+                self.live.pop(a.call_id, None)
+            elif isinstance(a, Overflow):
+                event(f"overflow: {a.reason}")
+                if a.destination is not None:
+                    assert a.call_id not in self.outcomes
+                    self.outcomes[a.call_id] = "overflowed"
+                    self.live.pop(a.call_id, None)
+            elif isinstance(a, SurgeMode):
+                event("surge mode changed")
         self.emitted += actions
 
     def _advance(self, now: float) -> None:
@@ -376,7 +400,7 @@ class DistributorMachine(RuleBasedStateMachine):
             assert view.state is CallState.RINGING
             assert sorted(view.offered_to) == sorted(agents), (cid, view.offered_to, agents)
         counts = self.acd.counts()
-        for name in ("completed", "abandoned", "rejected"):
+        for name in ("completed", "abandoned", "rejected", "overflowed", "self-service"):
             assert counts[name] == sum(1 for o in self.outcomes.values() if o == name), name
         assert counts["arrived"] == self.next_call
         assert counts["waiting"] + counts["ringing"] + counts["connected"] == len(self.live)
@@ -389,7 +413,7 @@ class DistributorMachine(RuleBasedStateMachine):
         event(f"journal length >= {min(len(self.journal) // 25 * 25, 100)}")
         event(f"calls arrived >= {min(self.next_call // 5 * 5, 20)}")
         # Determinism: replaying the journal gives the same actions and state.
-        twin = Distributor(self.configs, rng=random.Random(self.seed))
+        twin = Distributor(self.configs, rng=random.Random(self.seed), plan=self.plan)
         replayed: list[Action] = []
         for kind, item in self.journal:
             if kind == "advance":
@@ -416,3 +440,52 @@ class RingAllMachine(DistributorMachine):
 
 
 TestRingAll = RingAllMachine.TestCase
+
+
+class PlanMachine(DistributorMachine):
+    """The same machine routing through a random plan: rules, widening steps
+    with added queues and regions, preferred agents, exits, surge modes and
+    transfers. Relaxation must never narrow who may take a call."""
+
+    def make_plan(self, data: st.DataObject, names: tuple[str, ...]) -> RoutingPlan | None:
+        self.stage_seen: dict[str, tuple[object, ...]] = {}
+        return data.draw(routing_plans(names))
+
+    @rule(q=st.integers(0, 2), attributes=plan_call_attributes)
+    def arrive_with_intent(self, q: int, attributes: dict[str, object]) -> None:
+        cid = f"c{self.next_call}"
+        self.next_call += 1
+        self.live[cid] = "waiting"
+        queue = self.queue_names[q % len(self.queue_names)]
+        self._send(CallArrived(now=self.t, call_id=cid, queue=queue, attributes=attributes))
+
+    @precondition(lambda self: any(s == "connected" for s in self.live.values()))
+    @rule(k=st.integers(0, 100), q=st.integers(0, 2), keep=st.booleans())
+    def transfer(self, k: int, q: int, keep: bool) -> None:
+        self._advance(self.t)
+        cands = sorted(c for c, s in self.live.items() if s == "connected")
+        cid = cands[k % len(cands)]
+        queue = self.queue_names[q % len(self.queue_names)]
+        self._send(CallTransferred(now=self.t, call_id=cid, queue=queue, keep_arrival=keep))
+        event("transfer")
+        if self.live.get(cid) == "connected":  # not re-queued: it must have exited
+            raise AssertionError(f"transferred call {cid} is still connected")
+
+    @invariant()
+    def relaxation_never_narrows(self) -> None:
+        if not hasattr(self, "acd"):
+            return
+        for cid, call in self.acd._calls.items():
+            now = (call.stage_gen, call.stage, call.requirement, call.extra_queues, call.regional)
+            before = self.stage_seen.get(cid)
+            self.stage_seen[cid] = now
+            if before is None or before[0] != now[0]:
+                continue
+            _, stage0, req0, extra0, regional0 = before
+            assert call.stage >= stage0, f"{cid} went back a step"
+            assert _weaker_or_equal(call.requirement, req0), f"{cid} requirement narrowed"  # type: ignore[arg-type]
+            assert set(extra0) <= set(call.extra_queues), f"{cid} lost added queues"  # type: ignore[arg-type]
+            assert regional0 or not call.regional, f"{cid} became regional again"
+
+
+TestPlans = PlanMachine.TestCase

@@ -1071,13 +1071,13 @@ class Distributor:
         """Put a call whose offer ended back at its place, unless it has
         reached its queue's maximum wait meanwhile (then it exits)."""
         rules = self._queue_rules(call.queue)
-        if (
-            rules is not None
-            and rules.max_wait is not None
-            and self._now >= call.entered + rules.max_wait
-        ):
-            self._exit_outcome_or_move(call, rules.on_max_wait, "max-wait")
-            return
+        if rules is not None:
+            if rules.max_wait is not None and self._now >= call.entered + rules.max_wait:
+                self._exit_outcome_or_move(call, rules.on_max_wait, "max-wait")
+                return
+            if rules.leave_empty is not None and not self._queues[call.queue].members:
+                self._exit_outcome_or_move(call, rules.leave_empty, "leave-empty")
+                return
         self._enqueue(call, reason)
         self._route_call(call)
 
