@@ -80,6 +80,20 @@ from .policies import (
 )
 from .schedules import Schedule, schedule_from_dict
 from .skills import MAX_PROFICIENCY, MIN_PROFICIENCY, Channel, SkillRequirement
+from .staffing import (
+    ErlangAResult,
+    ErlangCResult,
+    IntervalStaffing,
+    ServiceLevelBasis,
+    StaffingRequirement,
+    StaffingTarget,
+    erlang_a,
+    erlang_b,
+    erlang_c,
+    required_agents,
+    scheduled_agents,
+    staff_intervals,
+)
 
 __version__ = "0.1.0"
 
@@ -121,9 +135,12 @@ __all__ = [
     "DuplicateCall",
     "EmergencyFirst",
     "Equals",
+    "ErlangAResult",
+    "ErlangCResult",
     "Event",
     "Exit",
     "Explanation",
+    "IntervalStaffing",
     "InvalidAgentState",
     "InvalidCallState",
     "InvalidValue",
@@ -152,8 +169,11 @@ __all__ = [
     "Rule",
     "Schedule",
     "SelfService",
+    "ServiceLevelBasis",
     "SkillRequirement",
     "SortKey",
+    "StaffingRequirement",
+    "StaffingTarget",
     "Step",
     "Strategy",
     "Surge",
@@ -165,6 +185,12 @@ __all__ = [
     "ValueUrgencyMatrix",
     "__version__",
     "condition_from_dict",
+    "erlang_a",
+    "erlang_b",
+    "erlang_c",
     "native_available",
+    "required_agents",
     "schedule_from_dict",
+    "scheduled_agents",
+    "staff_intervals",
 ]
