@@ -50,6 +50,7 @@ from acdcore import (
 )
 from acdcore.distributor import CallState
 from acdcore.plans import _weaker_or_equal
+from acdcore.router import skill_eligible
 
 from .strategies import (
     AGENT_IDS,
@@ -115,9 +116,14 @@ class DistributorMachine(RuleBasedStateMachine):
                 event("offer")
                 view = self.acd.agent(a.agent_id)
                 assert view.state is not AgentState.LOGGED_OUT
-                call_queue = a.queue
-                profile = self.acd._agents[a.agent_id].profile
-                assert call_queue in profile.queues, f"{a.agent_id} offered a call of {call_queue}"
+                # Checked against the current state when the offer is still
+                # outstanding (later actions of this step may have ended it).
+                agent = self.acd._agents[a.agent_id]
+                call = self.acd._calls.get(a.call_id)
+                if call is not None and a.agent_id in call.offers:
+                    assert skill_eligible(agent, call), (
+                        f"{a.agent_id} offered ineligible {a.call_id}"
+                    )
                 self.offers.setdefault(a.call_id, []).append(a.agent_id)
                 self.live[a.call_id] = "ringing"
             elif isinstance(a, CancelOffer):
