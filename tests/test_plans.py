@@ -873,3 +873,77 @@ def test_rejections_are_outcomes() -> None:
     acts = feed(acd, arrive(0, "c1", attributes={"intent": "spam"}))
     assert acts == [Reject(at=0.0, call_id="c1", queue="general", reason="rule")]
     assert acd.counts()["rejected"] == 1
+
+
+def test_a_step_never_narrows_below_the_calls_own_requirement() -> None:
+    plan = RoutingPlan.from_dict(
+        {
+            "default": {
+                "queue": "q",
+                "steps": [{"expires_after": 10}, {"requirement": {"x": 3}, "expires_after": 20}],
+            }
+        }
+    )
+    acd = Distributor([QueueConfig("q", requirement={"x": 5})], plan=plan)
+    feed(acd, login(0, "lo", ["q"], skills={"x": 1}))
+    acts = feed(acd, CallArrived(now=1, call_id="c1", queue="q", requirement={"x": 1}))
+    assert offers(acts) == [("c1", "lo")]
+    run_until(acd, 11)  # check() after the step: lo still qualifies
+    assert acd.explain("c1").requirement == (("x", 1),)
+
+
+def test_preferred_busy_notice_uses_the_first_steps_requirement() -> None:
+    plan = RoutingPlan.from_dict(
+        {
+            "default": {
+                "queue": "q",
+                "requirement": {"x": 5},
+                "steps": [{"requirement": {"x": 2}, "expires_after": 30}],
+                "preferred": {"attribute": "am", "if_busy": "fallback"},
+            }
+        }
+    )
+    acd = Distributor([QueueConfig("q", requirement={"x": 5})], plan=plan)
+    feed(acd, login(0, "pat", ["q"], skills={"x": 2}))
+    acts = feed(acd, arrive(1, "c1", "q", attributes={"am": "pat"}))
+    assert not of_type(acts, PreferredAgentBusy)
+    assert offers(acts) == [("c1", "pat")]
+
+
+def test_surge_condition_schedules_and_unhashable_values_are_validated() -> None:
+    with pytest.raises(ConfigError, match=r"queues.q.surge.simple: unknown schedule 'nope'"):
+        RoutingPlan.from_dict(
+            {
+                "default": {"queue": "q"},
+                "queues": {
+                    "q": {
+                        "surge": {
+                            "enter_waiting": 1,
+                            "leave_waiting": 0,
+                            "simple": {"open": "nope"},
+                        }
+                    }
+                },
+            }
+        )
+    from acdcore import condition_from_dict
+
+    with pytest.raises(ConfigError, match="hashable"):
+        condition_from_dict({"in": ["x", [[1, 2]]]})
+    with pytest.raises(ConfigError, match="same queue"):
+        RoutingPlan.from_dict(
+            {
+                "default": {"queue": "q"},
+                "queues": {
+                    "q": {
+                        "surge": {
+                            "enter_waiting": 1,
+                            "leave_waiting": 0,
+                            "simple": {"present": "a"},
+                            "exit": {"kind": "queue", "target": "q"},
+                        }
+                    }
+                },
+            },
+            queues={"q": _REQ},
+        )

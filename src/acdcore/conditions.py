@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -91,12 +91,21 @@ class Equals:
         return frozenset()
 
 
+def _value_set(value: Iterable[Any]) -> frozenset[Any]:
+    try:
+        return frozenset(value)
+    except TypeError:
+        raise ConfigError(
+            f"OneOf values must be hashable (strings, numbers), got {value!r}"
+        ) from None
+
+
 @attrs.frozen
 class OneOf:
     """The attribute's value is one of ``values``."""
 
     attribute: str
-    values: frozenset[Any] = attrs.field(converter=frozenset)
+    values: frozenset[Any] = attrs.field(converter=_value_set)
 
     def __attrs_post_init__(self) -> None:
         _name(self.attribute, "OneOf.attribute")
@@ -300,7 +309,7 @@ def condition_from_dict(spec: object, where: str = "condition") -> Condition:
             a, v = _pair(value, key, where)
             if not isinstance(v, (list, tuple, set, frozenset)):
                 raise ConfigError(f"{where}: 'in' takes a list of values, got {v!r}")
-            return OneOf(a, frozenset(v))
+            return OneOf(a, v)
         if key in _COMPARE_KEYS:
             a, v = _pair(value, key, where)
             return Compare(a, _COMPARE_KEYS[key], v)

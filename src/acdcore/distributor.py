@@ -445,8 +445,8 @@ class Distributor:
         region = decision.attributes.get("region")
         call.region = region if isinstance(region, str) else None
         self._calls[call.call_id] = call
-        self._set_preferred(call, ev, decision.rule)
         self._start_stages(call, decision.requirement, decision.steps)
+        self._set_preferred(call, ev, decision.rule)
         self._enqueue(call, "arrived")
         self._route_call(call)
 
@@ -621,7 +621,9 @@ class Distributor:
         req = requirement
         for step in steps:
             if step.requirement is not None:
-                req = step.requirement
+                # Never narrower than the stage before, whatever the call's own
+                # requirement was: keep only what both ask, at the lower level.
+                req = _widest(req, step.requirement)
             extras = extras + tuple(
                 x for x in step.add_queues if x not in extras and x != call.queue
             )
@@ -994,7 +996,10 @@ class Distributor:
         if call is None:
             return False
         if kind == _STAGE:
-            return bool((call.stage_gen, call.stage + 1) == token)
+            # A connected call's steps no longer matter (a transfer restarts them).
+            return (
+                call.state is not CallState.CONNECTED and (call.stage_gen, call.stage + 1) == token
+            )
         if kind == _MAX_WAIT:
             return call.state is CallState.WAITING and (call.queue, call.entered) == token
         return call.recheck_at == when
@@ -1681,7 +1686,7 @@ class Distributor:
             _require(
                 call.requirement == st.requirement, f"{cid} requirement differs from its stage"
             )
-            if call.stage < len(call.stages) - 1:
+            if call.stage < len(call.stages) - 1 and call.state is not CallState.CONNECTED:
                 _require(st.expires_at is not None and st.expires_at > now, f"{cid} stage expired")
                 _require(("stage", cid) in pending, f"{cid} has no relaxation deadline")
             if call.state is CallState.WAITING:
@@ -1725,6 +1730,16 @@ class Distributor:
             else:
                 out.add((names[kind], ref))
         return out
+
+
+def _widest(before: SkillRequirement, step: SkillRequirement) -> SkillRequirement:
+    """The step's requirement, widened so that it asks nothing ``before`` did
+    not: the skills both name, each at the lower of the two levels."""
+    old = dict(before.items())
+    new = {k: min(v, old[k]) for k, v in step.items() if k in old}
+    if len(new) == len(step.items()) and all(new[k] == v for k, v in step.items()):
+        return step
+    return SkillRequirement(new)
 
 
 def _guarded(agent: AgentRecord, guard: Any) -> bool:

@@ -18,7 +18,7 @@ errors name the offending entry (``rules[2].steps[1]: ...``).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -88,6 +88,12 @@ class Exit:
             raise ConfigError(f"a {self.kind!r} exit takes no target")
 
 
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise ConfigError(f"expected a list of queue names, got the string {value!r}")
+    return tuple(value)
+
+
 @attrs.frozen
 class Step:
     """One relaxation step of a rule.
@@ -102,7 +108,7 @@ class Step:
     """
 
     requirement: SkillRequirement | None = attrs.field(default=None, converter=_requirement)
-    add_queues: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    add_queues: tuple[str, ...] = attrs.field(default=(), converter=_names)
     regional: bool = False
     expires_after: float | None = None
     skip_if_empty: bool = False
@@ -317,6 +323,10 @@ class RoutingPlan:
                 raise ConfigError(f"queues.{name}: {qr!r} is not QueueRules")
             if qr.schedule is not None and qr.schedule not in self.schedules:
                 raise ConfigError(f"queues.{name}: unknown schedule {qr.schedule!r}")
+            if qr.surge is not None:
+                for sched in qr.surge.simple.schedules():
+                    if sched not in self.schedules:
+                        raise ConfigError(f"queues.{name}.surge.simple: unknown schedule {sched!r}")
         for i, r in enumerate(self.rules):
             for sched in r.when.schedules():
                 if sched not in self.schedules:
@@ -377,7 +387,8 @@ class RoutingPlan:
             check_exit(qr.when_closed, f"queues.{name}.when_closed")
             if qr.surge is not None:
                 check_exit(qr.surge.exit, f"queues.{name}.surge.exit")
-            for e in (qr.on_max_wait, qr.join_empty, qr.leave_empty, qr.when_closed):
+            surge_exit = qr.surge.exit if qr.surge is not None else None
+            for e in (qr.on_max_wait, qr.join_empty, qr.leave_empty, qr.when_closed, surge_exit):
                 if e is not None and e.kind == "queue" and e.target == name:
                     raise ConfigError(f"queues.{name}: an exit cannot lead back to the same queue")
 
