@@ -947,3 +947,18 @@ def test_surge_condition_schedules_and_unhashable_values_are_validated() -> None
             },
             queues={"q": _REQ},
         )
+
+
+def test_a_transferred_chat_is_not_offered_back_to_the_agent_still_wrapping_it_up() -> None:
+    from acdcore import Channel
+
+    acd = Distributor([QueueConfig("a", wrap_up=30), QueueConfig("b")])
+    caps = {Channel.CHAT: 3}
+    feed(acd, login(0, "x", ["a", "b"], capacity=caps))
+    feed(acd, arrive(1, "c1", "a", channel=Channel.CHAT))
+    feed(acd, OfferAnswered(now=2, call_id="c1", agent_id="x"))
+    acts = feed(acd, CallTransferred(now=3, call_id="c1", queue="b"))
+    assert offers(acts) == []  # x has free chat slots but is wrapping up c1
+    assert acd.explain("c1").reason == "all-busy"
+    acts = run_until(acd, 33)  # wrap-up over: now x may take it
+    assert offers(acts) == [("c1", "x")]

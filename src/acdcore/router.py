@@ -81,6 +81,8 @@ def opens_at(
     """
     if call.regional and agent.profile.region != call.region:
         return None
+    if call.call_id in agent.sessions:  # still wrapping up this very call (after a transfer)
+        return None
     skills = agent.skills
     for name, minimum in call.requirement.items():
         if skills.get(name, 0) < minimum:
