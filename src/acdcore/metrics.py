@@ -75,7 +75,7 @@ import math
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -150,8 +150,8 @@ class SLVariant(enum.Enum):
     - ``A``: answered within T / answered. Ignores abandons entirely.
     - ``B``: answered within T / (answered + abandoned). Every abandon is a miss.
     - ``C``: (answered within T + abandoned within T) / resolved, where
-      resolved = answered + abandoned + rejected (= offered once no call is
-      still waiting). Abandons within T count as met.
+      resolved = answered + abandoned + rejected + overflowed + self-service
+      (= offered once no call is still waiting). Abandons within T count as met.
     - ``D``: answered within T / (answered + abandoned - short abandons).
       Short abandons are left out; other abandons are misses.
     """
@@ -1169,7 +1169,10 @@ class Metrics:
     def _label(self, start: float) -> str:
         local = start + self._tz
         if self._epoch is not None:
-            moment = self._epoch.replace(tzinfo=None) + timedelta(seconds=local)
+            epoch = self._epoch
+            if epoch.tzinfo is not None:  # an aware epoch: convert to naive UTC first
+                epoch = epoch.astimezone(UTC).replace(tzinfo=None)
+            moment = epoch + timedelta(seconds=local)
             return moment.strftime("%Y-%m-%d %H:%M")
         day, minutes = divmod(round(local / 60), 1440)
         return f"day {day} {minutes // 60:02d}:{minutes % 60:02d}"

@@ -19,7 +19,7 @@ order of arrival:
 
 Everything is computed with recurrences and scaled or logarithmic sums, never
 with factorials or powers of the load, so 10,000 or 100,000 agents neither
-overflow nor lose precision. Only the standard library is used.
+overflow nor lose precision. Plain Python (math and attrs), no NumPy.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def erlang_b(load: float, servers: int) -> float:
     Erlang C and Erlang A.
 
     Computed with the recurrence ``B(0) = 1``, ``B(n) = A*B(n-1) / (n + A*B(n-1))``,
-    which only ever divides numbers in [0, 1] and so never overflows; the textbook
+    whose every value stays in [0, 1] and so never overflows; the textbook
     ``(A^N/N!) / sum(A^k/k!)`` does. O(N) time, O(1) space.
 
     ``servers = 0`` gives 1.0 (everything is blocked); ``load = 0`` gives 0.0 for
