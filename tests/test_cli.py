@@ -63,3 +63,41 @@ def test_duration_and_target_parsing() -> None:
     assert parse_duration("1h") == 3600.0
     assert parse_duration("90") == 90.0
     assert parse_target("80/20") == (0.8, 20.0)
+
+
+def test_demo_simulates_a_hotline_day_and_prints_the_kpi_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--reps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "a day in a hotline" in out
+    for kpi in ("service_level", "asa", "aht", "abandon_rate", "occupancy"):
+        assert kpi in out
+    assert "08:00" in out and "19:30" in out
+
+
+def test_simulate_a_scenario_file_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "scenarios" / "small_team.toml"
+    assert main(["simulate", str(path), "--reps", "2", "--seed", "3", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["seed"] == 3 and len(data["replications"]) == 2
+    assert 0 <= data["kpis"]["service_level"]["mean"] <= 1
+    assert set(data["queue_kpis"]) == {"support", "sales", "billing"}
+
+
+def test_simulate_reports_a_bad_scenario_by_its_key(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    bad = Path(str(tmp_path)) / "bad.toml"
+    bad.write_text(
+        'name = "x"\n[[queues]]\nname = "q"\n[[agents]]\nname = "a"\ncount = 1\n'
+        'skills = { billing = 12 }\nqueues = ["q"]\n[traffic]\ninterval = 1800\nrates = [1]\n'
+    )
+    assert main(["simulate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "agents[0].skills.billing" in err
+    assert main(["simulate", str(Path(str(tmp_path)) / "missing.toml")]) == 2

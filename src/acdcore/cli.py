@@ -1,9 +1,15 @@
 """The ``acdcore`` command line.
 
-``acdcore staffing`` answers "how many agents?" with Erlang C (or Erlang A
-with ``--patience``) and prints the neighbourhood of the answer as a table.
+- ``acdcore demo``: simulate the built-in scenario of a day in a hotline with
+  the real distributor and print the KPI table.
+- ``acdcore simulate SCENARIO.toml [--reps N] [--seed S] [--json] [--plot out.png]``:
+  run a scenario file; the plot (matplotlib, the ``plot`` extra) shows service
+  level and ASA per interval and the wait distribution.
+- ``acdcore staffing``: how many agents, by Erlang C (or Erlang A with
+  ``--patience``), with the neighbourhood of the answer as a table.
+
 Exit status 0 on success, 2 on bad arguments (with a message naming the
-argument), 1 on any other acdcore error.
+argument), 1 on any other acdcore error (a bad scenario names its key).
 """
 
 from __future__ import annotations
@@ -13,9 +19,13 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .errors import AcdError
+from .scenario import Scenario
+from .sim import SimulationResult, simulate
 from .staffing import StaffingTarget, erlang_a, erlang_c, required_agents
 
 __all__ = ["main", "parse_duration", "parse_target"]
@@ -132,12 +142,127 @@ def _staffing(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(done: int, total: int) -> None:
+    """A one-line progress bar on stderr (only when it is a terminal)."""
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = round(width * done / total)
+    end = "\n" if done == total else ""
+    sys.stderr.write(
+        f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} replications{end}"
+    )
+    sys.stderr.flush()
+
+
+def _run(scenario: Scenario, args: argparse.Namespace) -> SimulationResult:
+    reps = args.reps if args.reps is not None else scenario.replications
+    if not args.json:
+        print(f"simulating {scenario.name!r}: {reps} replications", file=sys.stderr)
+    return simulate(scenario, replications=reps, seed=args.seed, progress=_progress)
+
+
+def _show(result: SimulationResult, args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.report())
+    if getattr(args, "plot", None):
+        _plot(result, args.plot)
+        if not args.json:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+def _plot(result: SimulationResult, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise AcdError("--plot needs matplotlib: pip install 'acdcore[plot]'") from None
+    labels = [iv.label for iv in result.intervals]
+    sl = [iv.kpis.get("service_level") for iv in result.intervals]
+    asa = [iv.kpis.get("asa") for iv in result.intervals]
+    fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 10))
+    xs = range(len(labels))
+    ax1.errorbar(
+        xs,
+        [100 * e.mean if e else float("nan") for e in sl],
+        yerr=[100 * e.half_width if e else 0 for e in sl],
+        fmt="o-",
+        capsize=3,
+    )
+    ax1.set_ylabel("service level %")
+    ax1.set_title("service level per interval (95% CI)")
+    ax2.errorbar(
+        xs,
+        [e.mean if e else float("nan") for e in asa],
+        yerr=[e.half_width if e else 0 for e in asa],
+        fmt="o-",
+        capsize=3,
+        color="tab:orange",
+    )
+    ax2.set_ylabel("ASA s")
+    ax2.set_title("average speed of answer per interval (95% CI)")
+    for ax in (ax1, ax2):
+        ax.set_xticks(list(xs), labels, rotation=90, fontsize=7)
+    hist = result.wait_histogram(5.0)
+    ax3.bar([b for b, _ in hist], [c for _, c in hist], width=5.0, align="edge")
+    ax3.set_xlabel("wait of answered calls, s (5 s bins, all replications)")
+    ax3.set_ylabel("calls")
+    ax3.set_title("wait distribution")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    text = resources.files("acdcore").joinpath("data/hotline.toml").read_text()
+    scenario = Scenario.from_toml(text)
+    if not args.json:
+        print(scenario.description or scenario.name)
+    return _show(_run(scenario, args), args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    path = Path(args.scenario)
+    if not path.is_file():
+        print(f"acdcore: error: no scenario file {str(path)!r}", file=sys.stderr)
+        return 2
+    return _show(_run(Scenario.load(path), args), args)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(
         prog="acdcore", description="acdcore: automatic call distribution tools"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="simulate a day in a hotline and print the KPIs")
+    demo.add_argument("--reps", type=_positive_int, default=None, help="replications")
+    demo.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    demo.add_argument("--plot", default=None, help="write a PNG plot here (needs matplotlib)")
+    demo.set_defaults(func=_demo)
+    sim = sub.add_parser("simulate", help="simulate a scenario file (TOML)")
+    sim.add_argument("scenario", help="a scenario TOML file")
+    sim.add_argument("--reps", type=_positive_int, default=None, help="replications")
+    sim.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    sim.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    sim.add_argument("--plot", default=None, help="write a PNG plot here (needs matplotlib)")
+    sim.set_defaults(func=_simulate)
     st = sub.add_parser("staffing", help="agents needed for a service-level target (Erlang C/A)")
     st.add_argument("--calls", type=float, required=True, help="calls offered per interval")
     st.add_argument("--interval", type=parse_duration, default=1800.0, help="interval (30m)")
