@@ -1005,3 +1005,32 @@ def test_empirical_from_csv(tmp_path: Path) -> None:
     table.write_text("talk\n100\nlong\n")
     with pytest.raises(ConfigError, match="line 3: 'long' is not a number"):
         Empirical.from_csv(table, "talk")
+
+
+def test_agent_time_runs_to_the_end_of_the_measured_period_when_the_centre_is_idle() -> None:
+    # Calls only in the first of three half hours: agents sit idle for the
+    # last hour, and that idle time must still count as logged in.
+    text = """
+name = "idle end"
+seed = 1
+replications = 1
+start = "09:00"
+warmup = 0
+[[queues]]
+name = "q"
+[[agents]]
+name = "a"
+count = 2
+queues = ["q"]
+shift = "09:00-10:30"
+[traffic]
+interval = 1800
+rates = [10, 0, 0]
+handle = { kind = "deterministic", value = 60 }
+"""
+    from acdcore import Scenario, simulate
+
+    result = simulate(Scenario.from_toml(text), replications=1, seed=1)
+    stats = result.replications[0].metrics.summary().agents
+    for agent in stats.values():
+        assert agent.time_logged_in == pytest.approx(5400.0)

@@ -615,7 +615,9 @@ class Traffic:
         if not per_day.is_integer() or round(per_day) * interval != DAY:
             raise _fail("interval", f"must divide a day (86400 s), got {self.interval!r}")
         _number(self.surge, "surge", positive=True)
-        if (self.replay is None) == (not self.rates):
+        if self.replay is None and not self.rates:
+            raise _fail("rates", "give rates (Poisson arrivals) or replay: neither is set")
+        if self.replay is not None and self.rates:
             raise _fail("rates", "give either rates (Poisson arrivals) or replay, not both")
         names = set()
         for i, ct in enumerate(self.call_types):

@@ -281,13 +281,17 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
+
+        def finite(x: float) -> float | None:  # strict JSON has no Infinity or NaN
+            return x if math.isfinite(x) else None
+
         return {
-            "mean": self.mean,
-            "low": self.low,
-            "high": self.high,
-            "half_width": self.half_width,
+            "mean": finite(self.mean),
+            "low": finite(self.low),
+            "high": finite(self.high),
+            "half_width": finite(self.half_width),
             "n": self.n,
-            "sd": self.sd,
+            "sd": finite(self.sd),
             "level": self.level,
         }
 
@@ -817,7 +821,9 @@ class _Run:
                 self.on_break(item)
             else:
                 self.on_resume(item)
-        last = max(acd.now, self.metrics.now)
+        # Agent time counts up to the end of the measured period even when the
+        # centre sits empty before it (and past it while wrap-ups finish).
+        last = max(acd.now, self.metrics.now, measured_end)
         self.metrics.advance(last + self.max_wrap)
 
     def send(self, event: Event) -> None:
@@ -881,7 +887,11 @@ class _Run:
     def on_arrive(self, t: float) -> None:
         rng = self.rng
         types = self.types
-        ct = types[bisect_right(self.cum, rng.random())] if len(types) > 1 else types[0]
+        if len(types) > 1:
+            # min(): the cumulative weights may sum to a hair under 1.0.
+            ct = types[min(bisect_right(self.cum, rng.random()), len(types) - 1)]
+        else:
+            ct = types[0]
         queue = ct.queue if ct.queue is not None else self.planned(ct.attributes, t)
         dist = ct.patience or self.q_patience[queue]
         patience = dist.sample(rng) if dist is not None else math.inf
