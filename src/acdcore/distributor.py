@@ -866,18 +866,7 @@ class Distributor:
         for cid, session in list(agent.sessions.items()):
             if session.state is SessionState.RINGING:
                 call = self._calls[cid]
-                call.offers.remove(agent.agent_id)
-                del agent.sessions[cid]
-                self._emit(
-                    CancelOffer(
-                        at=self._now,
-                        call_id=cid,
-                        agent_id=agent.agent_id,
-                        reason="agent-logged-out",
-                    )
-                )
-                if not call.offers:
-                    call.ring_round += 1
+                if self._withdraw(agent, call, "agent-logged-out"):
                     requeued.append(call)
         self._end_wrapups(agent)
         if agent.sessions:
@@ -887,6 +876,20 @@ class Distributor:
             self._complete_logout(agent)
         for call in requeued:
             self._requeue(call, "agent-logged-out")
+
+    def _withdraw(self, agent: AgentRecord, call: CallRecord, reason: str) -> bool:
+        """Cancel the agent's ringing offer of ``call`` through no fault of the
+        agent (no miss is counted). True when nobody rings for the call any
+        more, so the caller must put it back in its queue."""
+        call.offers.remove(agent.agent_id)
+        del agent.sessions[call.call_id]
+        self._emit(
+            CancelOffer(at=self._now, call_id=call.call_id, agent_id=agent.agent_id, reason=reason)
+        )
+        if call.offers:
+            return False
+        call.ring_round += 1
+        return True
 
     def _on_agent_paused(self, ev: AgentPaused, validate: bool) -> None:
         if validate:
@@ -934,15 +937,7 @@ class Distributor:
             call = self._calls[cid]
             if call.requirement.met_by(agent.skills):
                 continue
-            call.offers.remove(agent.agent_id)
-            del agent.sessions[cid]
-            self._emit(
-                CancelOffer(
-                    at=self._now, call_id=cid, agent_id=agent.agent_id, reason="skills-changed"
-                )
-            )
-            if not call.offers:
-                call.ring_round += 1
+            if self._withdraw(agent, call, "skills-changed"):
                 requeued.append(call)
         self._refresh(agent)
         for call in requeued:
