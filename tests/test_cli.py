@@ -101,3 +101,10 @@ def test_simulate_reports_a_bad_scenario_by_its_key(
     err = capsys.readouterr().err
     assert "agents[0].skills.billing" in err
     assert main(["simulate", str(Path(str(tmp_path)) / "missing.toml")]) == 2
+
+
+def test_seed_may_be_text_like_in_scenarios() -> None:
+    from acdcore.cli import _seed
+
+    assert _seed("42") == 42
+    assert _seed("monday") == "monday"

@@ -234,6 +234,14 @@ def _simulate(args: argparse.Namespace) -> int:
     return _show(_run(Scenario.load(path), args), args)
 
 
+def _seed(text: str) -> int | str:
+    """A seed as scenarios allow it: an int when it reads as one, else the text."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -252,14 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="simulate a day in a hotline and print the KPIs")
     demo.add_argument("--reps", type=_positive_int, default=None, help="replications")
-    demo.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    demo.add_argument("--seed", type=_seed, default=None, help="seed (default: the scenario's)")
     demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
     demo.add_argument("--plot", default=None, help="write a PNG plot here (needs matplotlib)")
     demo.set_defaults(func=_demo)
     sim = sub.add_parser("simulate", help="simulate a scenario file (TOML)")
     sim.add_argument("scenario", help="a scenario TOML file")
     sim.add_argument("--reps", type=_positive_int, default=None, help="replications")
-    sim.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    sim.add_argument("--seed", type=_seed, default=None, help="seed (default: the scenario's)")
     sim.add_argument("--json", action="store_true", help="print JSON instead of tables")
     sim.add_argument("--plot", default=None, help="write a PNG plot here (needs matplotlib)")
     sim.set_defaults(func=_simulate)
