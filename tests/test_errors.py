@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+import acdcore
 from acdcore import (
     AcdError,
     AdvanceRequired,
@@ -307,3 +310,55 @@ def test_bad_requirement_in_an_event_is_an_invalid_value() -> None:
         CallArrived(now=0, call_id="c", queue="q", requirement={"x": 11})
     with pytest.raises(InvalidValue):
         SkillRequirement({"": 3})
+
+
+JUNK = [5, 1.5, object(), [[1]], {1: 2}]
+
+WRONG_SHAPES: list[tuple[str, Callable[[Any], object]]] = [
+    ("QueueConfig.requirement", lambda v: QueueConfig("q", requirement=v)),
+    ("AgentProfile.skills", lambda v: AgentProfile("a", skills=v)),
+    ("AgentProfile.queues", lambda v: AgentProfile("a", queues=v)),
+    ("AgentProfile.capacity", lambda v: AgentProfile("a", capacity=v)),
+    ("AgentProfile.exclusive", lambda v: AgentProfile("a", exclusive=v)),
+    ("SkillRequirement", lambda v: SkillRequirement(v)),
+    ("CallArrived.attributes", lambda v: CallArrived(now=0, call_id="c", queue="q", attributes=v)),
+    ("AgentSkillsChanged.skills", lambda v: AgentSkillsChanged(now=0, agent_id="a", skills=v)),
+    ("Distributor.skills", lambda v: Distributor([QueueConfig("q")], skills=v)),
+    ("ValueUrgencyMatrix", lambda v: acdcore.ValueUrgencyMatrix(v)),
+    (
+        "RoutingPlan.rules",
+        lambda v: acdcore.RoutingPlan(rules=v, default=acdcore.Rule("d", queue="q")),
+    ),
+    ("Step.add_queues", lambda v: acdcore.Step(add_queues=v)),
+    ("Rule.steps", lambda v: acdcore.Rule("r", queue="q", steps=v)),
+    ("Rule.attributes", lambda v: acdcore.Rule("r", queue="q", attributes=v)),
+    ("contains", lambda v: acdcore.condition_from_dict({"contains": ["a", v]})),
+    ("Schedule.holidays", lambda v: acdcore.Schedule("UTC", hours={}, holidays=v)),
+    ("Metrics.queues", lambda v: acdcore.Metrics(v)),
+    ("Scenario.from_toml", lambda v: acdcore.Scenario.from_toml(v)),
+]
+
+
+@pytest.mark.parametrize(("name", "build"), WRONG_SHAPES, ids=[w[0] for w in WRONG_SHAPES])
+def test_a_wrongly_shaped_argument_is_a_typed_error(
+    name: str, build: Callable[[Any], object]
+) -> None:
+    for junk in JUNK:
+        # Anything but a typed error escapes and fails the test; accepting an
+        # odd but valid value is fine.
+        with contextlib.suppress(AcdError):
+            build(junk)
+
+
+def test_queries_with_unhashable_ids_are_typed_errors() -> None:
+    acd = busy_distributor()
+    for query in (acd.call, acd.agent, acd.explain):
+        with pytest.raises((UnknownCall, UnknownAgent)):
+            query(["x"])  # type: ignore[arg-type]
+    with pytest.raises(UnknownQueue):
+        acd.waiting(["q"])  # type: ignore[arg-type]
+
+
+def test_order_sensitive_lists_refuse_sets() -> None:
+    with pytest.raises(ConfigError, match="ordered list"):
+        acdcore.Step(add_queues={"a", "b"})

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from .errors import ConfigError
+from .skills import freeze_sequence
 
 __all__ = [
     "All",
@@ -93,7 +94,7 @@ class Equals:
 
 def _value_set(value: Iterable[Any]) -> frozenset[Any]:
     try:
-        return frozenset(value)
+        return frozenset(freeze_sequence(value, "OneOf values", ConfigError, ordered=False))
     except TypeError:
         raise ConfigError(
             f"OneOf values must be hashable (strings, numbers), got {value!r}"
@@ -177,13 +178,17 @@ class Present:
         return frozenset()
 
 
+def _words(value: Iterable[str]) -> tuple[str, ...]:
+    return freeze_sequence(value, "Contains.words", ConfigError, ordered=False)
+
+
 @attrs.frozen
 class Contains:
     """A text attribute contains one of ``words`` (case-insensitive), e.g. an
     IVR transcript that mentions "complaint", "urgent" or "safety"."""
 
     attribute: str
-    words: tuple[str, ...] = attrs.field(converter=tuple)
+    words: tuple[str, ...] = attrs.field(converter=_words)
 
     def __attrs_post_init__(self) -> None:
         _name(self.attribute, "Contains.attribute")
@@ -205,7 +210,7 @@ class Contains:
 
 
 def _conditions(value: Sequence[Condition]) -> tuple[Condition, ...]:
-    out = tuple(value)
+    out = freeze_sequence(value, "conditions", ConfigError)
     for c in out:
         if not isinstance(c, Condition):
             raise ConfigError(f"{c!r} is not a condition")
@@ -317,9 +322,7 @@ def condition_from_dict(spec: object, where: str = "condition") -> Condition:
             return Present(value)
         if key == "contains":
             a, v = _pair(value, key, where)
-            if isinstance(v, str):
-                v = [v]
-            return Contains(a, tuple(v))
+            return Contains(a, (v,) if isinstance(v, str) else v)
         if key in ("all", "any"):
             if not isinstance(value, (list, tuple)):
                 raise ConfigError(f"{where}: {key!r} takes a list of conditions")

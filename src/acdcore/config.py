@@ -16,7 +16,14 @@ import attrs
 
 from .errors import AcdError, ConfigError, InvalidValue
 from .policies import FIFO, CallFacts, PriorityPolicy
-from .skills import Channel, SkillRequirement, check_duration, freeze_mapping, validate_skills
+from .skills import (
+    Channel,
+    SkillRequirement,
+    check_duration,
+    freeze_mapping,
+    freeze_sequence,
+    validate_skills,
+)
 
 __all__ = [
     "AgentProfile",
@@ -189,7 +196,8 @@ def _memberships(
     if isinstance(value, Mapping):
         items = [(k, v if v is not None else QueueMembership()) for k, v in value.items()]
     else:
-        items = [(k, QueueMembership()) for k in value]
+        names = freeze_sequence(value, "AgentProfile.queues", ConfigError)
+        items = [(k, QueueMembership()) for k in names]
     out: dict[str, QueueMembership] = {}
     for name, m in items:
         _check_name(name, "AgentProfile.queues key")
@@ -203,7 +211,7 @@ def _capacity(value: Mapping[Channel, int] | None) -> Mapping[Channel, int]:
     if value is None:
         return MappingProxyType({Channel.VOICE: 1})
     out: dict[Channel, int] = {}
-    for ch, n in value.items():
+    for ch, n in freeze_mapping(value, "AgentProfile.capacity", ConfigError).items():
         if not isinstance(ch, Channel):
             raise ConfigError(f"AgentProfile.capacity key {ch!r} is not a Channel")
         _check_int(n, f"AgentProfile.capacity[{ch.value}]", 0)
@@ -216,7 +224,15 @@ def _default_exclusive() -> frozenset[Channel]:
 
 
 def _skills(value: Mapping[str, int] | None) -> Mapping[str, int]:
-    return freeze_mapping(value)
+    return freeze_mapping(value, "AgentProfile.skills", ConfigError)
+
+
+def _exclusive(value: Iterable[Channel]) -> frozenset[Channel]:
+    items = freeze_sequence(value, "AgentProfile.exclusive", ConfigError, ordered=False)
+    for ch in items:
+        if not isinstance(ch, Channel):
+            raise ConfigError(f"AgentProfile.exclusive entry {ch!r} is not a Channel")
+    return frozenset(items)
 
 
 @attrs.frozen
@@ -234,7 +250,7 @@ class AgentProfile:
     skills: Mapping[str, int] = attrs.field(factory=dict, converter=_skills)
     queues: Mapping[str, QueueMembership] = attrs.field(factory=dict, converter=_memberships)
     capacity: Mapping[Channel, int] = attrs.field(default=None, converter=_capacity)
-    exclusive: frozenset[Channel] = attrs.field(factory=_default_exclusive, converter=frozenset)
+    exclusive: frozenset[Channel] = attrs.field(factory=_default_exclusive, converter=_exclusive)
     region: str | None = None
 
     def __attrs_post_init__(self) -> None:

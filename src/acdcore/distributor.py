@@ -89,7 +89,7 @@ from .events import (
 from .plans import Exit, QueueRules, RoutingPlan, Rule, Step
 from .policies import CallFacts
 from .router import eligible_at, membership_for, opens_at, select_agents, skill_eligible
-from .skills import Channel, SkillRequirement, check_instant, validate_skills
+from .skills import Channel, SkillRequirement, check_instant, freeze_sequence, validate_skills
 
 __all__ = ["AgentView", "CallView", "Distributor", "Explanation"]
 
@@ -236,7 +236,13 @@ class Distributor:
             raise ConfigError(f"remember_callers must be >= 0, got {remember_callers}")
         if rng is not None and not isinstance(rng, random.Random):
             raise ConfigError(f"rng must be a random.Random, got {rng!r}")
-        known_skills = None if skills is None else frozenset(skills)
+        known_skills = None
+        if skills is not None:
+            names = freeze_sequence(skills, "skills", ConfigError, ordered=False)
+            for name in names:
+                if not isinstance(name, str) or not name:
+                    raise ConfigError(f"skills: {name!r} is not a skill name")
+            known_skills = frozenset(names)
         if known_skills is not None:
             for name, rec in records.items():
                 for skill, _ in rec.config.requirement.items():
@@ -947,13 +953,13 @@ class Distributor:
     # ------------------------------------------------------------ validation
 
     def _live_call(self, call_id: str) -> CallRecord:
-        call = self._calls.get(call_id)
+        call = self._calls.get(call_id) if isinstance(call_id, str) else None
         if call is None:
             raise UnknownCall(f"no live call {call_id!r} (never arrived, or already finished)")
         return call
 
     def _known_agent(self, agent_id: str) -> AgentRecord:
-        agent = self._agents.get(agent_id)
+        agent = self._agents.get(agent_id) if isinstance(agent_id, str) else None
         if agent is None:
             raise UnknownAgent(f"no agent {agent_id!r} has ever logged in")
         return agent
@@ -1437,7 +1443,7 @@ class Distributor:
     def waiting(self, queue: str) -> list[str]:
         """The ids of the calls waiting in ``queue``, in the order they will be
         served. Cost: O(n)."""
-        q = self._queues.get(queue)
+        q = self._queues.get(queue) if isinstance(queue, str) else None
         if q is None:
             raise UnknownQueue(f"no queue named {queue!r}")
         return [c.call_id for c in q.waiting.values()]
@@ -1472,7 +1478,7 @@ class Distributor:
 
     def surge_active(self, queue: str) -> bool:
         """Whether ``queue`` is in surge (degraded) mode."""
-        q = self._queues.get(queue)
+        q = self._queues.get(queue) if isinstance(queue, str) else None
         if q is None:
             raise UnknownQueue(f"no queue named {queue!r}")
         return q.surge

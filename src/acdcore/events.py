@@ -32,7 +32,11 @@ __all__ = [
 
 
 def _attributes(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return freeze_mapping(value)
+    return freeze_mapping(value, "event attributes")
+
+
+def _skills(value: Mapping[str, int]) -> Mapping[str, int]:
+    return freeze_mapping(value, "AgentSkillsChanged.skills")
 
 
 def _requirement(value: SkillRequirement | Mapping[str, int] | None) -> SkillRequirement | None:
@@ -138,7 +142,7 @@ class AgentSkillsChanged(Event):
     """An agent's skills were changed; this takes effect at once."""
 
     agent_id: str
-    skills: Mapping[str, int] = attrs.field(converter=_attributes, hash=False)
+    skills: Mapping[str, int] = attrs.field(converter=_skills, hash=False)
 
 
 @attrs.frozen(kw_only=True)

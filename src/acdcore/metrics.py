@@ -119,7 +119,7 @@ from .events import (
     OfferAnswered,
     OfferDeclined,
 )
-from .skills import check_instant, freeze_mapping
+from .skills import check_instant, freeze_mapping, freeze_sequence
 
 __all__ = [
     "AgentStats",
@@ -581,7 +581,11 @@ class Metrics:
         start: float = 0.0,
         remember_calls: int = 100_000,
     ) -> None:
-        configs = list(queues.values()) if isinstance(queues, Mapping) else list(queues)
+        configs = (
+            list(queues.values())
+            if isinstance(queues, Mapping)
+            else list(freeze_sequence(queues, "queues", ConfigError))
+        )
         self._wrap: dict[str, float] = {}
         for q in configs:
             if not isinstance(q, QueueConfig):

@@ -26,7 +26,7 @@ import attrs
 from .conditions import Always, Condition, condition_from_dict
 from .errors import ConfigError, InvalidValue
 from .schedules import Schedule, schedule_from_dict
-from .skills import SkillRequirement, freeze_mapping
+from .skills import SkillRequirement, freeze_mapping, freeze_sequence
 
 __all__ = [
     "Exit",
@@ -89,9 +89,7 @@ class Exit:
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):
-        raise ConfigError(f"expected a list of queue names, got the string {value!r}")
-    return tuple(value)
+    return freeze_sequence(value, "Step.add_queues", ConfigError)
 
 
 @attrs.frozen
@@ -144,7 +142,11 @@ class PreferredAgent:
 
 
 def _steps(value: Sequence[Step]) -> tuple[Step, ...]:
-    return tuple(value)
+    return freeze_sequence(value, "Rule.steps", ConfigError)
+
+
+def _rule_attributes(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return freeze_mapping(value, "Rule.attributes", ConfigError)
 
 
 @attrs.frozen
@@ -163,7 +165,7 @@ class Rule:
     queue: str | None = None
     priority: int | None = None
     emergency: bool | None = None
-    attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=freeze_mapping)
+    attributes: Mapping[str, Any] = attrs.field(factory=dict, converter=_rule_attributes)
     requirement: SkillRequirement | None = attrs.field(default=None, converter=_requirement)
     steps: tuple[Step, ...] = attrs.field(default=(), converter=_steps)
     alert: str | None = None
@@ -285,11 +287,11 @@ class LoadGuard:
 
 
 def _rules(value: Sequence[Rule]) -> tuple[Rule, ...]:
-    return tuple(value)
+    return freeze_sequence(value, "RoutingPlan.rules", ConfigError)
 
 
 def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return freeze_mapping(value)
+    return freeze_mapping(value, "RoutingPlan table", ConfigError)
 
 
 @attrs.frozen

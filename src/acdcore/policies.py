@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from .errors import ConfigError, InvalidValue
+from .skills import freeze_sequence
 
 __all__ = [
     "FIFO",
@@ -125,7 +126,8 @@ class AccumulatingPriority:
 
 
 def _matrix_tuple(value: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
-    return tuple(tuple(row) for row in value)
+    rows = freeze_sequence(value, "ValueUrgencyMatrix.matrix", ConfigError)
+    return tuple(freeze_sequence(r, "ValueUrgencyMatrix.matrix row", ConfigError) for r in rows)
 
 
 @attrs.frozen

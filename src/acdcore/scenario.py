@@ -162,7 +162,8 @@ def _fail(key: str, problem: str) -> ConfigError:
     return ConfigError(f"{key}: {problem}")
 
 
-def _sub(where: str, key: str) -> str:
+def _sub(where: str, key: object) -> str:
+    key = str(key)  # a non-string key (from a dict, not TOML) is named as written
     if not where:
         return key
     return f"{where}{key}" if key.startswith("[") else f"{where}.{key}"
@@ -1002,6 +1003,8 @@ class Scenario:
     @classmethod
     def from_toml(cls, text: str, *, base_dir: str | os.PathLike[str] | None = None) -> Scenario:
         """Build a scenario from TOML text (see the module docstring)."""
+        if not isinstance(text, str):
+            raise ConfigError(f"TOML text must be a string, got {text!r}")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

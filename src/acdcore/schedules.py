@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from .errors import ConfigError
+from .skills import freeze_sequence
 
 __all__ = ["Schedule", "schedule_from_dict"]
 
@@ -51,7 +52,7 @@ def _hours(value: Mapping[str, Iterable[Any]]) -> Mapping[str, tuple[Range, ...]
         if day not in _DAYS:
             raise ConfigError(f"Schedule.hours: unknown weekday {day!r} (use {', '.join(_DAYS)})")
         parsed: list[Range] = []
-        for i, r in enumerate(ranges):
+        for i, r in enumerate(freeze_sequence(ranges, f"Schedule.hours.{day}", ConfigError)):
             where = f"Schedule.hours.{day}[{i}]"
             if isinstance(r, str) and "-" in r:
                 r = r.split("-")
@@ -68,7 +69,7 @@ def _hours(value: Mapping[str, Iterable[Any]]) -> Mapping[str, tuple[Range, ...]
 
 def _dates(value: Iterable[Any]) -> frozenset[dt.date]:
     out = set()
-    for d in value:
+    for d in freeze_sequence(value, "Schedule.holidays", ConfigError, ordered=False):
         if isinstance(d, dt.datetime):
             raise ConfigError(f"Schedule.holidays: {d!r} must be a date, not a datetime")
         if isinstance(d, dt.date):

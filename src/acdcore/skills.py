@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "Channel",
     "SkillRequirement",
     "freeze_mapping",
+    "freeze_sequence",
     "validate_skills",
 ]
 
@@ -40,13 +41,41 @@ class Channel(enum.Enum):
     CALLBACK = "callback"
 
 
-def freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """Return a read-only copy of ``value`` (an empty one for ``None``)."""
+def freeze_mapping(
+    value: Mapping[Any, Any] | None,
+    what: str = "value",
+    error: type[Exception] = InvalidValue,
+) -> Mapping[Any, Any]:
+    """Return a read-only copy of ``value`` (an empty one for ``None``);
+    anything but a mapping raises ``error`` naming ``what``."""
     if value is None:
         return MappingProxyType({})
     if isinstance(value, MappingProxyType):
         return value
+    if not isinstance(value, Mapping):
+        raise error(f"{what} must be a mapping, got {value!r}")
     return MappingProxyType(dict(value))
+
+
+def freeze_sequence(
+    value: Iterable[Any],
+    what: str = "value",
+    error: type[Exception] = InvalidValue,
+    *,
+    ordered: bool = True,
+) -> tuple[Any, ...]:
+    """``value`` as a tuple; a string, a mapping or a non-iterable raises
+    ``error`` naming ``what`` (a lone string is almost always a mistake).
+    Where order matters (``ordered``), a set is refused too: its iteration
+    order would make decisions depend on hashing."""
+    if isinstance(value, (str, bytes, Mapping)):
+        raise error(f"{what} must be a list, got {value!r}")
+    if ordered and isinstance(value, (set, frozenset)):
+        raise error(f"{what} must be an ordered list, not a set: {value!r}")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise error(f"{what} must be a list, got {value!r}") from None
 
 
 def validate_skills(
@@ -83,7 +112,7 @@ def check_instant(value: float, what: str) -> None:
 
 
 def _freeze_levels(value: Mapping[str, int] | None) -> Mapping[str, int]:
-    return freeze_mapping(value)
+    return freeze_mapping(value, "skill requirement")
 
 
 @attrs.frozen(eq=False)
