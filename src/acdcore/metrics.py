@@ -181,6 +181,28 @@ def _nearest_rank(ordered: Sequence[float], p: float) -> float | None:
     return ordered[max(rank, 1) - 1]
 
 
+def _handling_fields(acc: _CallAcc) -> dict[str, Any]:
+    """The handling and survey figures that queue and agent stats share."""
+    return {
+        "handled": acc.handled,
+        "aht": _mean(acc.talk + acc.hold + acc.wrap, acc.handled),
+        "avg_talk": _mean(acc.talk, acc.handled),
+        "avg_wrap": _mean(acc.wrap, acc.handled),
+        "avg_hold": _mean(acc.hold, acc.handled),
+        "talk_time": acc.talk,
+        "wrap_time": acc.wrap,
+        "hold_time": acc.hold,
+        "offers": acc.offers,
+        "rona": acc.rona,
+        "declined": acc.declined,
+        "transfers": acc.transfers,
+        "callbacks": acc.callbacks,
+        "surveys": acc.surveys,
+        "csat": _mean(acc.score_sum, acc.surveys),
+        "csat_top2": _mean(acc.top2, acc.surveys),
+    }
+
+
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
@@ -1286,22 +1308,7 @@ class Metrics:
             wait_p50=_nearest_rank(waits, 50),
             wait_p90=_nearest_rank(waits, 90),
             wait_p99=_nearest_rank(waits, 99),
-            handled=acc.handled,
-            aht=_mean(acc.talk + acc.hold + acc.wrap, acc.handled),
-            avg_talk=_mean(acc.talk, acc.handled),
-            avg_wrap=_mean(acc.wrap, acc.handled),
-            avg_hold=_mean(acc.hold, acc.handled),
-            talk_time=acc.talk,
-            wrap_time=acc.wrap,
-            hold_time=acc.hold,
-            offers=acc.offers,
-            rona=acc.rona,
-            declined=acc.declined,
-            transfers=acc.transfers,
-            callbacks=acc.callbacks,
-            surveys=acc.surveys,
-            csat=_mean(acc.score_sum, acc.surveys),
-            csat_top2=_mean(acc.top2, acc.surveys),
+            **_handling_fields(acc),
         )
 
     # -------------------------------------------------------- public reports
@@ -1517,24 +1524,9 @@ def _agent_stats(agent_id: str, acc: _AgentAcc) -> AgentStats:
         time_paused=acc.time_paused,
         occupancy=_ratio(handling, logged_in - acc.time_paused),
         utilisation=_ratio(handling, logged_in),
-        offers=c.offers,
         answered=c.answered,
-        handled=c.handled,
-        aht=_mean(c.talk + c.hold + c.wrap, c.handled),
-        avg_talk=_mean(c.talk, c.handled),
-        avg_wrap=_mean(c.wrap, c.handled),
-        avg_hold=_mean(c.hold, c.handled),
-        talk_time=c.talk,
-        wrap_time=c.wrap,
-        hold_time=c.hold,
-        rona=c.rona,
-        declined=c.declined,
         auto_pauses=acc.auto_pauses,
-        transfers=c.transfers,
-        callbacks=c.callbacks,
-        surveys=c.surveys,
-        csat=_mean(c.score_sum, c.surveys),
-        csat_top2=_mean(c.top2, c.surveys),
+        **_handling_fields(c),
     )
 
 

@@ -267,6 +267,28 @@ class ErlangAResult:
     occupancy: float
 
 
+def _nobody_waits(
+    arrival_rate: float, aht: float, agents: int, patience: float, answer_within: float, load: float
+) -> ErlangAResult:
+    """The Erlang A result when the queue carries no probability (no calls, or
+    so many idle agents that it underflows): nobody waits or abandons."""
+    return ErlangAResult(
+        arrival_rate,
+        aht,
+        agents,
+        patience,
+        answer_within,
+        load,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        1.0,
+        load / agents,
+    )
+
+
 def _erlang_a_values(
     arrival_rate: float,
     aht: float,
@@ -300,21 +322,7 @@ def _erlang_a_values(
     if blocking == 0.0:
         # Either no calls, or so many idle agents that B underflowed (< 1e-308):
         # nobody waits, to double precision.
-        return ErlangAResult(
-            arrival_rate,
-            aht,
-            agents,
-            patience,
-            answer_within,
-            load,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            1.0,
-            1.0,
-            load / agents,
-        )
+        return _nobody_waits(arrival_rate, aht, agents, patience, answer_within, load)
 
     full_rate = agents / aht  # a = N*mu
     theta = 1.0 / patience
@@ -393,21 +401,7 @@ def _erlang_a_values(
         idle_weight = math.exp(log_idle)  # D in units of exp(log_scale)
         norm = idle_weight + s_all
     if math.isinf(norm):
-        return ErlangAResult(
-            arrival_rate,
-            aht,
-            agents,
-            patience,
-            answer_within,
-            load,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            1.0,
-            1.0,
-            load / agents,
-        )
+        return _nobody_waits(arrival_rate, aht, agents, patience, answer_within, load)
     p_idle = idle_weight / norm
     wait_probability = s_all / norm
     mean_queue = s_len / norm
