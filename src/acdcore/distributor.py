@@ -274,6 +274,8 @@ class Distributor:
         self._outcomes = dict.fromkeys(_FINAL, 0)
         self._arrived = 0
         self._actions: list[Action] = []
+        # The arrival decision of the validate pass, for its apply pass.
+        self._decided: tuple[CallArrived, _Arrival] | None = None
 
     # ------------------------------------------------------------------ time
 
@@ -389,20 +391,24 @@ class Distributor:
             for k in ev.attributes:
                 if not isinstance(k, str):
                     raise InvalidValue(f"call {ev.call_id!r}: attribute name {k!r} is not a string")
-            decision = self._resolve_arrival(ev, self._call_seq)  # may raise InvalidValue
-            if decision.exit is None:
+            checked = self._resolve_arrival(ev, self._call_seq)  # may raise InvalidValue
+            if checked.exit is None:
                 # The call must also be orderable in every queue it may be moved to.
-                for other in self._reachable(decision.queue):
+                for other in self._reachable(checked.queue):
                     self._policy_key(
-                        ev.call_id, other, self._call_seq, float(ev.now), decision.priority,
-                        decision.emergency, decision.attributes,
+                        ev.call_id, other, self._call_seq, float(ev.now), checked.priority,
+                        checked.emergency, checked.attributes,
                     )  # fmt: skip
+            self._decided = (ev, checked)  # the apply pass, which follows at once, reuses it
             return
         now = self._now
         self._arrived += 1
         seq = self._call_seq
         self._call_seq += 1
-        decision = self._resolve_arrival(ev, seq)
+        decided, self._decided = self._decided, None
+        decision = decided[1] if decided is not None and decided[0] is ev else None
+        if decision is None:
+            decision = self._resolve_arrival(ev, seq)
         for src, dst, reason in decision.hops:
             self._emit(
                 Overflow(at=now, call_id=ev.call_id, queue=src, target_queue=dst, reason=reason)
@@ -1685,7 +1691,9 @@ class Distributor:
             _require(0 <= call.stage < len(call.stages), f"{cid} has no current stage")
             st = call.stages[call.stage]
             _require(
-                call.requirement == st.requirement, f"{cid} requirement differs from its stage"
+                (call.requirement, call.extra_queues, call.regional)
+                == (st.requirement, st.extra_queues, st.regional),
+                f"{cid} differs from its current stage",
             )
             if call.stage < len(call.stages) - 1 and call.state is not CallState.CONNECTED:
                 _require(st.expires_at is not None and st.expires_at > now, f"{cid} stage expired")
@@ -1697,6 +1705,23 @@ class Distributor:
                         call.entered + rules.max_wait > now and ("max-wait", cid) in pending,
                         f"{cid} waits past its maximum without an exit deadline",
                     )
+        # Surge modes follow their hysteresis; bounded memories stay bounded.
+        _require(len(self._callers) <= self._remember, "caller memory over its bound")
+        guard = self._plan.load_guard if self._plan is not None else None
+        for aid, a in self._agents.items():
+            limit = guard.window if guard is not None else 0
+            _require(len(a.answers) <= limit, f"{aid} keeps more answers than the load guard needs")
+        for name, q in self._queues.items():
+            rules = self._queue_rules(name)
+            surge = rules.surge if rules is not None else None
+            if surge is None:
+                _require(not q.surge, f"{name} is in surge mode without a surge rule")
+            elif q.surge:
+                _require(
+                    len(q.waiting) > surge.leave_waiting, f"{name} should have left surge mode"
+                )
+            else:
+                _require(len(q.waiting) < surge.enter_waiting, f"{name} should be in surge mode")
         # Work conservation.
         for q in self._queues.values():
             for call in q.waiting.values():
