@@ -44,6 +44,12 @@ def test_backend_is_reported() -> None:
     assert isinstance(acdcore.native_available(), bool)
 
 
+@pytest.mark.skipif(not os.environ.get("CI"), reason="only CI promises a C compiler")
+def test_ci_builds_the_native_extension_through_the_install_hook() -> None:
+    # Without this, a broken build hook would only make the test below skip.
+    assert acdcore.native_available()
+
+
 def _import_with(env_value: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ACDCORE_BACKEND=env_value)
     return subprocess.run(
