@@ -1359,19 +1359,21 @@ class Distributor:
                 return
             self._offer(best, [agent])
 
-    def _scan_list(self, agent: AgentRecord) -> list[tuple[str, Any]]:
+    def _scan_list(self, agent: AgentRecord) -> Iterable[tuple[str, Any]]:
         """Queues an agent looks in for work: its own (with its membership),
         then queues whose relaxation steps may borrow its queues' agents (with
-        ``None``: the membership is found per call)."""
+        ``None``: the membership is found per call). Without borrowing (no
+        plan steps add queues) this is the profile's own view, with no copy."""
         own = agent.profile.queues
+        if not self._borrowers:
+            return own.items()
         out: list[tuple[str, Any]] = list(own.items())
-        if self._borrowers:
-            seen = set(own)
-            for qname in own:
-                for borrower in self._borrowers.get(qname, ()):
-                    if borrower not in seen:
-                        seen.add(borrower)
-                        out.append((borrower, None))
+        seen = set(own)
+        for qname in own:
+            for borrower in self._borrowers.get(qname, ()):
+                if borrower not in seen:
+                    seen.add(borrower)
+                    out.append((borrower, None))
         return out
 
     def _offer(self, call: CallRecord, agents: list[AgentRecord]) -> None:
