@@ -76,6 +76,7 @@ class Session:
     queue: str
     state: SessionState
     until: float | None = None  # end of wrap-up
+    seq: int = -1  # the call's arrival sequence number: identity even if its id is reused
 
 
 @attrs.frozen
@@ -121,6 +122,7 @@ class CallRecord:
     extra_queues: tuple[str, ...] = ()
     preferred_until: float = 0.0
     transfers: int = 0
+    slot: int = -1  # native backend: the call's slot while it waits
 
 
 @attrs.define(slots=True, eq=False)
@@ -144,11 +146,17 @@ class AgentRecord:
     wake_at: float | None = None
     answers: list[bool] = attrs.Factory(list)  # recent offer outcomes, for the load guard
     skills: dict[str, int] = attrs.Factory(dict)  # plain copy of profile.skills, for speed
+    slot: int = -1  # native backend: the agent's index
 
     def set_profile(self, profile: AgentProfile) -> None:
         """Replace the profile (and the plain copy of its skills)."""
         self.profile = profile
         self.skills = dict(profile.skills)
+
+    def serving(self, seq: int) -> bool:
+        """True when one of the agent's sessions holds the call with arrival
+        sequence number ``seq`` (e.g. it wraps up a call it transferred)."""
+        return any(s.seq == seq for s in self.sessions.values())
 
     def free_channels(self) -> tuple[Channel, ...]:
         """The channels on which one more session fits now. Cost: O(c x s)."""

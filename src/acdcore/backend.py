@@ -1,9 +1,11 @@
 """Which backend is loaded, and whether the native extension was built.
 
-``ACDCORE_BACKEND`` selects the backend: ``python`` (the reference, always
-present) or ``native``. The native dispatch loop is not part of this release
-yet, so ``native`` falls back to ``python`` with a warning; :data:`BACKEND`
-says what is actually in use.
+``ACDCORE_BACKEND`` selects the backend: ``native`` (the C dispatch core,
+the default when it was built at install) or ``python`` (the reference,
+always present). Asking for ``native`` where it was not built falls back to
+``python`` with a warning; :data:`BACKEND` says what is actually in use, and
+every :class:`~acdcore.Distributor` built without an explicit ``backend=``
+uses it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import warnings
 
 __all__ = ["BACKEND", "native_available"]
 
-_NATIVE_ABI = 1
+_NATIVE_ABI = 2
 
 
 def native_available() -> bool:
@@ -27,13 +29,17 @@ def native_available() -> bool:
 
 
 def _select() -> str:
-    wanted = os.environ.get("ACDCORE_BACKEND", "python").strip().lower() or "python"
-    if wanted not in ("python", "native"):
+    wanted = os.environ.get("ACDCORE_BACKEND", "").strip().lower()
+    if wanted not in ("", "python", "native"):
         raise ImportError(f"ACDCORE_BACKEND must be 'python' or 'native', got {wanted!r}")
+    if wanted == "python":
+        return "python"
+    if native_available():
+        return "native"
     if wanted == "native":
         warnings.warn(
-            "ACDCORE_BACKEND=native: the native dispatch loop is not available in this "
-            "release; using the python backend",
+            "ACDCORE_BACKEND=native: the native extension was not built (no C compiler at "
+            "install?); using the python backend",
             RuntimeWarning,
             stacklevel=3,
         )

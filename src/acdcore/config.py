@@ -65,9 +65,16 @@ class Strategy(enum.Enum):
     RING_ALL = "ring-all"
 
 
+EXACT = 2**53
+"""Integers in configuration and sort keys stay within +-2**53, where every
+backend holds them exactly (the native one as doubles)."""
+
+
 def _check_int(value: object, what: str, minimum: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{what} must be an int, got {value!r}")
+    if not -EXACT <= value <= EXACT:
+        raise ConfigError(f"{what} must be within +-2**53, got {value!r}")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{what} must be >= {minimum}, got {value!r}")
 

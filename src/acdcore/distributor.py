@@ -30,7 +30,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -57,7 +57,7 @@ from .actions import (
     SelfService,
     SurgeMode,
 )
-from .config import AgentProfile, QueueConfig
+from .config import EXACT, AgentProfile, QueueConfig
 from .errors import (
     AcdError,
     AdvanceRequired,
@@ -88,10 +88,17 @@ from .events import (
 )
 from .plans import Exit, QueueRules, RoutingPlan, Rule, Step
 from .policies import CallFacts
-from .router import eligible_at, membership_for, opens_at, select_agents, skill_eligible
+from . import backend as _backend
+from .router import draw, eligible_at, membership_for, opens_at, select_agents, skill_eligible
 from .skills import Channel, SkillRequirement, check_instant, freeze_sequence, validate_skills
 
+if TYPE_CHECKING:
+    from ._native.core import NativeCore
+
 __all__ = ["AgentView", "CallView", "Distributor", "Explanation"]
+
+KEY_LENGTH = 6
+"""The most numbers a priority policy's sort key may hold."""
 
 # Timer kinds. A timer is (instant, sequence, kind, ref, token); it is stale
 # (skipped) unless the record it names still expects it.
@@ -214,6 +221,7 @@ class Distributor:
         remember_callers: int = 10_000,
         plan: RoutingPlan | None = None,
         skills: Iterable[str] | None = None,
+        backend: str | None = None,
     ) -> None:
         if isinstance(queues, QueueConfig) or not isinstance(queues, Iterable):
             raise ConfigError("queues must be a sequence of QueueConfig")
@@ -258,6 +266,18 @@ class Distributor:
                     for lender in step.add_queues:
                         if rule.queue is not None and lender != rule.queue:
                             borrowers.setdefault(lender, {})[rule.queue] = None
+        if backend is None:
+            backend = _backend.BACKEND
+        if backend not in ("python", "native"):
+            raise ConfigError(f"backend must be 'python' or 'native', got {backend!r}")
+        if backend == "native" and not _backend.native_available():
+            raise ConfigError("backend 'native' was asked for but the extension is not built")
+        self._backend = backend
+        self._nat: NativeCore | None = None
+        if backend == "native":
+            from ._native.core import NativeCore
+
+            self._nat = NativeCore(list(records), [r.config.strategy for r in records.values()])
         self._plan = plan
         self._borrowers = {k: tuple(v) for k, v in borrowers.items()}
         self._transfers = 0
@@ -278,6 +298,11 @@ class Distributor:
         self._decided: tuple[CallArrived, _Arrival] | None = None
 
     # ------------------------------------------------------------------ time
+
+    @property
+    def backend(self) -> str:
+        """Which backend makes the routing decisions: ``"python"`` or ``"native"``."""
+        return self._backend
 
     @property
     def now(self) -> float:
@@ -593,6 +618,11 @@ class Distributor:
             raise ConfigError(
                 f"policy {policy.name!r} returned key {key!r} not ending in the sequence"
             )
+        if len(key) > KEY_LENGTH or not all(_exact_number(x) for x in key):
+            raise InvalidValue(
+                f"call {call_id!r}: policy {policy.name!r} returned key {key!r}; a key holds at "
+                f"most {KEY_LENGTH} numbers, integers within +-2**53 and no NaN"
+            )
         return key
 
     def _set_preferred(self, call: CallRecord, ev: CallArrived, rule: Rule | None) -> None:
@@ -659,6 +689,8 @@ class Distributor:
             call.requirement = stage.requirement
             call.extra_queues = stage.extra_queues
             call.regional = stage.regional
+            if call.slot >= 0 and self._nat is not None:
+                self._nat.restage(call)
             last = index == len(call.stages) - 1
             if last:
                 return
@@ -694,6 +726,8 @@ class Distributor:
         released: list[AgentRecord] = []
         if call.state is CallState.WAITING:
             del self._queues[call.queue].waiting[call.key]
+            if self._nat is not None:
+                self._nat.remove(call)
         else:
             for aid in call.offers:
                 agent = self._agents[aid]
@@ -852,6 +886,8 @@ class Distributor:
             agent = AgentRecord(agent_id=profile.agent_id, order=len(self._agents), profile=profile)
             self._agents[profile.agent_id] = agent
         agent.set_profile(profile)
+        if self._nat is not None:
+            self._nat.profile(agent, self._scan_list(agent))
         agent.logged_in = True
         agent.paused = None
         agent.pending_logout = False
@@ -938,6 +974,8 @@ class Distributor:
             return
         agent = self._agents[ev.agent_id]
         agent.set_profile(agent.profile.with_skills(ev.skills))
+        if self._nat is not None and agent.slot >= 0:
+            self._nat.profile(agent, self._scan_list(agent))
         if not agent.logged_in:
             return
         # Takes effect at once: an offer the agent no longer qualifies for is
@@ -1062,6 +1100,8 @@ class Distributor:
         q = self._queues[call.queue]
         call.state = CallState.WAITING
         q.waiting[call.key] = call
+        if self._nat is not None:
+            self._nat.put(call)
         position = q.waiting.index(call.key) + 1
         self._emit(
             Queued(
@@ -1099,6 +1139,8 @@ class Distributor:
     def _exit_waiting(self, call: CallRecord, exit_: Exit, reason: str) -> None:
         """A waiting call leaves its queue through ``exit_``."""
         del self._queues[call.queue].waiting[call.key]
+        if self._nat is not None:
+            self._nat.remove(call)
         self._exit_outcome_or_move(call, exit_, reason)
 
     def _exit_outcome_or_move(self, call: CallRecord, exit_: Exit, reason: str) -> None:
@@ -1246,6 +1288,8 @@ class Distributor:
             q.free.pop(agent.agent_id, None)
             if not q.members:
                 emptied.append(qname)
+        if self._nat is not None:
+            self._nat.sync(agent, False, False)
         for qname in emptied:
             rules = self._queue_rules(qname)
             if rules is None or rules.leave_empty is None:
@@ -1266,6 +1310,12 @@ class Distributor:
                 q.free.pop(agent.agent_id, None)
         if agent.logged_in and agent.not_before > now:
             self._wake_agent(agent, agent.not_before)
+        if self._nat is not None:
+            self._nat.sync(agent, _available(agent, now), self._is_guarded(agent))
+
+    def _is_guarded(self, agent: AgentRecord) -> bool:
+        guard = self._plan.load_guard if self._plan is not None else None
+        return guard is not None and _guarded(agent, guard)
 
     def _wake_agent(self, agent: AgentRecord, when: float) -> None:
         if agent.wake_at is None or agent.wake_at <= self._now or when < agent.wake_at:
@@ -1282,6 +1332,15 @@ class Distributor:
         a recheck for when a delay that holds back a free agent ends."""
         q = self._queues[call.queue]
         now = self._now
+        if self._nat is not None:
+            chosen, weights, soonest = self._nat.route_call(call, now, q.rr_last)
+            if chosen:
+                if call.preferred_agent is None or chosen[0].agent_id != call.preferred_agent:
+                    chosen = draw(q.config.strategy, chosen, weights, self._rng)
+                self._offer(call, chosen)
+            elif soonest < math.inf:
+                self._recheck_call(call, soonest)
+            return
         agents = self._agents
         qname = call.queue
         channel = call.channel
@@ -1326,6 +1385,16 @@ class Distributor:
         """While the agent has capacity, give it the best waiting call of the
         queues it serves; schedule a wake-up if a delay holds one back."""
         now = self._now
+        if self._nat is not None:
+            while True:
+                taken, soonest = self._nat.route_agent(agent, _available(agent, now), now)
+                for call in taken:
+                    self._offer(call, [agent])
+                if len(taken) < 64:
+                    break
+            if soonest < math.inf:
+                self._wake_agent(agent, soonest)
+            return
         while agent.offerable(now):
             free = agent.free_channels()
             best: CallRecord | None = None
@@ -1379,6 +1448,8 @@ class Distributor:
     def _offer(self, call: CallRecord, agents: list[AgentRecord]) -> None:
         q = self._queues[call.queue]
         del q.waiting[call.key]
+        if self._nat is not None:
+            self._nat.remove(call)
         call.state = CallState.RINGING
         call.offers = [a.agent_id for a in agents]
         call.ring_round += 1
@@ -1390,6 +1461,7 @@ class Distributor:
                 channel=call.channel,
                 queue=call.queue,
                 state=SessionState.RINGING,
+                seq=call.seq,
             )
             q.rr_last = agent.order
             self._emit(
@@ -1743,6 +1815,36 @@ class Distributor:
                         or (agent_ok and ("wake", aid) in pending),
                         f"no deadline pending for {call.call_id}/{aid} becoming eligible at {at}",
                     )
+        if self._nat is not None:
+            self._check_native(self._nat)
+
+    def _check_native(self, nat: NativeCore) -> None:
+        """The native core mirrors the state its decisions read: each queue's
+        free agents and waiting calls, and nothing else."""
+        held = nat.calls()
+        for name, q in self._queues.items():
+            _require(
+                nat.free_agents(name) == set(q.free),
+                f"native free list of {name} differs: {sorted(nat.free_agents(name))} "
+                f"vs {sorted(q.free)}",
+            )
+            _require(
+                nat.waiting(name) == len(q.waiting),
+                f"native core holds {nat.waiting(name)} calls waiting in {name}, not "
+                f"{len(q.waiting)}",
+            )
+            for call in q.waiting.values():
+                _require(
+                    call.slot >= 0 and held.get(call.slot) is call and nat.slot_state(call.slot) == 2,
+                    f"waiting call {call.call_id} is not in the native core",
+                )
+        for slot, call in held.items():
+            _require(
+                call.state is CallState.WAITING and self._calls.get(call.call_id) is call,
+                f"native slot {slot} holds call {call.call_id}, which is not waiting",
+            )
+        for aid, a in self._agents.items():
+            _require(a.slot >= 0, f"agent {aid} has no native index")
 
     def _pending_timers(self) -> set[tuple[str, ...]]:
         names = {
@@ -1776,6 +1878,23 @@ def _guarded(agent: AgentRecord, guard: Any) -> bool:
     if n < guard.min_offers:
         return False
     return bool(sum(agent.answers) / n < guard.min_answer_rate)
+
+
+def _available(agent: AgentRecord, now: float) -> bool:
+    """Everything :meth:`AgentRecord.offerable` asks but a free channel."""
+    return (
+        agent.logged_in
+        and agent.paused is None
+        and not agent.pending_logout
+        and agent.not_before <= now
+    )
+
+
+def _exact_number(x: object) -> bool:
+    """A sort-key element every backend compares exactly."""
+    if isinstance(x, int):
+        return -EXACT <= x <= EXACT
+    return isinstance(x, float) and not math.isnan(x)
 
 
 def _require(condition: bool, message: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from ._state import AgentRecord, CallRecord, QueueRecord
 from .config import QueueMembership, Strategy
 
-__all__ = ["eligible_at", "membership_for", "opens_at", "select_agents", "skill_eligible"]
+__all__ = ["draw", "eligible_at", "membership_for", "opens_at", "select_agents", "skill_eligible"]
 
 
 def membership_for(agent: AgentRecord, call: CallRecord) -> QueueMembership | None:
@@ -81,7 +81,7 @@ def opens_at(
     """
     if call.regional and agent.profile.region != call.region:
         return None
-    if call.call_id in agent.sessions:  # still wrapping up this very call (after a transfer)
+    if agent.sessions and agent.serving(call.seq):  # wrapping up this very call (a transfer)
         return None
     skills = agent.skills
     for name, minimum in call.requirement.items():
@@ -149,16 +149,30 @@ def select_agents(
             )
         ]
     ordered = sorted(candidates, key=lambda a: a.order)
+    weights = [_membership(a, call).weight for a in ordered]
+    return draw(strategy, ordered, weights, rng)
+
+
+def draw(
+    strategy: Strategy,
+    ordered: list[AgentRecord],
+    weights: Sequence[int],
+    rng: random.Random,
+) -> list[AgentRecord]:
+    """The offer list of the strategies that do not pick by a key: one agent
+    drawn from ``ordered`` (candidates in agent order) for ``RANDOM``, one drawn
+    with the membership ``weights`` for ``WEIGHTED_RANDOM``, all of them for
+    ``RING_ALL``. Any other strategy has already chosen: ``ordered`` is
+    returned as it is. Both backends draw here, from the injected RNG, so the
+    draws are the same. Cost: O(c).
+    """
     if strategy is Strategy.RANDOM:
         return [ordered[rng.randrange(len(ordered))]]
     if strategy is Strategy.WEIGHTED_RANDOM:
-        weights = [_membership(a, call).weight for a in ordered]
         r = rng.randrange(sum(weights))
         for a, w in zip(ordered, weights, strict=True):
             if r < w:
                 return [a]
             r -= w
         raise AssertionError("weighted draw fell off the end")  # pragma: no cover
-    if strategy is Strategy.RING_ALL:
-        return ordered
-    raise AssertionError(f"unhandled strategy {strategy!r}")  # pragma: no cover
+    return ordered

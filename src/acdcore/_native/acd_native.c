@@ -1,8 +1,1145 @@
-/* acdcore native backend. The dispatch loop lands here; for now the module
- * carries its interface version so the loader can check what it got. */
+/* acdcore native backend: see acd_native.h for what lives here and why.
+ *
+ * Data layout
+ * -----------
+ * Agents, calls, queues, classes and buckets live in growable arrays and
+ * refer to each other by int index, so a realloc never leaves a dangling
+ * pointer. A *class* is what makes calls interchangeable for eligibility:
+ * skill requirement, channel, region constraint and the extra queues added
+ * by a relaxation step. A *bucket* holds the waiting calls of one class in
+ * one queue as a skip list in policy-key order, so an agent looking for work
+ * tests each class once (not each call) and then reads the bucket's head.
+ *
+ * Complexity: put/remove of a call O(log n) expected; route_call O(f) for f
+ * free agents of the call's pool; route_agent O(sum over served queues of the
+ * live classes) per decision when no delay or reservation holds calls back,
+ * plus the calls it has to step over when one does.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "acd_native.h"
 
-int acd_abi_version(void)
+#define MAXLVL 16
+
+enum {
+    S_LONGEST_IDLE = 0,
+    S_FEWEST_CALLS,
+    S_LEAST_TALK_TIME,
+    S_ROUND_ROBIN,
+    S_LINEAR,
+    S_MOST_SKILLED,
+    S_RANDOM,
+    S_WEIGHTED_RANDOM,
+    S_RING_ALL,
+    S_COUNT
+};
+
+typedef struct {
+    int nreq;
+    int *skill;
+    int *minimum;
+    int channel;
+    int region; /* -1: any region */
+    int nextra;
+    int *extra;
+} cls_t;
+
+typedef struct {
+    int queue;
+    int cls;
+    int level;
+    int count;
+    int active_pos; /* index in the queue's active list, -1 when empty */
+    int fwd[MAXLVL];
+} bucket_t;
+
+typedef struct {
+    int state; /* 0 free slot, 1 allocated not linked, 2 linked in its bucket */
+    int queue;
+    int cls;
+    int bucket;
+    int level;
+    int preferred; /* agent index or -1 */
+    long long seq;
+    double entered;
+    double preferred_until;
+    double key[ACD_KEYLEN];
+    int fwd[MAXLVL];
+} call_t;
+
+typedef struct {
+    int queue;
+    int freepos; /* index in the queue's free list, -1 when not there */
+    double priority;
+    double delay;
+    double position;
+    long long weight;
+} mem_t;
+
+typedef struct {
+    int queue;
+    int mem; /* index in mem[], or -1 for a queue borrowing this agent's queues */
+} scan_t;
+
+typedef struct {
+    int known;
+    int order;
+    int region;
+    int avail;
+    int offerable;
+    int guarded;
+    unsigned stamp;
+    double idle_since;
+    double calls_taken;
+    double talk_time;
+    int nsk;
+    unsigned char *sk;
+    int cap[ACD_NCH];
+    unsigned excl;
+    int nsess, capsess;
+    long long *sess_seq;
+    int *sess_ch;
+    int nmem;
+    mem_t *mem;
+    int nscan;
+    scan_t *scan;
+} agent_t;
+
+typedef struct {
+    int strategy;
+    int nfree, capfree;
+    int *free_agent;
+    int *free_mem;
+    int nact, capact;
+    int *active; /* non-empty bucket ids */
+    int ncmap;
+    int *bucket_of_cls; /* class id -> bucket id or -1 */
+    int nwaiting;
+} queue_t;
+
+struct acd_core {
+    int nq;
+    queue_t *q;
+    int na, capa;
+    agent_t *a;
+    int nc, capc;
+    call_t *c;
+    int nfreeslot, capfreeslot;
+    int *freeslot;
+    int nb, capb;
+    bucket_t *b;
+    int ncls, capcls;
+    cls_t *cls;
+    unsigned stamp;
+    unsigned long long rng;
+    int ncalls; /* allocated call slots */
+    int *scratch_mem; /* per route_call candidate: membership index */
+    int capscratch;
+};
+
+int acd_abi_version(void) { return ACD_NATIVE_ABI; }
+
+/* ------------------------------------------------------------------ helpers */
+
+static int grow(void **arr, int *cap, int need, size_t size)
 {
-    return ACD_NATIVE_ABI;
+    if (need <= *cap)
+        return ACD_OK;
+    int ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > (1 << 29))
+            return ACD_ENOMEM;
+        ncap *= 2;
+    }
+    void *p = realloc(*arr, (size_t)ncap * size);
+    if (!p)
+        return ACD_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return ACD_OK;
+}
+
+static int keycmp(const double *x, const double *y)
+{
+    for (int i = 0; i < ACD_KEYLEN; i++) {
+        if (x[i] < y[i])
+            return -1;
+        if (x[i] > y[i])
+            return 1;
+    }
+    return 0;
+}
+
+static int random_level(acd_core *core)
+{
+    /* xorshift64: only shapes the skip lists, never a decision */
+    int lvl = 1;
+    unsigned long long x = core->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    core->rng = x;
+    while (lvl < MAXLVL && (x & 3) == 0) {
+        lvl++;
+        x >>= 2;
+    }
+    return lvl;
+}
+
+static inline int level_of(const agent_t *a, int skill)
+{
+    return skill < a->nsk ? a->sk[skill] : 0;
+}
+
+static int channel_free(const agent_t *a, int ch)
+{
+    if (a->cap[ch] <= 0)
+        return 0;
+    int used = 0;
+    unsigned mine = 1u << ch;
+    for (int i = 0; i < a->nsess; i++) {
+        int s = a->sess_ch[i];
+        if (s == ch)
+            used++;
+        else if ((a->excl & (1u << s)) || (a->excl & mine))
+            return 0;
+    }
+    return used < a->cap[ch];
+}
+
+static unsigned free_mask(const agent_t *a)
+{
+    unsigned m = 0;
+    for (int ch = 0; ch < ACD_NCH; ch++)
+        if (channel_free(a, ch))
+            m |= 1u << ch;
+    return m;
+}
+
+static int find_mem(const agent_t *a, int queue)
+{
+    for (int i = 0; i < a->nmem; i++)
+        if (a->mem[i].queue == queue)
+            return i;
+    return -1;
+}
+
+/* The membership through which an agent may serve a call of (queue, class):
+ * the call's own queue first, then the class's extra queues in order. */
+static int membership_for(const agent_t *a, int queue, const cls_t *cl)
+{
+    int m = find_mem(a, queue);
+    for (int i = 0; m < 0 && i < cl->nextra; i++)
+        m = find_mem(a, cl->extra[i]);
+    return m;
+}
+
+static int class_ok(const agent_t *a, const cls_t *cl)
+{
+    if (cl->region >= 0 && a->region != cl->region)
+        return 0;
+    for (int i = 0; i < cl->nreq; i++)
+        if (level_of(a, cl->skill[i]) < cl->minimum[i])
+            return 0;
+    return 1;
+}
+
+static int in_session(const agent_t *a, long long seq)
+{
+    for (int i = 0; i < a->nsess; i++)
+        if (a->sess_seq[i] == seq)
+            return 1;
+    return 0;
+}
+
+/* When the call opens to the agent, given its class is met: now, or later by
+ * the membership delay or another agent's reservation. */
+static double opens(const call_t *c, const mem_t *m, int agent, double now)
+{
+    double at = now;
+    if (m->delay > 0) {
+        double o = c->entered + m->delay;
+        if (o > at)
+            at = o;
+    }
+    if (c->preferred >= 0 && c->preferred != agent && c->preferred_until > at)
+        at = c->preferred_until;
+    return at;
+}
+
+/* ------------------------------------------------------------ free lists */
+
+static int free_add(acd_core *core, int ai, int mi)
+{
+    agent_t *a = &core->a[ai];
+    mem_t *m = &a->mem[mi];
+    queue_t *q = &core->q[m->queue];
+    if (m->freepos >= 0)
+        return ACD_OK;
+    if (q->nfree == q->capfree) {
+        int cap1 = q->capfree, cap2 = q->capfree;
+        if (grow((void **)&q->free_agent, &cap1, q->nfree + 1, sizeof(int)) ||
+            grow((void **)&q->free_mem, &cap2, q->nfree + 1, sizeof(int)))
+            return ACD_ENOMEM;
+        q->capfree = cap1 < cap2 ? cap1 : cap2;
+    }
+    q->free_agent[q->nfree] = ai;
+    q->free_mem[q->nfree] = mi;
+    m->freepos = q->nfree++;
+    return ACD_OK;
+}
+
+static void free_del(acd_core *core, int ai, int mi)
+{
+    mem_t *m = &core->a[ai].mem[mi];
+    if (m->freepos < 0)
+        return;
+    queue_t *q = &core->q[m->queue];
+    int pos = m->freepos, last = --q->nfree;
+    if (pos != last) {
+        int oa = q->free_agent[last], om = q->free_mem[last];
+        q->free_agent[pos] = oa;
+        q->free_mem[pos] = om;
+        core->a[oa].mem[om].freepos = pos;
+    }
+    m->freepos = -1;
+}
+
+/* Make room for the agent in each of its queues' free lists. */
+static int reserve_free(acd_core *core, int ai)
+{
+    agent_t *a = &core->a[ai];
+    for (int i = 0; i < a->nmem; i++) {
+        queue_t *q = &core->q[a->mem[i].queue];
+        int cap1 = q->capfree, cap2 = q->capfree;
+        if (grow((void **)&q->free_agent, &cap1, q->nfree + 1, sizeof(int)) ||
+            grow((void **)&q->free_mem, &cap2, q->nfree + 1, sizeof(int)))
+            return ACD_ENOMEM;
+        q->capfree = cap1 < cap2 ? cap1 : cap2;
+    }
+    return ACD_OK;
+}
+
+/* Put the agent in, or take it out of, its queues' free lists. */
+static int set_offerable(acd_core *core, int ai, int on)
+{
+    agent_t *a = &core->a[ai];
+    if (on == a->offerable)
+        return ACD_OK;
+    if (on) {
+        /* reserve first so a failed allocation changes nothing */
+        if (reserve_free(core, ai))
+            return ACD_ENOMEM;
+        for (int i = 0; i < a->nmem; i++)
+            free_add(core, ai, i);
+    } else {
+        for (int i = 0; i < a->nmem; i++)
+            free_del(core, ai, i);
+    }
+    a->offerable = on;
+    return ACD_OK;
+}
+
+/* ------------------------------------------------------------ skip lists */
+
+static int *next_of(acd_core *core, bucket_t *b, int node)
+{
+    return node < 0 ? b->fwd : core->c[node].fwd;
+}
+
+static void link_call(acd_core *core, int slot)
+{
+    call_t *c = &core->c[slot];
+    bucket_t *b = &core->b[c->bucket];
+    int update[MAXLVL];
+    int x = -1;
+    for (int l = b->level - 1; l >= 0; l--) {
+        int nx;
+        while ((nx = next_of(core, b, x)[l]) >= 0 && keycmp(core->c[nx].key, c->key) < 0)
+            x = nx;
+        update[l] = x;
+    }
+    int lvl = random_level(core);
+    if (lvl > b->level) {
+        for (int l = b->level; l < lvl; l++)
+            update[l] = -1;
+        b->level = lvl;
+    }
+    c->level = lvl;
+    for (int l = 0; l < lvl; l++) {
+        int *prev = next_of(core, b, update[l]);
+        c->fwd[l] = prev[l];
+        prev[l] = slot;
+    }
+    b->count++;
+    c->state = 2;
+}
+
+static void unlink_call(acd_core *core, int slot)
+{
+    call_t *c = &core->c[slot];
+    bucket_t *b = &core->b[c->bucket];
+    int x = -1;
+    for (int l = b->level - 1; l >= 0; l--) {
+        int nx;
+        while ((nx = next_of(core, b, x)[l]) >= 0 && nx != slot &&
+               keycmp(core->c[nx].key, c->key) < 0)
+            x = nx;
+        int *prev = next_of(core, b, x);
+        if (l < c->level && prev[l] == slot)
+            prev[l] = c->fwd[l];
+    }
+    while (b->level > 0 && b->fwd[b->level - 1] < 0)
+        b->level--;
+    b->count--;
+    c->state = 1;
+}
+
+static int bucket_for(acd_core *core, int queue, int cls, int *out)
+{
+    queue_t *q = &core->q[queue];
+    if (cls >= q->ncmap) {
+        int ncap = q->ncmap;
+        int need = core->ncls > cls + 1 ? core->ncls : cls + 1;
+        int oldn = q->ncmap;
+        if (grow((void **)&q->bucket_of_cls, &ncap, need, sizeof(int)))
+            return ACD_ENOMEM;
+        for (int i = oldn; i < ncap; i++)
+            q->bucket_of_cls[i] = -1;
+        q->ncmap = ncap;
+    }
+    int bi = q->bucket_of_cls[cls];
+    if (bi < 0) {
+        if (grow((void **)&core->b, &core->capb, core->nb + 1, sizeof(bucket_t)))
+            return ACD_ENOMEM;
+        bi = core->nb++;
+        bucket_t *b = &core->b[bi];
+        memset(b, 0, sizeof *b);
+        b->queue = queue;
+        b->cls = cls;
+        b->active_pos = -1;
+        for (int l = 0; l < MAXLVL; l++)
+            b->fwd[l] = -1;
+        q->bucket_of_cls[cls] = bi;
+    }
+    /* room to activate it */
+    if (grow((void **)&q->active, &q->capact, q->nact + 1, sizeof(int)))
+        return ACD_ENOMEM;
+    *out = bi;
+    return ACD_OK;
+}
+
+static void activate(acd_core *core, int bi)
+{
+    bucket_t *b = &core->b[bi];
+    queue_t *q = &core->q[b->queue];
+    if (b->active_pos >= 0)
+        return;
+    b->active_pos = q->nact;
+    q->active[q->nact++] = bi;
+}
+
+static void deactivate(acd_core *core, int bi)
+{
+    bucket_t *b = &core->b[bi];
+    queue_t *q = &core->q[b->queue];
+    if (b->active_pos < 0 || b->count > 0)
+        return;
+    int pos = b->active_pos, last = --q->nact;
+    if (pos != last) {
+        q->active[pos] = q->active[last];
+        core->b[q->active[pos]].active_pos = pos;
+    }
+    b->active_pos = -1;
+}
+
+static void take_call(acd_core *core, int slot)
+{
+    call_t *c = &core->c[slot];
+    if (c->state != 2)
+        return;
+    int bi = c->bucket;
+    unlink_call(core, slot);
+    core->q[c->queue].nwaiting--;
+    deactivate(core, bi);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+acd_core *acd_new(int nqueues)
+{
+    if (nqueues < 0 || nqueues > (1 << 24))
+        return NULL;
+    acd_core *core = calloc(1, sizeof *core);
+    if (!core)
+        return NULL;
+    core->q = calloc(nqueues ? (size_t)nqueues : 1, sizeof(queue_t));
+    if (!core->q) {
+        free(core);
+        return NULL;
+    }
+    core->nq = nqueues;
+    core->rng = 0x9E3779B97F4A7C15ULL;
+    return core;
+}
+
+void acd_free(acd_core *core)
+{
+    if (!core)
+        return;
+    for (int i = 0; i < core->nq; i++) {
+        free(core->q[i].free_agent);
+        free(core->q[i].free_mem);
+        free(core->q[i].active);
+        free(core->q[i].bucket_of_cls);
+    }
+    for (int i = 0; i < core->na; i++) {
+        agent_t *a = &core->a[i];
+        free(a->sk);
+        free(a->sess_seq);
+        free(a->sess_ch);
+        free(a->mem);
+        free(a->scan);
+    }
+    for (int i = 0; i < core->ncls; i++) {
+        free(core->cls[i].skill);
+        free(core->cls[i].minimum);
+        free(core->cls[i].extra);
+    }
+    free(core->q);
+    free(core->a);
+    free(core->c);
+    free(core->freeslot);
+    free(core->b);
+    free(core->cls);
+    free(core->scratch_mem);
+    free(core);
+}
+
+int acd_queue_set(acd_core *core, int queue, int strategy)
+{
+    if (!core || queue < 0 || queue >= core->nq)
+        return ACD_EINDEX;
+    if (strategy < 0 || strategy >= S_COUNT)
+        return ACD_EARG;
+    core->q[queue].strategy = strategy;
+    return ACD_OK;
+}
+
+int acd_class_add(acd_core *core, int nreq, const int *skill, const int *minimum, int channel,
+                  int region, int nextra, const int *extra)
+{
+    if (!core)
+        return ACD_EINDEX;
+    if (nreq < 0 || nreq > 1024 || nextra < 0 || nextra > core->nq)
+        return ACD_EARG;
+    if ((nreq && (!skill || !minimum)) || (nextra && !extra))
+        return ACD_EARG;
+    if (channel < 0 || channel >= ACD_NCH || region < -1)
+        return ACD_EARG;
+    for (int i = 0; i < nreq; i++)
+        if (skill[i] < 0 || minimum[i] < 0 || minimum[i] > 255)
+            return ACD_EARG;
+    for (int i = 0; i < nextra; i++)
+        if (extra[i] < 0 || extra[i] >= core->nq)
+            return ACD_EINDEX;
+    if (grow((void **)&core->cls, &core->capcls, core->ncls + 1, sizeof(cls_t)))
+        return ACD_ENOMEM;
+    cls_t cl;
+    memset(&cl, 0, sizeof cl);
+    cl.skill = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
+    cl.minimum = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
+    cl.extra = malloc(sizeof(int) * (size_t)(nextra ? nextra : 1));
+    if (!cl.skill || !cl.minimum || !cl.extra) {
+        free(cl.skill);
+        free(cl.minimum);
+        free(cl.extra);
+        return ACD_ENOMEM;
+    }
+    if (nreq) {
+        memcpy(cl.skill, skill, sizeof(int) * (size_t)nreq);
+        memcpy(cl.minimum, minimum, sizeof(int) * (size_t)nreq);
+    }
+    if (nextra)
+        memcpy(cl.extra, extra, sizeof(int) * (size_t)nextra);
+    cl.nreq = nreq;
+    cl.nextra = nextra;
+    cl.channel = channel;
+    cl.region = region;
+    core->cls[core->ncls] = cl;
+    return core->ncls++;
+}
+
+static int ensure_agent(acd_core *core, int ai)
+{
+    if (ai < core->na)
+        return ACD_OK;
+    if (grow((void **)&core->a, &core->capa, ai + 1, sizeof(agent_t)))
+        return ACD_ENOMEM;
+    memset(&core->a[core->na], 0, sizeof(agent_t) * (size_t)(ai + 1 - core->na));
+    core->na = ai + 1;
+    return ACD_OK;
+}
+
+int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
+                      const int *skill, const int *level, const int *cap, unsigned excl,
+                      int nmem, const int *mqueue, const double *mprio, const double *mdelay,
+                      const double *mpos, const long long *mweight, int nscan,
+                      const int *scanq, const int *scanmem)
+{
+    if (!core || agent < 0 || agent > (1 << 28))
+        return ACD_EINDEX;
+    if (order < 0 || region < 0 || nsk < 0 || nmem < 0 || nscan < 0 || nmem > core->nq ||
+        nscan > core->nq || !cap || excl >= (1u << ACD_NCH))
+        return ACD_EARG;
+    if ((nsk && (!skill || !level)) || (nmem && (!mqueue || !mprio || !mdelay || !mpos || !mweight)) ||
+        (nscan && (!scanq || !scanmem)))
+        return ACD_EARG;
+    int maxsk = -1;
+    for (int i = 0; i < nsk; i++) {
+        if (skill[i] < 0 || skill[i] > (1 << 24) || level[i] < 0 || level[i] > 255)
+            return ACD_EARG;
+        if (skill[i] > maxsk)
+            maxsk = skill[i];
+    }
+    for (int i = 0; i < ACD_NCH; i++)
+        if (cap[i] < 0)
+            return ACD_EARG;
+    for (int i = 0; i < nmem; i++)
+        if (mqueue[i] < 0 || mqueue[i] >= core->nq || isnan(mprio[i]) || isnan(mdelay[i]) ||
+            isnan(mpos[i]) || mdelay[i] < 0)
+            return ACD_EARG;
+    for (int i = 0; i < nscan; i++)
+        if (scanq[i] < 0 || scanq[i] >= core->nq || scanmem[i] < -1 || scanmem[i] >= nmem)
+            return ACD_EARG;
+    if (ensure_agent(core, agent))
+        return ACD_ENOMEM;
+    unsigned char *sk = calloc((size_t)(maxsk + 2), 1);
+    mem_t *mem = malloc(sizeof(mem_t) * (size_t)(nmem ? nmem : 1));
+    scan_t *scan = malloc(sizeof(scan_t) * (size_t)(nscan ? nscan : 1));
+    if (!sk || !mem || !scan) {
+        free(sk);
+        free(mem);
+        free(scan);
+        return ACD_ENOMEM;
+    }
+    agent_t *a = &core->a[agent];
+    set_offerable(core, agent, 0); /* leaves the old queues' free lists; never fails */
+    for (int i = 0; i < nsk; i++)
+        sk[skill[i]] = (unsigned char)level[i];
+    for (int i = 0; i < nmem; i++) {
+        mem[i].queue = mqueue[i];
+        mem[i].freepos = -1;
+        mem[i].priority = mprio[i];
+        mem[i].delay = mdelay[i];
+        mem[i].position = mpos[i];
+        mem[i].weight = mweight[i];
+    }
+    for (int i = 0; i < nscan; i++) {
+        scan[i].queue = scanq[i];
+        scan[i].mem = scanmem[i];
+    }
+    free(a->sk);
+    free(a->mem);
+    free(a->scan);
+    a->sk = sk;
+    a->nsk = maxsk + 1;
+    a->mem = mem;
+    a->nmem = nmem;
+    a->scan = scan;
+    a->nscan = nscan;
+    memcpy(a->cap, cap, sizeof a->cap);
+    a->excl = excl;
+    a->order = order;
+    a->region = region;
+    a->known = 1;
+    return ACD_OK;
+}
+
+int acd_agent_sync(acd_core *core, int agent, int avail, double idle_since, double calls_taken,
+                   double talk_time, int guarded, int nsess, const long long *sess_seq,
+                   const int *sess_ch)
+{
+    if (!core || agent < 0 || agent >= core->na || !core->a[agent].known)
+        return ACD_EINDEX;
+    if (nsess < 0 || nsess > 4096 || (nsess && (!sess_seq || !sess_ch)) || isnan(idle_since) ||
+        isnan(calls_taken) || isnan(talk_time))
+        return ACD_EARG;
+    for (int i = 0; i < nsess; i++)
+        if (sess_ch[i] < 0 || sess_ch[i] >= ACD_NCH)
+            return ACD_EARG;
+    agent_t *a = &core->a[agent];
+    if (nsess > a->capsess) {
+        int c1 = a->capsess, c2 = a->capsess;
+        if (grow((void **)&a->sess_seq, &c1, nsess, sizeof(long long)) ||
+            grow((void **)&a->sess_ch, &c2, nsess, sizeof(int)))
+            return ACD_ENOMEM;
+        a->capsess = c1 < c2 ? c1 : c2;
+    }
+    if (reserve_free(core, agent))
+        return ACD_ENOMEM;
+    for (int i = 0; i < nsess; i++) {
+        a->sess_seq[i] = sess_seq[i];
+        a->sess_ch[i] = sess_ch[i];
+    }
+    a->nsess = nsess;
+    int on = avail && free_mask(a) != 0;
+    set_offerable(core, agent, on); /* cannot fail: room was reserved */
+    a->avail = avail ? 1 : 0;
+    a->idle_since = idle_since;
+    a->calls_taken = calls_taken;
+    a->talk_time = talk_time;
+    a->guarded = guarded ? 1 : 0;
+    return ACD_OK;
+}
+
+int acd_call_put(acd_core *core, long long seq, int queue, int cls, const double *key,
+                 double entered, int preferred, double preferred_until)
+{
+    if (!core || queue < 0 || queue >= core->nq || cls < 0 || cls >= core->ncls)
+        return ACD_EINDEX;
+    if (!key || isnan(entered) || isnan(preferred_until) || preferred < -1)
+        return ACD_EARG;
+    for (int i = 0; i < ACD_KEYLEN; i++)
+        if (isnan(key[i]))
+            return ACD_EARG;
+    int bi;
+    if (bucket_for(core, queue, cls, &bi))
+        return ACD_ENOMEM;
+    int slot;
+    if (core->nfreeslot > 0) {
+        slot = core->freeslot[--core->nfreeslot];
+    } else {
+        if (grow((void **)&core->c, &core->capc, core->nc + 1, sizeof(call_t)) ||
+            grow((void **)&core->freeslot, &core->capfreeslot, core->nc + 1, sizeof(int)))
+            return ACD_ENOMEM;
+        slot = core->nc++;
+    }
+    call_t *c = &core->c[slot];
+    c->queue = queue;
+    c->cls = cls;
+    c->bucket = bi;
+    c->seq = seq;
+    c->entered = entered;
+    c->preferred = preferred;
+    c->preferred_until = preferred_until;
+    memcpy(c->key, key, sizeof c->key);
+    link_call(core, slot);
+    activate(core, bi);
+    core->q[queue].nwaiting++;
+    core->ncalls++;
+    return slot;
+}
+
+int acd_call_remove(acd_core *core, int slot)
+{
+    if (!core || slot < 0 || slot >= core->nc || core->c[slot].state == 0)
+        return ACD_EINDEX;
+    take_call(core, slot);
+    core->c[slot].state = 0;
+    core->freeslot[core->nfreeslot++] = slot; /* capacity reserved at allocation */
+    core->ncalls--;
+    return ACD_OK;
+}
+
+int acd_call_restage(acd_core *core, int slot, int cls)
+{
+    if (!core || slot < 0 || slot >= core->nc || core->c[slot].state != 2 || cls < 0 ||
+        cls >= core->ncls)
+        return ACD_EINDEX;
+    call_t *c = &core->c[slot];
+    if (c->cls == cls)
+        return ACD_OK;
+    int bi;
+    if (bucket_for(core, c->queue, cls, &bi))
+        return ACD_ENOMEM;
+    take_call(core, slot);
+    c->cls = cls;
+    c->bucket = bi;
+    link_call(core, slot);
+    activate(core, bi);
+    core->q[c->queue].nwaiting++;
+    return ACD_OK;
+}
+
+/* ---------------------------------------------------------------- routing */
+
+static int scratch(acd_core *core, int need)
+{
+    return grow((void **)&core->scratch_mem, &core->capscratch, need, sizeof(int));
+}
+
+/* Is candidate x (agent ax, membership mx) better than y under the strategy? */
+static int better(const acd_core *core, int strategy, const cls_t *cl, int ax, int mx, int ay,
+                  int my, int rr_last)
+{
+    const agent_t *x = &core->a[ax], *y = &core->a[ay];
+    switch (strategy) {
+    case S_FEWEST_CALLS:
+        if (x->calls_taken != y->calls_taken)
+            return x->calls_taken < y->calls_taken;
+        break;
+    case S_LEAST_TALK_TIME:
+        if (x->talk_time != y->talk_time)
+            return x->talk_time < y->talk_time;
+        break;
+    case S_ROUND_ROBIN:
+        if (rr_last >= 0) {
+            int bx = x->order <= rr_last, by = y->order <= rr_last;
+            if (bx != by)
+                return bx < by;
+        }
+        return x->order < y->order;
+    case S_LINEAR: {
+        double px = x->mem[mx].position, py = y->mem[my].position;
+        if (px != py)
+            return px < py;
+        return x->order < y->order;
+    }
+    case S_MOST_SKILLED: {
+        long sx = 0, sy = 0;
+        for (int i = 0; i < cl->nreq; i++) {
+            sx += level_of(x, cl->skill[i]);
+            sy += level_of(y, cl->skill[i]);
+        }
+        if (sx != sy)
+            return sx > sy;
+        break;
+    }
+    default:
+        break;
+    }
+    if (x->idle_since != y->idle_since)
+        return x->idle_since < y->idle_since;
+    return x->order < y->order;
+}
+
+static int cmp_ll(const void *p, const void *q)
+{
+    long long x = *(const long long *)p, y = *(const long long *)q;
+    return (x > y) - (x < y);
+}
+
+int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_agent,
+                   long long *out_weight, int cap, double *earliest)
+{
+    if (!core || slot < 0 || slot >= core->nc || core->c[slot].state != 2)
+        return ACD_EINDEX;
+    if (!out_agent || !out_weight || !earliest || cap < 0 || isnan(now))
+        return ACD_EARG;
+    const call_t *c = &core->c[slot];
+    const cls_t *cl = &core->cls[c->cls];
+    const queue_t *home = &core->q[c->queue];
+    int total = home->nfree;
+    for (int e = 0; e < cl->nextra; e++)
+        total += core->q[cl->extra[e]].nfree;
+    if (scratch(core, total + 1))
+        return ACD_ENOMEM;
+    int *cmem = core->scratch_mem;
+    int n = 0;
+    double soonest = INFINITY;
+    unsigned stamp = ++core->stamp;
+    if (stamp == 0) { /* wrapped: clear every stamp once */
+        for (int i = 0; i < core->na; i++)
+            core->a[i].stamp = 0;
+        stamp = core->stamp = 1;
+    }
+    int ch = cl->channel;
+    int any_guarded = 0;
+    for (int src = -1; src < cl->nextra; src++) {
+        const queue_t *q = src < 0 ? home : &core->q[cl->extra[src]];
+        for (int i = 0; i < q->nfree; i++) {
+            int ai = q->free_agent[i];
+            agent_t *a = &core->a[ai];
+            if (a->stamp == stamp)
+                continue;
+            a->stamp = stamp;
+            if (!channel_free(a, ch))
+                continue;
+            int mi = src < 0 ? q->free_mem[i] : membership_for(a, c->queue, cl);
+            if (mi < 0 || !class_ok(a, cl) || in_session(a, c->seq))
+                continue;
+            double at = opens(c, &a->mem[mi], ai, now);
+            if (at <= now) {
+                if (n >= cap)
+                    return ACD_EARG;
+                out_agent[n] = ai;
+                cmem[n] = mi;
+                any_guarded |= a->guarded;
+                n++;
+            } else if (at < soonest) {
+                soonest = at;
+            }
+        }
+    }
+    *earliest = soonest;
+    if (n == 0)
+        return 0;
+    if (any_guarded && n > 1) {
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (!core->a[out_agent[i]].guarded) {
+                out_agent[k] = out_agent[i];
+                cmem[k] = cmem[i];
+                k++;
+            }
+        if (k > 0)
+            n = k;
+    }
+    if (c->preferred >= 0)
+        for (int i = 0; i < n; i++)
+            if (out_agent[i] == c->preferred) {
+                out_agent[0] = out_agent[i];
+                out_weight[0] = core->a[out_agent[i]].mem[cmem[i]].weight;
+                return 1;
+            }
+    int strategy = home->strategy;
+    if (strategy == S_RANDOM || strategy == S_WEIGHTED_RANDOM || strategy == S_RING_ALL) {
+        /* every candidate, in agent order (the caller draws or rings all);
+         * out_weight doubles as the sort buffer of (order << 32 | agent) */
+        for (int i = 0; i < n; i++)
+            out_weight[i] = ((long long)core->a[out_agent[i]].order << 32) | out_agent[i];
+        qsort(out_weight, (size_t)n, sizeof(long long), cmp_ll);
+        for (int i = 0; i < n; i++) {
+            int ai = (int)(out_weight[i] & 0x7fffffff);
+            out_agent[i] = ai;
+            out_weight[i] = core->a[ai].mem[membership_for(&core->a[ai], c->queue, cl)].weight;
+        }
+        return n;
+    }
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (better(core, strategy, cl, out_agent[i], cmem[i], out_agent[best], cmem[best], rr_last))
+            best = i;
+    out_agent[0] = out_agent[best];
+    out_weight[0] = core->a[out_agent[best]].mem[cmem[best]].weight;
+    return 1;
+}
+
+/* The best waiting call for agent ai now, across its scan list; -1 and the
+ * earliest instant a held-back call opens when there is none. */
+static int best_call(acd_core *core, int ai, double now, double *earliest)
+{
+    agent_t *a = &core->a[ai];
+    unsigned fm = free_mask(a);
+    int best = -1;
+    double bprio = 0, soonest = INFINITY;
+    for (int s = 0; s < a->nscan; s++) {
+        const scan_t *sc = &a->scan[s];
+        const mem_t *own = sc->mem >= 0 ? &a->mem[sc->mem] : NULL;
+        if (own && best >= 0 && own->priority > bprio)
+            continue;
+        const queue_t *q = &core->q[sc->queue];
+        if (q->nwaiting == 0)
+            continue;
+        int qbest = -1;
+        const mem_t *qmem = NULL;
+        int held = 0; /* saw a call that opens later: second pass needed */
+        for (int k = 0; k < q->nact; k++) {
+            const bucket_t *b = &core->b[q->active[k]];
+            const cls_t *cl = &core->cls[b->cls];
+            if (!(fm & (1u << cl->channel)))
+                continue;
+            const mem_t *m = own;
+            if (!m) {
+                int mi = membership_for(a, sc->queue, cl);
+                if (mi < 0)
+                    continue;
+                m = &a->mem[mi];
+            }
+            if (!class_ok(a, cl))
+                continue;
+            for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
+                const call_t *c = &core->c[x];
+                if (qbest >= 0 && keycmp(c->key, core->c[qbest].key) > 0)
+                    break;
+                if (a->nsess && in_session(a, c->seq))
+                    continue;
+                if (opens(c, m, ai, now) <= now) {
+                    qbest = x;
+                    qmem = m;
+                    break;
+                }
+                held = 1;
+            }
+        }
+        if (held) {
+            /* earliest opening among calls ahead of the queue's pick */
+            for (int k = 0; k < q->nact; k++) {
+                const bucket_t *b = &core->b[q->active[k]];
+                const cls_t *cl = &core->cls[b->cls];
+                if (!(fm & (1u << cl->channel)))
+                    continue;
+                const mem_t *m = own;
+                if (!m) {
+                    int mi = membership_for(a, sc->queue, cl);
+                    if (mi < 0)
+                        continue;
+                    m = &a->mem[mi];
+                }
+                if (!class_ok(a, cl))
+                    continue;
+                for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
+                    const call_t *c = &core->c[x];
+                    if (qbest >= 0 && keycmp(c->key, core->c[qbest].key) >= 0)
+                        break;
+                    if (a->nsess && in_session(a, c->seq))
+                        continue;
+                    double at = opens(c, m, ai, now);
+                    if (at > now && at < soonest)
+                        soonest = at;
+                }
+            }
+        }
+        if (qbest < 0)
+            continue;
+        const call_t *qc = &core->c[qbest];
+        if (best < 0) {
+            best = qbest;
+            bprio = qmem->priority;
+            continue;
+        }
+        const call_t *bc = &core->c[best];
+        if (qmem->priority < bprio ||
+            (qmem->priority == bprio &&
+             (qc->entered < bc->entered || (qc->entered == bc->entered && qc->seq < bc->seq)))) {
+            best = qbest;
+            bprio = qmem->priority;
+        }
+    }
+    *earliest = soonest;
+    return best;
+}
+
+static int assign(acd_core *core, int ai, int slot)
+{
+    agent_t *a = &core->a[ai];
+    if (a->nsess == a->capsess) {
+        int c1 = a->capsess, c2 = a->capsess;
+        if (grow((void **)&a->sess_seq, &c1, a->nsess + 1, sizeof(long long)) ||
+            grow((void **)&a->sess_ch, &c2, a->nsess + 1, sizeof(int)))
+            return ACD_ENOMEM;
+        a->capsess = c1 < c2 ? c1 : c2;
+    }
+    call_t *c = &core->c[slot];
+    a->sess_seq[a->nsess] = c->seq;
+    a->sess_ch[a->nsess] = core->cls[c->cls].channel;
+    a->nsess++;
+    take_call(core, slot);
+    return ACD_OK;
+}
+
+int acd_route_agent(acd_core *core, int agent, int avail, double now, int max, int *out_slot,
+                    double *earliest)
+{
+    if (!core || agent < 0 || agent >= core->na || !core->a[agent].known)
+        return ACD_EINDEX;
+    if (!out_slot || !earliest || max < 0 || isnan(now))
+        return ACD_EARG;
+    int n = 0;
+    *earliest = INFINITY;
+    while (n < max && avail && free_mask(&core->a[agent])) {
+        double soonest;
+        int slot = best_call(core, agent, now, &soonest);
+        if (slot < 0) {
+            *earliest = soonest;
+            break;
+        }
+        int rc = assign(core, agent, slot);
+        if (rc)
+            return rc;
+        out_slot[n++] = slot;
+    }
+    return n;
+}
+
+int acd_match_agents(acd_core *core, int n, const int *agents, double now, int cap,
+                     int *out_agent, int *out_slot)
+{
+    if (!core || n < 0 || (n && !agents) || cap < 0 || !out_agent || !out_slot || isnan(now))
+        return ACD_EARG;
+    for (int i = 0; i < n; i++)
+        if (agents[i] < 0 || agents[i] >= core->na || !core->a[agents[i]].known)
+            return ACD_EINDEX;
+    int made = 0;
+    for (int i = 0; i < n && made < cap; i++) {
+        int ai = agents[i];
+        agent_t *a = &core->a[ai];
+        while (made < cap && a->avail && free_mask(a)) {
+            double soonest;
+            int slot = best_call(core, ai, now, &soonest);
+            if (slot < 0)
+                break;
+            int rc = assign(core, ai, slot);
+            if (rc)
+                return rc;
+            out_agent[made] = ai;
+            out_slot[made] = slot;
+            made++;
+        }
+        set_offerable(core, ai, a->avail && free_mask(a) != 0);
+    }
+    return made;
+}
+
+/* ---------------------------------------------------------- introspection */
+
+int acd_queue_nfree(const acd_core *core, int queue)
+{
+    if (!core || queue < 0 || queue >= core->nq)
+        return ACD_EINDEX;
+    return core->q[queue].nfree;
+}
+
+int acd_queue_free_at(const acd_core *core, int queue, int i)
+{
+    if (!core || queue < 0 || queue >= core->nq || i < 0 || i >= core->q[queue].nfree)
+        return ACD_EINDEX;
+    return core->q[queue].free_agent[i];
+}
+
+int acd_queue_nwaiting(const acd_core *core, int queue)
+{
+    if (!core || queue < 0 || queue >= core->nq)
+        return ACD_EINDEX;
+    return core->q[queue].nwaiting;
+}
+
+int acd_call_state(const acd_core *core, int slot)
+{
+    if (!core || slot < 0 || slot >= core->nc)
+        return ACD_EINDEX;
+    return core->c[slot].state;
+}
+
+int acd_agent_offerable(const acd_core *core, int agent)
+{
+    if (!core || agent < 0 || agent >= core->na || !core->a[agent].known)
+        return ACD_EINDEX;
+    return core->a[agent].offerable;
+}
+
+int acd_ncalls(const acd_core *core) { return core ? core->ncalls : ACD_EINDEX; }
+
+long long acd_memory(const acd_core *core)
+{
+    if (!core)
+        return ACD_EINDEX;
+    long long m = (long long)sizeof *core;
+    m += (long long)core->nq * (long long)sizeof(queue_t);
+    for (int i = 0; i < core->nq; i++)
+        m += (long long)core->q[i].capfree * 8 + (long long)core->q[i].capact * 4 +
+             (long long)core->q[i].ncmap * 4;
+    m += (long long)core->capa * (long long)sizeof(agent_t);
+    for (int i = 0; i < core->na; i++) {
+        const agent_t *a = &core->a[i];
+        m += a->nsk + (long long)a->capsess * 12 + (long long)a->nmem * (long long)sizeof(mem_t) +
+             (long long)a->nscan * (long long)sizeof(scan_t);
+    }
+    m += (long long)core->capc * (long long)(sizeof(call_t) + sizeof(int));
+    m += (long long)core->capb * (long long)sizeof(bucket_t);
+    m += (long long)core->capcls * (long long)sizeof(cls_t);
+    return m;
 }
