@@ -1,4 +1,4 @@
-"""Shared test setup: hypothesis profiles.
+"""Shared test setup: hypothesis profiles, and every test on both backends.
 
 ``HYPOTHESIS_PROFILE=ci`` (the default under CI) keeps property tests to a few
 minutes; ``dev`` is the local default; ``soak`` is a long local run.
@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+import acdcore.backend
 
 settings.register_profile(
     "ci",
@@ -41,3 +44,15 @@ def pytest_terminal_summary(terminalreporter: object) -> None:
 
     for machine, steps in sorted(STEPS.items()):
         terminalreporter.write_line(f"stateful steps checked: {machine}: {steps:,}")  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["python", "native"], autouse=True)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on each backend: every Distributor built without an
+    explicit ``backend=`` uses the one selected here. The native run is
+    skipped where the extension was not built (CI requires it to be)."""
+    name = str(request.param)
+    if name == "native" and not acdcore.backend.native_available():
+        pytest.skip("native extension not built")
+    monkeypatch.setattr(acdcore.backend, "BACKEND", name)
+    return name

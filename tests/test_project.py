@@ -40,8 +40,25 @@ def test_public_api_is_explicit_and_documented() -> None:
 
 
 def test_backend_is_reported() -> None:
-    assert acdcore.BACKEND == "python"
+    # The package-level answer is fixed at import: native whenever it was built
+    # (unless ACDCORE_BACKEND says python).
+    wanted = os.environ.get("ACDCORE_BACKEND", "")
+    expected = "native" if acdcore.native_available() and wanted != "python" else "python"
+    assert acdcore.BACKEND == expected
     assert isinstance(acdcore.native_available(), bool)
+
+
+def test_distributors_follow_the_selected_backend(backend: str) -> None:
+    acd = acdcore.Distributor([acdcore.QueueConfig("q")])
+    assert acd.backend == backend
+    other = "python" if backend == "native" else "native"
+    if other == "native" and not acdcore.native_available():
+        with pytest.raises(acdcore.ConfigError, match="not built"):
+            acdcore.Distributor([acdcore.QueueConfig("q")], backend=other)
+    else:
+        assert acdcore.Distributor([acdcore.QueueConfig("q")], backend=other).backend == other
+    with pytest.raises(acdcore.ConfigError, match="backend must be"):
+        acdcore.Distributor([acdcore.QueueConfig("q")], backend="fortran")
 
 
 @pytest.mark.skipif(not os.environ.get("CI"), reason="only CI promises a C compiler")
@@ -67,11 +84,16 @@ def test_backend_variable_python_is_accepted() -> None:
     assert out.stdout.strip() == "python"
 
 
-def test_backend_variable_native_falls_back_with_a_warning() -> None:
-    out = _import_with("native")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "python"
-    assert "native dispatch loop is not available" in out.stderr
+def test_backend_variable_native_is_the_default_when_built() -> None:
+    for value in ("native", ""):
+        out = _import_with(value)
+        assert out.returncode == 0, out.stderr
+        if acdcore.native_available():
+            assert out.stdout.strip() == "native"
+        else:
+            assert out.stdout.strip() == "python"
+            if value == "native":
+                assert "native extension was not built" in out.stderr
 
 
 def test_backend_variable_rejects_nonsense() -> None:
@@ -84,4 +106,4 @@ def test_backend_variable_rejects_nonsense() -> None:
 def test_native_extension_was_built_through_the_install_hook() -> None:
     from acdcore._native import _acdnative  # type: ignore[attr-defined]
 
-    assert _acdnative.lib.acd_abi_version() == 1
+    assert _acdnative.lib.acd_abi_version() == 2

@@ -16,7 +16,7 @@ import random
 import attrs
 from hypothesis import event
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test, initialize, invariant, precondition, rule
 
 from acdcore import (
     AcdError,
@@ -96,9 +96,15 @@ class DistributorMachine(RuleBasedStateMachine):
         self.profiles = {a: data.draw(agent_profiles(a, names)) for a in AGENT_IDS}
         self.seed = seed
         self.plan = self.make_plan(data, names)
-        self.acd = Distributor(self.configs, rng=random.Random(seed), plan=self.plan)
+        self.acd = self.build()
         for aid in AGENT_IDS[: data.draw(st.integers(0, len(AGENT_IDS)), label="logged in")]:
             self._send(AgentLoggedIn(now=0.0, profile=self.profiles[aid]))
+
+    def build(self, backend: str | None = None) -> Distributor:
+        """A distributor for this example (the default backend unless asked)."""
+        return Distributor(
+            self.configs, rng=random.Random(self.seed), plan=self.plan, backend=backend
+        )
 
     def adjust(self, config: QueueConfig) -> QueueConfig:
         """Hook for variants that constrain the queue configurations."""
@@ -419,7 +425,7 @@ class DistributorMachine(RuleBasedStateMachine):
         event(f"journal length >= {min(len(self.journal) // 25 * 25, 100)}")
         event(f"calls arrived >= {min(self.next_call // 5 * 5, 20)}")
         # Determinism: replaying the journal gives the same actions and state.
-        twin = Distributor(self.configs, rng=random.Random(self.seed), plan=self.plan)
+        twin = self.build()
         replayed: list[Action] = []
         for kind, item in self.journal:
             if kind == "advance":
@@ -432,7 +438,10 @@ class DistributorMachine(RuleBasedStateMachine):
         assert twin.snapshot() == self.acd.snapshot()
 
 
-TestDistributor = DistributorMachine.TestCase
+
+
+def test_distributor() -> None:
+    run_state_machine_as_test(DistributorMachine)
 
 
 class RingAllMachine(DistributorMachine):
@@ -445,7 +454,10 @@ class RingAllMachine(DistributorMachine):
         )
 
 
-TestRingAll = RingAllMachine.TestCase
+
+
+def test_ring_all() -> None:
+    run_state_machine_as_test(RingAllMachine)
 
 
 class PlanMachine(DistributorMachine):
@@ -494,4 +506,7 @@ class PlanMachine(DistributorMachine):
             assert regional0 or not call.regional, f"{cid} became regional again"
 
 
-TestPlans = PlanMachine.TestCase
+
+
+def test_plans() -> None:
+    run_state_machine_as_test(PlanMachine)

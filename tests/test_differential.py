@@ -1,0 +1,112 @@
+"""Differential test: the native backend makes exactly the reference's decisions.
+
+Each machine of ``test_stateful`` is run with a second distributor on the
+other backend beside it. Every event and every advance goes to both; after
+each step their actions must be equal, their snapshots (every agent, call,
+queue, counter and timer-visible field) equal, and their next deadlines equal.
+A refused event must be refused by both, with the same error type and
+message, and leave both unchanged. The random strategies draw from twin
+seeded RNGs, so their draws must match too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis.stateful import invariant, run_state_machine_as_test
+
+from acdcore import AcdError, Action, Distributor, Event, native_available
+
+from . import test_stateful as base
+
+pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
+
+
+@pytest.fixture(params=["python"], autouse=True)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Overrides the suite-wide fixture: these tests use both backends at once."""
+    return str(request.param)
+
+
+def _outcome(fn: Any) -> tuple[str, Any]:
+    try:
+        return "ok", fn()
+    except AcdError as exc:
+        return type(exc).__name__, str(exc)
+
+
+class Differential(base.DistributorMachine):
+    """Drives a python and a native distributor side by side."""
+
+    def build(self, backend: str | None = None) -> Distributor:
+        if backend is not None:
+            return super().build(backend)
+        if not hasattr(self, "other"):
+            self.other = super().build("native")
+        return super().build("python")
+
+    def _same(self, mine: list[Action], theirs: list[Action], what: object) -> None:
+        assert mine == theirs, f"backends differ after {what!r}:\n  python {mine}\n  native {theirs}"
+        assert self.acd.next_deadline() == self.other.next_deadline(), what
+        assert self.acd.snapshot() == self.other.snapshot(), f"state differs after {what!r}"
+
+    def _advance(self, now: float) -> None:
+        self.journal.append(("advance", now))
+        mine = self.acd.advance(now)
+        self._same(mine, self.other.advance(now), ("advance", now))
+        self._observe(mine)
+
+    def _send(self, ev: Event) -> list[Action]:
+        self._advance(ev.now)
+        self.journal.append(("event", ev))
+        mine = self.acd.handle(ev)
+        self._same(mine, self.other.handle(ev), ev)
+        self._observe(mine)
+        return mine
+
+    def _refused(self, ev: Event | None, advance_to: float | None = None) -> None:
+        before = self.other.snapshot()
+        if ev is not None:
+            theirs = _outcome(lambda: self.other.handle(ev))
+            mine = _outcome(lambda: self.acd.handle(ev))
+        else:
+            theirs = _outcome(lambda: self.other.advance(advance_to))
+            mine = _outcome(lambda: self.acd.advance(advance_to))
+        assert mine == theirs, f"backends refuse {ev or advance_to!r} differently"
+        assert self.other.snapshot() == before
+        super()._refused(ev, advance_to)
+
+    @invariant()
+    def distributor_invariants(self) -> None:
+        super().distributor_invariants()
+        if hasattr(self, "other"):
+            self.other.check()
+
+
+class DifferentialMachine(Differential):
+    """Every event kind, policy and strategy (ties are common: times come
+    from a few values)."""
+
+
+class DifferentialRingAll(Differential, base.RingAllMachine):
+    """Ring-all races, on both backends."""
+
+
+class DifferentialPlan(Differential, base.PlanMachine):
+    """Routing plans: stages, added queues, regions, preferred agents, exits,
+    surges, transfers and the load guard, on both backends."""
+
+
+
+
+def test_differential() -> None:
+    run_state_machine_as_test(DifferentialMachine)
+
+
+def test_differential_ring_all() -> None:
+    run_state_machine_as_test(DifferentialRingAll)
+
+
+def test_differential_plan() -> None:
+    run_state_machine_as_test(DifferentialPlan)
