@@ -47,7 +47,9 @@ class Differential(base.DistributorMachine):
         return super().build("python")
 
     def _same(self, mine: list[Action], theirs: list[Action], what: object) -> None:
-        assert mine == theirs, f"backends differ after {what!r}:\n  python {mine}\n  native {theirs}"
+        assert mine == theirs, (
+            f"backends differ after {what!r}:\n  python {mine}\n  native {theirs}"
+        )
         assert self.acd.next_deadline() == self.other.next_deadline(), what
         assert self.acd.snapshot() == self.other.snapshot(), f"state differs after {what!r}"
 
@@ -96,8 +98,6 @@ class DifferentialRingAll(Differential, base.RingAllMachine):
 class DifferentialPlan(Differential, base.PlanMachine):
     """Routing plans: stages, added queues, regions, preferred agents, exits,
     surges, transfers and the load guard, on both backends."""
-
-
 
 
 def test_differential() -> None:

@@ -44,7 +44,7 @@ def test_backend_is_reported() -> None:
     # (unless ACDCORE_BACKEND says python).
     wanted = os.environ.get("ACDCORE_BACKEND", "")
     expected = "native" if acdcore.native_available() and wanted != "python" else "python"
-    assert acdcore.BACKEND == expected
+    assert expected == acdcore.BACKEND
     assert isinstance(acdcore.native_available(), bool)
 
 

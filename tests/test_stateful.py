@@ -16,7 +16,14 @@ import random
 import attrs
 from hypothesis import event
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from acdcore import (
     AcdError,
@@ -438,8 +445,6 @@ class DistributorMachine(RuleBasedStateMachine):
         assert twin.snapshot() == self.acd.snapshot()
 
 
-
-
 def test_distributor() -> None:
     run_state_machine_as_test(DistributorMachine)
 
@@ -452,8 +457,6 @@ class RingAllMachine(DistributorMachine):
         return attrs.evolve(
             config, strategy=Strategy.RING_ALL, requirement=SkillRequirement(), max_length=None
         )
-
-
 
 
 def test_ring_all() -> None:
@@ -504,8 +507,6 @@ class PlanMachine(DistributorMachine):
             assert _weaker_or_equal(call.requirement, req0), f"{cid} requirement narrowed"  # type: ignore[arg-type]
             assert set(extra0) <= set(call.extra_queues), f"{cid} lost added queues"  # type: ignore[arg-type]
             assert regional0 or not call.regional, f"{cid} became regional again"
-
-
 
 
 def test_plans() -> None:

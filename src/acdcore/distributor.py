@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from . import backend as _backend
 from ._state import (
     AgentRecord,
     AgentState,
@@ -88,7 +89,6 @@ from .events import (
 )
 from .plans import Exit, QueueRules, RoutingPlan, Rule, Step
 from .policies import CallFacts
-from . import backend as _backend
 from .router import draw, eligible_at, membership_for, opens_at, select_agents, skill_eligible
 from .skills import Channel, SkillRequirement, check_instant, freeze_sequence, validate_skills
 
@@ -1833,10 +1833,12 @@ class Distributor:
                 f"native core holds {nat.waiting(name)} calls waiting in {name}, not "
                 f"{len(q.waiting)}",
             )
-            for call in q.waiting.values():
+            for waiting in q.waiting.values():
                 _require(
-                    call.slot >= 0 and held.get(call.slot) is call and nat.slot_state(call.slot) == 2,
-                    f"waiting call {call.call_id} is not in the native core",
+                    waiting.slot >= 0
+                    and held.get(waiting.slot) is waiting
+                    and nat.slot_state(waiting.slot) == 2,
+                    f"waiting call {waiting.call_id} is not in the native core",
                 )
         for slot, call in held.items():
             _require(

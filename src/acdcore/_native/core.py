@@ -25,7 +25,7 @@ from ..config import QueueMembership, Strategy
 from ..errors import AcdError, InvalidValue
 from ..skills import Channel
 
-__all__ = ["NativeCore", "NativeError", "STRATEGIES", "load"]
+__all__ = ["STRATEGIES", "NativeCore", "NativeError", "load"]
 
 STRATEGIES: dict[Strategy, int] = {
     Strategy.LONGEST_IDLE: 0,
@@ -310,7 +310,7 @@ class NativeCore:
         out = self._out_agent
         chosen = [agents[out[i]] for i in range(n)]
         weights = [self._out_weight[i] for i in range(n)]
-        return chosen, weights, self._earliest[0]  # type: ignore[return-value]
+        return chosen, weights, float(self._earliest[0])
 
     def route_agent(
         self, agent: AgentRecord, avail: bool, now: float
@@ -327,7 +327,7 @@ class NativeCore:
         calls = self._calls
         out = self._out_slot
         taken = [calls[out[i]] for i in range(n)]
-        return taken, self._earliest[0]  # type: ignore[return-value]
+        return taken, float(self._earliest[0])
 
     # ------------------------------------------------------------ inspection
 
