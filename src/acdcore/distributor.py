@@ -1836,8 +1836,8 @@ class Distributor:
             for waiting in q.waiting.values():
                 _require(
                     waiting.slot >= 0
-                    and held.get(waiting.slot) is waiting
-                    and nat.slot_state(waiting.slot) == 2,
+                    and nat.slot_state(waiting.slot) == 2
+                    and held.get(waiting.slot) is waiting,
                     f"waiting call {waiting.call_id} is not in the native core",
                 )
         for slot, call in held.items():
