@@ -1301,8 +1301,19 @@ class Distributor:
         """Recompute whether the agent is in its queues' free sets, and make
         sure a wake-up is pending for the end of its no-answer delay."""
         now = self._now
-        offerable = agent.offerable(now)
-        for qname in agent.profile.queues:
+        queues = agent.profile.queues
+        nat = self._nat
+        if nat is not None:
+            # The core decides (it holds the sessions); the free sets follow
+            # only when the answer changes.
+            offerable = nat.sync(agent, _available(agent, now), self._is_guarded(agent))
+            if queues:
+                first = self._queues[next(iter(queues))]
+                if (agent.agent_id in first.free) == offerable:
+                    queues = {}
+        else:
+            offerable = agent.offerable(now)
+        for qname in queues:
             q = self._queues[qname]
             if offerable:
                 q.free[agent.agent_id] = None
@@ -1310,8 +1321,6 @@ class Distributor:
                 q.free.pop(agent.agent_id, None)
         if agent.logged_in and agent.not_before > now:
             self._wake_agent(agent, agent.not_before)
-        if self._nat is not None:
-            self._nat.sync(agent, _available(agent, now), self._is_guarded(agent))
 
     def _is_guarded(self, agent: AgentRecord) -> bool:
         guard = self._plan.load_guard if self._plan is not None else None

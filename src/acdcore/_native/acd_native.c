@@ -692,7 +692,7 @@ int acd_agent_sync(acd_core *core, int agent, int avail, double idle_since, doub
     a->calls_taken = calls_taken;
     a->talk_time = talk_time;
     a->guarded = guarded ? 1 : 0;
-    return ACD_OK;
+    return on;
 }
 
 int acd_call_put(acd_core *core, long long seq, int queue, int cls, const double *key,

@@ -41,6 +41,7 @@ int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
                       int nmem, const int *mqueue, const double *mprio, const double *mdelay,
                       const double *mpos, const long long *mweight, int nscan,
                       const int *scanq, const int *scanmem);
+/* Returns 1 when the agent is now offerable (in its queues' free lists), else 0. */
 int acd_agent_sync(acd_core *core, int agent, int avail, double idle_since, double calls_taken,
                    double talk_time, int guarded, int nsess, const long long *sess_seq,
                    const int *sess_ch);

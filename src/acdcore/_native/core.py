@@ -199,9 +199,9 @@ class NativeCore:
             f"profile of agent {agent.agent_id!r}",
         )
 
-    def sync(self, agent: AgentRecord, avail: bool, guarded: bool) -> None:
+    def sync(self, agent: AgentRecord, avail: bool, guarded: bool) -> bool:
         """Push the agent's dynamic state; the core recomputes whether it is
-        offerable and updates its queues' free lists."""
+        offerable (returned) and updates its queues' free lists."""
         sessions = agent.sessions
         n = len(sessions)
         if n:
@@ -211,20 +211,23 @@ class NativeCore:
             for i, s in enumerate(sessions.values()):
                 seq[i] = s.seq
                 ch[i] = CHANNELS[s.channel]
-        _check(
-            self.lib.acd_agent_sync(
-                self.core,
-                agent.slot,
-                avail,
-                agent.idle_since,
-                float(agent.calls_taken),
-                agent.talk_time,
-                guarded,
-                n,
-                self._seq,
-                self._ch,
-            ),
-            f"state of agent {agent.agent_id!r}",
+        return (
+            _check(
+                self.lib.acd_agent_sync(
+                    self.core,
+                    agent.slot,
+                    avail,
+                    agent.idle_since,
+                    float(agent.calls_taken),
+                    agent.talk_time,
+                    guarded,
+                    n,
+                    self._seq,
+                    self._ch,
+                ),
+                f"state of agent {agent.agent_id!r}",
+            )
+            == 1
         )
 
     # ---------------------------------------------------------------- calls
