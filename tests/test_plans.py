@@ -962,3 +962,26 @@ def test_a_transferred_chat_is_not_offered_back_to_the_agent_still_wrapping_it_u
     assert acd.explain("c1").reason == "all-busy"
     acts = run_until(acd, 33)  # wrap-up over: now x may take it
     assert offers(acts) == [("c1", "x")]
+
+
+def test_queues_added_twice_count_once() -> None:
+    # Found by the differential soak: steps naming a queue twice (or again in a
+    # later step) gave more extra queues than queues. Each is added once.
+    plan = plan_of(
+        Rule(
+            "billing",
+            when=Equals("intent", "billing"),
+            queue="billing",
+            steps=(
+                Step(add_queues=("general",) * 6, expires_after=10),
+                Step(add_queues=("general", "billing"), expires_after=20),
+            ),
+        )
+    )
+    acd = Distributor(QUEUES, plan=plan)
+    feed(acd, arrive(0, "c1", attributes={"intent": "billing"}))
+    assert acd._calls["c1"].extra_queues == ("general",)
+    run_until(acd, 25)
+    feed(acd, login(25, "helper", ["general"], skills={"billing": 1}))
+    assert acd.call("c1").offered_to == ("helper",)
+    acd.check()

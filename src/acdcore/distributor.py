@@ -666,9 +666,9 @@ class Distributor:
                 # Never narrower than the stage before, whatever the call's own
                 # requirement was: keep only what both ask, at the lower level.
                 req = _widest(req, step.requirement)
-            extras = extras + tuple(
-                x for x in step.add_queues if x not in extras and x != call.queue
-            )
+            for x in step.add_queues:
+                if x not in extras and x != call.queue:
+                    extras = (*extras, x)
             expires = None if step.expires_after is None else call.arrived + step.expires_after
             stages.append(Stage(req, extras, step.regional, expires, step.skip_if_empty))
         if not stages:

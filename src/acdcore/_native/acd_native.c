@@ -533,7 +533,7 @@ int acd_class_add(acd_core *core, int nreq, const int *skill, const int *minimum
 {
     if (!core)
         return ACD_EINDEX;
-    if (nreq < 0 || nreq > 1024 || nextra < 0 || nextra > core->nq)
+    if (nreq < 0 || nreq > 1024 || nextra < 0 || nextra > (1 << 20))
         return ACD_EARG;
     if ((nreq && (!skill || !minimum)) || (nextra && !extra))
         return ACD_EARG;
