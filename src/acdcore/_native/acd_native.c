@@ -141,6 +141,8 @@ struct acd_core {
 
 int acd_abi_version(void) { return ACD_NATIVE_ABI; }
 
+static void place(acd_core *core, int bi);
+
 /* ------------------------------------------------------------------ helpers */
 
 static int grow(void **arr, int *cap, int need, size_t size)
@@ -375,6 +377,8 @@ static void link_call(acd_core *core, int slot)
     }
     b->count++;
     c->state = 2;
+    if (b->fwd[0] == slot)
+        place(core, c->bucket);
 }
 
 static void unlink_call(acd_core *core, int slot)
@@ -431,28 +435,40 @@ static int bucket_for(acd_core *core, int queue, int cls, int *out)
     return ACD_OK;
 }
 
-static void activate(acd_core *core, int bi)
+/* Keep a queue's non-empty buckets sorted by the key of their head call, so
+ * a search for the queue's first eligible call can stop at the first bucket
+ * that starts after the best call found so far. Called when a bucket's head
+ * changes; O(b) for b live buckets in the queue (a memmove). */
+static void place(acd_core *core, int bi)
 {
     bucket_t *b = &core->b[bi];
     queue_t *q = &core->q[b->queue];
-    if (b->active_pos >= 0)
-        return;
-    b->active_pos = q->nact;
-    q->active[q->nact++] = bi;
-}
-
-static void deactivate(acd_core *core, int bi)
-{
-    bucket_t *b = &core->b[bi];
-    queue_t *q = &core->q[b->queue];
-    if (b->active_pos < 0 || b->count > 0)
-        return;
-    int pos = b->active_pos, last = --q->nact;
-    if (pos != last) {
-        q->active[pos] = q->active[last];
-        core->b[q->active[pos]].active_pos = pos;
+    int pos = b->active_pos;
+    if (pos >= 0) {
+        memmove(&q->active[pos], &q->active[pos + 1], sizeof(int) * (size_t)(q->nact - pos - 1));
+        q->nact--;
+        b->active_pos = -1;
+    } else {
+        pos = q->nact;
     }
-    b->active_pos = -1;
+    int lo = 0, hi = q->nact;
+    if (b->count > 0) {
+        const double *k = core->c[b->fwd[0]].key;
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (keycmp(core->c[core->b[q->active[mid]].fwd[0]].key, k) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        memmove(&q->active[lo + 1], &q->active[lo], sizeof(int) * (size_t)(q->nact - lo));
+        q->active[lo] = bi;
+        q->nact++;
+        if (lo < pos)
+            pos = lo;
+    }
+    for (int i = pos; i < q->nact; i++)
+        core->b[q->active[i]].active_pos = i;
 }
 
 static void take_call(acd_core *core, int slot)
@@ -461,9 +477,11 @@ static void take_call(acd_core *core, int slot)
     if (c->state != 2)
         return;
     int bi = c->bucket;
+    int was_head = core->b[bi].fwd[0] == slot;
     unlink_call(core, slot);
     core->q[c->queue].nwaiting--;
-    deactivate(core, bi);
+    if (was_head)
+        place(core, bi);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -727,7 +745,6 @@ int acd_call_put(acd_core *core, long long seq, int queue, int cls, const double
     c->preferred_until = preferred_until;
     memcpy(c->key, key, sizeof c->key);
     link_call(core, slot);
-    activate(core, bi);
     core->q[queue].nwaiting++;
     core->ncalls++;
     return slot;
@@ -759,7 +776,6 @@ int acd_call_restage(acd_core *core, int slot, int cls)
     c->cls = cls;
     c->bucket = bi;
     link_call(core, slot);
-    activate(core, bi);
     core->q[c->queue].nwaiting++;
     return ACD_OK;
 }
@@ -939,6 +955,8 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
         int held = 0; /* saw a call that opens later: second pass needed */
         for (int k = 0; k < q->nact; k++) {
             const bucket_t *b = &core->b[q->active[k]];
+            if (qbest >= 0 && keycmp(core->c[b->fwd[0]].key, core->c[qbest].key) > 0)
+                break; /* this bucket and every later one start after the pick */
             const cls_t *cl = &core->cls[b->cls];
             if (!(fm & (1u << cl->channel)))
                 continue;
@@ -969,6 +987,8 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
             /* earliest opening among calls ahead of the queue's pick */
             for (int k = 0; k < q->nact; k++) {
                 const bucket_t *b = &core->b[q->active[k]];
+                if (qbest >= 0 && keycmp(core->c[b->fwd[0]].key, core->c[qbest].key) >= 0)
+                    break;
                 const cls_t *cl = &core->cls[b->cls];
                 if (!(fm & (1u << cl->channel)))
                     continue;
