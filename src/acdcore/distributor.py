@@ -294,6 +294,7 @@ class Distributor:
         self._outcomes = dict.fromkeys(_FINAL, 0)
         self._arrived = 0
         self._actions: list[Action] = []
+        self._plain_stages: dict[SkillRequirement, tuple[Stage, ...]] = {}
         # The arrival decision of the validate pass, for its apply pass.
         self._decided: tuple[CallArrived, _Arrival] | None = None
 
@@ -672,7 +673,16 @@ class Distributor:
             expires = None if step.expires_after is None else call.arrived + step.expires_after
             stages.append(Stage(req, extras, step.regional, expires, step.skip_if_empty))
         if not stages:
-            stages.append(Stage(requirement, (), False, None))
+            # The common case (no steps): one shared stage tuple per requirement.
+            plain = self._plain_stages.get(requirement)
+            if plain is None:
+                if len(self._plain_stages) >= 1024:
+                    self._plain_stages.clear()
+                plain = self._plain_stages[requirement] = (Stage(requirement, (), False, None),)
+            call.stages = plain
+            call.stage_gen += 1
+            self._enter_stage(call, 0)
+            return
         elif stages[-1].expires_at is not None:
             # Every step has expired: any agent of the queue (and of the added queues).
             stages.append(Stage(SkillRequirement(), extras, False, None))

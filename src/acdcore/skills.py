@@ -47,14 +47,21 @@ def freeze_mapping(
     error: type[Exception] = InvalidValue,
 ) -> Mapping[Any, Any]:
     """Return a read-only copy of ``value`` (an empty one for ``None``);
-    anything but a mapping raises ``error`` naming ``what``."""
+    anything but a mapping raises ``error`` naming ``what``. Every empty
+    result is one shared empty mapping (a waiting call with no attributes
+    costs nothing for them)."""
     if value is None:
-        return MappingProxyType({})
+        return _EMPTY
     if isinstance(value, MappingProxyType):
         return value
     if not isinstance(value, Mapping):
         raise error(f"{what} must be a mapping, got {value!r}")
+    if not value:
+        return _EMPTY
     return MappingProxyType(dict(value))
+
+
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
 def freeze_sequence(
