@@ -676,7 +676,7 @@ class Distributor:
             # The common case (no steps): one shared stage tuple per requirement.
             plain = self._plain_stages.get(requirement)
             if plain is None:
-                if len(self._plain_stages) >= 1024:
+                if len(self._plain_stages) >= 8192:
                     self._plain_stages.clear()
                 plain = self._plain_stages[requirement] = (Stage(requirement, (), False, None),)
             call.stages = plain
