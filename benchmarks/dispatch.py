@@ -2,13 +2,20 @@
 
 Run from the repository root::
 
-    python benchmarks/dispatch.py --scenario all
-    python benchmarks/dispatch.py --scenario large --events 50000 --agents 5000 --seed 7
+    PYTHONPATH=src python benchmarks/dispatch.py                      # everything, both backends
+    PYTHONPATH=src python benchmarks/dispatch.py --scenario large --events 300000
+    PYTHONPATH=src python benchmarks/dispatch.py --scenario scaling --scale-events 100000
+    PYTHONPATH=src python benchmarks/dispatch.py --scenario large --backend native --profile /tmp/p
+
+Scenarios: ``small``, ``large``, ``backlog`` (large with about 100,000 calls waiting
+throughout) and ``scale-1k``/``scale-10k``/``scale-100k`` (large's contact centre at
+1,000/10,000/100,000 agents; the group ``scaling`` runs the three). ``all`` runs every one.
 
 Each (scenario, backend) pair runs in its own child process: the backend is chosen at
 import time (``ACDCORE_BACKEND``) and peak RSS (``ru_maxrss``) is per process, so a
-child per cell keeps both honest. The parent prints one table with a speed-up column
-once more than one backend is listed in ``BACKENDS`` (or given with ``--backend``).
+child per cell keeps both honest. Both backends run by default (python, then native; a
+backend that is not built is skipped); the table then has a native/python column, and the
+run fails if the two backends' action digests differ (they must decide the same).
 
 What one run does (all randomness comes from ``random.Random`` seeded with ``--seed``):
 
@@ -52,9 +59,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-# Backends measured by default, first one is the reference for the speed-up column.
-# Add "native" here once the native dispatch loop exists.
-BACKENDS: tuple[str, ...] = ("python",)
+# Backends measured by default, first one is the reference for the ratio column. A backend
+# that is not built in this checkout (native without a C compiler) is skipped, not faked.
+BACKENDS: tuple[str, ...] = ("python", "native")
 UNAVAILABLE = 3  # exit status of a worker whose backend is not available
 
 
@@ -78,6 +85,7 @@ class Scenario:
     patience_mean: float  # mean caller patience (exponential)
     ring_all_queue: bool  # make one queue ring-all
     capped_queue: int | None  # max_length of one queue (exercises Reject)
+    backlog: int = 0  # calls that arrive over BACKLOG_LEAD s before the first login
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -119,6 +127,33 @@ SCENARIOS: dict[str, Scenario] = {
     ),
 }
 
+# Scaling: the large scenario's contact centre with every parameter kept but the number
+# of agents (the arrival rate follows the agents, so the load stays 1.2 and the queues stay
+# overloaded). The warm-up after the logins is shorter than large's, the same for the
+# three cells: its cost grows with the agents (3.3 million API calls for large's 900
+# simulated s at 100,000 agents). The logins keep large's spread: spread faster than calls
+# arrive (at 100,000 agents, 527 calls/s), they leave thousands of agents free, and with the
+# python backend every arrival then walks them.
+SCALING_AGENTS = (1_000, 10_000, 100_000)
+SCALING_EVENTS = 200_000  # measured events per scaling cell (override: --scale-events)
+SCALING_LOGIN_SPREAD = 300.0
+SCALING_WARMUP = 150.0
+for _n in SCALING_AGENTS:
+    _name = f"scale-{_n // 1000}k"
+    SCENARIOS[_name] = replace(
+        SCENARIOS["large"],
+        name=_name,
+        agents=_n,
+        events=SCALING_EVENTS,
+        login_spread=SCALING_LOGIN_SPREAD,
+        warmup=SCALING_WARMUP,
+    )
+SCALING = tuple(f"scale-{n // 1000}k" for n in SCALING_AGENTS)
+GROUPS: dict[str, tuple[str, ...]] = {
+    "all": ("small", "large", "backlog", *SCALING),
+    "scaling": SCALING,
+}
+
 # Agent and caller behaviour, shared by every scenario.
 P_ANSWER = 0.90  # an offer is answered after ANSWER_DELAY...
 P_DECLINE = 0.05  # ...declined after DECLINE_DELAY, or else it rings out (ring timeout)
@@ -135,10 +170,11 @@ LOGOUT_FOR = (60.0, 600.0)  # ...for this long
 CALLERS = 50_000  # caller numbers are drawn from a pool this big (repeat callers)
 P_PREFERRED = 0.02  # calls that name a preferred agent
 REQUIREMENTS_PER_QUEUE = 64  # distinct skill requirements pre-built per queue
+BACKLOG_LEAD = 60.0  # a scenario's backlog arrives over this many seconds before the logins
 
 # Driver event kinds (heap entries are (time, seq, kind, a, b, token)).
 ARRIVAL, ANSWER, DECLINE, END, ABANDON = 0, 1, 2, 3, 4
-PAUSE_TICK, RESUME, LOGOUT_TICK, LOGIN = 5, 6, 7, 8
+PAUSE_TICK, RESUME, LOGOUT_TICK, LOGIN, BACKLOG = 5, 6, 7, 8, 9
 
 WAITING, RINGING, CONNECTED = 0, 1, 2
 
@@ -256,6 +292,29 @@ def arrival_rate(scen: Scenario) -> float:
     return scen.load * scen.agents * available / cycle
 
 
+def lead_time(scen: Scenario) -> float:
+    """Simulated seconds before the first login: the backlog arrives in them."""
+    return BACKLOG_LEAD if scen.backlog else 0.0
+
+
+def backlog_scenario(calls: int, events: int) -> Scenario:
+    """The large scenario overloaded so that about ``calls`` calls wait throughout.
+
+    ``calls`` arrive before the first login; callers are patient enough (exponential,
+    mean ``calls`` / the excess of arrivals over capacity) that abandonment balances the
+    excess arrivals at about that many waiting calls, so the backlog neither drains nor
+    grows during the run.
+    """
+    large = SCENARIOS["large"]
+    excess = arrival_rate(large) * (1.0 - 1.0 / large.load)
+    return replace(
+        large, name="backlog", backlog=calls, patience_mean=round(calls / excess, -2), events=events
+    )
+
+
+SCENARIOS["backlog"] = backlog_scenario(100_000, 300_000)
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -291,7 +350,9 @@ class Driver:
         self.mod = a
         self.scen = scen
         self.rng = random.Random(f"sim:{seed}")
-        self.acd = a.Distributor(world["queues"], rng=random.Random(f"acd:{seed}"))
+        self.acd = a.Distributor(
+            world["queues"], rng=random.Random(f"acd:{seed}"), backend=a.BACKEND
+        )
         self.world = world
         self.agents = {p.agent_id: Agent(p) for p in world["profiles"]}
         self.agent_ids = list(self.agents)
@@ -324,8 +385,11 @@ class Driver:
 
     def start(self) -> None:
         rng = self.rng
+        lead = lead_time(self.scen)
+        for _ in range(self.scen.backlog):
+            self.at(rng.uniform(0.0, lead), BACKLOG)
         for aid in self.agent_ids:
-            self.at(rng.uniform(0.0, self.scen.login_spread), LOGIN, aid)
+            self.at(lead + rng.uniform(0.0, self.scen.login_spread), LOGIN, aid)
         self.at(rng.expovariate(self.rate), ARRIVAL)
         n = self.scen.agents
         self.at(rng.expovariate(n / PAUSE_EVERY), PAUSE_TICK)
@@ -415,6 +479,8 @@ class Driver:
         if kind == ARRIVAL:
             self.at(now + rng.expovariate(self.rate), ARRIVAL)
             return self.new_call(now)
+        if kind == BACKLOG:
+            return self.new_call(now)
         if kind == ABANDON:
             call = self.calls.get(a)
             if call is None or call.state == CONNECTED:
@@ -490,7 +556,7 @@ class Driver:
             ag.connected.discard(a)
             if ag.pending_logout and not ag.connected:
                 self.logged_out(ag)
-        elif kind == ARRIVAL:
+        elif kind in (ARRIVAL, BACKLOG):
             if ev.call_id in self.calls:  # not rejected
                 self.at(now + rng.expovariate(1.0 / self.scen.patience_mean), ABANDON, ev.call_id)
         elif kind == ABANDON:
@@ -660,7 +726,37 @@ class GcWatch:
         }
 
 
-def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str | None) -> dict:
+class CTimer:
+    """Stands in for a ``NativeCore``'s cffi ``lib`` and times every call into C.
+
+    Each call pays a Python wrapper (about 0.2-0.4 us) that is not in the C time but is in
+    the API time, so a run with ``--time-c`` is for the split, not for events/s."""
+
+    def __init__(self, lib: Any) -> None:
+        self._lib = lib
+        self.stats: dict[str, list[int]] = {}  # name -> [calls, ns]
+
+    def __getattr__(self, name: str) -> Any:
+        fn = getattr(self._lib, name)
+        if not callable(fn):
+            return fn
+        pc = time.perf_counter_ns
+        entry = self.stats.setdefault(name, [0, 0])
+
+        def timed(*args: Any) -> Any:
+            t0 = pc()
+            out = fn(*args)
+            entry[1] += pc() - t0
+            entry[0] += 1
+            return out
+
+        setattr(self, name, timed)  # later lookups skip __getattr__
+        return timed
+
+
+def run_cell(
+    scen: Scenario, backend: str, seed: int, check: int, profile: str | None, time_c: bool = False
+) -> dict:
     """Build, warm up and measure one scenario on one backend, in this process."""
     acd_mod = load_backend(backend)
     rss_base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -671,12 +767,16 @@ def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str |
 
     w0 = time.perf_counter()
     drv.start()
-    warm_ops = drv.run(until=scen.login_spread + scen.warmup, check=check)
+    warm_ops = drv.run(until=lead_time(scen) + scen.login_spread + scen.warmup, check=check)
     warm_s = time.perf_counter() - w0
     before = drv.acd.counts()
     sim_start = drv.acd.now
 
     drv.reset_stats()
+    timer = None
+    nat = getattr(drv.acd, "_nat", None)
+    if time_c and nat is not None:  # the measured window only
+        timer = nat.lib = CTimer(nat.lib)
     watch = GcWatch()
     gc.callbacks.append(watch)
     prof = None
@@ -733,6 +833,7 @@ def run_cell(scen: Scenario, backend: str, seed: int, check: int, profile: str |
         "agent_states_end": {k: v for k, v in drv.acd.agent_states().items() if v},
         "digest": drv.digest.hexdigest(),
         "checked_every": check,
+        "c_time": timer.stats if timer is not None else None,
     }
 
 
@@ -755,6 +856,8 @@ def spawn(scen: Scenario, backend: str, args: argparse.Namespace) -> dict | None
     ]
     if args.profile:
         cmd += ["--profile", f"{args.profile}.{scen.name}.{backend}"]
+    if args.time_c:
+        cmd.append("--time-c")
     env = dict(os.environ, ACDCORE_BACKEND=backend)
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode == UNAVAILABLE:
@@ -766,6 +869,29 @@ def spawn(scen: Scenario, backend: str, args: argparse.Namespace) -> dict | None
     return json.loads(proc.stdout)
 
 
+def markdown(heads: list[str], lines: list[list[str]], left: int = 2) -> str:
+    """A Markdown table; the first ``left`` columns are left-aligned, the rest right."""
+    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(heads)]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)) + " |"]
+    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for cells in lines:
+        padded = [
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        out.append("| " + " | ".join(padded) + " |")
+    return "\n".join(out)
+
+
+def mean_us(r: dict) -> float:
+    """Mean API time per event (advance or handle call), microseconds."""
+    return r["all"]["total_s"] / r["events"] * 1e6 if r["events"] else float("nan")
+
+
+def ratio_label(backends: list[str]) -> str:
+    return f"{backends[1]}/{backends[0]}" if len(backends) == 2 else f"vs {backends[0]}"
+
+
 def table(rows: list[dict], backends: list[str]) -> str:
     heads = [
         "scenario",
@@ -773,6 +899,7 @@ def table(rows: list[dict], backends: list[str]) -> str:
         "agents",
         "events",
         "events/s",
+        "mean us",
         "p50 us",
         "p99 us",
         "handle p50",
@@ -781,7 +908,7 @@ def table(rows: list[dict], backends: list[str]) -> str:
         "waiting at end",
     ]
     if len(backends) > 1:
-        heads.append(f"speed-up vs {backends[0]}")
+        heads.append(ratio_label(backends))
     ref = {r["scenario"]["name"]: r for r in rows if r["backend"] == backends[0]}
     lines = []
     for r in rows:
@@ -791,6 +918,7 @@ def table(rows: list[dict], backends: list[str]) -> str:
             f"{r['scenario']['agents']:,}",
             f"{r['events']:,}",
             f"{r['events_per_s']:,.0f}",
+            f"{mean_us(r):.2f}",
             f"{r['all']['p50_us']:.1f}",
             f"{r['all']['p99_us']:.1f}",
             f"{r['handle']['p50_us']:.1f}",
@@ -802,16 +930,159 @@ def table(rows: list[dict], backends: list[str]) -> str:
             base = ref.get(r["scenario"]["name"])
             cells.append(f"{r['events_per_s'] / base['events_per_s']:.2f}x" if base else "-")
         lines.append(cells)
-    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(heads)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)) + " |"]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for cells in lines:
-        padded = [
-            c.ljust(w) if i < 2 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        out.append("| " + " | ".join(padded) + " |")
-    return "\n".join(out)
+    return markdown(heads, lines)
+
+
+def scaling_table(rows: list[dict], backends: list[str]) -> str | None:
+    """Cost per event of the scaling cells, and its growth over the 1,000-agent cell."""
+    cells = {(r["scenario"]["name"], r["backend"]): r for r in rows}
+    lines = []
+    for backend in backends:
+        first = next((cells[(n, backend)] for n in SCALING if (n, backend) in cells), None)
+        for name in SCALING:
+            r = cells.get((name, backend))
+            if r is None or first is None:
+                continue
+            h = r["handle"]
+            ad = r["advance_deadline"]
+            lines.append(
+                [
+                    name,
+                    backend,
+                    f"{r['scenario']['agents']:,}",
+                    f"{r['events']:,}",
+                    f"{r['events_per_s']:,.0f}",
+                    f"{mean_us(r):.2f}",
+                    f"{h['total_s'] / max(1, h['count']) * 1e6:.1f}",
+                    f"{ad['total_s'] / max(1, ad['count']) * 1e6:.1f}",
+                    f"{h['p50_us']:.1f}",
+                    f"{h['p99_us']:.1f}",
+                    f"{r['peak_rss_kib'] / 1024:.0f}",
+                    f"{r['waiting_end']:,}",
+                    f"{mean_us(r) / mean_us(first):.2f}x",
+                ]
+            )
+    if not lines:
+        return None
+    heads = [
+        "scenario",
+        "backend",
+        "agents",
+        "events",
+        "events/s",
+        "mean us/event",
+        "handle mean us",
+        "advance(deadline) mean us",
+        "handle p50",
+        "handle p99",
+        "peak RSS MiB",
+        "waiting at end",
+        f"cost vs {SCALING[0]}",
+    ]
+    return markdown(heads, lines)
+
+
+def targets(rows: list[dict]) -> list[str]:
+    """The issue's dispatch targets, checked on whatever cells were measured."""
+    cells = {(r["scenario"]["name"], r["backend"]): r for r in rows}
+    out = []
+    nat, py = cells.get(("large", "native")), cells.get(("large", "python"))
+    if nat is not None:
+        eps = nat["events_per_s"]
+        out.append(
+            f"large, native >= 200,000 events/s: {eps:,.0f} -> {'met' if eps >= 2e5 else 'MISSED'}"
+        )
+        if py is not None:
+            x = eps / py["events_per_s"]
+            out.append(f"large, native/python >= 10x: {x:.2f}x -> {'met' if x >= 10 else 'MISSED'}")
+    for backend in ("native", "python"):
+        lo, hi = cells.get((SCALING[0], backend)), cells.get((SCALING[-1], backend))
+        if lo is not None and hi is not None:
+            g = mean_us(hi) / mean_us(lo)
+            out.append(
+                f"{backend}: cost per event at {hi['scenario']['agents']:,} agents <= 2x "
+                f"{lo['scenario']['agents']:,}: {mean_us(hi):.2f} / {mean_us(lo):.2f} us = "
+                f"{g:.2f}x -> {'met' if g <= 2 else 'MISSED'}"
+            )
+    return out
+
+
+def _layer(fname: str, func: str) -> str | None:
+    """The layer a profiled function belongs to; ``None`` for builtins, the stdlib and
+    generated code, whose time goes to the layer that called them."""
+    norm = fname.replace(os.sep, "/")
+    if fname == "~":
+        if "_acdnative.acd_" in func:
+            return "C core: cffi calls into acd_native.c"
+        if "_cffi_backend" in func:
+            return "cffi (ffi.new, casts)"
+        return None
+    if norm.endswith("acdcore/_native/core.py"):
+        return "NativeCore wrapper (_native/core.py)"
+    if norm.endswith("acdcore/distributor.py"):
+        return "Distributor (distributor.py)"
+    if "/acdcore/" in norm:
+        return "other acdcore modules"
+    if "sortedcontainers" in norm:
+        return "sortedcontainers (waiting-call index)"
+    if norm.endswith("benchmarks/dispatch.py"):
+        return "driver (dispatch.py, not in the API time)"
+    return None
+
+
+def profile_summary(path: str, top: int = 15) -> str:
+    """Where the profiled time went, by layer: the C core, the Python around it, the driver.
+
+    Builtins, stdlib and attrs-generated functions count for the layer that called them
+    (split over their callers by the time cProfile recorded on each call edge)."""
+    import pstats
+
+    stats = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    layers: dict[str, float] = {}
+
+    def charge(func: tuple[str, int, str], tt: float, depth: int = 0) -> None:
+        layer = _layer(func[0], func[2])
+        if layer is None and depth < 8:
+            callers = stats[func][4] if func in stats else {}
+            edges = {c: e[2] for c, e in callers.items()}
+            total = sum(edges.values())
+            if total > 0:
+                for caller, ctt in edges.items():
+                    charge(caller, tt * ctt / total, depth + 1)
+                return
+        layer = layer or "unattributed builtins"
+        layers[layer] = layers.get(layer, 0.0) + tt
+
+    funcs = []
+    total = 0.0
+    api = 0.0
+    for func, (_cc, ncalls, tt, ct, _callers) in stats.items():
+        total += tt
+        charge(func, tt)
+        fname, line, name = func
+        if fname.replace(os.sep, "/").endswith("acdcore/distributor.py") and name in (
+            "handle",
+            "advance",
+        ):
+            api += ct
+        funcs.append(
+            (tt, ncalls, f"{fname.replace(os.sep, '/').rsplit('/', 1)[-1]}:{line}({name})")
+        )
+    c_time = layers.get("C core: cffi calls into acd_native.c", 0.0)
+    lines = [
+        f"cProfile of {path}: {total:.2f} s profiled; Distributor.handle + advance "
+        f"(cumulative) {api:.2f} s, of which {c_time:.2f} s ({c_time / api * 100:.1f} %) in "
+        f"C calls"
+        if api
+        else f"cProfile of {path}: {total:.2f} s profiled",
+        "  own time by layer (builtins charged to their caller):",
+    ]
+    for layer, tt in sorted(layers.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {tt / total * 100:5.1f} %  {tt:7.2f} s  {layer}")
+    lines.append(f"  top {top} functions by own time:")
+    for tt, ncalls, name in sorted(funcs, reverse=True)[:top]:
+        lines.append(f"  {tt / total * 100:5.1f} %  {ncalls:>10,} calls  {name}")
+    return "\n".join(lines)
 
 
 def details(r: dict) -> str:
@@ -846,16 +1117,48 @@ def details(r: dict) -> str:
         f"collections (gen 0/1/2), {g['total_ms']:.0f} ms total, longest {g['max_ms']:.0f} ms; "
         f"warm-up {r['warmup_ops']:,} events in {r['warmup_wall_s']:.1f} s wall "
         f"(build {r['build_s']:.1f} s); RSS after import {r['base_rss_kib'] / 1024:.0f} MiB; "
-        f"action digest {r['digest']}"
+        f"action digest {r['digest']}" + c_split(r)
+    )
+
+
+def c_split(r: dict) -> str:
+    """The ``--time-c`` line: time inside C calls against the API time."""
+    stats = r.get("c_time")
+    if not stats:
+        return ""
+    c_s = sum(ns for _, ns in stats.values()) / 1e9
+    api_s = r["all"]["total_s"]
+    calls = sum(n for n, _ in stats.values())
+    per = ", ".join(
+        f"{name} {n:,}x {ns / n / 1000:.2f} us"
+        for name, (n, ns) in sorted(stats.items(), key=lambda kv: -kv[1][1])
+        if n
+    )
+    return (
+        f"\n  C calls in window (--time-c): {c_s:.2f} s of {api_s:.2f} s API time "
+        f"({c_s / api_s * 100:.1f} %), {calls / r['events']:.2f} calls and "
+        f"{c_s / r['events'] * 1e6:.2f} us an event; {per}"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        choices=[*SCENARIOS, *GROUPS],
+        help="scenario or group to run (repeatable; default: all = small, large, scaling)",
+    )
     p.add_argument("--events", type=int, help="measured events (advance + handle calls)")
+    p.add_argument(
+        "--scale-events",
+        type=int,
+        help=f"measured events of the scaling cells only (default {SCALING_EVENTS:,})",
+    )
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--agents", type=int, help="override the number of agents (load kept)")
+    p.add_argument(
+        "--agents", type=int, help="override the number of agents (load kept; not scaling)"
+    )
     p.add_argument(
         "--backend",
         action="append",
@@ -868,7 +1171,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument(
         "--profile",
-        help="write cProfile stats of the measured phase to PREFIX.<scenario>.<backend> (inflates the timings)",
+        help="write cProfile stats of the measured phase to PREFIX.<scenario>.<backend> and "
+        "print a summary by layer (inflates the timings)",
+    )
+    p.add_argument(
+        "--time-c",
+        action="store_true",
+        help="time every call into the native core in the measured window and print the C "
+        "share of the API time (adds a Python wrapper to each C call)",
     )
     p.add_argument("--json", help="also write the raw results to this file")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -882,49 +1192,83 @@ def main(argv: list[str] | None = None) -> None:
             skills_per_call=tuple(scen.skills_per_call),
         )
         gc.collect()
-        result = run_cell(scen, args.backend[0], args.seed, args.check, args.profile)
+        result = run_cell(scen, args.backend[0], args.seed, args.check, args.profile, args.time_c)
         json.dump(result, sys.stdout)
         return
 
-    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    names: list[str] = []
+    for item in args.scenario or ["all"]:
+        for name in GROUPS.get(item, (item,)):
+            if name not in names:
+                names.append(name)
     backends = list(dict.fromkeys(args.backend or BACKENDS))
     rows = []
+    started = time.perf_counter()
     for name in names:
         scen = SCENARIOS[name]
-        if args.agents:
+        scaling = name in SCALING
+        if args.agents and not scaling:
             scen = replace(scen, agents=args.agents)
         if args.events:
             scen = replace(scen, events=args.events)
+        if args.scale_events and scaling:
+            scen = replace(scen, events=args.scale_events)
         if args.warmup is not None:
             scen = replace(scen, warmup=args.warmup)
         if args.load:
             scen = replace(scen, load=args.load)
         for backend in backends:
             print(f"running {name} on {backend}...", file=sys.stderr, flush=True)
+            w0 = time.perf_counter()
             row = spawn(scen, backend, args)
             if row is None:
                 print(f"skipped {name} on {backend}: backend unavailable", file=sys.stderr)
             else:
+                row["cell_wall_s"] = time.perf_counter() - w0
                 rows.append(row)
     if not rows:
         raise SystemExit("nothing was measured")
+    measured = list(dict.fromkeys(r["backend"] for r in rows))
+    backends = [b for b in backends if b in measured]
     print(table(rows, backends))
+    scaled = scaling_table(rows, backends)
+    if scaled:
+        print()
+        print(scaled)
     print()
     for r in rows:
         print(details(r))
+    differ = []
     for name in names:  # same seed and events: every backend must decide the same
         digests = {r["backend"]: r["digest"] for r in rows if r["scenario"]["name"] == name}
         if len(digests) > 1:
             same = len(set(digests.values())) == 1
+            if not same:
+                differ.append(name)
             print(f"{name}: action streams {'identical' if same else 'DIFFER'} across {digests}")
+    checks = targets(rows)
+    if checks:
+        print("\ntargets (issue):")
+        for line in checks:
+            print(f"  {line}")
+    if args.profile:
+        for r in rows:
+            print()
+            print(profile_summary(f"{args.profile}.{r['scenario']['name']}.{r['backend']}"))
+    walls = ", ".join(
+        f"{r['scenario']['name']}/{r['backend']} {r['cell_wall_s']:.0f} s" for r in rows
+    )
     print(
         f"\nevents = Distributor.advance + Distributor.handle calls, each timed alone "
-        f"(perf_counter_ns); events/s = events / summed API time. seed {args.seed}, "
-        f"Python {rows[0]['python']}, acdcore from {rows[0]['acdcore_file']}"
+        f"(perf_counter_ns); events/s = events / summed API time; mean us = summed API time / "
+        f"events. seed {args.seed}, Python {rows[0]['python']}, acdcore from "
+        f"{rows[0]['acdcore_file']}; {time.perf_counter() - started:.0f} s wall in all ({walls})"
     )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)
+    if differ:
+        raise SystemExit(f"backends made different decisions in {', '.join(differ)}")
 
 
 if __name__ == "__main__":
