@@ -16,10 +16,12 @@ from acdcore import (
     Alert,
     All,
     Any_,
+    CallAbandoned,
     CallArrived,
     CallEnded,
     CallState,
     CallTransferred,
+    CancelOffer,
     Compare,
     ConfigError,
     Contains,
@@ -984,4 +986,49 @@ def test_queues_added_twice_count_once() -> None:
     run_until(acd, 25)
     feed(acd, login(25, "helper", ["general"], skills={"billing": 1}))
     assert acd.call("c1").offered_to == ("helper",)
+    acd.check()
+
+
+def test_a_reused_call_id_does_not_inherit_the_old_calls_timers() -> None:
+    # The first call with id "c" is abandoned while its relaxation step is
+    # pending, under another call's earlier step (so the stale timer stays in
+    # the heap); a new call with the same id must not be stepped by it.
+    plan = plan_of(
+        Rule(
+            "billing",
+            when=Equals("intent", "billing"),
+            queue="billing",
+            steps=(Step(requirement={"billing": 5}, expires_after=5.0),),
+        )
+    )
+    acd = Distributor(QUEUES, plan=plan)
+    feed(
+        acd,
+        arrive(0, "other", attributes={"intent": "billing"}),
+        arrive(1, "c", attributes={"intent": "billing"}),
+        CallAbandoned(now=2, call_id="c"),
+        arrive(3, "c", attributes={"intent": "billing"}),
+    )
+    run_until(acd, 6.5)  # the old step was due at 6; the new one is due at 8
+    assert acd.explain("c").step == 0
+    run_until(acd, 8)
+    assert acd.explain("c").step == 1
+    acd.check()
+
+
+def test_a_reused_call_id_does_not_inherit_the_old_ring_timeout() -> None:
+    acd = Distributor([QueueConfig("billing", ring_timeout=10.0)])
+    feed(
+        acd,
+        login(0, "a1", ["billing"]),
+        login(0, "a2", ["billing"]),
+        arrive(0, "other", queue="billing"),
+        arrive(0, "c", queue="billing"),
+        CallAbandoned(now=1, call_id="c"),
+        arrive(5, "c", queue="billing"),
+    )
+    assert acd.call("c").state.value == "ringing"
+    acts = run_until(acd, 12)  # "other" times out at 10; the old "c" timer must be stale
+    assert [a.call_id for a in acts if isinstance(a, CancelOffer)] == ["other"]
+    assert acd.call("c").state.value == "ringing"
     acd.check()

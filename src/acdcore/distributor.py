@@ -711,7 +711,9 @@ class Distributor:
                 index += 1
                 continue
             assert stage.expires_at is not None
-            self._schedule(stage.expires_at, _STAGE, call.call_id, (call.stage_gen, index + 1))
+            self._schedule(
+                stage.expires_at, _STAGE, call.call_id, (call.seq, call.stage_gen, index + 1)
+            )
             return
 
     def _anyone_could_take(self, call: CallRecord) -> bool:
@@ -1038,9 +1040,15 @@ class Distributor:
         self._timer_seq += 1
 
     def _timer_live(self, when: float, kind: int, ref: str, token: Any) -> bool:
+        # A call's timers carry its sequence number: a call id may be reused
+        # once its call has ended, and the new call must not inherit them.
         if kind == _RING:
             call = self._calls.get(ref)
-            return call is not None and call.state is CallState.RINGING and call.ring_round == token
+            return (
+                call is not None
+                and call.state is CallState.RINGING
+                and (call.seq, call.ring_round) == token
+            )
         if kind == _WRAP:
             agent = self._agents[ref]
             s = agent.sessions.get(token)
@@ -1053,11 +1061,17 @@ class Distributor:
         if kind == _STAGE:
             # A connected call's steps no longer matter (a transfer restarts them).
             return (
-                call.state is not CallState.CONNECTED and (call.stage_gen, call.stage + 1) == token
+                call.state is not CallState.CONNECTED
+                and (
+                    call.seq,
+                    call.stage_gen,
+                    call.stage + 1,
+                )
+                == token
             )
         if kind == _MAX_WAIT:
-            return call.state is CallState.WAITING and (call.queue, call.entered) == token
-        return call.recheck_at == when
+            return call.state is CallState.WAITING and (call.seq, call.queue, call.entered) == token
+        return call.seq == token and call.recheck_at == when
 
     def _fire(self, kind: int, ref: str, token: Any) -> None:
         if kind == _RING:
@@ -1092,7 +1106,7 @@ class Distributor:
             self._route_agent(agent)
         elif kind == _STAGE:
             call = self._calls[ref]
-            self._enter_stage(call, token[1])
+            self._enter_stage(call, token[2])
             if call.state is CallState.WAITING:
                 self._route_call(call)
         elif kind == _MAX_WAIT:
@@ -1126,7 +1140,10 @@ class Distributor:
         rules = self._queue_rules(call.queue)
         if rules is not None and rules.max_wait is not None:
             self._schedule(
-                call.entered + rules.max_wait, _MAX_WAIT, call.call_id, (call.queue, call.entered)
+                call.entered + rules.max_wait,
+                _MAX_WAIT,
+                call.call_id,
+                (call.seq, call.queue, call.entered),
             )
 
     def _requeue(self, call: CallRecord, reason: str) -> None:
@@ -1344,7 +1361,7 @@ class Distributor:
     def _recheck_call(self, call: CallRecord, when: float) -> None:
         if call.recheck_at is None or call.recheck_at <= self._now or when < call.recheck_at:
             call.recheck_at = when
-            self._schedule(when, _CALL_RECHECK, call.call_id)
+            self._schedule(when, _CALL_RECHECK, call.call_id, call.seq)
 
     def _route_call(self, call: CallRecord) -> None:
         """Offer a waiting call to the best free eligible agent(s), or schedule
@@ -1473,7 +1490,7 @@ class Distributor:
         call.offers = [a.agent_id for a in agents]
         call.ring_round += 1
         timeout = q.config.ring_timeout
-        self._schedule(self._now + timeout, _RING, call.call_id, call.ring_round)
+        self._schedule(self._now + timeout, _RING, call.call_id, (call.seq, call.ring_round))
         for agent in agents:
             agent.sessions[call.call_id] = Session(
                 call_id=call.call_id,
