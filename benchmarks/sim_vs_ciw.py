@@ -403,8 +403,8 @@ def report(results: dict[str, dict[str, list[Run]]], args: argparse.Namespace) -
     print(f"acdcore backend: {backend}; native extension built: {native_available()}")
     if backend != "native":
         print(
-            "  the native backend does not exist yet (ACDCORE_BACKEND=native falls back to "
-            "python): the ratios below are the python backend's"
+            "  the python backend is loaded (the extension is not built, or "
+            "ACDCORE_BACKEND=python): the ratios below are the python backend's"
         )
     print()
     rows = []
