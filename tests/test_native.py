@@ -93,3 +93,26 @@ def test_decisions_resume_after_refusals() -> None:
     acd, _ = _core()
     acd.handle(AgentLoggedIn(now=2.0, profile=AgentProfile("a2", skills={"x": 1}, queues=["r"])))
     assert acd.call("c1").offered_to == ("a2",)
+
+
+def test_capacity_is_bounded_when_configured() -> None:
+    # Every backend holds a session count exactly; a huge capacity is refused
+    # when the profile is built, not when the agent logs in.
+    from acdcore import Channel, ConfigError
+
+    with pytest.raises(ConfigError, match="capacity"):
+        AgentProfile("a", capacity={Channel.CHAT: 2**40})
+
+
+def test_many_sessions_fit_the_native_buffers() -> None:
+    from acdcore import Channel, OfferAnswered
+
+    acd = Distributor([QueueConfig("q")], backend="native")
+    prof = AgentProfile("a", queues=["q"], capacity={Channel.CHAT: 100}, exclusive=[])
+    acd.handle(AgentLoggedIn(now=0.0, profile=prof))
+    for i in range(100):
+        acd.handle(CallArrived(now=1.0, call_id=f"c{i}", queue="q", channel=Channel.CHAT))
+        acd.handle(OfferAnswered(now=1.0, call_id=f"c{i}", agent_id="a"))
+    acd.handle(CallArrived(now=1.0, call_id="late", queue="q", channel=Channel.CHAT))
+    assert acd.call("late").state.value == "waiting"
+    acd.check()

@@ -214,6 +214,10 @@ def _memberships(
     return MappingProxyType(out)
 
 
+MAX_CAPACITY = 1024
+"""The most sessions an agent may hold on one channel."""
+
+
 def _capacity(value: Mapping[Channel, int] | None) -> Mapping[Channel, int]:
     if value is None:
         return MappingProxyType({Channel.VOICE: 1})
@@ -222,6 +226,10 @@ def _capacity(value: Mapping[Channel, int] | None) -> Mapping[Channel, int]:
         if not isinstance(ch, Channel):
             raise ConfigError(f"AgentProfile.capacity key {ch!r} is not a Channel")
         _check_int(n, f"AgentProfile.capacity[{ch.value}]", 0)
+        if n > MAX_CAPACITY:
+            raise ConfigError(
+                f"AgentProfile.capacity[{ch.value}] must be <= {MAX_CAPACITY}, got {n!r}"
+            )
         out[ch] = n
     return MappingProxyType(out)
 

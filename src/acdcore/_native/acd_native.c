@@ -934,6 +934,26 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
     return 1;
 }
 
+/* The membership through which the agent may take the calls of bucket b of
+ * queue `queue` (its own membership `own`, or for a borrowed queue the one
+ * found through the class's extra queues), or NULL when the bucket's class
+ * is closed to it: channel not free (`fm`), no membership, region or skills. */
+static const mem_t *bucket_mem(const acd_core *core, const agent_t *a, const mem_t *own,
+                               int queue, const bucket_t *b, unsigned fm)
+{
+    const cls_t *cl = &core->cls[b->cls];
+    if (!(fm & (1u << cl->channel)))
+        return NULL;
+    const mem_t *m = own;
+    if (!m) {
+        int mi = membership_for(a, queue, cl);
+        if (mi < 0)
+            return NULL;
+        m = &a->mem[mi];
+    }
+    return class_ok(a, cl) ? m : NULL;
+}
+
 /* The best waiting call for agent ai now, across its scan list; -1 and the
  * earliest instant a held-back call opens when there is none. */
 static int best_call(acd_core *core, int ai, double now, double *earliest)
@@ -957,17 +977,8 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
             const bucket_t *b = &core->b[q->active[k]];
             if (qbest >= 0 && keycmp(core->c[b->fwd[0]].key, core->c[qbest].key) > 0)
                 break; /* this bucket and every later one start after the pick */
-            const cls_t *cl = &core->cls[b->cls];
-            if (!(fm & (1u << cl->channel)))
-                continue;
-            const mem_t *m = own;
-            if (!m) {
-                int mi = membership_for(a, sc->queue, cl);
-                if (mi < 0)
-                    continue;
-                m = &a->mem[mi];
-            }
-            if (!class_ok(a, cl))
+            const mem_t *m = bucket_mem(core, a, own, sc->queue, b, fm);
+            if (!m)
                 continue;
             for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
                 const call_t *c = &core->c[x];
@@ -989,17 +1000,8 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
                 const bucket_t *b = &core->b[q->active[k]];
                 if (qbest >= 0 && keycmp(core->c[b->fwd[0]].key, core->c[qbest].key) >= 0)
                     break;
-                const cls_t *cl = &core->cls[b->cls];
-                if (!(fm & (1u << cl->channel)))
-                    continue;
-                const mem_t *m = own;
-                if (!m) {
-                    int mi = membership_for(a, sc->queue, cl);
-                    if (mi < 0)
-                        continue;
-                    m = &a->mem[mi];
-                }
-                if (!class_ok(a, cl))
+                const mem_t *m = bucket_mem(core, a, own, sc->queue, b, fm);
+                if (!m)
                     continue;
                 for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
                     const call_t *c = &core->c[x];

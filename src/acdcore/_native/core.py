@@ -205,8 +205,9 @@ class NativeCore:
         sessions = agent.sessions
         n = len(sessions)
         if n:
-            if n > 64:
-                raise NativeError(f"agent {agent.agent_id!r}: more than 64 sessions")
+            if n > len(self._ch):  # up to 4 channels x MAX_CAPACITY
+                self._seq = self.ffi.new("long long[]", 2 * n)
+                self._ch = self.ffi.new("int[]", 2 * n)
             seq, ch = self._seq, self._ch
             for i, s in enumerate(sessions.values()):
                 seq[i] = s.seq
