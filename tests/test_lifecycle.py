@@ -187,8 +187,9 @@ def test_abandon_while_waiting_and_while_ringing() -> None:
     assert offers(acts) == [("c3", "x")]  # freed at once, no miss
     assert acd.agent("x").consecutive_misses == 0
     assert acd.counts() == {
-        "arrived": 3, "waiting": 0, "ringing": 1, "connected": 0,
+        "arrived": 3, "waiting": 0, "ringing": 1, "connected": 0, "callback-pending": 0,
         "completed": 0, "abandoned": 2, "rejected": 0, "overflowed": 0, "self-service": 0,
+        "callback-failed": 0,
     }  # fmt: skip
 
 

@@ -32,16 +32,23 @@ __all__ = [
 
 
 class CallState(enum.Enum):
-    """Where a call is. The first three are live; the rest are final outcomes."""
+    """Where a call is. The first four are live; the rest are final outcomes.
+
+    A callback (a caller who accepted one) is ``WAITING`` in its place, then
+    ``RINGING`` while the customer is dialled with an agent reserved, and
+    ``CALLBACK_PENDING`` between an unanswered attempt and the next.
+    """
 
     WAITING = "waiting"
     RINGING = "ringing"
     CONNECTED = "connected"
+    CALLBACK_PENDING = "callback-pending"
     COMPLETED = "completed"
     ABANDONED = "abandoned"
     REJECTED = "rejected"
     OVERFLOWED = "overflowed"
     SELF_SERVICE = "self-service"
+    CALLBACK_FAILED = "callback-failed"
 
 
 class AgentState(enum.Enum):
@@ -123,6 +130,14 @@ class CallRecord:
     preferred_until: float = 0.0
     transfers: int = 0
     slot: int = -1  # native backend: the call's slot while it waits
+    callback: bool = False  # the caller accepted a callback and left the line
+    number: str | None = None  # where to call back
+    attempts: int = 0  # callback attempts made
+    callback_offered: bool = False
+    announced: int = 0  # announcements made
+    last_position: int = 0  # at the last announcement
+    last_wait: float = -1.0  # rounded estimate at the last announcement
+    next_announce: float | None = None  # the pending announcement deadline
 
 
 @attrs.define(slots=True, eq=False)
@@ -147,6 +162,7 @@ class AgentRecord:
     answers: list[bool] = attrs.Factory(list)  # recent offer outcomes, for the load guard
     skills: dict[str, int] = attrs.Factory(dict)  # plain copy of profile.skills, for speed
     slot: int = -1  # native backend: the agent's index
+    staffed: bool = False  # counted in its queues' staffing (logged in, not paused or leaving)
 
     def set_profile(self, profile: AgentProfile) -> None:
         """Replace the profile (and the plain copy of its skills)."""
@@ -229,3 +245,5 @@ class QueueRecord:
     free: dict[str, None] = attrs.Factory(dict)
     rr_last: int | None = None
     surge: bool = False
+    staffed: int = 0  # members logged in, not paused and not logging out
+    sampled: tuple[int, int] = (-1, -1)  # (waiting, staffed) last told to the estimators

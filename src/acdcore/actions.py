@@ -17,10 +17,14 @@ from .skills import Channel, freeze_mapping
 __all__ = [
     "Action",
     "Alert",
+    "Announce",
+    "CallbackFailed",
     "CancelOffer",
     "Offer",
+    "OfferCallback",
     "Overflow",
     "PauseAgent",
+    "PlaceCallback",
     "PreferredAgentBusy",
     "Queued",
     "Reject",
@@ -167,3 +171,69 @@ class PreferredAgentBusy(Action):
     call_id: str
     agent_id: str
     fallback: bool
+
+
+@attrs.frozen(kw_only=True)
+class Announce(Action):
+    """Tell the caller of ``call_id`` their ``position`` (1-based) and
+    estimated wait.
+
+    ``wait`` is the estimate rounded for the ear (seconds; ``math.inf`` when
+    nobody who could take the call is staffed), ``phrase`` the same in words
+    ("about 45 seconds"), ``estimate`` the unrounded estimate and ``low`` /
+    ``high`` its 80 % interval. ``segment`` is the caller's segment (the
+    values of the queue's ``segment_by`` attributes, ``"tier=gold"``; empty
+    when none is set) and ``rotation`` the index of the prompt variant to
+    play, cycling so that the same variant never plays twice in a row.
+    """
+
+    call_id: str
+    queue: str
+    position: int
+    wait: float
+    phrase: str
+    estimate: float
+    low: float
+    high: float
+    segment: str
+    rotation: int
+
+
+@attrs.frozen(kw_only=True)
+class OfferCallback(Action):
+    """Offer the caller of ``call_id`` a callback that keeps their place: the
+    estimated wait (``estimate`` seconds) exceeds the queue's threshold. Answer
+    with :class:`~acdcore.events.CallbackRequested` if they accept."""
+
+    call_id: str
+    queue: str
+    position: int
+    estimate: float
+
+
+@attrs.frozen(kw_only=True)
+class PlaceCallback(Action):
+    """It is the turn of callback ``call_id``: ``agent_id`` is reserved for it;
+    dial the customer at ``number`` (attempt ``attempt``, from 1). Report the
+    customer picking up with :class:`~acdcore.events.OfferAnswered` (the call
+    is then connected to the reserved agent) or not with
+    :class:`~acdcore.events.CallbackUnanswered`; an attempt with no answer
+    after ``dial_timeout`` seconds counts as unanswered."""
+
+    call_id: str
+    agent_id: str
+    queue: str
+    number: str | None
+    attempt: int
+    dial_timeout: float
+    attributes: Mapping[str, Any] = attrs.field(converter=_attributes, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class CallbackFailed(Action):
+    """Callback ``call_id`` went unanswered ``attempts`` times: it is recorded
+    as failed (its final outcome)."""
+
+    call_id: str
+    queue: str
+    attempts: int

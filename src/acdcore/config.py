@@ -27,6 +27,8 @@ from .skills import (
 
 __all__ = [
     "AgentProfile",
+    "Announcements",
+    "CallbackPolicy",
     "NoAnswerPolicy",
     "QueueConfig",
     "QueueMembership",
@@ -106,6 +108,71 @@ class NoAnswerPolicy:
         _check_name(self.pause_reason, "NoAnswerPolicy.pause_reason")
 
 
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    items = freeze_sequence(value, "Announcements.segment_by", ConfigError)
+    for name in items:
+        _check_name(name, "Announcements.segment_by entry")
+    return tuple(items)
+
+
+@attrs.frozen
+class Announcements:
+    """Position and estimated-wait announcements for the callers of a queue.
+
+    The first comes ``first`` seconds after a call enters the queue (0: on
+    entry), then one every ``every`` seconds while it waits. A periodic
+    announcement is skipped (and the next one scheduled) unless the caller's
+    position changed or the rounded estimate moved by at least ``min_change``
+    seconds since the last one. ``prompts`` is how many prompt variants the
+    adapter has: the rotation index cycles through them, so with two or more
+    the same prompt never plays twice in a row. ``segment_by`` names the call
+    attributes (tier, age group, language...) whose values make the caller's
+    segment, so the adapter can play content fitted to the caller.
+    """
+
+    every: float = 60.0
+    first: float = 0.0
+    min_change: float = 15.0
+    prompts: int = 3
+    segment_by: tuple[str, ...] = attrs.field(default=("tier",), converter=_names)
+
+    def __attrs_post_init__(self) -> None:
+        check_duration(self.every, "Announcements.every", ConfigError)
+        if self.every <= 0:
+            raise ConfigError(f"Announcements.every must be > 0, got {self.every!r}")
+        check_duration(self.first, "Announcements.first", ConfigError)
+        check_duration(self.min_change, "Announcements.min_change", ConfigError)
+        _check_int(self.prompts, "Announcements.prompts", 1)
+
+
+@attrs.frozen
+class CallbackPolicy:
+    """Offering callers a callback that keeps their place.
+
+    When a waiting caller's estimated wait exceeds ``threshold`` seconds (on
+    entry or at an announcement), the distributor offers a callback, once per
+    call. A caller who accepts leaves the line but keeps their place and
+    priority; when their turn comes an agent is reserved and the adapter is
+    told to place the call. If the customer does not answer within
+    ``dial_timeout`` seconds (or the adapter reports it unanswered), the
+    attempt is retried ``retry_delay`` seconds later, back at the same place,
+    up to ``retries`` more times; then the callback is recorded as failed.
+    """
+
+    threshold: float = 60.0
+    retries: int = 2
+    retry_delay: float = 300.0
+    dial_timeout: float = 45.0
+
+    def __attrs_post_init__(self) -> None:
+        check_duration(self.threshold, "CallbackPolicy.threshold", ConfigError)
+        _check_int(self.retries, "CallbackPolicy.retries", 0)
+        check_duration(self.retry_delay, "CallbackPolicy.retry_delay", ConfigError)
+        check_duration(self.dial_timeout, "CallbackPolicy.dial_timeout", ConfigError)
+        if self.dial_timeout <= 0:
+            raise ConfigError(f"CallbackPolicy.dial_timeout must be > 0, got {self.dial_timeout!r}")
+
+
 def _requirement(value: SkillRequirement | Mapping[str, int] | None) -> SkillRequirement:
     if value is None:
         return SkillRequirement()
@@ -126,7 +193,9 @@ class QueueConfig:
     is available again. ``max_length``: waiting calls beyond which a new arrival
     is rejected (``None``: unbounded). ``preferred_agent_wait``: how long a call
     that names a preferred agent is reserved for that agent before any eligible
-    agent may take it.
+    agent may take it. ``announce``: position and wait announcements
+    (:class:`Announcements`, ``None``: none). ``callback``: callback offers
+    (:class:`CallbackPolicy`, ``None``: callers cannot ask for one).
     """
 
     name: str
@@ -138,6 +207,8 @@ class QueueConfig:
     no_answer: NoAnswerPolicy = attrs.field(factory=NoAnswerPolicy)
     max_length: int | None = None
     preferred_agent_wait: float = 30.0
+    announce: Announcements | None = None
+    callback: CallbackPolicy | None = None
 
     def __attrs_post_init__(self) -> None:
         _check_name(self.name, "QueueConfig.name")
@@ -168,6 +239,10 @@ class QueueConfig:
             raise ConfigError(f"{where}: no_answer must be a NoAnswerPolicy")
         if self.max_length is not None:
             _check_int(self.max_length, f"{where}: max_length", 0)
+        if self.announce is not None and not isinstance(self.announce, Announcements):
+            raise ConfigError(f"{where}: announce must be Announcements or None")
+        if self.callback is not None and not isinstance(self.callback, CallbackPolicy):
+            raise ConfigError(f"{where}: callback must be a CallbackPolicy or None")
 
 
 @attrs.frozen

@@ -25,6 +25,7 @@ Decision rules (all deterministic):
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
 from collections import OrderedDict
@@ -48,17 +49,21 @@ from ._state import (
 from .actions import (
     Action,
     Alert,
+    Announce,
+    CallbackFailed,
     CancelOffer,
     Offer,
+    OfferCallback,
     Overflow,
     PauseAgent,
+    PlaceCallback,
     PreferredAgentBusy,
     Queued,
     Reject,
     SelfService,
     SurgeMode,
 )
-from .config import EXACT, AgentProfile, QueueConfig
+from .config import EXACT, AgentProfile, CallbackPolicy, QueueConfig
 from .errors import (
     AcdError,
     AdvanceRequired,
@@ -73,6 +78,7 @@ from .errors import (
     UnknownCall,
     UnknownQueue,
 )
+from .estimators import LearnedEstimator, WaitContext, WaitEstimate, WaitEstimator, spoken_wait
 from .events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -81,6 +87,8 @@ from .events import (
     AgentSkillsChanged,
     CallAbandoned,
     CallArrived,
+    CallbackRequested,
+    CallbackUnanswered,
     CallEnded,
     CallTransferred,
     Event,
@@ -108,15 +116,20 @@ _AGENT_WAKE = 2
 _CALL_RECHECK = 3
 _STAGE = 4
 _MAX_WAIT = 5
+_ANNOUNCE = 6
+_RETRY = 7
 
-_LIVE = (CallState.WAITING, CallState.RINGING, CallState.CONNECTED)
+_LIVE = (CallState.WAITING, CallState.RINGING, CallState.CONNECTED, CallState.CALLBACK_PENDING)
 _FINAL = (
     CallState.COMPLETED,
     CallState.ABANDONED,
     CallState.REJECTED,
     CallState.OVERFLOWED,
     CallState.SELF_SERVICE,
+    CallState.CALLBACK_FAILED,
 )
+_ENTRY = ("arrived", "transferred", "overflow")  # reasons a call enters a queue afresh
+_DEFAULT_CALLBACK = CallbackPolicy()
 
 
 @attrs.frozen
@@ -180,6 +193,8 @@ class CallView:
     agent: str | None
     rule: str = "default"
     transfers: int = 0
+    callback: bool = False
+    attempts: int = 0
 
 
 @attrs.frozen
@@ -222,6 +237,7 @@ class Distributor:
         plan: RoutingPlan | None = None,
         skills: Iterable[str] | None = None,
         backend: str | None = None,
+        estimators: Iterable[WaitEstimator] | WaitEstimator | None = None,
     ) -> None:
         if isinstance(queues, QueueConfig) or not isinstance(queues, Iterable):
             raise ConfigError("queues must be a sequence of QueueConfig")
@@ -272,6 +288,28 @@ class Distributor:
             raise ConfigError(f"backend must be 'python' or 'native', got {backend!r}")
         if backend == "native" and not _backend.native_available():
             raise ConfigError("backend 'native' was asked for but the extension is not built")
+        if estimators is None:
+            wanted = any(r.config.announce or r.config.callback for r in records.values())
+            ests: list[WaitEstimator] = [LearnedEstimator()] if wanted else []
+        elif isinstance(estimators, WaitEstimator):
+            ests = [estimators]
+        else:
+            ests = list(freeze_sequence(estimators, "estimators", ConfigError))
+        seen_names: set[str] = set()
+        for e in ests:
+            if not isinstance(e, WaitEstimator):
+                raise ConfigError(f"estimators: {e!r} is not a WaitEstimator")
+            if e.name in seen_names:
+                raise ConfigError(f"estimators: two estimators are named {e.name!r}")
+            seen_names.add(e.name)
+        if not ests and any(r.config.announce or r.config.callback for r in records.values()):
+            raise ConfigError(
+                "queues with announcements or callback offers need an estimator; "
+                "leave estimators=None for the default"
+            )
+        self._ests = ests
+        self._staff_gen = 0
+        self._servers_cache: dict[tuple[Any, ...], tuple[int, int]] = {}
         self._backend = backend
         self._nat: NativeCore | None = None
         if backend == "native":
@@ -341,6 +379,8 @@ class Distributor:
             self._now = when
             self._fire(kind, ref, token)
             self._update_surge()
+            if self._ests:
+                self._sample()
         self._now = float(now)
         out, self._actions = self._actions, []
         return out
@@ -385,6 +425,8 @@ class Distributor:
         self._now = float(event.now)
         handler(self, event, validate=False)
         self._update_surge()
+        if self._ests:
+            self._sample()
         out, self._actions = self._actions, []
         return out
 
@@ -485,8 +527,7 @@ class Distributor:
         self._calls[call.call_id] = call
         self._start_stages(call, decision.requirement, decision.steps)
         self._set_preferred(call, ev, decision.rule)
-        self._enqueue(call, "arrived")
-        self._route_call(call)
+        self._enter(call, "arrived")
 
     def _resolve_arrival(self, ev: CallArrived, seq: int) -> _Arrival:
         """Apply the plan (rules, closed hours, join-empty, surge) to an
@@ -733,6 +774,11 @@ class Distributor:
                     f"call {ev.call_id!r} is connected to agent {call.agent!r}; "
                     "a connected call ends with CallEnded, not CallAbandoned"
                 )
+            if call.callback:
+                raise InvalidCallState(
+                    f"call {ev.call_id!r} is a callback ({call.state.value}): its caller is not "
+                    "on the line and cannot abandon; an unanswered attempt is CallbackUnanswered"
+                )
             return
         call = self._calls[ev.call_id]
         released: list[AgentRecord] = []
@@ -740,7 +786,11 @@ class Distributor:
             del self._queues[call.queue].waiting[call.key]
             if self._nat is not None:
                 self._nat.remove(call)
+            for e in self._ests:
+                e.on_abandoned(call.queue, self._now, self._now - call.entered, call.seq)
         else:
+            for e in self._ests:
+                e.on_left(call.queue, self._now, call.seq)
             for aid in call.offers:
                 agent = self._agents[aid]
                 del agent.sessions[call.call_id]
@@ -768,6 +818,9 @@ class Distributor:
         call.agent = agent.agent_id
         call.answered_at = self._now
         call.ring_round += 1
+        call.callback = False  # the customer is on the line now
+        for e in self._ests:
+            e.on_answered(call.queue, self._now, self._now - call.entered, call.seq, call.priority)
         agent.sessions[call.call_id].state = SessionState.CONNECTED
         agent.calls_taken += 1
         agent.misses = 0
@@ -874,8 +927,7 @@ class Distributor:
         call.rule = "transfer"
         self._transfers += 1
         self._move(call, ev.queue, ev.requirement, keep_arrival=ev.keep_arrival)
-        self._enqueue(call, "transferred")
-        self._route_call(call)
+        self._enter(call, "transferred")
 
     def _on_agent_logged_in(self, ev: AgentLoggedIn, validate: bool) -> None:
         profile = ev.profile
@@ -908,6 +960,7 @@ class Distributor:
         agent.idle_since = self._now
         for qname in profile.queues:
             self._queues[qname].members[agent.agent_id] = None
+        self._staffing(agent)
         self._refresh(agent)
         self._route_agent(agent)
 
@@ -931,6 +984,7 @@ class Distributor:
         self._end_wrapups(agent)
         if agent.sessions:
             agent.pending_logout = True
+            self._staffing(agent)
             self._refresh(agent)
         else:
             self._complete_logout(agent)
@@ -963,6 +1017,7 @@ class Distributor:
             return
         agent = self._agents[ev.agent_id]
         agent.paused = ev.reason
+        self._staffing(agent)
         self._refresh(agent)
 
     def _on_agent_resumed(self, ev: AgentResumed, validate: bool) -> None:
@@ -976,6 +1031,7 @@ class Distributor:
         agent = self._agents[ev.agent_id]
         agent.paused = None
         agent.misses = 0
+        self._staffing(agent)
         self._refresh(agent)
         self._route_agent(agent)
 
@@ -986,6 +1042,7 @@ class Distributor:
             return
         agent = self._agents[ev.agent_id]
         agent.set_profile(agent.profile.with_skills(ev.skills))
+        self._staff_gen += 1
         if self._nat is not None and agent.slot >= 0:
             self._nat.profile(agent, self._scan_list(agent))
         if not agent.logged_in:
@@ -1005,6 +1062,84 @@ class Distributor:
         for call in requeued:
             self._requeue(call, "skills-changed")
         self._route_agent(agent)
+
+    def _on_callback_requested(self, ev: CallbackRequested, validate: bool) -> None:
+        if validate:
+            call = self._live_call(ev.call_id)
+            if call.callback:
+                raise InvalidCallState(f"call {ev.call_id!r} is already a callback")
+            if call.state is not CallState.WAITING:
+                raise InvalidCallState(
+                    f"call {ev.call_id!r} is {call.state.value}; only a waiting call can "
+                    "become a callback"
+                )
+            if self._queues[call.queue].config.callback is None:
+                raise InvalidCallState(
+                    f"call {ev.call_id!r}: queue {call.queue!r} has no callback policy"
+                )
+            if ev.number is not None and (not isinstance(ev.number, str) or not ev.number):
+                raise InvalidValue(
+                    f"call {ev.call_id!r}: callback number must be a non-empty string or None, "
+                    f"got {ev.number!r}"
+                )
+            return
+        call = self._calls[ev.call_id]
+        caller = call.attributes.get("caller")
+        call.callback = True
+        call.callback_offered = True
+        call.number = (
+            ev.number if ev.number is not None else (caller if isinstance(caller, str) else None)
+        )
+        call.next_announce = None  # nobody is on the line to hear them
+
+    def _on_callback_unanswered(self, ev: CallbackUnanswered, validate: bool) -> None:
+        if validate:
+            call = self._live_call(ev.call_id)
+            if not call.callback or call.state is not CallState.RINGING:
+                what = "a callback" if call.callback else "not a callback"
+                raise InvalidCallState(
+                    f"call {ev.call_id!r} is {call.state.value} and {what}; only a callback "
+                    "being dialled can go unanswered"
+                )
+            return
+        self._callback_unanswered(self._calls[ev.call_id])
+
+    def _callback_policy(self, call: CallRecord) -> CallbackPolicy:
+        return self._queues[call.queue].config.callback or _DEFAULT_CALLBACK
+
+    def _callback_unanswered(self, call: CallRecord) -> None:
+        """A callback attempt found nobody: free the reserved agent (no miss),
+        then retry later at the same place, or record the callback as failed."""
+        released = []
+        for aid in call.offers:
+            agent = self._agents[aid]
+            del agent.sessions[call.call_id]
+            self._emit(
+                CancelOffer(
+                    at=self._now, call_id=call.call_id, agent_id=aid, reason="callback-unanswered"
+                )
+            )
+            released.append(agent)
+        call.offers = []
+        call.ring_round += 1
+        policy = self._callback_policy(call)
+        if call.attempts > policy.retries:
+            self._emit(
+                CallbackFailed(
+                    at=self._now, call_id=call.call_id, queue=call.queue, attempts=call.attempts
+                )
+            )
+            for e in self._ests:
+                e.on_left(call.queue, self._now, call.seq)
+            self._finish(call, CallState.CALLBACK_FAILED)
+        else:
+            call.state = CallState.CALLBACK_PENDING
+            self._schedule(
+                self._now + policy.retry_delay, _RETRY, call.call_id, (call.seq, call.attempts)
+            )
+        for agent in released:
+            self._refresh(agent)
+            self._route_agent(agent)
 
     # ------------------------------------------------------------ validation
 
@@ -1070,12 +1205,23 @@ class Distributor:
                 == token
             )
         if kind == _MAX_WAIT:
-            return call.state is CallState.WAITING and (call.seq, call.queue, call.entered) == token
+            return (
+                call.state is CallState.WAITING
+                and not call.callback
+                and (call.seq, call.queue, call.entered) == token
+            )
+        if kind == _ANNOUNCE:
+            return call.seq == token and call.next_announce == when
+        if kind == _RETRY:
+            return call.state is CallState.CALLBACK_PENDING and (call.seq, call.attempts) == token
         return call.seq == token and call.recheck_at == when
 
     def _fire(self, kind: int, ref: str, token: Any) -> None:
         if kind == _RING:
             call = self._calls[ref]
+            if call.callback:
+                self._callback_unanswered(call)  # the customer did not pick up in time
+                return
             missed = [self._agents[aid] for aid in call.offers]
             call.offers = []
             call.ring_round += 1
@@ -1114,6 +1260,19 @@ class Distributor:
             rules = self._queue_rules(call.queue)
             assert rules is not None
             self._exit_waiting(call, rules.on_max_wait, "max-wait")
+        elif kind == _ANNOUNCE:
+            call = self._calls[ref]
+            call.next_announce = None
+            ann = self._queues[call.queue].config.announce
+            if ann is None or call.callback or call.state is CallState.CONNECTED:
+                return
+            if call.state is CallState.WAITING:
+                self._announce(call, ann.min_change)
+            call.next_announce = self._now + ann.every
+            self._schedule(call.next_announce, _ANNOUNCE, call.call_id, call.seq)
+        elif kind == _RETRY:
+            call = self._calls[ref]
+            self._requeue(call, "callback-retry")
         else:
             call = self._calls[ref]
             call.recheck_at = None
@@ -1151,7 +1310,11 @@ class Distributor:
         reached its queue's maximum wait meanwhile (then it exits)."""
         rules = self._queue_rules(call.queue)
         if rules is not None:
-            if rules.max_wait is not None and self._now >= call.entered + rules.max_wait:
+            if (
+                rules.max_wait is not None
+                and not call.callback
+                and self._now >= call.entered + rules.max_wait
+            ):
                 self._exit_outcome_or_move(call, rules.on_max_wait, "max-wait")
                 return
             if rules.leave_empty is not None and not self._queues[call.queue].members:
@@ -1185,9 +1348,11 @@ class Distributor:
                 )
             )
             self._move(call, exit_.target, None, keep_arrival=True)
-            self._enqueue(call, "overflow")
-            self._route_call(call)
+            self._enter(call, "overflow")
             return
+        if self._ests:
+            for e in self._ests:
+                e.on_left(call.queue, self._now, call.seq)
         del self._calls[call.call_id]
         self._exit_outcome(call.call_id, call.queue, exit_, reason)
 
@@ -1286,6 +1451,7 @@ class Distributor:
             and agent.logged_in
         ):
             agent.paused = policy.pause_reason
+            self._staffing(agent)
             self._emit(
                 PauseAgent(at=self._now, agent_id=agent.agent_id, reason=policy.pause_reason)
             )
@@ -1308,6 +1474,7 @@ class Distributor:
         agent.pending_logout = False
         agent.paused = None
         agent.wake_at = None
+        self._staffing(agent)
         emptied = []
         for qname in agent.profile.queues:
             q = self._queues[qname]
@@ -1486,6 +1653,11 @@ class Distributor:
         del q.waiting[call.key]
         if self._nat is not None:
             self._nat.remove(call)
+        for e in self._ests:
+            e.on_started(call.queue, self._now, self._now - call.entered, call.seq)
+        if call.callback:
+            self._place_callback(call, agents[0])
+            return
         call.state = CallState.RINGING
         call.offers = [a.agent_id for a in agents]
         call.ring_round += 1
@@ -1516,6 +1688,356 @@ class Distributor:
             )
             self._refresh(agent)
 
+    def _place_callback(self, call: CallRecord, agent: AgentRecord) -> None:
+        """Reserve ``agent`` for a callback whose turn has come and tell the
+        adapter to dial the customer."""
+        q = self._queues[call.queue]
+        policy = self._callback_policy(call)
+        call.state = CallState.RINGING
+        call.offers = [agent.agent_id]
+        call.ring_round += 1
+        call.attempts += 1
+        self._schedule(
+            self._now + policy.dial_timeout, _RING, call.call_id, (call.seq, call.ring_round)
+        )
+        agent.sessions[call.call_id] = Session(
+            call_id=call.call_id,
+            channel=call.channel,
+            queue=call.queue,
+            state=SessionState.RINGING,
+            seq=call.seq,
+        )
+        q.rr_last = agent.order
+        self._emit(
+            PlaceCallback(
+                at=self._now,
+                call_id=call.call_id,
+                agent_id=agent.agent_id,
+                queue=call.queue,
+                number=call.number,
+                attempt=call.attempts,
+                dial_timeout=policy.dial_timeout,
+                attributes=call.attributes,
+            )
+        )
+        self._refresh(agent)
+
+    def _enter(self, call: CallRecord, reason: str) -> None:
+        """A call enters its queue afresh (arrival, transfer, overflow): queue
+        and route it; if it must wait, tell the estimators, start its
+        announcements and offer a callback if the wait is long."""
+        self._enqueue(call, reason)
+        self._route_call(call)
+        call.next_announce = None
+        if call.state is not CallState.WAITING or not self._ests:
+            return
+        ctx = self._context(call)
+        for e in self._ests:
+            e.on_entered(ctx, call.seq)
+        if call.callback:
+            return
+        config = self._queues[call.queue].config
+        ann = config.announce
+        if ann is not None:
+            if ann.first == 0:
+                self._announce(call, None, ctx)
+                call.next_announce = self._now + ann.every
+            else:
+                call.next_announce = self._now + ann.first
+            self._schedule(call.next_announce, _ANNOUNCE, call.call_id, call.seq)
+        elif config.callback is not None:
+            self._offer_callback(call, self._ests[0].estimate(ctx))
+
+    def _announce(
+        self, call: CallRecord, min_change: float | None, ctx: WaitContext | None = None
+    ) -> None:
+        """Announce a waiting call's position and estimated wait (skipped when
+        ``min_change`` is given and neither moved enough since the last), then
+        offer a callback if the wait is over the queue's threshold."""
+        config = self._queues[call.queue].config
+        ann = config.announce
+        assert ann is not None
+        if ctx is None:
+            ctx = self._context(call)
+        est = self._ests[0].estimate(ctx)
+        position = ctx.ahead + 1
+        wait, phrase = spoken_wait(est.seconds)
+        moved = (
+            call.announced == 0
+            or min_change is None
+            or position != call.last_position
+            or (wait != call.last_wait and not abs(wait - call.last_wait) < min_change)
+        )
+        if moved:
+            segment = ",".join(
+                f"{name}={call.attributes[name]}"
+                for name in ann.segment_by
+                if call.attributes.get(name) is not None
+            )
+            self._emit(
+                Announce(
+                    at=self._now,
+                    call_id=call.call_id,
+                    queue=call.queue,
+                    position=position,
+                    wait=wait,
+                    phrase=phrase,
+                    estimate=est.seconds,
+                    low=est.low,
+                    high=est.high,
+                    segment=segment,
+                    rotation=call.announced % ann.prompts,
+                )
+            )
+            call.announced += 1
+            call.last_position = position
+            call.last_wait = wait
+        if config.callback is not None:
+            self._offer_callback(call, est, position)
+
+    def _offer_callback(self, call: CallRecord, est: WaitEstimate, position: int = 0) -> None:
+        policy = self._queues[call.queue].config.callback
+        if policy is None or call.callback_offered or not est.seconds > policy.threshold:
+            return
+        call.callback_offered = True
+        if position == 0:
+            position = self._queues[call.queue].waiting.index(call.key) + 1
+        self._emit(
+            OfferCallback(
+                at=self._now,
+                call_id=call.call_id,
+                queue=call.queue,
+                position=position,
+                estimate=est.seconds,
+            )
+        )
+
+    # ----------------------------------------------------------- estimates
+
+    def _staffing(self, agent: AgentRecord) -> None:
+        """Recount the agent in its queues' staffing after a change of login,
+        pause or logout (and invalidate the cached server counts)."""
+        self._staff_gen += 1
+        now = agent.logged_in and agent.paused is None and not agent.pending_logout
+        if now == agent.staffed:
+            return
+        agent.staffed = now
+        delta = 1 if now else -1
+        for qname in agent.profile.queues:
+            self._queues[qname].staffed += delta
+
+    def _sample(self) -> None:
+        """Tell the estimators about every queue whose waiting count or
+        staffing changed in the step that just ran."""
+        now = self._now
+        for name, q in self._queues.items():
+            current = (len(q.waiting), q.staffed)
+            if current != q.sampled:
+                q.sampled = current
+                for e in self._ests:
+                    e.on_sample(name, now, current[0], current[1])
+
+    def _eligible_staff(
+        self,
+        queue: str,
+        extras: tuple[str, ...],
+        requirement: SkillRequirement,
+        channel: Channel,
+        region: str | None,
+        regional: bool,
+    ) -> list[AgentRecord]:
+        """Staffed agents of the pool who meet the requirement and have
+        capacity on the channel. Cost: O(members of the pool)."""
+        out: list[AgentRecord] = []
+        seen: set[str] = set()
+        for qname in (queue, *extras):
+            for aid in self._queues[qname].members:
+                if aid in seen:
+                    continue
+                seen.add(aid)
+                a = self._agents[aid]
+                if not a.staffed or a.profile.capacity.get(channel, 0) <= 0:
+                    continue
+                if not requirement.met_by(a.skills):
+                    continue
+                if regional and region is not None and a.profile.region != region:
+                    continue
+                out.append(a)
+        return out
+
+    def _servers(
+        self,
+        queue: str,
+        extras: tuple[str, ...],
+        requirement: SkillRequirement,
+        channel: Channel,
+        region: str | None,
+        regional: bool,
+    ) -> int:
+        """Capacity on ``channel`` of the eligible staffed agents (cached
+        until an agent's login, pause or skills change)."""
+        key = (queue, extras, requirement, channel, region if regional else None)
+        hit = self._servers_cache.get(key)
+        if hit is not None and hit[0] == self._staff_gen:
+            return hit[1]
+        staff = self._eligible_staff(queue, extras, requirement, channel, region, regional)
+        n = sum(a.profile.capacity.get(channel, 0) for a in staff)
+        if len(self._servers_cache) > 4096:
+            self._servers_cache.clear()
+        self._servers_cache[key] = (self._staff_gen, n)
+        return n
+
+    def _context(self, call: CallRecord) -> WaitContext:
+        """The estimators' view of a waiting call."""
+        q = self._queues[call.queue]
+        ahead = q.waiting.index(call.key)
+        now = self._now
+        head_wait = None
+        if ahead > 0:
+            head_wait = now - q.waiting.peekitem(0)[1].entered
+        servers = self._servers(
+            call.queue, call.extra_queues, call.requirement, call.channel, call.region,
+            call.regional,
+        )  # fmt: skip
+
+        def competing() -> int:
+            return self._competing(call, ahead)
+
+        return WaitContext(
+            now=now,
+            queue=call.queue,
+            priority=call.priority,
+            ahead=ahead,
+            servers=servers,
+            waiting=len(q.waiting),
+            head_wait=head_wait,
+            waited=now - call.entered,
+            competing=competing,
+        )
+
+    def _competing(self, call: CallRecord, ahead: int) -> int:
+        """How many of the ``ahead`` calls before ``call`` in its queue an
+        agent who could take ``call`` could also take."""
+        q = self._queues[call.queue]
+        staff: list[AgentRecord] | None = None
+        verdict: dict[tuple[SkillRequirement, Channel], bool] = {}
+        n = 0
+        for other in itertools.islice(q.waiting.values(), ahead):
+            if other.requirement is call.requirement and other.channel is call.channel:
+                n += 1
+                continue
+            k = (other.requirement, other.channel)
+            shares = verdict.get(k)
+            if shares is None:
+                if staff is None:
+                    staff = self._eligible_staff(
+                        call.queue, call.extra_queues, call.requirement, call.channel,
+                        call.region, call.regional,
+                    )  # fmt: skip
+                shares = verdict[k] = any(
+                    other.requirement.met_by(a.skills)
+                    and a.profile.capacity.get(other.channel, 0) > 0
+                    for a in staff
+                )
+            n += shares
+        return n
+
+    def _pick(self, estimator: WaitEstimator | str | None) -> WaitEstimator:
+        if estimator is None:
+            if not self._ests:
+                raise InvalidValue(
+                    "this distributor has no estimator: pass estimators=[LearnedEstimator()] "
+                    "(or configure announcements) to get wait estimates"
+                )
+            return self._ests[0]
+        if isinstance(estimator, WaitEstimator):
+            return estimator
+        for e in self._ests:
+            if e.name == estimator:
+                return e
+        names = ", ".join(e.name for e in self._ests) or "none"
+        raise InvalidValue(f"no estimator named {estimator!r} (attached: {names})")
+
+    @property
+    def estimators(self) -> tuple[WaitEstimator, ...]:
+        """The attached estimators; the first one drives announcements and
+        callback offers."""
+        return tuple(self._ests)
+
+    def estimate(self, call_id: str, estimator: WaitEstimator | str | None = None) -> WaitEstimate:
+        """The estimated wait of waiting call ``call_id`` from now, by the
+        named (or given) estimator, else the first attached one.
+
+        Raises :class:`UnknownCall`, :class:`InvalidCallState` (the call is
+        not waiting) or :class:`InvalidValue` (no such estimator). Cost: that
+        of the estimator, plus O(log n) for the position.
+        """
+        call = self._live_call(call_id)
+        est = self._pick(estimator)
+        if call.state is not CallState.WAITING:
+            raise InvalidCallState(
+                f"call {call_id!r} is {call.state.value}, not waiting; only a waiting call "
+                "has a wait to estimate"
+            )
+        return est.estimate(self._context(call))
+
+    def estimate_new(
+        self,
+        queue: str,
+        *,
+        priority: int = 0,
+        emergency: bool = False,
+        attributes: Mapping[str, Any] | None = None,
+        requirement: SkillRequirement | Mapping[str, int] | None = None,
+        channel: Channel = Channel.VOICE,
+        estimator: WaitEstimator | str | None = None,
+    ) -> WaitEstimate:
+        """The wait a call would face if it joined ``queue`` now (for an IVR
+        that says "the current wait is about 2 minutes" before queueing). The
+        call is placed where the queue's policy would put it; routing plans
+        are not applied. Changes nothing.
+
+        Raises :class:`UnknownQueue`, or :class:`InvalidValue` for a bad
+        priority, requirement or attribute.
+        """
+        q = self._queues.get(queue) if isinstance(queue, str) else None
+        if q is None:
+            raise UnknownQueue(f"no queue named {queue!r}")
+        est = self._pick(estimator)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise InvalidValue(f"priority must be an int, got {priority!r}")
+        if not isinstance(channel, Channel):
+            raise InvalidValue(f"channel {channel!r} is not a Channel")
+        attrs_ = MappingProxyType(dict(attributes or {}))
+        req = q.config.requirement
+        if requirement is not None:
+            req = (
+                requirement
+                if isinstance(requirement, SkillRequirement)
+                else SkillRequirement(requirement)
+            )
+        key = self._policy_key(
+            "(not arrived)", queue, self._call_seq, self._now, priority, bool(emergency), attrs_
+        )
+        ahead = q.waiting.bisect_left(key)
+        now = self._now
+        head_wait = now - q.waiting.peekitem(0)[1].entered if ahead > 0 else None
+        region = attrs_.get("region")
+        servers = self._servers(
+            queue, (), req, channel, region if isinstance(region, str) else None, False
+        )
+        return est.estimate(
+            WaitContext(
+                now=now,
+                queue=queue,
+                priority=priority,
+                ahead=ahead,
+                servers=servers,
+                waiting=len(q.waiting),
+                head_wait=head_wait,
+            )
+        )
+
     # --------------------------------------------------------------- queries
 
     def call(self, call_id: str) -> CallView:
@@ -1537,6 +2059,8 @@ class Distributor:
             agent=c.agent,
             rule=c.rule,
             transfers=c.transfers,
+            callback=c.callback,
+            attempts=c.attempts,
         )
 
     def agent(self, agent_id: str) -> AgentView:
@@ -1665,6 +2189,7 @@ class Distributor:
                     "free": sorted(q.free),
                     "rr_last": q.rr_last,
                     "surge": q.surge,
+                    "staffed": q.staffed,
                 }
                 for name, q in self._queues.items()
             },
@@ -1680,6 +2205,12 @@ class Distributor:
                     c.recheck_at,
                     c.entered,
                     c.last_agent,
+                    c.callback,
+                    c.number,
+                    c.attempts,
+                    c.callback_offered,
+                    c.announced,
+                    c.next_announce,
                 )
                 for cid, c in sorted(self._calls.items())
             },
@@ -1757,6 +2288,9 @@ class Distributor:
                     _require(
                         skill_eligible(self._agents[aid], call), f"{aid} offered ineligible {cid}"
                     )
+            elif call.state is CallState.CALLBACK_PENDING:
+                _require(call.callback and not call.offers, f"pending callback {cid} is not one")
+                _require(("retry", cid) in pending, f"pending callback {cid} has no retry deadline")
             elif call.state is CallState.CONNECTED:
                 assert call.agent is not None
                 s = self._agents[call.agent].sessions.get(cid)
@@ -1765,7 +2299,14 @@ class Distributor:
                 )
             else:
                 raise AssertionError(f"live call {cid} in final state {call.state}")
+        for name, q in self._queues.items():
+            staffed = sum(1 for aid in q.members if self._agents[aid].staffed)
+            _require(staffed == q.staffed, f"{name} counts {q.staffed} staffed, not {staffed}")
         for aid, a in self._agents.items():
+            _require(
+                a.staffed == (a.logged_in and a.paused is None and not a.pending_logout),
+                f"{aid} staffing flag is stale",
+            )
             used: dict[Channel, int] = {}
             for cid, s in a.sessions.items():
                 used[s.channel] = used.get(s.channel, 0) + 1
@@ -1808,7 +2349,16 @@ class Distributor:
             if call.stage < len(call.stages) - 1 and call.state is not CallState.CONNECTED:
                 _require(st.expires_at is not None and st.expires_at > now, f"{cid} stage expired")
                 _require(("stage", cid) in pending, f"{cid} has no relaxation deadline")
-            if call.state is CallState.WAITING:
+            if call.state is CallState.WAITING and self._ests:
+                ann = self._queues[call.queue].config.announce
+                if ann is not None and not call.callback:
+                    _require(
+                        call.next_announce is not None
+                        and call.next_announce > now
+                        and ("announce", cid) in pending,
+                        f"{cid} waits with no announcement scheduled",
+                    )
+            if call.state is CallState.WAITING and not call.callback:
                 rules = self._queue_rules(call.queue)
                 if rules is not None and rules.max_wait is not None:
                     _require(
@@ -1887,7 +2437,7 @@ class Distributor:
     def _pending_timers(self) -> set[tuple[str, ...]]:
         names = {
             _RING: "ring", _WRAP: "wrap", _AGENT_WAKE: "wake", _CALL_RECHECK: "recheck",
-            _STAGE: "stage", _MAX_WAIT: "max-wait",
+            _STAGE: "stage", _MAX_WAIT: "max-wait", _ANNOUNCE: "announce", _RETRY: "retry",
         }  # fmt: skip
         out: set[tuple[str, ...]] = set()
         for when, _, kind, ref, token in self._timers:
@@ -1947,6 +2497,8 @@ _HANDLERS: dict[type[Event], Any] = {
     OfferDeclined: Distributor._on_offer_declined,
     CallEnded: Distributor._on_call_ended,
     CallTransferred: Distributor._on_call_transferred,
+    CallbackRequested: Distributor._on_callback_requested,
+    CallbackUnanswered: Distributor._on_callback_unanswered,
     AgentLoggedIn: Distributor._on_agent_logged_in,
     AgentLoggedOut: Distributor._on_agent_logged_out,
     AgentPaused: Distributor._on_agent_paused,

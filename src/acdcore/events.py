@@ -25,6 +25,8 @@ __all__ = [
     "CallArrived",
     "CallEnded",
     "CallTransferred",
+    "CallbackRequested",
+    "CallbackUnanswered",
     "Event",
     "OfferAnswered",
     "OfferDeclined",
@@ -159,3 +161,21 @@ class CallTransferred(Event):
     queue: str
     requirement: SkillRequirement | None = attrs.field(default=None, converter=_requirement)
     keep_arrival: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class CallbackRequested(Event):
+    """The waiting caller of ``call_id`` accepted a callback and hung up: the
+    call keeps its place and priority, and is dialled back at ``number``
+    (``None``: the ``"caller"`` attribute) when its turn comes. Only for a
+    waiting call in a queue with a callback policy."""
+
+    call_id: str
+    number: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CallbackUnanswered(Event):
+    """The customer did not answer the callback attempt for ``call_id``."""
+
+    call_id: str

@@ -1,0 +1,530 @@
+"""Wait-time estimators: how long will this caller wait?
+
+An estimator answers one question, :meth:`WaitEstimator.estimate`, from a
+:class:`WaitContext` that the distributor builds for a waiting call (or for a
+call that has not arrived yet), and learns from what happens through the
+``on_*`` callbacks, which the distributor calls as calls enter queues, start
+service, are answered or abandon. Estimators never read a clock: every
+callback carries ``now``.
+
+Implementations:
+
+- :class:`QueueLengthEstimator`: ``(n+1)/(s*mu)``, the exact conditional mean
+  wait in M/M/s, told ``mu``.
+- :class:`ErlangAEstimator`: ``sum(1/(s*mu + i*theta), i=0..n)``, the exact
+  conditional mean in M/M/s+M, told ``mu`` and ``theta``.
+- :class:`HeadOfLineEstimator`: the time the call at the head of the queue
+  has waited so far.
+- :class:`LastToEnterServiceEstimator`: the wait of the last call that
+  entered service from the queue.
+- :class:`AsteriskEstimator`: Asterisk app_queue's average of answered hold
+  times, ``H = (3H + h)/4``, blind to position and staffing.
+- :class:`LearnedEstimator` (the default): learns the service and abandonment
+  rates online, counts only the calls that compete for the same agents and
+  the agents who can take the call now, and calibrates itself per queue and
+  priority class against the waits it sees.
+
+Every estimate carries an 80 % interval (``low``, ``high``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from .errors import ConfigError
+
+__all__ = [
+    "AsteriskEstimator",
+    "ErlangAEstimator",
+    "HeadOfLineEstimator",
+    "LastToEnterServiceEstimator",
+    "LearnedEstimator",
+    "QueueLengthEstimator",
+    "WaitContext",
+    "WaitEstimate",
+    "WaitEstimator",
+    "hypoexponential",
+    "spoken_wait",
+]
+
+Z80 = 1.2815515655446004
+"""The standard normal quantile of 0.9: mean +- Z80 * sd spans 80 %."""
+
+
+@attrs.frozen
+class WaitEstimate:
+    """An estimated wait in seconds from now, with an 80 % interval.
+
+    ``seconds`` is ``math.inf`` when nobody who could take the call is
+    staffed. ``ahead`` and ``servers`` are the counts the estimator used (the
+    calls it expects to be served first, the agents it expects to serve
+    them); ``method`` names the estimator.
+    """
+
+    seconds: float
+    low: float
+    high: float
+    ahead: float
+    servers: float
+    method: str
+
+    @property
+    def known(self) -> bool:
+        """False when the wait cannot be estimated (``seconds`` is infinite)."""
+        return math.isfinite(self.seconds)
+
+
+class WaitContext:
+    """What the distributor knows about one (possibly future) waiting call.
+
+    Built by :meth:`acdcore.Distributor.estimate`; estimators read it and
+    never change it. ``ahead`` is the number of calls ahead of it in its
+    queue's order, ``servers`` the capacity (sessions on the call's channel)
+    of the staffed agents (logged in, not paused, not logging out) who meet
+    its current requirement in its pool, ``waiting`` the queue's waiting
+    calls, ``head_wait`` how long the call at the head of the queue has
+    waited (``None`` if nobody waits ahead of it), ``waited`` how long this
+    call has waited in its queue so far (0 for a call not yet arrived).
+
+    :meth:`competing` counts only the calls ahead that an agent of this
+    call's pool could take (those that really compete for its agents); it is
+    computed on first use, in O(ahead) time.
+    """
+
+    __slots__ = (
+        "_competing",
+        "_count",
+        "ahead",
+        "head_wait",
+        "now",
+        "priority",
+        "queue",
+        "servers",
+        "waited",
+        "waiting",
+    )
+
+    def __init__(
+        self,
+        *,
+        now: float,
+        queue: str,
+        priority: int,
+        ahead: int,
+        servers: float,
+        waiting: int,
+        head_wait: float | None,
+        waited: float = 0.0,
+        competing: Callable[[], int] | None = None,
+    ) -> None:
+        self.now = now
+        self.queue = queue
+        self.priority = priority
+        self.ahead = ahead
+        self.servers = servers
+        self.waiting = waiting
+        self.head_wait = head_wait
+        self.waited = waited
+        self._count = competing
+        self._competing: int | None = None
+
+    def competing(self) -> int:
+        """The calls ahead that compete for this call's agents (cached)."""
+        if self._competing is None:
+            self._competing = self.ahead if self._count is None else self._count()
+        return self._competing
+
+
+def hypoexponential(
+    rates: Iterable[float], method: str, ahead: float, servers: float
+) -> WaitEstimate:
+    """The wait until ``len(rates)`` exponential stages have passed, one after
+    another at the given rates: mean ``sum(1/r)``, variance ``sum(1/r**2)``,
+    and an 80 % interval by the normal approximation (clipped at 0)."""
+    mean = 0.0
+    var = 0.0
+    for r in rates:
+        if r <= 0 or not math.isfinite(r):
+            return WaitEstimate(math.inf, math.inf, math.inf, ahead, servers, method)
+        mean += 1.0 / r
+        var += 1.0 / (r * r)
+    sd = math.sqrt(var)
+    return WaitEstimate(mean, max(0.0, mean - Z80 * sd), mean + Z80 * sd, ahead, servers, method)
+
+
+def _positive(value: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{what} must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{what} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+class WaitEstimator:
+    """The estimator interface: estimate a wait, learn from what happens.
+
+    Subclasses override :meth:`estimate` and whichever ``on_*`` callbacks
+    they learn from; the defaults ignore the callback. The distributor calls:
+
+    - :meth:`on_sample` after every event or deadline that changed a queue's
+      waiting count or staffing (so time integrals are exact);
+    - :meth:`on_entered` when a call enters a queue (arrival, transfer,
+      overflow), with the context at that instant;
+    - :meth:`on_started` when a call leaves its queue for an agent (an offer);
+    - :meth:`on_answered` when a call is answered, with how long it waited in
+      its queue;
+    - :meth:`on_abandoned` when a waiting caller hangs up;
+    - :meth:`on_left` when a call leaves its queue any other way.
+
+    ``seq`` is the call's arrival sequence number (unique per distributor).
+    """
+
+    name = "estimator"
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        """The estimated wait of the call described by ``ctx``."""
+        raise NotImplementedError
+
+    def on_sample(self, queue: str, now: float, waiting: int, staffed: int) -> None:
+        """``queue`` has ``waiting`` calls and ``staffed`` staffed agents from ``now`` on."""
+
+    def on_entered(self, ctx: WaitContext, seq: int) -> None:
+        """Call ``seq`` entered ``ctx.queue``."""
+
+    def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
+        """Call ``seq`` left ``queue`` for an agent after ``waited`` seconds there."""
+
+    def on_answered(self, queue: str, now: float, waited: float, seq: int, priority: int) -> None:
+        """Call ``seq`` was answered, ``waited`` seconds after it entered ``queue``."""
+
+    def on_abandoned(self, queue: str, now: float, waited: float, seq: int) -> None:
+        """Call ``seq`` hung up after waiting ``waited`` seconds in ``queue``."""
+
+    def on_left(self, queue: str, now: float, seq: int) -> None:
+        """Call ``seq`` left ``queue`` unserved (overflow, exit, callback failure)."""
+
+
+class QueueLengthEstimator(WaitEstimator):
+    """``(n+1)/(s*mu)``: with ``n`` calls ahead and ``s`` agents who can take
+    the call, each finishing at rate ``mu = 1/mean_handle``. Exact (the
+    conditional mean) in M/M/s with FIFO order; the wait is Erlang(n+1, s*mu),
+    which gives the interval. Cost: O(1)."""
+
+    name = "queue-length"
+
+    def __init__(self, mean_handle: float) -> None:
+        self.mu = 1.0 / _positive(mean_handle, "QueueLengthEstimator.mean_handle")
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        n, s = ctx.ahead, ctx.servers
+        if s <= 0:
+            return WaitEstimate(math.inf, math.inf, math.inf, n, s, self.name)
+        rate = s * self.mu
+        mean = (n + 1) / rate
+        sd = math.sqrt(n + 1) / rate
+        return WaitEstimate(mean, max(0.0, mean - Z80 * sd), mean + Z80 * sd, n, s, self.name)
+
+
+class ErlangAEstimator(WaitEstimator):
+    """``sum(1/(s*mu + i*theta), i=0..n)``: the queue-length estimator when
+    callers ahead abandon at rate ``theta = 1/mean_patience`` each. Exact in
+    M/M/s+M. Cost: O(n)."""
+
+    name = "erlang-a"
+
+    def __init__(self, mean_handle: float, mean_patience: float) -> None:
+        self.mu = 1.0 / _positive(mean_handle, "ErlangAEstimator.mean_handle")
+        self.theta = 1.0 / _positive(mean_patience, "ErlangAEstimator.mean_patience")
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        n, s = ctx.ahead, ctx.servers
+        base = s * self.mu
+        if s <= 0:
+            return WaitEstimate(math.inf, math.inf, math.inf, n, s, self.name)
+        theta = self.theta
+        return hypoexponential((base + i * theta for i in range(n + 1)), self.name, n, s)
+
+
+def _point(value: float, name: str, ahead: float, servers: float) -> WaitEstimate:
+    """An estimate from a delay history: the value itself, with an interval
+    of a factor of two either way (these estimators carry no variance)."""
+    return WaitEstimate(value, value / 2.0, value * 2.0, ahead, servers, name)
+
+
+class HeadOfLineEstimator(WaitEstimator):
+    """The time the call at the head of the queue has waited so far; when no
+    call waits ahead, the wait of the last call to enter service. Cost: O(1)."""
+
+    name = "head-of-line"
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        value = ctx.head_wait if ctx.head_wait is not None else self._last.get(ctx.queue, 0.0)
+        return _point(value, self.name, ctx.ahead, ctx.servers)
+
+    def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
+        self._last[queue] = waited
+
+
+class LastToEnterServiceEstimator(WaitEstimator):
+    """The wait of the last call that entered service from the queue (0
+    before any has). Cost: O(1)."""
+
+    name = "last-to-enter-service"
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        return _point(self._last.get(ctx.queue, 0.0), self.name, ctx.ahead, ctx.servers)
+
+    def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
+        self._last[queue] = waited
+
+
+class AsteriskEstimator(WaitEstimator):
+    """Asterisk app_queue's announced hold time: an average over answered
+    calls updated as ``H = (3H + h)/4``, whatever the caller's position or
+    the staffing. Kept as the field's baseline. Cost: O(1)."""
+
+    name = "asterisk"
+
+    def __init__(self) -> None:
+        self._h: dict[str, float] = {}
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        return _point(self._h.get(ctx.queue, 0.0), self.name, ctx.ahead, ctx.servers)
+
+    def on_answered(self, queue: str, now: float, waited: float, seq: int, priority: int) -> None:
+        h = self._h.get(queue)
+        self._h[queue] = waited if h is None else (3.0 * h + waited) / 4.0
+
+
+@attrs.define(slots=True)
+class _Decayed:
+    """Sums that forget exponentially with time constant ``tau`` seconds."""
+
+    t: float = 0.0
+    starts: float = 0.0  # service starts out of a non-empty queue
+    staff_time: float = 0.0  # integral of staffed agents while calls wait
+    abandons: float = 0.0
+    wait_time: float = 0.0  # integral of the number waiting
+    waiting: int = 0
+    staffed: int = 0
+
+    def decay_to(self, now: float, tau: float) -> None:
+        dt = now - self.t
+        if dt <= 0:
+            return
+        if self.waiting > 0:
+            # Integrate the constant piece since self.t, forgetting as we go:
+            # integral of e^{-(now-u)/tau} du over [t, now] = tau (1 - e^{-dt/tau}).
+            w = tau * -math.expm1(-dt / tau)
+            self.staff_time = self.staff_time * math.exp(-dt / tau) + self.staffed * w
+            self.wait_time = self.wait_time * math.exp(-dt / tau) + self.waiting * w
+        else:
+            f = math.exp(-dt / tau)
+            self.staff_time *= f
+            self.wait_time *= f
+        f = math.exp(-dt / tau)
+        self.starts *= f
+        self.abandons *= f
+        self.t = now
+
+
+@attrs.define(slots=True)
+class _Calibration:
+    """Decayed sums of actual and raw predicted waits for one class."""
+
+    actual: float = 0.0
+    predicted: float = 0.0
+    weight: float = 0.0
+    t: float = 0.0
+
+    def factor(self, prior: float) -> float:
+        """The calibration factor, shrunk towards 1 by ``prior`` calls."""
+        if self.predicted <= 0 or self.weight <= 0:
+            return 1.0
+        raw = self.actual / self.predicted
+        share = self.weight / (self.weight + prior)
+        return min(4.0, max(0.25, 1.0 + (raw - 1.0) * share))
+
+
+class LearnedEstimator(WaitEstimator):
+    """The default estimator: it is never told the service or abandonment
+    rate; it learns them from what it observes, with exponential forgetting.
+
+    Per queue it learns ``nu``, the rate at which one staffed agent takes
+    calls out of the queue while calls wait (service starts divided by the
+    integral of staffed agents over the time calls were waiting). That is
+    ``mu`` in a single-skill M/M/s queue, and less than ``mu`` for agents
+    shared with other queues, who give this queue only part of their time.
+    It learns ``theta``, the abandonment rate per waiting caller
+    (abandonments divided by the integral of the number waiting: the maximum
+    likelihood estimate for exponential patience).
+
+    For a call, it counts ``n`` the calls ahead that compete for its agents
+    (:meth:`WaitContext.competing`), ``s`` the agents who can take it now
+    (:attr:`WaitContext.servers`), and estimates
+    ``sum(1/(s*nu + i*theta), i=0..n)``. Finally it multiplies by a
+    calibration factor per queue and priority class: the ratio of the actual
+    waits of answered calls to the raw estimates made when they entered,
+    shrunk towards 1 while it rests on few calls (``prior`` calls' worth).
+    This absorbs what the model leaves out: higher-priority calls that will
+    overtake, non-exponential handle times, routing delays.
+
+    ``memory``: the time constant of forgetting, in seconds (rates adapt to
+    time-varying load within about that long). ``calibration_memory``: the
+    same for the calibration. Until a queue has seen ``warmup`` service starts
+    out of a waiting queue, ``initial_handle`` (seconds) stands in for
+    ``1/nu``. Cost: O(n) per estimate (O(1) when every call in the queue has
+    the same requirement), O(1) per callback; memory O(queues + waiting calls).
+    """
+
+    name = "learned"
+
+    def __init__(
+        self,
+        *,
+        memory: float = 3600.0,
+        calibration_memory: float = 4 * 3600.0,
+        prior: float = 200.0,
+        warmup: float = 20.0,
+        initial_handle: float = 180.0,
+        calibrate: bool = True,
+    ) -> None:
+        self.tau = _positive(memory, "LearnedEstimator.memory")
+        self.cal_tau = _positive(calibration_memory, "LearnedEstimator.calibration_memory")
+        if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior >= 0:
+            raise ConfigError(f"LearnedEstimator.prior must be a number >= 0, got {prior!r}")
+        self.prior = float(prior)
+        self.warmup = _positive(warmup, "LearnedEstimator.warmup")
+        self.initial_mu = 1.0 / _positive(initial_handle, "LearnedEstimator.initial_handle")
+        self.calibrate = bool(calibrate)
+        self._q: dict[str, _Decayed] = {}
+        self._cal: dict[tuple[str, int], _Calibration] = {}
+        self._raw: dict[int, float] = {}  # seq -> raw estimate at entry
+
+    # ---------------------------------------------------------- learning
+
+    def _stats(self, queue: str) -> _Decayed:
+        st = self._q.get(queue)
+        if st is None:
+            st = self._q[queue] = _Decayed()
+        return st
+
+    def on_sample(self, queue: str, now: float, waiting: int, staffed: int) -> None:
+        st = self._stats(queue)
+        if st.t == 0.0 and st.starts == 0.0 and st.staff_time == 0.0:
+            st.t = now
+        st.decay_to(now, self.tau)
+        st.waiting = waiting
+        st.staffed = staffed
+
+    def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
+        if waited > 0:
+            st = self._stats(queue)
+            st.decay_to(now, self.tau)
+            st.starts += 1.0
+
+    def on_abandoned(self, queue: str, now: float, waited: float, seq: int) -> None:
+        st = self._stats(queue)
+        st.decay_to(now, self.tau)
+        st.abandons += 1.0
+        self._raw.pop(seq, None)
+
+    def on_left(self, queue: str, now: float, seq: int) -> None:
+        self._raw.pop(seq, None)
+
+    def on_entered(self, ctx: WaitContext, seq: int) -> None:
+        if self.calibrate:
+            raw = self._raw_estimate(ctx)
+            if math.isfinite(raw.seconds):
+                self._raw[seq] = raw.seconds
+
+    def on_answered(self, queue: str, now: float, waited: float, seq: int, priority: int) -> None:
+        raw = self._raw.pop(seq, None)
+        if raw is None or not self.calibrate:
+            return
+        cal = self._cal.get((queue, priority))
+        if cal is None:
+            cal = self._cal[(queue, priority)] = _Calibration(t=now)
+        f = math.exp(-max(0.0, now - cal.t) / self.cal_tau)
+        cal.actual = cal.actual * f + waited
+        cal.predicted = cal.predicted * f + raw
+        cal.weight = cal.weight * f + 1.0
+        cal.t = now
+
+    # ---------------------------------------------------------- estimates
+
+    def rates(self, queue: str, now: float | None = None) -> tuple[float, float]:
+        """The learned ``(nu, theta)`` of ``queue``: service starts per staffed
+        agent per second while calls wait, abandonments per waiting caller
+        per second (``initial_handle`` and 0 until enough is seen)."""
+        st = self._q.get(queue)
+        if st is None:
+            return self.initial_mu, 0.0
+        if now is not None:
+            st.decay_to(now, self.tau)
+        nu = self.initial_mu
+        if st.starts >= self.warmup and st.staff_time > 0:
+            nu = st.starts / st.staff_time
+        elif st.staff_time > 0:
+            # Blend the prior with what has been seen so far.
+            w = st.starts / self.warmup
+            nu = (1 - w) * self.initial_mu + w * (st.starts / st.staff_time)
+        theta = st.abandons / st.wait_time if st.wait_time > 0 else 0.0
+        return nu, theta
+
+    def calibration(self, queue: str, priority: int) -> float:
+        """The current calibration factor of a queue and priority class."""
+        cal = self._cal.get((queue, priority))
+        return 1.0 if cal is None or not self.calibrate else cal.factor(self.prior)
+
+    def _raw_estimate(self, ctx: WaitContext) -> WaitEstimate:
+        nu, theta = self.rates(ctx.queue, ctx.now)
+        s = ctx.servers
+        n = ctx.competing()
+        if s <= 0:
+            return WaitEstimate(math.inf, math.inf, math.inf, n, s, self.name)
+        base = s * nu
+        if theta <= 0:
+            rate = base
+            mean = (n + 1) / rate
+            sd = math.sqrt(n + 1) / rate
+            return WaitEstimate(mean, max(0.0, mean - Z80 * sd), mean + Z80 * sd, n, s, self.name)
+        return hypoexponential((base + i * theta for i in range(n + 1)), self.name, n, s)
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        raw = self._raw_estimate(ctx)
+        f = self.calibration(ctx.queue, ctx.priority)
+        if f == 1.0 or not raw.known:
+            return raw
+        return attrs.evolve(raw, seconds=raw.seconds * f, low=raw.low * f, high=raw.high * f)
+
+
+def spoken_wait(seconds: float) -> tuple[float, str]:
+    """Round a wait for a caller's ear: to 15 s under two minutes, to the
+    minute under an hour, then to five minutes; return the rounded seconds and
+    a phrase ("about 45 seconds", "about 3 minutes", "less than a minute" for
+    waits under 15 s, "unknown" when it cannot be estimated)."""
+    if not math.isfinite(seconds):
+        return math.inf, "unknown"
+    if seconds < 7.5:
+        return 0.0, "less than a minute"
+    if seconds < 120:
+        r = max(15.0, 15.0 * round(seconds / 15.0))
+        if r >= 60 and r % 60 == 0:
+            m = int(r // 60)
+            return r, f"about {m} minute{'s' if m > 1 else ''}"
+        return r, f"about {int(r)} seconds"
+    if seconds < 3600:
+        m = round(seconds / 60.0)
+        return 60.0 * m, f"about {m} minutes"
+    m = 5 * round(seconds / 300.0)
+    return 60.0 * m, f"about {m} minutes"
