@@ -100,6 +100,10 @@ class DifferentialPlan(Differential, base.PlanMachine):
     surges, transfers and the load guard, on both backends."""
 
 
+class DifferentialCallback(Differential, base.CallbackMachine):
+    """Announcements, callbacks, retries and failures, on both backends."""
+
+
 def test_differential() -> None:
     run_state_machine_as_test(DifferentialMachine)
 
@@ -110,3 +114,7 @@ def test_differential_ring_all() -> None:
 
 def test_differential_plan() -> None:
     run_state_machine_as_test(DifferentialPlan)
+
+
+def test_differential_callback() -> None:
+    run_state_machine_as_test(DifferentialCallback)

@@ -34,8 +34,14 @@ from acdcore import (
     AgentResumed,
     AgentSkillsChanged,
     AgentState,
+    Announce,
+    Announcements,
     CallAbandoned,
     CallArrived,
+    CallbackFailed,
+    CallbackPolicy,
+    CallbackRequested,
+    CallbackUnanswered,
     CallEnded,
     CallTransferred,
     CancelOffer,
@@ -43,9 +49,11 @@ from acdcore import (
     Event,
     Offer,
     OfferAnswered,
+    OfferCallback,
     OfferDeclined,
     Overflow,
     PauseAgent,
+    PlaceCallback,
     QueueConfig,
     Queued,
     Reject,
@@ -88,6 +96,8 @@ class DistributorMachine(RuleBasedStateMachine):
         self.offers: dict[str, list[str]] = {}  # call -> agents ringing (from actions)
         self.live: dict[str, str] = {}  # call -> "waiting" | "ringing" | "connected"
         self.outcomes: dict[str, str] = {}  # call -> final outcome
+        self.callbacks: dict[str, tuple[str, tuple[float, ...]]] = {}  # call -> (queue, key)
+        self.rotations: dict[str, int] = {}  # call -> rotation of its last announcement
         self.next_call = 0
         self.seed = 0
 
@@ -166,6 +176,35 @@ class DistributorMachine(RuleBasedStateMachine):
                     self.live.pop(a.call_id, None)
             elif isinstance(a, SurgeMode):
                 event("surge mode changed")
+            elif isinstance(a, PlaceCallback):
+                event(f"callback attempt {min(a.attempt, 3)}")
+                assert a.call_id in self.callbacks
+                self.offers.setdefault(a.call_id, []).append(a.agent_id)
+                self.live[a.call_id] = "ringing"
+            elif isinstance(a, CallbackFailed):
+                event("callback failed")
+                assert a.call_id not in self.outcomes
+                self.outcomes[a.call_id] = "callback-failed"
+                self.live.pop(a.call_id, None)
+                self.offers.pop(a.call_id, None)
+            elif isinstance(a, Announce):
+                event("announcement")
+                last = self.rotations.get(a.call_id)
+                prompts = self.acd.queues[a.queue].announce
+                assert prompts is not None
+                if last is not None and prompts.prompts > 1:
+                    assert a.rotation != last, f"{a.call_id} hears prompt {last} twice in a row"
+                self.rotations[a.call_id] = a.rotation
+            elif isinstance(a, OfferCallback):
+                event("callback offered")
+        for a in actions:
+            if (
+                isinstance(a, CancelOffer)
+                and a.reason == "callback-unanswered"
+                and self.live.get(a.call_id) == "ringing"
+                and a.call_id not in self.offers
+            ):
+                self.live[a.call_id] = "callback-pending"
         self.emitted += actions
 
     def _advance(self, now: float) -> None:
@@ -344,7 +383,9 @@ class DistributorMachine(RuleBasedStateMachine):
     @rule(k=st.integers(0, 100))
     def abandon(self, k: int) -> None:
         self._advance(self.t)
-        cands = sorted(c for c, s in self.live.items() if s != "connected")
+        cands = sorted(
+            c for c, s in self.live.items() if s != "connected" and c not in self.callbacks
+        )
         if not cands:
             return
         cid = cands[k % len(cands)]
@@ -419,12 +460,20 @@ class DistributorMachine(RuleBasedStateMachine):
             assert view.state is CallState.RINGING
             assert sorted(view.offered_to) == sorted(agents), (cid, view.offered_to, agents)
         counts = self.acd.counts()
-        for name in ("completed", "abandoned", "rejected", "overflowed", "self-service"):
+        for name in (
+            "completed", "abandoned", "rejected", "overflowed", "self-service", "callback-failed",
+        ):  # fmt: skip
             assert counts[name] == sum(1 for o in self.outcomes.values() if o == name), name
         assert counts["arrived"] == self.next_call
-        assert counts["waiting"] + counts["ringing"] + counts["connected"] == len(self.live)
+        live = ("waiting", "ringing", "connected", "callback-pending")
+        assert sum(counts[s] for s in live) == len(self.live)
         for cid, state in self.live.items():
             assert self.acd.call(cid).state.value == state, (cid, state)
+        # A callback keeps its place (its key in its queue) until it is served.
+        for cid, (queue, key) in self.callbacks.items():
+            if self.live.get(cid) in ("waiting", "ringing", "callback-pending"):
+                call = self.acd._calls[cid]
+                assert (call.queue, call.key) == (queue, key), f"callback {cid} lost its place"
 
     def teardown(self) -> None:
         if not hasattr(self, "acd"):
@@ -457,6 +506,79 @@ class RingAllMachine(DistributorMachine):
         return attrs.evolve(
             config, strategy=Strategy.RING_ALL, requirement=SkillRequirement(), max_length=None
         )
+
+
+class CallbackMachine(DistributorMachine):
+    """Announcements and callbacks: callers accept callbacks, attempts go
+    unanswered, retries come back at the caller's place; a callback keeps
+    its key from request to service and never abandons."""
+
+    def adjust(self, config: QueueConfig) -> QueueConfig:
+        if config.name == QUEUE_NAMES[2]:
+            return config  # one queue offers no callbacks: requests there are refused
+        return attrs.evolve(
+            config,
+            announce=Announcements(every=10.0, first=0.0 if config.wrap_up else 5.0, prompts=2),
+            callback=CallbackPolicy(
+                threshold=0.0, retries=1, retry_delay=config.wrap_up, dial_timeout=10.0
+            ),
+        )
+
+    @precondition(lambda self: bool(self.live))
+    @rule(k=st.integers(0, 100))
+    def request_callback(self, k: int) -> None:
+        self._advance(self.t)
+        cands = sorted(self.live)
+        if not cands:
+            return
+        cid = cands[k % len(cands)]
+        ev = CallbackRequested(now=self.t, call_id=cid, number=f"+1{k}")
+        call = self.acd._calls[cid]
+        if (
+            self.live[cid] != "waiting"
+            or cid in self.callbacks
+            or self.acd.queues[call.queue].callback is None
+        ):
+            self._refused(ev)
+            return
+        self._send(ev)
+        event("callback accepted")
+        self.callbacks[cid] = (call.queue, call.key)
+
+    @precondition(lambda self: bool(self.callbacks))
+    @rule(k=st.integers(0, 100))
+    def callback_unanswered(self, k: int) -> None:
+        self._advance(self.t)
+        cands = sorted(c for c in self.callbacks if self.live.get(c) == "ringing")
+        if not cands:
+            waiting = sorted(c for c, s in self.live.items() if s == "waiting")
+            if waiting:
+                self._refused(CallbackUnanswered(now=self.t, call_id=waiting[k % len(waiting)]))
+            return
+        cid = cands[k % len(cands)]
+        self._send(CallbackUnanswered(now=self.t, call_id=cid))
+        self.offers.pop(cid, None)
+
+    @rule(k=st.integers(0, 100))
+    def abandon_callback(self, k: int) -> None:
+        """A callback's caller is not on the line: CallAbandoned is refused."""
+        self._advance(self.t)
+        cands = sorted(c for c in self.callbacks if self.live.get(c) not in (None, "connected"))
+        if cands:
+            self._refused(CallAbandoned(now=self.t, call_id=cands[k % len(cands)]))
+
+    @invariant()
+    def estimates_are_sane(self) -> None:
+        if not hasattr(self, "acd"):
+            return
+        for name in self.queue_names:
+            for cid in self.acd.waiting(name):
+                est = self.acd.estimate(cid)
+                assert est.seconds >= 0 and est.low <= est.seconds <= est.high
+
+
+def test_callbacks() -> None:
+    run_state_machine_as_test(CallbackMachine)
 
 
 def test_ring_all() -> None:

@@ -144,6 +144,7 @@ from .sim import (
     Replication,
     SimulationError,
     SimulationResult,
+    WaitRecord,
     run_replication,
     simulate,
 )
@@ -295,6 +296,7 @@ __all__ = [
     "WaitContext",
     "WaitEstimate",
     "WaitEstimator",
+    "WaitRecord",
     "__version__",
     "condition_from_dict",
     "distribution_from_dict",

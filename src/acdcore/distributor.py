@@ -1322,6 +1322,8 @@ class Distributor:
                 return
         self._enqueue(call, reason)
         self._route_call(call)
+        if call.state is CallState.WAITING:
+            self._start_announcements(call)
 
     def _queue_rules(self, queue: str) -> QueueRules | None:
         return None if self._plan is None else self._plan.queues.get(queue)
@@ -1734,18 +1736,26 @@ class Distributor:
         ctx = self._context(call)
         for e in self._ests:
             e.on_entered(ctx, call.seq)
-        if call.callback:
+        self._start_announcements(call, ctx)
+
+    def _start_announcements(self, call: CallRecord, ctx: WaitContext | None = None) -> None:
+        """A call that must wait (and is not a callback) hears its first
+        announcement now or ``first`` seconds from now, and is offered a
+        callback if its wait is long; nothing if one is already scheduled."""
+        if call.callback or call.next_announce is not None or not self._ests:
             return
         config = self._queues[call.queue].config
         ann = config.announce
         if ann is not None:
-            if ann.first == 0:
-                self._announce(call, None, ctx)
+            if ann.first == 0 or call.announced > 0:
+                self._announce(call, None if call.announced == 0 else ann.min_change, ctx)
                 call.next_announce = self._now + ann.every
             else:
                 call.next_announce = self._now + ann.first
             self._schedule(call.next_announce, _ANNOUNCE, call.call_id, call.seq)
-        elif config.callback is not None:
+        elif config.callback is not None and not call.callback_offered:
+            if ctx is None:
+                ctx = self._context(call)
             self._offer_callback(call, self._ests[0].estimate(ctx))
 
     def _announce(

@@ -256,7 +256,8 @@ def _point(value: float, name: str, ahead: float, servers: float) -> WaitEstimat
 
 class HeadOfLineEstimator(WaitEstimator):
     """The time the call at the head of the queue has waited so far; when no
-    call waits ahead, the wait of the last call to enter service. Cost: O(1)."""
+    call waits ahead, the wait of the last delayed call to enter service.
+    Cost: O(1)."""
 
     name = "head-of-line"
 
@@ -268,12 +269,13 @@ class HeadOfLineEstimator(WaitEstimator):
         return _point(value, self.name, ctx.ahead, ctx.servers)
 
     def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
-        self._last[queue] = waited
+        if waited > 0:  # a caller served at once says nothing about waiting
+            self._last[queue] = waited
 
 
 class LastToEnterServiceEstimator(WaitEstimator):
-    """The wait of the last call that entered service from the queue (0
-    before any has). Cost: O(1)."""
+    """The wait of the last delayed call that entered service from the queue
+    (0 before any has). Cost: O(1)."""
 
     name = "last-to-enter-service"
 
@@ -284,7 +286,8 @@ class LastToEnterServiceEstimator(WaitEstimator):
         return _point(self._last.get(ctx.queue, 0.0), self.name, ctx.ahead, ctx.servers)
 
     def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
-        self._last[queue] = waited
+        if waited > 0:  # a caller served at once says nothing about waiting
+            self._last[queue] = waited
 
 
 class AsteriskEstimator(WaitEstimator):
@@ -317,23 +320,31 @@ class _Decayed:
     waiting: int = 0
     staffed: int = 0
 
-    def decay_to(self, now: float, tau: float) -> None:
+    def view(self, now: float, tau: float, tau_ab: float) -> tuple[float, float, float, float]:
+        """``(starts, staff_time, abandons, wait_time)`` decayed to ``now``,
+        without changing anything (estimates must not change what is learned)."""
+        twin = _Decayed(
+            self.t, self.starts, self.staff_time, self.abandons, self.wait_time,
+            self.waiting, self.staffed,
+        )  # fmt: skip
+        twin.decay_to(now, tau, tau_ab)
+        return twin.starts, twin.staff_time, twin.abandons, twin.wait_time
+
+    def decay_to(self, now: float, tau: float, tau_ab: float) -> None:
+        """Forget up to ``now``: service sums with time constant ``tau``,
+        abandonment sums (sparser) with ``tau_ab``; integrate the constant
+        waiting count and staffing since the last instant."""
         dt = now - self.t
         if dt <= 0:
             return
-        if self.waiting > 0:
-            # Integrate the constant piece since self.t, forgetting as we go:
-            # integral of e^{-(now-u)/tau} du over [t, now] = tau (1 - e^{-dt/tau}).
-            w = tau * -math.expm1(-dt / tau)
-            self.staff_time = self.staff_time * math.exp(-dt / tau) + self.staffed * w
-            self.wait_time = self.wait_time * math.exp(-dt / tau) + self.waiting * w
-        else:
-            f = math.exp(-dt / tau)
-            self.staff_time *= f
-            self.wait_time *= f
-        f = math.exp(-dt / tau)
+        f, g = math.exp(-dt / tau), math.exp(-dt / tau_ab)
+        # The integral of e^{-(now-u)/tau} du over [t, now] is tau (1 - e^{-dt/tau}).
+        w = tau * -math.expm1(-dt / tau) if self.waiting > 0 else 0.0
+        w_ab = tau_ab * -math.expm1(-dt / tau_ab)
+        self.staff_time = self.staff_time * f + self.staffed * w
+        self.wait_time = self.wait_time * g + self.waiting * w_ab
         self.starts *= f
-        self.abandons *= f
+        self.abandons *= g
         self.t = now
 
 
@@ -378,8 +389,10 @@ class LearnedEstimator(WaitEstimator):
     This absorbs what the model leaves out: higher-priority calls that will
     overtake, non-exponential handle times, routing delays.
 
-    ``memory``: the time constant of forgetting, in seconds (rates adapt to
-    time-varying load within about that long). ``calibration_memory``: the
+    ``memory``: the time constant of forgetting for the service rate, in
+    seconds (it adapts to time-varying load within about that long);
+    ``abandon_memory``: the same for the abandonment rate, longer because
+    abandonments are sparse. ``calibration_memory``: the
     same for the calibration. Until a queue has seen ``warmup`` service starts
     out of a waiting queue, ``initial_handle`` (seconds) stands in for
     ``1/nu``. Cost: O(n) per estimate (O(1) when every call in the queue has
@@ -391,7 +404,8 @@ class LearnedEstimator(WaitEstimator):
     def __init__(
         self,
         *,
-        memory: float = 3600.0,
+        memory: float = 7200.0,
+        abandon_memory: float = 6 * 3600.0,
         calibration_memory: float = 4 * 3600.0,
         prior: float = 200.0,
         warmup: float = 20.0,
@@ -399,6 +413,7 @@ class LearnedEstimator(WaitEstimator):
         calibrate: bool = True,
     ) -> None:
         self.tau = _positive(memory, "LearnedEstimator.memory")
+        self.tau_ab = _positive(abandon_memory, "LearnedEstimator.abandon_memory")
         self.cal_tau = _positive(calibration_memory, "LearnedEstimator.calibration_memory")
         if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior >= 0:
             raise ConfigError(f"LearnedEstimator.prior must be a number >= 0, got {prior!r}")
@@ -409,6 +424,7 @@ class LearnedEstimator(WaitEstimator):
         self._q: dict[str, _Decayed] = {}
         self._cal: dict[tuple[str, int], _Calibration] = {}
         self._raw: dict[int, float] = {}  # seq -> raw estimate at entry
+        self._taken: dict[int, float] = {}  # seq -> when it was taken from a waiting queue
 
     # ---------------------------------------------------------- learning
 
@@ -422,24 +438,27 @@ class LearnedEstimator(WaitEstimator):
         st = self._stats(queue)
         if st.t == 0.0 and st.starts == 0.0 and st.staff_time == 0.0:
             st.t = now
-        st.decay_to(now, self.tau)
+        st.decay_to(now, self.tau, self.tau_ab)
         st.waiting = waiting
         st.staffed = staffed
 
     def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
+        # Counted when answered: an offer that rings out is no departure.
         if waited > 0:
-            st = self._stats(queue)
-            st.decay_to(now, self.tau)
-            st.starts += 1.0
+            self._taken[seq] = now
+        else:
+            self._taken.pop(seq, None)
 
     def on_abandoned(self, queue: str, now: float, waited: float, seq: int) -> None:
         st = self._stats(queue)
-        st.decay_to(now, self.tau)
+        st.decay_to(now, self.tau, self.tau_ab)
         st.abandons += 1.0
         self._raw.pop(seq, None)
+        self._taken.pop(seq, None)
 
     def on_left(self, queue: str, now: float, seq: int) -> None:
         self._raw.pop(seq, None)
+        self._taken.pop(seq, None)
 
     def on_entered(self, ctx: WaitContext, seq: int) -> None:
         if self.calibrate:
@@ -448,6 +467,12 @@ class LearnedEstimator(WaitEstimator):
                 self._raw[seq] = raw.seconds
 
     def on_answered(self, queue: str, now: float, waited: float, seq: int, priority: int) -> None:
+        if self._taken.pop(seq, None) is not None:
+            # A service start out of a waiting queue (at the offer's instant,
+            # which is within the current sample interval or the one before).
+            st = self._stats(queue)
+            st.decay_to(now, self.tau, self.tau_ab)
+            st.starts += 1.0
         raw = self._raw.pop(seq, None)
         if raw is None or not self.calibrate:
             return
@@ -469,16 +494,17 @@ class LearnedEstimator(WaitEstimator):
         st = self._q.get(queue)
         if st is None:
             return self.initial_mu, 0.0
-        if now is not None:
-            st.decay_to(now, self.tau)
+        starts, staff_time, abandons, wait_time = st.view(
+            st.t if now is None else now, self.tau, self.tau_ab
+        )
         nu = self.initial_mu
-        if st.starts >= self.warmup and st.staff_time > 0:
-            nu = st.starts / st.staff_time
-        elif st.staff_time > 0:
+        if starts >= self.warmup and staff_time > 0:
+            nu = starts / staff_time
+        elif staff_time > 0:
             # Blend the prior with what has been seen so far.
-            w = st.starts / self.warmup
-            nu = (1 - w) * self.initial_mu + w * (st.starts / st.staff_time)
-        theta = st.abandons / st.wait_time if st.wait_time > 0 else 0.0
+            w = starts / self.warmup
+            nu = (1 - w) * self.initial_mu + w * (starts / staff_time)
+        theta = abandons / wait_time if wait_time > 0 else 0.0
         return nu, theta
 
     def calibration(self, queue: str, priority: int) -> float:

@@ -33,9 +33,13 @@ outcome: ``answered`` (its first ``OfferAnswered``; a call transferred later
 stays answered, whatever happens to it next), ``abandoned``
 (``CallAbandoned``), ``rejected`` (``Reject``: queue full or a plan exit),
 ``overflowed`` (``Overflow`` to an external destination), ``self_service``
-(``SelfService``), or it is still ``in_queue`` (waiting or ringing). So
-``offered == resolved + in_queue`` always holds, with ``resolved = answered +
-abandoned + rejected + overflowed + self_service``. Rates use ``resolved`` as
+(``SelfService``), ``callback_failed`` (``CallbackFailed``: a callback whose
+every attempt went unanswered), or it is still ``in_queue`` (waiting, ringing
+or a callback between attempts). A caller who accepts a callback
+(``CallbackRequested``) is not an abandon: the call keeps its place and ends
+answered or failed. So ``offered == resolved + in_queue`` always holds, with
+``resolved = answered + abandoned + rejected + overflowed + self_service +
+callback_failed``. Rates use ``resolved`` as
 their base, so that a call still waiting at report time counts neither as a
 success nor as a failure; at the end of a run ``resolved == offered``. An
 ``Overflow`` to another queue is not an outcome: it is counted in ``moved``.
@@ -85,10 +89,14 @@ from ._state import AgentState
 from .actions import (
     Action,
     Alert,
+    Announce,
+    CallbackFailed,
     CancelOffer,
     Offer,
+    OfferCallback,
     Overflow,
     PauseAgent,
+    PlaceCallback,
     PreferredAgentBusy,
     Queued,
     Reject,
@@ -113,6 +121,8 @@ from .events import (
     AgentSkillsChanged,
     CallAbandoned,
     CallArrived,
+    CallbackRequested,
+    CallbackUnanswered,
     CallEnded,
     CallTransferred,
     Event,
@@ -151,7 +161,7 @@ class SLVariant(enum.Enum):
     - ``B``: answered within T / (answered + abandoned). Every abandon is a miss.
     - ``C``: (answered within T + abandoned within T) / resolved, where
       resolved = answered + abandoned + rejected + overflowed + self-service
-      (= offered once no call is still waiting). Abandons within T count as met.
+      + callback-failed (= offered once no call is still waiting). Abandons within T count as met.
     - ``D``: answered within T / (answered + abandoned - short abandons).
       Short abandons are left out; other abandons are misses.
     """
@@ -227,6 +237,7 @@ class _CallAcc:
     rejected: int = 0
     overflowed: int = 0
     self_service: int = 0
+    callback_failed: int = 0
     moved: int = 0
     handled: int = 0
     talk: float = 0.0
@@ -334,7 +345,8 @@ class QueueStats:
 
     - ``offered``: calls arrived; ``offered = resolved + in_queue`` and
       ``resolved = answered + abandoned + rejected + overflowed +
-      self_service`` (one outcome per call, see the module docstring).
+      self_service + callback_failed`` (one outcome per call, see the module
+      docstring).
       ``moved``: overflows to another queue (not an outcome).
     - ``answered_within`` / ``abandoned_within``: answered / abandoned with
       ``wait <= threshold``; ``short_abandoned``: abandoned with
@@ -356,7 +368,8 @@ class QueueStats:
     - ``offers``: offers made (ring-all counts one per agent rung); ``rona``:
       offers that rang out (``CancelOffer`` with ``"ring-timeout"``);
       ``declined``: ``OfferDeclined``; ``transfers``: ``CallTransferred``;
-      ``callbacks``: ``SelfService`` actions that carry a ``callback_at``.
+      ``callbacks``: callbacks accepted (``CallbackRequested``) plus
+      ``SelfService`` actions that carry a ``callback_at``.
     - ``csat``: mean survey score (1..5); ``csat_top2``: fraction of scores 4 or 5.
 
     For ``queue=None``, ``threshold`` and ``target`` are ``None`` when the
@@ -372,6 +385,7 @@ class QueueStats:
     rejected: int
     overflowed: int
     self_service: int
+    callback_failed: int = 0
     in_queue: int
     resolved: int
     answered_within: int
@@ -1113,6 +1127,14 @@ class Metrics:
         if counted and call is not None and a.callback_at is not None:
             self._qacc(call.bucket, call.queue).callbacks += 1
 
+    def _on_callback_failed(self, a: CallbackFailed) -> None:
+        self._exit(a.call_id, "callback_failed")
+
+    def _on_callback_requested(self, ev: CallbackRequested) -> None:
+        call = self._call(ev.call_id)
+        if call is not None:
+            self._qacc(call.bucket, call.queue).callbacks += 1
+
     def _exit(self, call_id: str, outcome: str) -> bool:
         """The call leaves the ACD with ``outcome`` (a _CallAcc counter),
         unless it was answered before (a transferred call keeps "answered").
@@ -1265,7 +1287,14 @@ class Metrics:
     def _queue_stats(
         self, name: str | None, acc: _CallAcc, threshold: float | None, target: float | None
     ) -> QueueStats:
-        resolved = acc.answered + acc.abandoned + acc.rejected + acc.overflowed + acc.self_service
+        resolved = (
+            acc.answered
+            + acc.abandoned
+            + acc.rejected
+            + acc.overflowed
+            + acc.self_service
+            + acc.callback_failed
+        )
         waits = sorted([*acc.answered_waits, *acc.abandoned_waits])
         sls = {
             "a": _ratio(acc.answered_within, acc.answered),
@@ -1285,6 +1314,7 @@ class Metrics:
             rejected=acc.rejected,
             overflowed=acc.overflowed,
             self_service=acc.self_service,
+            callback_failed=acc.callback_failed,
             in_queue=acc.offered - resolved,
             resolved=resolved,
             answered_within=acc.answered_within,
@@ -1542,12 +1572,18 @@ _EVENT_HANDLERS: dict[type[Event], Callable[[Metrics, Any], None]] = {
     AgentResumed: Metrics._on_agent_resumed,
     AgentSkillsChanged: Metrics._on_no_kpi,
     CallTransferred: Metrics._on_call_transferred,
+    CallbackRequested: Metrics._on_callback_requested,
+    CallbackUnanswered: Metrics._on_no_kpi,
 }
 
 _ACTION_HANDLERS: dict[type[Action], Callable[[Metrics, Any], None]] = {
     Queued: Metrics._on_queued,
     Reject: Metrics._on_reject,
     Offer: Metrics._on_offer,
+    PlaceCallback: Metrics._on_offer,
+    CallbackFailed: Metrics._on_callback_failed,
+    Announce: Metrics._on_no_kpi_action,
+    OfferCallback: Metrics._on_no_kpi_action,
     CancelOffer: Metrics._on_cancel_offer,
     PauseAgent: Metrics._on_pause_agent,
     Overflow: Metrics._on_overflow,

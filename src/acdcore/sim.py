@@ -118,6 +118,7 @@ from .config import AgentProfile
 from .distributions import Distribution
 from .distributor import Distributor
 from .errors import AcdError, InvalidValue
+from .estimators import WaitEstimator
 from .events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -140,6 +141,7 @@ __all__ = [
     "Replication",
     "SimulationError",
     "SimulationResult",
+    "WaitRecord",
     "estimate",
     "run_replication",
     "simulate",
@@ -341,6 +343,22 @@ def _kpis(
     return out
 
 
+@attrs.frozen
+class WaitRecord:
+    """One measured caller who had to wait, for judging wait-time estimators:
+    the ``queue`` it asked for, its ``priority``, when it ``arrived``, each
+    estimator's estimate at arrival (``estimates``, by estimator name), and
+    how long it ``waited`` until answered (ring time included) or until it
+    hung up (``answered`` false)."""
+
+    queue: str
+    priority: int
+    arrived: float
+    waited: float
+    answered: bool
+    estimates: Mapping[str, float]
+
+
 @attrs.frozen(eq=False)
 class Replication:
     """One run of a scenario.
@@ -356,7 +374,9 @@ class Replication:
     whole Metrics object (warm-up and drain included) for other reports.
     ``calls``: calls generated (warm-up included); ``events``: events handed
     to the distributor; ``advances``: ``advance`` calls; ``wall``: seconds of
-    real time.
+    real time. ``wait_records``: with estimators attached (see
+    :func:`run_replication`), one :class:`WaitRecord` per measured caller
+    who had to wait, in order of outcome.
     """
 
     index: int
@@ -372,6 +392,7 @@ class Replication:
     events: int
     advances: int
     wall: float
+    wait_records: tuple[WaitRecord, ...] = ()
 
 
 @attrs.frozen
@@ -648,7 +669,13 @@ def _poisson(
 class _Run:
     """One replication: the distributor, the metrics and the driver's view."""
 
-    def __init__(self, scenario: Scenario, rng: random.Random, journal: list[Any] | None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        rng: random.Random,
+        journal: list[Any] | None,
+        estimators: Sequence[WaitEstimator] | None = None,
+    ) -> None:
         s = scenario
         self.scenario = s
         self.rng = rng
@@ -660,7 +687,12 @@ class _Run:
         self.begin = origin - s.warmup
         self.hard_stop = self.measured_end + s.drain
         configs = s.queue_configs
-        self.acd = Distributor(configs, rng=rng, start=self.begin, plan=s.routing_plan)
+        self.acd = Distributor(
+            configs, rng=rng, start=self.begin, plan=s.routing_plan, estimators=estimators
+        )
+        self.estimators = list(estimators or ())
+        self.pending_ewt: dict[str, tuple[int, dict[str, float]]] = {}
+        self.wait_records: list[WaitRecord] = []
         sl = s.service_level
         self.metrics = Metrics(
             configs,
@@ -978,6 +1010,12 @@ class _Run:
             if call.state == _WAITING:
                 self.delayed[bucket] += 1
                 self.q_delayed[queue] += 1
+                if self.estimators:
+                    estimate = self.acd.estimate
+                    self.pending_ewt[cid] = (
+                        priority,
+                        {e.name: estimate(cid, e).seconds for e in self.estimators},
+                    )
 
     # ------------------------------------------------------------- calls
 
@@ -993,6 +1031,8 @@ class _Run:
         self.agents[aid].connected += 1
         if call.bucket >= 0:
             self.waits[call.queue].append(t - call.arrived)
+        if self.pending_ewt:
+            self._record_wait(cid, call, t, True)
         if call.fixed is not None:
             talk = call.fixed
         else:
@@ -1024,6 +1064,22 @@ class _Run:
         del self.calls[cid]
         if call.bucket >= 0:
             self.abandoned[call.queue].append(t - call.arrived)
+        if self.pending_ewt:
+            self._record_wait(cid, call, t, False)
+
+    def _record_wait(self, cid: str, call: _Call, t: float, answered: bool) -> None:
+        pending = self.pending_ewt.pop(cid, None)
+        if pending is not None:
+            self.wait_records.append(
+                WaitRecord(
+                    queue=call.queue,
+                    priority=pending[0],
+                    arrived=call.arrived,
+                    waited=t - call.arrived,
+                    answered=answered,
+                    estimates=pending[1],
+                )
+            )
 
     # ------------------------------------------------------------ agents
 
@@ -1120,6 +1176,7 @@ class _Run:
             events=self.n_events,
             advances=self.n_advances,
             wall=wall,
+            wait_records=tuple(self.wait_records),
         )
 
 
@@ -1132,6 +1189,7 @@ def run_replication(
     *,
     index: int = 0,
     journal: list[Any] | None = None,
+    estimators: Sequence[WaitEstimator] | None = None,
 ) -> Replication:
     """Run ``scenario`` once, drawing everything from ``rng`` (also the
     distributor's generator); see the module docstring for the draw order.
@@ -1139,15 +1197,18 @@ def run_replication(
     With ``journal`` (a list), every step is appended to it: ``(event,
     actions)`` for each event handed to the distributor and ``(instant,
     actions)`` for each ``advance``, in order, so the run can be replayed
-    or inspected. Raises :class:`SimulationError` if the distributor refuses
-    an event (a bug in the simulator).
+    or inspected. With ``estimators`` (fresh ones: they learn), they are
+    attached to the distributor and every measured caller who has to wait
+    gets a :class:`WaitRecord` of their estimates at arrival and the actual
+    wait. Raises :class:`SimulationError` if the distributor refuses an event
+    (a bug in the simulator).
     """
     if not isinstance(scenario, Scenario):
         raise InvalidValue(f"scenario must be a Scenario, got {scenario!r}")
     if not isinstance(rng, random.Random):
         raise InvalidValue(f"rng must be a random.Random, got {rng!r}")
     started = time.perf_counter()
-    run = _Run(scenario, rng, journal)
+    run = _Run(scenario, rng, journal, estimators)
     run.run()
     return run.result(index, time.perf_counter() - started)
 
