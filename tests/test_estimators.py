@@ -125,20 +125,36 @@ def test_learned_converges_on_known_rates() -> None:
 
 
 def test_learned_calibrates_a_constant_bias() -> None:
-    """Calls that always wait twice the raw model: the factor moves towards
-    2, shrunk by the prior while few calls back it."""
+    """Calls whose agents are shared with another queue always wait twice
+    the raw model: the factor moves towards 2, shrunk by the prior while few
+    calls back it. A queue with one class and its own agents is not
+    calibrated (it would only add noise)."""
     est = LearnedEstimator(prior=100.0)
     est.on_sample("q", 0.0, 1, 1)
-    c = ctx(0, 1, now=0.0)
+    c = ctx(0, 1, now=0.0, shared=True)
     raw = est.estimate(c).seconds
     for i in range(300):
         est.on_entered(c, i)
         est.on_started("q", 0.0, 0.0, i)
         est.on_answered("q", 0.0, 2 * raw, i, 0)
     f = est.calibration("q", 0)
-    assert f == pytest.approx(1 + 1 * 300 / 400, rel=1e-6)
+    assert f == pytest.approx(1 + 1 * 300 / 400, rel=1e-6)  # no noise: only the prior shrinks
     assert est.estimate(c).seconds == pytest.approx(raw * f)
+    assert est.estimate(ctx(0, 1, now=0.0)).seconds == pytest.approx(raw)  # not shared
     assert est.calibration("q", 5) == 1.0  # another class is untouched
+
+
+def test_calibration_ignores_noise_around_one() -> None:
+    """Waits scattered around the raw estimate (ratio 1 within the noise)
+    leave the factor at 1."""
+    rng = random.Random(5)
+    est = LearnedEstimator(prior=0.0)
+    c = ctx(0, 1, now=0.0, shared=True)
+    raw = est.estimate(c).seconds
+    for i in range(400):
+        est.on_entered(c, i)
+        est.on_answered("q", 0.0, rng.expovariate(1 / raw), i, 0)
+    assert est.calibration("q", 0) == pytest.approx(1.0, abs=0.02)
 
 
 def mm_scenario(servers: int, load: float, hours: float) -> Scenario:

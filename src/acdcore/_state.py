@@ -138,6 +138,7 @@ class CallRecord:
     last_position: int = 0  # at the last announcement
     last_wait: float = -1.0  # rounded estimate at the last announcement
     next_announce: float | None = None  # the pending announcement deadline
+    offered_at: float = 0.0  # when it last left its queue for an agent
 
 
 @attrs.define(slots=True, eq=False)

@@ -309,7 +309,7 @@ class Distributor:
             )
         self._ests = ests
         self._staff_gen = 0
-        self._servers_cache: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self._servers_cache: dict[tuple[Any, ...], tuple[int, int, bool]] = {}
         self._backend = backend
         self._nat: NativeCore | None = None
         if backend == "native":
@@ -883,6 +883,10 @@ class Distributor:
         agent.talk_time += self._now - call.answered_at
         agent.last_call_end = self._now
         wrap = self._queues[agent.sessions[call.call_id].queue].config.wrap_up
+        if self._ests:
+            held = self._now - call.offered_at + (0.0 if agent.pending_logout else wrap)
+            for e in self._ests:
+                e.on_handled(agent.sessions[call.call_id].queue, self._now, held)
         if agent.pending_logout:
             del agent.sessions[call.call_id]
             self._end_wrapups(agent)
@@ -1655,6 +1659,7 @@ class Distributor:
         del q.waiting[call.key]
         if self._nat is not None:
             self._nat.remove(call)
+        call.offered_at = self._now
         for e in self._ests:
             e.on_started(call.queue, self._now, self._now - call.entered, call.seq)
         if call.callback:
@@ -1883,19 +1888,21 @@ class Distributor:
         channel: Channel,
         region: str | None,
         regional: bool,
-    ) -> int:
-        """Capacity on ``channel`` of the eligible staffed agents (cached
-        until an agent's login, pause or skills change)."""
+    ) -> tuple[int, bool]:
+        """Capacity on ``channel`` of the eligible staffed agents, and whether
+        one of them serves another queue too (cached until an agent's login,
+        pause or skills change)."""
         key = (queue, extras, requirement, channel, region if regional else None)
         hit = self._servers_cache.get(key)
         if hit is not None and hit[0] == self._staff_gen:
-            return hit[1]
+            return hit[1], hit[2]
         staff = self._eligible_staff(queue, extras, requirement, channel, region, regional)
         n = sum(a.profile.capacity.get(channel, 0) for a in staff)
+        shared = bool(extras) or any(len(a.profile.queues) > 1 for a in staff)
         if len(self._servers_cache) > 4096:
             self._servers_cache.clear()
-        self._servers_cache[key] = (self._staff_gen, n)
-        return n
+        self._servers_cache[key] = (self._staff_gen, n, shared)
+        return n, shared
 
     def _context(self, call: CallRecord) -> WaitContext:
         """The estimators' view of a waiting call."""
@@ -1905,7 +1912,7 @@ class Distributor:
         head_wait = None
         if ahead > 0:
             head_wait = now - q.waiting.peekitem(0)[1].entered
-        servers = self._servers(
+        servers, shared = self._servers(
             call.queue, call.extra_queues, call.requirement, call.channel, call.region,
             call.regional,
         )  # fmt: skip
@@ -1923,6 +1930,7 @@ class Distributor:
             head_wait=head_wait,
             waited=now - call.entered,
             competing=competing,
+            shared=shared,
         )
 
     def _competing(self, call: CallRecord, ahead: int) -> int:
@@ -2033,7 +2041,7 @@ class Distributor:
         now = self._now
         head_wait = now - q.waiting.peekitem(0)[1].entered if ahead > 0 else None
         region = attrs_.get("region")
-        servers = self._servers(
+        servers, shared = self._servers(
             queue, (), req, channel, region if isinstance(region, str) else None, False
         )
         return est.estimate(
@@ -2045,6 +2053,7 @@ class Distributor:
                 servers=servers,
                 waiting=len(q.waiting),
                 head_wait=head_wait,
+                shared=shared,
             )
         )
 

@@ -89,6 +89,9 @@ class WaitContext:
     waited (``None`` if nobody waits ahead of it), ``waited`` how long this
     call has waited in its queue so far (0 for a call not yet arrived).
 
+    ``shared`` is true when one of those agents also serves another queue
+    (so it gives this call's queue only part of its time).
+
     :meth:`competing` counts only the calls ahead that an agent of this
     call's pool could take (those that really compete for its agents); it is
     computed on first use, in O(ahead) time.
@@ -103,6 +106,7 @@ class WaitContext:
         "priority",
         "queue",
         "servers",
+        "shared",
         "waited",
         "waiting",
     )
@@ -119,6 +123,7 @@ class WaitContext:
         head_wait: float | None,
         waited: float = 0.0,
         competing: Callable[[], int] | None = None,
+        shared: bool = False,
     ) -> None:
         self.now = now
         self.queue = queue
@@ -128,6 +133,7 @@ class WaitContext:
         self.waiting = waiting
         self.head_wait = head_wait
         self.waited = waited
+        self.shared = shared
         self._count = competing
         self._competing: int | None = None
 
@@ -177,6 +183,8 @@ class WaitEstimator:
     - :meth:`on_answered` when a call is answered, with how long it waited in
       its queue;
     - :meth:`on_abandoned` when a waiting caller hangs up;
+    - :meth:`on_handled` when a connected call ends (or is transferred), with
+      how long it held its agent;
     - :meth:`on_left` when a call leaves its queue any other way.
 
     ``seq`` is the call's arrival sequence number (unique per distributor).
@@ -202,6 +210,10 @@ class WaitEstimator:
 
     def on_abandoned(self, queue: str, now: float, waited: float, seq: int) -> None:
         """Call ``seq`` hung up after waiting ``waited`` seconds in ``queue``."""
+
+    def on_handled(self, queue: str, now: float, seconds: float) -> None:
+        """An agent finished a call of ``queue`` that held it ``seconds`` in
+        all (ring, talk and wrap-up)."""
 
     def on_left(self, queue: str, now: float, seq: int) -> None:
         """Call ``seq`` left ``queue`` unserved (overflow, exit, callback failure)."""
@@ -319,6 +331,8 @@ class _Decayed:
     wait_time: float = 0.0  # integral of the number waiting
     waiting: int = 0
     staffed: int = 0
+    handled: float = 0.0  # calls finished by agents
+    handle_time: float = 0.0  # the seconds they held their agents
 
     def view(self, now: float, tau: float, tau_ab: float) -> tuple[float, float, float, float]:
         """``(starts, staff_time, abandons, wait_time)`` decayed to ``now``,
@@ -344,26 +358,53 @@ class _Decayed:
         self.staff_time = self.staff_time * f + self.staffed * w
         self.wait_time = self.wait_time * g + self.waiting * w_ab
         self.starts *= f
+        self.handled *= f
+        self.handle_time *= f
         self.abandons *= g
         self.t = now
+
+
+CORRELATION = 10.0
+"""The design effect applied to the calibration ratio's variance."""
 
 
 @attrs.define(slots=True)
 class _Calibration:
     """Decayed sums of actual and raw predicted waits for one class."""
 
-    actual: float = 0.0
-    predicted: float = 0.0
+    actual: float = 0.0  # sum of a (actual waits)
+    predicted: float = 0.0  # sum of p (raw estimates)
+    aa: float = 0.0
+    ap: float = 0.0
+    pp: float = 0.0
     weight: float = 0.0
     t: float = 0.0
 
+    def add(self, actual: float, predicted: float, forget: float) -> None:
+        self.actual = self.actual * forget + actual
+        self.predicted = self.predicted * forget + predicted
+        self.aa = self.aa * forget + actual * actual
+        self.ap = self.ap * forget + actual * predicted
+        self.pp = self.pp * forget + predicted * predicted
+        self.weight = self.weight * forget + 1.0
+
     def factor(self, prior: float) -> float:
-        """The calibration factor, shrunk towards 1 by ``prior`` calls."""
+        """The ratio ``R = sum(a)/sum(p)``, shrunk towards 1 by the evidence:
+        by ``weight / (weight + prior)``, and by ``1 - var(R)/(R-1)**2``
+        (0 when the distance from 1 is within the noise)."""
         if self.predicted <= 0 or self.weight <= 0:
             return 1.0
-        raw = self.actual / self.predicted
-        share = self.weight / (self.weight + prior)
-        return min(4.0, max(0.25, 1.0 + (raw - 1.0) * share))
+        r = self.actual / self.predicted
+        d = r - 1.0
+        if d == 0.0:
+            return 1.0
+        resid = max(0.0, self.aa - 2.0 * r * self.ap + r * r * self.pp)
+        # Waits of calls close in time are strongly correlated (they share a
+        # busy period), so the independent-sample variance is inflated by a
+        # design effect of CORRELATION.
+        var = CORRELATION * resid / (self.predicted * self.predicted)
+        keep = max(0.0, 1.0 - var / (d * d)) * self.weight / (self.weight + prior)
+        return min(4.0, max(0.25, 1.0 + d * keep))
 
 
 class LearnedEstimator(WaitEstimator):
@@ -375,6 +416,9 @@ class LearnedEstimator(WaitEstimator):
     integral of staffed agents over the time calls were waiting). That is
     ``mu`` in a single-skill M/M/s queue, and less than ``mu`` for agents
     shared with other queues, who give this queue only part of their time.
+    When none of the call's agents serves another queue it uses the mean
+    time a finished call held its agent instead (ring, talk and wrap-up):
+    every call teaches that, not only those served while others waited.
     It learns ``theta``, the abandonment rate per waiting caller
     (abandonments divided by the integral of the number waiting: the maximum
     likelihood estimate for exponential patience).
@@ -385,9 +429,14 @@ class LearnedEstimator(WaitEstimator):
     ``sum(1/(s*nu + i*theta), i=0..n)``. Finally it multiplies by a
     calibration factor per queue and priority class: the ratio of the actual
     waits of answered calls to the raw estimates made when they entered,
-    shrunk towards 1 while it rests on few calls (``prior`` calls' worth).
+    shrunk towards 1 while it rests on few calls (``prior`` calls' worth)
+    and as far as its distance from 1 is within its own noise, so that a
+    model that is right is left alone.
     This absorbs what the model leaves out: higher-priority calls that will
-    overtake, non-exponential handle times, routing delays.
+    overtake, agents shared with other queues, non-exponential handle times.
+    It applies only where the model leaves something out: a queue that has
+    seen more than one priority class, or a call whose agents serve other
+    queues too; elsewhere it would only add noise.
 
     ``memory``: the time constant of forgetting for the service rate, in
     seconds (it adapts to time-varying load within about that long);
@@ -425,6 +474,7 @@ class LearnedEstimator(WaitEstimator):
         self._cal: dict[tuple[str, int], _Calibration] = {}
         self._raw: dict[int, float] = {}  # seq -> raw estimate at entry
         self._taken: dict[int, float] = {}  # seq -> when it was taken from a waiting queue
+        self._classes: dict[str, set[int]] = {}  # priority classes seen per queue (up to 2)
 
     # ---------------------------------------------------------- learning
 
@@ -461,6 +511,9 @@ class LearnedEstimator(WaitEstimator):
         self._taken.pop(seq, None)
 
     def on_entered(self, ctx: WaitContext, seq: int) -> None:
+        classes = self._classes.setdefault(ctx.queue, set())
+        if len(classes) < 2:
+            classes.add(ctx.priority)
         if self.calibrate:
             raw = self._raw_estimate(ctx)
             if math.isfinite(raw.seconds):
@@ -479,24 +532,36 @@ class LearnedEstimator(WaitEstimator):
         cal = self._cal.get((queue, priority))
         if cal is None:
             cal = self._cal[(queue, priority)] = _Calibration(t=now)
-        f = math.exp(-max(0.0, now - cal.t) / self.cal_tau)
-        cal.actual = cal.actual * f + waited
-        cal.predicted = cal.predicted * f + raw
-        cal.weight = cal.weight * f + 1.0
+        cal.add(waited, raw, math.exp(-max(0.0, now - cal.t) / self.cal_tau))
         cal.t = now
+
+    def on_handled(self, queue: str, now: float, seconds: float) -> None:
+        st = self._stats(queue)
+        st.decay_to(now, self.tau, self.tau_ab)
+        st.handled += 1.0
+        st.handle_time += seconds
 
     # ---------------------------------------------------------- estimates
 
-    def rates(self, queue: str, now: float | None = None) -> tuple[float, float]:
+    def rates(
+        self, queue: str, now: float | None = None, shared: bool = True
+    ) -> tuple[float, float]:
         """The learned ``(nu, theta)`` of ``queue``: service starts per staffed
         agent per second while calls wait, abandonments per waiting caller
-        per second (``initial_handle`` and 0 until enough is seen)."""
+        per second (``initial_handle`` and 0 until enough is seen).
+
+        When the queue's agents serve no other queue (``shared`` false), nu
+        is one over the mean time a call holds its agent (every finished
+        call counts, so it is learned faster and more precisely than from the
+        starts seen while calls wait)."""
         st = self._q.get(queue)
         if st is None:
             return self.initial_mu, 0.0
-        starts, staff_time, abandons, wait_time = st.view(
-            st.t if now is None else now, self.tau, self.tau_ab
-        )
+        at = st.t if now is None else now
+        starts, staff_time, abandons, wait_time = st.view(at, self.tau, self.tau_ab)
+        theta = abandons / wait_time if wait_time > 0 else 0.0
+        if not shared and st.handled >= self.warmup and st.handle_time > 0:
+            return st.handled / st.handle_time, theta
         nu = self.initial_mu
         if starts >= self.warmup and staff_time > 0:
             nu = starts / staff_time
@@ -504,7 +569,6 @@ class LearnedEstimator(WaitEstimator):
             # Blend the prior with what has been seen so far.
             w = starts / self.warmup
             nu = (1 - w) * self.initial_mu + w * (starts / staff_time)
-        theta = abandons / wait_time if wait_time > 0 else 0.0
         return nu, theta
 
     def calibration(self, queue: str, priority: int) -> float:
@@ -513,7 +577,7 @@ class LearnedEstimator(WaitEstimator):
         return 1.0 if cal is None or not self.calibrate else cal.factor(self.prior)
 
     def _raw_estimate(self, ctx: WaitContext) -> WaitEstimate:
-        nu, theta = self.rates(ctx.queue, ctx.now)
+        nu, theta = self.rates(ctx.queue, ctx.now, ctx.shared)
         s = ctx.servers
         n = ctx.competing()
         if s <= 0:
@@ -528,6 +592,10 @@ class LearnedEstimator(WaitEstimator):
 
     def estimate(self, ctx: WaitContext) -> WaitEstimate:
         raw = self._raw_estimate(ctx)
+        if not ctx.shared and len(self._classes.get(ctx.queue, ())) < 2:
+            # One class served by its own agents: the model leaves out
+            # nothing the waits could teach, and calibrating only adds noise.
+            return raw
         f = self.calibration(ctx.queue, ctx.priority)
         if f == 1.0 or not raw.known:
             return raw
