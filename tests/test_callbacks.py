@@ -193,6 +193,8 @@ def test_unanswered_callback_retries_at_its_place_then_fails() -> None:
     assert CancelOffer(at=15.0, call_id="c1", agent_id="a0", reason="callback-unanswered") in out
     assert acd.agent("a0").consecutive_misses == 0
     assert acd.call("c1").state is CallState.CALLBACK_PENDING
+    now = metrics.realtime(15.0).queues["q"]
+    assert (now.waiting, now.ringing) == (1, 0)  # it keeps its place between attempts
     send(acd, CallArrived(now=16, call_id="c2", queue="q"), log, metrics)
     assert [a.call_id for a in of(Offer, log)][-1] == "c2"  # type: ignore[attr-defined]
     send(acd, OfferAnswered(now=16, call_id="c2", agent_id="a0"), log, metrics)
@@ -226,7 +228,8 @@ def test_agent_declining_a_reservation_is_an_ordinary_miss() -> None:
     out = send(acd, OfferDeclined(now=4, call_id="c1", agent_id="a0"), log)
     assert acd.agent("a0").consecutive_misses == 1
     assert Queued(at=4.0, call_id="c1", queue="q", position=1, reason="declined") in out
-    assert acd.call("c1").callback
+    view = acd.call("c1")
+    assert view.callback and view.attempts == 0  # the customer was never dialled unanswered
     acd.check()
 
 

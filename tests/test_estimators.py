@@ -295,3 +295,19 @@ def test_estimate_bad_input_changes_nothing() -> None:
 )
 def test_spoken_wait(seconds: float, rounded: float, phrase: str) -> None:
     assert spoken_wait(seconds) == (rounded, phrase)
+
+
+def test_new_call_with_a_free_agent_waits_nothing() -> None:
+    acd = Distributor([QueueConfig("q")], estimators=[QueueLengthEstimator(60.0)])
+    acd.handle(AgentLoggedIn(now=0, profile=AgentProfile("a", queues=["q"])))
+    assert acd.estimate_new("q").seconds == 0.0
+
+
+def test_one_early_hang_up_does_not_set_the_abandonment_rate() -> None:
+    est = LearnedEstimator()
+    est.on_sample("q", 0.0, 1, 1)
+    est.on_abandoned("q", 2.0, 2.0, 1)
+    est.on_sample("q", 2.0, 0, 1)
+    _nu, theta = est.rates("q", 2.0)
+    assert theta < 1 / 3000  # not 1 / 2 s
+    assert est.estimate(ctx(10, 1, now=2.0)).seconds > 1000

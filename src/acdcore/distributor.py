@@ -309,7 +309,7 @@ class Distributor:
             )
         self._ests = ests
         self._staff_gen = 0
-        self._servers_cache: dict[tuple[Any, ...], tuple[int, int, bool]] = {}
+        self._servers_cache: dict[tuple[Any, ...], tuple[int, int, int, bool]] = {}
         self._backend = backend
         self._nat: NativeCore | None = None
         if backend == "native":
@@ -818,9 +818,14 @@ class Distributor:
         call.agent = agent.agent_id
         call.answered_at = self._now
         call.ring_round += 1
-        call.callback = False  # the customer is on the line now
         for e in self._ests:
-            e.on_answered(call.queue, self._now, self._now - call.entered, call.seq, call.priority)
+            if call.callback:
+                e.on_left(call.queue, self._now, call.seq)
+            else:
+                e.on_answered(
+                    call.queue, self._now, self._now - call.entered, call.seq, call.priority
+                )
+        call.callback = False  # the customer is on the line now
         agent.sessions[call.call_id].state = SessionState.CONNECTED
         agent.calls_taken += 1
         agent.misses = 0
@@ -1126,6 +1131,7 @@ class Distributor:
             released.append(agent)
         call.offers = []
         call.ring_round += 1
+        call.attempts += 1
         policy = self._callback_policy(call)
         if call.attempts > policy.retries:
             self._emit(
@@ -1660,8 +1666,9 @@ class Distributor:
         if self._nat is not None:
             self._nat.remove(call)
         call.offered_at = self._now
-        for e in self._ests:
-            e.on_started(call.queue, self._now, self._now - call.entered, call.seq)
+        if not call.callback:  # a callback's time off the line is no on-line wait
+            for e in self._ests:
+                e.on_started(call.queue, self._now, self._now - call.entered, call.seq)
         if call.callback:
             self._place_callback(call, agents[0])
             return
@@ -1703,7 +1710,6 @@ class Distributor:
         call.state = CallState.RINGING
         call.offers = [agent.agent_id]
         call.ring_round += 1
-        call.attempts += 1
         self._schedule(
             self._now + policy.dial_timeout, _RING, call.call_id, (call.seq, call.ring_round)
         )
@@ -1722,8 +1728,8 @@ class Distributor:
                 agent_id=agent.agent_id,
                 queue=call.queue,
                 number=call.number,
-                attempt=call.attempts,
-                dial_timeout=policy.dial_timeout,
+                attempt=call.attempts + 1,
+                dial_timeout=float(policy.dial_timeout),
                 attributes=call.attributes,
             )
         )
@@ -1888,21 +1894,21 @@ class Distributor:
         channel: Channel,
         region: str | None,
         regional: bool,
-    ) -> tuple[int, bool]:
-        """Capacity on ``channel`` of the eligible staffed agents, and whether
-        one of them serves another queue too (cached until an agent's login,
-        pause or skills change)."""
+    ) -> tuple[int, int, bool]:
+        """Capacity on ``channel`` of the eligible staffed agents, how many
+        agents that is, and whether one of them serves another queue too
+        (cached until an agent's login, pause or skills change)."""
         key = (queue, extras, requirement, channel, region if regional else None)
         hit = self._servers_cache.get(key)
         if hit is not None and hit[0] == self._staff_gen:
-            return hit[1], hit[2]
+            return hit[1], hit[2], hit[3]
         staff = self._eligible_staff(queue, extras, requirement, channel, region, regional)
         n = sum(a.profile.capacity.get(channel, 0) for a in staff)
         shared = bool(extras) or any(len(a.profile.queues) > 1 for a in staff)
         if len(self._servers_cache) > 4096:
             self._servers_cache.clear()
-        self._servers_cache[key] = (self._staff_gen, n, shared)
-        return n, shared
+        self._servers_cache[key] = (self._staff_gen, n, len(staff), shared)
+        return n, len(staff), shared
 
     def _context(self, call: CallRecord) -> WaitContext:
         """The estimators' view of a waiting call."""
@@ -1912,7 +1918,7 @@ class Distributor:
         head_wait = None
         if ahead > 0:
             head_wait = now - q.waiting.peekitem(0)[1].entered
-        servers, shared = self._servers(
+        servers, agents, shared = self._servers(
             call.queue, call.extra_queues, call.requirement, call.channel, call.region,
             call.regional,
         )  # fmt: skip
@@ -1931,6 +1937,7 @@ class Distributor:
             waited=now - call.entered,
             competing=competing,
             shared=shared,
+            agents=agents,
         )
 
     def _competing(self, call: CallRecord, ahead: int) -> int:
@@ -2041,9 +2048,16 @@ class Distributor:
         now = self._now
         head_wait = now - q.waiting.peekitem(0)[1].entered if ahead > 0 else None
         region = attrs_.get("region")
-        servers, shared = self._servers(
+        servers, agents, shared = self._servers(
             queue, (), req, channel, region if isinstance(region, str) else None, False
         )
+        free = sum(
+            1
+            for aid in q.free
+            if req.met_by(self._agents[aid].skills) and self._agents[aid].channel_free(channel)
+        )
+        if free > ahead:  # it would be offered at once
+            return WaitEstimate(0.0, 0.0, 0.0, ahead, servers, est.name)
         return est.estimate(
             WaitContext(
                 now=now,
@@ -2054,6 +2068,7 @@ class Distributor:
                 waiting=len(q.waiting),
                 head_wait=head_wait,
                 shared=shared,
+                agents=agents,
             )
         )
 

@@ -89,8 +89,10 @@ class WaitContext:
     waited (``None`` if nobody waits ahead of it), ``waited`` how long this
     call has waited in its queue so far (0 for a call not yet arrived).
 
-    ``shared`` is true when one of those agents also serves another queue
-    (so it gives this call's queue only part of its time).
+    ``agents`` is how many agents that capacity belongs to (fewer than
+    ``servers`` when agents take several sessions); ``shared`` is true when
+    one of those agents also serves another queue (so it gives this call's
+    queue only part of its time).
 
     :meth:`competing` counts only the calls ahead that an agent of this
     call's pool could take (those that really compete for its agents); it is
@@ -100,6 +102,7 @@ class WaitContext:
     __slots__ = (
         "_competing",
         "_count",
+        "agents",
         "ahead",
         "head_wait",
         "now",
@@ -124,6 +127,7 @@ class WaitContext:
         waited: float = 0.0,
         competing: Callable[[], int] | None = None,
         shared: bool = False,
+        agents: float | None = None,
     ) -> None:
         self.now = now
         self.queue = queue
@@ -134,6 +138,7 @@ class WaitContext:
         self.head_wait = head_wait
         self.waited = waited
         self.shared = shared
+        self.agents = servers if agents is None else agents
         self._count = competing
         self._competing: int | None = None
 
@@ -216,7 +221,10 @@ class WaitEstimator:
         all (ring, talk and wrap-up)."""
 
     def on_left(self, queue: str, now: float, seq: int) -> None:
-        """Call ``seq`` left ``queue`` unserved (overflow, exit, callback failure)."""
+        """Call ``seq`` left ``queue`` without an on-line wait to learn from:
+        an exit (rejection, self-service, overflow to a destination), a
+        failed callback, a caller who hung up while ringing, a callback
+        answered (its wait was spent off the line)."""
 
 
 class QueueLengthEstimator(WaitEstimator):
@@ -445,7 +453,8 @@ class LearnedEstimator(WaitEstimator):
     same for the calibration. Until a queue has seen ``warmup`` service starts
     out of a waiting queue, ``initial_handle`` (seconds) stands in for
     ``1/nu``. Cost: O(n) per estimate (O(1) when every call in the queue has
-    the same requirement), O(1) per callback; memory O(queues + waiting calls).
+    the same requirement: O(1) per call ahead), O(1) per callback; memory
+    O(queues + priority classes + waiting calls).
     """
 
     name = "learned"
@@ -559,9 +568,13 @@ class LearnedEstimator(WaitEstimator):
             return self.initial_mu, 0.0
         at = st.t if now is None else now
         starts, staff_time, abandons, wait_time = st.view(at, self.tau, self.tau_ab)
-        theta = abandons / wait_time if wait_time > 0 else 0.0
-        if not shared and st.handled >= self.warmup and st.handle_time > 0:
-            return st.handled / st.handle_time, theta
+        # A prior of no abandonment over ``warmup`` handle times of waiting,
+        # so that one early hang-up does not set the rate.
+        theta = abandons / (wait_time + self.warmup / self.initial_mu)
+        if not shared:
+            learned = st.handled / st.handle_time if st.handle_time > 0 else self.initial_mu
+            w = min(1.0, st.handled / self.warmup)
+            return (1 - w) * self.initial_mu + w * learned, theta
         nu = self.initial_mu
         if starts >= self.warmup and staff_time > 0:
             nu = starts / staff_time
@@ -578,7 +591,9 @@ class LearnedEstimator(WaitEstimator):
 
     def _raw_estimate(self, ctx: WaitContext) -> WaitEstimate:
         nu, theta = self.rates(ctx.queue, ctx.now, ctx.shared)
-        s = ctx.servers
+        # nu is per finished call when the pool is not shared (so per session),
+        # and per staffed agent when it is.
+        s = ctx.servers if not ctx.shared else ctx.agents
         n = ctx.competing()
         if s <= 0:
             return WaitEstimate(math.inf, math.inf, math.inf, n, s, self.name)
@@ -604,21 +619,22 @@ class LearnedEstimator(WaitEstimator):
 
 def spoken_wait(seconds: float) -> tuple[float, str]:
     """Round a wait for a caller's ear: to 15 s under two minutes, to the
-    minute under an hour, then to five minutes; return the rounded seconds and
-    a phrase ("about 45 seconds", "about 3 minutes", "less than a minute" for
-    waits under 15 s, "unknown" when it cannot be estimated)."""
+    minute under an hour, then to five minutes (halves round up); return the
+    rounded seconds and a phrase ("about 45 seconds", "about 3 minutes",
+    "less than a minute" for waits under 7.5 s, "unknown" when it cannot be
+    estimated)."""
     if not math.isfinite(seconds):
         return math.inf, "unknown"
     if seconds < 7.5:
         return 0.0, "less than a minute"
     if seconds < 120:
-        r = max(15.0, 15.0 * round(seconds / 15.0))
+        r = max(15.0, 15.0 * math.floor(seconds / 15.0 + 0.5))
         if r >= 60 and r % 60 == 0:
             m = int(r // 60)
             return r, f"about {m} minute{'s' if m > 1 else ''}"
         return r, f"about {int(r)} seconds"
     if seconds < 3600:
-        m = round(seconds / 60.0)
+        m = math.floor(seconds / 60.0 + 0.5)
         return 60.0 * m, f"about {m} minutes"
-    m = 5 * round(seconds / 300.0)
+    m = 5 * math.floor(seconds / 300.0 + 0.5)
     return 60.0 * m, f"about {m} minutes"

@@ -1179,6 +1179,10 @@ class Metrics:
     def _on_cancel_offer(self, a: CancelOffer) -> None:
         reason = "rona" if a.reason == "ring-timeout" else None
         self._end_ringing(a.call_id, a.agent_id, float(a.at), reason)
+        if a.reason == "callback-unanswered":
+            call = self._calls.get(a.call_id)
+            if call is not None:
+                call.state = "waiting"  # it keeps its place until the next attempt
 
     def _end_ringing(self, call_id: str, agent_id: str, now: float, count: str | None) -> None:
         """An offer ended without an answer; ``count``: ``"rona"``,
