@@ -285,3 +285,72 @@ def test_default_estimator_is_attached_when_a_queue_announces() -> None:
     acd = Distributor([QueueConfig("q", announce=Announcements())])
     assert [e.name for e in acd.estimators] == ["learned"]
     assert Distributor([QueueConfig("q")]).estimators == ()
+
+
+# ------------------------------------------------------------- in the simulator
+
+CALLBACK_SCENARIO = """
+name = "callbacks"
+seed = 3
+replications = 2
+duration = 7200
+warmup = 900
+drain = 7200
+
+[[queues]]
+name = "support"
+announce = { every = 45, min_change = 15, prompts = 2 }
+callback = { threshold = 60, retries = 1, retry_delay = 60, dial_timeout = 30, accept = 0.6, answer = 0.5 }
+
+[[agents]]
+name = "a"
+count = 10
+queues = ["support"]
+
+[traffic]
+interval = 1800
+rates = [110]
+handle = { kind = "exponential", mean = 180 }
+patience = { kind = "exponential", mean = 300 }
+"""
+
+
+def test_scenario_files_configure_announcements_and_callbacks() -> None:
+    from acdcore import Scenario
+
+    sc = Scenario.from_toml(CALLBACK_SCENARIO)
+    q = sc.queues[0]
+    assert q.config.announce == Announcements(every=45, min_change=15, prompts=2)
+    assert q.config.callback == CallbackPolicy(
+        threshold=60, retries=1, retry_delay=60, dial_timeout=30
+    )
+    assert (q.callback_accept, q.callback_answer) == (0.6, 0.5)
+    again = Scenario.from_toml(sc.to_toml())
+    assert again.queues == sc.queues
+    bad = CALLBACK_SCENARIO.replace("accept = 0.6", "accept = 2")
+    with pytest.raises(ConfigError, match=r"queues\[0\]\.callback\.accept"):
+        Scenario.from_toml(bad)
+    bad = CALLBACK_SCENARIO.replace("threshold = 60", "threshold = -1")
+    with pytest.raises(ConfigError, match=r"queues\[0\]\.callback.*threshold"):
+        Scenario.from_toml(bad)
+
+
+def test_simulated_callers_take_callbacks_and_every_call_ends_once() -> None:
+    import random
+
+    from acdcore import Scenario
+    from acdcore.sim import run_replication
+
+    journal: list[object] = []
+    rep = run_replication(Scenario.from_toml(CALLBACK_SCENARIO), random.Random(1), journal=journal)
+    actions = [a for _, acts in journal for a in acts]  # type: ignore[misc]
+    placed = [a for a in actions if isinstance(a, PlaceCallback)]
+    failed = [a for a in actions if isinstance(a, CallbackFailed)]
+    unanswered = [
+        a for a in actions if isinstance(a, CancelOffer) and a.reason == "callback-unanswered"
+    ]
+    assert placed and unanswered and failed  # accepted, dialled, missed, given up
+    assert any(isinstance(a, Announce) for a in actions)
+    stats = rep.metrics.summary().overall
+    assert stats.callbacks > 0 and stats.callback_failed == len(failed)
+    assert stats.offered == stats.resolved  # every call ended in exactly one outcome

@@ -64,6 +64,11 @@ TOML format
     wrap_up = 30
     no_answer = { delay = 5, auto_pause_after = 3 }   # false: never auto-pause
     handle = "talk"
+    announce = { every = 45, min_change = 15 }        # Announcements fields
+    callback = { threshold = 120, retries = 2, accept = 0.4, answer = 0.8 }
+                                  # CallbackPolicy fields, plus the callers':
+                                  # accept: P(a caller offered a callback takes
+                                  # it), answer: P(they pick up an attempt)
 
     [[agents]]
     name = "day"                  # agents are day-01, day-02, ...
@@ -117,7 +122,14 @@ from typing import Any
 
 import attrs
 
-from .config import NoAnswerPolicy, QueueConfig, QueueMembership, Strategy
+from .config import (
+    Announcements,
+    CallbackPolicy,
+    NoAnswerPolicy,
+    QueueConfig,
+    QueueMembership,
+    Strategy,
+)
 from .distributions import Deterministic, Distribution, Exponential, distribution_from_dict
 from .errors import AcdError, ConfigError
 from .metrics import SLVariant
@@ -659,14 +671,20 @@ class Traffic:
 @attrs.frozen
 class SimQueue:
     """A distributor queue (``config``) with what the simulator adds: the
-    ``handle`` and ``patience`` distributions of its calls, and its own
-    service-level threshold and target (``None``: the scenario's)."""
+    ``handle`` and ``patience`` distributions of its calls, its own
+    service-level threshold and target (``None``: the scenario's), and its
+    callers' answers to callbacks: ``callback_accept`` is the probability
+    that a caller offered a callback takes it, ``callback_answer`` the
+    probability that the customer picks up an attempt (after the reserved
+    agent's answer delay; otherwise the attempt times out)."""
 
     config: QueueConfig
     handle: Distribution | None = None
     patience: Distribution | None = None
     sl_threshold: float | None = None
     sl_target: float | None = None
+    callback_accept: float = 0.0
+    callback_answer: float = 1.0
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.config, QueueConfig):
@@ -678,6 +696,8 @@ class SimQueue:
             _number(self.sl_threshold, "sl_threshold")
         if self.sl_target is not None:
             _fraction(self.sl_target, "sl_target")
+        _fraction(self.callback_accept, "callback.accept")
+        _fraction(self.callback_answer, "callback.answer")
 
     @property
     def name(self) -> str:
@@ -1114,6 +1134,25 @@ def _queue_to_dict(q: SimQueue) -> dict[str, Any]:
     }
     if c.max_length is not None:
         out["max_length"] = c.max_length
+    if c.announce is not None:
+        a = c.announce
+        out["announce"] = {
+            "every": float(a.every),
+            "first": float(a.first),
+            "min_change": float(a.min_change),
+            "prompts": a.prompts,
+            "segment_by": list(a.segment_by),
+        }
+    if c.callback is not None:
+        b = c.callback
+        out["callback"] = {
+            "threshold": float(b.threshold),
+            "retries": b.retries,
+            "retry_delay": float(b.retry_delay),
+            "dial_timeout": float(b.dial_timeout),
+            "accept": float(q.callback_accept),
+            "answer": float(q.callback_answer),
+        }
     for key in ("handle", "patience"):
         d = getattr(q, key)
         if d is not None:
@@ -1300,6 +1339,8 @@ _QUEUE_KEYS = {
     "patience",
     "sl_threshold",
     "sl_target",
+    "announce",
+    "callback",
 }
 _AGENT_KEYS = {
     "name",
@@ -1470,6 +1511,29 @@ class _Parser:
                 kwargs["no_answer"] = NoAnswerPolicy(**na)
             except ConfigError as exc:
                 raise _fail(f"{where}.no_answer", str(exc)) from None
+        if "announce" in spec:
+            an = dict(self.table(spec["announce"], f"{where}.announce"))
+            self.keys(
+                an, {"every", "first", "min_change", "prompts", "segment_by"}, f"{where}.announce"
+            )
+            try:
+                kwargs["announce"] = Announcements(**an)
+            except (ConfigError, TypeError) as exc:
+                raise _fail(f"{where}.announce", str(exc)) from None
+        accept, answer = 0.0, 1.0
+        if "callback" in spec:
+            cb = dict(self.table(spec["callback"], f"{where}.callback"))
+            self.keys(
+                cb,
+                {"threshold", "retries", "retry_delay", "dial_timeout", "accept", "answer"},
+                f"{where}.callback",
+            )
+            accept = _fraction(cb.pop("accept", 0.0), f"{where}.callback.accept")
+            answer = _fraction(cb.pop("answer", 1.0), f"{where}.callback.answer")
+            try:
+                kwargs["callback"] = CallbackPolicy(**cb)
+            except (ConfigError, TypeError) as exc:
+                raise _fail(f"{where}.callback", str(exc)) from None
         try:
             config = QueueConfig(name, **kwargs)
         except ConfigError as exc:
@@ -1482,6 +1546,8 @@ class _Parser:
             patience=self.opt_dist(spec, "patience", where),
             sl_threshold=spec.get("sl_threshold"),
             sl_target=spec.get("sl_target"),
+            callback_accept=accept,
+            callback_answer=answer,
         )
 
     def policy(self, spec: object, where: str) -> PriorityPolicy:

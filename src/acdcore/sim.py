@@ -106,10 +106,13 @@ import attrs
 
 from .actions import (
     Action,
+    CallbackFailed,
     CancelOffer,
     Offer,
+    OfferCallback,
     Overflow,
     PauseAgent,
+    PlaceCallback,
     Queued,
     Reject,
     SelfService,
@@ -126,6 +129,7 @@ from .events import (
     AgentResumed,
     CallAbandoned,
     CallArrived,
+    CallbackRequested,
     CallEnded,
     Event,
     OfferAnswered,
@@ -170,6 +174,7 @@ _LOGIN = 5
 _LOGOUT = 6
 _BREAK = 7
 _RESUME = 8
+_CALLBACK = 9  # the caller accepts a callback offer
 
 _WAITING = 0
 _RINGING = 1
@@ -550,7 +555,17 @@ def _table(heads: list[str], rows: list[list[str]]) -> list[str]:
 
 
 class _Call:
-    __slots__ = ("agent", "arrived", "bucket", "fixed", "handle", "offered_from", "queue", "state")
+    __slots__ = (
+        "agent",
+        "arrived",
+        "bucket",
+        "callback",
+        "fixed",
+        "handle",
+        "offered_from",
+        "queue",
+        "state",
+    )
 
     def __init__(
         self,
@@ -568,6 +583,7 @@ class _Call:
         self.fixed = fixed
         self.agent = ""
         self.offered_from = queue
+        self.callback = False
 
 
 class _Agent:
@@ -728,6 +744,8 @@ class _Run:
         self.q_handle = {q.name: q.handle or traffic.handle for q in s.queues}
         q_patience = {q.name: q.patience or traffic.patience for q in s.queues}
         self.q_patience = q_patience
+        self.q_accept = {q.name: q.callback_accept for q in s.queues}
+        self.q_answer = {q.name: q.callback_answer for q in s.queues}
         self.first = names[0]
         self.plan = s.routing_plan
         self.types: list[_Type] = []
@@ -851,6 +869,8 @@ class _Run:
                 self.on_logout(item)
             elif kind == _BREAK:
                 self.on_break(item)
+            elif kind == _CALLBACK:
+                self.on_callback(item)
             else:
                 self.on_resume(item)
         # Agent time counts up to the end of the measured period even when the
@@ -899,6 +919,23 @@ class _Run:
                 assert isinstance(act, Overflow)
                 if act.target_queue is None:
                     del calls[act.call_id]
+            elif tp is OfferCallback:
+                assert isinstance(act, OfferCallback)
+                accept = self.q_accept.get(act.queue, 0.0)
+                if accept > 0.0 and self.rng.random() < accept:
+                    self.push(act.at, _CALLBACK, act.call_id)
+            elif tp is PlaceCallback:
+                assert isinstance(act, PlaceCallback)
+                cid, aid = act.call_id, act.agent_id
+                calls[cid].state = _RINGING
+                calls[cid].offered_from = act.queue
+                self.offer_token += 1
+                self.offers[(cid, aid)] = self.offer_token
+                if self.rng.random() < self.q_answer.get(act.queue, 1.0):
+                    delay = self.agents[aid].answer.sample(self.rng)
+                    self.push(act.at + delay, _ANSWER, cid, aid, self.offer_token)
+            elif tp is CallbackFailed:
+                del calls[act.call_id]  # type: ignore[attr-defined]
             elif tp is PauseAgent:
                 assert isinstance(act, PauseAgent)
                 agent = self.agents[act.agent_id]
@@ -1055,10 +1092,18 @@ class _Run:
                 agent.relogin = False
                 self.push(t, _LOGIN, call.agent)
 
+    def on_callback(self, item: tuple[float, int, int, Any, Any, Any]) -> None:
+        t, cid = item[0], item[3]
+        call = self.calls.get(cid)
+        if call is None or call.state != _WAITING or call.callback:
+            return  # served or gone meanwhile
+        self.send(CallbackRequested(now=t, call_id=cid))
+        call.callback = True  # off the line: it no longer hangs up
+
     def on_abandon(self, item: tuple[float, int, int, Any, Any, Any]) -> None:
         t, cid = item[0], item[3]
         call = self.calls.get(cid)
-        if call is None or call.state == _CONNECTED:
+        if call is None or call.state == _CONNECTED or call.callback:
             return
         self.send(CallAbandoned(now=t, call_id=cid))
         del self.calls[cid]
