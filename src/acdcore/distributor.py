@@ -128,7 +128,6 @@ _FINAL = (
     CallState.SELF_SERVICE,
     CallState.CALLBACK_FAILED,
 )
-_ENTRY = ("arrived", "transferred", "overflow")  # reasons a call enters a queue afresh
 _DEFAULT_CALLBACK = CallbackPolicy()
 
 
