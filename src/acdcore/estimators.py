@@ -432,8 +432,10 @@ class LearnedEstimator(WaitEstimator):
     likelihood estimate for exponential patience).
 
     For a call, it counts ``n`` the calls ahead that compete for its agents
-    (:meth:`WaitContext.competing`), ``s`` the agents who can take it now
-    (:attr:`WaitContext.servers`), and estimates
+    (:meth:`WaitContext.competing`), ``s`` the capacity that can take it now
+    (:attr:`WaitContext.servers` sessions with dedicated agents, whose ``nu``
+    is per session; :attr:`WaitContext.agents` with shared ones, whose ``nu``
+    is per agent), and estimates
     ``sum(1/(s*nu + i*theta), i=0..n)``. Finally it multiplies by a
     calibration factor per queue and priority class: the ratio of the actual
     waits of answered calls to the raw estimates made when they entered,
@@ -449,11 +451,13 @@ class LearnedEstimator(WaitEstimator):
     ``memory``: the time constant of forgetting for the service rate, in
     seconds (it adapts to time-varying load within about that long);
     ``abandon_memory``: the same for the abandonment rate, longer because
-    abandonments are sparse. ``calibration_memory``: the
-    same for the calibration. Until a queue has seen ``warmup`` service starts
-    out of a waiting queue, ``initial_handle`` (seconds) stands in for
-    ``1/nu``. Cost: O(n) per estimate (O(1) when every call in the queue has
-    the same requirement: O(1) per call ahead), O(1) per callback; memory
+    abandonments are sparse. ``calibration_memory``: the same for the
+    calibration. Until a queue has seen ``warmup`` finished calls (or
+    service starts out of a waiting queue, with shared agents),
+    ``initial_handle`` (seconds) is blended in for ``1/nu``, and the
+    abandonment rate has a prior of none over ``warmup * initial_handle``
+    caller-seconds of waiting. Cost: O(n) per estimate (one skill check per
+    distinct requirement among the calls ahead), O(1) per callback; memory
     O(queues + priority classes + waiting calls).
     """
 
