@@ -13,6 +13,7 @@ from acdcore import (
     Announcements,
     CallAbandoned,
     CallArrived,
+    CallbackCancelled,
     CallbackFailed,
     CallbackPolicy,
     CallbackRequested,
@@ -354,3 +355,43 @@ def test_simulated_callers_take_callbacks_and_every_call_ends_once() -> None:
     stats = rep.metrics.summary().overall
     assert stats.callbacks > 0 and stats.callback_failed == len(failed)
     assert stats.offered == stats.resolved  # every call ended in exactly one outcome
+
+
+def test_a_customer_can_cancel_a_callback_in_any_state() -> None:
+    metrics = Metrics([QueueConfig("q")])
+    acd, log = centre(
+        callback=CallbackPolicy(threshold=0.0, retries=2, retry_delay=100.0), metrics=metrics
+    )
+    for i in range(1, 4):
+        send(acd, CallArrived(now=i, call_id=f"c{i}", queue="q"), log, metrics)
+        send(acd, CallbackRequested(now=i, call_id=f"c{i}"), log, metrics)
+    # Waiting: it leaves its place, the others move up.
+    send(acd, CallbackCancelled(now=5, call_id="c1"), log, metrics)
+    assert acd.waiting("q") == ["c2", "c3"]
+    # Being dialled: the reserved agent is released without a miss.
+    send(acd, CallEnded(now=6, call_id="busy0"), log, metrics)
+    out = send(acd, CallbackCancelled(now=7, call_id="c2"), log, metrics)
+    assert CancelOffer(at=7.0, call_id="c2", agent_id="a0", reason="callback-cancelled") in out
+    assert acd.agent("a0").consecutive_misses == 0
+    assert [a.call_id for a in of(PlaceCallback, out)] == ["c3"]  # type: ignore[attr-defined]
+    # Between attempts: its retry never comes.
+    send(acd, CallbackUnanswered(now=8, call_id="c3"), log, metrics)
+    assert acd.call("c3").state is CallState.CALLBACK_PENDING
+    send(acd, CallbackCancelled(now=9, call_id="c3"), log, metrics)
+    assert acd.next_deadline() is None
+    counts = acd.counts()
+    assert (counts["callback-cancelled"], counts["abandoned"]) == (3, 0)
+    stats = metrics.summary().overall
+    assert (stats.callback_cancelled, stats.abandoned, stats.offered - stats.resolved) == (3, 0, 0)
+    acd.check()
+
+
+def test_cancelling_what_is_not_a_callback_is_refused() -> None:
+    acd, log = centre(callback=CallbackPolicy(threshold=0.0))
+    send(acd, CallArrived(now=1, call_id="c1", queue="q"), log)
+    before = acd.snapshot()
+    with pytest.raises(InvalidCallState, match="not a callback"):
+        acd.handle(CallbackCancelled(now=2, call_id="c1"))
+    with pytest.raises(UnknownCall):
+        acd.handle(CallbackCancelled(now=2, call_id="ghost"))
+    assert acd.snapshot() == before

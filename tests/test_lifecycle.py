@@ -189,7 +189,7 @@ def test_abandon_while_waiting_and_while_ringing() -> None:
     assert acd.counts() == {
         "arrived": 3, "waiting": 0, "ringing": 1, "connected": 0, "callback-pending": 0,
         "completed": 0, "abandoned": 2, "rejected": 0, "overflowed": 0, "self-service": 0,
-        "callback-failed": 0,
+        "callback-failed": 0, "callback-cancelled": 0,
     }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from acdcore import (
     Announcements,
     CallAbandoned,
     CallArrived,
+    CallbackCancelled,
     CallbackFailed,
     CallbackPolicy,
     CallbackRequested,
@@ -462,6 +463,7 @@ class DistributorMachine(RuleBasedStateMachine):
         counts = self.acd.counts()
         for name in (
             "completed", "abandoned", "rejected", "overflowed", "self-service", "callback-failed",
+            "callback-cancelled",
         ):  # fmt: skip
             assert counts[name] == sum(1 for o in self.outcomes.values() if o == name), name
         assert counts["arrived"] == self.next_call
@@ -528,7 +530,15 @@ class CallbackMachine(DistributorMachine):
     @rule(k=st.integers(0, 100))
     def request_callback(self, k: int) -> None:
         self._advance(self.t)
-        cands = sorted(self.live)
+        eligible = sorted(
+            c
+            for c, s in self.live.items()
+            if s == "waiting"
+            and c not in self.callbacks
+            and self.acd.queues[self.acd._calls[c].queue].callback is not None
+        )
+        # Mostly a caller who may accept; now and then any call (refused if not).
+        cands = eligible if eligible and k % 4 else sorted(self.live)
         if not cands:
             return
         cid = cands[k % len(cands)]
@@ -558,6 +568,26 @@ class CallbackMachine(DistributorMachine):
         cid = cands[k % len(cands)]
         self._send(CallbackUnanswered(now=self.t, call_id=cid))
         self.offers.pop(cid, None)
+
+    @precondition(lambda self: bool(self.callbacks))
+    @rule(k=st.integers(0, 100))
+    def cancel_callback(self, k: int) -> None:
+        """The customer withdraws a callback (waiting, being dialled or
+        between attempts); a connected one cannot be withdrawn."""
+        self._advance(self.t)
+        cands = sorted(c for c in self.callbacks if c in self.live)
+        if not cands:
+            return
+        cid = cands[k % len(cands)]
+        ev = CallbackCancelled(now=self.t, call_id=cid)
+        if self.live[cid] == "connected":
+            self._refused(ev)
+            return
+        self._send(ev)
+        event("callback cancelled")
+        self.offers.pop(cid, None)
+        del self.live[cid]
+        self.outcomes[cid] = "callback-cancelled"
 
     @rule(k=st.integers(0, 100))
     def abandon_callback(self, k: int) -> None:

@@ -49,6 +49,7 @@ class CallState(enum.Enum):
     OVERFLOWED = "overflowed"
     SELF_SERVICE = "self-service"
     CALLBACK_FAILED = "callback-failed"
+    CALLBACK_CANCELLED = "callback-cancelled"
 
 
 class AgentState(enum.Enum):

@@ -87,6 +87,7 @@ from .events import (
     AgentSkillsChanged,
     CallAbandoned,
     CallArrived,
+    CallbackCancelled,
     CallbackRequested,
     CallbackUnanswered,
     CallEnded,
@@ -127,6 +128,7 @@ _FINAL = (
     CallState.OVERFLOWED,
     CallState.SELF_SERVICE,
     CallState.CALLBACK_FAILED,
+    CallState.CALLBACK_CANCELLED,
 )
 _DEFAULT_CALLBACK = CallbackPolicy()
 
@@ -1111,6 +1113,38 @@ class Distributor:
                 )
             return
         self._callback_unanswered(self._calls[ev.call_id])
+
+    def _on_callback_cancelled(self, ev: CallbackCancelled, validate: bool) -> None:
+        if validate:
+            call = self._live_call(ev.call_id)
+            if not call.callback:
+                raise InvalidCallState(
+                    f"call {ev.call_id!r} is {call.state.value} and not a callback; a caller "
+                    "on the line who hangs up is CallAbandoned"
+                )
+            return
+        call = self._calls[ev.call_id]
+        released = []
+        if call.state is CallState.WAITING:
+            del self._queues[call.queue].waiting[call.key]
+            if self._nat is not None:
+                self._nat.remove(call)
+        for aid in call.offers:
+            agent = self._agents[aid]
+            del agent.sessions[call.call_id]
+            self._emit(
+                CancelOffer(
+                    at=self._now, call_id=call.call_id, agent_id=aid, reason="callback-cancelled"
+                )
+            )
+            released.append(agent)
+        call.offers = []
+        for e in self._ests:
+            e.on_left(call.queue, self._now, call.seq)
+        self._finish(call, CallState.CALLBACK_CANCELLED)
+        for agent in released:
+            self._refresh(agent)
+            self._route_agent(agent)
 
     def _callback_policy(self, call: CallRecord) -> CallbackPolicy:
         return self._queues[call.queue].config.callback or _DEFAULT_CALLBACK
@@ -2531,6 +2565,7 @@ _HANDLERS: dict[type[Event], Any] = {
     CallEnded: Distributor._on_call_ended,
     CallTransferred: Distributor._on_call_transferred,
     CallbackRequested: Distributor._on_callback_requested,
+    CallbackCancelled: Distributor._on_callback_cancelled,
     CallbackUnanswered: Distributor._on_callback_unanswered,
     AgentLoggedIn: Distributor._on_agent_logged_in,
     AgentLoggedOut: Distributor._on_agent_logged_out,

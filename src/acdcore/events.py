@@ -25,6 +25,7 @@ __all__ = [
     "CallArrived",
     "CallEnded",
     "CallTransferred",
+    "CallbackCancelled",
     "CallbackRequested",
     "CallbackUnanswered",
     "Event",
@@ -172,6 +173,16 @@ class CallbackRequested(Event):
 
     call_id: str
     number: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CallbackCancelled(Event):
+    """The customer of callback ``call_id`` no longer wants it (they called
+    again, or cancelled on the web): the call ends with the outcome
+    ``callback-cancelled``. If an agent was reserved for it, the reservation
+    is cancelled (no miss)."""
+
+    call_id: str
 
 
 @attrs.frozen(kw_only=True)

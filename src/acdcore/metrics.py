@@ -34,12 +34,14 @@ stays answered, whatever happens to it next), ``abandoned``
 (``CallAbandoned``), ``rejected`` (``Reject``: queue full or a plan exit),
 ``overflowed`` (``Overflow`` to an external destination), ``self_service``
 (``SelfService``), ``callback_failed`` (``CallbackFailed``: a callback whose
-every attempt went unanswered), or it is still ``in_queue`` (waiting, ringing
+every attempt went unanswered), ``callback_cancelled``
+(``CallbackCancelled``: the customer withdrew a callback), or it is still
+``in_queue`` (waiting, ringing
 or a callback between attempts). A caller who accepts a callback
 (``CallbackRequested``) is not an abandon: the call keeps its place and ends
 answered or failed. So ``offered == resolved + in_queue`` always holds, with
 ``resolved = answered + abandoned + rejected + overflowed + self_service +
-callback_failed``. Rates use ``resolved`` as
+callback_failed + callback_cancelled``. Rates use ``resolved`` as
 their base, so that a call still waiting at report time counts neither as a
 success nor as a failure; at the end of a run ``resolved == offered``. An
 ``Overflow`` to another queue is not an outcome: it is counted in ``moved``.
@@ -121,6 +123,7 @@ from .events import (
     AgentSkillsChanged,
     CallAbandoned,
     CallArrived,
+    CallbackCancelled,
     CallbackRequested,
     CallbackUnanswered,
     CallEnded,
@@ -161,7 +164,7 @@ class SLVariant(enum.Enum):
     - ``B``: answered within T / (answered + abandoned). Every abandon is a miss.
     - ``C``: (answered within T + abandoned within T) / resolved, where
       resolved = answered + abandoned + rejected + overflowed + self-service
-      + callback-failed (= offered once no call is still waiting). Abandons within T count as met.
+      + callback-failed + callback-cancelled (= offered once no call is still waiting). Abandons within T count as met.
     - ``D``: answered within T / (answered + abandoned - short abandons).
       Short abandons are left out; other abandons are misses.
     """
@@ -238,6 +241,7 @@ class _CallAcc:
     overflowed: int = 0
     self_service: int = 0
     callback_failed: int = 0
+    callback_cancelled: int = 0
     moved: int = 0
     handled: int = 0
     talk: float = 0.0
@@ -345,7 +349,8 @@ class QueueStats:
 
     - ``offered``: calls arrived; ``offered = resolved + in_queue`` and
       ``resolved = answered + abandoned + rejected + overflowed +
-      self_service + callback_failed`` (one outcome per call, see the module
+      self_service + callback_failed + callback_cancelled`` (one outcome per
+      call, see the module
       docstring).
       ``moved``: overflows to another queue (not an outcome).
     - ``answered_within`` / ``abandoned_within``: answered / abandoned with
@@ -386,6 +391,7 @@ class QueueStats:
     overflowed: int
     self_service: int
     callback_failed: int = 0
+    callback_cancelled: int = 0
     in_queue: int
     resolved: int
     answered_within: int
@@ -1130,6 +1136,10 @@ class Metrics:
     def _on_callback_failed(self, a: CallbackFailed) -> None:
         self._exit(a.call_id, "callback_failed")
 
+    def _on_callback_cancelled(self, ev: CallbackCancelled) -> None:
+        self._exit(ev.call_id, "callback_cancelled")
+        # A reserved agent is released by the CancelOffer that follows.
+
     def _on_callback_requested(self, ev: CallbackRequested) -> None:
         call = self._call(ev.call_id)
         if call is not None:
@@ -1298,6 +1308,7 @@ class Metrics:
             + acc.overflowed
             + acc.self_service
             + acc.callback_failed
+            + acc.callback_cancelled
         )
         waits = sorted([*acc.answered_waits, *acc.abandoned_waits])
         sls = {
@@ -1319,6 +1330,7 @@ class Metrics:
             overflowed=acc.overflowed,
             self_service=acc.self_service,
             callback_failed=acc.callback_failed,
+            callback_cancelled=acc.callback_cancelled,
             in_queue=acc.offered - resolved,
             resolved=resolved,
             answered_within=acc.answered_within,
@@ -1578,6 +1590,7 @@ _EVENT_HANDLERS: dict[type[Event], Callable[[Metrics, Any], None]] = {
     CallTransferred: Metrics._on_call_transferred,
     CallbackRequested: Metrics._on_callback_requested,
     CallbackUnanswered: Metrics._on_no_kpi,
+    CallbackCancelled: Metrics._on_callback_cancelled,
 }
 
 _ACTION_HANDLERS: dict[type[Action], Callable[[Metrics, Any], None]] = {
