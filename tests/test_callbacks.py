@@ -86,12 +86,11 @@ def test_announcements_on_entry_then_periodically_when_changed() -> None:
     # Nothing moved by 35 s: position 1, estimate still 60 s (memoryless): skipped.
     assert of(Announce, acd.advance(35.0)) == []
     assert acd.next_deadline() == 65.0
-    # A caller arriving ahead of c1 is impossible in FIFO; c2 behind does not
-    # move c1. Let c1 move: a second caller queued behind does not count...
+    # A caller queued behind c1 (c2, announced on entry at 40) does not move
+    # c1: its announcement at 65 is skipped too.
     send(acd, CallArrived(now=40, call_id="c2", queue="q"), log)
     assert of(Announce, acd.advance(65.0)) == []
-    # ...but its own position changing (the busy call ends, c1 is offered,
-    # declines, goes back...) does. Here: a new agent serves c1; c2 moves up.
+    # A new agent serves c1, so c2 moves up: its next slot (40 + 30) announces.
     send(acd, AgentLoggedIn(now=66, profile=AgentProfile("b", queues=["q"])), log)
     send(acd, OfferAnswered(now=66, call_id="c1", agent_id="b"), log)
     [second] = of(Announce, acd.advance(70.0))  # c2's periodic slot at 40 + 30

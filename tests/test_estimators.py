@@ -93,6 +93,8 @@ def test_bad_configuration() -> None:
         LearnedEstimator(memory=-5)
     with pytest.raises(ConfigError, match="prior"):
         LearnedEstimator(prior=math.nan)
+    with pytest.raises(ConfigError, match="calibrate"):
+        LearnedEstimator(calibrate="no")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="named 'learned'"):
         Distributor([QueueConfig("q")], estimators=[LearnedEstimator(), LearnedEstimator()])
     with pytest.raises(ConfigError, match="not a WaitEstimator"):
@@ -271,6 +273,12 @@ def test_estimate_bad_input_changes_nothing() -> None:
         acd.estimate_new("nowhere")
     with pytest.raises(InvalidValue, match="priority"):
         acd.estimate_new("q", priority=1.5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="attributes must be a mapping"):
+        acd.estimate_new("q", attributes=[("tier", "gold")])  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="attribute name 1"):
+        acd.estimate_new("q", attributes={1: "x"})  # type: ignore[dict-item]
+    with pytest.raises(InvalidValue, match="emergency"):
+        acd.estimate_new("q", emergency="yes")  # type: ignore[arg-type]
     assert acd.snapshot() == before
     plain = Distributor([QueueConfig("q")])
     plain.handle(CallArrived(now=1, call_id="c", queue="q"))

@@ -99,7 +99,14 @@ from .events import (
 from .plans import Exit, QueueRules, RoutingPlan, Rule, Step
 from .policies import CallFacts
 from .router import draw, eligible_at, membership_for, opens_at, select_agents, skill_eligible
-from .skills import Channel, SkillRequirement, check_instant, freeze_sequence, validate_skills
+from .skills import (
+    Channel,
+    SkillRequirement,
+    check_instant,
+    freeze_mapping,
+    freeze_sequence,
+    validate_skills,
+)
 
 if TYPE_CHECKING:
     from ._native.core import NativeCore
@@ -289,8 +296,8 @@ class Distributor:
             raise ConfigError(f"backend must be 'python' or 'native', got {backend!r}")
         if backend == "native" and not _backend.native_available():
             raise ConfigError("backend 'native' was asked for but the extension is not built")
+        wanted = any(r.config.announce or r.config.callback for r in records.values())
         if estimators is None:
-            wanted = any(r.config.announce or r.config.callback for r in records.values())
             ests: list[WaitEstimator] = [LearnedEstimator()] if wanted else []
         elif isinstance(estimators, WaitEstimator):
             ests = [estimators]
@@ -303,14 +310,14 @@ class Distributor:
             if e.name in seen_names:
                 raise ConfigError(f"estimators: two estimators are named {e.name!r}")
             seen_names.add(e.name)
-        if not ests and any(r.config.announce or r.config.callback for r in records.values()):
+        if not ests and wanted:
             raise ConfigError(
                 "queues with announcements or callback offers need an estimator; "
                 "leave estimators=None for the default"
             )
         self._ests = ests
         self._staff_gen = 0
-        self._servers_cache: dict[tuple[Any, ...], tuple[int, int, int, bool]] = {}
+        self._staff_cache: dict[tuple[Any, ...], tuple[int, list[AgentRecord], int, bool]] = {}
         self._backend = backend
         self._nat: NativeCore | None = None
         if backend == "native":
@@ -784,28 +791,15 @@ class Distributor:
         call = self._calls[ev.call_id]
         released: list[AgentRecord] = []
         if call.state is CallState.WAITING:
-            del self._queues[call.queue].waiting[call.key]
-            if self._nat is not None:
-                self._nat.remove(call)
+            self._dequeue(call)
             for e in self._ests:
                 e.on_abandoned(call.queue, self._now, self._now - call.entered, call.seq)
         else:
             for e in self._ests:
                 e.on_left(call.queue, self._now, call.seq)
-            for aid in call.offers:
-                agent = self._agents[aid]
-                del agent.sessions[call.call_id]
-                self._emit(
-                    CancelOffer(
-                        at=self._now, call_id=call.call_id, agent_id=aid, reason="caller-abandoned"
-                    )
-                )
-                released.append(agent)
-            call.offers = []
+            released = self._release_offers(call, "caller-abandoned")
         self._finish(call, CallState.ABANDONED)
-        for agent in released:
-            self._refresh(agent)
-            self._route_agent(agent)
+        self._reroute(released)
 
     def _on_offer_answered(self, ev: OfferAnswered, validate: bool) -> None:
         if validate:
@@ -1124,27 +1118,13 @@ class Distributor:
                 )
             return
         call = self._calls[ev.call_id]
-        released = []
         if call.state is CallState.WAITING:
-            del self._queues[call.queue].waiting[call.key]
-            if self._nat is not None:
-                self._nat.remove(call)
-        for aid in call.offers:
-            agent = self._agents[aid]
-            del agent.sessions[call.call_id]
-            self._emit(
-                CancelOffer(
-                    at=self._now, call_id=call.call_id, agent_id=aid, reason="callback-cancelled"
-                )
-            )
-            released.append(agent)
-        call.offers = []
+            self._dequeue(call)
+        released = self._release_offers(call, "callback-cancelled")
         for e in self._ests:
             e.on_left(call.queue, self._now, call.seq)
         self._finish(call, CallState.CALLBACK_CANCELLED)
-        for agent in released:
-            self._refresh(agent)
-            self._route_agent(agent)
+        self._reroute(released)
 
     def _callback_policy(self, call: CallRecord) -> CallbackPolicy:
         return self._queues[call.queue].config.callback or _DEFAULT_CALLBACK
@@ -1152,17 +1132,7 @@ class Distributor:
     def _callback_unanswered(self, call: CallRecord) -> None:
         """A callback attempt found nobody: free the reserved agent (no miss),
         then retry later at the same place, or record the callback as failed."""
-        released = []
-        for aid in call.offers:
-            agent = self._agents[aid]
-            del agent.sessions[call.call_id]
-            self._emit(
-                CancelOffer(
-                    at=self._now, call_id=call.call_id, agent_id=aid, reason="callback-unanswered"
-                )
-            )
-            released.append(agent)
-        call.offers = []
+        released = self._release_offers(call, "callback-unanswered")
         call.ring_round += 1
         call.attempts += 1
         policy = self._callback_policy(call)
@@ -1180,7 +1150,24 @@ class Distributor:
             self._schedule(
                 self._now + policy.retry_delay, _RETRY, call.call_id, (call.seq, call.attempts)
             )
-        for agent in released:
+        self._reroute(released)
+
+    def _release_offers(self, call: CallRecord, reason: str) -> list[AgentRecord]:
+        """End every offer (or callback reservation) of ``call`` through no
+        fault of the agents (no miss), telling the adapter why; return the
+        agents released, to be refreshed and routed once the call is settled."""
+        released = []
+        for aid in call.offers:
+            agent = self._agents[aid]
+            del agent.sessions[call.call_id]
+            self._emit(CancelOffer(at=self._now, call_id=call.call_id, agent_id=aid, reason=reason))
+            released.append(agent)
+        call.offers = []
+        return released
+
+    def _reroute(self, agents: list[AgentRecord]) -> None:
+        """Agents who gained capacity take their next calls."""
+        for agent in agents:
             self._refresh(agent)
             self._route_agent(agent)
 
@@ -1373,10 +1360,14 @@ class Distributor:
 
     def _exit_waiting(self, call: CallRecord, exit_: Exit, reason: str) -> None:
         """A waiting call leaves its queue through ``exit_``."""
+        self._dequeue(call)
+        self._exit_outcome_or_move(call, exit_, reason)
+
+    def _dequeue(self, call: CallRecord) -> None:
+        """Take a waiting call out of its queue (and out of the native core)."""
         del self._queues[call.queue].waiting[call.key]
         if self._nat is not None:
             self._nat.remove(call)
-        self._exit_outcome_or_move(call, exit_, reason)
 
     def _exit_outcome_or_move(self, call: CallRecord, exit_: Exit, reason: str) -> None:
         """A live call that is in no queue and rings nobody leaves through
@@ -1395,9 +1386,8 @@ class Distributor:
             self._move(call, exit_.target, None, keep_arrival=True)
             self._enter(call, "overflow")
             return
-        if self._ests:
-            for e in self._ests:
-                e.on_left(call.queue, self._now, call.seq)
+        for e in self._ests:
+            e.on_left(call.queue, self._now, call.seq)
         del self._calls[call.call_id]
         self._exit_outcome(call.call_id, call.queue, exit_, reason)
 
@@ -1694,21 +1684,21 @@ class Distributor:
         return out
 
     def _offer(self, call: CallRecord, agents: list[AgentRecord]) -> None:
+        """Ring ``agents`` with ``call``; for a callback, reserve the first
+        of them and tell the adapter to dial the customer instead."""
         q = self._queues[call.queue]
-        del q.waiting[call.key]
-        if self._nat is not None:
-            self._nat.remove(call)
+        self._dequeue(call)
         call.offered_at = self._now
-        if not call.callback:  # a callback's time off the line is no on-line wait
+        if call.callback:
+            agents = agents[:1]
+            timeout = float(self._callback_policy(call).dial_timeout)
+        else:
+            timeout = q.config.ring_timeout
             for e in self._ests:
                 e.on_started(call.queue, self._now, self._now - call.entered, call.seq)
-        if call.callback:
-            self._place_callback(call, agents[0])
-            return
         call.state = CallState.RINGING
         call.offers = [a.agent_id for a in agents]
         call.ring_round += 1
-        timeout = q.config.ring_timeout
         self._schedule(self._now + timeout, _RING, call.call_id, (call.seq, call.ring_round))
         for agent in agents:
             agent.sessions[call.call_id] = Session(
@@ -1719,8 +1709,20 @@ class Distributor:
                 seq=call.seq,
             )
             q.rr_last = agent.order
-            self._emit(
-                Offer(
+            action: Action
+            if call.callback:
+                action = PlaceCallback(
+                    at=self._now,
+                    call_id=call.call_id,
+                    agent_id=agent.agent_id,
+                    queue=call.queue,
+                    number=call.number,
+                    attempt=call.attempts + 1,
+                    dial_timeout=timeout,
+                    attributes=call.attributes,
+                )
+            else:
+                action = Offer(
                     at=self._now,
                     call_id=call.call_id,
                     agent_id=agent.agent_id,
@@ -1732,41 +1734,8 @@ class Distributor:
                     rule=call.rule,
                     last_agent=call.last_agent,
                 )
-            )
+            self._emit(action)
             self._refresh(agent)
-
-    def _place_callback(self, call: CallRecord, agent: AgentRecord) -> None:
-        """Reserve ``agent`` for a callback whose turn has come and tell the
-        adapter to dial the customer."""
-        q = self._queues[call.queue]
-        policy = self._callback_policy(call)
-        call.state = CallState.RINGING
-        call.offers = [agent.agent_id]
-        call.ring_round += 1
-        self._schedule(
-            self._now + policy.dial_timeout, _RING, call.call_id, (call.seq, call.ring_round)
-        )
-        agent.sessions[call.call_id] = Session(
-            call_id=call.call_id,
-            channel=call.channel,
-            queue=call.queue,
-            state=SessionState.RINGING,
-            seq=call.seq,
-        )
-        q.rr_last = agent.order
-        self._emit(
-            PlaceCallback(
-                at=self._now,
-                call_id=call.call_id,
-                agent_id=agent.agent_id,
-                queue=call.queue,
-                number=call.number,
-                attempt=call.attempts + 1,
-                dial_timeout=float(policy.dial_timeout),
-                attributes=call.attributes,
-            )
-        )
-        self._refresh(agent)
 
     def _enter(self, call: CallRecord, reason: str) -> None:
         """A call enters its queue afresh (arrival, transfer, overflow): queue
@@ -1919,7 +1888,7 @@ class Distributor:
                 out.append(a)
         return out
 
-    def _servers(
+    def _staff(
         self,
         queue: str,
         extras: tuple[str, ...],
@@ -1927,21 +1896,21 @@ class Distributor:
         channel: Channel,
         region: str | None,
         regional: bool,
-    ) -> tuple[int, int, bool]:
-        """Capacity on ``channel`` of the eligible staffed agents, how many
-        agents that is, and whether one of them serves another queue too
-        (cached until an agent's login, pause or skills change)."""
+    ) -> tuple[list[AgentRecord], int, bool]:
+        """The eligible staffed agents (:meth:`_eligible_staff`), their
+        capacity on ``channel``, and whether one of them serves another queue
+        too; cached until an agent's login, pause or skills change."""
         key = (queue, extras, requirement, channel, region if regional else None)
-        hit = self._servers_cache.get(key)
+        hit = self._staff_cache.get(key)
         if hit is not None and hit[0] == self._staff_gen:
             return hit[1], hit[2], hit[3]
         staff = self._eligible_staff(queue, extras, requirement, channel, region, regional)
         n = sum(a.profile.capacity.get(channel, 0) for a in staff)
         shared = bool(extras) or any(len(a.profile.queues) > 1 for a in staff)
-        if len(self._servers_cache) > 4096:
-            self._servers_cache.clear()
-        self._servers_cache[key] = (self._staff_gen, n, len(staff), shared)
-        return n, len(staff), shared
+        if len(self._staff_cache) > 4096:
+            self._staff_cache.clear()
+        self._staff_cache[key] = (self._staff_gen, staff, n, shared)
+        return staff, n, shared
 
     def _context(self, call: CallRecord) -> WaitContext:
         """The estimators' view of a waiting call."""
@@ -1951,13 +1920,13 @@ class Distributor:
         head_wait = None
         if ahead > 0:
             head_wait = now - q.waiting.peekitem(0)[1].entered
-        servers, agents, shared = self._servers(
+        staff, servers, shared = self._staff(
             call.queue, call.extra_queues, call.requirement, call.channel, call.region,
             call.regional,
         )  # fmt: skip
 
         def competing() -> int:
-            return self._competing(call, ahead)
+            return self._competing(call, ahead, staff)
 
         return WaitContext(
             now=now,
@@ -1970,14 +1939,13 @@ class Distributor:
             waited=now - call.entered,
             competing=competing,
             shared=shared,
-            agents=agents,
+            agents=len(staff),
         )
 
-    def _competing(self, call: CallRecord, ahead: int) -> int:
-        """How many of the ``ahead`` calls before ``call`` in its queue an
-        agent who could take ``call`` could also take."""
+    def _competing(self, call: CallRecord, ahead: int, staff: list[AgentRecord]) -> int:
+        """How many of the ``ahead`` calls before ``call`` in its queue one of
+        ``staff`` (the agents who could take ``call``) could also take."""
         q = self._queues[call.queue]
-        staff: list[AgentRecord] | None = None
         verdict: dict[tuple[SkillRequirement, Channel], bool] = {}
         n = 0
         for other in itertools.islice(q.waiting.values(), ahead):
@@ -1987,11 +1955,6 @@ class Distributor:
             k = (other.requirement, other.channel)
             shares = verdict.get(k)
             if shares is None:
-                if staff is None:
-                    staff = self._eligible_staff(
-                        call.queue, call.extra_queues, call.requirement, call.channel,
-                        call.region, call.regional,
-                    )  # fmt: skip
                 shares = verdict[k] = any(
                     other.requirement.met_by(a.skills)
                     and a.profile.capacity.get(other.channel, 0) > 0
@@ -2066,7 +2029,12 @@ class Distributor:
             raise InvalidValue(f"priority must be an int, got {priority!r}")
         if not isinstance(channel, Channel):
             raise InvalidValue(f"channel {channel!r} is not a Channel")
-        attrs_ = MappingProxyType(dict(attributes or {}))
+        if not isinstance(emergency, bool):
+            raise InvalidValue(f"emergency must be a bool, got {emergency!r}")
+        attrs_ = freeze_mapping(attributes, "attributes")
+        for k in attrs_:
+            if not isinstance(k, str):
+                raise InvalidValue(f"attribute name {k!r} is not a string")
         req = q.config.requirement
         if requirement is not None:
             req = (
@@ -2075,15 +2043,12 @@ class Distributor:
                 else SkillRequirement(requirement)
             )
         key = self._policy_key(
-            "(not arrived)", queue, self._call_seq, self._now, priority, bool(emergency), attrs_
+            "(not arrived)", queue, self._call_seq, self._now, priority, emergency, attrs_
         )
         ahead = q.waiting.bisect_left(key)
         now = self._now
         head_wait = now - q.waiting.peekitem(0)[1].entered if ahead > 0 else None
-        region = attrs_.get("region")
-        servers, agents, shared = self._servers(
-            queue, (), req, channel, region if isinstance(region, str) else None, False
-        )
+        staff, servers, shared = self._staff(queue, (), req, channel, None, False)
         free = sum(
             1
             for aid in q.free
@@ -2101,7 +2066,7 @@ class Distributor:
                 waiting=len(q.waiting),
                 head_wait=head_wait,
                 shared=shared,
-                agents=agents,
+                agents=len(staff),
             )
         )
 

@@ -482,7 +482,9 @@ class LearnedEstimator(WaitEstimator):
         self.prior = float(prior)
         self.warmup = _positive(warmup, "LearnedEstimator.warmup")
         self.initial_mu = 1.0 / _positive(initial_handle, "LearnedEstimator.initial_handle")
-        self.calibrate = bool(calibrate)
+        if not isinstance(calibrate, bool):
+            raise ConfigError(f"LearnedEstimator.calibrate must be a bool, got {calibrate!r}")
+        self.calibrate = calibrate
         self._q: dict[str, _Decayed] = {}
         self._cal: dict[tuple[str, int], _Calibration] = {}
         self._raw: dict[int, float] = {}  # seq -> raw estimate at entry
