@@ -411,13 +411,16 @@ class Distributor:
                 f"{type(event).__name__} at {event.now!r} is before the distributor's "
                 f"clock {self._now!r}"
             )
-        due = self.next_deadline()
-        if due is not None and due <= event.now:
-            raise AdvanceRequired(
-                f"{type(event).__name__} at {event.now!r}: a deadline is due at {due!r}; "
-                f"call advance({event.now!r}) first"
-            )
-        for field in ("call_id", "agent_id", "queue"):
+        timers = self._timers
+        if timers and timers[0][0] <= event.now:  # else nothing can be due
+            due = self.next_deadline()
+            if due is not None and due <= event.now:
+                raise AdvanceRequired(
+                    f"{type(event).__name__} at {event.now!r}: a deadline is due at {due!r}; "
+                    f"call advance({event.now!r}) first"
+                )
+        handler, fields = _HANDLERS.get(type(event), (None, _ID_FIELDS))
+        for field in fields:
             value = getattr(event, field, None)
             if value is None and not hasattr(event, field):
                 continue
@@ -425,7 +428,6 @@ class Distributor:
                 raise InvalidValue(
                     f"{type(event).__name__}.{field} must be a non-empty string, got {value!r}"
                 )
-        handler = _HANDLERS.get(type(event))
         if handler is None:
             raise InvalidValue(f"no handler for event type {type(event).__name__}")
         handler(self, event, validate=True)
@@ -2522,19 +2524,26 @@ def _require(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-_HANDLERS: dict[type[Event], Any] = {
-    CallArrived: Distributor._on_call_arrived,
-    CallAbandoned: Distributor._on_call_abandoned,
-    OfferAnswered: Distributor._on_offer_answered,
-    OfferDeclined: Distributor._on_offer_declined,
-    CallEnded: Distributor._on_call_ended,
-    CallTransferred: Distributor._on_call_transferred,
-    CallbackRequested: Distributor._on_callback_requested,
-    CallbackCancelled: Distributor._on_callback_cancelled,
-    CallbackUnanswered: Distributor._on_callback_unanswered,
-    AgentLoggedIn: Distributor._on_agent_logged_in,
-    AgentLoggedOut: Distributor._on_agent_logged_out,
-    AgentPaused: Distributor._on_agent_paused,
-    AgentResumed: Distributor._on_agent_resumed,
-    AgentSkillsChanged: Distributor._on_agent_skills_changed,
+# The id fields ``handle`` checks are non-empty strings, in this order.
+_ID_FIELDS = ("call_id", "agent_id", "queue")
+
+# Each event type's handler, and the id fields it has (checked before it runs).
+_HANDLERS: dict[type[Event], tuple[Any, tuple[str, ...]]] = {
+    tp: (handler, tuple(f for f in _ID_FIELDS if f in attrs.fields_dict(tp)))
+    for tp, handler in (
+        (CallArrived, Distributor._on_call_arrived),
+        (CallAbandoned, Distributor._on_call_abandoned),
+        (OfferAnswered, Distributor._on_offer_answered),
+        (OfferDeclined, Distributor._on_offer_declined),
+        (CallEnded, Distributor._on_call_ended),
+        (CallTransferred, Distributor._on_call_transferred),
+        (CallbackRequested, Distributor._on_callback_requested),
+        (CallbackCancelled, Distributor._on_callback_cancelled),
+        (CallbackUnanswered, Distributor._on_callback_unanswered),
+        (AgentLoggedIn, Distributor._on_agent_logged_in),
+        (AgentLoggedOut, Distributor._on_agent_logged_out),
+        (AgentPaused, Distributor._on_agent_paused),
+        (AgentResumed, Distributor._on_agent_resumed),
+        (AgentSkillsChanged, Distributor._on_agent_skills_changed),
+    )
 }

@@ -259,12 +259,14 @@ class _CallAcc:
     abandoned_waits: array[float] = attrs.Factory(lambda: array("d"))
 
     def merge(self, other: _CallAcc) -> None:
-        for f in attrs.fields(_CallAcc):
-            mine = getattr(self, f.name)
-            if isinstance(mine, array):
-                mine.extend(getattr(other, f.name))
-            else:
-                setattr(self, f.name, mine + getattr(other, f.name))
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.answered_waits.extend(other.answered_waits)
+        self.abandoned_waits.extend(other.abandoned_waits)
+
+
+# The fields of _CallAcc that add up (all but the two arrays of waits).
+_COUNTS = tuple(f.name for f in attrs.fields(_CallAcc) if not f.name.endswith("_waits"))
 
 
 @attrs.define(slots=True)
@@ -727,7 +729,9 @@ class Metrics:
     def observe_event(self, event: Event) -> None:
         """Observe an event the distributor accepted, after the actions of the
         ``advance(event.now)`` that preceded it. Cost: O(1) amortised."""
-        self._validate_event(event, self._now)
+        now = event.now if isinstance(event, Event) else None
+        if type(now) is not float or not self._now <= now < math.inf:
+            self._validate_event(event, self._now)  # raises, or accepts an int
         self._apply_event(event)
 
     def observe_actions(self, actions: Iterable[Action]) -> None:
@@ -1530,12 +1534,18 @@ def _category(agent: _Agent) -> str | None:
     """The time bucket an agent's current state counts in (see the module docstring)."""
     if not agent.logged_in:
         return None
-    states = {s.state for s in agent.sessions.values()}
-    if "connected" in states:
-        return _BUSY
-    if "wrap" in states:
+    wrap = ringing = False
+    for s in agent.sessions.values():
+        state = s.state
+        if state == "connected":
+            return _BUSY
+        if state == "wrap":
+            wrap = True
+        elif state == "ringing":
+            ringing = True
+    if wrap:
         return _WRAP
-    if "ringing" in states:
+    if ringing:
         return _RINGING
     return _PAUSED if agent.paused else _AVAILABLE
 

@@ -112,6 +112,8 @@ def check_duration(value: float, what: str, error: type[Exception] = InvalidValu
 
 def check_instant(value: float, what: str) -> None:
     """Raise :class:`InvalidValue` unless ``value`` is a finite number."""
+    if type(value) is float and value - value == 0.0:
+        return  # the common case: a finite float (inf - inf and nan - nan are nan)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidValue(f"{what} must be a number, got {value!r}")
     if math.isnan(value) or math.isinf(value):

@@ -57,10 +57,13 @@ def load() -> Any:
 _CODES = {-1: "out of memory", -2: "index out of range", -3: "malformed argument", -4: "bad state"}
 
 
-def _check(rc: int, what: str) -> int:
+def _check(rc: int, what: str, ref: str | None = None) -> int:
+    """``rc`` unless it is an error code; then raise, naming ``what`` (and
+    ``ref``, quoted: passed apart so that no message is built on success)."""
     if rc < 0:
         err: type[AcdError] = InvalidValue if rc in (-2, -3) else NativeError
-        raise err(f"native core: {what}: {_CODES.get(rc, rc)}")
+        name = what if ref is None else f"{what} {ref!r}"
+        raise err(f"native core: {name}: {_CODES.get(rc, rc)}")
     return rc
 
 
@@ -196,7 +199,8 @@ class NativeCore:
                 ffi.new("int[]", scan_q or [0]),
                 ffi.new("int[]", scan_m or [0]),
             ),
-            f"profile of agent {agent.agent_id!r}",
+            "profile of agent",
+            agent.agent_id,
         )
 
     def sync(self, agent: AgentRecord, avail: bool, guarded: bool) -> bool:
@@ -226,7 +230,8 @@ class NativeCore:
                     self._seq,
                     self._ch,
                 ),
-                f"state of agent {agent.agent_id!r}",
+                "state of agent",
+                agent.agent_id,
             )
             == 1
         )
@@ -254,7 +259,8 @@ class NativeCore:
                 -1 if preferred is None else self.agent_index(preferred),
                 call.preferred_until,
             ),
-            f"queueing call {call.call_id!r}",
+            "queueing call",
+            call.call_id,
         )
         call.slot = slot
         calls = self._calls
@@ -268,7 +274,7 @@ class NativeCore:
         slot = call.slot
         if slot < 0:
             return
-        _check(self.lib.acd_call_remove(self.core, slot), f"removing call {call.call_id!r}")
+        _check(self.lib.acd_call_remove(self.core, slot), "removing call", call.call_id)
         self._calls[slot] = None
         call.slot = -1
 
@@ -277,7 +283,8 @@ class NativeCore:
         if call.slot >= 0:
             _check(
                 self.lib.acd_call_restage(self.core, call.slot, self._class(call)),
-                f"restaging call {call.call_id!r}",
+                "restaging call",
+                call.call_id,
             )
 
     # ------------------------------------------------------------- decisions
@@ -308,7 +315,8 @@ class NativeCore:
                 self._out_cap,
                 self._earliest,
             ),
-            f"routing call {call.call_id!r}",
+            "routing call",
+            call.call_id,
         )
         agents = self._agents
         out = self._out_agent
@@ -326,7 +334,8 @@ class NativeCore:
             self.lib.acd_route_agent(
                 self.core, agent.slot, avail, now, 64, self._out_slot, self._earliest
             ),
-            f"routing agent {agent.agent_id!r}",
+            "routing agent",
+            agent.agent_id,
         )
         calls = self._calls
         out = self._out_slot
