@@ -68,6 +68,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import attrs
+
 import acdcore
 from acdcore import FIFO, QueueConfig, erlang_a, erlang_c, native_available
 from acdcore.distributions import Exponential
@@ -429,6 +431,78 @@ def report(results: dict[str, dict[str, list[Run]]], args: argparse.Namespace) -
             print(f"  {model} {tool}: customers/s per repetition {walls}; by CPU time {cpu:,.0f}")
 
 
+# -------------------------------------------------------------------- contract floor
+
+
+def contract_floor(model: str, args: argparse.Namespace) -> tuple[float, float, int]:
+    """What the public contract alone costs per customer in this model.
+
+    Runs acdcore once with a journal, then times building again every event the
+    simulator handed the distributor and every action it returned (the same
+    types, with the same field values, through their constructors), and nothing
+    else: no routing, no KPIs, no event loop. Returns (objects per customer,
+    the least us per customer of five timings, customers): the best case, as
+    the floor is a bound, not an estimate of a typical run."""
+    sc = scenario(MODELS[model], args.warmup, args.hours)
+    journal: list[Any] = []
+    rep = run_replication(sc, random.Random(args.seed), journal=journal)
+    items: list[Any] = []
+    for head, acts in journal:
+        if not isinstance(head, float):
+            items.append(head)
+        items.extend(acts)
+    specs = []
+    for obj in items:
+        cls = type(obj)
+        kw = {f.alias: getattr(obj, f.name) for f in attrs.fields(cls) if f.init}
+        specs.append((cls, kw))
+    times = []
+    for _ in range(5):
+        gc.collect()
+        t0 = time.perf_counter()
+        for cls, kw in specs:
+            cls(**kw)
+        times.append(time.perf_counter() - t0)
+    return len(specs) / rep.calls, min(times) * 1e6 / rep.calls, rep.calls
+
+
+def report_floor(results: dict[str, dict[str, list[Run]]], args: argparse.Namespace) -> None:
+    """Print the contract floor next to the time per customer the 10x-ciw target allows."""
+    print()
+    print(
+        "contract floor: building again, through their constructors, the events the "
+        "simulator handed the distributor and the actions it returned (nothing else), "
+        "per customer; budgets: the us/customer that 10x ciw and 2x the heapq loop allow"
+    )
+    print()
+    rows = []
+    for model in MODELS:
+        per, us, customers = contract_floor(model, args)
+        runs = results.get(model, {})
+        ciw = statistics.median(r.rate for r in runs["ciw"]) if runs.get("ciw") else None
+        mine = statistics.median(r.rate for r in runs["acdcore"]) if runs.get("acdcore") else None
+        bare = statistics.median(r.rate for r in runs["heapq"]) if runs.get("heapq") else None
+        budget = None if ciw is None else 1e6 / (TARGET_CIW * ciw)
+        loop = None if bare is None else 1e6 / (TARGET_HEAPQ * bare)
+        rows.append(
+            [
+                model,
+                f"{customers:,}",
+                f"{per:.2f}",
+                f"{us:.2f}",
+                "-" if mine is None else f"{1e6 / mine:.1f}",
+                "-" if budget is None else f"{budget:.2f}",
+                "-" if budget is None else f"{us / budget:.2f}x",
+                "-" if loop is None else f"{loop:.2f}",
+                "-" if loop is None else f"{us / loop:.2f}x",
+            ]
+        )
+    heads = ["model", "customers", "objects/customer", "floor us/customer"]
+    heads += ["acdcore us/customer", "10x-ciw budget", "floor/budget"]
+    heads += ["2x-heapq budget", "floor/budget"]
+    markdown(heads, rows)
+
+
 # ------------------------------------------------------------------------ profile
 
 
@@ -546,6 +620,7 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
     report(results, args)
+    report_floor(results, args)
     print()
     footer = [
         f"Python {platform.python_version()} on {platform.machine()}",
