@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from acdcore import (
@@ -875,6 +876,21 @@ def test_every_call_is_resolved_after_the_drain() -> None:
         "SurgeMode",
         "PreferredAgentBusy",
     }
+
+
+def test_calls_left_when_the_drain_runs_out_are_counted_and_reported() -> None:
+    # Overloaded, without patience, and a drain too short to serve everyone.
+    busy = busy_scenario(Strategy.LONGEST_IDLE)
+    never = attrs.evolve(busy.traffic, patience=Deterministic(math.inf), surge=3.0)
+    sc = attrs.evolve(busy, traffic=never, drain=60)
+    result = simulate(sc, replications=2, seed=4)
+    for rep in result.replications:
+        assert rep.unresolved == rep.metrics.summary().overall.in_queue > 0
+    assert result.unresolved == sum(r.unresolved for r in result.replications)
+    assert result.to_dict()["unresolved"] == [r.unresolved for r in result.replications]
+    assert f"warning: {result.unresolved} call(s) were still in the centre" in result.report()
+    sound = simulate(busy_scenario(Strategy.LONGEST_IDLE), replications=1, seed=4)
+    assert sound.unresolved == 0 and "warning" not in sound.report()
 
 
 # ---------------------------------------------------------------- results

@@ -138,6 +138,10 @@ from .metrics import AgentStats, IntervalStats, Metrics, QueueStats
 from .scenario import DAY, Scenario
 from .skills import SkillRequirement
 
+# The states of a call still in the centre and not yet answered (CallState
+# values, as Distributor.counts() names them): its outcome is unknown.
+_UNRESOLVED = frozenset({"waiting", "ringing", "callback-pending"})
+
 __all__ = [
     "KPIS",
     "Estimate",
@@ -381,7 +385,11 @@ class Replication:
     to the distributor; ``advances``: ``advance`` calls; ``wall``: seconds of
     real time. ``wait_records``: with estimators attached (see
     :func:`run_replication`), one :class:`WaitRecord` per measured caller
-    who had to wait, in order of outcome.
+    who had to wait, in order of outcome. ``unresolved``: calls never
+    answered and still in the centre (waiting, ringing or awaiting a
+    callback) when the ``drain`` ran out; they count as offered but in no
+    rate, so a run with unresolved calls looks better than it was (give a
+    longer drain). Calls connected at that instant count as answered.
     """
 
     index: int
@@ -398,6 +406,7 @@ class Replication:
     advances: int
     wall: float
     wait_records: tuple[WaitRecord, ...] = ()
+    unresolved: int = 0
 
 
 @attrs.frozen
@@ -426,6 +435,12 @@ class SimulationResult:
     kpis: Mapping[str, Estimate | None]
     queue_kpis: Mapping[str, Mapping[str, Estimate | None]]
     intervals: tuple[IntervalEstimate, ...]
+
+    @property
+    def unresolved(self) -> int:
+        """Calls left unresolved when the drain ran out, summed over the
+        replications (see :attr:`Replication.unresolved`); 0 in a sound run."""
+        return sum(r.unresolved for r in self.replications)
 
     def values(self, kpi: str, queue: str | None = None) -> list[float | None]:
         """One KPI's value in each replication (overall or for ``queue``)."""
@@ -501,6 +516,7 @@ class SimulationResult:
                 for i in self.intervals
             ],
             "replications": [dict(r.kpis) for r in self.replications],
+            "unresolved": [r.unresolved for r in self.replications],
         }
 
     def report(self) -> str:
@@ -540,6 +556,13 @@ class SimulationResult:
             for i in self.intervals
         ]  # fmt: skip
         lines += _table(["interval", "offered", "service_level", "asa", "abandon_rate"], rows)
+        if self.unresolved:
+            lines += [
+                "",
+                f"warning: {self.unresolved} call(s) were still in the centre when the drain "
+                f"({self.scenario.drain:g} s) ran out; they count as offered but in no rate, "
+                "so the rates look better than they were: give a longer drain",
+            ]
         return "\n".join(lines)
 
 
@@ -1222,6 +1245,7 @@ class _Run:
             advances=self.n_advances,
             wall=wall,
             wait_records=tuple(self.wait_records),
+            unresolved=sum(n for state, n in self.acd.counts().items() if state in _UNRESOLVED),
         )
 
 
