@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 import pytest
 
+import acdcore.backend
 from acdcore import (
     AccumulatingPriority,
     Action,
@@ -876,6 +877,33 @@ def test_every_call_is_resolved_after_the_drain() -> None:
         "SurgeMode",
         "PreferredAgentBusy",
     }
+
+
+@pytest.mark.parametrize(
+    "make", [busy_scenario, stress_scenario, mms], ids=["busy", "stress", "mms"]
+)
+def test_same_seed_gives_the_same_result_on_both_backends(
+    make: Any, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event, action and KPI of a replication is the same whichever
+    backend routes (the simulator builds its distributor with the loaded one)."""
+    if backend != "python":
+        pytest.skip("compares the two backends itself; once is enough")
+    if not acdcore.backend.native_available():
+        pytest.skip("native extension not built")
+    scenario = make(6) if make is mms else make()
+    runs = {}
+    for name in ("python", "native"):
+        monkeypatch.setattr(acdcore.backend, "BACKEND", name)
+        journal: list[Any] = []
+        rep = run_replication(scenario, random.Random("both"), journal=journal)
+        assert rep.metrics is not None
+        runs[name] = (journal, rep.kpis, rep.waits, rep.abandoned_waits, rep.summary)
+    python, native = runs["python"], runs["native"]
+    assert len(python[0]) == len(native[0]) > 100
+    for a, b in zip(python[0], native[0], strict=True):
+        assert a == b
+    assert python[1:] == native[1:]
 
 
 def test_calls_left_when_the_drain_runs_out_are_counted_and_reported() -> None:
