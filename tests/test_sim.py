@@ -891,7 +891,7 @@ def test_same_seed_gives_the_same_result_on_both_backends(
         pytest.skip("compares the two backends itself; once is enough")
     if not acdcore.backend.native_available():
         pytest.skip("native extension not built")
-    scenario = make(6) if make is mms else make()
+    scenario = make(11) if make is mms else make()
     runs = {}
     for name in ("python", "native"):
         monkeypatch.setattr(acdcore.backend, "BACKEND", name)
