@@ -729,9 +729,7 @@ class Metrics:
     def observe_event(self, event: Event) -> None:
         """Observe an event the distributor accepted, after the actions of the
         ``advance(event.now)`` that preceded it. Cost: O(1) amortised."""
-        now = event.now if isinstance(event, Event) else None
-        if type(now) is not float or not self._now <= now < math.inf:
-            self._validate_event(event, self._now)  # raises, or accepts an int
+        self._validate_event(event, self._now)
         self._apply_event(event)
 
     def observe_actions(self, actions: Iterable[Action]) -> None:
@@ -1534,18 +1532,12 @@ def _category(agent: _Agent) -> str | None:
     """The time bucket an agent's current state counts in (see the module docstring)."""
     if not agent.logged_in:
         return None
-    wrap = ringing = False
-    for s in agent.sessions.values():
-        state = s.state
-        if state == "connected":
-            return _BUSY
-        if state == "wrap":
-            wrap = True
-        elif state == "ringing":
-            ringing = True
-    if wrap:
+    states = {s.state for s in agent.sessions.values()}
+    if "connected" in states:
+        return _BUSY
+    if "wrap" in states:
         return _WRAP
-    if ringing:
+    if "ringing" in states:
         return _RINGING
     return _PAUSED if agent.paused else _AVAILABLE
 
