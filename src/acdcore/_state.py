@@ -84,7 +84,7 @@ class Session:
     queue: str
     state: SessionState
     until: float | None = None  # end of wrap-up
-    seq: int = -1  # the call's arrival sequence number: identity even if its id is reused
+    seq: int = -1  # the call's arrival sequence number: its identity (ids may be reused)
 
 
 @attrs.frozen
@@ -140,6 +140,13 @@ class CallRecord:
     last_wait: float = -1.0  # rounded estimate at the last announcement
     next_announce: float | None = None  # the pending announcement deadline
     offered_at: float = 0.0  # when it last left its queue for an agent
+    # The scheduling numbers of the call's armed deadlines (-1: none armed). A
+    # deadline fires only while its record still holds its number, and a number
+    # is never reused, so a deadline once disarmed stays dead.
+    stage_timer: int = -1
+    max_wait_timer: int = -1
+    announce_timer: int = -1
+    recheck_timer: int = -1
 
 
 @attrs.define(slots=True, eq=False)
@@ -154,13 +161,14 @@ class AgentRecord:
     paused: str | None = None
     pending_logout: bool = False
     not_before: float = 0.0
-    sessions: dict[str, Session] = attrs.Factory(dict)
+    sessions: dict[int, Session] = attrs.Factory(dict)  # by the call's sequence number
     idle_since: float = 0.0
     last_call_end: float | None = None
     calls_taken: int = 0
     talk_time: float = 0.0
     misses: int = 0
     wake_at: float | None = None
+    wake_timer: int = -1  # scheduling number of the armed wake-up (-1: none)
     answers: list[bool] = attrs.Factory(list)  # recent offer outcomes, for the load guard
     skills: dict[str, int] = attrs.Factory(dict)  # plain copy of profile.skills, for speed
     slot: int = -1  # native backend: the agent's index
@@ -173,8 +181,8 @@ class AgentRecord:
 
     def serving(self, seq: int) -> bool:
         """True when one of the agent's sessions holds the call with arrival
-        sequence number ``seq`` (e.g. it wraps up a call it transferred)."""
-        return any(s.seq == seq for s in self.sessions.values())
+        sequence number ``seq`` (e.g. it wraps up a call it transferred). O(1)."""
+        return seq in self.sessions
 
     def free_channels(self) -> tuple[Channel, ...]:
         """The channels on which one more session fits now. Cost: O(c x s)."""

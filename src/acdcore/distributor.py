@@ -332,7 +332,8 @@ class Distributor:
         self._now = float(start)
         self._calls: dict[str, CallRecord] = {}
         self._agents: dict[str, AgentRecord] = {}
-        self._timers: list[tuple[float, int, int, str, Any]] = []
+        # Deadlines: (instant, scheduling number, kind, record, token), a heap.
+        self._timers: list[tuple[float, int, int, Any, Any]] = []
         self._timer_seq = 0
         self._call_seq = 0
         self._callers: OrderedDict[str, str] = OrderedDict()
@@ -360,15 +361,11 @@ class Distributor:
         """The next instant at which the distributor has something to do (a
         ring timeout, the end of a wrap-up or of a delay), or ``None``.
 
-        Cost: O(1) amortised (stale timers are dropped as they surface).
+        A pure read, O(1): every :meth:`handle` and :meth:`advance` leaves a
+        live deadline (or none) at the top of the heap.
         """
         timers = self._timers
-        while timers:
-            when, _, kind, ref, token = timers[0]
-            if self._timer_live(when, kind, ref, token):
-                return when
-            heapq.heappop(timers)
-        return None
+        return timers[0][0] if timers else None
 
     def advance(self, now: float) -> list[Action]:
         """Move the clock to ``now``, firing every deadline due at or before it
@@ -381,15 +378,16 @@ class Distributor:
         self._actions = []
         timers = self._timers
         while timers and timers[0][0] <= now:
-            when, _, kind, ref, token = heapq.heappop(timers)
-            if not self._timer_live(when, kind, ref, token):
+            when, tseq, kind, rec, token = heapq.heappop(timers)
+            if not self._timer_live(tseq, kind, rec, token):
                 continue
             self._now = when
-            self._fire(kind, ref, token)
+            self._fire(kind, rec, token)
             self._update_surge()
             if self._ests:
                 self._sample()
         self._now = float(now)
+        self._drop_dead_timers()
         out, self._actions = self._actions, []
         return out
 
@@ -411,14 +409,12 @@ class Distributor:
                 f"{type(event).__name__} at {event.now!r} is before the distributor's "
                 f"clock {self._now!r}"
             )
-        timers = self._timers
-        if timers and timers[0][0] <= event.now:  # else nothing can be due
-            due = self.next_deadline()
-            if due is not None and due <= event.now:
-                raise AdvanceRequired(
-                    f"{type(event).__name__} at {event.now!r}: a deadline is due at {due!r}; "
-                    f"call advance({event.now!r}) first"
-                )
+        due = self.next_deadline()
+        if due is not None and due <= event.now:
+            raise AdvanceRequired(
+                f"{type(event).__name__} at {event.now!r}: a deadline is due at {due!r}; "
+                f"call advance({event.now!r}) first"
+            )
         handler, fields = _HANDLERS.get(type(event), (None, _ID_FIELDS))
         for field in fields:
             value = getattr(event, field, None)
@@ -437,6 +433,7 @@ class Distributor:
         self._update_surge()
         if self._ests:
             self._sample()
+        self._drop_dead_timers()
         out, self._actions = self._actions, []
         return out
 
@@ -744,6 +741,7 @@ class Distributor:
     def _enter_stage(self, call: CallRecord, index: int) -> None:
         """Make stage ``index`` current, skipping expired stages and empty
         ones marked ``skip_if_empty``; schedule the next relaxation."""
+        call.stage_timer = -1
         while True:
             stage = call.stages[index]
             call.stage = index
@@ -762,9 +760,7 @@ class Distributor:
                 index += 1
                 continue
             assert stage.expires_at is not None
-            self._schedule(
-                stage.expires_at, _STAGE, call.call_id, (call.seq, call.stage_gen, index + 1)
-            )
+            call.stage_timer = self._schedule(stage.expires_at, _STAGE, call, index + 1)
             return
 
     def _anyone_could_take(self, call: CallRecord) -> bool:
@@ -823,7 +819,8 @@ class Distributor:
                     call.queue, self._now, self._now - call.entered, call.seq, call.priority
                 )
         call.callback = False  # the customer is on the line now
-        agent.sessions[call.call_id].state = SessionState.CONNECTED
+        call.stage_timer = -1  # a connected call's steps no longer matter (a transfer restarts them)
+        agent.sessions[call.seq].state = SessionState.CONNECTED
         agent.calls_taken += 1
         agent.misses = 0
         self._record_answer(agent, True)
@@ -837,7 +834,7 @@ class Distributor:
         released = []
         for aid in others:
             other = self._agents[aid]
-            del other.sessions[call.call_id]
+            del other.sessions[call.seq]
             self._emit(
                 CancelOffer(
                     at=self._now, call_id=call.call_id, agent_id=aid, reason="answered-elsewhere"
@@ -857,7 +854,7 @@ class Distributor:
         call = self._calls[ev.call_id]
         agent = self._agents[ev.agent_id]
         call.offers.remove(agent.agent_id)
-        del agent.sessions[call.call_id]
+        del agent.sessions[call.seq]
         self._miss(agent, call.queue)
         if not call.offers:
             call.ring_round += 1
@@ -884,24 +881,24 @@ class Distributor:
         agent = self._agents[call.agent]
         agent.talk_time += self._now - call.answered_at
         agent.last_call_end = self._now
-        wrap = self._queues[agent.sessions[call.call_id].queue].config.wrap_up
+        session = agent.sessions[call.seq]
+        wrap = self._queues[session.queue].config.wrap_up
         if self._ests:
             held = self._now - call.offered_at + (0.0 if agent.pending_logout else wrap)
             for e in self._ests:
-                e.on_handled(agent.sessions[call.call_id].queue, self._now, held)
+                e.on_handled(session.queue, self._now, held)
         if agent.pending_logout:
-            del agent.sessions[call.call_id]
+            del agent.sessions[call.seq]
             self._end_wrapups(agent)
             if not agent.sessions:
                 self._complete_logout(agent)
             return
         if wrap > 0:
-            session = agent.sessions[call.call_id]
             session.state = SessionState.WRAP_UP
-            session.until = self._now + wrap
-            self._schedule(session.until, _WRAP, agent.agent_id, call.call_id)
+            session.until = self._after(wrap)
+            self._schedule(session.until, _WRAP, agent, session)
         else:
-            del agent.sessions[call.call_id]
+            del agent.sessions[call.seq]
             agent.idle_since = self._now
         self._refresh(agent)
         self._route_agent(agent)
@@ -982,9 +979,9 @@ class Distributor:
             return
         agent = self._agents[ev.agent_id]
         requeued: list[CallRecord] = []
-        for cid, session in list(agent.sessions.items()):
+        for session in list(agent.sessions.values()):
             if session.state is SessionState.RINGING:
-                call = self._calls[cid]
+                call = self._calls[session.call_id]  # a ringing session's call is live
                 if self._withdraw(agent, call, "agent-logged-out"):
                     requeued.append(call)
         self._end_wrapups(agent)
@@ -1002,7 +999,7 @@ class Distributor:
         agent (no miss is counted). True when nobody rings for the call any
         more, so the caller must put it back in its queue."""
         call.offers.remove(agent.agent_id)
-        del agent.sessions[call.call_id]
+        del agent.sessions[call.seq]
         self._emit(
             CancelOffer(at=self._now, call_id=call.call_id, agent_id=agent.agent_id, reason=reason)
         )
@@ -1056,10 +1053,10 @@ class Distributor:
         # Takes effect at once: an offer the agent no longer qualifies for is
         # withdrawn (not a miss) and the call goes back to its place.
         requeued: list[CallRecord] = []
-        for cid, session in list(agent.sessions.items()):
+        for session in list(agent.sessions.values()):
             if session.state is not SessionState.RINGING:
                 continue
-            call = self._calls[cid]
+            call = self._calls[session.call_id]  # a ringing session's call is live
             if call.requirement.met_by(agent.skills):
                 continue
             if self._withdraw(agent, call, "skills-changed"):
@@ -1097,6 +1094,8 @@ class Distributor:
             ev.number if ev.number is not None else (caller if isinstance(caller, str) else None)
         )
         call.next_announce = None  # nobody is on the line to hear them
+        call.announce_timer = -1
+        call.max_wait_timer = -1  # a callback keeps its place past the line's maximum wait
 
     def _on_callback_unanswered(self, ev: CallbackUnanswered, validate: bool) -> None:
         if validate:
@@ -1149,9 +1148,7 @@ class Distributor:
             self._finish(call, CallState.CALLBACK_FAILED)
         else:
             call.state = CallState.CALLBACK_PENDING
-            self._schedule(
-                self._now + policy.retry_delay, _RETRY, call.call_id, (call.seq, call.attempts)
-            )
+            self._schedule(self._after(policy.retry_delay), _RETRY, call, call.attempts)
         self._reroute(released)
 
     def _release_offers(self, call: CallRecord, reason: str) -> list[AgentRecord]:
@@ -1161,7 +1158,7 @@ class Distributor:
         released = []
         for aid in call.offers:
             agent = self._agents[aid]
-            del agent.sessions[call.call_id]
+            del agent.sessions[call.seq]
             self._emit(CancelOffer(at=self._now, call_id=call.call_id, agent_id=aid, reason=reason))
             released.append(agent)
         call.offers = []
@@ -1202,114 +1199,136 @@ class Distributor:
     def _emit(self, action: Action) -> None:
         self._actions.append(action)
 
-    def _schedule(self, when: float, kind: int, ref: str, token: Any = None) -> None:
-        heapq.heappush(self._timers, (when, self._timer_seq, kind, ref, token))
+    def _after(self, delay: float) -> float:
+        """The instant ``delay`` seconds from now. A positive delay always
+        moves time forward: when it is below the clock's resolution at this
+        instant (``now + delay == now``), the deadline is the next representable
+        instant after now, so a repeating deadline can never fire at one
+        instant forever."""
+        now = self._now
+        when = now + delay
+        if delay > 0 and when <= now:
+            when = math.nextafter(now, math.inf)
+        return when
+
+    def _schedule(self, when: float, kind: int, rec: Any, token: Any = None) -> int:
+        """Arm a deadline and return its scheduling number. Deadlines fire in
+        the order (instant, scheduling number): the order they were armed in,
+        among those due at one instant."""
+        tseq = self._timer_seq
         self._timer_seq += 1
+        heapq.heappush(self._timers, (when, tseq, kind, rec, token))
+        return tseq
 
-    def _timer_live(self, when: float, kind: int, ref: str, token: Any) -> bool:
-        # A call's timers carry its sequence number: a call id may be reused
-        # once its call has ended, and the new call must not inherit them.
-        if kind == _RING:
-            call = self._calls.get(ref)
-            return (
-                call is not None
-                and call.state is CallState.RINGING
-                and (call.seq, call.ring_round) == token
-            )
+    def _timer_live(self, tseq: int, kind: int, rec: Any, token: Any) -> bool:
+        """True while the record a deadline names still expects it.
+
+        Liveness only ever goes from true to false: each check compares with
+        state that is never restored once changed (a scheduling number held by
+        the record, a ring round, an attempt count, a session object), so
+        dropping a dead deadline early, or late, changes no decision."""
         if kind == _WRAP:
-            agent = self._agents[ref]
-            s = agent.sessions.get(token)
-            return s is not None and s.state is SessionState.WRAP_UP and s.until == when
+            s: Session = token
+            return rec.sessions.get(s.seq) is s and s.state is SessionState.WRAP_UP
         if kind == _AGENT_WAKE:
-            return self._agents[ref].wake_at == when
-        call = self._calls.get(ref)
-        if call is None:
-            return False
-        if kind == _STAGE:
-            # A connected call's steps no longer matter (a transfer restarts them).
-            return (
-                call.state is not CallState.CONNECTED
-                and (
-                    call.seq,
-                    call.stage_gen,
-                    call.stage + 1,
-                )
-                == token
-            )
-        if kind == _MAX_WAIT:
-            return (
-                call.state is CallState.WAITING
-                and not call.callback
-                and (call.seq, call.queue, call.entered) == token
-            )
-        if kind == _ANNOUNCE:
-            return call.seq == token and call.next_announce == when
-        if kind == _RETRY:
-            return call.state is CallState.CALLBACK_PENDING and (call.seq, call.attempts) == token
-        return call.seq == token and call.recheck_at == when
-
-    def _fire(self, kind: int, ref: str, token: Any) -> None:
+            return bool(rec.wake_timer == tseq)
+        call: CallRecord = rec
+        if self._calls.get(call.call_id) is not call:
+            return False  # the call has ended (its id may be live again: another call)
         if kind == _RING:
-            call = self._calls[ref]
+            return call.state is CallState.RINGING and call.ring_round == token
+        if kind == _STAGE:
+            return call.stage_timer == tseq
+        if kind == _MAX_WAIT:
+            return call.max_wait_timer == tseq
+        if kind == _ANNOUNCE:
+            return call.announce_timer == tseq
+        if kind == _RETRY:
+            return call.state is CallState.CALLBACK_PENDING and call.attempts == token
+        return call.recheck_timer == tseq
+
+    def _drop_dead_timers(self) -> None:
+        """Pop dead deadlines off the top of the heap, so that the earliest
+        one left is live and :meth:`next_deadline` is a pure O(1) read. Runs
+        at the end of every event and advance, the only times liveness changes."""
+        timers = self._timers
+        while timers:
+            _, tseq, kind, rec, token = timers[0]
+            if self._timer_live(tseq, kind, rec, token):
+                return
+            heapq.heappop(timers)
+
+    def _fire(self, kind: int, rec: Any, token: Any) -> None:
+        if kind == _RING:
+            call: CallRecord = rec
             if call.callback:
                 self._callback_unanswered(call)  # the customer did not pick up in time
                 return
             missed = [self._agents[aid] for aid in call.offers]
             call.offers = []
             call.ring_round += 1
-            for agent in missed:
-                del agent.sessions[call.call_id]
+            for who in missed:
+                del who.sessions[call.seq]
                 self._emit(
                     CancelOffer(
                         at=self._now,
                         call_id=call.call_id,
-                        agent_id=agent.agent_id,
+                        agent_id=who.agent_id,
                         reason="ring-timeout",
                     )
                 )
-                self._miss(agent, call.queue)
+                self._miss(who, call.queue)
             self._requeue(call, "ring-timeout")
-            for agent in missed:
-                self._route_agent(agent)
+            for who in missed:
+                self._route_agent(who)
         elif kind == _WRAP:
-            agent = self._agents[ref]
-            del agent.sessions[token]
+            agent: AgentRecord = rec
+            del agent.sessions[token.seq]
             agent.idle_since = self._now
             self._refresh(agent)
             self._route_agent(agent)
         elif kind == _AGENT_WAKE:
-            agent = self._agents[ref]
+            agent = rec
             agent.wake_at = None
+            agent.wake_timer = -1
             self._refresh(agent)
             self._route_agent(agent)
         elif kind == _STAGE:
-            call = self._calls[ref]
-            self._enter_stage(call, token[2])
+            call = rec
+            call.stage_timer = -1
+            self._enter_stage(call, token)
             if call.state is CallState.WAITING:
                 self._route_call(call)
         elif kind == _MAX_WAIT:
-            call = self._calls[ref]
-            rules = self._queue_rules(call.queue)
-            assert rules is not None
-            self._exit_waiting(call, rules.on_max_wait, "max-wait")
+            call = rec
+            call.max_wait_timer = -1
+            # A call ringing now exits when its offer ends (see _requeue).
+            if call.state is CallState.WAITING:
+                rules = self._queue_rules(call.queue)
+                assert rules is not None
+                self._exit_waiting(call, rules.on_max_wait, "max-wait")
         elif kind == _ANNOUNCE:
-            call = self._calls[ref]
+            call = rec
             call.next_announce = None
+            call.announce_timer = -1
             ann = self._queues[call.queue].config.announce
             if ann is None or call.callback or call.state is CallState.CONNECTED:
                 return
             if call.state is CallState.WAITING:
                 self._announce(call, ann.min_change)
-            call.next_announce = self._now + ann.every
-            self._schedule(call.next_announce, _ANNOUNCE, call.call_id, call.seq)
+            self._arm_announce(call, self._after(ann.every))
         elif kind == _RETRY:
-            call = self._calls[ref]
-            self._requeue(call, "callback-retry")
+            self._requeue(rec, "callback-retry")
         else:
-            call = self._calls[ref]
+            call = rec
             call.recheck_at = None
+            call.recheck_timer = -1
             if call.state is CallState.WAITING:
                 self._route_call(call)
+
+    def _arm_announce(self, call: CallRecord, when: float) -> None:
+        call.next_announce = when
+        call.announce_timer = self._schedule(when, _ANNOUNCE, call)
 
     def _enqueue(self, call: CallRecord, reason: str) -> None:
         q = self._queues[call.queue]
@@ -1329,12 +1348,15 @@ class Distributor:
             )
         )
         rules = self._queue_rules(call.queue)
-        if rules is not None and rules.max_wait is not None:
-            self._schedule(
-                call.entered + rules.max_wait,
-                _MAX_WAIT,
-                call.call_id,
-                (call.seq, call.queue, call.entered),
+        if (
+            rules is not None
+            and rules.max_wait is not None
+            and call.max_wait_timer < 0
+            and not call.callback
+        ):
+            # Armed once per queue entered; it stays armed while the call rings.
+            call.max_wait_timer = self._schedule(
+                call.entered + rules.max_wait, _MAX_WAIT, call
             )
 
     def _requeue(self, call: CallRecord, reason: str) -> None:
@@ -1438,6 +1460,7 @@ class Distributor:
             call.arrived = self._now
         call.queue = queue
         call.entered = self._now
+        call.max_wait_timer = -1  # the new queue's own maximum wait applies
         call.key = self._policy_key(
             call.call_id,
             queue,
@@ -1480,7 +1503,7 @@ class Distributor:
         policy = self._queues[queue].config.no_answer
         self._record_answer(agent, False)
         agent.misses += 1
-        agent.not_before = max(agent.not_before, self._now + policy.delay)
+        agent.not_before = max(agent.not_before, self._after(policy.delay))
         if (
             policy.auto_pause_after is not None
             and agent.misses >= policy.auto_pause_after
@@ -1503,14 +1526,15 @@ class Distributor:
             del agent.answers[0]
 
     def _end_wrapups(self, agent: AgentRecord) -> None:
-        for cid in [c for c, s in agent.sessions.items() if s.state is SessionState.WRAP_UP]:
-            del agent.sessions[cid]
+        for seq in [k for k, s in agent.sessions.items() if s.state is SessionState.WRAP_UP]:
+            del agent.sessions[seq]
 
     def _complete_logout(self, agent: AgentRecord) -> None:
         agent.logged_in = False
         agent.pending_logout = False
         agent.paused = None
         agent.wake_at = None
+        agent.wake_timer = -1
         self._staffing(agent)
         emptied = []
         for qname in agent.profile.queues:
@@ -1560,12 +1584,12 @@ class Distributor:
     def _wake_agent(self, agent: AgentRecord, when: float) -> None:
         if agent.wake_at is None or agent.wake_at <= self._now or when < agent.wake_at:
             agent.wake_at = when
-            self._schedule(when, _AGENT_WAKE, agent.agent_id)
+            agent.wake_timer = self._schedule(when, _AGENT_WAKE, agent)
 
     def _recheck_call(self, call: CallRecord, when: float) -> None:
         if call.recheck_at is None or call.recheck_at <= self._now or when < call.recheck_at:
             call.recheck_at = when
-            self._schedule(when, _CALL_RECHECK, call.call_id, call.seq)
+            call.recheck_timer = self._schedule(when, _CALL_RECHECK, call)
 
     def _route_call(self, call: CallRecord) -> None:
         """Offer a waiting call to the best free eligible agent(s), or schedule
@@ -1701,9 +1725,9 @@ class Distributor:
         call.state = CallState.RINGING
         call.offers = [a.agent_id for a in agents]
         call.ring_round += 1
-        self._schedule(self._now + timeout, _RING, call.call_id, (call.seq, call.ring_round))
+        self._schedule(self._after(timeout), _RING, call, call.ring_round)
         for agent in agents:
-            agent.sessions[call.call_id] = Session(
+            agent.sessions[call.seq] = Session(
                 call_id=call.call_id,
                 channel=call.channel,
                 queue=call.queue,
@@ -1746,6 +1770,7 @@ class Distributor:
         self._enqueue(call, reason)
         self._route_call(call)
         call.next_announce = None
+        call.announce_timer = -1
         if call.state is not CallState.WAITING or not self._ests:
             return
         ctx = self._context(call)
@@ -1764,10 +1789,9 @@ class Distributor:
         if ann is not None:
             if ann.first == 0 or call.announced > 0:
                 self._announce(call, None if call.announced == 0 else ann.min_change, ctx)
-                call.next_announce = self._now + ann.every
+                self._arm_announce(call, self._after(ann.every))
             else:
-                call.next_announce = self._now + ann.first
-            self._schedule(call.next_announce, _ANNOUNCE, call.call_id, call.seq)
+                self._arm_announce(call, self._after(ann.first))
         elif config.callback is not None and not call.callback_offered:
             if ctx is None:
                 ctx = self._context(call)
@@ -2105,7 +2129,7 @@ class Distributor:
             state=a.state(),
             paused_reason=a.paused,
             pending_logout=a.pending_logout,
-            calls=tuple(a.sessions),
+            calls=tuple(s.call_id for s in a.sessions.values()),
             calls_taken=a.calls_taken,
             talk_time=a.talk_time,
             idle_since=a.idle_since,
@@ -2212,6 +2236,7 @@ class Distributor:
         return {
             "now": self._now,
             "next_deadline": self.next_deadline(),
+            "deadlines": self._live_deadlines(),
             "counts": self.counts(),
             "rng": self._rng.getstate(),
             "callers": list(self._callers.items()),
@@ -2258,8 +2283,8 @@ class Distributor:
                     "pending_logout": a.pending_logout,
                     "not_before": a.not_before,
                     "sessions": {
-                        cid: (s.channel.value, s.queue, s.state.value, s.until)
-                        for cid, s in sorted(a.sessions.items())
+                        seq: (s.call_id, s.channel.value, s.queue, s.state.value, s.until)
+                        for seq, s in sorted(a.sessions.items())
                     },
                     "idle_since": a.idle_since,
                     "last_call_end": a.last_call_end,
@@ -2283,6 +2308,11 @@ class Distributor:
         total = sum(v for k, v in counts.items() if k != "arrived")
         _require(counts["arrived"] == total, f"call counts do not add up: {counts}")
         pending = self._pending_timers()
+        top = self._timers[0] if self._timers else None
+        _require(
+            top is None or self._timer_live(top[1], top[2], top[3], top[4]),
+            "the earliest deadline in the heap is dead: next_deadline() would report it",
+        )
         queued_ids: set[str] = set()
         for name, q in self._queues.items():
             keys = list(q.waiting.keys())
@@ -2307,14 +2337,15 @@ class Distributor:
                 _require(aid in q.members, f"{aid} free in {name} but not a member")
         for cid, call in self._calls.items():
             _require(call.call_id == cid, "call index corrupt")
+            seq = call.seq
             if call.state is CallState.WAITING:
                 _require(cid in queued_ids, f"waiting call {cid} is in no queue")
                 _require(not call.offers, f"waiting call {cid} has offers")
             elif call.state is CallState.RINGING:
                 _require(bool(call.offers), f"ringing call {cid} rings nobody")
-                _require(("ring", cid) in pending, f"ringing call {cid} has no ring timeout")
+                _require(("ring", seq) in pending, f"ringing call {cid} has no ring timeout")
                 for aid in call.offers:
-                    s = self._agents[aid].sessions.get(cid)
+                    s = self._agents[aid].sessions.get(seq)
                     _require(
                         s is not None and s.state is SessionState.RINGING,
                         f"{aid} not ringing {cid}",
@@ -2324,10 +2355,10 @@ class Distributor:
                     )
             elif call.state is CallState.CALLBACK_PENDING:
                 _require(call.callback and not call.offers, f"pending callback {cid} is not one")
-                _require(("retry", cid) in pending, f"pending callback {cid} has no retry deadline")
+                _require(("retry", seq) in pending, f"pending callback {cid} has no retry deadline")
             elif call.state is CallState.CONNECTED:
                 assert call.agent is not None
-                s = self._agents[call.agent].sessions.get(cid)
+                s = self._agents[call.agent].sessions.get(seq)
                 _require(
                     s is not None and s.state is SessionState.CONNECTED, f"{cid} not connected"
                 )
@@ -2342,14 +2373,19 @@ class Distributor:
                 f"{aid} staffing flag is stale",
             )
             used: dict[Channel, int] = {}
-            for cid, s in a.sessions.items():
-                used[s.channel] = used.get(s.channel, 0) + 1
+            for seq, s in a.sessions.items():
+                cid = s.call_id
+                _require(s.seq == seq, f"{aid} holds {cid} under another call's number")
+                used[s.channel] = used.get(s.channel, 0) + 1  # wrap-up holds its slot too
                 if s.state is SessionState.WRAP_UP:
                     _require(
-                        ("wrap", aid, cid) in pending, f"{aid} wrap-up of {cid} has no deadline"
+                        ("wrap", aid, seq) in pending, f"{aid} wrap-up of {cid} has no deadline"
                     )
                 else:
-                    _require(cid in self._calls, f"{aid} holds finished call {cid}")
+                    live = self._calls.get(cid)
+                    _require(
+                        live is not None and live.seq == seq, f"{aid} holds finished call {cid}"
+                    )
             for ch, n in used.items():
                 _require(
                     n <= a.profile.capacity.get(ch, 0), f"{aid} over capacity on {ch.value}: {n}"
@@ -2371,8 +2407,17 @@ class Distributor:
                     and ("wake", aid) in pending,
                     f"{aid} has no wake-up for the end of its no-answer delay",
                 )
+            if a.wake_timer >= 0:
+                _require(("wake", aid) in pending, f"{aid} holds a wake-up that is not pending")
         # Relaxation and maximum wait are scheduled, never polled.
         for cid, call in self._calls.items():
+            seq = call.seq
+            for kind, armed in (
+                ("stage", call.stage_timer), ("max-wait", call.max_wait_timer),
+                ("announce", call.announce_timer), ("recheck", call.recheck_timer),
+            ):  # fmt: skip
+                if armed >= 0:
+                    _require((kind, seq) in pending, f"{cid} holds a {kind} deadline not pending")
             _require(0 <= call.stage < len(call.stages), f"{cid} has no current stage")
             st = call.stages[call.stage]
             _require(
@@ -2382,21 +2427,21 @@ class Distributor:
             )
             if call.stage < len(call.stages) - 1 and call.state is not CallState.CONNECTED:
                 _require(st.expires_at is not None and st.expires_at > now, f"{cid} stage expired")
-                _require(("stage", cid) in pending, f"{cid} has no relaxation deadline")
+                _require(("stage", seq) in pending, f"{cid} has no relaxation deadline")
             if call.state is CallState.WAITING and self._ests:
                 ann = self._queues[call.queue].config.announce
                 if ann is not None and not call.callback:
                     _require(
                         call.next_announce is not None
                         and call.next_announce > now
-                        and ("announce", cid) in pending,
+                        and ("announce", seq) in pending,
                         f"{cid} waits with no announcement scheduled",
                     )
             if call.state is CallState.WAITING and not call.callback:
                 rules = self._queue_rules(call.queue)
                 if rules is not None and rules.max_wait is not None:
                     _require(
-                        call.entered + rules.max_wait > now and ("max-wait", cid) in pending,
+                        call.entered + rules.max_wait > now and ("max-wait", seq) in pending,
                         f"{cid} waits past its maximum without an exit deadline",
                     )
         # Surge modes follow their hysteresis; bounded memories stay bounded.
@@ -2431,7 +2476,7 @@ class Distributor:
                     call_ok = call.recheck_at is not None and call.recheck_at <= at
                     agent_ok = a.wake_at is not None and a.wake_at <= at
                     _require(
-                        (call_ok and ("recheck", call.call_id) in pending)
+                        (call_ok and ("recheck", call.seq) in pending)
                         or (agent_ok and ("wake", aid) in pending),
                         f"no deadline pending for {call.call_id}/{aid} becoming eligible at {at}",
                     )
@@ -2468,20 +2513,41 @@ class Distributor:
         for aid, a in self._agents.items():
             _require(a.slot >= 0, f"agent {aid} has no native index")
 
-    def _pending_timers(self) -> set[tuple[str, ...]]:
-        names = {
-            _RING: "ring", _WRAP: "wrap", _AGENT_WAKE: "wake", _CALL_RECHECK: "recheck",
-            _STAGE: "stage", _MAX_WAIT: "max-wait", _ANNOUNCE: "announce", _RETRY: "retry",
-        }  # fmt: skip
-        out: set[tuple[str, ...]] = set()
-        for when, _, kind, ref, token in self._timers:
-            if when < self._now or not self._timer_live(when, kind, ref, token):
+    def _live_deadlines(self) -> list[tuple[float, str, str, int]]:
+        """The live deadlines in firing order: (instant, kind, the call or agent
+        id, the call's sequence number or -1). Cost: O(t log t)."""
+        out = []
+        for when, tseq, kind, rec, token in sorted(self._timers, key=lambda t: t[:2]):
+            if not self._timer_live(tseq, kind, rec, token):
                 continue
             if kind == _WRAP:
-                out.add(("wrap", ref, token))
+                out.append((when, "wrap", rec.agent_id, token.seq))
+            elif kind == _AGENT_WAKE:
+                out.append((when, "wake", rec.agent_id, -1))
             else:
-                out.add((names[kind], ref))
+                out.append((when, _TIMER_NAMES[kind], rec.call_id, rec.seq))
         return out
+
+    def _pending_timers(self) -> set[tuple[Any, ...]]:
+        """Live deadlines not yet due: ("wrap", agent, call seq), ("wake",
+        agent), or (kind, call seq)."""
+        out: set[tuple[Any, ...]] = set()
+        for when, kind, ref, seq in self._live_deadlines():
+            if when < self._now:
+                continue
+            if kind == "wrap":
+                out.add((kind, ref, seq))
+            elif kind == "wake":
+                out.add((kind, ref))
+            else:
+                out.add((kind, seq))
+        return out
+
+
+_TIMER_NAMES = {
+    _RING: "ring", _WRAP: "wrap", _AGENT_WAKE: "wake", _CALL_RECHECK: "recheck",
+    _STAGE: "stage", _MAX_WAIT: "max-wait", _ANNOUNCE: "announce", _RETRY: "retry",
+}  # fmt: skip
 
 
 def _widest(before: SkillRequirement, step: SkillRequirement) -> SkillRequirement:
