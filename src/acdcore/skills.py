@@ -9,14 +9,14 @@ higher. An empty requirement is met by every agent.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
-from .errors import InvalidValue
+from .errors import AcdError, InvalidValue
+from .values import check_number, show
 
 __all__ = [
     "MAX_PROFICIENCY",
@@ -55,7 +55,7 @@ def freeze_mapping(
     if isinstance(value, MappingProxyType):
         return value
     if not isinstance(value, Mapping):
-        raise error(f"{what} must be a mapping, got {value!r}")
+        raise error(f"{what} must be a mapping, got {show(value)}")
     if not value:
         return _EMPTY
     return MappingProxyType(dict(value))
@@ -76,13 +76,13 @@ def freeze_sequence(
     Where order matters (``ordered``), a set is refused too: its iteration
     order would make decisions depend on hashing."""
     if isinstance(value, (str, bytes, Mapping)):
-        raise error(f"{what} must be a list, got {value!r}")
+        raise error(f"{what} must be a list, got {show(value)}")
     if ordered and isinstance(value, (set, frozenset)):
-        raise error(f"{what} must be an ordered list, not a set: {value!r}")
+        raise error(f"{what} must be an ordered list, not a set: {show(value)}")
     try:
         return tuple(value)
     except TypeError:
-        raise error(f"{what} must be a list, got {value!r}") from None
+        raise error(f"{what} must be a list, got {show(value)}") from None
 
 
 def validate_skills(
@@ -92,32 +92,28 @@ def validate_skills(
     level an ``int`` within the documented proficiency range."""
     for name, level in skills.items():
         if not isinstance(name, str) or not name:
-            raise error(f"{what}: skill name {name!r} must be a non-empty string")
+            raise error(f"{what}: skill name {show(name)} must be a non-empty string")
         if isinstance(level, bool) or not isinstance(level, int):
-            raise error(f"{what}: skill {name!r} has level {level!r}, expected an int")
+            raise error(f"{what}: skill {name!r} has level {show(level)}, expected an int")
         if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
             raise error(
-                f"{what}: skill {name!r} level {level} is outside "
+                f"{what}: skill {name!r} level {show(level)} is outside "
                 f"{MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
             )
 
 
-def check_duration(value: float, what: str, error: type[Exception] = InvalidValue) -> None:
-    """Raise ``error`` unless ``value`` is a finite number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise error(f"{what} must be a number, got {value!r}")
-    if math.isnan(value) or math.isinf(value) or value < 0:
-        raise error(f"{what} must be finite and >= 0, got {value!r}")
+def check_duration(value: float, what: str, error: type[AcdError] = InvalidValue) -> None:
+    """Raise ``error`` unless ``value`` is a finite number >= 0 (see
+    :func:`~acdcore.values.check_number`)."""
+    check_number(value, what, error, minimum=0)
 
 
 def check_instant(value: float, what: str) -> None:
-    """Raise :class:`InvalidValue` unless ``value`` is a finite number."""
+    """Raise :class:`InvalidValue` unless ``value`` is a finite number (see
+    :func:`~acdcore.values.check_number`)."""
     if type(value) is float and value - value == 0.0:
         return  # the common case: a finite float (inf - inf and nan - nan are nan)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidValue(f"{what} must be a number, got {value!r}")
-    if math.isnan(value) or math.isinf(value):
-        raise InvalidValue(f"{what} must be finite, got {value!r}")
+    check_number(value, what)
 
 
 def _freeze_levels(value: Mapping[str, int] | None) -> Mapping[str, int]:
