@@ -19,11 +19,12 @@ from .policies import FIFO, CallFacts, PriorityPolicy
 from .skills import (
     Channel,
     SkillRequirement,
-    check_duration,
     freeze_mapping,
     freeze_sequence,
     validate_skills,
 )
+from .values import EXACT as EXACT  # re-exported: sort keys share the bound
+from .values import check_number, show
 
 __all__ = [
     "AgentProfile",
@@ -67,23 +68,23 @@ class Strategy(enum.Enum):
     RING_ALL = "ring-all"
 
 
-EXACT = 2**53
-"""Integers in configuration and sort keys stay within +-2**53, where every
-backend holds them exactly (the native one as doubles)."""
+def _int(obj: object, field: str, what: str, minimum: int | None = None) -> None:
+    """Check the int field ``field`` of ``obj`` (within +-2**53, see EXACT)."""
+    check_number(getattr(obj, field), what, ConfigError, integer=True, minimum=minimum)
 
 
-def _check_int(value: object, what: str, minimum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{what} must be an int, got {value!r}")
-    if not -EXACT <= value <= EXACT:
-        raise ConfigError(f"{what} must be within +-2**53, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{what} must be >= {minimum}, got {value!r}")
+def _seconds(obj: object, field: str, what: str, *, positive: bool = False) -> None:
+    """Check the duration field ``field`` of ``obj`` (finite, >= 0 or > 0) and
+    store it with ``-0.0`` as ``0.0``."""
+    value = check_number(
+        getattr(obj, field), what, ConfigError, minimum=None if positive else 0, positive=positive
+    )
+    object.__setattr__(obj, field, value)
 
 
 def _check_name(value: object, what: str) -> None:
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
+        raise ConfigError(f"{what} must be a non-empty string, got {show(value)}")
 
 
 @attrs.frozen
@@ -102,9 +103,9 @@ class NoAnswerPolicy:
     pause_reason: str = "no-answer"
 
     def __attrs_post_init__(self) -> None:
-        check_duration(self.delay, "NoAnswerPolicy.delay", ConfigError)
+        _seconds(self, "delay", "NoAnswerPolicy.delay")
         if self.auto_pause_after is not None:
-            _check_int(self.auto_pause_after, "NoAnswerPolicy.auto_pause_after", 1)
+            _int(self, "auto_pause_after", "NoAnswerPolicy.auto_pause_after", 1)
         _check_name(self.pause_reason, "NoAnswerPolicy.pause_reason")
 
 
@@ -137,12 +138,10 @@ class Announcements:
     segment_by: tuple[str, ...] = attrs.field(default=("tier",), converter=_names)
 
     def __attrs_post_init__(self) -> None:
-        check_duration(self.every, "Announcements.every", ConfigError)
-        if self.every <= 0:
-            raise ConfigError(f"Announcements.every must be > 0, got {self.every!r}")
-        check_duration(self.first, "Announcements.first", ConfigError)
-        check_duration(self.min_change, "Announcements.min_change", ConfigError)
-        _check_int(self.prompts, "Announcements.prompts", 1)
+        _seconds(self, "every", "Announcements.every", positive=True)
+        _seconds(self, "first", "Announcements.first")
+        _seconds(self, "min_change", "Announcements.min_change")
+        _int(self, "prompts", "Announcements.prompts", 1)
 
 
 @attrs.frozen
@@ -165,12 +164,10 @@ class CallbackPolicy:
     dial_timeout: float = 45.0
 
     def __attrs_post_init__(self) -> None:
-        check_duration(self.threshold, "CallbackPolicy.threshold", ConfigError)
-        _check_int(self.retries, "CallbackPolicy.retries", 0)
-        check_duration(self.retry_delay, "CallbackPolicy.retry_delay", ConfigError)
-        check_duration(self.dial_timeout, "CallbackPolicy.dial_timeout", ConfigError)
-        if self.dial_timeout <= 0:
-            raise ConfigError(f"CallbackPolicy.dial_timeout must be > 0, got {self.dial_timeout!r}")
+        _seconds(self, "threshold", "CallbackPolicy.threshold")
+        _int(self, "retries", "CallbackPolicy.retries", 0)
+        _seconds(self, "retry_delay", "CallbackPolicy.retry_delay")
+        _seconds(self, "dial_timeout", "CallbackPolicy.dial_timeout", positive=True)
 
 
 def _requirement(value: SkillRequirement | Mapping[str, int] | None) -> SkillRequirement:
@@ -212,37 +209,38 @@ class QueueConfig:
 
     def __attrs_post_init__(self) -> None:
         _check_name(self.name, "QueueConfig.name")
-        where = f"queue {self.name!r}"
+        where = f"QueueConfig {show(self.name)}:"
         if not isinstance(self.policy, PriorityPolicy):
-            raise ConfigError(f"{where}: policy {self.policy!r} is not a priority policy")
+            raise ConfigError(f"{where} policy {show(self.policy)} is not a priority policy")
+        policy = show(getattr(self.policy, "name", self.policy))
         try:
             probe = self.policy.key(
                 CallFacts(seq=7, arrived=0.0, priority=0, emergency=False, attributes={})
             )
         except AcdError as exc:
+            raise ConfigError(f"{where} policy {policy} fails on a plain call: {exc}") from None
+        except Exception as exc:  # a policy of the caller's own making that is broken
             raise ConfigError(
-                f"{where}: policy {self.policy.name!r} fails on a plain call: {exc}"
-            ) from None
+                f"{where} policy {policy} fails on a plain call: {type(exc).__name__}: {exc}"
+            ) from exc
         if not isinstance(probe, tuple) or not probe or probe[-1] != 7:
             raise ConfigError(
-                f"{where}: policy {self.policy.name!r} key {probe!r} must be a tuple ending "
+                f"{where} policy {policy} key {show(probe)} must be a tuple ending "
                 "with the call's sequence number"
             )
         if not isinstance(self.strategy, Strategy):
-            raise ConfigError(f"{where}: strategy {self.strategy!r} is not a Strategy")
-        check_duration(self.ring_timeout, f"{where}: ring_timeout", ConfigError)
-        if self.ring_timeout <= 0:
-            raise ConfigError(f"{where}: ring_timeout must be > 0, got {self.ring_timeout!r}")
-        check_duration(self.wrap_up, f"{where}: wrap_up", ConfigError)
-        check_duration(self.preferred_agent_wait, f"{where}: preferred_agent_wait", ConfigError)
+            raise ConfigError(f"{where} strategy {show(self.strategy)} is not a Strategy")
+        _seconds(self, "ring_timeout", f"{where} ring_timeout", positive=True)
+        _seconds(self, "wrap_up", f"{where} wrap_up")
+        _seconds(self, "preferred_agent_wait", f"{where} preferred_agent_wait")
         if not isinstance(self.no_answer, NoAnswerPolicy):
-            raise ConfigError(f"{where}: no_answer must be a NoAnswerPolicy")
+            raise ConfigError(f"{where} no_answer must be a NoAnswerPolicy")
         if self.max_length is not None:
-            _check_int(self.max_length, f"{where}: max_length", 0)
+            _int(self, "max_length", f"{where} max_length", 0)
         if self.announce is not None and not isinstance(self.announce, Announcements):
-            raise ConfigError(f"{where}: announce must be Announcements or None")
+            raise ConfigError(f"{where} announce must be Announcements or None")
         if self.callback is not None and not isinstance(self.callback, CallbackPolicy):
-            raise ConfigError(f"{where}: callback must be a CallbackPolicy or None")
+            raise ConfigError(f"{where} callback must be a CallbackPolicy or None")
 
 
 @attrs.frozen
@@ -264,17 +262,19 @@ class QueueMembership:
     weight: int = 1
 
     def __attrs_post_init__(self) -> None:
-        _check_int(self.priority, "QueueMembership.priority")
-        check_duration(self.delay, "QueueMembership.delay", ConfigError)
-        _check_int(self.position, "QueueMembership.position")
-        _check_int(self.weight, "QueueMembership.weight", 1)
+        _int(self, "priority", "QueueMembership.priority")
+        _seconds(self, "delay", "QueueMembership.delay")
+        _int(self, "position", "QueueMembership.position")
+        _int(self, "weight", "QueueMembership.weight", 1)
 
 
 def _memberships(
     value: Mapping[str, QueueMembership | None] | Iterable[str],
 ) -> Mapping[str, QueueMembership]:
     if isinstance(value, (str, bytes)):
-        raise ConfigError(f"AgentProfile.queues must be a collection of queue names, got {value!r}")
+        raise ConfigError(
+            f"AgentProfile.queues must be a collection of queue names, got {show(value)}"
+        )
     if isinstance(value, Mapping):
         items = [(k, v if v is not None else QueueMembership()) for k, v in value.items()]
     else:
@@ -284,7 +284,9 @@ def _memberships(
     for name, m in items:
         _check_name(name, "AgentProfile.queues key")
         if not isinstance(m, QueueMembership):
-            raise ConfigError(f"AgentProfile.queues[{name!r}] must be a QueueMembership, got {m!r}")
+            raise ConfigError(
+                f"AgentProfile.queues[{show(name)}] must be a QueueMembership, got {show(m)}"
+            )
         out[name] = m
     return MappingProxyType(out)
 
@@ -299,12 +301,11 @@ def _capacity(value: Mapping[Channel, int] | None) -> Mapping[Channel, int]:
     out: dict[Channel, int] = {}
     for ch, n in freeze_mapping(value, "AgentProfile.capacity", ConfigError).items():
         if not isinstance(ch, Channel):
-            raise ConfigError(f"AgentProfile.capacity key {ch!r} is not a Channel")
-        _check_int(n, f"AgentProfile.capacity[{ch.value}]", 0)
-        if n > MAX_CAPACITY:
-            raise ConfigError(
-                f"AgentProfile.capacity[{ch.value}] must be <= {MAX_CAPACITY}, got {n!r}"
-            )
+            raise ConfigError(f"AgentProfile.capacity key {show(ch)} is not a Channel")
+        check_number(
+            n, f"AgentProfile.capacity[{ch.value}]", ConfigError,
+            integer=True, minimum=0, maximum=MAX_CAPACITY,
+        )  # fmt: skip
         out[ch] = n
     return MappingProxyType(out)
 
@@ -321,7 +322,7 @@ def _exclusive(value: Iterable[Channel]) -> frozenset[Channel]:
     items = freeze_sequence(value, "AgentProfile.exclusive", ConfigError, ordered=False)
     for ch in items:
         if not isinstance(ch, Channel):
-            raise ConfigError(f"AgentProfile.exclusive entry {ch!r} is not a Channel")
+            raise ConfigError(f"AgentProfile.exclusive entry {show(ch)} is not a Channel")
     return frozenset(items)
 
 
@@ -345,14 +346,10 @@ class AgentProfile:
 
     def __attrs_post_init__(self) -> None:
         _check_name(self.agent_id, "AgentProfile.agent_id")
-        validate_skills(self.skills, f"agent {self.agent_id!r}", ConfigError)
-        for ch in self.exclusive:
-            if not isinstance(ch, Channel):
-                raise ConfigError(
-                    f"agent {self.agent_id!r}: exclusive entry {ch!r} is not a Channel"
-                )
+        where = f"AgentProfile {show(self.agent_id)}:"
+        validate_skills(self.skills, f"{where} skills", ConfigError)
         if self.region is not None:
-            _check_name(self.region, f"agent {self.agent_id!r}: region")
+            _check_name(self.region, f"{where} region")
 
     def with_skills(self, skills: Mapping[str, int]) -> AgentProfile:
         """A copy of this profile with ``skills`` replaced."""
