@@ -13,7 +13,6 @@ by ``arrived - credit``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -21,6 +20,7 @@ import attrs
 
 from .errors import ConfigError, InvalidValue
 from .skills import freeze_sequence
+from .values import EXACT, check_number, show
 
 __all__ = [
     "FIFO",
@@ -50,7 +50,8 @@ class CallFacts:
 @runtime_checkable
 class PriorityPolicy(Protocol):
     """Orders a queue. ``key`` may raise :class:`~acdcore.errors.InvalidValue`
-    for a call whose attributes it cannot use; the call is then refused."""
+    for a call whose priority or attributes it cannot use (and only that:
+    never ``TypeError`` or ``OverflowError``); the call is then refused."""
 
     @property
     def name(self) -> str:
@@ -88,7 +89,16 @@ class PriorityClasses:
         return "priority-classes"
 
     def key(self, call: CallFacts) -> SortKey:
-        return (-call.priority, call.arrived, call.seq)
+        return (-_priority(call), call.arrived, call.seq)
+
+
+def _priority(call: CallFacts) -> int:
+    """The call's priority; :class:`InvalidValue` unless it is an int within
+    +-2**53 (so that keys stay exact on every backend)."""
+    p = call.priority
+    if type(p) is int and -EXACT <= p <= EXACT:
+        return p
+    return int(check_number(p, f"call #{call.seq}: priority", InvalidValue, integer=True))
 
 
 @attrs.frozen
@@ -103,26 +113,33 @@ class AccumulatingPriority:
     first; equal scores go by arrival sequence.
 
     Key: ``(arrived - seconds_per_level * priority, seq)``. Linear growth keeps
-    the key static, so the queue is never re-sorted.
+    the key static, so the queue is never re-sorted. A priority that is not an
+    int within +-2**53, or whose head start is beyond a float's range
+    (``seconds_per_level * priority`` overflows to infinity), refuses the call
+    with :class:`~acdcore.errors.InvalidValue`.
     """
 
     seconds_per_level: float = 60.0
 
     def __attrs_post_init__(self) -> None:
-        v = self.seconds_per_level
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ConfigError(f"AccumulatingPriority.seconds_per_level must be a number, got {v!r}")
-        if not math.isfinite(v) or v < 0:
-            raise ConfigError(
-                f"AccumulatingPriority.seconds_per_level must be finite and >= 0, got {v!r}"
-            )
+        value = check_number(
+            self.seconds_per_level, "AccumulatingPriority.seconds_per_level", ConfigError, minimum=0
+        )
+        object.__setattr__(self, "seconds_per_level", value)
 
     @property
     def name(self) -> str:
         return "accumulating"
 
     def key(self, call: CallFacts) -> SortKey:
-        return (call.arrived - self.seconds_per_level * call.priority, call.seq)
+        p = _priority(call)
+        score = call.arrived - float(self.seconds_per_level) * p
+        if score - score != 0.0:  # inf or nan: the head start overflowed
+            raise InvalidValue(
+                f"call #{call.seq}: priority {show(p)} times seconds_per_level "
+                f"{show(self.seconds_per_level)} is beyond the range of a float"
+            )
+        return (score, call.seq)
 
 
 def _matrix_tuple(value: Sequence[Sequence[int]]) -> tuple[tuple[int, ...], ...]:
@@ -158,10 +175,15 @@ class ValueUrgencyMatrix:
                     f"ValueUrgencyMatrix.matrix row {i} has {len(row)} entries, expected {width}"
                 )
             for j, cell in enumerate(row):
-                if isinstance(cell, bool) or not isinstance(cell, int):
-                    raise ConfigError(
-                        f"ValueUrgencyMatrix.matrix[{i}][{j}] = {cell!r} is not an int"
-                    )
+                check_number(
+                    cell, f"ValueUrgencyMatrix.matrix[{i}][{j}]", ConfigError, integer=True
+                )
+        for field in ("value_attribute", "urgency_attribute"):
+            name = getattr(self, field)
+            if not isinstance(name, str) or not name:
+                raise ConfigError(
+                    f"ValueUrgencyMatrix.{field} must be a non-empty string, got {show(name)}"
+                )
 
     @property
     def name(self) -> str:
@@ -171,7 +193,8 @@ class ValueUrgencyMatrix:
         raw = call.attributes.get(attribute, 0)
         if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < size:
             raise InvalidValue(
-                f"call #{call.seq}: attribute {attribute!r} = {raw!r} must be an int in 0..{size - 1}"
+                f"call #{call.seq}: attribute {attribute!r} = {show(raw)} must be an int in "
+                f"0..{size - 1}"
             )
         return raw
 
@@ -201,13 +224,19 @@ class EmergencyFirst:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.inner, PriorityPolicy):
-            raise ConfigError(f"EmergencyFirst.inner must be a priority policy, got {self.inner!r}")
+            raise ConfigError(
+                f"EmergencyFirst.inner must be a priority policy, got {show(self.inner)}"
+            )
 
     @property
     def name(self) -> str:
         return f"emergency-first({self.inner.name})"
 
     def key(self, call: CallFacts) -> SortKey:
-        if call.emergency:
+        if call.emergency is True:
             return (0, call.arrived, call.seq)
+        if call.emergency is not False:
+            raise InvalidValue(
+                f"call #{call.seq}: emergency must be a bool, got {show(call.emergency)}"
+            )
         return (1, *self.inner.key(call))
