@@ -6,11 +6,18 @@ comparison, presence, keywords in a text); ``All``, ``Any`` and ``Not``
 combine them; ``IsOpen`` asks whether a named schedule is open at ``now``.
 Every condition can be written as a plain dict (see :func:`condition_from_dict`)
 so TOML or JSON configuration maps onto it directly.
+
+Conditions are validated when built (a :class:`~acdcore.errors.ConfigError`
+naming the class and field). ``matches`` never raises for any attribute value
+a caller can put in ``CallArrived.attributes``: a value a condition cannot use
+(a string compared with a number, NaN, an infinity, an ``int`` beyond a
+float's range, a list, ``None``, an object whose comparison fails) simply does
+not match. Routing then falls through to the next rule, as for a missing
+attribute.
 """
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +26,7 @@ import attrs
 
 from .errors import ConfigError
 from .skills import freeze_sequence
+from .values import check_number, is_number, show
 
 __all__ = [
     "All",
@@ -60,8 +68,19 @@ class Condition(Protocol):
 
 def _name(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
+        raise ConfigError(f"{what} must be a non-empty string, got {show(value)}")
     return value
+
+
+def _scalar(value: object, what: str) -> object:
+    """A value an attribute may be tested against: a string, a bool, ``None``
+    or a number :func:`~acdcore.values.check_number` accepts (``-0.0`` as
+    ``0.0``)."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (int, float)):
+        return check_number(value, what, ConfigError)
+    raise ConfigError(f"{what} must be a string, a number, a bool or None, got {show(value)}")
 
 
 @attrs.frozen
@@ -77,33 +96,47 @@ class Always:
 
 @attrs.frozen
 class Equals:
-    """``attributes[attribute] == value`` (a missing attribute never matches)."""
+    """``attributes[attribute] == value`` (a missing attribute never matches).
+
+    ``value`` is a string, a number (finite, within a float's range), a bool
+    or ``None``; an attribute that cannot be compared with it does not match.
+    """
 
     attribute: str
     value: Any
 
     def __attrs_post_init__(self) -> None:
         _name(self.attribute, "Equals.attribute")
+        object.__setattr__(
+            self, "value", _scalar(self.value, f"Equals({show(self.attribute)}).value")
+        )
 
     def matches(self, attributes: Mapping[str, Any], now: float, context: ConditionContext) -> bool:
-        return self.attribute in attributes and attributes[self.attribute] == self.value
+        if self.attribute not in attributes:
+            return False
+        try:
+            return bool(attributes[self.attribute] == self.value)
+        except Exception:  # a value whose comparison fails does not match
+            return False
 
     def schedules(self) -> frozenset[str]:
         return frozenset()
 
 
 def _value_set(value: Iterable[Any]) -> frozenset[Any]:
-    try:
-        return frozenset(freeze_sequence(value, "OneOf values", ConfigError, ordered=False))
-    except TypeError:
-        raise ConfigError(
-            f"OneOf values must be hashable (strings, numbers), got {value!r}"
-        ) from None
+    items = freeze_sequence(value, "OneOf values", ConfigError, ordered=False)
+    for item in items:
+        if isinstance(item, (list, dict, set)):
+            raise ConfigError(
+                f"OneOf values must be hashable (strings, numbers), got {show(value)}"
+            )
+    return frozenset(_scalar(item, "OneOf value") for item in items)
 
 
 @attrs.frozen
 class OneOf:
-    """The attribute's value is one of ``values``."""
+    """The attribute's value is one of ``values`` (strings, numbers, bools or
+    ``None``, as for :class:`Equals`)."""
 
     attribute: str
     values: frozenset[Any] = attrs.field(converter=_value_set)
@@ -111,14 +144,14 @@ class OneOf:
     def __attrs_post_init__(self) -> None:
         _name(self.attribute, "OneOf.attribute")
         if not self.values:
-            raise ConfigError(f"OneOf({self.attribute!r}) needs at least one value")
+            raise ConfigError(f"OneOf({show(self.attribute)}) needs at least one value")
 
     def matches(self, attributes: Mapping[str, Any], now: float, context: ConditionContext) -> bool:
         if self.attribute not in attributes:
             return False
         try:
             return attributes[self.attribute] in self.values
-        except TypeError:  # unhashable attribute value
+        except Exception:  # an unhashable (or otherwise odd) value does not match
             return False
 
     def schedules(self) -> frozenset[str]:
@@ -137,8 +170,15 @@ _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
 
 @attrs.frozen
 class Compare:
-    """Numeric comparison ``attributes[attribute] <op> value``; a missing or
-    non-numeric attribute never matches. ``op`` is one of < <= > >= == !=."""
+    """Numeric comparison ``attributes[attribute] <op> value``. ``op`` is one
+    of < <= > >= == !=; ``value`` a number that
+    :func:`~acdcore.values.check_number` accepts (finite, within a float's
+    range, not a bool).
+
+    Only an attribute that is such a number can match: a missing attribute,
+    or one that is not a number (a string, a bool, ``None``, a list), NaN, an
+    infinity or an ``int`` beyond a float's range, never matches, with
+    ``!=`` too."""
 
     attribute: str
     op: str
@@ -146,15 +186,18 @@ class Compare:
 
     def __attrs_post_init__(self) -> None:
         _name(self.attribute, "Compare.attribute")
-        if self.op not in _OPERATORS:
-            raise ConfigError(f"Compare({self.attribute!r}): unknown operator {self.op!r}")
-        v = self.value
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
-            raise ConfigError(f"Compare({self.attribute!r}): value {v!r} is not a number")
+        if not isinstance(self.op, str) or self.op not in _OPERATORS:
+            raise ConfigError(f"Compare({show(self.attribute)}): unknown operator {show(self.op)}")
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
+            raise ConfigError(
+                f"Compare({show(self.attribute)}): value {show(self.value)} is not a number"
+            )
+        value = check_number(self.value, f"Compare({show(self.attribute)}).value", ConfigError)
+        object.__setattr__(self, "value", value)
 
     def matches(self, attributes: Mapping[str, Any], now: float, context: ConditionContext) -> bool:
         got = attributes.get(self.attribute)
-        if isinstance(got, bool) or not isinstance(got, (int, float)) or math.isnan(got):
+        if not is_number(got):
             return False
         return _OPERATORS[self.op](got, self.value)
 
@@ -193,9 +236,9 @@ class Contains:
     def __attrs_post_init__(self) -> None:
         _name(self.attribute, "Contains.attribute")
         if not self.words:
-            raise ConfigError(f"Contains({self.attribute!r}) needs at least one word")
+            raise ConfigError(f"Contains({show(self.attribute)}) needs at least one word")
         for w in self.words:
-            _name(w, f"Contains({self.attribute!r}) word")
+            _name(w, f"Contains({show(self.attribute)}) word")
         object.__setattr__(self, "words", tuple(w.lower() for w in self.words))
 
     def matches(self, attributes: Mapping[str, Any], now: float, context: ConditionContext) -> bool:
@@ -213,7 +256,7 @@ def _conditions(value: Sequence[Condition]) -> tuple[Condition, ...]:
     out = freeze_sequence(value, "conditions", ConfigError)
     for c in out:
         if not isinstance(c, Condition):
-            raise ConfigError(f"{c!r} is not a condition")
+            raise ConfigError(f"{show(c)} is not a condition")
     return out
 
 
@@ -259,7 +302,7 @@ class Not:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.condition, Condition):
-            raise ConfigError(f"Not(): {self.condition!r} is not a condition")
+            raise ConfigError(f"Not(): {show(self.condition)} is not a condition")
 
     def matches(self, attributes: Mapping[str, Any], now: float, context: ConditionContext) -> bool:
         return not self.condition.matches(attributes, now, context)
@@ -286,7 +329,7 @@ class IsOpen:
 
 def _pair(value: object, key: str, where: str) -> tuple[Any, Any]:
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ConfigError(f"{where}: {key!r} takes [attribute, value], got {value!r}")
+        raise ConfigError(f"{where}: {show(key)} takes [attribute, value], got {show(value)}")
     return value[0], value[1]
 
 
@@ -304,7 +347,7 @@ def condition_from_dict(spec: object, where: str = "condition") -> Condition:
     Errors name ``where`` (the path of the entry in the configuration).
     """
     if not isinstance(spec, Mapping) or len(spec) != 1:
-        raise ConfigError(f"{where}: a condition is a table with exactly one key, got {spec!r}")
+        raise ConfigError(f"{where}: a condition is a table with exactly one key, got {show(spec)}")
     ((key, value),) = spec.items()
     try:
         if key == "eq":
@@ -313,7 +356,7 @@ def condition_from_dict(spec: object, where: str = "condition") -> Condition:
         if key == "in":
             a, v = _pair(value, key, where)
             if not isinstance(v, (list, tuple, set, frozenset)):
-                raise ConfigError(f"{where}: 'in' takes a list of values, got {v!r}")
+                raise ConfigError(f"{where}: 'in' takes a list of values, got {show(v)}")
             return OneOf(a, v)
         if key in _COMPARE_KEYS:
             a, v = _pair(value, key, where)
@@ -325,7 +368,7 @@ def condition_from_dict(spec: object, where: str = "condition") -> Condition:
             return Contains(a, (v,) if isinstance(v, str) else v)
         if key in ("all", "any"):
             if not isinstance(value, (list, tuple)):
-                raise ConfigError(f"{where}: {key!r} takes a list of conditions")
+                raise ConfigError(f"{where}: {show(key)} takes a list of conditions")
             inner = [condition_from_dict(c, f"{where}.{key}[{i}]") for i, c in enumerate(value)]
             return All(tuple(inner)) if key == "all" else Any_(tuple(inner))
         if key == "not":
@@ -338,4 +381,4 @@ def condition_from_dict(spec: object, where: str = "condition") -> Condition:
         if str(exc).startswith(where):
             raise
         raise ConfigError(f"{where}: {exc}") from None
-    raise ConfigError(f"{where}: unknown condition {key!r}")
+    raise ConfigError(f"{where}: unknown condition {show(key)}")
