@@ -13,11 +13,19 @@ hours, and a surge (degraded) mode with hysteresis.
 
 Everything can be built from plain data with :meth:`RoutingPlan.from_dict`;
 errors name the offending entry (``rules[2].steps[1]: ...``).
+
+Every object validates every field when it is built and raises
+:class:`~acdcore.errors.ConfigError` naming the class and the field. The one
+shorthand of the dict form, an exit written as the string ``"self-service"``
+or ``"reject"``, is accepted the same way by every exit field of the Python
+form (``Rule(exit="reject")``, ``QueueRules(when_closed="self-service")``) and
+converted to an :class:`Exit`; any other string (``"voicemail"``) is refused,
+since it could be a destination or a queue. Every other object field takes
+the object itself (a :class:`PreferredAgent`, a :class:`Step`, a condition...).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +35,7 @@ from .conditions import Always, Condition, condition_from_dict
 from .errors import ConfigError, InvalidValue
 from .schedules import Schedule, schedule_from_dict
 from .skills import SkillRequirement, freeze_mapping, freeze_sequence
+from .values import check_number, show
 
 __all__ = [
     "Exit",
@@ -42,20 +51,36 @@ __all__ = [
 _EXIT_KINDS = ("queue", "destination", "self-service", "reject")
 
 
-def _seconds(value: object, what: str, allow_none: bool = False) -> None:
+def _seconds(obj: object, field: str, what: str, *, allow_none: bool = False) -> None:
+    """Check the duration field ``field`` of ``obj`` (finite and >= 0, or
+    ``None`` when allowed) and store it with ``-0.0`` as ``0.0``."""
+    value = getattr(obj, field)
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{what} must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{what} must be finite and >= 0, got {value!r}")
+    object.__setattr__(obj, field, check_number(value, what, ConfigError, minimum=0))
+
+
+def _name(value: object, what: str, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, str) or not value:
+        expected = "None or a non-empty string" if allow_none else "a non-empty string"
+        raise ConfigError(f"{what} must be {expected}, got {show(value)}")
+
+
+def _flag(value: object, what: str, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, bool):
+        expected = "None or a bool" if allow_none else "a bool"
+        raise ConfigError(f"{what} must be {expected}, got {show(value)}")
 
 
 def _requirement(value: object) -> SkillRequirement | None:
     if value is None or isinstance(value, SkillRequirement):
         return value
     if not isinstance(value, Mapping):
-        raise ConfigError(f"a requirement maps skill names to minimum levels, got {value!r}")
+        raise ConfigError(f"a requirement maps skill names to minimum levels, got {show(value)}")
     try:
         return SkillRequirement(value)
     except InvalidValue as exc:
@@ -79,13 +104,60 @@ class Exit:
     callback_next_open: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if self.kind not in _EXIT_KINDS:
-            raise ConfigError(f"exit kind {self.kind!r} is not one of {', '.join(_EXIT_KINDS)}")
+        if not isinstance(self.kind, str) or self.kind not in _EXIT_KINDS:
+            raise ConfigError(f"exit kind {show(self.kind)} is not one of {', '.join(_EXIT_KINDS)}")
         if self.kind in ("queue", "destination"):
             if not isinstance(self.target, str) or not self.target:
                 raise ConfigError(f"a {self.kind!r} exit needs a target name")
         elif self.target is not None:
             raise ConfigError(f"a {self.kind!r} exit takes no target")
+        _flag(self.callback_next_open, "Exit.callback_next_open")
+
+
+_SHORTHAND = ("self-service", "reject")
+
+
+def to_exit(value: object, what: str) -> Exit:
+    """``value`` as an :class:`Exit`: an ``Exit`` as it is, the shorthand
+    ``"self-service"`` or ``"reject"`` as ``Exit(value)``; anything else
+    raises :class:`ConfigError` naming ``what``."""
+    if isinstance(value, Exit):
+        return value
+    if isinstance(value, str) and value in _SHORTHAND:
+        return Exit(value)
+    if isinstance(value, str):
+        raise ConfigError(
+            f"{what}: exit {show(value)}: use 'self-service', 'reject' or a table "
+            f"(an Exit in Python, such as Exit('destination', {show(value)}))"
+        )
+    raise ConfigError(f"{what} must be an Exit, 'self-service' or 'reject', got {show(value)}")
+
+
+# The converters of the exit fields (see to_exit); mypy wants named functions.
+
+
+def _rule_exit(value: object) -> Exit | None:
+    return None if value is None else to_exit(value, "Rule.exit")
+
+
+def _surge_exit(value: object) -> Exit:
+    return to_exit(value, "Surge.exit")
+
+
+def _on_max_wait(value: object) -> Exit:
+    return to_exit(value, "QueueRules.on_max_wait")
+
+
+def _join_empty(value: object) -> Exit | None:
+    return None if value is None else to_exit(value, "QueueRules.join_empty")
+
+
+def _leave_empty(value: object) -> Exit | None:
+    return None if value is None else to_exit(value, "QueueRules.leave_empty")
+
+
+def _when_closed(value: object) -> Exit:
+    return to_exit(value, "QueueRules.when_closed")
 
 
 def _names(value: Iterable[str]) -> tuple[str, ...]:
@@ -112,10 +184,12 @@ class Step:
     skip_if_empty: bool = False
 
     def __attrs_post_init__(self) -> None:
-        _seconds(self.expires_after, "Step.expires_after", allow_none=True)
+        _seconds(self, "expires_after", "Step.expires_after", allow_none=True)
         for q in self.add_queues:
             if not isinstance(q, str) or not q:
-                raise ConfigError(f"Step.add_queues entry {q!r} is not a queue name")
+                raise ConfigError(f"Step.add_queues entry {show(q)} is not a queue name")
+        _flag(self.regional, "Step.regional")
+        _flag(self.skip_if_empty, "Step.skip_if_empty")
 
 
 @attrs.frozen
@@ -134,10 +208,11 @@ class PreferredAgent:
     if_busy: str = "wait"
 
     def __attrs_post_init__(self) -> None:
-        _seconds(self.wait, "PreferredAgent.wait")
-        if self.if_busy not in ("wait", "fallback"):
+        _name(self.attribute, "PreferredAgent.attribute")
+        _seconds(self, "wait", "PreferredAgent.wait")
+        if not isinstance(self.if_busy, str) or self.if_busy not in ("wait", "fallback"):
             raise ConfigError(
-                f"PreferredAgent.if_busy must be 'wait' or 'fallback', got {self.if_busy!r}"
+                f"PreferredAgent.if_busy must be 'wait' or 'fallback', got {show(self.if_busy)}"
             )
 
 
@@ -146,7 +221,11 @@ def _steps(value: Sequence[Step]) -> tuple[Step, ...]:
 
 
 def _rule_attributes(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return freeze_mapping(value, "Rule.attributes", ConfigError)
+    out = freeze_mapping(value, "Rule.attributes", ConfigError)
+    for key in out:
+        if not isinstance(key, str):
+            raise ConfigError(f"Rule.attributes: attribute name {show(key)} is not a string")
+    return out
 
 
 @attrs.frozen
@@ -157,7 +236,10 @@ class Rule:
     ``priority`` and ``emergency`` override the call's; ``attributes`` are
     merged into the call's attributes (for example ``customer_value`` and
     ``urgency`` for a value x urgency policy); ``alert`` emits an ``Alert``
-    action with that text so a supervisor can listen in.
+    action with that text so a supervisor can listen in. ``exit`` takes an
+    :class:`Exit` or the shorthand ``"self-service"`` or ``"reject"`` (see the
+    module's docstring); ``preferred`` a :class:`PreferredAgent` (to read the
+    agent id from another attribute, ``PreferredAgent(attribute="am")``).
     """
 
     name: str
@@ -169,20 +251,33 @@ class Rule:
     requirement: SkillRequirement | None = attrs.field(default=None, converter=_requirement)
     steps: tuple[Step, ...] = attrs.field(default=(), converter=_steps)
     alert: str | None = None
-    exit: Exit | None = None
+    exit: Exit | None = attrs.field(default=None, converter=_rule_exit)
     preferred: PreferredAgent | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ConfigError(f"Rule.name must be a non-empty string, got {self.name!r}")
+        _name(self.name, "Rule.name")
+        where = f"rule {show(self.name)}: Rule"
         if not isinstance(self.when, Condition):
-            raise ConfigError(f"rule {self.name!r}: when={self.when!r} is not a condition")
+            raise ConfigError(f"{where}.when={show(self.when)} is not a condition")
+        _name(self.queue, f"{where}.queue", allow_none=True)
         if (self.queue is None) == (self.exit is None):
-            raise ConfigError(f"rule {self.name!r}: give exactly one of queue and exit")
-        if self.priority is not None and (
-            isinstance(self.priority, bool) or not isinstance(self.priority, int)
-        ):
-            raise ConfigError(f"rule {self.name!r}: priority must be an int")
+            raise ConfigError(f"rule {show(self.name)}: give exactly one of queue and exit")
+        if self.priority is not None:
+            if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+                raise ConfigError(f"rule {show(self.name)}: priority must be an int")
+            check_number(self.priority, f"{where}.priority", ConfigError, integer=True)
+        _flag(self.emergency, f"{where}.emergency", allow_none=True)
+        _name(self.alert, f"{where}.alert", allow_none=True)
+        if self.preferred is not None and not isinstance(self.preferred, PreferredAgent):
+            hint = ""
+            if isinstance(self.preferred, str) and self.preferred:
+                hint = (
+                    f"; for the agent id in that attribute: PreferredAgent({show(self.preferred)})"
+                )
+            raise ConfigError(
+                f"{where}.preferred must be a PreferredAgent or None, got "
+                f"{show(self.preferred)}{hint}"
+            )
         for i, s in enumerate(self.steps):
             if not isinstance(s, Step):
                 raise ConfigError(f"rule {self.name!r}: steps[{i}] is not a Step")
@@ -218,20 +313,18 @@ class Surge:
     enter_waiting: int
     leave_waiting: int
     simple: Condition
-    exit: Exit = attrs.field(factory=lambda: Exit("self-service"))
+    exit: Exit = attrs.field(factory=lambda: Exit("self-service"), converter=_surge_exit)
 
     def __attrs_post_init__(self) -> None:
         for name in ("enter_waiting", "leave_waiting"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ConfigError(f"Surge.{name} must be an int >= 0, got {v!r}")
+            check_number(getattr(self, name), f"Surge.{name}", ConfigError, integer=True, minimum=0)
         if self.leave_waiting >= self.enter_waiting:
             raise ConfigError(
                 f"Surge: leave_waiting ({self.leave_waiting}) must be below enter_waiting "
                 f"({self.enter_waiting}) for hysteresis"
             )
         if not isinstance(self.simple, Condition):
-            raise ConfigError("Surge.simple must be a condition")
+            raise ConfigError(f"Surge.simple must be a condition, got {show(self.simple)}")
 
 
 @attrs.frozen
@@ -244,20 +337,31 @@ class QueueRules:
     waiting calls go when the last agent logs out (``None``: they stay).
     ``schedule``: the name of the plan schedule giving business hours;
     outside them arriving calls take ``when_closed``. ``surge``: degraded mode.
+    Every exit field takes an :class:`Exit` or the shorthand
+    ``"self-service"`` or ``"reject"`` (see the module's docstring).
     """
 
     max_wait: float | None = None
-    on_max_wait: Exit = attrs.field(factory=lambda: Exit("destination", "voicemail"))
-    join_empty: Exit | None = None
-    leave_empty: Exit | None = None
+    on_max_wait: Exit = attrs.field(
+        factory=lambda: Exit("destination", "voicemail"),
+        converter=_on_max_wait,
+    )
+    join_empty: Exit | None = attrs.field(default=None, converter=_join_empty)
+    leave_empty: Exit | None = attrs.field(default=None, converter=_leave_empty)
     schedule: str | None = None
-    when_closed: Exit = attrs.field(factory=lambda: Exit("reject"))
+    when_closed: Exit = attrs.field(
+        factory=lambda: Exit("reject"),
+        converter=_when_closed,
+    )
     surge: Surge | None = None
 
     def __attrs_post_init__(self) -> None:
-        _seconds(self.max_wait, "QueueRules.max_wait", allow_none=True)
+        _seconds(self, "max_wait", "QueueRules.max_wait", allow_none=True)
         if self.max_wait == 0:
             raise ConfigError("QueueRules.max_wait must be > 0")
+        _name(self.schedule, "QueueRules.schedule", allow_none=True)
+        if self.surge is not None and not isinstance(self.surge, Surge):
+            raise ConfigError(f"QueueRules.surge must be a Surge or None, got {show(self.surge)}")
 
 
 @attrs.frozen
@@ -275,13 +379,14 @@ class LoadGuard:
     min_offers: int = 5
 
     def __attrs_post_init__(self) -> None:
-        r = self.min_answer_rate
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 1:
-            raise ConfigError(f"LoadGuard.min_answer_rate must be in [0, 1], got {r!r}")
+        rate = check_number(
+            self.min_answer_rate, "LoadGuard.min_answer_rate", ConfigError, minimum=0, maximum=1
+        )
+        object.__setattr__(self, "min_answer_rate", rate)
         for name in ("window", "min_offers"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(f"LoadGuard.{name} must be an int >= 1, got {v!r}")
+            check_number(
+                getattr(self, name), f"LoadGuard.{name}", ConfigError, integer=True, minimum=1
+            )
         if self.min_offers > self.window:
             raise ConfigError("LoadGuard.min_offers cannot exceed LoadGuard.window")
 
@@ -311,18 +416,25 @@ class RoutingPlan:
         for i, r in enumerate((*self.rules, self.default)):
             where = "default" if i == len(self.rules) else f"rules[{i}]"
             if not isinstance(r, Rule):
-                raise ConfigError(f"{where}: {r!r} is not a Rule")
+                raise ConfigError(f"{where}: {show(r)} is not a Rule")
             if r.name in names:
                 raise ConfigError(f"{where}: rule name {r.name!r} is used twice")
             names.add(r.name)
         if not isinstance(self.default.when, Always):
             raise ConfigError("default: the default rule must not have a condition")
+        for table in ("schedules", "queues"):
+            for name in getattr(self, table):
+                _name(name, f"RoutingPlan.{table} key")
         for name, s in self.schedules.items():
             if not isinstance(s, Schedule):
-                raise ConfigError(f"schedules.{name}: {s!r} is not a Schedule")
+                raise ConfigError(f"schedules.{name}: {show(s)} is not a Schedule")
+        if self.load_guard is not None and not isinstance(self.load_guard, LoadGuard):
+            raise ConfigError(
+                f"RoutingPlan.load_guard must be a LoadGuard or None, got {show(self.load_guard)}"
+            )
         for name, qr in self.queues.items():
             if not isinstance(qr, QueueRules):
-                raise ConfigError(f"queues.{name}: {qr!r} is not QueueRules")
+                raise ConfigError(f"queues.{name}: {show(qr)} is not QueueRules")
             if qr.schedule is not None and qr.schedule not in self.schedules:
                 raise ConfigError(f"queues.{name}: unknown schedule {qr.schedule!r}")
             if qr.surge is not None:
@@ -417,7 +529,7 @@ class RoutingPlan:
         ``docs/plans.md`` for the format. With ``queues`` (and ``skills``), it
         is also validated against them."""
         if not isinstance(spec, Mapping):
-            raise ConfigError(f"a plan is a table, got {spec!r}")
+            raise ConfigError(f"a plan is a table, got {show(spec)}")
         unknown = set(spec) - {"rules", "default", "queues", "schedules", "load_guard"}
         if unknown:
             raise ConfigError(f"plan: unknown keys {sorted(unknown)}")
@@ -460,7 +572,7 @@ def _weaker_or_equal(new: SkillRequirement, old: SkillRequirement) -> bool:
 
 def _table(value: object, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{where}: must be a table, got {value!r}")
+        raise ConfigError(f"{where}: must be a table, got {show(value)}")
     return value
 
 
@@ -477,10 +589,8 @@ def _build(cls: Any, spec: Mapping[str, Any], where: str, allowed: set[str]) -> 
 
 
 def _exit_from_dict(spec: object, where: str) -> Exit:
-    if isinstance(spec, str):
-        if spec in ("self-service", "reject"):
-            return Exit(spec)
-        raise ConfigError(f"{where}: exit {spec!r}: use 'self-service', 'reject' or a table")
+    if isinstance(spec, (str, Exit)):
+        return to_exit(spec, where)
     table = _table(spec, where)
     out: Exit = _build(Exit, table, where, {"kind", "target", "callback_next_open"})
     return out
