@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from .errors import ConfigError
+from .values import check_number, show
 
 __all__ = [
     "AsteriskEstimator",
@@ -167,11 +168,12 @@ def hypoexponential(
 
 
 def _positive(value: float, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{what} must be a number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{what} must be a finite number > 0, got {value!r}")
-    return float(value)
+    """``value`` as a float: finite and > 0, and (estimators use rates) with a
+    finite reciprocal."""
+    out = float(check_number(value, what, ConfigError, positive=True))
+    if 1.0 / out == math.inf:
+        raise ConfigError(f"{what} must be a number whose reciprocal is finite, got {show(value)}")
+    return out
 
 
 class WaitEstimator:
@@ -477,13 +479,11 @@ class LearnedEstimator(WaitEstimator):
         self.tau = _positive(memory, "LearnedEstimator.memory")
         self.tau_ab = _positive(abandon_memory, "LearnedEstimator.abandon_memory")
         self.cal_tau = _positive(calibration_memory, "LearnedEstimator.calibration_memory")
-        if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not prior >= 0:
-            raise ConfigError(f"LearnedEstimator.prior must be a number >= 0, got {prior!r}")
-        self.prior = float(prior)
+        self.prior = float(check_number(prior, "LearnedEstimator.prior", ConfigError, minimum=0))
         self.warmup = _positive(warmup, "LearnedEstimator.warmup")
         self.initial_mu = 1.0 / _positive(initial_handle, "LearnedEstimator.initial_handle")
         if not isinstance(calibrate, bool):
-            raise ConfigError(f"LearnedEstimator.calibrate must be a bool, got {calibrate!r}")
+            raise ConfigError(f"LearnedEstimator.calibrate must be a bool, got {show(calibrate)}")
         self.calibrate = calibrate
         self._q: dict[str, _Decayed] = {}
         self._cal: dict[tuple[str, int], _Calibration] = {}

@@ -3,6 +3,13 @@
 Every event carries ``now``, the instant it happened, in seconds on whatever
 clock the adapter uses (the distributor never reads a clock). Events are plain
 data: a list of them is a complete journal that replays to the same actions.
+
+An event is checked when the distributor handles it, not when it is built:
+:meth:`acdcore.Distributor.handle` refuses a bad one with an
+:class:`~acdcore.errors.AcdError` subclass that names the id and its state,
+and changes nothing. Only the fields with a converter (``attributes``,
+``skills``, ``requirement``) refuse a wrongly shaped value at once, with
+:class:`~acdcore.errors.InvalidValue`.
 """
 
 from __future__ import annotations
