@@ -19,7 +19,7 @@ empirical      ``values`` or ``file`` (+ ``column``)         one ``random()``
 ``normalvariate`` (Kinderman-Monahan) takes two or more ``random()`` calls; the
 count depends only on the generator's state, so it is still deterministic.
 Empirical sampling is a bootstrap: each sample is one of the observed values,
-picked uniformly.
+picked uniformly; it holds at most :data:`MAX_SAMPLES` values.
 
 The dict form (as in TOML) is ``{kind = "lognormal", mean = 180, sd = 90}``;
 :func:`distribution_from_dict` builds it and ``to_dict()`` gives it back.
@@ -39,6 +39,7 @@ import attrs
 from .errors import ConfigError
 
 __all__ = [
+    "MAX_SAMPLES",
     "Deterministic",
     "Distribution",
     "Empirical",
@@ -47,6 +48,17 @@ __all__ = [
     "Uniform",
     "distribution_from_dict",
 ]
+
+MAX_SAMPLES = 1_000_000
+"""The most values an empirical distribution holds (inline or from a file)."""
+
+
+def _show(value: object) -> str:
+    """``repr(value)``, shortened: an error message stays one readable line."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an int of {len(str(abs(value))) if value.bit_length() < 13_000 else 'many'} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + "..." + text[-10:]
 
 
 @runtime_checkable
@@ -74,12 +86,15 @@ class Distribution(Protocol):
 
 def _number(value: object, what: str, *, positive: bool = False, infinite: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{what}: must be a number, got {value!r}")
-    v = float(value)
-    if math.isnan(v) or (math.isinf(v) and not infinite):
-        raise ConfigError(f"{what}: must be finite, got {value!r}")
+        raise ConfigError(f"{what}: must be a number, got {_show(value)}")
+    try:
+        v = float(value)
+    except OverflowError:  # an int too large for a float
+        v = math.inf if value > 0 else -math.inf
+    if math.isnan(v) or (math.isinf(v) and not (infinite and v > 0 and isinstance(value, float))):
+        raise ConfigError(f"{what}: must be finite, got {_show(value)}")
     if v < 0 or (positive and v == 0):
-        raise ConfigError(f"{what}: must be {'> 0' if positive else '>= 0'}, got {value!r}")
+        raise ConfigError(f"{what}: must be {'> 0' if positive else '>= 0'}, got {_show(value)}")
     return v
 
 
@@ -147,7 +162,10 @@ class LogNormal:
     def __attrs_post_init__(self) -> None:
         mean = _number(self.mean, "mean", positive=True)
         sd = _number(self.sd, "sd")
-        sigma2 = math.log1p((sd / mean) ** 2)
+        ratio = sd / mean
+        if ratio > 1e100:  # (sd / mean) ** 2 would overflow; no talk time is this skewed
+            raise ConfigError(f"sd: must be at most 1e100 times the mean, got {sd!r}")
+        sigma2 = math.log1p(ratio * ratio)
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "sd", sd)
         object.__setattr__(self, "_mu", math.log(mean) - sigma2 / 2)
@@ -196,7 +214,9 @@ class Uniform:
 
 def _values(value: Sequence[float]) -> tuple[float, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise ConfigError(f"values: must be a list of numbers, got {value!r}")
+        raise ConfigError(f"values: must be a list of numbers, got {_show(value)}")
+    if len(value) > MAX_SAMPLES:
+        raise ConfigError(f"values: at most {MAX_SAMPLES:,} values, got {len(value):,}")
     return tuple(_number(v, f"values[{i}]") for i, v in enumerate(value))
 
 
@@ -221,7 +241,11 @@ class Empirical:
 
     @property
     def mean(self) -> float:
-        return math.fsum(self.values) / len(self.values)
+        try:
+            return math.fsum(self.values) / len(self.values)
+        except OverflowError:  # the sum passes the largest float; the mean need not
+            n = len(self.values)
+            return math.fsum(v / n for v in self.values)
 
     def sample(self, rng: random.Random) -> float:
         values = self.values
@@ -242,11 +266,22 @@ class Empirical:
         cells are skipped. Raises :class:`~acdcore.errors.ConfigError` naming
         the file and line of a bad value."""
         name = os.fspath(path)
+        rows: list[list[str]] = []
         try:
             with open(name, newline="", encoding="utf-8") as fh:
-                rows = list(csv.reader(fh))
+                for row in csv.reader(fh):
+                    rows.append(row)
+                    if len(rows) > MAX_SAMPLES + 1:  # + 1: a header
+                        raise ConfigError(f"{name!r}: more than {MAX_SAMPLES:,} values")
         except OSError as exc:
             raise ConfigError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{name!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                f"after line {len(rows)})"
+            ) from None
+        except (csv.Error, ValueError) as exc:  # a NUL byte, an oversized field
+            raise ConfigError(f"{name!r} line {len(rows) + 1}: {exc}") from None
         index = 0
         start = 0
         if rows and rows[0] and not _is_number(rows[0][0] if column is None else ""):
