@@ -115,6 +115,7 @@ import json
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -123,6 +124,7 @@ from typing import Any
 import attrs
 
 from .config import (
+    EXACT,
     Announcements,
     CallbackPolicy,
     NoAnswerPolicy,
@@ -131,12 +133,14 @@ from .config import (
     Strategy,
 )
 from .distributions import Deterministic, Distribution, Exponential, distribution_from_dict
+from .distributor import KEY_LENGTH
 from .errors import AcdError, ConfigError
 from .metrics import SLVariant
-from .plans import RoutingPlan
+from .plans import RoutingPlan, Rule
 from .policies import (
     FIFO,
     AccumulatingPriority,
+    CallFacts,
     EmergencyFirst,
     PriorityClasses,
     PriorityPolicy,
@@ -145,6 +149,16 @@ from .policies import (
 from .skills import MAX_PROFICIENCY, MIN_PROFICIENCY, SkillRequirement
 
 __all__ = [
+    "MAX_AGENTS",
+    "MAX_AGENT_INTERVALS",
+    "MAX_CALLS",
+    "MAX_GROUP_AGENTS",
+    "MAX_INTERVALS",
+    "MAX_REPLICATIONS",
+    "MAX_SCENARIO_BYTES",
+    "MAX_SHIFT_EVENTS",
+    "MAX_SPAN",
+    "MAX_TOTAL_CALLS",
     "AgentGroup",
     "Break",
     "CallType",
@@ -162,6 +176,37 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _PLAN_PATH = re.compile(r"^(rules\[|default[ .:]|queues\.|schedules\.|load_guard[ .:])")
 
 TimeSpec = float | str
+
+# ---------------------------------------------------------------------- limits
+#
+# Sizes that would exhaust memory (or run for days) are refused when the
+# scenario is built, before anything is allocated for them.
+
+MAX_GROUP_AGENTS = 100_000
+"""The most agents in one agent group."""
+MAX_AGENTS = 200_000
+"""The most agents in a scenario, all groups together."""
+MAX_REPLICATIONS = 10_000
+"""The most replications of a run."""
+MAX_SPAN = 366 * DAY
+"""The longest ``duration``, ``warmup`` and ``drain`` (366 days, in seconds);
+times given in seconds (shifts, breaks, replayed calls) lie within
+``+-MAX_SPAN`` of clock 0."""
+MAX_INTERVALS = 100_000
+"""The most measured traffic intervals."""
+MAX_CALLS = 1_000_000
+"""The most calls one replication may expect (Poisson arrivals, warm-up
+included), and the most replayed calls."""
+MAX_TOTAL_CALLS = 5_000_000
+"""The most calls all the replications of a run may expect together (the
+waits of every measured call are kept)."""
+MAX_SHIFT_EVENTS = 2_000_000
+"""The most logins, logouts and breaks the agents' shifts give one replication."""
+MAX_AGENT_INTERVALS = 2_000_000
+"""The most per-agent interval figures a run keeps: replications x (measured
+intervals + 1) x (agents + 2), about 1.2 KB each."""
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+"""The largest scenario file :meth:`Scenario.load` reads (16 MiB)."""
 
 
 # --------------------------------------------------------------------- checks
@@ -181,6 +226,21 @@ def _sub(where: str, key: object) -> str:
     return f"{where}{key}" if key.startswith("[") else f"{where}.{key}"
 
 
+def _show_value(value: object) -> str:
+    """``repr(value)``, shortened so that an error stays one readable line
+    (a 400-digit number is named by its length)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        digits = len(str(abs(value))) if value.bit_length() < 13_000 else None
+        return f"an int of {digits or 'thousands of'} digits"
+    if isinstance(value, (Mapping, list, tuple)) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value)} entries"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # a huge int deep inside, or nesting
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 100 else text[:80] + "..." + text[-10:]
+
+
 def _number(
     value: object,
     key: str,
@@ -190,26 +250,47 @@ def _number(
     infinite: bool = False,
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(key, f"must be a number, got {value!r}")
-    v = float(value)
+        raise _fail(key, f"must be a number, got {_show_value(value)}")
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond the largest float
+        raise _fail(key, f"must be finite, got {_show_value(value)}") from None
     if math.isnan(v) or (math.isinf(v) and not infinite):
-        raise _fail(key, f"must be finite, got {value!r}")
+        raise _fail(key, f"must be finite, got {_show_value(value)}")
     if not signed and (v < 0 or (positive and v == 0)):
-        raise _fail(key, f"must be {'> 0' if positive else '>= 0'}, got {value!r}")
+        raise _fail(key, f"must be {'> 0' if positive else '>= 0'}, got {_show_value(value)}")
     return v
 
 
-def _int(value: object, key: str, minimum: int | None = None) -> int:
+def _int(value: object, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(key, f"must be an int, got {value!r}")
+        raise _fail(key, f"must be an int, got {_show_value(value)}")
     if minimum is not None and value < minimum:
-        raise _fail(key, f"must be >= {minimum}, got {value!r}")
+        raise _fail(key, f"must be >= {minimum}, got {_show_value(value)}")
+    if maximum is not None and value > maximum:
+        raise _fail(key, f"must be at most {maximum:,}, got {_show_value(value)}")
     return value
+
+
+def _priority(value: object, key: str) -> int:
+    """A call's priority: an int the distributor accepts (within +-2**53)."""
+    v = _int(value, key)
+    if not -EXACT <= v <= EXACT:
+        raise _fail(key, f"must be an int within +-2**53, got {_show_value(v)}")
+    return v
+
+
+def _seconds(value: object, key: str, *, positive: bool = False) -> float:
+    """A span of time: a number >= 0 (or > 0), at most :data:`MAX_SPAN`."""
+    v = _number(value, key, positive=positive)
+    if v > MAX_SPAN:
+        raise _fail(key, f"must be at most {MAX_SPAN:,.0f} s (366 days), got {_show_value(value)}")
+    return v
 
 
 def _name(value: object, key: str) -> str:
     if not isinstance(value, str) or not value:
-        raise _fail(key, f"must be a non-empty string, got {value!r}")
+        raise _fail(key, f"must be a non-empty string, got {_show_value(value)}")
     return value
 
 
@@ -243,24 +324,34 @@ def _finite_mean(dist: Distribution | None, key: str) -> None:
 
 
 def _time_spec(value: object, key: str) -> TimeSpec:
-    """A number of seconds from clock 0, or a time of day 'HH:MM[:SS]'."""
+    """A number of seconds from clock 0 (within +-MAX_SPAN), or a time of
+    day 'HH:MM[:SS]'."""
     if isinstance(value, str):
         _time_of_day(value, key)
         return value
-    return _number(value, key, signed=True)
+    v = _number(value, key, signed=True)
+    if abs(v) > MAX_SPAN:
+        raise _fail(key, f"must be within +-{MAX_SPAN:,.0f} s (366 days) of clock 0, got {value!r}")
+    return v
 
 
 def _time_of_day(text: str, key: str) -> float:
     m = _TIME.match(text)
     if m is None:
-        raise _fail(key, f"a time is 'HH:MM', 'HH:MM:SS' or seconds, got {text!r}")
+        raise _fail(key, f"a time is 'HH:MM', 'HH:MM:SS' or seconds, got {_show_value(text)}")
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if h > 24 or mi > 59 or s > 59 or (h == 24 and (mi or s)):
         raise _fail(key, f"{text!r} is not a time of day")
     return h * 3600.0 + mi * 60.0 + s
 
 
+def _frozen_skills(value: Mapping[str, int] | None) -> Mapping[str, int]:
+    return MappingProxyType(_skills({} if value is None else value, "skills"))
+
+
 def _frozen(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if value is not None and not isinstance(value, Mapping):
+        raise _fail("attributes", f"must be a table, got {_show_value(value)}")
     return MappingProxyType(dict(value or {}))
 
 
@@ -314,7 +405,10 @@ def _break_duration(value: object) -> float:
 
 
 def _replay_t(value: object) -> float:
-    return _number(value, "t", signed=True)
+    t = _time_spec(value, "t")
+    if isinstance(t, str):
+        raise _fail("t", f"must be a number of seconds, got {t!r}")
+    return t
 
 
 def _replay_handle(value: object) -> float | None:
@@ -390,7 +484,7 @@ class AgentGroup:
 
     name: str
     count: int = 1
-    skills: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen)
+    skills: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_skills)
     queues: Mapping[str, QueueMembership] = attrs.field(factory=dict, converter=_memberships)
     region: str | None = None
     shift: tuple[TimeSpec, TimeSpec] | None = attrs.field(default=None, converter=_shift)
@@ -402,8 +496,7 @@ class AgentGroup:
 
     def __attrs_post_init__(self) -> None:
         _name(self.name, "name")
-        _int(self.count, "count", 0)
-        _skills(self.skills, "skills")
+        _int(self.count, "count", 0, MAX_GROUP_AGENTS)
         if not self.queues:
             raise _fail("queues", "an agent group must serve at least one queue")
         if self.region is not None:
@@ -458,7 +551,7 @@ class CallType:
             _name(self.queue, "queue")
         for k in self.attributes:
             _name(k, "attributes")
-        _int(self.priority, "priority")
+        _priority(self.priority, "priority")
         if not isinstance(self.emergency, bool):
             raise _fail("emergency", f"must be true or false, got {self.emergency!r}")
         _distribution(self.handle, "handle", optional=True)
@@ -488,7 +581,7 @@ class ReplayCall:
         if self.call_type is not None:
             _name(self.call_type, "call_type")
         if self.priority is not None:
-            _int(self.priority, "priority")
+            _priority(self.priority, "priority")
 
 
 def _cell(text: str) -> Any:
@@ -512,18 +605,26 @@ def load_replay(path: str | os.PathLike[str]) -> tuple[tuple[ReplayCall, ...], t
     ``t`` (stable). Returns the calls and the file line of each. Raises
     :class:`~acdcore.errors.ConfigError` naming the file and line."""
     name = os.fspath(path)
+    rows: list[tuple[int, dict[str, str]]] = []
+    line = 1
     try:
         with open(name, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             if reader.fieldnames is None or "t" not in [f.strip() for f in reader.fieldnames]:
                 raise ConfigError(f"{name!r}: needs a header with a column 't'")
-            rows = []
             for row in reader:
-                rows.append(
-                    (reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k})
-                )
+                line = reader.line_num
+                if len(rows) >= MAX_CALLS:
+                    raise ConfigError(f"{name!r}: more than {MAX_CALLS:,} calls to replay")
+                rows.append((line, {k.strip(): (v or "").strip() for k, v in row.items() if k}))
     except OSError as exc:
         raise ConfigError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{name!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} near line {line})"
+        ) from None
+    except (csv.Error, ValueError) as exc:  # a NUL byte, an oversized field, a bad path
+        raise ConfigError(f"{name!r} near line {line}: {exc}") from None
     calls: list[tuple[float, int, ReplayCall]] = []
     for line, row in rows:
         if not any(row.values()):
@@ -586,8 +687,8 @@ def _replay(value: object) -> str | tuple[ReplayCall, ...] | None:
 
 
 def _rates(value: Iterable[float]) -> tuple[float, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise _fail("rates", f"must be a list of calls per interval, got {value!r}")
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise _fail("rates", f"must be a list of calls per interval, got {_show_value(value)}")
     return tuple(_number(r, f"rates[{i}]") for i, r in enumerate(value))
 
 
@@ -637,6 +738,8 @@ class Traffic:
             if ct.name in names:
                 raise _fail(f"call_types[{i}].name", f"{ct.name!r} is used twice")
             names.add(ct.name)
+        if not math.isfinite(sum(float(ct.weight) for ct in self.call_types)):
+            raise _fail("call_types", "the weights add up to more than a float holds")
         _distribution(self.handle, "handle")
         _finite_mean(self.handle, "handle")
         _distribution(self.patience, "patience", optional=True)
@@ -650,6 +753,8 @@ class Traffic:
             if not calls:
                 raise _fail("replay", f"{self.replay!r} has no calls")
         elif self.replay is not None:
+            if len(self.replay) > MAX_CALLS:
+                raise _fail("replay", f"more than {MAX_CALLS:,} calls to replay")
             calls = tuple(sorted(self.replay, key=lambda c: c.t))
             if not calls:
                 raise _fail("replay", "no calls to replay")
@@ -821,20 +926,24 @@ class Scenario:
     _origin: float = attrs.field(init=False, repr=False, eq=False)
     _day_start: float = attrs.field(init=False, repr=False, eq=False)
     _measured: float = attrs.field(init=False, repr=False, eq=False)
+    _policies: Mapping[str, PriorityPolicy] = attrs.field(init=False, repr=False, eq=False)
+    _rule_paths: Mapping[int, str] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         _name(self.name, "name")
         if not isinstance(self.description, str):
             raise _fail("description", f"must be a string, got {self.description!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, str)):
-            raise _fail("seed", f"must be an int or a string, got {self.seed!r}")
-        _int(self.replications, "replications", 1)
+            raise _fail("seed", f"must be an int or a string, got {_show_value(self.seed)}")
+        if isinstance(self.seed, int) and abs(self.seed) >= 10**100:
+            raise _fail("seed", f"an int seed has at most 100 digits, got {_show_value(self.seed)}")
+        _int(self.replications, "replications", 1, MAX_REPLICATIONS)
         if not isinstance(self.traffic, Traffic):
             raise _fail("traffic", f"must be a Traffic, got {self.traffic!r}")
         if not isinstance(self.service_level, ServiceLevel):
             raise _fail("service_level", f"must be a ServiceLevel, got {self.service_level!r}")
-        warmup = _number(self.warmup, "warmup")
-        _number(self.drain, "drain")
+        warmup = _seconds(self.warmup, "warmup")
+        _seconds(self.drain, "drain")
         if not self.queues:
             raise _fail("queues", "at least one queue is required")
         queues: dict[str, SkillRequirement] = {}
@@ -842,9 +951,13 @@ class Scenario:
             if q.name in queues:
                 raise _fail(f"queues[{i}].name", f"{q.name!r} is used twice")
             queues[q.name] = q.config.requirement
+        object.__setattr__(self, "_policies", {q.name: q.config.policy for q in self.queues})
         skills: set[str] = set()
         groups: set[str] = set()
         ids: set[str] = set()
+        total = sum(g.count for g in self.agents)
+        if total > MAX_AGENTS:
+            raise _fail("agents", f"{total:,} agents in all, more than the limit of {MAX_AGENTS:,}")
         for i, g in enumerate(self.agents):
             where = f"agents[{i}]"
             if g.name in groups:
@@ -885,6 +998,9 @@ class Scenario:
             if c.t < -warmup:
                 raise traffic._error(i, "t", f"{c.t!r} is before the warm-up starts ({-warmup!r})")
         self._check_shifts()
+        self._check_calls()
+        self._check_load()
+        self.check_size()
 
     def _check_plan(self, queues: Mapping[str, SkillRequirement], skills: frozenset[str]) -> None:
         plan: RoutingPlan | None = None
@@ -900,10 +1016,22 @@ class Scenario:
                 raise ConfigError(f"plan.{message}") from None
             raise _fail("plan", message.removeprefix("plan: ")) from None
         object.__setattr__(self, "_routing_plan", plan)
+        paths: dict[int, str] = {}
+        if plan is not None:
+            paths = {id(r): f"plan.rules[{i}]" for i, r in enumerate(plan.rules)}
+            paths[id(plan.default)] = "plan.default"
+        object.__setattr__(self, "_rule_paths", paths)
 
     def _check_time(self, traffic: Traffic) -> None:
         if isinstance(self.start, dt.datetime):
-            origin = self.start.timestamp()
+            try:  # the run, warm-up and drain included, stays inside the calendar
+                origin = self.start.timestamp()
+                self.start - dt.timedelta(seconds=MAX_SPAN + DAY)
+                self.start + dt.timedelta(seconds=2 * MAX_SPAN + DAY)
+            except (OverflowError, ValueError):
+                raise _fail(
+                    "start", f"{self.start.isoformat()} is too close to the end of the calendar"
+                ) from None
             local = self.start
             day_start = local.hour * 3600.0 + local.minute * 60.0 + local.second
             day_start += local.microsecond / 1e6
@@ -914,13 +1042,25 @@ class Scenario:
         object.__setattr__(self, "_day_start", day_start)
         interval = float(traffic.interval)
         if self.duration is not None:
-            measured = _number(self.duration, "duration", positive=True)
+            measured = _seconds(self.duration, "duration", positive=True)
         elif traffic.rates:
             measured = len(traffic.rates) * interval
+            if measured > MAX_SPAN:
+                raise _fail(
+                    "traffic.rates",
+                    f"{len(traffic.rates):,} intervals of {interval:g} s last more than 366 "
+                    "days; give fewer rates, or a duration",
+                )
         else:
             last = traffic.replay_calls[-1].t
             measured = max(1, math.floor(last / interval) + 1) * interval
         n = measured / interval
+        if n > MAX_INTERVALS:
+            raise _fail(
+                "duration",
+                f"{measured:g} s is {n:,.0f} traffic intervals of {interval:g} s, more than the "
+                f"limit of {MAX_INTERVALS:,}; use a longer interval or a shorter run",
+            )
         if abs(n - round(n)) > 1e-9 * max(1.0, n):
             raise _fail(
                 "duration",
@@ -945,6 +1085,208 @@ class Scenario:
                         f"{_show(g.shift[0])}-{_show(g.shift[1])}",
                     )
 
+    def _check_calls(self) -> None:
+        """Every kind of call the traffic makes can be ordered by the
+        priority policy of every queue it may reach, as the distributor will
+        order it; otherwise the distributor would refuse it mid-run."""
+        traffic = self.traffic
+        first = self.queues[0].name
+        for i, ct in enumerate(traffic.call_types):
+            self._check_call(
+                f"traffic.call_types[{i}]",
+                ct.queue or first,
+                ct.attributes,
+                ct.priority,
+                ct.emergency,
+            )
+        if not traffic.call_types and traffic.rates:
+            self._check_call("traffic", first, _NO_ATTRIBUTES, 0, False)
+        types = {ct.name: ct for ct in traffic.call_types}
+        seen: set[Any] = set()
+        for i, c in enumerate(traffic.replay_calls):
+            kind = types.get(c.call_type) if c.call_type is not None else None
+            attributes = c.attributes
+            if kind is not None and kind.attributes:
+                attributes = {**kind.attributes, **c.attributes}
+            priority = c.priority if c.priority is not None else (kind.priority if kind else 0)
+            emergency = kind.emergency if kind is not None else False
+            queue = c.queue or (kind.queue if kind is not None else None) or first
+            try:  # calls alike are checked once
+                alike: Any = (queue, priority, emergency, frozenset(attributes.items()))
+                if alike in seen:
+                    continue
+                seen.add(alike)
+            except TypeError:  # an attribute value that is not hashable
+                pass
+            found = self._order_problem(queue, attributes, priority, emergency)
+            if found is not None:
+                field, problem = found
+                if field.startswith("plan."):
+                    raise ConfigError(f"{field}: {problem} (replayed call {i})")
+                if field.startswith("attributes.") and traffic._lines is not None:
+                    field = field.removeprefix("attributes.")  # a CSV column
+                raise traffic._error(i, field or "call", problem)
+
+    def _check_call(
+        self,
+        where: str,
+        queue: str,
+        attributes: Mapping[str, Any],
+        priority: int,
+        emergency: bool,
+    ) -> None:
+        found = self._order_problem(queue, attributes, priority, emergency)
+        if found is None:
+            return
+        field, problem = found
+        if field.startswith("plan."):
+            raise ConfigError(f"{field}: {problem} (the calls of {where})")
+        raise _fail(_sub(where, field) if field else where, problem)
+
+    def _order_problem(
+        self,
+        queue: str,
+        attributes: Mapping[str, Any],
+        priority: int,
+        emergency: bool,
+    ) -> tuple[str, str] | None:
+        """``(field, problem)`` when a queue the call may reach cannot order
+        it: ``field`` is the call's own (``"priority"``,
+        ``"attributes.tier"``, ``""`` for the whole call) or a plan rule's
+        (``"plan.rules[0].priority"``)."""
+        plan = self._routing_plan
+        if plan is None:
+            routes: list[tuple[Rule | None, str, str]] = [(None, queue, queue)]
+        else:
+            routes = []
+            for decided in self._rules_for(plan, attributes):
+                exit_ = decided.exit
+                start = decided.queue
+                if start is None and exit_ is not None and exit_.kind == "queue":
+                    start = exit_.target
+                if start is not None:  # else straight to an exit: it never waits
+                    routes.extend((decided, q, start) for q in _moves(plan, start))
+        for rule, dest, start in routes:
+            attrs_, prio, emer = attributes, priority, emergency
+            if rule is not None:
+                if rule.attributes:
+                    attrs_ = {**attributes, **rule.attributes}
+                prio = priority if rule.priority is None else rule.priority
+                emer = emergency if rule.emergency is None else rule.emergency
+            policy = self._policies[dest]
+            problem = _key_problem(policy, self._origin, attrs_, prio, emer)
+            if problem is None:
+                continue
+            name = getattr(policy, "name", type(policy).__name__)
+            text = f"queue {dest!r} ({name}) cannot order these calls: {problem}"
+            here = self._rule_paths.get(id(rule), "plan") if rule is not None else ""
+            if rule is not None:
+                text += f" (routed by plan rule {rule.name!r}"
+                if dest != start:
+                    text += f" to queue {start!r}, then moved on by the plan's queue exits"
+                text += ")"
+            own_attrs = [k for k in attrs_ if rule is None or k not in rule.attributes]
+            # Which field is to blame: the first whose neutral value passes.
+            trials: list[tuple[str, Mapping[str, Any], int, bool]] = []
+            if prio != 0:
+                by_rule = rule is not None and rule.priority is not None
+                trials.append((f"{here}.priority" if by_rule else "priority", attrs_, 0, emer))
+            for k in attrs_:
+                rest = {a: v for a, v in attrs_.items() if a != k}
+                field = f"attributes.{k}" if k in own_attrs else f"{here}.attributes.{k}"
+                trials.append((field, rest, prio, emer))
+            if emer:
+                by_rule = rule is not None and rule.emergency is not None
+                trials.append(
+                    (f"{here}.emergency" if by_rule else "emergency", attrs_, prio, False)
+                )
+            for field, a, p, e in trials:
+                if _key_problem(policy, self._origin, a, p, e) is None:
+                    return field, text
+            return "", text
+        return None
+
+    def _rules_for(self, plan: RoutingPlan, attributes: Mapping[str, Any]) -> list[Rule]:
+        """The rules that may decide a call with these attributes: the first
+        match for each combination of open and closed schedules (every rule
+        when the rules ask about too many schedules)."""
+        names = sorted({n for r in plan.rules for n in r.when.schedules()})
+        if len(names) > 6:
+            return list(plan.all_rules())
+        out: list[Rule] = []
+        for bits in range(1 << len(names)):
+            context = _Schedules({n for j, n in enumerate(names) if bits >> j & 1})
+            chosen = plan.default
+            for rule in plan.rules:
+                try:
+                    hit = rule.when.matches(attributes, self._origin, context)
+                except (AcdError, ArithmeticError, TypeError, ValueError) as exc:
+                    where = self._rule_paths.get(id(rule), "plan")
+                    raise ConfigError(
+                        f"{where}.when: cannot test {_show_value(dict(attributes))}: {exc}"
+                    ) from None
+                if hit:
+                    chosen = rule
+                    break
+            if chosen not in out:
+                out.append(chosen)
+        return out
+
+    def _check_load(self) -> None:
+        """Refuse what one replication could not hold: too many expected
+        calls, or too many shift events."""
+        calls = self.expected_arrivals
+        if calls > MAX_CALLS:
+            t = self.traffic
+            which = "traffic.rates" if t.rates else "traffic.replay"
+            raise _fail(
+                which,
+                f"about {calls:,.0f} calls per replication (warm-up included), more than the "
+                f"limit of {MAX_CALLS:,}; lower the rates or the surge, or shorten the run",
+            )
+        span = self._measured + float(self.drain)
+        events = 0
+        days = 0
+        for g in self.agents:
+            if g.shift is None:
+                events += g.count
+                continue
+            start, _ = self.shift_times(g)
+            days = max(0, math.ceil((span - start) / DAY))
+            events += g.count * days * (2 + len(g.breaks))
+        if events > MAX_SHIFT_EVENTS:
+            raise _fail(
+                "agents",
+                f"the shifts and breaks make {events:,} logins, logouts and breaks per "
+                f"replication (over {days:,} days), more than the limit of "
+                f"{MAX_SHIFT_EVENTS:,}; shorten the run or the drain, or use fewer agents",
+            )
+
+    def check_size(self, replications: int | None = None) -> None:
+        """Raise :class:`~acdcore.errors.ConfigError` (key ``replications``)
+        if a run of ``replications`` (default: the scenario's) would keep
+        more than the limits allow: :data:`MAX_AGENT_INTERVALS` per-agent
+        interval figures, or :data:`MAX_TOTAL_CALLS` expected calls."""
+        n = self.replications if replications is None else replications
+        _int(n, "replications", 1, MAX_REPLICATIONS)
+        agents = sum(g.count for g in self.agents)
+        cells = n * (self.intervals + 1) * (agents + 2)
+        if cells > MAX_AGENT_INTERVALS:
+            raise _fail(
+                "replications",
+                f"{n:,} replications of {self.intervals:,} intervals with {agents:,} agents "
+                f"would keep {cells:,} per-agent interval figures, more than the limit of "
+                f"{MAX_AGENT_INTERVALS:,}; use fewer replications, intervals or agents",
+            )
+        calls = self.expected_arrivals * n
+        if calls > MAX_TOTAL_CALLS:
+            raise _fail(
+                "replications",
+                f"{n:,} replications of about {self.expected_arrivals:,.0f} calls each make "
+                f"{calls:,.0f} calls, more than the limit of {MAX_TOTAL_CALLS:,}; use fewer "
+                "replications",
+            )
+
     # ------------------------------------------------------------ derived
 
     @property
@@ -957,6 +1299,19 @@ class Scenario:
         """The distributor's clock at clock 0 (Unix seconds for a date-time
         ``start``, else 0)."""
         return self._origin
+
+    @property
+    def expected_arrivals(self) -> float:
+        """The calls one replication expects, warm-up included: the Poisson
+        rates' sum over the run times ``surge``, or the replayed calls."""
+        t = self.traffic
+        if not t.rates:
+            return float(len(t.replay_calls))
+        full, rest = divmod(self.intervals, len(t.rates))
+        rates = [float(r) for r in t.rates]
+        total = sum(rates) * full + sum(rates[:rest])
+        total += rates[0] * (float(self.warmup) / float(t.interval))
+        return total * float(t.surge)
 
     @property
     def measured(self) -> float:
@@ -1018,7 +1373,16 @@ class Scenario:
         """Build a scenario from plain data (parsed TOML or JSON). Relative
         file names (replay, empirical samples) are read from ``base_dir``
         (default: the working directory)."""
-        return _Parser(base_dir).scenario(data)
+        try:
+            return _Parser(base_dir).scenario(data)
+        except ConfigError:
+            raise
+        except RecursionError:
+            raise ConfigError("the data is nested too deeply") from None
+        except (AcdError, ArithmeticError, TypeError, ValueError) as exc:
+            # Defensive: every check above names its key; whatever slips
+            # through is still a configuration error, not a crash.
+            raise ConfigError(f"invalid scenario: {type(exc).__name__}: {exc}") from None
 
     @classmethod
     def from_toml(cls, text: str, *, base_dir: str | os.PathLike[str] | None = None) -> Scenario:
@@ -1029,6 +1393,10 @@ class Scenario:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError("not valid TOML: arrays or tables nested too deeply") from None
+        except ValueError as exc:  # an integer of more than 4300 digits
+            raise ConfigError(f"not valid TOML: {exc}") from None
         return cls.from_dict(data, base_dir=base_dir)
 
     @classmethod
@@ -1037,10 +1405,29 @@ class Scenario:
         the file's directory."""
         name = os.fspath(path)
         try:
-            with open(name, encoding="utf-8") as fh:
-                text = fh.read()
+            mode = os.stat(name).st_mode
+            if stat.S_ISDIR(mode):
+                raise ConfigError(f"cannot read {name!r}: it is a directory")
+            if not stat.S_ISREG(mode):  # a device or a pipe could be endless
+                raise ConfigError(f"cannot read {name!r}: not a regular file")
+            with open(name, "rb") as fh:
+                data = fh.read(MAX_SCENARIO_BYTES + 1)
         except OSError as exc:
             raise ConfigError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+        except ValueError as exc:  # a NUL in the name
+            raise ConfigError(f"cannot read {name!r}: {exc}") from None
+        if len(data) > MAX_SCENARIO_BYTES:
+            raise ConfigError(
+                f"{name}: larger than {MAX_SCENARIO_BYTES // 2**20} MiB; "
+                "replay many calls from a CSV file instead"
+            )
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ConfigError(
+                f"{name}: not UTF-8 text (byte {data[exc.start]:#04x} on line {line})"
+            ) from None
         try:
             return cls.from_toml(text, base_dir=os.path.dirname(os.path.abspath(name)))
         except ConfigError as exc:
@@ -1086,6 +1473,79 @@ class Scenario:
 
 def _show(value: TimeSpec) -> str:
     return value if isinstance(value, str) else f"{value:g}"
+
+
+_NO_ATTRIBUTES: Mapping[str, Any] = MappingProxyType({})
+_CALL_PREFIX = re.compile(r"^call (#\d+|'[^']*'): ")
+
+
+class _Schedules:
+    """A condition context in which the named schedules are open."""
+
+    def __init__(self, open_: set[str]) -> None:
+        self.open = open_
+
+    def schedule_open(self, name: str, now: float) -> bool:
+        return name in self.open
+
+
+def _moves(plan: RoutingPlan, start: str) -> list[str]:
+    """``start`` and every queue a plan's queue exits (closed hours,
+    join-empty, surge, maximum wait, leave-empty) may move a call to."""
+    out = [start]
+    todo = [start]
+    while todo:
+        rules = plan.queues.get(todo.pop())
+        if rules is None:
+            continue
+        surge = rules.surge.exit if rules.surge is not None else None
+        for e in (rules.when_closed, rules.join_empty, surge, rules.on_max_wait, rules.leave_empty):
+            target = e.target if e is not None and e.kind == "queue" else None
+            if target is not None and target not in out:
+                out.append(target)
+                todo.append(target)
+    return out
+
+
+def _exact(x: object) -> bool:
+    """A sort-key element the distributor accepts (see ``_policy_key``)."""
+    if isinstance(x, int):
+        return -EXACT <= x <= EXACT
+    return isinstance(x, float) and not math.isnan(x)
+
+
+def _key_problem(
+    policy: PriorityPolicy,
+    arrived: float,
+    attributes: Mapping[str, Any],
+    priority: int,
+    emergency: bool,
+) -> str | None:
+    """Why ``policy`` cannot order such a call, or ``None``: the checks the
+    distributor makes on a policy's key when a call arrives."""
+    facts = CallFacts(
+        seq=0,
+        arrived=arrived,
+        priority=priority,
+        emergency=emergency,
+        attributes=MappingProxyType(dict(attributes)),
+    )
+    try:
+        key = policy.key(facts)
+    except AcdError as exc:
+        return _CALL_PREFIX.sub("", str(exc))
+    except (ArithmeticError, TypeError, ValueError) as exc:  # a policy that fails outright
+        return f"{type(exc).__name__}: {exc}"
+    try:
+        fine = bool(key) and key[-1] == 0 and len(key) <= KEY_LENGTH and all(map(_exact, key))
+    except (TypeError, ValueError):
+        fine = False
+    if fine:
+        return None
+    return (
+        f"its key {_show_value(key)} is not at most {KEY_LENGTH} numbers (integers within "
+        "+-2**53, no NaN) ending in the arrival sequence"
+    )
 
 
 # ------------------------------------------------------------------- writing
