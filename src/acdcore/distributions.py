@@ -164,7 +164,7 @@ class LogNormal:
         sd = _number(self.sd, "sd")
         ratio = sd / mean
         if ratio > 1e100:  # (sd / mean) ** 2 would overflow; no talk time is this skewed
-            raise ConfigError(f"sd: must be at most 1e100 times the mean, got {sd!r}")
+            raise ConfigError(f"sd: must be at most 1e100 times the mean, got {_show(sd)}")
         sigma2 = math.log1p(ratio * ratio)
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "sd", sd)
@@ -193,7 +193,7 @@ class Uniform:
         low = _number(self.low, "low")
         high = _number(self.high, "high")
         if high < low:
-            raise ConfigError(f"high: must not be below low ({low!r}), got {high!r}")
+            raise ConfigError(f"high: must not be below low ({_show(low)}), got {_show(high)}")
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
 
@@ -272,16 +272,16 @@ class Empirical:
                 for row in csv.reader(fh):
                     rows.append(row)
                     if len(rows) > MAX_SAMPLES + 1:  # + 1: a header
-                        raise ConfigError(f"{name!r}: more than {MAX_SAMPLES:,} values")
+                        raise ConfigError(f"{_show(name)}: more than {MAX_SAMPLES:,} values")
         except OSError as exc:
-            raise ConfigError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot read {_show(name)}: {exc.strerror or exc}") from None
         except UnicodeDecodeError as exc:
             raise ConfigError(
-                f"{name!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                f"{_show(name)} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
                 f"after line {len(rows)})"
             ) from None
         except (csv.Error, ValueError) as exc:  # a NUL byte, an oversized field
-            raise ConfigError(f"{name!r} line {len(rows) + 1}: {exc}") from None
+            raise ConfigError(f"{_show(name)} line {len(rows) + 1}: {exc}") from None
         index = 0
         start = 0
         if rows and rows[0] and not _is_number(rows[0][0] if column is None else ""):
@@ -289,10 +289,14 @@ class Empirical:
             start = 1
             if column is not None:
                 if column not in header:
-                    raise ConfigError(f"{name!r}: no column {column!r} (columns: {header})")
+                    raise ConfigError(
+                        f"{_show(name)}: no column {_show(column)} (columns: {header})"
+                    )
                 index = header.index(column)
         elif column is not None:
-            raise ConfigError(f"{name!r}: column {column!r} given but the file has no header")
+            raise ConfigError(
+                f"{_show(name)}: column {_show(column)} given but the file has no header"
+            )
         values = []
         for line, row in enumerate(rows[start:], start=start + 1):
             cell = row[index].strip() if index < len(row) else ""
@@ -301,9 +305,11 @@ class Empirical:
             try:
                 values.append(_number(float(cell), "value"))
             except (ValueError, ConfigError):
-                raise ConfigError(f"{name!r} line {line}: {cell!r} is not a number >= 0") from None
+                raise ConfigError(
+                    f"{_show(name)} line {line}: {_show(cell)} is not a number >= 0"
+                ) from None
         if not values:
-            raise ConfigError(f"{name!r}: no values")
+            raise ConfigError(f"{_show(name)}: no values")
         return cls(tuple(values), file=name, column=column)
 
 
@@ -344,7 +350,7 @@ def distribution_from_dict(
         except ConfigError as exc:
             raise ConfigError(f"{where}:{str(exc).removeprefix('value:')}") from None
     if not isinstance(spec, Mapping):
-        raise ConfigError(f"{where}: a distribution is a table or a number, got {spec!r}")
+        raise ConfigError(f"{where}: a distribution is a table or a number, got {_show(spec)}")
     kind = spec.get("kind")
     if kind == "empirical":
         keys: tuple[str, ...] = ("values", "file", "column")
@@ -352,7 +358,7 @@ def distribution_from_dict(
         keys = _FIELDS[kind][1]
     else:
         known = ", ".join([*_FIELDS, "empirical"])
-        raise ConfigError(f"{where}.kind: {kind!r} is not a distribution (use one of {known})")
+        raise ConfigError(f"{where}.kind: {_show(kind)} is not a distribution (use one of {known})")
     for key in spec:
         if key != "kind" and key not in keys:
             raise ConfigError(f"{where}.{key}: unknown key for a {kind} distribution")
@@ -376,9 +382,9 @@ def distribution_from_dict(
             raise ConfigError(f"{where}.{exc}") from None
     file, column = spec["file"], spec.get("column")
     if not isinstance(file, str) or not file:
-        raise ConfigError(f"{where}.file: must be a path, got {file!r}")
+        raise ConfigError(f"{where}.file: must be a path, got {_show(file)}")
     if column is not None and (not isinstance(column, str) or not column):
-        raise ConfigError(f"{where}.column: must be a column name, got {column!r}")
+        raise ConfigError(f"{where}.column: must be a column name, got {_show(column)}")
     path = file if base_dir is None else os.path.join(os.fspath(base_dir), file)
     try:
         return Empirical.from_csv(path, column)

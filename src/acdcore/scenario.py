@@ -226,6 +226,16 @@ def _sub(where: str, key: object) -> str:
     return f"{where}{key}" if key.startswith("[") else f"{where}.{key}"
 
 
+def _key(key: object) -> str:
+    """A key from the data as it goes in a key path: bare, or quoted as in
+    TOML (``skills."vip desk"``), shortened if it is very long."""
+    text = str(key)
+    if _BARE_KEY.match(text) and len(text) <= 60:
+        return text
+    quoted = _toml_string(text)
+    return quoted if len(quoted) <= 60 else quoted[:50] + '..."'
+
+
 def _show_value(value: object) -> str:
     """``repr(value)``, shortened so that an error stays one readable line
     (a 400-digit number is named by its length)."""
@@ -296,16 +306,18 @@ def _name(value: object, key: str) -> str:
 
 def _skills(value: object, key: str) -> dict[str, int]:
     if not isinstance(value, Mapping):
-        raise _fail(key, f"must be a table of skill levels, got {value!r}")
+        raise _fail(key, f"must be a table of skill levels, got {_show_value(value)}")
     out: dict[str, int] = {}
     for skill, level in value.items():
         if not isinstance(skill, str) or not skill:
-            raise _fail(key, f"skill name {skill!r} must be a non-empty string")
-        where = _sub(key, skill)
+            raise _fail(key, f"skill name {_show_value(skill)} must be a non-empty string")
+        where = _sub(key, _key(skill))
         if isinstance(level, bool) or not isinstance(level, int):
-            raise _fail(where, f"level must be an int, got {level!r}")
+            raise _fail(where, f"level must be an int, got {_show_value(level)}")
         if not MIN_PROFICIENCY <= level <= MAX_PROFICIENCY:
-            raise _fail(where, f"level {level} is outside {MIN_PROFICIENCY}..{MAX_PROFICIENCY}")
+            raise _fail(
+                where, f"level {_show_value(level)} is outside {MIN_PROFICIENCY}..{MAX_PROFICIENCY}"
+            )
         out[skill] = level
     return out
 
@@ -314,7 +326,9 @@ def _distribution(value: object, key: str, *, optional: bool = False) -> Distrib
     if value is None and optional:
         return None
     if not isinstance(value, Distribution):
-        raise _fail(key, f"must be a distribution (Exponential, LogNormal...), got {value!r}")
+        raise _fail(
+            key, f"must be a distribution (Exponential, LogNormal...), got {_show_value(value)}"
+        )
     return value
 
 
@@ -331,7 +345,10 @@ def _time_spec(value: object, key: str) -> TimeSpec:
         return value
     v = _number(value, key, signed=True)
     if abs(v) > MAX_SPAN:
-        raise _fail(key, f"must be within +-{MAX_SPAN:,.0f} s (366 days) of clock 0, got {value!r}")
+        raise _fail(
+            key,
+            f"must be within +-{MAX_SPAN:,.0f} s (366 days) of clock 0, got {_show_value(value)}",
+        )
     return v
 
 
@@ -341,7 +358,7 @@ def _time_of_day(text: str, key: str) -> float:
         raise _fail(key, f"a time is 'HH:MM', 'HH:MM:SS' or seconds, got {_show_value(text)}")
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if h > 24 or mi > 59 or s > 59 or (h == 24 and (mi or s)):
-        raise _fail(key, f"{text!r} is not a time of day")
+        raise _fail(key, f"{_show_value(text)} is not a time of day")
     return h * 3600.0 + mi * 60.0 + s
 
 
@@ -359,7 +376,7 @@ def _memberships(value: object) -> Mapping[str, QueueMembership]:
     if value is None:
         return MappingProxyType({})
     if isinstance(value, (str, bytes)):
-        raise _fail("queues", f"must be a list of queue names or a table, got {value!r}")
+        raise _fail("queues", f"must be a list of queue names or a table, got {_show_value(value)}")
     out: dict[str, QueueMembership] = {}
     if isinstance(value, Mapping):
         for q, m in value.items():
@@ -367,17 +384,19 @@ def _memberships(value: object) -> Mapping[str, QueueMembership]:
             if m is None:
                 m = QueueMembership()
             elif isinstance(m, Mapping):
-                m = _membership_from(m, _sub("queues", q))
+                m = _membership_from(m, _sub("queues", _key(q)))
             if not isinstance(m, QueueMembership):
-                raise _fail(_sub("queues", q), f"must be a QueueMembership, got {m!r}")
+                raise _fail(
+                    _sub("queues", _key(q)), f"must be a QueueMembership, got {_show_value(m)}"
+                )
             out[q] = m
         return MappingProxyType(out)
     if not isinstance(value, Iterable):
-        raise _fail("queues", f"must be a list of queue names or a table, got {value!r}")
+        raise _fail("queues", f"must be a list of queue names or a table, got {_show_value(value)}")
     for i, q in enumerate(value):
         _name(q, f"queues[{i}]")
         if q in out:
-            raise _fail(f"queues[{i}]", f"queue {q!r} is listed twice")
+            raise _fail(f"queues[{i}]", f"queue {_show_value(q)} is listed twice")
         out[q] = QueueMembership()
     return MappingProxyType(out)
 
@@ -386,7 +405,7 @@ def _membership_from(spec: Mapping[str, Any], key: str) -> QueueMembership:
     allowed = {"priority", "delay", "position", "weight"}
     for k in spec:
         if k not in allowed:
-            raise _fail(_sub(key, k), f"unknown key (use {', '.join(sorted(allowed))})")
+            raise _fail(_sub(key, _key(k)), f"unknown key (use {', '.join(sorted(allowed))})")
     try:
         return QueueMembership(**spec)
     except ConfigError as exc:
@@ -407,7 +426,7 @@ def _break_duration(value: object) -> float:
 def _replay_t(value: object) -> float:
     t = _time_spec(value, "t")
     if isinstance(t, str):
-        raise _fail("t", f"must be a number of seconds, got {t!r}")
+        raise _fail("t", f"must be a number of seconds, got {_show_value(t)}")
     return t
 
 
@@ -440,7 +459,9 @@ def _shift(value: object) -> tuple[TimeSpec, TimeSpec] | None:
     if isinstance(value, str):
         first, sep, second = value.partition("-")
         if not sep:
-            raise _fail("shift", f"a shift is 'HH:MM-HH:MM' or [start, end], got {value!r}")
+            raise _fail(
+                "shift", f"a shift is 'HH:MM-HH:MM' or [start, end], got {_show_value(value)}"
+            )
         return _shift([first.strip(), second.strip()])
     if isinstance(value, Sequence) and len(value) == 2:
         start, end = _time_spec(value[0], "shift[0]"), _time_spec(value[1], "shift[1]")
@@ -449,14 +470,14 @@ def _shift(value: object) -> tuple[TimeSpec, TimeSpec] | None:
         if isinstance(start, float) and isinstance(end, float) and end <= start:
             raise _fail("shift", f"ends ({end:g} s) before it starts ({start:g} s)")
         return (start, end)
-    raise _fail("shift", f"a shift is 'HH:MM-HH:MM' or [start, end], got {value!r}")
+    raise _fail("shift", f"a shift is 'HH:MM-HH:MM' or [start, end], got {_show_value(value)}")
 
 
 def _breaks(value: Iterable[Break]) -> tuple[Break, ...]:
     out = tuple(value)
     for i, b in enumerate(out):
         if not isinstance(b, Break):
-            raise _fail(f"breaks[{i}]", f"must be a Break, got {b!r}")
+            raise _fail(f"breaks[{i}]", f"must be a Break, got {_show_value(b)}")
     return out
 
 
@@ -504,7 +525,7 @@ class AgentGroup:
         _number(self.stagger, "stagger")
         rona = _number(self.rona, "rona")
         if rona > 1:
-            raise _fail("rona", f"is a probability in [0, 1], got {self.rona!r}")
+            raise _fail("rona", f"is a probability in [0, 1], got {_show_value(self.rona)}")
         _distribution(self.answer_delay, "answer_delay")
         _finite_mean(self.answer_delay, "answer_delay")
         _distribution(self.resume_after, "resume_after")
@@ -553,7 +574,7 @@ class CallType:
             _name(k, "attributes")
         _priority(self.priority, "priority")
         if not isinstance(self.emergency, bool):
-            raise _fail("emergency", f"must be true or false, got {self.emergency!r}")
+            raise _fail("emergency", f"must be true or false, got {_show_value(self.emergency)}")
         _distribution(self.handle, "handle", optional=True)
         _finite_mean(self.handle, "handle")
         _distribution(self.patience, "patience", optional=True)
@@ -606,25 +627,30 @@ def load_replay(path: str | os.PathLike[str]) -> tuple[tuple[ReplayCall, ...], t
     :class:`~acdcore.errors.ConfigError` naming the file and line."""
     name = os.fspath(path)
     rows: list[tuple[int, dict[str, str]]] = []
-    line = 1
+    reader: csv.DictReader[str] | None = None
     try:
         with open(name, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
             if reader.fieldnames is None or "t" not in [f.strip() for f in reader.fieldnames]:
-                raise ConfigError(f"{name!r}: needs a header with a column 't'")
+                raise ConfigError(f"{_show_value(name)}: needs a header with a column 't'")
             for row in reader:
                 line = reader.line_num
                 if len(rows) >= MAX_CALLS:
-                    raise ConfigError(f"{name!r}: more than {MAX_CALLS:,} calls to replay")
+                    raise ConfigError(
+                        f"{_show_value(name)}: more than {MAX_CALLS:,} calls to replay"
+                    )
                 rows.append((line, {k.strip(): (v or "").strip() for k, v in row.items() if k}))
     except OSError as exc:
-        raise ConfigError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read {_show_value(name)}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
+        line = max(1, reader.line_num) if reader is not None else 1
         raise ConfigError(
-            f"{name!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} near line {line})"
+            f"{_show_value(name)} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+            f"near line {line})"
         ) from None
-    except (csv.Error, ValueError) as exc:  # a NUL byte, an oversized field, a bad path
-        raise ConfigError(f"{name!r} near line {line}: {exc}") from None
+    except (csv.Error, ValueError) as exc:  # an oversized field, a NUL in the path
+        line = reader.line_num + 1 if reader is not None else 1  # the line being read
+        raise ConfigError(f"{_show_value(name)} near line {line}: {exc}") from None
     calls: list[tuple[float, int, ReplayCall]] = []
     for line, row in rows:
         if not any(row.values()):
@@ -642,7 +668,7 @@ def load_replay(path: str | os.PathLike[str]) -> tuple[tuple[ReplayCall, ...], t
                     try:
                         special[key] = convert(text)
                     except ValueError:
-                        raise _fail(key, f"{text!r} is not a number") from None
+                        raise _fail(key, f"{_show_value(text)} is not a number") from None
             if "t" not in special:
                 raise _fail("t", "is blank")
             attributes = {
@@ -660,7 +686,7 @@ def load_replay(path: str | os.PathLike[str]) -> tuple[tuple[ReplayCall, ...], t
                 patience=special.get("patience"),
             )
         except ConfigError as exc:
-            raise ConfigError(f"{name!r} line {line}: {exc}") from None
+            raise ConfigError(f"{_show_value(name)} line {line}: {exc}") from None
         calls.append((call.t, line, call))
     calls.sort(key=lambda x: x[0])
     return tuple(c for _, _, c in calls), tuple(line for _, line, _ in calls)
@@ -675,13 +701,15 @@ def _replay(value: object) -> str | tuple[ReplayCall, ...] | None:
     if isinstance(value, str):
         return value
     if not isinstance(value, Iterable):
-        raise _fail("replay", f"must be a CSV path or a list of ReplayCall, got {value!r}")
+        raise _fail(
+            "replay", f"must be a CSV path or a list of ReplayCall, got {_show_value(value)}"
+        )
     out = []
     for i, c in enumerate(value):
         if isinstance(c, (int, float)) and not isinstance(c, bool):
             c = ReplayCall(t=c)
         if not isinstance(c, ReplayCall):
-            raise _fail(f"replay[{i}]", f"must be a ReplayCall or a time, got {c!r}")
+            raise _fail(f"replay[{i}]", f"must be a ReplayCall or a time, got {_show_value(c)}")
         out.append(c)
     return tuple(out)
 
@@ -696,7 +724,7 @@ def _call_types(value: Iterable[CallType]) -> tuple[CallType, ...]:
     out = tuple(value)
     for i, c in enumerate(out):
         if not isinstance(c, CallType):
-            raise _fail(f"call_types[{i}]", f"must be a CallType, got {c!r}")
+            raise _fail(f"call_types[{i}]", f"must be a CallType, got {_show_value(c)}")
     return out
 
 
@@ -727,7 +755,9 @@ class Traffic:
         interval = _number(self.interval, "interval", positive=True)
         per_day = DAY / interval
         if not per_day.is_integer() or round(per_day) * interval != DAY:
-            raise _fail("interval", f"must divide a day (86400 s), got {self.interval!r}")
+            raise _fail(
+                "interval", f"must divide a day (86400 s), got {_show_value(self.interval)}"
+            )
         _number(self.surge, "surge", positive=True)
         if self.replay is None and not self.rates:
             raise _fail("rates", "give rates (Poisson arrivals) or replay: neither is set")
@@ -736,7 +766,7 @@ class Traffic:
         names = set()
         for i, ct in enumerate(self.call_types):
             if ct.name in names:
-                raise _fail(f"call_types[{i}].name", f"{ct.name!r} is used twice")
+                raise _fail(f"call_types[{i}].name", f"{_show_value(ct.name)} is used twice")
             names.add(ct.name)
         if not math.isfinite(sum(float(ct.weight) for ct in self.call_types)):
             raise _fail("call_types", "the weights add up to more than a float holds")
@@ -751,7 +781,7 @@ class Traffic:
             except ConfigError as exc:
                 raise _fail("replay", str(exc)) from None
             if not calls:
-                raise _fail("replay", f"{self.replay!r} has no calls")
+                raise _fail("replay", f"{_show_value(self.replay)} has no calls")
         elif self.replay is not None:
             if len(self.replay) > MAX_CALLS:
                 raise _fail("replay", f"more than {MAX_CALLS:,} calls to replay")
@@ -793,7 +823,7 @@ class SimQueue:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.config, QueueConfig):
-            raise _fail("config", f"must be a QueueConfig, got {self.config!r}")
+            raise _fail("config", f"must be a QueueConfig, got {_show_value(self.config)}")
         _distribution(self.handle, "handle", optional=True)
         _finite_mean(self.handle, "handle")
         _distribution(self.patience, "patience", optional=True)
@@ -813,7 +843,7 @@ class SimQueue:
 def _fraction(value: object, key: str) -> float:
     v = _number(value, key)
     if v > 1:
-        raise _fail(key, f"must be a fraction in [0, 1], got {value!r}")
+        raise _fail(key, f"must be a fraction in [0, 1], got {_show_value(value)}")
     return v
 
 
@@ -834,7 +864,7 @@ class ServiceLevel:
         _fraction(self.target, "target")
         variant = self.variant.value if isinstance(self.variant, SLVariant) else self.variant
         if variant not in ("a", "b", "c", "d"):
-            raise _fail("variant", f"must be one of a, b, c, d, got {self.variant!r}")
+            raise _fail("variant", f"must be one of a, b, c, d, got {_show_value(self.variant)}")
         object.__setattr__(self, "variant", variant)
         _number(self.short_abandon, "short_abandon")
 
@@ -847,7 +877,7 @@ def _queues(value: Iterable[SimQueue | QueueConfig]) -> tuple[SimQueue, ...]:
         if isinstance(q, QueueConfig):
             q = SimQueue(q)
         if not isinstance(q, SimQueue):
-            raise _fail(f"queues[{i}]", f"must be a QueueConfig or SimQueue, got {q!r}")
+            raise _fail(f"queues[{i}]", f"must be a QueueConfig or SimQueue, got {_show_value(q)}")
         out.append(q)
     return tuple(out)
 
@@ -856,7 +886,7 @@ def _agents(value: Iterable[AgentGroup]) -> tuple[AgentGroup, ...]:
     out = tuple(value)
     for i, g in enumerate(out):
         if not isinstance(g, AgentGroup):
-            raise _fail(f"agents[{i}]", f"must be an AgentGroup, got {g!r}")
+            raise _fail(f"agents[{i}]", f"must be an AgentGroup, got {_show_value(g)}")
     return out
 
 
@@ -865,7 +895,7 @@ def _plan(value: object) -> RoutingPlan | Mapping[str, Any] | None:
         return value
     if isinstance(value, Mapping):
         return _deep_freeze(value)  # type: ignore[no-any-return]
-    raise _fail("plan", f"must be a table or a RoutingPlan, got {value!r}")
+    raise _fail("plan", f"must be a table or a RoutingPlan, got {_show_value(value)}")
 
 
 def _deep_freeze(value: Any) -> Any:
@@ -892,9 +922,13 @@ def _start(value: object) -> str | dt.datetime:
         return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise _fail("start", f"a date-time needs a UTC offset, got {value.isoformat()!r}")
+            raise _fail(
+                "start", f"a date-time needs a UTC offset, got {_show_value(value.isoformat())}"
+            )
         return value
-    raise _fail("start", f"must be 'HH:MM' or a date-time with a UTC offset, got {value!r}")
+    raise _fail(
+        "start", f"must be 'HH:MM' or a date-time with a UTC offset, got {_show_value(value)}"
+    )
 
 
 @attrs.frozen
@@ -932,16 +966,18 @@ class Scenario:
     def __attrs_post_init__(self) -> None:
         _name(self.name, "name")
         if not isinstance(self.description, str):
-            raise _fail("description", f"must be a string, got {self.description!r}")
+            raise _fail("description", f"must be a string, got {_show_value(self.description)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, str)):
             raise _fail("seed", f"must be an int or a string, got {_show_value(self.seed)}")
         if isinstance(self.seed, int) and abs(self.seed) >= 10**100:
             raise _fail("seed", f"an int seed has at most 100 digits, got {_show_value(self.seed)}")
         _int(self.replications, "replications", 1, MAX_REPLICATIONS)
         if not isinstance(self.traffic, Traffic):
-            raise _fail("traffic", f"must be a Traffic, got {self.traffic!r}")
+            raise _fail("traffic", f"must be a Traffic, got {_show_value(self.traffic)}")
         if not isinstance(self.service_level, ServiceLevel):
-            raise _fail("service_level", f"must be a ServiceLevel, got {self.service_level!r}")
+            raise _fail(
+                "service_level", f"must be a ServiceLevel, got {_show_value(self.service_level)}"
+            )
         warmup = _seconds(self.warmup, "warmup")
         _seconds(self.drain, "drain")
         if not self.queues:
@@ -949,7 +985,7 @@ class Scenario:
         queues: dict[str, SkillRequirement] = {}
         for i, q in enumerate(self.queues):
             if q.name in queues:
-                raise _fail(f"queues[{i}].name", f"{q.name!r} is used twice")
+                raise _fail(f"queues[{i}].name", f"{_show_value(q.name)} is used twice")
             queues[q.name] = q.config.requirement
         object.__setattr__(self, "_policies", {q.name: q.config.policy for q in self.queues})
         skills: set[str] = set()
@@ -961,7 +997,7 @@ class Scenario:
         for i, g in enumerate(self.agents):
             where = f"agents[{i}]"
             if g.name in groups:
-                raise _fail(f"{where}.name", f"{g.name!r} is used twice")
+                raise _fail(f"{where}.name", f"{_show_value(g.name)} is used twice")
             groups.add(g.name)
             for aid in g.agent_ids():
                 if aid in ids:
@@ -969,14 +1005,17 @@ class Scenario:
                 ids.add(aid)
             for qname in g.queues:
                 if qname not in queues:
-                    raise _fail(f"{where}.queues.{qname}", f"unknown queue {qname!r}")
+                    raise _fail(
+                        f"{where}.queues.{_key(qname)}", f"unknown queue {_show_value(qname)}"
+                    )
             skills.update(g.skills)
         for name, req in queues.items():
             for skill, _ in req.items():
                 if skill not in skills:
                     i = list(queues).index(name)
                     raise _fail(
-                        f"queues[{i}].requirement.{skill}", f"no agent has the skill {skill!r}"
+                        f"queues[{i}].requirement.{_key(skill)}",
+                        f"no agent has the skill {_show_value(skill)}",
                     )
         traffic = self.traffic
         types = {}
@@ -984,19 +1023,26 @@ class Scenario:
             where = f"traffic.call_types[{i}]"
             types[ct.name] = ct
             if ct.queue is not None and ct.queue not in queues:
-                raise _fail(f"{where}.queue", f"unknown queue {ct.queue!r}")
+                raise _fail(f"{where}.queue", f"unknown queue {_show_value(ct.queue)}")
             for skill, _ in (ct.requirement or {}).items():
                 if skill not in skills:
-                    raise _fail(f"{where}.requirement.{skill}", f"no agent has the skill {skill!r}")
+                    raise _fail(
+                        f"{where}.requirement.{_key(skill)}",
+                        f"no agent has the skill {_show_value(skill)}",
+                    )
         self._check_plan(queues, frozenset(skills))
         self._check_time(traffic)
         for i, c in enumerate(traffic.replay_calls):
             if c.queue is not None and c.queue not in queues:
-                raise traffic._error(i, "queue", f"unknown queue {c.queue!r}")
+                raise traffic._error(i, "queue", f"unknown queue {_show_value(c.queue)}")
             if c.call_type is not None and c.call_type not in types:
-                raise traffic._error(i, "type", f"unknown call type {c.call_type!r}")
+                raise traffic._error(i, "type", f"unknown call type {_show_value(c.call_type)}")
             if c.t < -warmup:
-                raise traffic._error(i, "t", f"{c.t!r} is before the warm-up starts ({-warmup!r})")
+                raise traffic._error(
+                    i,
+                    "t",
+                    f"{_show_value(c.t)} is before the warm-up starts ({_show_value(-warmup)})",
+                )
         self._check_shifts()
         self._check_calls()
         self._check_load()
@@ -1064,7 +1110,7 @@ class Scenario:
         if abs(n - round(n)) > 1e-9 * max(1.0, n):
             raise _fail(
                 "duration",
-                f"{measured!r} s is not a whole number of traffic intervals ({interval!r} s)",
+                f"{_show_value(measured)} s is not a whole number of traffic intervals ({_show_value(interval)} s)",
             )
         object.__setattr__(self, "_measured", round(n) * interval)
 
@@ -1193,7 +1239,9 @@ class Scenario:
                 trials.append((f"{here}.priority" if by_rule else "priority", attrs_, 0, emer))
             for k in attrs_:
                 rest = {a: v for a, v in attrs_.items() if a != k}
-                field = f"attributes.{k}" if k in own_attrs else f"{here}.attributes.{k}"
+                field = f"attributes.{_key(k)}"
+                if k not in own_attrs:
+                    field = f"{here}.{field}"
                 trials.append((field, rest, prio, emer))
             if emer:
                 by_rule = rule is not None and rule.emergency is not None
@@ -1388,7 +1436,7 @@ class Scenario:
     def from_toml(cls, text: str, *, base_dir: str | os.PathLike[str] | None = None) -> Scenario:
         """Build a scenario from TOML text (see the module docstring)."""
         if not isinstance(text, str):
-            raise ConfigError(f"TOML text must be a string, got {text!r}")
+            raise ConfigError(f"TOML text must be a string, got {_show_value(text)}")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -1407,15 +1455,15 @@ class Scenario:
         try:
             mode = os.stat(name).st_mode
             if stat.S_ISDIR(mode):
-                raise ConfigError(f"cannot read {name!r}: it is a directory")
+                raise ConfigError(f"cannot read {_show_value(name)}: it is a directory")
             if not stat.S_ISREG(mode):  # a device or a pipe could be endless
-                raise ConfigError(f"cannot read {name!r}: not a regular file")
+                raise ConfigError(f"cannot read {_show_value(name)}: not a regular file")
             with open(name, "rb") as fh:
                 data = fh.read(MAX_SCENARIO_BYTES + 1)
         except OSError as exc:
-            raise ConfigError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot read {_show_value(name)}: {exc.strerror or exc}") from None
         except ValueError as exc:  # a NUL in the name
-            raise ConfigError(f"cannot read {name!r}: {exc}") from None
+            raise ConfigError(f"cannot read {_show_value(name)}: {exc}") from None
         if len(data) > MAX_SCENARIO_BYTES:
             raise ConfigError(
                 f"{name}: larger than {MAX_SCENARIO_BYTES // 2**20} MiB; "
@@ -1848,23 +1896,25 @@ class _Parser:
     @staticmethod
     def table(value: object, where: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
-            raise _fail(where, f"must be a table, got {value!r}")
+            raise _fail(where, f"must be a table, got {_show_value(value)}")
         return value
 
     @staticmethod
     def tables(value: object, where: str) -> list[Mapping[str, Any]]:
         if not isinstance(value, list):
-            raise _fail(where, f"must be a list of tables ([[{where}]]), got {value!r}")
+            raise _fail(where, f"must be a list of tables ([[{where}]]), got {_show_value(value)}")
         for i, v in enumerate(value):
             if not isinstance(v, Mapping):
-                raise _fail(f"{where}[{i}]", f"must be a table, got {v!r}")
+                raise _fail(f"{where}[{i}]", f"must be a table, got {_show_value(v)}")
         return value
 
     @staticmethod
     def keys(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:
         for k in spec:
             if k not in allowed:
-                raise _fail(_sub(where, k), f"unknown key (known: {', '.join(sorted(allowed))})")
+                raise _fail(
+                    _sub(where, _key(k)), f"unknown key (known: {', '.join(sorted(allowed))})"
+                )
 
     @staticmethod
     def build(cls: Any, where: str, **kwargs: Any) -> Any:
@@ -1884,13 +1934,15 @@ class _Parser:
             found = self.named.get(value)
             if found is None:
                 known = ", ".join(sorted(self.named)) or "none are defined"
-                raise _fail(where, f"unknown distribution {value!r} (known: {known})")
+                raise _fail(where, f"unknown distribution {_show_value(value)} (known: {known})")
             return found
         if isinstance(value, Mapping) or (
             isinstance(value, (int, float)) and not isinstance(value, bool)
         ):
             return distribution_from_dict(value, where=where, base_dir=self.base_dir)
-        raise _fail(where, f"must be a distribution name, a table or a number, got {value!r}")
+        raise _fail(
+            where, f"must be a distribution name, a table or a number, got {_show_value(value)}"
+        )
 
     def opt_dist(self, spec: Mapping[str, Any], key: str, where: str) -> Distribution | None:
         if key not in spec:
@@ -1903,7 +1955,7 @@ class _Parser:
         data = self.table(data, "scenario")
         self.keys(data, _TOP, "")
         for name, spec in self.table(data.get("distributions", {}), "distributions").items():
-            self.named[name] = self.dist(spec, f"distributions.{name}")
+            self.named[name] = self.dist(spec, f"distributions.{_key(name)}")
         if "queues" not in data:
             raise _fail("queues", "at least one queue is required ([[queues]])")
         if "traffic" not in data:
@@ -1953,7 +2005,8 @@ class _Parser:
             except ValueError:
                 known = ", ".join(s.value for s in Strategy)
                 raise _fail(
-                    f"{where}.strategy", f"unknown strategy {value!r} (use one of {known})"
+                    f"{where}.strategy",
+                    f"unknown strategy {_show_value(value)} (use one of {known})",
                 ) from None
         if "requirement" in spec:
             kwargs["requirement"] = _skills(spec["requirement"], f"{where}.requirement")
@@ -2019,19 +2072,21 @@ class _Parser:
             name = spec.get("name")
             args = {k: v for k, v in spec.items() if k != "name"}
         else:
-            raise _fail(where, f"must be a policy name or a table, got {spec!r}")
+            raise _fail(where, f"must be a policy name or a table, got {_show_value(spec)}")
         cls = _POLICIES.get(name) if isinstance(name, str) else None
         if cls is None:
             raise _fail(
                 where if isinstance(spec, str) else f"{where}.name",
-                f"unknown policy {name!r} (use one of {', '.join(_POLICIES)})",
+                f"unknown policy {_show_value(name)} (use one of {', '.join(_POLICIES)})",
             )
         if cls is EmergencyFirst and "inner" in args:
             args["inner"] = self.policy(args["inner"], f"{where}.inner")
         try:
             return cls(**args)  # type: ignore[no-any-return]
         except TypeError:
-            raise _fail(where, f"bad parameters {sorted(args)} for policy {name!r}") from None
+            raise _fail(
+                where, f"bad parameters {sorted(args)} for policy {_show_value(name)}"
+            ) from None
         except ConfigError as exc:
             raise _fail(where, str(exc)) from None
 
@@ -2050,7 +2105,9 @@ class _Parser:
             queues = spec["queues"]
             if isinstance(queues, Mapping):
                 queues = {
-                    q: _membership_from(self.table(m, f"{where}.queues.{q}"), f"{where}.queues.{q}")
+                    q: _membership_from(
+                        self.table(m, f"{where}.queues.{_key(q)}"), f"{where}.queues.{_key(q)}"
+                    )
                     for q, m in queues.items()
                 }
             kwargs["queues"] = queues
