@@ -59,12 +59,9 @@ class Differential(base.DistributorMachine):
         self._same(mine, self.other.advance(now), ("advance", now))
         self._observe(mine)
 
-    def _send(self, ev: Event) -> list[Action]:
-        self._advance(ev.now)
-        self.journal.append(("event", ev))
+    def _apply(self, ev: Event) -> list[Action]:
         mine = self.acd.handle(ev)
         self._same(mine, self.other.handle(ev), ev)
-        self._observe(mine)
         return mine
 
     def _refused(self, ev: Event | None, advance_to: float | None = None) -> None:

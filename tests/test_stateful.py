@@ -6,10 +6,18 @@ this machine checks what it can see from outside: every offer goes to an agent
 who is eligible for the call, the offers it believes outstanding match the
 distributor's, every call ends in exactly one outcome, refused events leave
 the state untouched, and replaying the journal gives the same actions.
+
+Two rules attack determinism on purpose. ``reuse_id`` brings back the id of a
+call in any state (live ones must be refused; an ended one, even one whose
+agent is still wrapping it up or one that ended at this very instant, is a new
+call in every respect). ``read`` calls a random read-only method between
+events; the journal replay at the end runs without any of those reads, so a
+read that changed a later decision makes the replay differ.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 
@@ -46,6 +54,7 @@ from acdcore import (
     CallEnded,
     CallTransferred,
     CancelOffer,
+    Channel,
     Distributor,
     Event,
     Offer,
@@ -96,10 +105,12 @@ class DistributorMachine(RuleBasedStateMachine):
         self.emitted: list[Action] = []
         self.offers: dict[str, list[str]] = {}  # call -> agents ringing (from actions)
         self.live: dict[str, str] = {}  # call -> "waiting" | "ringing" | "connected"
-        self.outcomes: dict[str, str] = {}  # call -> final outcome
+        self.outcomes: list[tuple[str, str]] = []  # (call, final outcome), in order
         self.callbacks: dict[str, tuple[str, tuple[float, ...]]] = {}  # call -> (queue, key)
         self.rotations: dict[str, int] = {}  # call -> rotation of its last announcement
-        self.next_call = 0
+        self.next_call = 0  # the next fresh id is f"c{next_call}"
+        self.arrivals = 0  # accepted CallArrived events (fresh and reused ids)
+        self.dead: set[int] = set()  # scheduling numbers of deadlines seen dead
         self.seed = 0
 
     @initialize(
@@ -134,6 +145,15 @@ class DistributorMachine(RuleBasedStateMachine):
 
     # -------------------------------------------------------------- driving
 
+    def _ended(self, cid: str, outcome: str) -> None:
+        """The model's side of a call's one outcome: it must be live here."""
+        assert cid in self.live, f"{cid} ended ({outcome}) but is not live"
+        del self.live[cid]
+        self.outcomes.append((cid, outcome))
+        self.offers.pop(cid, None)
+        self.callbacks.pop(cid, None)
+        self.rotations.pop(cid, None)
+
     def _observe(self, actions: list[Action]) -> None:
         for a in actions:
             if isinstance(a, Offer):
@@ -161,20 +181,14 @@ class DistributorMachine(RuleBasedStateMachine):
                 event("auto-pause")
             elif isinstance(a, Reject):
                 event("rejected")
-                assert a.call_id not in self.outcomes
-                self.outcomes[a.call_id] = "rejected"
-                self.live.pop(a.call_id, None)
+                self._ended(a.call_id, "rejected")
             elif isinstance(a, SelfService):
                 event(f"self-service: {a.reason}")
-                assert a.call_id not in self.outcomes
-                self.outcomes[a.call_id] = "self-service"
-                self.live.pop(a.call_id, None)
+                self._ended(a.call_id, "self-service")
             elif isinstance(a, Overflow):
                 event(f"overflow: {a.reason}")
                 if a.destination is not None:
-                    assert a.call_id not in self.outcomes
-                    self.outcomes[a.call_id] = "overflowed"
-                    self.live.pop(a.call_id, None)
+                    self._ended(a.call_id, "overflowed")
             elif isinstance(a, SurgeMode):
                 event("surge mode changed")
             elif isinstance(a, PlaceCallback):
@@ -184,10 +198,7 @@ class DistributorMachine(RuleBasedStateMachine):
                 self.live[a.call_id] = "ringing"
             elif isinstance(a, CallbackFailed):
                 event("callback failed")
-                assert a.call_id not in self.outcomes
-                self.outcomes[a.call_id] = "callback-failed"
-                self.live.pop(a.call_id, None)
-                self.offers.pop(a.call_id, None)
+                self._ended(a.call_id, "callback-failed")
             elif isinstance(a, Announce):
                 event("announcement")
                 last = self.rotations.get(a.call_id)
@@ -215,9 +226,15 @@ class DistributorMachine(RuleBasedStateMachine):
     def _send(self, ev: Event) -> list[Action]:
         self._advance(ev.now)
         self.journal.append(("event", ev))
-        actions = self.acd.handle(ev)
+        actions = self._apply(ev)
+        if isinstance(ev, CallArrived):
+            self.arrivals += 1
         self._observe(actions)
         return actions
+
+    def _apply(self, ev: Event) -> list[Action]:
+        """Hand an accepted event to the distributor (or distributors)."""
+        return self.acd.handle(ev)
 
     def _refused(self, ev: Event | None, advance_to: float | None = None) -> None:
         """The event (or advance) must raise an AcdError and change nothing."""
@@ -349,6 +366,69 @@ class DistributorMachine(RuleBasedStateMachine):
             queue = self.queue_names[q % len(self.queue_names)]
             self._send(CallArrived(now=self.t, call_id=cid, queue=queue))
 
+    @precondition(lambda self: self.next_call > 0)
+    @rule(k=st.integers(0, 100), q=st.integers(0, 2), recent=st.booleans())
+    def reuse_id(self, k: int, q: int, recent: bool) -> None:
+        """A call arrives with an id used before: refused while that call is
+        live (waiting, ringing, connected, a pending callback), a new call
+        once it has ended (also while its agent wraps it up, or at the very
+        instant it ended)."""
+        self._advance(self.t)
+        ended = [c for c, _ in self.outcomes[-2:]]
+        cands = ended if recent and ended else [f"c{i}" for i in range(self.next_call)]
+        cid = cands[k % len(cands)]
+        queue = self.queue_names[q % len(self.queue_names)]
+        ev = CallArrived(now=self.t, call_id=cid, queue=queue)
+        if cid in self.live:
+            event(f"id reused while {self.live[cid]}")
+            self._refused(ev)
+            return
+        wrapping = any(
+            s.call_id == cid and s.state.value == "wrap-up"
+            for a in self.acd._agents.values()
+            for s in a.sessions.values()
+        )
+        event("id reused during its wrap-up" if wrapping else "id reused after it ended")
+        self.live[cid] = "waiting"
+        self._send(ev)
+
+    @rule(which=st.integers(0, 19), k=st.integers(0, 100))
+    def read(self, which: int, k: int) -> None:
+        """A read-only call between events: it must change nothing now (the
+        snapshot is equal before and after) and nothing later (the replay
+        in teardown runs without it)."""
+        acd = self.acd
+        cids = sorted(self.live) or ["c0"]
+        cid = cids[k % len(cids)]
+        aid = AGENT_IDS[k % len(AGENT_IDS)]
+        queue = self.queue_names[k % len(self.queue_names)]
+        reads = (
+            acd.next_deadline,
+            acd.snapshot,
+            acd.check,
+            acd.counts,
+            lambda: acd.call(cid),
+            lambda: acd.agent(aid),
+            lambda: acd.waiting(queue),
+            lambda: acd.explain(cid),
+            lambda: acd.estimate(cid),
+            lambda: acd.estimate_new(queue),
+            lambda: acd.estimate_new(queue, priority=k % 3, channel=Channel.CHAT),
+            acd.agent_states,
+            lambda: acd.queues,
+            lambda: acd.transfers,
+            lambda: acd.plan,
+            lambda: acd.surge_active(queue),
+            lambda: acd.estimators,
+            lambda: acd.now,
+            lambda: acd.backend,
+            lambda: [acd.agent(a) for a in AGENT_IDS if a in acd._agents],
+        )
+        before = acd.snapshot()
+        with contextlib.suppress(AcdError):  # e.g. no estimator attached, or not waiting
+            reads[which % len(reads)]()
+        assert acd.snapshot() == before, f"read #{which % len(reads)} changed the state"
+
     @precondition(lambda self: bool(self.offers))
     @rule(k=st.integers(0, 100))
     def answer(self, k: int) -> None:
@@ -376,9 +456,11 @@ class DistributorMachine(RuleBasedStateMachine):
             assert cancelled == set(ringing) - {aid}
         else:
             self._send(OfferDeclined(now=self.t, call_id=cid, agent_id=aid))
-            self.offers[cid].remove(aid)
-            if not self.offers[cid]:
-                del self.offers[cid]
+            ringing = self.offers.get(cid)  # None if the call has ended meanwhile
+            if ringing is not None:
+                ringing.remove(aid)
+                if not ringing:
+                    del self.offers[cid]
 
     @precondition(lambda self: any(s != "connected" for s in self.live.values()))
     @rule(k=st.integers(0, 100))
@@ -391,9 +473,7 @@ class DistributorMachine(RuleBasedStateMachine):
             return
         cid = cands[k % len(cands)]
         self._send(CallAbandoned(now=self.t, call_id=cid))
-        self.offers.pop(cid, None)
-        del self.live[cid]
-        self.outcomes[cid] = "abandoned"
+        self._ended(cid, "abandoned")
 
     @precondition(lambda self: any(s == "connected" for s in self.live.values()))
     @rule(k=st.integers(0, 100))
@@ -403,8 +483,7 @@ class DistributorMachine(RuleBasedStateMachine):
         cid = cands[k % len(cands)]
         self._send(CallEnded(now=self.t, call_id=cid))
         event("completed")
-        del self.live[cid]
-        self.outcomes[cid] = "completed"
+        self._ended(cid, "completed")
 
     # ------------------------------------------------------------ bad input
 
@@ -453,6 +532,20 @@ class DistributorMachine(RuleBasedStateMachine):
             self.acd.check()
 
     @invariant()
+    def dead_deadlines_stay_dead(self) -> None:
+        """Why a read cannot change a decision: dropping a dead deadline
+        early (as reading once did) or late is harmless only if no deadline
+        ever comes back to life, so that is checked for every one seen."""
+        if not hasattr(self, "acd"):
+            return
+        seen = self.dead
+        for _, tseq, kind, rec, token in self.acd._timers:
+            if self.acd._timer_live(tseq, kind, rec, token):
+                assert tseq not in seen, f"deadline #{tseq} (kind {kind}) came back to life"
+            else:
+                seen.add(tseq)
+
+    @invariant()
     def model_agrees(self) -> None:
         if not hasattr(self, "acd"):
             return
@@ -465,8 +558,8 @@ class DistributorMachine(RuleBasedStateMachine):
             "completed", "abandoned", "rejected", "overflowed", "self-service", "callback-failed",
             "callback-cancelled",
         ):  # fmt: skip
-            assert counts[name] == sum(1 for o in self.outcomes.values() if o == name), name
-        assert counts["arrived"] == self.next_call
+            assert counts[name] == sum(1 for _, o in self.outcomes if o == name), name
+        assert counts["arrived"] == self.arrivals
         live = ("waiting", "ringing", "connected", "callback-pending")
         assert sum(counts[s] for s in live) == len(self.live)
         for cid, state in self.live.items():
@@ -481,7 +574,7 @@ class DistributorMachine(RuleBasedStateMachine):
         if not hasattr(self, "acd"):
             return
         event(f"journal length >= {min(len(self.journal) // 25 * 25, 100)}")
-        event(f"calls arrived >= {min(self.next_call // 5 * 5, 20)}")
+        event(f"calls arrived >= {min(self.arrivals // 5 * 5, 20)}")
         # Determinism: replaying the journal gives the same actions and state.
         twin = self.build()
         replayed: list[Action] = []
@@ -585,9 +678,7 @@ class CallbackMachine(DistributorMachine):
             return
         self._send(ev)
         event("callback cancelled")
-        self.offers.pop(cid, None)
-        del self.live[cid]
-        self.outcomes[cid] = "callback-cancelled"
+        self._ended(cid, "callback-cancelled")
 
     @rule(k=st.integers(0, 100))
     def abandon_callback(self, k: int) -> None:
@@ -621,7 +712,7 @@ class PlanMachine(DistributorMachine):
     transfers. Relaxation must never narrow who may take a call."""
 
     def make_plan(self, data: st.DataObject, names: tuple[str, ...]) -> RoutingPlan | None:
-        self.stage_seen: dict[str, tuple[object, ...]] = {}
+        self.stage_seen: dict[int, tuple[object, ...]] = {}  # by the call's sequence number
         return data.draw(routing_plans(names))
 
     @rule(q=st.integers(0, 2), attributes=plan_call_attributes)
@@ -650,8 +741,8 @@ class PlanMachine(DistributorMachine):
             return
         for cid, call in self.acd._calls.items():
             now = (call.stage_gen, call.stage, call.requirement, call.extra_queues, call.regional)
-            before = self.stage_seen.get(cid)
-            self.stage_seen[cid] = now
+            before = self.stage_seen.get(call.seq)
+            self.stage_seen[call.seq] = now
             if before is None or before[0] != now[0]:
                 continue
             _, stage0, req0, extra0, regional0 = before
