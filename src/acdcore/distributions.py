@@ -273,6 +273,8 @@ class Empirical:
                     rows.append(row)
                     if len(rows) > MAX_SAMPLES + 1:  # + 1: a header
                         raise ConfigError(f"{_show(name)}: more than {MAX_SAMPLES:,} values")
+        except ConfigError:
+            raise
         except OSError as exc:
             raise ConfigError(f"cannot read {_show(name)}: {exc.strerror or exc}") from None
         except UnicodeDecodeError as exc:

@@ -640,6 +640,8 @@ def load_replay(path: str | os.PathLike[str]) -> tuple[tuple[ReplayCall, ...], t
                         f"{_show_value(name)}: more than {MAX_CALLS:,} calls to replay"
                     )
                 rows.append((line, {k.strip(): (v or "").strip() for k, v in row.items() if k}))
+    except ConfigError:
+        raise
     except OSError as exc:
         raise ConfigError(f"cannot read {_show_value(name)}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -1452,18 +1454,22 @@ class Scenario:
         """Read a TOML scenario file; relative file names in it are read from
         the file's directory."""
         name = os.fspath(path)
+        problem = None
         try:
             mode = os.stat(name).st_mode
             if stat.S_ISDIR(mode):
-                raise ConfigError(f"cannot read {_show_value(name)}: it is a directory")
-            if not stat.S_ISREG(mode):  # a device or a pipe could be endless
-                raise ConfigError(f"cannot read {_show_value(name)}: not a regular file")
-            with open(name, "rb") as fh:
-                data = fh.read(MAX_SCENARIO_BYTES + 1)
+                problem = "it is a directory"
+            elif not stat.S_ISREG(mode):  # a device or a pipe could be endless
+                problem = "not a regular file"
+            else:
+                with open(name, "rb") as fh:
+                    data = fh.read(MAX_SCENARIO_BYTES + 1)
         except OSError as exc:
-            raise ConfigError(f"cannot read {_show_value(name)}: {exc.strerror or exc}") from None
+            problem = exc.strerror or str(exc)
         except ValueError as exc:  # a NUL in the name
-            raise ConfigError(f"cannot read {_show_value(name)}: {exc}") from None
+            problem = str(exc)
+        if problem is not None:
+            raise ConfigError(f"cannot read {_show_value(name)}: {problem}")
         if len(data) > MAX_SCENARIO_BYTES:
             raise ConfigError(
                 f"{name}: larger than {MAX_SCENARIO_BYTES // 2**20} MiB; "
