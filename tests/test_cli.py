@@ -2,11 +2,66 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from acdcore.cli import main, parse_duration, parse_target
+from acdcore import cli
+from acdcore.cli import main, parse_args, parse_duration, parse_target
+from acdcore.errors import InvalidValue
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scenarios"
+
+TINY = """
+name = "tiny"
+replications = 2
+drain = 600
+[[queues]]
+name = "q"
+[[agents]]
+name = "a"
+count = 2
+queues = ["q"]
+[traffic]
+interval = 3600
+rates = [5]
+"""
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    """``main(argv)``: its status (a SystemExit's code included), stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else 2
+    return status, out.getvalue(), err.getvalue()
+
+
+def refused(argv: list[str], command: str, *needles: str) -> str:
+    """Assert that ``argv`` exits 2 with one line on stderr, ``acdcore
+    <command>: error: ...``, holding every needle; return that line."""
+    status, _, err = run(argv)
+    assert status == 2, (status, err)
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"acdcore {command}: error: "), err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+# ----------------------------------------------------------------- staffing
 
 
 def test_staffing_reproduces_erlang_c_and_the_80_20_minimum(
@@ -28,7 +83,7 @@ def test_staffing_with_patience_uses_erlang_a_and_shrinkage(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     args = ["staffing", "--calls", "100", "--interval", "30m", "--aht", "3m", "--patience", "300"]
-    assert main([*args, "--shrinkage", "30", "--json"]) == 0
+    assert main([*args, "--shrinkage", "30%", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     row = next(r for r in data["table"] if r["agents"] == 13)
     assert round(row["p_wait"], 4) == 0.2258
@@ -38,31 +93,159 @@ def test_staffing_with_patience_uses_erlang_a_and_shrinkage(
     assert data["required"] == 13 and data["scheduled"] == 19
 
 
+def test_fractions_are_0_85_or_85_percent_and_both_mean_the_same() -> None:
+    base = ["staffing", "--calls", "100", "--aht", "180", "--json"]
+    answers = set()
+    for occupancy, shrinkage in (("0.7", "0.3"), ("70%", "30%"), ("70 %", ".3")):
+        status, out, _ = run([*base, "--max-occupancy", occupancy, "--shrinkage", shrinkage])
+        assert status == 0
+        data = json.loads(out)
+        answers.add((data["required"], data["scheduled"]))
+    assert answers == {(15, 22)}
+
+
 @pytest.mark.parametrize(
-    "argv",
+    ("extra", "needles"),
     [
-        ["staffing", "--calls", "100", "--aht", "180", "--target", "180/20"],
-        ["staffing", "--calls", "100", "--aht", "soon"],
-        ["staffing", "--calls", "-5", "--aht", "180"],
-        ["staffing", "--aht", "180"],
-        ["staffing", "--calls", "100", "--aht", "180", "--shrinkage", "150"],
+        # The issue's examples.
+        (
+            ["--max-occupancy", "1.5"],
+            ["argument --max-occupancy", "'1.5' is ambiguous", "write 1.5% for 1.5 percent"],
+        ),
+        (["--interval", "15"], ["argument --interval", "'15' has no unit", "15m", "15s"]),
+        (["--seed", "abc"], ["unrecognized arguments: --seed abc", "it takes --aht, --calls"]),
+        (["--calls", "nan"], ["argument --calls", "'nan' is not a number of calls", "above 0"]),
+        (["--calls", "-100"], ["argument --calls", "'-100' must be above 0"]),
+        # The same kinds of problem elsewhere.
+        (["--calls", "-1e5"], ["argument --calls", "'-1e5' must be above 0"]),
+        (["--calls", "inf"], ["argument --calls", "is not a number of calls"]),
+        (["--calls", "1e400"], ["argument --calls", "too large"]),
+        (["--calls", "1_000"], ["argument --calls", "is not a number of calls"]),
+        (["--calls", "1e9"], ["arguments --calls, --interval, --aht", "at most 100,000 erlangs"]),
+        (["--shrinkage", "30"], ["argument --shrinkage", "'30' is ambiguous", "write 30%"]),
+        (["--shrinkage", "1"], ["argument --shrinkage", "below 1 (100%)", "write 1%"]),
+        (["--shrinkage", "150%"], ["argument --shrinkage", "below 1 (100%)"]),
+        (["--shrinkage", "-0.1"], ["argument --shrinkage", "'-0.1' must be at least 0"]),
+        (["--max-occupancy", "0"], ["argument --max-occupancy", "must be above 0"]),
+        (["--max-occupancy", "120%"], ["argument --max-occupancy", "at most 100%"]),
+        (["--max-occupancy", "high"], ["argument --max-occupancy", "write an occupancy cap as"]),
+        (["--max-occupancy", "0.000001"], ["argument --max-occupancy", "1,000,000 agents"]),
+        (["--target", "0.8/20"], ["argument --target", "write 80/20", "0.8%/20"]),
+        (["--target", "180/20"], ["argument --target", "above 0 and below 100"]),
+        (["--target", "80"], ["argument --target", "PERCENT/SECONDS"]),
+        (["--target", "80/soon"], ["argument --target", "'soon' is not a number of seconds"]),
+        (["--aht", "3x"], ["argument --aht", "unknown unit 'x'", "s, m (or min) or h"]),
+        (["--aht", "-3m"], ["argument --aht", "longer than zero"]),
+        (["--aht", "0"], ["argument --aht", "longer than zero"]),
+        (["--aht", "1e-9"], ["argument --aht", "shorter than 1 ms"]),
+        (["--aht", "9" * 400], ["argument --aht", "too large"]),
+        (["--patience", "9999h"], ["argument --patience", "longer than 366 days"]),
+        (["--patience", "-inf"], ["argument --patience", "is not a duration"]),
+        (["--max-asa", "0"], ["argument --max-asa", "longer than zero"]),
+        (["--interval", "٣٠٠"], ["argument --interval", "is not an interval"]),
+        (["--interval", "1.5"], ["argument --interval", "1.5m", "1.5s"]),
+        (["--json", "x"], ["unrecognized arguments: x"]),
     ],
 )
-def test_bad_arguments_exit_2_naming_the_argument(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
+def test_bad_staffing_arguments_exit_2_with_one_line_naming_the_option(
+    extra: list[str], needles: list[str]
 ) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert "error:" in err and "--" in err  # names the argument
+    refused(["staffing", "--calls", "100", "--aht", "180", *extra], "staffing", *needles)
 
 
-def test_duration_and_target_parsing() -> None:
+def test_missing_staffing_arguments_are_named() -> None:
+    refused(["staffing"], "staffing", "required: --calls, --aht")
+
+
+def test_durations_need_a_unit_or_are_seconds() -> None:
     assert parse_duration("30m") == 1800.0
+    assert parse_duration("30 min") == 1800.0
     assert parse_duration("1h") == 3600.0
-    assert parse_duration("90") == 90.0
+    assert parse_duration("1.5h") == 5400.0
+    assert parse_duration("90") == 90.0  # documented: a bare number is seconds
+    assert parse_duration("90s") == 90.0
     assert parse_target("80/20") == (0.8, 20.0)
+    assert parse_target("80%/20s") == (0.8, 20.0)
+    assert parse_target("90/1m") == (0.9, 60.0)
+    assert parse_target("80/0") == (0.8, 0.0)
+    assert (
+        parse_args(["staffing", "--calls", "1", "--aht", "1", "--interval", "900"]).interval == 900
+    )
+
+
+def test_a_staffing_error_from_the_library_names_the_option() -> None:
+    message = str(cli._from_library(InvalidValue("patience=1e9 is too long for this load")))
+    assert message.startswith("argument --patience: patience=1e9")
+    message = str(cli._from_library(InvalidValue("arrival_rate must not be NaN")))
+    assert message.startswith("argument --calls / --interval:")
+
+
+STAFFING_OPTIONS = [
+    "--calls",
+    "--interval",
+    "--aht",
+    "--target",
+    "--patience",
+    "--max-asa",
+    "--max-occupancy",
+    "--shrinkage",
+]
+numbers = st.one_of(
+    st.integers(min_value=-(10**6), max_value=10**6).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.floats(min_value=-2, max_value=2).map(lambda x: f"{x:.3g}"),
+    st.sampled_from(["9" * 400, "-" + "9" * 400, "1e400", "1e-400", "-0", ".5", "5.", "1_000"]),
+)
+values = st.one_of(
+    numbers,
+    st.tuples(numbers, st.sampled_from(["s", "m", "min", "h", "%", " %", "x", "ms", "d", "M"])).map(
+        "".join
+    ),
+    st.tuples(numbers, st.sampled_from(["/", "%/"]), numbers, st.sampled_from(["", "s", "m"])).map(
+        "".join
+    ),
+    st.text(max_size=8),
+    st.sampled_from(["nan", "inf", "-inf", "NaN", "0x10", "٣", "½", "", " ", "-", "--", "-h1"]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(st.sampled_from(STAFFING_OPTIONS), values, min_size=1, max_size=3))
+def test_random_staffing_values_succeed_or_exit_2_with_one_line(options: dict[str, str]) -> None:
+    argv = ["staffing", "--calls", "100", "--aht", "180"]
+    for option, value in options.items():
+        argv += [option, value]
+    status, out, err = run(argv)
+    assert "Traceback" not in err
+    if status == 0:
+        assert "required:" in out
+        return
+    assert status == 2, (argv, status, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("acdcore staffing: error: "), (argv, err)
+
+
+@settings(max_examples=80, deadline=None)
+@given(reps=values, seed=values)
+def test_random_reps_and_seeds_parse_or_exit_2_with_one_line(reps: str, seed: str) -> None:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            args = parse_args(["simulate", "x.toml", "--reps", reps, "--seed", seed])
+        except SystemExit as exc:
+            assert exc.code == 2
+            lines = err.getvalue().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("acdcore simulate: error: ")
+            return
+    assert isinstance(args.reps, int) and 1 <= args.reps <= 10_000
+    assert isinstance(args.seed, (int, str))
+    if isinstance(args.seed, str):
+        assert args.seed.strip() == args.seed and args.seed
+        with pytest.raises(ValueError):
+            float(args.seed)
+
+
+# --------------------------------------------------------------- simulation
 
 
 def test_demo_simulates_a_hotline_day_and_prints_the_kpi_table(
@@ -77,9 +260,7 @@ def test_demo_simulates_a_hotline_day_and_prints_the_kpi_table(
 
 
 def test_simulate_a_scenario_file_as_json(capsys: pytest.CaptureFixture[str]) -> None:
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "examples" / "scenarios" / "small_team.toml"
+    path = EXAMPLES / "small_team.toml"
     assert main(["simulate", str(path), "--reps", "2", "--seed", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["seed"] == 3 and len(data["replications"]) == 2
@@ -87,24 +268,135 @@ def test_simulate_a_scenario_file_as_json(capsys: pytest.CaptureFixture[str]) ->
     assert set(data["queue_kpis"]) == {"support", "sales", "billing"}
 
 
-def test_simulate_reports_a_bad_scenario_by_its_key(
-    tmp_path: object, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from pathlib import Path
+def test_a_negative_or_text_seed_is_taken(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    for seed, expected in (("-5", -5), ("monday", "monday"), ("+7", 7)):
+        status, out, err = run(["simulate", str(path), "--reps", "1", "--seed", seed, "--json"])
+        assert status == 0, err
+        assert json.loads(out)["seed"] == expected
 
-    bad = Path(str(tmp_path)) / "bad.toml"
+
+def test_simulate_reports_a_bad_scenario_by_its_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
     bad.write_text(
         'name = "x"\n[[queues]]\nname = "q"\n[[agents]]\nname = "a"\ncount = 1\n'
         'skills = { billing = 12 }\nqueues = ["q"]\n[traffic]\ninterval = 1800\nrates = [1]\n'
     )
-    assert main(["simulate", str(bad)]) == 1
-    err = capsys.readouterr().err
-    assert "agents[0].skills.billing" in err
-    assert main(["simulate", str(Path(str(tmp_path)) / "missing.toml")]) == 2
+    refused(["simulate", str(bad)], "simulate", "bad.toml: agents[0].skills.billing: level 12")
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        (b'name = "caf\xe9"\n', ["not UTF-8 text (byte 0xe9 on line 1)"]),
+        (("x = " + "[" * 5000 + "]" * 5000).encode(), ["not valid TOML", "nested too deeply"]),
+        (
+            TINY.replace("drain = 600", "duration = 1" + "0" * 400).encode(),
+            ["duration: must be finite, got an int of 401 digits"],
+        ),
+        (b"x = 1" + b"0" * 5000, ["not valid TOML"]),
+        (b"hello, world\n", ["not valid TOML"]),
+        (
+            TINY.replace(
+                "[traffic]",
+                "[traffic]\ncall_types = [{ name = 'v', priority = 1152921504606846976 }]",
+            ).encode(),
+            ["traffic.call_types[0].priority: must be an int within +-2**53"],
+        ),
+        (
+            TINY.replace(
+                'name = "q"',
+                'name = "q"\npolicy = { name = "value-urgency", matrix = [[0], [1], [2]] }',
+            )
+            .replace(
+                "[traffic]",
+                "[traffic]\ncall_types = [{ name = 'v', attributes = { customer_value = 7 } }]",
+            )
+            .encode(),
+            ["traffic.call_types[0].attributes.customer_value: queue 'q' (value-urgency)", "0..2"],
+        ),
+        (
+            TINY.replace('name = "q"', 'name = "q"\npolicy = "accumulating"')
+            .replace(
+                "[traffic]",
+                "[traffic]\ncall_types = [{ name = 'v', priority = 1" + "0" * 400 + " }]",
+            )
+            .encode(),
+            [
+                "traffic.call_types[0].priority: must be an int within +-2**53, got an int of 401 digits"
+            ],
+        ),
+        (
+            TINY.replace("count = 2", "count = 1000000000000").encode(),
+            ["agents[0].count: must be at most 100,000"],
+        ),
+    ],
+)
+def test_unreadable_or_bad_scenario_files_exit_2_with_one_line(
+    tmp_path: Path, content: bytes, needles: list[str]
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(content)
+    refused(["simulate", str(path)], "simulate", "s.toml", *needles)
+
+
+def test_missing_files_directories_and_devices_exit_2(tmp_path: Path) -> None:
+    refused(["simulate", str(tmp_path / "nope.toml")], "simulate", "No such file")
+    refused(["simulate", str(tmp_path)], "simulate", "it is a directory")
+    refused(["simulate", "/dev/zero"], "simulate", "not a regular file")
+    refused(["simulate"], "simulate", "required: scenario")
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--reps", "0"], ["argument --reps", "at least 1"]),
+        (["--reps", "-3"], ["argument --reps", "'-3' is not a whole number"]),
+        (["--reps", "2.5"], ["argument --reps", "not a whole number of replications"]),
+        (["--reps", "1e3"], ["argument --reps", "not a whole number"]),
+        (["--reps", "99999"], ["argument --reps", "more than 10,000"]),
+        (["--reps", "9000"], ["argument --reps", "per-agent interval figures"]),
+        (["--seed", "1.5"], ["argument --seed", "looks like a number", "monday"]),
+        (["--seed", "nan"], ["argument --seed", "looks like a number"]),
+        (["--seed", "0x10"], ["argument --seed", "looks like a number"]),
+        (["--seed", ""], ["argument --seed", "not blank"]),
+        (["--seed", " 7x"], ["argument --seed", "spaces around it"]),
+        (["--seed", "9" * 101], ["argument --seed", "at most 100 digits"]),
+        (["--plot", "out.txt"], ["argument --plot", "must end in .png, .pdf or .svg"]),
+        (["--plot", "/no/such/dir/out.png"], ["argument --plot", "no directory '/no/such/dir'"]),
+        (["--calls", "5"], ["unrecognized arguments: --calls 5", "it takes --help, --json"]),
+    ],
+)
+def test_bad_simulation_arguments_exit_2_with_one_line_naming_the_option(
+    tmp_path: Path, extra: list[str], needles: list[str]
+) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        TINY.replace("count = 2", "count = 100").replace("rates = [5]", "rates = [5, 5]")
+    )
+    refused(["simulate", str(path), *extra], "simulate", *needles)
+    if extra[0] != "--calls":
+        refused(["demo", *extra], "demo", *needles[:1])
+
+
+def test_the_command_runs_as_a_program_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_bytes(b"\xff\xfe")
+    out = subprocess.run(
+        [sys.executable, "-m", "acdcore", "simulate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("acdcore simulate: error: ")
+    assert "not UTF-8 text" in out.stderr
 
 
 def test_seed_may_be_text_like_in_scenarios() -> None:
-    from acdcore.cli import _seed
-
-    assert _seed("42") == 42
-    assert _seed("monday") == "monday"
+    assert cli._seed("42") == 42
+    assert cli._seed("monday") == "monday"
+    assert math.isclose(parse_duration("0.5s"), 0.5)

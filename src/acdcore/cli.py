@@ -8,101 +8,341 @@
 - ``acdcore staffing``: how many agents, by Erlang C (or Erlang A with
   ``--patience``), with the neighbourhood of the answer as a table.
 
-Exit status 0 on success, 2 on bad arguments (with a message naming the
-argument), 1 on any other acdcore error (a bad scenario names its key).
+Exit status: 0 on success; 2 for bad input, that is a bad argument or a
+scenario file that cannot be read or is not a valid scenario; 1 when a run
+fails otherwise (``--plot`` without matplotlib, a plot that cannot be
+written). An error is one line on stderr, ``acdcore <command>: error: ...``,
+naming the option (or the scenario key) and saying what was expected; never a
+traceback.
+
+How arguments are written
+-------------------------
+
+- A **duration** (``--interval``, ``--aht``, ``--patience``, ``--max-asa`` and
+  the seconds of ``--target``) is a number with a unit, ``s``, ``m`` (or
+  ``min``) or ``h``: ``90s``, ``30m``, ``1.5h``. A bare number is seconds
+  (``--aht 180``), except that a bare ``--interval`` below 300 is refused as
+  ambiguous (``--interval 15``: write ``15m`` or ``15s``). A duration lies
+  between 1 ms and 366 days (the seconds of ``--target`` may be 0).
+- A **fraction** (``--max-occupancy``, ``--shrinkage``) is ``0.85`` or ``85%``.
+  A bare number above 1 is refused as ambiguous (``1.5`` could be 1.5 % or a
+  mistake): write ``1.5%``.
+- ``--target`` is ``PERCENT/SECONDS``: ``80/20`` or ``80%/20s`` is 80 %
+  answered within 20 s. The share is a percentage above 1 and below 100; a
+  share of 1 or less (``0.8/20``) is refused as ambiguous: write ``80/20``, or
+  ``0.8%/20`` for 0.8 percent.
+- ``--calls`` is a number above 0 (``100``, ``12.5``); the load it makes with
+  ``--interval`` and ``--aht`` is at most :data:`MAX_LOAD` erlangs, and at most
+  :data:`MAX_STAFF` agents are solved for.
+- ``--reps`` is a whole number from 1 to 10,000 (and within the scenario's size
+  limits, see :meth:`~acdcore.scenario.Scenario.check_size`).
+- ``--seed`` is an int of at most 100 digits (``42``), or text that does not
+  read as a number (``monday``). Text that looks like a number but is not an
+  int (``1.5``, ``1e3``, ``nan``, ``0x10``) is refused as ambiguous.
+- A value may start with ``-`` (``--calls -100`` is refused because it is
+  negative, not read as an option).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import re
 import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from .errors import AcdError
-from .scenario import Scenario
-from .sim import SimulationResult, simulate
+from .errors import AcdError, ConfigError
+from .scenario import MAX_REPLICATIONS, MAX_SPAN, Scenario
+from .sim import SimulationError, SimulationResult, simulate
 from .staffing import StaffingTarget, erlang_a, erlang_c, required_agents
 
-__all__ = ["main", "parse_duration", "parse_target"]
+__all__ = [
+    "MAX_LOAD",
+    "MAX_STAFF",
+    "build_parser",
+    "main",
+    "parse_args",
+    "parse_duration",
+    "parse_target",
+]
+
+MAX_LOAD = 100_000.0
+"""The largest load ``acdcore staffing`` solves, in erlangs."""
+MAX_STAFF = 1_000_000
+"""The most agents ``acdcore staffing`` searches up to (the load over
+``--max-occupancy`` is a lower bound of the answer)."""
 
 _UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+# Plain ASCII numbers only: float() also takes "nan", "1_000" and Arabic digits.
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_DURATION = re.compile(rf"\s*({_NUMBER})\s*([^\s0-9.+-][^\s]*)?\s*")
+_FRACTION = re.compile(rf"\s*({_NUMBER})\s*(%)?\s*")
+_TARGET = re.compile(rf"\s*({_NUMBER})\s*(%)?\s*/\s*(.*?)\s*")
+_INT = re.compile(r"\s*\+?[0-9]+\s*")
+_SIGNED_INT = re.compile(r"[+-]?[0-9]+")
+_DURATION_HELP = (
+    "give a number with a unit, s, m (or min) or h, such as 90s, 30m or 1.5h "
+    "(a bare number is seconds)"
+)
+_BARE_INTERVAL_MIN = 300.0
+_SHORTEST = 0.001
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+class _BadInput(Exception):
+    """Bad input found after parsing: reported like an argument error, exit 2."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Errors are one line on stderr, ``acdcore staffing: error: ...``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _quote(text: str) -> str:
+    """``repr(text)``, shortened for an error message."""
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:50] + "..." + shown[-5:]
+
+
+def _bad(message: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(message)
+
+
+def _float(text: str, match: str) -> float:
+    """The number ``match`` (already checked against _NUMBER) of ``text``."""
+    value = float(match)
+    if not math.isfinite(value):
+        raise _bad(f"{_quote(text)} is too large a number")
+    return value
+
+
+# ------------------------------------------------------------------ parsers
+
+
+def _duration(
+    text: str, *, zero: bool = False, bare_min: float = 0.0, what: str = "a duration"
+) -> float:
+    m = _DURATION.fullmatch(text)
+    if m is None:
+        raise _bad(f"{_quote(text)} is not {what}: {_DURATION_HELP}")
+    unit = m.group(2)
+    if unit is not None and unit not in _UNITS:
+        raise _bad(f"{_quote(text)}: unknown unit {_quote(unit)}; {_DURATION_HELP}")
+    number = _float(text, m.group(1))
+    if unit is None and 0 < number < bare_min:
+        n = m.group(1)
+        raise _bad(
+            f"{_quote(text)} has no unit: write {n}m for {n} minutes, or {n}s if you "
+            f"mean seconds (a bare number is seconds only from {bare_min:g} up)"
+        )
+    seconds = number * _UNITS[unit or "s"]
+    if seconds < 0 or (seconds == 0 and not zero):
+        raise _bad(f"{_quote(text)} must be {'0 or more' if zero else 'longer than zero'}")
+    if 0 < seconds < _SHORTEST:
+        raise _bad(f"{_quote(text)} is shorter than 1 ms")
+    if seconds > MAX_SPAN:
+        raise _bad(f"{_quote(text)} is longer than 366 days")
+    return seconds
 
 
 def parse_duration(text: str) -> float:
-    """``"30m"`` -> 1800.0, ``"90s"`` or ``"90"`` -> 90.0, ``"1h"`` -> 3600.0."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|m|min|h)?\s*", text)
-    if m is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 30m, 90s, 1h)")
-    value = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
-    return value
+    """Seconds from a duration: ``"30m"`` -> 1800.0, ``"90s"`` or ``"90"``
+    -> 90.0, ``"1.5h"`` -> 5400.0. Units: ``s``, ``m`` (or ``min``), ``h``;
+    a bare number is seconds. From 1 ms to 366 days; anything else raises
+    ``argparse.ArgumentTypeError`` saying what is expected."""
+    return _duration(text)
+
+
+def _interval(text: str) -> float:
+    return _duration(text, bare_min=_BARE_INTERVAL_MIN, what="an interval")
+
+
+def _answer_time(text: str) -> float:
+    return _duration(text, what="a duration")
 
 
 def parse_target(text: str) -> tuple[float, float]:
-    """``"80/20"`` -> (0.8, 20.0): a share answered within a number of seconds."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*/\s*([0-9]*\.?[0-9]+)\s*", text)
+    """``"80/20"`` -> (0.8, 20.0): a share answered within a duration. The
+    share is a percentage (``80`` or ``80%``) above 1 and below 100; the
+    duration is as in :func:`parse_duration` and may be 0 (``80/20s``,
+    ``90%/1m``). A bare share of 1 or less is refused as ambiguous."""
+    m = _TARGET.fullmatch(text)
     if m is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a target like 80/20")
-    share, seconds = float(m.group(1)), float(m.group(2))
+        raise _bad(f"{_quote(text)} is not a target: write PERCENT/SECONDS, such as 80/20")
+    share = _float(text, m.group(1))
+    within = _duration(m.group(3), zero=True, what="a number of seconds")
+    if not m.group(2) and 0 < share <= 1:
+        n, rest = m.group(1), m.group(3)
+        raise _bad(
+            f"{_quote(text)}: the share is a percentage, so write {share * 100:g}/{rest} "
+            f"for {share * 100:g} %, or {n}%/{rest} if you mean {n} percent"
+        )
     if not 0 < share < 100:
-        raise argparse.ArgumentTypeError(f"{text!r}: the percentage must be between 0 and 100")
-    return share / 100.0, seconds
+        raise _bad(f"{_quote(text)}: the percentage must be above 0 and below 100")
+    return share / 100.0, within
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value > 1:
+def _fraction(text: str, *, what: str, one: bool) -> float:
+    m = _FRACTION.fullmatch(text)
+    if m is None:
+        raise _bad(f"{_quote(text)} is not a fraction: write {what} as 0.85 or 85%")
+    value = _float(text, m.group(1))
+    n = m.group(1)
+    if m.group(2):
         value /= 100.0
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction in [0, 1) or a percentage")
+    elif value > 1:
+        raise _bad(
+            f"{_quote(text)} is ambiguous: a bare number is a fraction from 0 to 1; "
+            f"write {n}% for {n} percent"
+        )
+    if value < 0:
+        raise _bad(f"{_quote(text)} must be at least 0")
+    if one and value == 0:
+        raise _bad(f"{_quote(text)} must be above 0")
+    if not one and value >= 1:
+        hint = "" if m.group(2) else f" (for {n} percent, write {n}%)"
+        raise _bad(f"{_quote(text)} must be below 1 (100%){hint}")
+    if value > 1:
+        raise _bad(f"{_quote(text)} must be at most 100%")
     return value
+
+
+def _occupancy(text: str) -> float:
+    return _fraction(text, what="an occupancy cap", one=True)
+
+
+def _shrinkage(text: str) -> float:
+    return _fraction(text, what="a shrinkage", one=False)
+
+
+def _calls(text: str) -> float:
+    m = re.fullmatch(rf"\s*({_NUMBER})\s*", text)
+    if m is None:
+        raise _bad(f"{_quote(text)} is not a number of calls: give a number above 0, such as 100")
+    value = _float(text, m.group(1))
+    if value <= 0:
+        raise _bad(f"{_quote(text)} must be above 0")
+    return value
+
+
+def _reps(text: str) -> int:
+    if _INT.fullmatch(text) is None:
+        raise _bad(f"{_quote(text)} is not a whole number of replications (such as 10)")
+    value = int(text)
+    if value < 1:
+        raise _bad(f"{_quote(text)} must be at least 1")
+    if value > MAX_REPLICATIONS:
+        raise _bad(f"{_quote(text)} is more than {MAX_REPLICATIONS:,} replications")
+    return value
+
+
+def _looks_like_a_number(text: str) -> bool:
+    for read in (float, lambda t: int(t, 0)):
+        try:
+            read(text)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def _seed(text: str) -> int | str:
+    """A seed as scenarios allow it: an int (at most 100 digits) when it
+    reads as one, else the text itself; text that looks like another kind of
+    number, blank text or text with spaces around it is ambiguous."""
+    if _SIGNED_INT.fullmatch(text):
+        if len(text.lstrip("+-")) > 100:
+            raise _bad(f"{_quote(text)}: an int seed has at most 100 digits")
+        return int(text)
+    if not text.strip():
+        raise _bad("a seed is an int (such as 42) or a word (such as monday), not blank")
+    if text != text.strip():
+        raise _bad(f"{_quote(text)} has spaces around it; write the seed without them")
+    if _looks_like_a_number(text):
+        raise _bad(
+            f"{_quote(text)} looks like a number but is not a whole number; a seed is an "
+            "int (such as 42) or text that is not a number (such as monday)"
+        )
+    return text
+
+
+def _plot_path(text: str) -> str:
+    path = Path(text)
+    if path.suffix.lower() not in _PLOT_SUFFIXES:
+        raise _bad(f"{_quote(text)}: the file name must end in .png, .pdf or .svg")
+    if path.is_dir():
+        raise _bad(f"{_quote(text)} is a directory")
+    folder = path.parent
+    if not folder.is_dir():
+        raise _bad(f"{_quote(text)}: there is no directory {_quote(str(folder))}")
+    if not os.access(folder, os.W_OK):
+        raise _bad(f"{_quote(text)}: cannot write in {_quote(str(folder))}")
+    return text
+
+
+# ----------------------------------------------------------------- staffing
+
+
+_LIBRARY_NAMES = {
+    "arrival_rate": "--calls / --interval",
+    "aht": "--aht",
+    "patience": "--patience",
+    "answer_within": "--target",
+    "service_level": "--target",
+    "max_asa": "--max-asa",
+    "max_occupancy": "--max-occupancy",
+    "shrinkage": "--shrinkage",
+}
+
+
+def _from_library(exc: AcdError) -> _BadInput:
+    """A staffing error named by the options instead of the parameters."""
+    text = str(exc)
+    for name, option in _LIBRARY_NAMES.items():
+        if re.match(rf"(StaffingTarget\.)?{name}\b", text):
+            return _BadInput(f"argument {option}: {text}")
+    return _BadInput(f"these arguments cannot be solved: {text}")
 
 
 def _staffing(args: argparse.Namespace) -> int:
     share, within = args.target
     rate = args.calls / args.interval
-    target = StaffingTarget(
-        service_level=share,
-        answer_within=within,
-        max_asa=args.max_asa,
-        max_occupancy=args.max_occupancy,
-    )
-    need = required_agents(rate, args.aht, target, patience=args.patience, shrinkage=args.shrinkage)
-    rows: list[dict[str, Any]] = []
-    for n in range(max(1, need.agents - 2), need.agents + 3):
-        if args.patience is None:
-            c = erlang_c(rate, args.aht, n, answer_within=within)
-            rows.append(
-                {
-                    "agents": n,
-                    "p_wait": c.wait_probability,
-                    "service_level": c.service_level,
-                    "asa": c.asa,
-                    "occupancy": c.occupancy,
-                    "p_abandon": None,
-                }
-            )
-        else:
-            a = erlang_a(rate, args.aht, n, args.patience, answer_within=within)
-            rows.append(
-                {
-                    "agents": n,
-                    "p_wait": a.wait_probability,
-                    "service_level": a.service_level,
-                    "asa": a.asa,
-                    "occupancy": a.occupancy,
-                    "p_abandon": a.abandon_probability,
-                }
-            )
+    load = rate * args.aht
+    if load > MAX_LOAD:
+        raise _BadInput(
+            f"arguments --calls, --interval, --aht: {args.calls:g} calls per "
+            f"{args.interval:g} s with an AHT of {args.aht:g} s is a load of {load:.4g} "
+            f"erlangs; at most {MAX_LOAD:,.0f} erlangs are solved"
+        )
+    if args.max_occupancy is not None and load / args.max_occupancy > MAX_STAFF:
+        raise _BadInput(
+            f"argument --max-occupancy: a load of {load:.4g} erlangs at an occupancy of at "
+            f"most {args.max_occupancy:g} needs more than {MAX_STAFF:,} agents"
+        )
+    try:
+        target = StaffingTarget(
+            service_level=share,
+            answer_within=within,
+            max_asa=args.max_asa,
+            max_occupancy=args.max_occupancy,
+        )
+        need = required_agents(
+            rate, args.aht, target, patience=args.patience, shrinkage=args.shrinkage
+        )
+        rows = _neighbours(args, rate, within, need.agents)
+    except AcdError as exc:
+        raise _from_library(exc) from None
     model = "Erlang C" if args.patience is None else f"Erlang A (patience {args.patience:g} s)"
     if args.json:
         out = {
@@ -142,6 +382,42 @@ def _staffing(args: argparse.Namespace) -> int:
     return 0
 
 
+def _neighbours(
+    args: argparse.Namespace, rate: float, within: float, agents: int
+) -> list[dict[str, Any]]:
+    """The answer and two agent counts either side of it."""
+    rows: list[dict[str, Any]] = []
+    for n in range(max(1, agents - 2), agents + 3):
+        if args.patience is None:
+            c = erlang_c(rate, args.aht, n, answer_within=within)
+            rows.append(
+                {
+                    "agents": n,
+                    "p_wait": c.wait_probability,
+                    "service_level": c.service_level,
+                    "asa": c.asa,
+                    "occupancy": c.occupancy,
+                    "p_abandon": None,
+                }
+            )
+        else:
+            a = erlang_a(rate, args.aht, n, args.patience, answer_within=within)
+            rows.append(
+                {
+                    "agents": n,
+                    "p_wait": a.wait_probability,
+                    "service_level": a.service_level,
+                    "asa": a.asa,
+                    "occupancy": a.occupancy,
+                    "p_abandon": a.abandon_probability,
+                }
+            )
+    return rows
+
+
+# --------------------------------------------------------------- simulation
+
+
 def _progress(done: int, total: int) -> None:
     """A one-line progress bar on stderr (only when it is a terminal)."""
     if not sys.stderr.isatty():
@@ -155,8 +431,20 @@ def _progress(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
-def _run(scenario: Scenario, args: argparse.Namespace) -> SimulationResult:
-    reps = args.reps if args.reps is not None else scenario.replications
+def _replications(scenario: Scenario, args: argparse.Namespace) -> int:
+    """The replications to run, checked (with --plot's needs) before the run."""
+    reps: int = args.reps if args.reps is not None else scenario.replications
+    if args.reps is not None:
+        try:
+            scenario.check_size(reps)
+        except ConfigError as exc:
+            raise _BadInput(f"argument --reps: {str(exc).removeprefix('replications: ')}") from None
+    if args.plot is not None:
+        _matplotlib()  # before a long run, not after it
+    return reps
+
+
+def _run(scenario: Scenario, args: argparse.Namespace, reps: int) -> SimulationResult:
     if not args.json:
         print(f"simulating {scenario.name!r}: {reps} replications", file=sys.stderr)
     return simulate(scenario, replications=reps, seed=args.seed, progress=_progress)
@@ -167,14 +455,14 @@ def _show(result: SimulationResult, args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(result.report())
-    if getattr(args, "plot", None):
+    if args.plot is not None:
         _plot(result, args.plot)
         if not args.json:
             print(f"plot written to {args.plot}")
     return 0
 
 
-def _plot(result: SimulationResult, path: str) -> None:
+def _matplotlib() -> Any:
     try:
         import matplotlib
 
@@ -182,6 +470,11 @@ def _plot(result: SimulationResult, path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise AcdError("--plot needs matplotlib: pip install 'acdcore[plot]'") from None
+    return plt
+
+
+def _plot(result: SimulationResult, path: str) -> None:
+    plt = _matplotlib()
     labels = [iv.label for iv in result.intervals]
     sl = [iv.kpis.get("service_level") for iv in result.intervals]
     asa = [iv.kpis.get("asa") for iv in result.intervals]
@@ -208,94 +501,173 @@ def _plot(result: SimulationResult, path: str) -> None:
     ax2.set_title("average speed of answer per interval (95% CI)")
     for ax in (ax1, ax2):
         ax.set_xticks(list(xs), labels, rotation=90, fontsize=7)
-    hist = result.wait_histogram(5.0)
+    hist = result.wait_histogram(5.0, upper=3600.0)  # waits of an hour or more: one bin
     ax3.bar([b for b, _ in hist], [c for _, c in hist], width=5.0, align="edge")
-    ax3.set_xlabel("wait of answered calls, s (5 s bins, all replications)")
+    ax3.set_xlabel("wait of answered calls, s (5 s bins, all replications; last bin: 1 h or more)")
     ax3.set_ylabel("calls")
     ax3.set_title("wait distribution")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        fig.savefig(path)
+    except (OSError, ValueError) as exc:
+        raise AcdError(f"cannot write the plot {path!r}: {exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def _demo(args: argparse.Namespace) -> int:
     text = resources.files("acdcore").joinpath("data/hotline.toml").read_text()
     scenario = Scenario.from_toml(text)
+    reps = _replications(scenario, args)
     if not args.json:
         print(scenario.description or scenario.name)
-    return _show(_run(scenario, args), args)
+    return _show(_run(scenario, args, reps), args)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    path = Path(args.scenario)
-    if not path.is_file():
-        print(f"acdcore: error: no scenario file {str(path)!r}", file=sys.stderr)
-        return 2
-    return _show(_run(Scenario.load(path), args), args)
-
-
-def _seed(text: str) -> int | str:
-    """A seed as scenarios allow it: an int when it reads as one, else the text."""
     try:
-        return int(text)
-    except ValueError:
-        return text
+        scenario = Scenario.load(args.scenario)
+    except ConfigError as exc:
+        raise _BadInput(str(exc)) from None
+    return _show(_run(scenario, args, _replications(scenario, args)), args)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+# ------------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="acdcore", description="acdcore: automatic call distribution tools"
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="simulate a day in a hotline and print the KPIs")
-    demo.add_argument("--reps", type=_positive_int, default=None, help="replications")
-    demo.add_argument("--seed", type=_seed, default=None, help="seed (default: the scenario's)")
-    demo.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    demo.add_argument("--plot", default=None, help="write a PNG plot here (needs matplotlib)")
-    demo.set_defaults(func=_demo)
     sim = sub.add_parser("simulate", help="simulate a scenario file (TOML)")
     sim.add_argument("scenario", help="a scenario TOML file")
-    sim.add_argument("--reps", type=_positive_int, default=None, help="replications")
-    sim.add_argument("--seed", type=_seed, default=None, help="seed (default: the scenario's)")
-    sim.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    sim.add_argument("--plot", default=None, help="write a PNG plot here (needs matplotlib)")
+    for p in (demo, sim):
+        p.add_argument("--reps", type=_reps, default=None, help="replications, 1 to 10000")
+        p.add_argument(
+            "--seed", type=_seed, default=None, help="an int or a word (default: the scenario's)"
+        )
+        p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        p.add_argument(
+            "--plot", type=_plot_path, default=None, help="write a plot here (.png, .pdf, .svg)"
+        )
+    demo.set_defaults(func=_demo)
     sim.set_defaults(func=_simulate)
-    st = sub.add_parser("staffing", help="agents needed for a service-level target (Erlang C/A)")
-    st.add_argument("--calls", type=float, required=True, help="calls offered per interval")
-    st.add_argument("--interval", type=parse_duration, default=1800.0, help="interval (30m)")
-    st.add_argument("--aht", type=parse_duration, required=True, help="average handle time (s)")
-    st.add_argument("--target", type=parse_target, default=(0.8, 20.0), help="e.g. 80/20")
+    st = sub.add_parser(
+        "staffing",
+        help="agents needed for a service-level target (Erlang C/A)",
+        description="Durations take a unit: 90s, 30m, 1.5h (a bare number is seconds; "
+        "a bare --interval must be at least 300). Fractions are 0.85 or 85%%.",
+    )
+    st.add_argument("--calls", type=_calls, required=True, help="calls offered per interval")
+    st.add_argument("--interval", type=_interval, default=1800.0, help="e.g. 30m (default)")
+    st.add_argument("--aht", type=parse_duration, required=True, help="average handle time")
+    st.add_argument(
+        "--target", type=parse_target, default=(0.8, 20.0), help="PERCENT/SECONDS, e.g. 80/20"
+    )
     st.add_argument("--patience", type=parse_duration, default=None, help="mean patience: Erlang A")
-    st.add_argument("--max-asa", type=parse_duration, default=None, help="ASA ceiling (s)")
-    st.add_argument("--max-occupancy", type=_fraction, default=None, help="e.g. 0.85")
-    st.add_argument("--shrinkage", type=_fraction, default=0.0, help="e.g. 0.3 or 30")
+    st.add_argument("--max-asa", type=_answer_time, default=None, help="ASA ceiling, e.g. 30s")
+    st.add_argument("--max-occupancy", type=_occupancy, default=None, help="e.g. 0.85 or 85%%")
+    st.add_argument("--shrinkage", type=_shrinkage, default=0.0, help="e.g. 0.3 or 30%%")
     st.add_argument("--json", action="store_true", help="print JSON instead of a table")
     st.set_defaults(func=_staffing)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+def _long_options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """Every long option of every subcommand, and those that take a value."""
+    every: set[str] = set()
+    valued: set[str] = set()
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            parsers.extend(action.choices.values())
+    for p in parsers:
+        for action in p._actions:
+            for name in action.option_strings:
+                if name.startswith("--"):
+                    every.add(name)
+                    if action.nargs != 0:
+                        valued.add(name)
+    return every, valued
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    raise LookupError(name)  # pragma: no cover - every command has a parser
+
+
+def _attach_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--calls -100`` becomes ``--calls=-100``: argparse would take a
+    value that starts with ``-`` (``-1e5``, ``-inf``) for an option."""
+    every, valued = _long_options(parser)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        name = arg
+        if arg.startswith("--") and "=" not in arg and arg not in every:
+            matches = [o for o in every if o.startswith(arg)]  # an abbreviation
+            name = matches[0] if len(matches) == 1 else arg
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if (
+            name in valued
+            and "=" not in arg
+            and nxt is not None
+            and nxt.startswith("-")
+            and not nxt.startswith("--")
+            and nxt != "-h"
+        ):
+            out.append(f"{arg}={nxt}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse a command line as :func:`main` does: values may start with
+    ``-``, and a bad argument exits with status 2 and one line on stderr."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "calls", 1.0) <= 0:
-        parser.error("argument --calls: must be greater than zero")
+    args, extra = parser.parse_known_args(_attach_values(list(argv), parser))
+    if extra:  # reported by the subcommand, which lists what it takes
+        command = _subcommand(parser, args.command)
+        options = sorted(o for a in command._actions for o in a.option_strings if o[:2] == "--")
+        command.error(
+            f"unrecognized arguments: {_quote(' '.join(extra))[1:-1]} "
+            f"(it takes {', '.join(options)})"
+        )
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argument errors exit
+    through ``SystemExit(2)``, as with argparse)."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    where = f"acdcore {args.command}"
     try:
         status: int = args.func(args)
+    except _BadInput as exc:
+        print(f"{where}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
     except AcdError as exc:
-        print(f"acdcore: error: {exc}", file=sys.stderr)
+        print(f"{where}: error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
+    except SimulationError as exc:  # a simulator bug: still one line
+        print(f"{where}: error: the simulation failed: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
     return status
 
 
