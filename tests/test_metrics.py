@@ -358,6 +358,36 @@ def test_occupancy_with_wrap_up_and_a_pause_taken_during_wrap_up() -> None:
     assert (q.handled, q.avg_talk, q.avg_wrap, q.aht) == (1, 30, 10, 40)
 
 
+def test_an_id_reused_while_its_agent_wraps_it_up_is_a_second_call() -> None:
+    """Chat capacity 2, wrap-up 60 s: c1 ends at 3 and its id comes back at 4.
+    The new c1 rings and talks beside the old c1's wrap-up, which still ends
+    at 63; both count as handled, each with its own talk and wrap time."""
+    profile = AgentProfile("x", queues=["q"], capacity={Channel.CHAT: 2}, exclusive=frozenset())
+    h = Harness([QueueConfig("q", wrap_up=60)])
+    chat = Channel.CHAT
+    h.feed(
+        AgentLoggedIn(now=0, profile=profile),
+        CallArrived(now=1, call_id="c1", queue="q", channel=chat),
+        answer(2, "c1", "x"),
+        CallEnded(now=3, call_id="c1"),
+        CallArrived(now=4, call_id="c1", queue="q", channel=chat),
+        answer(5, "c1", "x"),
+    )
+    h.agrees()
+    assert h.metrics.realtime().agent_states["x"] == "busy"
+    h.feed(CallEnded(now=10, call_id="c1"))
+    h.run_until(62)
+    h.agrees()
+    assert h.metrics.queue_stats("q").handled == 0  # both still wrapping up
+    h.run_until(63)
+    assert h.metrics.queue_stats("q").handled == 1  # the first ends at 63
+    h.run_until(70)
+    h.agrees()
+    x = h.metrics.agent_stats("x")
+    assert (x.handled, x.talk_time, x.wrap_time) == (2, 1 + 5, 60 + 60)
+    assert h.metrics.realtime().agent_states["x"] == "available"
+
+
 def test_logout_cuts_wrap_up_and_a_pending_logout_waits_for_the_call() -> None:
     """Wrap-up 10 s. x answers c1 at 1, ends it at 11 and logs out at 15, in
     wrap-up: 4 s of wrap-up. y answers c2 at 3 and logs out at 5 while talking:
@@ -819,7 +849,8 @@ def test_results_are_plain_data_and_render_as_tables() -> None:
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_accounting_holds_on_random_runs(data: st.DataObject) -> None:
-    """Random runs: the real-time view matches the distributor after every
+    """Random runs (call ids are reused once their calls end, also during
+    their wrap-up): the real-time view matches the distributor after every
     step; at the end every call is accounted for exactly once, service levels
     and rates lie in [0, 1], agent time adds up and agrees with the intervals."""
     names = QUEUE_NAMES[: data.draw(st.integers(1, 3), label="queues")]
@@ -841,12 +872,16 @@ def test_accounting_holds_on_random_runs(data: st.DataObject) -> None:
     live: list[str] = []
     n_calls = 0
 
+    arrivals = 0
+
     def send(ev: Event) -> None:
+        nonlocal arrivals
         m.observe_actions(acd.advance(ev.now))
         try:
             actions = acd.handle(ev)
         except AcdError:  # refused (a policy cannot order the call...): nothing happened
             return
+        arrivals += isinstance(ev, CallArrived)
         m.observe(ev, actions)
 
     for aid in AGENT_IDS[: data.draw(st.integers(1, len(AGENT_IDS)), label="logged in")]:
@@ -873,9 +908,13 @@ def test_accounting_holds_on_random_runs(data: st.DataObject) -> None:
                 m.advance(t)
         elif op == 2:
             channel = (Channel.VOICE, Channel.VOICE, Channel.CHAT, Channel.EMAIL)[k % 4]
-            cid = f"c{n_calls}"
-            n_calls += 1
-            live.append(cid)
+            if k % 3 == 0 and n_calls:  # an id used before: a new call if that one ended
+                cid = f"c{k % n_calls}"
+            else:
+                cid = f"c{n_calls}"
+                n_calls += 1
+            if cid not in live:
+                live.append(cid)
             attributes = data.draw(plan_call_attributes) if plan is not None else {}
             send(
                 CallArrived(
@@ -941,7 +980,7 @@ def test_accounting_holds_on_random_runs(data: st.DataObject) -> None:
     counts = acd.counts()
     whole = m.summary()
     o = whole.overall
-    assert o.offered == counts["arrived"] == n_calls
+    assert o.offered == counts["arrived"] == arrivals
     assert o.transfers == acd.transfers
     if acd.transfers == 0:  # else a call answered, transferred and then lost stays answered
         assert o.answered == counts["completed"] + counts["connected"]

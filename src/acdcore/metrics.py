@@ -293,6 +293,7 @@ class _AgentAcc:
 @attrs.define(slots=True, eq=False)
 class _Call:
     call_id: str
+    seq: int  # this component's own arrival number: an id may be reused once a call ends
     queue: str  # the queue it arrived in: every KPI is attributed to it
     current: str  # the queue it waits in now (real-time view)
     arrived: float
@@ -305,6 +306,7 @@ class _Call:
 
 @attrs.define(slots=True, eq=False)
 class _Session:
+    call_id: str
     state: str  # "ringing" | "connected" | "wrap"
     queue: str  # the call's arrival queue (attribution)
     bucket: int
@@ -320,7 +322,7 @@ class _Agent:
     logged_in: bool = False
     paused: bool = False
     pending_logout: bool = False
-    sessions: dict[str, _Session] = attrs.Factory(dict)
+    sessions: dict[int, _Session] = attrs.Factory(dict)  # by the call's arrival number
     category: str | None = None
     since: float = 0.0
 
@@ -678,8 +680,9 @@ class Metrics:
         self._remember = remember_calls
         self._calls: dict[str, _Call] = {}
         self._agents: dict[str, _Agent] = {}
-        self._wraps: list[tuple[float, int, str, str]] = []  # (until, seq, agent, call)
+        self._wraps: list[tuple[float, int, str, int]] = []  # (until, seq, agent, call number)
         self._wrap_seq = 0
+        self._call_seq = 0
         self._queue_acc: dict[int, dict[str, _CallAcc]] = {}
         self._agent_acc: dict[int, dict[str, _AgentAcc]] = {}
         self._answered: OrderedDict[str, _Answered] = OrderedDict()
@@ -896,15 +899,15 @@ class Metrics:
         """End the wrap-ups due at or before ``t``, in order."""
         wraps = self._wraps
         while wraps and wraps[0][0] <= t:
-            until, _, aid, cid = heapq.heappop(wraps)
+            until, _, aid, seq = heapq.heappop(wraps)
             agent = self._agents.get(aid)
             if agent is None:
                 continue
-            session = agent.sessions.get(cid)
+            session = agent.sessions.get(seq)
             if session is None or session.state != "wrap" or session.until != until:
                 continue  # cut short by a logout
             self._close(agent, until)
-            del agent.sessions[cid]
+            del agent.sessions[seq]
             self._handled(session, aid, until - session.ended)
             self._recategorise(agent)
 
@@ -940,8 +943,14 @@ class Metrics:
         now = float(ev.now)
         bucket = self._index(now)
         self._calls[ev.call_id] = _Call(
-            call_id=ev.call_id, queue=ev.queue, current=ev.queue, arrived=now, bucket=bucket
+            call_id=ev.call_id,
+            seq=self._call_seq,
+            queue=ev.queue,
+            current=ev.queue,
+            arrived=now,
+            bucket=bucket,
         )
+        self._call_seq += 1
         self._qacc(bucket, ev.queue).offered += 1
 
     def _on_call_abandoned(self, ev: CallAbandoned) -> None:
@@ -980,8 +989,9 @@ class Metrics:
         agent = self._agent(ev.agent_id)
         if agent is not None:
             self._close(agent, now)
-            ringing = agent.sessions.get(ev.call_id)
-            agent.sessions[ev.call_id] = _Session(
+            ringing = agent.sessions.get(call.seq)
+            agent.sessions[call.seq] = _Session(
+                call_id=call.call_id,
                 state="connected",
                 queue=call.queue,
                 bucket=call.bucket,
@@ -1029,9 +1039,10 @@ class Metrics:
         transferred): talk time, then wrap-up or a pending logout."""
         assert call.answered_at is not None
         agent = self._agents.get(call.agent) if call.agent is not None else None
-        session = agent.sessions.get(call.call_id) if agent is not None else None
+        session = agent.sessions.get(call.seq) if agent is not None else None
         leg_queue = session.leg_queue if session is not None else call.current
         ended = _Session(
+            call_id=call.call_id,
             state="wrap",
             queue=call.queue,
             bucket=call.bucket,
@@ -1043,7 +1054,7 @@ class Metrics:
             self._handled(ended, None, 0.0)
             return
         self._close(agent, now)
-        agent.sessions.pop(call.call_id, None)
+        agent.sessions.pop(call.seq, None)
         wrap = self._wrap.get(leg_queue, 0.0)
         if agent.pending_logout:
             self._handled(ended, agent.agent_id, 0.0)
@@ -1052,8 +1063,8 @@ class Metrics:
                 agent.logged_in = agent.paused = agent.pending_logout = False
         elif wrap > 0:
             ended.until = now + wrap
-            agent.sessions[call.call_id] = ended
-            heapq.heappush(self._wraps, (ended.until, self._wrap_seq, agent.agent_id, call.call_id))
+            agent.sessions[call.seq] = ended
+            heapq.heappush(self._wraps, (ended.until, self._wrap_seq, agent.agent_id, call.seq))
             self._wrap_seq += 1
         else:
             self._handled(ended, agent.agent_id, 0.0)
@@ -1076,12 +1087,12 @@ class Metrics:
             return
         now = float(ev.now)
         self._close(agent, now)
-        for cid, session in list(agent.sessions.items()):
+        for seq, session in list(agent.sessions.items()):
             if session.state == "ringing":
                 # The CancelOffer("agent-logged-out") that follows finds it gone.
-                del agent.sessions[cid]
+                del agent.sessions[seq]
             elif session.state == "wrap":
-                del agent.sessions[cid]
+                del agent.sessions[seq]
                 self._handled(session, ev.agent_id, now - session.ended)
         if agent.sessions:
             agent.pending_logout = True
@@ -1176,14 +1187,17 @@ class Metrics:
             return
         now = float(a.at)
         self._close(agent, now)
-        old = agent.sessions.get(a.call_id)
+        old = agent.sessions.get(call.seq)
         if old is not None and old.state == "wrap":
-            # A call transferred back to an agent still in wrap-up for it (on a
-            # multi-session channel): the distributor keys sessions by call id,
-            # so the new offer replaces, and ends, that wrap-up.
+            # The distributor never offers a call to an agent still wrapping it
+            # up; should another source do so, the offer ends that wrap-up.
             self._handled(old, a.agent_id, now - old.ended)
-        agent.sessions[a.call_id] = _Session(
-            state="ringing", queue=call.queue, bucket=call.bucket, leg_queue=a.queue
+        agent.sessions[call.seq] = _Session(
+            call_id=call.call_id,
+            state="ringing",
+            queue=call.queue,
+            bucket=call.bucket,
+            leg_queue=a.queue,
         )
         self._recategorise(agent)
         self._aacc(call.bucket, a.agent_id).calls.offers += 1
@@ -1201,7 +1215,7 @@ class Metrics:
         ``"declined"`` or ``None`` (not the agent's doing)."""
         call = self._calls.get(call_id)
         agent = self._agents.get(agent_id)
-        session = agent.sessions.get(call_id) if agent is not None else None
+        seq, session = _ringing(agent, call_id) if agent is not None else (-1, None)
         if call is None and session is None:
             if count is not None:
                 self._ignored += 1
@@ -1212,7 +1226,7 @@ class Metrics:
         if agent is not None and session is not None and session.state == "ringing":
             where = (session.bucket, session.queue)
             self._close(agent, now)
-            del agent.sessions[call_id]
+            del agent.sessions[seq]
             self._recategorise(agent)
         if count is None or where is None:
             return
@@ -1526,6 +1540,16 @@ def _acc_in(into: dict[int, dict[str, _AgentAcc]], bucket: int, agent_id: str) -
     if acc is None:
         acc = per[agent_id] = _AgentAcc()
     return acc
+
+
+def _ringing(agent: _Agent, call_id: str) -> tuple[int, _Session | None]:
+    """The agent's ringing session for ``call_id`` (its call may have just
+    ended: the CancelOffer follows the caller's hang-up), with its key.
+    An agent rings at most once per call id. Cost: O(sessions)."""
+    for seq, session in agent.sessions.items():
+        if session.call_id == call_id and session.state == "ringing":
+            return seq, session
+    return -1, None
 
 
 def _category(agent: _Agent) -> str | None:
