@@ -506,7 +506,9 @@ def test_replayed_files_are_bounded_and_checked(
     assert MAX_CALLS == 1_000_000
     monkeypatch.setattr(acdcore.scenario, "MAX_CALLS", 100)  # the same code, quicker
     (tmp_path / "calls.csv").write_text("t\n" + "1\n" * 101)
-    with pytest.raises(ConfigError, match=r"^traffic\.replay: .*calls\.csv.: more than 100 calls to replay$"):
+    with pytest.raises(
+        ConfigError, match=r"^traffic\.replay: .*calls\.csv.: more than 100 calls to replay$"
+    ):
         Scenario.from_dict(data, base_dir=tmp_path)
 
 

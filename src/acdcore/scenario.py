@@ -7,7 +7,12 @@ everything takes. Build it from objects, or from TOML with
 :meth:`Scenario.load` / :meth:`Scenario.from_toml` / :meth:`Scenario.from_dict`.
 Everything is validated when the scenario is built; a
 :class:`~acdcore.errors.ConfigError` names the key path of the offending entry,
-for example ``agents[2].skills.billing: level 12 is outside 1..10``.
+for example ``agents[2].skills.billing: level 12 is outside 1..10``. That
+includes every kind of call against the priority policy of every queue it can
+reach (through the plan's rules and queue exits), checked as the distributor
+will check it, and sizes that would exhaust memory: see the ``MAX_*``
+constants below and :meth:`Scenario.check_size`. Loading a file gives a
+scenario or a ``ConfigError``, never another exception.
 :meth:`Scenario.to_toml` writes a scenario back (named distributions are
 written inline), and loading that text gives an equal scenario.
 
