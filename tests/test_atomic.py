@@ -13,10 +13,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acdcore import (
+    FIFO,
+    AccumulatingPriority,
     AcdError,
     AgentLoggedIn,
     AgentLoggedOut,
@@ -33,8 +36,11 @@ from acdcore import (
     CallTransferred,
     Channel,
     Distributor,
+    InvalidValue,
+    LearnedEstimator,
     OfferAnswered,
     OfferDeclined,
+    PriorityClasses,
     QueueConfig,
     RoutingPlan,
     SkillRequirement,
@@ -225,3 +231,28 @@ def test_bad_input_raises_an_acd_error_and_changes_nothing(
         except AcdError:
             assert acd.snapshot() == before, f"refused {probe!r} changed the state"
         acd.check()
+
+
+@pytest.mark.parametrize(
+    "priority",
+    [2**53 + 1, -(2**60), 10**400, 10**5000, 1.5, True, None],
+    ids=["2**53+1", "-2**60", "10**400", "10**5000", "1.5", "True", "None"],
+)
+@pytest.mark.parametrize("policy", [FIFO(), PriorityClasses(), AccumulatingPriority()])
+def test_a_priority_is_an_int_within_2_53_whatever_the_policy(
+    priority: object, policy: object
+) -> None:
+    """The issue's examples: priority 10**400 under accumulating priority once
+    raised OverflowError; under FIFO it was accepted. One rule now refuses it
+    everywhere, and the message stays one short line (10**5000 has no repr)."""
+    acd = Distributor(
+        [QueueConfig("q", policy=policy)],  # type: ignore[arg-type]
+        estimators=[LearnedEstimator()],
+    )
+    before = acd.snapshot()
+    with pytest.raises(InvalidValue, match="priority must be an int") as err:
+        acd.handle(CallArrived(now=0, call_id="c", queue="q", priority=priority))  # type: ignore[arg-type]
+    assert len(str(err.value)) < 120
+    assert acd.snapshot() == before
+    with pytest.raises(InvalidValue, match="priority must be an int"):
+        acd.estimate_new("q", priority=priority)  # type: ignore[arg-type]

@@ -97,6 +97,7 @@ from .events import (
     OfferDeclined,
 )
 from .plans import Exit, QueueRules, RoutingPlan, Rule, Step
+from .values import check_number
 from .policies import CallFacts
 from .router import draw, eligible_at, membership_for, opens_at, select_agents, skill_eligible
 from .skills import (
@@ -451,10 +452,8 @@ class Distributor:
                 raise UnknownQueue(f"call {ev.call_id!r}: no queue named {ev.queue!r}")
             if not isinstance(ev.channel, Channel):
                 raise InvalidValue(f"call {ev.call_id!r}: channel {ev.channel!r} is not a Channel")
-            if isinstance(ev.priority, bool) or not isinstance(ev.priority, int):
-                raise InvalidValue(
-                    f"call {ev.call_id!r}: priority must be an int, got {ev.priority!r}"
-                )
+            # One rule whatever the queue's policy: an int within +-2**53.
+            check_number(ev.priority, f"call {ev.call_id!r}: priority", integer=True)
             if not isinstance(ev.emergency, bool):
                 raise InvalidValue(f"call {ev.call_id!r}: emergency must be a bool")
             if ev.preferred_agent is not None and (
@@ -2051,8 +2050,7 @@ class Distributor:
         if q is None:
             raise UnknownQueue(f"no queue named {queue!r}")
         est = self._pick(estimator)
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise InvalidValue(f"priority must be an int, got {priority!r}")
+        check_number(priority, "priority", integer=True)
         if not isinstance(channel, Channel):
             raise InvalidValue(f"channel {channel!r} is not a Channel")
         if not isinstance(emergency, bool):
