@@ -97,7 +97,6 @@ from .events import (
     OfferDeclined,
 )
 from .plans import Exit, QueueRules, RoutingPlan, Rule, Step
-from .values import check_number
 from .policies import CallFacts
 from .router import draw, eligible_at, membership_for, opens_at, select_agents, skill_eligible
 from .skills import (
@@ -108,6 +107,7 @@ from .skills import (
     freeze_sequence,
     validate_skills,
 )
+from .values import check_number
 
 if TYPE_CHECKING:
     from ._native.core import NativeCore
@@ -818,7 +818,7 @@ class Distributor:
                     call.queue, self._now, self._now - call.entered, call.seq, call.priority
                 )
         call.callback = False  # the customer is on the line now
-        call.stage_timer = -1  # a connected call's steps no longer matter (a transfer restarts them)
+        call.stage_timer = -1  # a connected call's steps no longer matter (transfers restart them)
         agent.sessions[call.seq].state = SessionState.CONNECTED
         agent.calls_taken += 1
         agent.misses = 0
@@ -1354,9 +1354,7 @@ class Distributor:
             and not call.callback
         ):
             # Armed once per queue entered; it stays armed while the call rings.
-            call.max_wait_timer = self._schedule(
-                call.entered + rules.max_wait, _MAX_WAIT, call
-            )
+            call.max_wait_timer = self._schedule(call.entered + rules.max_wait, _MAX_WAIT, call)
 
     def _requeue(self, call: CallRecord, reason: str) -> None:
         """Put a call whose offer ended back at its place, unless it has
