@@ -35,7 +35,7 @@ from .conditions import Always, Condition, condition_from_dict
 from .errors import ConfigError, InvalidValue
 from .schedules import Schedule, schedule_from_dict
 from .skills import SkillRequirement, freeze_mapping, freeze_sequence
-from .values import check_number, show
+from .values import check_number, show, show_keys
 
 __all__ = [
     "Exit",
@@ -532,7 +532,7 @@ class RoutingPlan:
             raise ConfigError(f"a plan is a table, got {show(spec)}")
         unknown = set(spec) - {"rules", "default", "queues", "schedules", "load_guard"}
         if unknown:
-            raise ConfigError(f"plan: unknown keys {sorted(unknown)}")
+            raise ConfigError(f"plan: unknown keys {show_keys(unknown)}")
         rules_spec = spec.get("rules", [])
         if not isinstance(rules_spec, list):
             raise ConfigError("rules: must be a list of rules")
@@ -579,7 +579,7 @@ def _table(value: object, where: str) -> Mapping[str, Any]:
 def _build(cls: Any, spec: Mapping[str, Any], where: str, allowed: set[str]) -> Any:
     unknown = set(spec) - allowed
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        raise ConfigError(f"{where}: unknown keys {show_keys(unknown)}")
     try:
         return cls(**spec)
     except ConfigError as exc:
@@ -604,7 +604,7 @@ def _rule_from_dict(spec: object, where: str, default: bool = False) -> Rule:
     }  # fmt: skip
     unknown = set(table) - allowed
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        raise ConfigError(f"{where}: unknown keys {show_keys(unknown)}")
     table.setdefault("name", "default" if default else where)
     if "when" in table:
         if default:

@@ -25,7 +25,7 @@ import attrs
 
 from .errors import ConfigError, InvalidValue
 from .skills import freeze_sequence
-from .values import show
+from .values import show, show_keys
 
 __all__ = ["Schedule", "schedule_from_dict"]
 
@@ -195,7 +195,7 @@ def schedule_from_dict(spec: object, where: str = "schedule") -> Schedule:
         raise ConfigError(f"{where}: a schedule is a table, got {show(spec)}")
     unknown = set(spec) - {"timezone", "hours", "holidays"}
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+        raise ConfigError(f"{where}: unknown keys {show_keys(unknown)}")
     try:
         return Schedule(
             timezone=spec.get("timezone", "UTC"),

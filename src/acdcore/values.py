@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from .errors import AcdError, InvalidValue
 
-__all__ = ["EXACT", "check_number", "is_number", "show"]
+__all__ = ["EXACT", "check_number", "is_number", "show", "show_keys"]
 
 EXACT = 2**53
 """Integers in configuration and sort keys stay within +-2**53, where every
@@ -51,6 +51,16 @@ def show(value: object) -> str:
     if len(text) > _SHOW_LIMIT:
         return f"{text[: _SHOW_LIMIT - 20]}... ({len(text)} characters)"
     return text
+
+
+def show_keys(keys: object) -> str:
+    """Mapping keys of any types for an error message, as a sorted list
+    (``['a', 'b']``); keys of mixed types do not sort, their renderings do."""
+    try:
+        items = list(keys)  # type: ignore[call-overload]
+    except TypeError:
+        return show(keys)
+    return "[" + ", ".join(sorted(show(k) for k in items)) + "]"
 
 
 def _expected(integer: bool, minimum: float | None, maximum: float | None, positive: bool) -> str:
