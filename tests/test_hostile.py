@@ -1168,6 +1168,87 @@ def hostile_steps(acd: Distributor, data: st.DataObject) -> None:
         checked(acd)
 
 
+# ------------------------------------------------------------------ the dict form
+
+PLAN_SPEC: dict[str, Any] = {
+    "rules": [
+        {
+            "name": "vip",
+            "when": {"any": [{"ge": ["x", 5]}, {"not": {"in": ["tier", ["gold", 1]]}}]},
+            "queue": "q",
+            "priority": 3,
+            "emergency": False,
+            "attributes": {"customer_value": 1},
+            "requirement": {"x": 3},
+            "steps": [{"expires_after": 10, "add_queues": ["r"]}, {"regional": False}],
+            "alert": "vip waiting",
+            "preferred": {"attribute": "am", "wait": 5, "if_busy": "fallback"},
+        },
+        {"when": {"contains": ["text", ["urgent"]]}, "exit": {"kind": "queue", "target": "r"}},
+        {"when": {"open": "s"}, "exit": "self-service"},
+    ],
+    "default": {"queue": "q"},
+    "queues": {
+        "q": {
+            "max_wait": 10,
+            "on_max_wait": {"kind": "destination", "target": "voicemail"},
+            "join_empty": "reject",
+            "schedule": "s",
+            "when_closed": {"kind": "self-service", "callback_next_open": True},
+            "surge": {"enter_waiting": 2, "leave_waiting": 0, "simple": {"present": "x"}},
+        }
+    },
+    "schedules": {"s": {"timezone": "UTC", "hours": {"mon": ["09:00-17:00"]}, "holidays": []}},
+    "load_guard": {"min_answer_rate": 0.5, "window": 5, "min_offers": 2},
+}
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*path, i))
+    return out
+
+
+def _replaced(node: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(node, dict):
+        return {k: (_replaced(v, rest, value) if k == head else v) for k, v in node.items()}
+    return [(_replaced(v, rest, value) if i == head else v) for i, v in enumerate(node)]
+
+
+@settings(max_examples=BUILD_EXAMPLES * 3, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_dict_form_with_hostile_values_raises_a_config_error_or_works(
+    data: st.DataObject,
+) -> None:
+    if acdcore.backend.BACKEND == "native":
+        pytest.skip("the plan alone: no distributor involved")
+    spec: Any = PLAN_SPEC
+    paths = _paths(PLAN_SPEC)
+    for path in data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3), label="paths"):
+        try:
+            spec = _replaced(spec, path, data.draw(hostile, label=repr(path)))
+        except (KeyError, IndexError, TypeError):
+            continue  # the path is gone: an earlier replacement took its parent
+    try:
+        plan = RoutingPlan.from_dict(
+            spec, queues={"q": SkillRequirement(), "r": SkillRequirement()}
+        )
+    except ConfigError:
+        return
+    assert isinstance(plan, RoutingPlan)
+    for attributes in ATTRIBUTES:
+        for now in (0.0, 1e20):
+            assert isinstance(plan.decide(attributes, now), Rule)
+
+
 # ------------------------------------------------------------------ regressions
 
 
