@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import acdcore.distributions
 import acdcore.scenario
 from acdcore import Scenario, simulate
 from acdcore.errors import ConfigError
@@ -537,3 +538,42 @@ def test_directories_and_missing_files_are_config_errors(tmp_path: Path) -> None
         Scenario.load(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="not a regular file"):
         Scenario.load("/dev/null")
+
+
+def test_replayed_calls_alike_for_the_policy_are_checked_once_but_types_count(
+    tmp_path: Path,
+) -> None:
+    data = scenario_with({}, {"name": "value-urgency", "matrix": [[0, 1]]})
+    del data["traffic"]["rates"]
+    data["traffic"]["replay"] = "calls.csv"
+    rows = "".join(f"{t},C{t},1\n" for t in range(50))
+    (tmp_path / "calls.csv").write_text("t,customer,urgency\n" + rows)
+    Scenario.from_dict(data, base_dir=tmp_path)
+    (tmp_path / "calls.csv").write_text("t,customer,urgency\n" + rows + "60,C60,1.0\n")
+    with pytest.raises(ConfigError, match=r"line 52: urgency queue 'q' .* = 1\.0 must be an int"):
+        Scenario.from_dict(data, base_dir=tmp_path)
+
+
+def test_empirical_files_are_checked_and_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = scenario_with({}, "fifo")
+    data["traffic"]["handle"] = {"kind": "empirical", "file": "talk.csv"}
+    (tmp_path / "talk.csv").write_bytes(b"120\n\xff\n")
+    with pytest.raises(ConfigError, match=r"^traffic\.handle\.file: .*talk\.csv' is not UTF-8"):
+        Scenario.from_dict(data, base_dir=tmp_path)
+    monkeypatch.setattr(acdcore.distributions, "MAX_SAMPLES", 10)
+    (tmp_path / "talk.csv").write_text("seconds\n" + "60\n" * 11)
+    with pytest.raises(ConfigError, match=r"talk\.csv': more than 10 values$"):
+        Scenario.from_dict(data, base_dir=tmp_path)
+    data["traffic"]["handle"] = {"kind": "empirical", "values": [60] * 11}
+    with pytest.raises(ConfigError, match=r"^traffic\.handle\.values: at most 10 values, got 11$"):
+        Scenario.from_dict(data)
+
+
+def test_huge_but_finite_distribution_values_are_fine() -> None:
+    data = scenario_with({}, "fifo")
+    data["traffic"]["patience"] = {"kind": "empirical", "values": [1e308, 1e308]}
+    scenario = Scenario.from_dict(data)
+    assert scenario.traffic.patience is not None
+    assert scenario.traffic.patience.mean == 1e308
