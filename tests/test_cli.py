@@ -400,3 +400,15 @@ def test_seed_may_be_text_like_in_scenarios() -> None:
     assert cli._seed("42") == 42
     assert cli._seed("monday") == "monday"
     assert math.isclose(parse_duration("0.5s"), 0.5)
+
+
+def test_plot_without_matplotlib_fails_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib: ImportError
+    status, out, err = run(["demo", "--plot", str(tmp_path / "out.png")])
+    assert status == 1
+    assert out == ""  # nothing was simulated
+    assert err.splitlines() == [
+        "acdcore demo: error: --plot needs matplotlib: pip install 'acdcore[plot]'"
+    ]

@@ -559,15 +559,20 @@ def build_parser() -> argparse.ArgumentParser:
         "staffing",
         help="agents needed for a service-level target (Erlang C/A)",
         description="Durations take a unit: 90s, 30m, 1.5h (a bare number is seconds; "
-        "a bare --interval must be at least 300). Fractions are 0.85 or 85%%.",
+        "a bare --interval must be at least 300). Fractions are 0.85 or 85%. A target is "
+        "PERCENT/SECONDS.",
     )
     st.add_argument("--calls", type=_calls, required=True, help="calls offered per interval")
     st.add_argument("--interval", type=_interval, default=1800.0, help="e.g. 30m (default)")
-    st.add_argument("--aht", type=parse_duration, required=True, help="average handle time")
+    st.add_argument(
+        "--aht", type=parse_duration, required=True, help="average handle time, e.g. 180s or 3m"
+    )
     st.add_argument(
         "--target", type=parse_target, default=(0.8, 20.0), help="PERCENT/SECONDS, e.g. 80/20"
     )
-    st.add_argument("--patience", type=parse_duration, default=None, help="mean patience: Erlang A")
+    st.add_argument(
+        "--patience", type=parse_duration, default=None, help="mean patience, e.g. 5m: Erlang A"
+    )
     st.add_argument("--max-asa", type=_answer_time, default=None, help="ASA ceiling, e.g. 30s")
     st.add_argument("--max-occupancy", type=_occupancy, default=None, help="e.g. 0.85 or 85%%")
     st.add_argument("--shrinkage", type=_shrinkage, default=0.0, help="e.g. 0.3 or 30%%")
