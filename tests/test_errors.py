@@ -312,7 +312,7 @@ def test_bad_requirement_in_an_event_is_an_invalid_value() -> None:
         SkillRequirement({"": 3})
 
 
-JUNK = [5, 1.5, object(), [[1]], {1: 2}]
+JUNK = [5, 1.5, object(), [[1]], {1: 2}, 10**400, math.nan, {"x": 10**400}, [10**400]]
 
 WRONG_SHAPES: list[tuple[str, Callable[[Any], object]]] = [
     ("QueueConfig.requirement", lambda v: QueueConfig("q", requirement=v)),
