@@ -378,17 +378,20 @@ class Distributor:
             )
         self._actions = []
         timers = self._timers
+        fired = False
         while timers and timers[0][0] <= now:
             when, tseq, kind, rec, token = heapq.heappop(timers)
             if not self._timer_live(tseq, kind, rec, token):
                 continue
+            fired = True
             self._now = when
             self._fire(kind, rec, token)
             self._update_surge()
             if self._ests:
                 self._sample()
         self._now = float(now)
-        self._drop_dead_timers()
+        if fired:  # else nothing changed: the deadline on top is still live
+            self._drop_dead_timers()
         out, self._actions = self._actions, []
         return out
 
