@@ -412,3 +412,27 @@ def test_plot_without_matplotlib_fails_before_the_run(
     assert err.splitlines() == [
         "acdcore demo: error: --plot needs matplotlib: pip install 'acdcore[plot]'"
     ]
+
+
+def test_python_m_acdcore_sim_refuses_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The module's own entry point follows the acdcore command's rule."""
+    from acdcore import sim
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = [[[[")
+    for argv in ([str(bad)], [str(EXAMPLES / "small_team.toml"), "-n", "100000000"]):
+        with pytest.raises(SystemExit) as exc:
+            sim.main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("python -m acdcore.sim: error: ") and err.count("\n") == 1
+
+
+def test_simulate_bounds_replications_given_from_python() -> None:
+    from acdcore import ConfigError, Scenario, simulate
+
+    scenario = Scenario.load(EXAMPLES / "small_team.toml")
+    with pytest.raises(ConfigError, match="replications"):
+        simulate(scenario, 10**8)

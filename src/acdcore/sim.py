@@ -1301,6 +1301,7 @@ def simulate(
     n = scenario.replications if replications is None else replications
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InvalidValue(f"replications must be an int >= 1, got {n!r}")
+    scenario.check_size(n)  # ConfigError before anything is allocated
     chosen = scenario.seed if seed is None else seed
     if isinstance(chosen, bool) or not isinstance(chosen, (int, str)):
         raise InvalidValue(f"seed must be an int or a string, got {chosen!r}")
@@ -1364,11 +1365,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", help="default: the scenario's")
     p.add_argument("--json", action="store_true", help="print JSON instead of the report")
     args = p.parse_args(argv)
-    scenario = Scenario.load(args.scenario)
     seed: int | str | None = args.seed
     if isinstance(seed, str) and seed.lstrip("-").isdigit():
         seed = int(seed)
-    result = simulate(scenario, args.replications, seed)
+    try:
+        result = simulate(Scenario.load(args.scenario), args.replications, seed)
+    except AcdError as exc:  # a bad file or argument: one line, like the acdcore command
+        p.exit(2, f"{p.prog}: error: {exc}\n")
     if args.json:
         import json
 
