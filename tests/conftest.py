@@ -1,7 +1,8 @@
 """Shared test setup: hypothesis profiles, and every test on both backends.
 
 ``HYPOTHESIS_PROFILE=ci`` (the default under CI) keeps property tests to a few
-minutes; ``dev`` is the local default; ``soak`` is a long local run.
+minutes; ``dev`` is the local default; ``soak`` is a long local run
+(``HYPOTHESIS_SOAK_EXAMPLES`` examples per test, 5,000 by default).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "soak",
-    max_examples=5_000,
+    "soak",  # HYPOTHESIS_SOAK_EXAMPLES scales it to the time at hand
+    max_examples=int(os.environ.get("HYPOTHESIS_SOAK_EXAMPLES", "5000")),
     stateful_step_count=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
