@@ -200,7 +200,7 @@ probes = st.lists(
 )
 
 
-@settings(max_examples=250)
+@settings(deadline=None)  # examples: the profile's (ci 400, soak as set)
 @given(
     setup=setups(),
     steps=ops,
