@@ -39,16 +39,20 @@ from acdcore import (
     CallEnded,
     CancelOffer,
     Channel,
+    ConfigError,
     Distributor,
     DuplicateCall,
+    LearnedEstimator,
     NoAnswerPolicy,
     Offer,
     OfferAnswered,
     OfferDeclined,
     Overflow,
     QueueConfig,
+    QueueRules,
     Reject,
     RoutingPlan,
+    Rule,
     SelfService,
 )
 
@@ -372,31 +376,70 @@ def test_an_id_reused_at_the_instant_its_call_ended() -> None:
 # ----------------------------------------- regression: the clock moves on
 
 
+BIG_CLOCK = 2.0**45  # about 1.1 million years of Unix time: one float step is 7.8 ms
+
+
 @pytest.mark.parametrize(
     "config",
     [
-        QueueConfig("q", ring_timeout=1e-8, no_answer=NoAnswerPolicy(delay=0.0)),
-        QueueConfig("q", announce=Announcements(every=1e-8, first=1e-8)),
-        QueueConfig("q", ring_timeout=1e-8, no_answer=NoAnswerPolicy(delay=1e-9)),
+        QueueConfig("q", ring_timeout=0.001, no_answer=NoAnswerPolicy(delay=0.0)),
+        QueueConfig("q", announce=Announcements(every=0.001, first=0.001)),
+        QueueConfig("q", ring_timeout=0.001, no_answer=NoAnswerPolicy(delay=0.001)),
     ],
     ids=["ring-timeout", "announcements", "no-answer-delay"],
 )
 def test_a_delay_below_the_clock_resolution_still_moves_time_forward(
     config: QueueConfig,
 ) -> None:
-    """At a clock of 1e9 s, 1e-8 s is below a float's resolution; each such
+    """At a clock of 2**45 s, 1 ms is below a float's resolution: each such
     deadline fires at the next representable instant, so advance() ends."""
-    start = 1e9
-    acd = Distributor([config], start=start)
+    start = BIG_CLOCK
+    assert start + 0.001 == start
+    acd = Distributor([config], start=start, estimators=[LearnedEstimator()])
     acd.handle(AgentLoggedIn(now=start, profile=AgentProfile("a", queues=["q"])))
     acd.handle(CallArrived(now=start, call_id="c", queue="q"))
     acd.handle(CallArrived(now=start, call_id="d", queue="q"))
     due = acd.next_deadline()
     assert due is not None and due > start
     fired = 0
-    while (due := acd.next_deadline()) is not None and due <= start + 2e-6:
+    while (due := acd.next_deadline()) is not None and due <= start + 0.1:
         acd.advance(due)
         acd.check()
         fired += 1
-        assert fired < 100, "deadlines do not move the clock forward"
+        assert fired < 1000, "deadlines do not move the clock forward"
     assert fired > 0
+
+
+def test_a_maximum_wait_below_the_clock_resolution_ends_after_the_call_entered() -> None:
+    plan = RoutingPlan([], Rule("d", queue="q"), queues={"q": QueueRules(max_wait=0.001)})
+    acd = Distributor([QueueConfig("q")], plan=plan, start=BIG_CLOCK)
+    acd.handle(CallArrived(now=BIG_CLOCK, call_id="c", queue="q"))
+    acd.check()  # the exit deadline is pending, after now
+    due = acd.next_deadline()
+    assert due is not None and due > BIG_CLOCK
+    out = acd.advance(due)
+    assert [getattr(a, "reason", None) for a in out] == ["max-wait"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda v: QueueConfig("q", ring_timeout=v),
+        lambda v: QueueConfig("q", wrap_up=v),
+        lambda v: NoAnswerPolicy(delay=v),
+        lambda v: Announcements(every=v),
+        lambda v: Announcements(first=v),
+        lambda v: CallbackPolicy(retry_delay=v),
+        lambda v: CallbackPolicy(dial_timeout=v),
+        lambda v: QueueRules(max_wait=v),
+    ],
+)
+@pytest.mark.parametrize("value", [1e-8, 5e-324, 0.000999])
+def test_a_positive_duration_shorter_than_a_millisecond_is_refused(
+    build: Callable[[float], object], value: float
+) -> None:
+    """The issue's livelock: at a clock of 1e9, ring_timeout=1e-8 or
+    Announcements(every=1e-8) repeated at one instant. Such periods are
+    refused when configured; 0 keeps meaning "none" where a field allows it."""
+    with pytest.raises(ConfigError, match=r"at least 0\.001 s"):
+        build(value)

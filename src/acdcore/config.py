@@ -24,7 +24,7 @@ from .skills import (
     validate_skills,
 )
 from .values import EXACT as EXACT  # re-exported: sort keys share the bound
-from .values import check_number, show
+from .values import check_number, check_seconds, show
 
 __all__ = [
     "AgentProfile",
@@ -74,12 +74,9 @@ def _int(obj: object, field: str, what: str, minimum: int | None = None) -> None
 
 
 def _seconds(obj: object, field: str, what: str, *, positive: bool = False) -> None:
-    """Check the duration field ``field`` of ``obj`` (finite, >= 0 or > 0) and
+    """Check the duration field ``field`` of ``obj`` (0, or at least 1 ms) and
     store it with ``-0.0`` as ``0.0``."""
-    value = check_number(
-        getattr(obj, field), what, ConfigError, minimum=None if positive else 0, positive=positive
-    )
-    object.__setattr__(obj, field, value)
+    object.__setattr__(obj, field, check_seconds(getattr(obj, field), what, positive=positive))
 
 
 def _check_name(value: object, what: str) -> None:

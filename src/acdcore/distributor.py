@@ -1357,7 +1357,7 @@ class Distributor:
             and not call.callback
         ):
             # Armed once per queue entered; it stays armed while the call rings.
-            call.max_wait_timer = self._schedule(call.entered + rules.max_wait, _MAX_WAIT, call)
+            call.max_wait_timer = self._schedule(_max_wait_end(call, rules), _MAX_WAIT, call)
 
     def _requeue(self, call: CallRecord, reason: str) -> None:
         """Put a call whose offer ended back at its place, unless it has
@@ -1367,7 +1367,7 @@ class Distributor:
             if (
                 rules.max_wait is not None
                 and not call.callback
-                and self._now >= call.entered + rules.max_wait
+                and self._now >= _max_wait_end(call, rules)
             ):
                 self._exit_outcome_or_move(call, rules.on_max_wait, "max-wait")
                 return
@@ -2440,7 +2440,7 @@ class Distributor:
                 rules = self._queue_rules(call.queue)
                 if rules is not None and rules.max_wait is not None:
                     _require(
-                        call.entered + rules.max_wait > now and ("max-wait", seq) in pending,
+                        _max_wait_end(call, rules) > now and ("max-wait", seq) in pending,
                         f"{cid} waits past its maximum without an exit deadline",
                     )
         # Surge modes follow their hysteresis; bounded memories stay bounded.
@@ -2547,6 +2547,14 @@ _TIMER_NAMES = {
     _RING: "ring", _WRAP: "wrap", _AGENT_WAKE: "wake", _CALL_RECHECK: "recheck",
     _STAGE: "stage", _MAX_WAIT: "max-wait", _ANNOUNCE: "announce", _RETRY: "retry",
 }  # fmt: skip
+
+
+def _max_wait_end(call: CallRecord, rules: QueueRules) -> float:
+    """When a call's maximum wait in its queue ends: strictly after it entered
+    (the next representable instant, if the clock is too large for the wait)."""
+    assert rules.max_wait is not None
+    end = call.entered + rules.max_wait
+    return end if end > call.entered else math.nextafter(call.entered, math.inf)
 
 
 def _widest(before: SkillRequirement, step: SkillRequirement) -> SkillRequirement:

@@ -35,7 +35,7 @@ from .conditions import Always, Condition, condition_from_dict
 from .errors import ConfigError, InvalidValue
 from .schedules import Schedule, schedule_from_dict
 from .skills import SkillRequirement, freeze_mapping, freeze_sequence
-from .values import check_number, show, show_keys
+from .values import check_number, check_seconds, show, show_keys
 
 __all__ = [
     "Exit",
@@ -51,13 +51,15 @@ __all__ = [
 _EXIT_KINDS = ("queue", "destination", "self-service", "reject")
 
 
-def _seconds(obj: object, field: str, what: str, *, allow_none: bool = False) -> None:
-    """Check the duration field ``field`` of ``obj`` (finite and >= 0, or
-    ``None`` when allowed) and store it with ``-0.0`` as ``0.0``."""
+def _seconds(
+    obj: object, field: str, what: str, *, allow_none: bool = False, positive: bool = False
+) -> None:
+    """Check the duration field ``field`` of ``obj`` (0 unless ``positive``, or
+    at least 1 ms; ``None`` when allowed) and store it with ``-0.0`` as ``0.0``."""
     value = getattr(obj, field)
     if value is None and allow_none:
         return
-    object.__setattr__(obj, field, check_number(value, what, ConfigError, minimum=0))
+    object.__setattr__(obj, field, check_seconds(value, what, positive=positive))
 
 
 def _name(value: object, what: str, *, allow_none: bool = False) -> None:
@@ -356,7 +358,7 @@ class QueueRules:
     surge: Surge | None = None
 
     def __attrs_post_init__(self) -> None:
-        _seconds(self, "max_wait", "QueueRules.max_wait", allow_none=True)
+        _seconds(self, "max_wait", "QueueRules.max_wait", allow_none=True, positive=True)
         if self.max_wait == 0:
             raise ConfigError("QueueRules.max_wait must be > 0")
         _name(self.schedule, "QueueRules.schedule", allow_none=True)

@@ -25,13 +25,27 @@ for an error message, briefly and without ever raising.
 
 from __future__ import annotations
 
-from .errors import AcdError, InvalidValue
+from .errors import AcdError, ConfigError, InvalidValue
 
-__all__ = ["EXACT", "check_number", "is_number", "show", "show_keys"]
+__all__ = [
+    "EXACT",
+    "RESOLUTION",
+    "check_number",
+    "check_seconds",
+    "is_number",
+    "show",
+    "show_keys",
+]
 
 EXACT = 2**53
 """Integers in configuration and sort keys stay within +-2**53, where every
 backend holds them exactly (the native one as doubles)."""
+
+RESOLUTION = 0.001
+"""The shortest positive duration a configuration may hold: 1 ms. A deadline
+that repeats (a ring timeout with no no-answer delay, a periodic announcement,
+a callback retry) fires at most once per such period, so ``advance`` always
+makes progress at a bounded rate. Zero, where a field allows it, means "none"."""
 
 _SHOW_LIMIT = 80
 
@@ -155,3 +169,19 @@ def is_number(value: object) -> bool:
     if type(value) is float:
         return value - value == 0.0
     return _problem(value, False, None, None, False) is None
+
+
+def check_seconds(
+    value: object, what: str, error: type[AcdError] = ConfigError, *, positive: bool = False
+) -> float:
+    """Return a configured duration (``-0.0`` as ``0.0``) if it is a finite
+    number of seconds that is 0 (unless ``positive``) or at least
+    :data:`RESOLUTION`; else raise ``error`` naming ``what``. Cost: O(1)."""
+    seconds = check_number(value, what, error, minimum=None if positive else 0, positive=positive)
+    if 0 < seconds < RESOLUTION:
+        zero = "" if positive else "0 or "
+        raise error(
+            f"{what} must be {zero}at least {RESOLUTION} s (1 ms, the shortest period a "
+            f"deadline may repeat at), got {show(value)}"
+        )
+    return seconds
