@@ -319,3 +319,8 @@ def test_one_early_hang_up_does_not_set_the_abandonment_rate() -> None:
     _nu, theta = est.rates("q", 2.0)
     assert theta < 1 / 3000  # not 1 / 2 s
     assert est.estimate(ctx(10, 1, now=2.0)).seconds > 1000
+
+
+@pytest.mark.parametrize("value", [10**400, float("nan"), float("inf"), True, None, "90"])
+def test_spoken_wait_of_a_value_that_is_no_wait_is_unknown(value: object) -> None:
+    assert spoken_wait(value) == (math.inf, "unknown")  # type: ignore[arg-type]

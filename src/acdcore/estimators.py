@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 import attrs
 
 from .errors import ConfigError
-from .values import check_number, show
+from .values import check_number, is_number, show
 
 __all__ = [
     "AsteriskEstimator",
@@ -628,9 +628,10 @@ def spoken_wait(seconds: float) -> tuple[float, str]:
     minute under an hour, then to five minutes (halves round up); return the
     rounded seconds and a phrase ("about 45 seconds", "about 3 minutes",
     "less than a minute" for waits under 7.5 s, "unknown" when it cannot be
-    estimated)."""
-    if not math.isfinite(seconds):
+    estimated, or is not a number at all: NaN, an int beyond a float)."""
+    if not is_number(seconds) or not math.isfinite(seconds):
         return math.inf, "unknown"
+    seconds = float(seconds)
     if seconds < 7.5:
         return 0.0, "less than a minute"
     if seconds < 120:
