@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -24,38 +22,20 @@ from acdcore.scenario import (
     MAX_CALLS,
     MAX_GROUP_AGENTS,
     MAX_REPLICATIONS,
+    _toml_key,
+    _toml_value,
 )
 
 # ------------------------------------------------------------------ helpers
 
 
 def toml_value(value: Any) -> str:
-    """TOML for plain data: everything inline, so any value fits anywhere."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return (
-            "{ " + ", ".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-        )
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(value)
+    """TOML for plain data, everything inline (the writer scenarios save with)."""
+    return _toml_value(value)
 
 
 def toml(data: dict[str, Any]) -> str:
-    return "".join(f"{toml_value(k)} = {toml_value(v)}\n" for k, v in data.items())
+    return "".join(f"{_toml_key(k)} = {_toml_value(v)}\n" for k, v in data.items())
 
 
 def base() -> dict[str, Any]:
