@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from acdcore import Action, Distributor, Event, Offer
+from acdcore import Action, Channel, Distributor, Event, Offer
 
 
 def feed(acd: Distributor, *events: Event) -> list[Action]:
@@ -40,3 +40,26 @@ def offers(actions: Iterable[Action]) -> list[tuple[str, str]]:
 def of_type(actions: Iterable[Action], kind: type[Action]) -> list[Action]:
     """The actions of one type, in order."""
     return [a for a in actions if isinstance(a, kind)]
+
+
+def read_only_calls(
+    acd: Distributor, call_id: str, agent_id: str, queue: str, k: int = 0
+) -> list[Callable[[], object]]:
+    """Every read-only method and view of ``acd`` (arguments given), for
+    tests that interleave reads with events: none may change a decision."""
+    return [
+        acd.next_deadline,
+        acd.snapshot,
+        acd.check,
+        acd.counts,
+        lambda: acd.call(call_id),
+        lambda: acd.agent(agent_id),
+        lambda: acd.waiting(queue),
+        lambda: acd.explain(call_id),
+        lambda: acd.estimate(call_id),
+        lambda: acd.estimate_new(queue),
+        lambda: acd.estimate_new(queue, priority=k % 3, channel=Channel.CHAT),
+        acd.agent_states,
+        lambda: acd.surge_active(queue),
+        lambda: (acd.queues, acd.transfers, acd.plan, acd.estimators, acd.now, acd.backend),
+    ]

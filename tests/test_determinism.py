@@ -56,6 +56,7 @@ from acdcore import (
     SelfService,
 )
 
+from .helpers import read_only_calls
 from .strategies import QUEUE_NAMES, SKILLS, queue_configs, routing_plans
 
 PLAN = """
@@ -81,25 +82,7 @@ ops = st.lists(
 
 def _reads(acd: Distributor, k: int) -> list[Callable[[], object]]:
     """Every read-only method, with arguments picked by ``k``."""
-    queue = next(iter(acd.queues))
-    cid = f"c{k % 6}"
-    aid = AGENTS[k % len(AGENTS)]
-    return [
-        acd.next_deadline,
-        acd.snapshot,
-        acd.check,
-        acd.counts,
-        lambda: acd.call(cid),
-        lambda: acd.agent(aid),
-        lambda: acd.waiting(queue),
-        lambda: acd.explain(cid),
-        lambda: acd.estimate(cid),
-        lambda: acd.estimate_new(queue),
-        lambda: acd.estimate_new(queue, priority=1, channel=Channel.CHAT),
-        acd.agent_states,
-        lambda: acd.surge_active(queue),
-        lambda: (acd.queues, acd.transfers, acd.plan, acd.estimators, acd.now, acd.backend),
-    ]
+    return read_only_calls(acd, f"c{k % 6}", AGENTS[k % len(AGENTS)], next(iter(acd.queues)), k)
 
 
 def drive(acd: Distributor, steps: list[tuple[int, int, float]], read: bool) -> list[object]:
@@ -185,7 +168,8 @@ def drive(acd: Distributor, steps: list[tuple[int, int, float]], read: bool) -> 
             apply(CallbackRequested(now=t, call_id=live[k % len(live)]))
         if read:
             with contextlib.suppress(AcdError):  # e.g. no such call, or no estimator
-                _reads(acd, k)[k % 14]()
+                reads = _reads(acd, k)
+                reads[k % len(reads)]()
     return out
 
 

@@ -54,7 +54,6 @@ from acdcore import (
     CallEnded,
     CallTransferred,
     CancelOffer,
-    Channel,
     Distributor,
     Event,
     Offer,
@@ -77,6 +76,7 @@ from acdcore.distributor import CallState
 from acdcore.plans import _weaker_or_equal
 from acdcore.router import skill_eligible
 
+from .helpers import read_only_calls
 from .strategies import (
     AGENT_IDS,
     QUEUE_NAMES,
@@ -402,28 +402,7 @@ class DistributorMachine(RuleBasedStateMachine):
         cid = cids[k % len(cids)]
         aid = AGENT_IDS[k % len(AGENT_IDS)]
         queue = self.queue_names[k % len(self.queue_names)]
-        reads = (
-            acd.next_deadline,
-            acd.snapshot,
-            acd.check,
-            acd.counts,
-            lambda: acd.call(cid),
-            lambda: acd.agent(aid),
-            lambda: acd.waiting(queue),
-            lambda: acd.explain(cid),
-            lambda: acd.estimate(cid),
-            lambda: acd.estimate_new(queue),
-            lambda: acd.estimate_new(queue, priority=k % 3, channel=Channel.CHAT),
-            acd.agent_states,
-            lambda: acd.queues,
-            lambda: acd.transfers,
-            lambda: acd.plan,
-            lambda: acd.surge_active(queue),
-            lambda: acd.estimators,
-            lambda: acd.now,
-            lambda: acd.backend,
-            lambda: [acd.agent(a) for a in AGENT_IDS if a in acd._agents],
-        )
+        reads = read_only_calls(acd, cid, aid, queue, k)
         before = acd.snapshot()
         with contextlib.suppress(AcdError):  # e.g. no estimator attached, or not waiting
             reads[which % len(reads)]()
