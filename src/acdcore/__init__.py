@@ -27,6 +27,7 @@ from .actions import (
     SurgeMode,
 )
 from .backend import BACKEND, native_available
+from .codec import from_json, to_json
 from .conditions import (
     All,
     Always,
@@ -305,6 +306,7 @@ __all__ = [
     "erlang_a",
     "erlang_b",
     "erlang_c",
+    "from_json",
     "load_replay",
     "native_available",
     "percentile",
@@ -317,4 +319,5 @@ __all__ = [
     "simulate",
     "spoken_wait",
     "staff_intervals",
+    "to_json",
 ]
