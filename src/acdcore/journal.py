@@ -1,0 +1,298 @@
+"""A journal of everything a distributor was told: JSON Lines, append-only.
+
+The distributor is deterministic, so the events it accepted and the instants
+it was advanced to, in order, are a complete record: replayed into a fresh
+distributor built the same way they give the same decisions. The journal
+holds them, one JSON object a line (see :mod:`acdcore.codec` for the form of
+an event)::
+
+    {"journal": "acdcore", "v": 1}
+    {"seq": 0, "advance": 0.0, "actions": []}
+    {"seq": 1, "event": {"type": "AgentLoggedIn", "v": 1, ...}, "actions": [...]}
+
+``seq`` counts entries from 0 with no gap. ``actions`` (optional) are the
+actions the distributor returned, so that a replay can say where it diverges.
+
+Durability is the writer's ``flush`` policy:
+
+- ``"fsync"``: every entry is written and ``fsync``-ed before ``append``
+  returns: it survives a crash of the process and of the machine.
+- ``"flush"`` (the default): every entry is handed to the operating system
+  before ``append`` returns: it survives a crash of the process, not a power cut.
+- an ``int`` N: entries are handed to the operating system N at a time (and on
+  :meth:`JournalWriter.flush` and close): a process crash loses at most the
+  last N - 1 entries.
+
+A process that dies mid-write leaves a torn last line (no newline at its
+end, or not valid JSON). :func:`read_journal` skips it with a warning in both
+modes; any other bad line is an error naming its line number in strict mode,
+and is skipped, counted and reported in lenient mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from .actions import Action
+from .codec import from_json, to_json
+from .errors import AcdError, InvalidValue
+from .events import Event
+from .values import check_number, show
+
+__all__ = [
+    "Entry",
+    "JournalError",
+    "JournalRead",
+    "JournalWriter",
+    "ReplayReport",
+    "read_journal",
+    "replay",
+]
+
+HEADER = {"journal": "acdcore", "v": 1}
+
+
+class JournalError(InvalidValue):
+    """A journal line that cannot be read (strict mode), named by its line number."""
+
+
+@attrs.frozen
+class Entry:
+    """One journal entry: an advance to ``advance`` or an accepted ``event``,
+    with the ``actions`` recorded beside it (``None`` when not recorded)."""
+
+    seq: int
+    event: Event | None = None
+    advance: float | None = None
+    actions: tuple[Action, ...] | None = None
+
+
+class JournalWriter:
+    """Appends entries to a journal file (created with its header if new or
+    empty; appended to, numbering on, if it exists).
+
+    Use it beside a distributor: ``actions = acd.advance(t)`` then
+    ``journal.advance(t, actions)``; ``actions = acd.handle(ev)`` then
+    ``journal.event(ev, actions)``. Cost per entry: the JSON form of the
+    event and its actions, one ``write``, and the flush policy's system calls.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, flush: str | int = "flush", actions: bool = True
+    ) -> None:
+        if flush not in ("fsync", "flush") and (
+            isinstance(flush, bool) or not isinstance(flush, int) or flush < 1
+        ):
+            raise InvalidValue(f"flush must be 'fsync', 'flush' or an int >= 1, got {show(flush)}")
+        self._policy = flush
+        self._record = bool(actions)
+        self._path = Path(path)
+        seq = 0
+        if self._path.exists() and self._path.stat().st_size > 0:
+            read = read_journal(self._path, strict=True)
+            seq = read.entries[-1].seq + 1 if read.entries else 0
+            if read.torn:  # cut the torn tail off before appending after it
+                with open(self._path, "r+b") as f:
+                    f.truncate(read.good_bytes)
+            self._file: IO[str] = open(self._path, "a", encoding="utf-8")  # noqa: SIM115
+        else:
+            self._file = open(self._path, "w", encoding="utf-8")  # noqa: SIM115
+            self._write_line(HEADER)
+            self._sync(force=True)
+        self._seq = seq
+        self._pending = 0
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next entry will get."""
+        return self._seq
+
+    def advance(self, now: float, actions: Sequence[Action] = ()) -> int:
+        """Record ``advance(now)`` and the actions it returned; its ``seq``."""
+        check_number(now, "now")
+        return self._append({"seq": self._seq, "advance": now}, actions)
+
+    def event(self, event: Event, actions: Sequence[Action] = ()) -> int:
+        """Record an accepted event and the actions it returned; its ``seq``."""
+        return self._append({"seq": self._seq, "event": to_json(event)}, actions)
+
+    def _append(self, entry: dict[str, Any], actions: Sequence[Action]) -> int:
+        if self._record:
+            entry["actions"] = [to_json(a) for a in actions]
+        self._write_line(entry)
+        seq = self._seq
+        self._seq += 1
+        self._pending += 1
+        self._sync()
+        return seq
+
+    def _write_line(self, data: dict[str, Any]) -> None:
+        self._file.write(json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n")
+
+    def _sync(self, force: bool = False) -> None:
+        policy = self._policy
+        if force or policy in ("fsync", "flush") or self._pending >= policy:  # type: ignore[operator]
+            self._file.flush()
+            self._pending = 0
+            if policy == "fsync" or force:
+                os.fsync(self._file.fileno())
+
+    def flush(self) -> None:
+        """Hand every pending entry to the operating system, and fsync."""
+        self._sync(force=True)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        if not self._file.closed:
+            self.flush()
+            self._file.close()
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@attrs.frozen
+class JournalRead:
+    """What :func:`read_journal` found: the entries, whether the last line was
+    torn, the lines skipped (lenient mode) with why, and warnings."""
+
+    entries: tuple[Entry, ...]
+    torn: bool
+    skipped: tuple[tuple[int, str], ...]
+    warnings: tuple[str, ...]
+    good_bytes: int  # the length of the file up to the end of its last good line
+
+
+def read_journal(path: str | os.PathLike[str], *, strict: bool = True) -> JournalRead:
+    """Read a journal. Raises :class:`JournalError` naming the line (strict
+    mode) for a bad line other than a torn last one; lenient mode skips it."""
+    raw = Path(path).read_bytes()
+    lines = raw.split(b"\n")
+    complete = lines[:-1]  # the text after the last newline is a torn line, if any
+    tail = lines[-1]
+    entries: list[Entry] = []
+    skipped: list[tuple[int, str]] = []
+    warnings: list[str] = []
+    good = 0
+    offset = 0
+    torn = False
+    for number, line in enumerate(complete, start=1):
+        offset += len(line) + 1
+        try:
+            if number == 1:
+                _header(line)
+            else:
+                entries.append(_entry(line, entries[-1].seq + 1 if entries else 0))
+        except (InvalidValue, ValueError) as exc:
+            why = f"line {number}: {exc}"
+            if number == len(complete) and not tail and _torn_json(line):
+                torn = True
+                warnings.append(f"{why}; a torn last line (a write cut short) is skipped")
+                break
+            if strict:
+                raise JournalError(why) from None
+            skipped.append((number, str(exc)))
+            continue
+        good = offset
+    if tail:
+        torn = True
+        warnings.append(
+            f"line {len(complete) + 1}: no newline at its end: a torn last line is skipped"
+        )
+    if not complete and not tail:
+        raise JournalError("line 1: the journal is empty (no header)")
+    return JournalRead(tuple(entries), torn, tuple(skipped), tuple(warnings), good)
+
+
+def _torn_json(line: bytes) -> bool:
+    """True when ``line`` is the start of a JSON object cut short."""
+    try:
+        json.loads(line)
+    except ValueError:
+        return line.startswith(b"{")
+    return False
+
+
+def _header(line: bytes) -> None:
+    data = json.loads(line)
+    if data != HEADER:
+        raise InvalidValue(f"not an acdcore journal header: {show(data)}")
+
+
+def _entry(line: bytes, expected: int) -> Entry:
+    data = json.loads(line, parse_constant=_no_constant)
+    if not isinstance(data, dict):
+        raise InvalidValue(f"an entry must be a JSON object, got {show(data)}")
+    seq = data.get("seq")
+    if seq != expected or isinstance(seq, bool):
+        raise InvalidValue(f"seq is {show(seq)}, expected {expected}")
+    extra = set(data) - {"seq", "event", "advance", "actions"}
+    if extra:
+        raise InvalidValue(f"unknown key {show(sorted(extra)[0])}")
+    actions = None
+    if "actions" in data:
+        if not isinstance(data["actions"], list):
+            raise InvalidValue("actions must be a list")
+        actions = tuple(_action(a) for a in data["actions"])
+    if ("event" in data) == ("advance" in data):
+        raise InvalidValue("an entry holds either an event or an advance")
+    if "advance" in data:
+        return Entry(seq, advance=check_number(data["advance"], "advance"), actions=actions)
+    event = from_json(data["event"])
+    if not isinstance(event, Event):
+        raise InvalidValue(f"event is a {type(event).__name__}, not an event")
+    return Entry(seq, event=event, actions=actions)
+
+
+def _action(data: Any) -> Action:
+    action = from_json(data)
+    if not isinstance(action, Action):
+        raise InvalidValue(f"actions hold a {type(action).__name__}, not an action")
+    return action
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+@attrs.frozen
+class ReplayReport:
+    """What a replay did: entries applied, actions produced, and the first
+    divergence from the recorded actions (``None``: none), as (seq, recorded,
+    replayed); ``refused``: entries the distributor refused, (seq, error)."""
+
+    entries: int
+    actions: int
+    divergence: tuple[int, tuple[Action, ...], tuple[Action, ...]] | None
+    refused: tuple[tuple[int, str], ...]
+
+
+def replay(entries: Iterable[Entry], distributor: Any) -> ReplayReport:
+    """Feed ``entries`` to ``distributor`` (a fresh one, built as the journaled
+    one was) and compare its actions with those recorded."""
+    n = produced = 0
+    divergence = None
+    refused: list[tuple[int, str]] = []
+    for entry in entries:
+        n += 1
+        try:
+            if entry.event is not None:
+                got = distributor.handle(entry.event)
+            else:
+                got = distributor.advance(entry.advance)
+        except AcdError as exc:
+            refused.append((entry.seq, f"{type(exc).__name__}: {exc}"))
+            got = []
+        produced += len(got)
+        if divergence is None and entry.actions is not None and tuple(got) != entry.actions:
+            divergence = (entry.seq, entry.actions, tuple(got))
+    return ReplayReport(n, produced, divergence, tuple(refused))
