@@ -1,0 +1,265 @@
+"""The runtime: one distributor, one clock, one writer task, for asyncio adapters.
+
+The distributor is sans-IO: it never reads a clock and never performs an
+action. :class:`Runtime` is the piece every adapter stands on. It owns
+
+- **the clock**: Unix seconds (``time.time`` unless a clock is injected), so
+  business hours read ``now`` as they expect. It never goes backwards for the
+  distributor: a clock reading behind the distributor's clock is taken as the
+  distributor's clock;
+- **one writer task**: events from anywhere are applied one at a time, in
+  the order :meth:`Runtime.submit` was called. Each submit returns a
+  :class:`Result`: accepted (with the actions) or refused (with the typed
+  :class:`~acdcore.errors.AcdError`, the distributor unchanged);
+- **one timer**: armed for :meth:`~acdcore.Distributor.next_deadline`; when
+  it comes the runtime calls ``advance``;
+- **performing actions**: each action goes to the :class:`ActionSink` in its
+  own task, started in the order the distributor returned them, so a slow
+  request to the switch never delays another deadline or event.
+
+An event's ``now`` is the runtime's clock when it is applied: whatever ``now``
+the adapter put in the event is replaced (pass ``now=0``).
+
+Races every switch has, and the policy here (each has a test):
+
+- **An answer after the ring timeout**: the offer is gone (the ring timeout
+  fired first, a ``CancelOffer`` was sent); the answer is refused with
+  ``NoSuchOffer`` and the adapter must hang up that agent's leg.
+- **A caller hangs up while an offer crosses**: ``CallAbandoned`` while the
+  call rings cancels the offers (``CancelOffer("caller-abandoned")``); an
+  answer arriving after it is refused with ``UnknownCall``: hang up the leg.
+- **An agent logs out while ringing**: the offer is withdrawn
+  (``CancelOffer("agent-logged-out")``) and the call goes back to its place.
+- **The same event delivered twice**: the second is refused by the state it
+  finds (``NoSuchOffer``, ``UnknownCall``, ``InvalidAgentState``,
+  ``DuplicateCall``) and changes nothing.
+- **An action that cannot be performed**: the sink raises
+  :class:`ActionFailed`; a failed ``Offer`` becomes ``OfferDeclined(reason=
+  "unreachable")`` (the agent's miss, with its no-answer delay), a failed
+  ``PlaceCallback`` becomes ``CallbackUnanswered``. Other failures are
+  counted in :attr:`Runtime.failures` and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+
+from .actions import Action, Offer, PlaceCallback
+from .distributor import Distributor
+from .errors import AcdError, InvalidValue
+from .events import CallbackUnanswered, Event, OfferDeclined
+
+__all__ = ["ActionFailed", "ActionSink", "Result", "Runtime"]
+
+log = logging.getLogger("acdcore.runtime")
+
+
+class ActionFailed(Exception):
+    """Raised by an :class:`ActionSink` when an action could not be performed
+    (the agent's phone is unreachable, the callback could not be dialled)."""
+
+
+class ActionSink(Protocol):
+    """What an adapter gives the runtime: one coroutine that performs an action."""
+
+    async def perform(self, action: Action) -> None:
+        """Perform ``action`` on the switch; raise :class:`ActionFailed` if it failed."""
+        ...
+
+
+@attrs.frozen
+class Result:
+    """The outcome of one submitted event: ``accepted`` with its ``actions``,
+    or refused with ``error`` (the distributor is unchanged)."""
+
+    event: Event
+    actions: tuple[Action, ...] = ()
+    error: AcdError | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the distributor accepted the event."""
+        return self.error is None
+
+
+_POKE = object()
+
+
+class Runtime:
+    """Runs one :class:`~acdcore.Distributor` live (see the module docstring).
+
+    ``clock`` returns the time in seconds (Unix time by default). ``observe``
+    (optional) is called with each accepted event (``None`` for an advance)
+    and its actions, in order, inside the writer task: attach a journal
+    writer or ``Metrics`` there. Use ``async with Runtime(...)`` or
+    :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        distributor: Distributor,
+        sink: ActionSink,
+        *,
+        clock: Callable[[], float] = time.time,
+        observe: Callable[[Event | None, list[Action]], None] | None = None,
+    ) -> None:
+        if not isinstance(distributor, Distributor):
+            raise InvalidValue(f"distributor must be a Distributor, got {distributor!r}")
+        self.distributor = distributor
+        self._sink = sink
+        self._clock = clock
+        self._observe = observe
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._performing: set[asyncio.Task[None]] = set()
+        self._running = False
+        self.failures = 0
+        """Actions the sink could not perform that became no event."""
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start the writer task (fires the deadlines already due)."""
+        if self._writer is None:
+            self._running = True
+            self._writer = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Wait for the actions being performed (and the events their
+        failures become), then stop the writer after the events submitted."""
+        while self._performing:
+            await asyncio.gather(*list(self._performing), return_exceptions=True)
+        if self._writer is not None:
+            await self._queue.put(None)
+            await self._writer
+            self._writer = None
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ interface
+
+    def now(self) -> float:
+        """The runtime's clock, never behind the distributor's."""
+        return max(float(self._clock()), self.distributor.now)
+
+    async def submit(self, event: Event) -> Result:
+        """Apply ``event`` at the runtime's clock, after everything submitted
+        before it; return whether it was accepted, and its actions."""
+        if not isinstance(event, Event):
+            raise InvalidValue(f"not an acdcore event: {event!r}")
+        if not self._running:
+            raise RuntimeError("the runtime is not running: start() it first")
+        done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, done))
+        return await done
+
+    async def poke(self) -> None:
+        """Make the writer look at the clock now (for an injected clock that
+        was moved forward by a test); returns once it has."""
+        if not self._running:
+            raise RuntimeError("the runtime is not running: start() it first")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((_POKE, done))
+        await done
+
+    def view(self) -> dict[str, Any]:
+        """The live picture a wallboard reads: the clock, the counts, each
+        queue's waiting calls and the agents' states."""
+        acd = self.distributor
+        return {
+            "now": acd.now,
+            "counts": acd.counts(),
+            "agents": acd.agent_states(),
+            "queues": {name: acd.waiting(name) for name in acd.queues},
+        }
+
+    # ------------------------------------------------------------ the writer
+
+    async def _run(self) -> None:
+        acd = self.distributor
+        loop = asyncio.get_running_loop()
+        getter: asyncio.Task[Any] | None = None
+        while True:
+            self._fire_due()
+            due = acd.next_deadline()
+            timeout = None if due is None else max(0.0, due - self.now())
+            if getter is None:  # one pending get at a time: an item is never lost
+                getter = loop.create_task(self._queue.get())
+            done, _ = await asyncio.wait({getter}, timeout=timeout)
+            if not done:
+                continue  # a deadline came: fire it at the top of the loop
+            item, getter = getter.result(), None
+            if item is None:
+                self._running = False
+                return
+            event, done = item
+            if event is _POKE:
+                self._fire_due()
+                done.set_result(None)
+                continue
+            result = self._apply(event)
+            if not done.cancelled():
+                done.set_result(result)
+
+    def _fire_due(self) -> None:
+        acd = self.distributor
+        due = acd.next_deadline()
+        now = self.now()
+        if due is not None and due <= now:
+            actions = acd.advance(now)
+            self._emit(None, actions)
+
+    def _apply(self, event: Event) -> Result:
+        acd = self.distributor
+        now = self.now()
+        stamped = attrs.evolve(event, now=now)
+        actions = acd.advance(now)
+        self._emit(None, actions)
+        try:
+            out = acd.handle(stamped)
+        except AcdError as exc:
+            return Result(stamped, error=exc)
+        self._emit(stamped, out)
+        return Result(stamped, tuple(out))
+
+    def _emit(self, event: Event | None, actions: list[Action]) -> None:
+        if self._observe is not None and (event is not None or actions):
+            self._observe(event, actions)
+        loop = asyncio.get_running_loop()
+        for action in actions:
+            task = loop.create_task(self._perform(action))
+            self._performing.add(task)
+            task.add_done_callback(self._performing.discard)
+
+    async def _perform(self, action: Action) -> None:
+        try:
+            await self._sink.perform(action)
+        except ActionFailed as exc:
+            follow: Event | None = None
+            if isinstance(action, Offer):
+                follow = OfferDeclined(
+                    now=0, call_id=action.call_id, agent_id=action.agent_id, reason="unreachable"
+                )
+            elif isinstance(action, PlaceCallback):
+                follow = CallbackUnanswered(now=0, call_id=action.call_id)
+            if follow is None:
+                self.failures += 1
+                log.warning("could not perform %r: %s", action, exc)
+                return
+            result = await self.submit(follow)
+            if not result.accepted:  # the offer ended meanwhile: nothing to undo
+                log.info("%r failed after its offer ended: %s", action, result.error)
+        except Exception:  # a bug in the sink must not kill the runtime
+            self.failures += 1
+            log.exception("the sink raised performing %r", action)
