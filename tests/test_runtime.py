@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from acdcore import (
     QueueConfig,
     UnknownCall,
 )
+from acdcore.journal import JournalWriter, read_journal, replay
 from acdcore.runtime import ActionFailed, Runtime
 
 
@@ -265,11 +267,46 @@ def test_observe_sees_every_accepted_event_and_advance_in_order() -> None:
             await rt.submit(arrive("c"))  # refused: not observed
             clock.t += 5
             await rt.poke()
-        assert seen == [
+        assert [x for x in seen if x != ("advance", [])] == [
             ("AgentLoggedIn", []),
             ("CallArrived", ["Queued", "Offer"]),
             ("advance", ["CancelOffer", "Queued"]),
         ]
+        assert seen[0] == ("advance", [])  # every event's advance is seen too
+
+    run(body)
+
+
+def test_a_journal_attached_through_observe_replays_the_run(tmp_path: Path) -> None:
+    async def body() -> None:
+        clock = Clock()
+        configs = [QueueConfig("q", ring_timeout=5, wrap_up=3)]
+        acd = Distributor(configs, start=clock.t)
+        path = tmp_path / "live.jsonl"
+        with JournalWriter(path) as journal:
+
+            def observe(ev: Any, actions: list[Action]) -> None:
+                if ev is None:
+                    journal.advance(acd.now, actions)
+                else:
+                    journal.event(ev, actions)
+
+            async with Runtime(acd, Sink(), clock=clock, observe=observe) as rt:
+                await rt.submit(login("a"))
+                await rt.submit(login("b"))
+                for i in range(4):
+                    clock.t += 1
+                    await rt.submit(arrive(f"c{i}"))
+                clock.t += 5  # ring timeouts
+                await rt.poke()
+                await rt.submit(OfferAnswered(now=0, call_id="c2", agent_id="a"))
+                await rt.submit(arrive("c1"))  # refused (live): not journaled
+                clock.t += 2
+                await rt.submit(CallAbandoned(now=0, call_id="c3"))
+        twin = Distributor(configs, start=1000.0)
+        report = replay(read_journal(path).entries, twin)
+        assert report.divergence is None and not report.refused
+        assert twin.snapshot() == acd.snapshot()
 
     run(body)
 

@@ -95,9 +95,11 @@ class Runtime:
     """Runs one :class:`~acdcore.Distributor` live (see the module docstring).
 
     ``clock`` returns the time in seconds (Unix time by default). ``observe``
-    (optional) is called with each accepted event (``None`` for an advance)
-    and its actions, in order, inside the writer task: attach a journal
-    writer or ``Metrics`` there. Use ``async with Runtime(...)`` or
+    (optional) is called with each accepted event, and with ``None`` for
+    each advance the runtime makes (one before every event, and one per timer
+    firing), with their actions, in order, inside the writer task: attach a
+    journal writer or ``Metrics`` there. Replaying what it saw gives the same
+    decisions. Use ``async with Runtime(...)`` or
     :meth:`start` and :meth:`stop`.
     """
 
@@ -234,7 +236,7 @@ class Runtime:
         return Result(stamped, tuple(out))
 
     def _emit(self, event: Event | None, actions: list[Action]) -> None:
-        if self._observe is not None and (event is not None or actions):
+        if self._observe is not None:
             self._observe(event, actions)
         loop = asyncio.get_running_loop()
         for action in actions:
