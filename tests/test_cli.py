@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -436,3 +437,55 @@ def test_simulate_bounds_replications_given_from_python() -> None:
     scenario = Scenario.load(EXAMPLES / "small_team.toml")
     with pytest.raises(ConfigError, match="replications"):
         simulate(scenario, 10**8)
+
+
+def _journal_of(tmp_path: Path, name: str) -> Path:
+    """The journal of one simulated run of an example scenario."""
+    import random as _random
+
+    from acdcore import Scenario, run_replication
+    from acdcore.journal import JournalWriter
+
+    steps: list[Any] = []
+    run_replication(Scenario.load(EXAMPLES / name), _random.Random(1), journal=steps)
+    path = tmp_path / f"{name}.jsonl"
+    with JournalWriter(path, flush=1000) as w:
+        for item, actions in steps:
+            if isinstance(item, float):
+                w.advance(item, actions)
+            else:
+                w.event(item, actions)
+    return path
+
+
+def test_replay_of_a_simulated_day_gives_the_same_decisions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _journal_of(tmp_path, "bank_vip.toml")
+    assert main(["replay", str(path), "--config", str(EXAMPLES / "bank_vip.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "the same decisions as recorded" in out and "CallArrived" in out
+    # Built differently (another scenario's queues), it cannot be the same.
+    assert main(["replay", str(path), "--config", str(EXAMPLES / "small_team.toml")]) == 1
+    assert "refused entry" in capsys.readouterr().out
+
+
+def test_replay_warns_of_a_torn_line_and_names_a_bad_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _journal_of(tmp_path, "small_team.toml")
+    config = ["--config", str(EXAMPLES / "small_team.toml")]
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-30])
+    assert main(["replay", str(path), *config]) in (0, 1)  # the run stops at the cut
+    assert "torn last line" in capsys.readouterr().err
+    lines = whole.split(b"\n")
+    lines[5] = b"{oops"
+    path.write_bytes(b"\n".join(lines))
+    assert main(["replay", str(path), *config]) == 2
+    err = capsys.readouterr().err
+    assert "line 6: " in err and err.count("\n") == 1 and "Traceback" not in err
+    assert main(["replay", str(path), *config, "--lenient"]) == 1  # one line was not replayed
+    out = capsys.readouterr().out
+    assert "skipped line 6" in out and out.count("skipped line") == 1
+    assert main(["replay", str(tmp_path / "none.jsonl"), *config]) == 2

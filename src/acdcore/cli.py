@@ -49,6 +49,7 @@ import argparse
 import json
 import math
 import os
+import random
 import re
 import sys
 from collections.abc import Sequence
@@ -532,6 +533,66 @@ def _simulate(args: argparse.Namespace) -> int:
     return _show(_run(scenario, args, _replications(scenario, args)), args)
 
 
+def _instant(text: str) -> float:
+    match = re.fullmatch(_NUMBER, text.strip())
+    if match is None:
+        raise _bad(f"expected a number of seconds, got {_quote(text)}")
+    return _float(text, match.group(0))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Replay a journal into a fresh distributor built from a scenario's queues
+    and plan; 0 when every entry gives the recorded actions, 1 otherwise."""
+    from .distributor import Distributor
+    from .journal import JournalError, read_journal, replay
+
+    try:
+        scenario = Scenario.load(args.config)
+    except ConfigError as exc:
+        raise _BadInput(f"--config: {exc}") from None
+    try:
+        read = read_journal(args.journal, strict=not args.lenient)
+    except JournalError as exc:
+        raise _BadInput(f"{args.journal}: {exc}") from None
+    except OSError as exc:
+        raise _BadInput(f"{args.journal}: {exc.strerror or exc}") from None
+    for warning in read.warnings:
+        print(f"acdcore replay: warning: {warning}", file=sys.stderr)
+    first = 0.0
+    if read.entries:
+        head = read.entries[0]
+        first = float(head.event.now if head.event is not None else head.advance or 0.0)
+    acd = Distributor(
+        scenario.queue_configs,
+        plan=scenario.routing_plan,
+        rng=random.Random(args.seed),
+        start=args.start if args.start is not None else first,
+    )
+    report = replay(read.entries, acd)
+    events: dict[str, int] = {}
+    for entry in read.entries:
+        kind = type(entry.event).__name__ if entry.event is not None else "advance"
+        events[kind] = events.get(kind, 0) + 1
+    print(f"entries {report.entries:,}, actions {report.actions:,}")
+    for kind, n in sorted(events.items()):
+        print(f"  {kind:<20} {n:>8,}")
+    print(f"counts: {acd.counts()}")
+    for line, why in read.skipped:
+        print(f"skipped line {line}: {why}")
+    for seq, why in report.refused:
+        print(f"refused entry {seq}: {why}")
+    if report.divergence is not None:
+        seq, recorded, replayed = report.divergence
+        print(f"diverges at entry {seq}:")
+        print(f"  recorded {[type(a).__name__ for a in recorded]}")
+        print(f"  replayed {[type(a).__name__ for a in replayed]}")
+        return 1
+    if report.refused or read.skipped:
+        return 1  # not all of it was replayed as recorded
+    print("the same decisions as recorded")
+    return 0
+
+
 # ------------------------------------------------------------------- parser
 
 
@@ -555,6 +616,18 @@ def build_parser() -> argparse.ArgumentParser:
         )
     demo.set_defaults(func=_demo)
     sim.set_defaults(func=_simulate)
+    rp = sub.add_parser("replay", help="replay a journal and report any divergence")
+    rp.add_argument("journal", help="a journal (JSON Lines, see acdcore.journal)")
+    rp.add_argument(
+        "--config", required=True, help="a scenario TOML file: its queues and plan build the ACD"
+    )
+    rp.add_argument("--seed", type=int, default=0, help="the seed of the ACD's rng (default 0)")
+    rp.add_argument(
+        "--start", type=_instant, default=None,
+        help="the ACD's start clock (default: the journal's first instant)",
+    )  # fmt: skip
+    rp.add_argument("--lenient", action="store_true", help="skip bad lines instead of failing")
+    rp.set_defaults(func=_replay)
     st = sub.add_parser(
         "staffing",
         help="agents needed for a service-level target (Erlang C/A)",

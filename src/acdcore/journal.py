@@ -191,7 +191,8 @@ def read_journal(path: str | os.PathLike[str], *, strict: bool = True) -> Journa
             if number == 1:
                 _header(line)
             else:
-                entries.append(_entry(line, entries[-1].seq + 1 if entries else 0))
+                expected = entries[-1].seq + 1 if entries else 0
+                entries.append(_entry(line, expected, gap=bool(skipped) and not strict))
         except (InvalidValue, ValueError) as exc:
             why = f"line {number}: {exc}"
             if number == len(complete) and not tail and _torn_json(line):
@@ -228,12 +229,19 @@ def _header(line: bytes) -> None:
         raise InvalidValue(f"not an acdcore journal header: {show(data)}")
 
 
-def _entry(line: bytes, expected: int) -> Entry:
+def _entry(line: bytes, expected: int, gap: bool = False) -> Entry:
+    """One entry line; its ``seq`` must be ``expected`` (or later, with
+    ``gap``: lines were skipped before it)."""
     data = json.loads(line, parse_constant=_no_constant)
     if not isinstance(data, dict):
         raise InvalidValue(f"an entry must be a JSON object, got {show(data)}")
     seq = data.get("seq")
-    if seq != expected or isinstance(seq, bool):
+    if (
+        isinstance(seq, bool)
+        or not isinstance(seq, int)
+        or seq < expected
+        or (seq > expected and not gap)
+    ):
         raise InvalidValue(f"seq is {show(seq)}, expected {expected}")
     extra = set(data) - {"seq", "event", "advance", "actions"}
     if extra:
