@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from acdcore import Action, Channel, Distributor, Event, Offer
+from acdcore import Action, Channel, Distributor, Event, Offer, snapshots
 
 
 def feed(acd: Distributor, *events: Event) -> list[Action]:
@@ -62,4 +62,5 @@ def read_only_calls(
         acd.agent_states,
         lambda: acd.surge_active(queue),
         lambda: (acd.queues, acd.transfers, acd.plan, acd.estimators, acd.now, acd.backend),
+        lambda: snapshots.save(acd),
     ]

@@ -85,11 +85,18 @@ def _reads(acd: Distributor, k: int) -> list[Callable[[], object]]:
     return read_only_calls(acd, f"c{k % 6}", AGENTS[k % len(AGENTS)], next(iter(acd.queues)), k)
 
 
-def drive(acd: Distributor, steps: list[tuple[int, int, float]], read: bool) -> list[object]:
+def drive(
+    acd: Distributor,
+    steps: list[tuple[int, int, float]],
+    read: bool,
+    swap: tuple[int, Callable[[Distributor], Distributor]] | None = None,
+) -> list[object]:
     """Run ``steps`` as an adapter would and return everything that came out
     (actions, and the type of each refusal). The events sent depend only on
     the actions seen so far, never on a read; with ``read``, a read-only
-    method chosen by the step runs after each step."""
+    method chosen by the step runs after each step. With ``swap=(i, f)``,
+    the distributor is replaced by ``f(distributor)`` before step ``i`` (a
+    restart: the adapter's own view of the calls carries on)."""
     out: list[object] = []
     t = 0.0
     ringing: list[tuple[str, str]] = []  # (call, agent) offers outstanding, in order
@@ -118,7 +125,9 @@ def drive(acd: Distributor, steps: list[tuple[int, int, float]], read: bool) -> 
             ):
                 live.remove(a.call_id)
 
-    for op, k, dt in steps:
+    for i, (op, k, dt) in enumerate(steps):
+        if swap is not None and i == swap[0]:
+            acd = swap[1](acd)
         t += dt
         if op == 0:
             seen(acd.advance(t))
@@ -170,6 +179,9 @@ def drive(acd: Distributor, steps: list[tuple[int, int, float]], read: bool) -> 
             with contextlib.suppress(AcdError):  # e.g. no such call, or no estimator
                 reads = _reads(acd, k)
                 reads[k % len(reads)]()
+    if swap is not None and swap[0] >= len(steps):
+        acd = swap[1](acd)
+    out.append(acd.snapshot())  # the state reached, compared too
     return out
 
 

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
-from .errors import ConfigError
+from . import _records as rec
+from .errors import ConfigError, InvalidValue
 from .values import check_number, is_number, show
 
 __all__ = [
@@ -228,6 +230,22 @@ class WaitEstimator:
         failed callback, a caller who hung up while ringing, a callback
         answered (its wait was spent off the line)."""
 
+    def save_state(self) -> dict[str, Any]:
+        """What the estimator has learned, as JSON data, for a snapshot.
+
+        The default (an estimator that learns nothing) is ``{}``. An estimator
+        that learns overrides this and :meth:`load_state`, so that a restored
+        distributor estimates exactly as the one that was snapshotted."""
+        return {}
+
+    def load_state(self, data: Any) -> None:
+        """Take back what :meth:`save_state` gave, into an estimator built
+        with the same arguments that has learned nothing yet. Raises
+        :class:`~acdcore.errors.InvalidValue` naming what is wrong, and then
+        changes nothing."""
+        if data != {}:
+            raise InvalidValue(f"{self.name}: this estimator keeps no state, got {show(data)}")
+
 
 class QueueLengthEstimator(WaitEstimator):
     """``(n+1)/(s*mu)``: with ``n`` calls ahead and ``s`` agents who can take
@@ -294,6 +312,13 @@ class HeadOfLineEstimator(WaitEstimator):
         if waited > 0:  # a caller served at once says nothing about waiting
             self._last[queue] = waited
 
+    def save_state(self) -> dict[str, Any]:
+        return {"last": _PER_QUEUE.dump(self._last, f"{self.name}.last")}
+
+    def load_state(self, data: Any) -> None:
+        data = rec.require_keys(data, self.name, ["last"])
+        self._last = _PER_QUEUE.load(data["last"], f"{self.name}.last")
+
 
 class LastToEnterServiceEstimator(WaitEstimator):
     """The wait of the last delayed call that entered service from the queue
@@ -310,6 +335,13 @@ class LastToEnterServiceEstimator(WaitEstimator):
     def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
         if waited > 0:  # a caller served at once says nothing about waiting
             self._last[queue] = waited
+
+    def save_state(self) -> dict[str, Any]:
+        return {"last": _PER_QUEUE.dump(self._last, f"{self.name}.last")}
+
+    def load_state(self, data: Any) -> None:
+        data = rec.require_keys(data, self.name, ["last"])
+        self._last = _PER_QUEUE.load(data["last"], f"{self.name}.last")
 
 
 class AsteriskEstimator(WaitEstimator):
@@ -328,6 +360,13 @@ class AsteriskEstimator(WaitEstimator):
     def on_answered(self, queue: str, now: float, waited: float, seq: int, priority: int) -> None:
         h = self._h.get(queue)
         self._h[queue] = waited if h is None else (3.0 * h + waited) / 4.0
+
+    def save_state(self) -> dict[str, Any]:
+        return {"h": _PER_QUEUE.dump(self._h, f"{self.name}.h")}
+
+    def load_state(self, data: Any) -> None:
+        data = rec.require_keys(data, self.name, ["h"])
+        self._h = _PER_QUEUE.load(data["h"], f"{self.name}.h")
 
 
 @attrs.define(slots=True)
@@ -415,6 +454,16 @@ class _Calibration:
         var = CORRELATION * resid / (self.predicted * self.predicted)
         keep = max(0.0, 1.0 - var / (d * d)) * self.weight / (self.weight + prior)
         return min(4.0, max(0.25, 1.0 + d * keep))
+
+
+_PER_QUEUE = rec.dict_of(rec.FLOAT)
+_LEARNED = (  # (key in the saved state, attribute, form)
+    ("queues", "_q", rec.dict_of(rec.record(_Decayed))),
+    ("calibration", "_cal", rec.pairs(rec.fixed(rec.STR, rec.INT), rec.record(_Calibration))),
+    ("raw", "_raw", rec.pairs(rec.INT, rec.FLOAT)),
+    ("taken", "_taken", rec.pairs(rec.INT, rec.FLOAT)),
+    ("classes", "_classes", rec.dict_of(rec.set_of(rec.INT))),
+)
 
 
 class LearnedEstimator(WaitEstimator):
@@ -555,6 +604,18 @@ class LearnedEstimator(WaitEstimator):
         st.decay_to(now, self.tau, self.tau_ab)
         st.handled += 1.0
         st.handle_time += seconds
+
+    def save_state(self) -> dict[str, Any]:
+        return {
+            key: form.dump(getattr(self, attr), f"{self.name}.{key}")
+            for key, attr, form in _LEARNED
+        }
+
+    def load_state(self, data: Any) -> None:
+        data = rec.require_keys(data, self.name, [key for key, _, _ in _LEARNED])
+        loaded = {attr: form.load(data[key], f"{self.name}.{key}") for key, attr, form in _LEARNED}
+        for attr, value in loaded.items():  # all decoded first: a refusal changes nothing
+            setattr(self, attr, value)
 
     # ---------------------------------------------------------- estimates
 

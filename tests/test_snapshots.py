@@ -1,0 +1,168 @@
+"""Snapshot and restore: a restored distributor decides as the saved one would.
+
+The property cuts random runs (every event kind, ring timeouts, wrap-ups,
+announcements, callbacks, routing plans) at a random step, saves the
+distributor, passes the document through JSON text, restores it into a
+fresh distributor on either backend, and carries on: everything that comes
+out, and the final state, must equal the run that was never cut.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import acdcore.backend
+from acdcore import (
+    AgentLoggedIn,
+    AgentProfile,
+    CallArrived,
+    Distributor,
+    HeadOfLineEstimator,
+    InvalidValue,
+    LearnedEstimator,
+    OfferAnswered,
+    QueueConfig,
+    RoutingPlan,
+    snapshots,
+)
+
+from .test_determinism import drive, ops, setups
+
+BACKENDS = ["python", "native"] if acdcore.backend.native_available() else ["python"]
+
+
+def _moved(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as another process would read it."""
+    return snapshots.loads(snapshots.dumps(doc))
+
+
+@settings(deadline=None)
+@given(
+    setup=setups(),
+    steps=ops,
+    cut=st.integers(0, 60),
+    target=st.sampled_from(BACKENDS),
+)
+def test_a_restored_distributor_makes_the_same_decisions(
+    setup: tuple[list[QueueConfig], RoutingPlan | None, int],
+    steps: list[tuple[int, int, float]],
+    cut: int,
+    target: str,
+) -> None:
+    configs, plan, seed = setup
+
+    def build(backend: str | None = None) -> Distributor:
+        return Distributor(configs, rng=random.Random(seed), plan=plan, backend=backend)
+
+    def restart(acd: Distributor) -> Distributor:
+        doc = _moved(snapshots.save(acd))
+        again = build(target)
+        snapshots.restore(doc, again)
+        assert snapshots.save(again) == doc  # nothing lost or added on the way
+        return again
+
+    whole = drive(build(), steps, read=False)
+    assert drive(build(), steps, read=False, swap=(min(cut, len(steps)), restart)) == whole
+
+
+# --------------------------------------------------------------- refusals
+
+
+def _busy() -> Distributor:
+    acd = Distributor([QueueConfig("q", ring_timeout=5.0, wrap_up=3.0)], rng=random.Random(1))
+    acd.handle(AgentLoggedIn(now=0.0, profile=AgentProfile("a", queues=["q"])))
+    acd.handle(CallArrived(now=1.0, call_id="c1", queue="q"))
+    acd.handle(CallArrived(now=2.0, call_id="c2", queue="q", priority=1))
+    return acd
+
+
+def _fresh() -> Distributor:
+    return Distributor([QueueConfig("q", ring_timeout=5.0, wrap_up=3.0)], rng=random.Random(7))
+
+
+def test_the_document_is_json_and_versioned() -> None:
+    doc = snapshots.save(_busy())
+    assert doc["snapshot"] == "acdcore" and doc["v"] == snapshots.VERSION
+    json.dumps(doc, allow_nan=False)
+    assert [c["call_id"] for c in doc["calls"]] == ["c1", "c2"]
+    assert [d[2:4] for d in doc["deadlines"]] == [["ring", 0]]
+
+
+def test_restore_refuses_a_distributor_that_has_handled_events() -> None:
+    with pytest.raises(InvalidValue, match="fresh distributor"):
+        snapshots.restore(snapshots.save(_busy()), _busy())
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(v=2), "version 1"),
+        (lambda d: d.pop("calls"), r"snapshot.calls is missing"),
+        (lambda d: d.update(extra=1), "unknown field 'extra'"),
+        (lambda d: d["config"].update(queues=["other"]), "does not match"),
+        (lambda d: d["calls"][1].update(state="lost"), r"snapshot.calls\[1\].state must be one of"),
+        (lambda d: d["calls"][0].update(seq="x"), r"snapshot.calls\[0\].seq must be an integer"),
+        (lambda d: d["calls"][0].update(entered=float("nan")), r"calls\[0\].entered must be"),
+        (lambda d: d["agents"][0]["profile"].update(capacity={"fax": 1}), r"agents\[0\].profile"),
+        (lambda d: d["deadlines"][0].__setitem__(3, 99), r"deadlines\[0\]\[3\]: no live call"),
+        (lambda d: d["deadlines"][0].__setitem__(2, "nap"), r"deadlines\[0\]\[2\] must be one"),
+        (lambda d: d["queues"]["q"].update(free=["ghost"]), "unknown agent 'ghost'"),
+        (lambda d: d["rng"].__setitem__(1, [1, 2]), "snapshot.rng"),
+        (lambda d: d["calls"][0].update(state="connected"), "inconsistent"),
+        (lambda d: d.update(metrics={}), "holds metrics but none were given"),
+    ],
+)
+@pytest.mark.parametrize("target", BACKENDS)
+def test_a_bad_document_is_refused_by_name_and_changes_nothing(
+    edit: Any, message: str, target: str
+) -> None:
+    doc = copy.deepcopy(snapshots.save(_busy()))
+    edit(doc)
+    acd = Distributor(
+        [QueueConfig("q", ring_timeout=5.0, wrap_up=3.0)], rng=random.Random(7), backend=target
+    )
+    before = snapshots.save(acd)
+    with pytest.raises(InvalidValue, match=message):
+        snapshots.restore(doc, acd)
+    assert snapshots.save(acd) == before
+    # and it is still a working, fresh distributor
+    acd.handle(AgentLoggedIn(now=0.0, profile=AgentProfile("a", queues=["q"])))
+    acd.check()
+
+
+def test_estimators_carry_what_they_learned() -> None:
+    def build() -> Distributor:
+        return Distributor(
+            [QueueConfig("q", ring_timeout=30.0)],
+            estimators=[LearnedEstimator(), HeadOfLineEstimator()],
+        )
+
+    acd = build()
+    acd.handle(AgentLoggedIn(now=0.0, profile=AgentProfile("a", queues=["q"])))
+    for i in range(4):
+        acd.handle(CallArrived(now=float(i), call_id=f"c{i}", queue="q"))
+    acd.handle(OfferAnswered(now=10.0, call_id="c0", agent_id="a"))
+    again = build()
+    snapshots.restore(_moved(snapshots.save(acd)), again)
+    for name in ("learned", "head-of-line"):
+        assert again.estimate("c3", name) == acd.estimate("c3", name)
+    assert [e.save_state() for e in again.estimators] == [e.save_state() for e in acd.estimators]
+
+
+def test_a_snapshot_file_is_replaced_whole(tmp_path: Any) -> None:
+    path = tmp_path / "snap.json"
+    doc = snapshots.save(_busy())
+    snapshots.write_snapshot(path, doc)
+    snapshots.write_snapshot(path, doc)
+    assert snapshots.read_snapshot(path) == doc
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snap.json"]
+    path.write_text("{not json")
+    with pytest.raises(InvalidValue, match="not JSON"):
+        snapshots.read_snapshot(path)
