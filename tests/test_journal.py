@@ -85,7 +85,7 @@ def test_every_flush_policy_writes_every_entry(tmp_path: Path, flush: str | int)
     _small(path, flush=flush)
     read = read_journal(path)
     assert [e.seq for e in read.entries] == list(range(6))
-    assert path.read_text().splitlines()[0] == '{"journal":"acdcore","v":1}'
+    assert path.read_text().splitlines()[0] == '{"journal":"acdcore","v":1,"first":0}'
 
 
 def test_a_torn_last_line_is_skipped_with_a_warning_and_cut_before_appending(
@@ -131,7 +131,7 @@ def test_a_complete_but_cut_last_line_is_torn_too(tmp_path: Path) -> None:
 def test_a_bad_line_names_its_number(tmp_path: Path, line: str, why: str) -> None:
     path = tmp_path / "j.jsonl"
     path.write_text(
-        '{"journal":"acdcore","v":1}\n{"seq":0,"advance":0.0}\n'
+        '{"journal":"acdcore","v":1,"first":0}\n{"seq":0,"advance":0.0}\n'
         + line
         + '\n{"seq":1,"advance":2.0}\n'
     )

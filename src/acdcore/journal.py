@@ -6,11 +6,13 @@ distributor built the same way they give the same decisions. The journal
 holds them, one JSON object a line (see :mod:`acdcore.codec` for the form of
 an event)::
 
-    {"journal": "acdcore", "v": 1}
+    {"journal": "acdcore", "v": 1, "first": 0}
     {"seq": 0, "advance": 0.0, "actions": []}
     {"seq": 1, "event": {"type": "AgentLoggedIn", "v": 1, ...}, "actions": [...]}
 
-``seq`` counts entries from 0 with no gap. ``actions`` (optional) are the
+``seq`` counts entries with no gap, from the header's ``first`` (0 when the
+header has none; a segment written after a snapshot starts later: see
+:mod:`acdcore.store`). ``actions`` (optional) are the
 actions the distributor returned, so that a replay can say where it diverges.
 
 Durability is the writer's ``flush`` policy:
@@ -56,6 +58,7 @@ __all__ = [
 ]
 
 HEADER = {"journal": "acdcore", "v": 1}
+"""The header line's fixed part; it also holds ``first``, the first entry's ``seq``."""
 
 
 class JournalError(InvalidValue):
@@ -84,7 +87,12 @@ class JournalWriter:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, flush: str | int = "flush", actions: bool = True
+        self,
+        path: str | os.PathLike[str],
+        *,
+        flush: str | int = "flush",
+        actions: bool = True,
+        first: int = 0,
     ) -> None:
         if flush not in ("fsync", "flush") and (
             isinstance(flush, bool) or not isinstance(flush, int) or flush < 1
@@ -92,18 +100,20 @@ class JournalWriter:
             raise InvalidValue(f"flush must be 'fsync', 'flush' or an int >= 1, got {show(flush)}")
         self._policy = flush
         self._record = bool(actions)
+        if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+            raise InvalidValue(f"first must be an int >= 0, got {show(first)}")
         self._path = Path(path)
-        seq = 0
+        seq = first
         if self._path.exists() and self._path.stat().st_size > 0:
             read = read_journal(self._path, strict=True)
-            seq = read.entries[-1].seq + 1 if read.entries else 0
+            seq = read.entries[-1].seq + 1 if read.entries else read.first
             if read.torn:  # cut the torn tail off before appending after it
                 with open(self._path, "r+b") as f:
                     f.truncate(read.good_bytes)
             self._file: IO[str] = open(self._path, "a", encoding="utf-8")  # noqa: SIM115
         else:
             self._file = open(self._path, "w", encoding="utf-8")  # noqa: SIM115
-            self._write_line(HEADER)
+            self._write_line({**HEADER, "first": first})
             self._sync(force=True)
         self._seq = seq
         self._pending = 0
@@ -170,6 +180,7 @@ class JournalRead:
     skipped: tuple[tuple[int, str], ...]
     warnings: tuple[str, ...]
     good_bytes: int  # the length of the file up to the end of its last good line
+    first: int = 0  # the seq its header says its first entry has
 
 
 def read_journal(path: str | os.PathLike[str], *, strict: bool = True) -> JournalRead:
@@ -185,13 +196,14 @@ def read_journal(path: str | os.PathLike[str], *, strict: bool = True) -> Journa
     good = 0
     offset = 0
     torn = False
+    first = 0
     for number, line in enumerate(complete, start=1):
         offset += len(line) + 1
         try:
             if number == 1:
-                _header(line)
+                first = _header(line)
             else:
-                expected = entries[-1].seq + 1 if entries else 0
+                expected = entries[-1].seq + 1 if entries else first
                 entries.append(_entry(line, expected, gap=bool(skipped) and not strict))
         except (InvalidValue, ValueError) as exc:
             why = f"line {number}: {exc}"
@@ -211,7 +223,7 @@ def read_journal(path: str | os.PathLike[str], *, strict: bool = True) -> Journa
         )
     if not complete and not tail:
         raise JournalError("line 1: the journal is empty (no header)")
-    return JournalRead(tuple(entries), torn, tuple(skipped), tuple(warnings), good)
+    return JournalRead(tuple(entries), torn, tuple(skipped), tuple(warnings), good, first)
 
 
 def _torn_json(line: bytes) -> bool:
@@ -223,10 +235,15 @@ def _torn_json(line: bytes) -> bool:
     return False
 
 
-def _header(line: bytes) -> None:
+def _header(line: bytes) -> int:
+    """The header's ``first`` (0 when absent)."""
     data = json.loads(line)
-    if data != HEADER:
+    if not isinstance(data, dict) or {k: v for k, v in data.items() if k != "first"} != HEADER:
         raise InvalidValue(f"not an acdcore journal header: {show(data)}")
+    first = data.get("first", 0)
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise InvalidValue(f"header: first must be an int >= 0, got {show(first)}")
+    return first
 
 
 def _entry(line: bytes, expected: int, gap: bool = False) -> Entry:

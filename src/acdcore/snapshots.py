@@ -235,7 +235,8 @@ def read_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
 def restore(document: Any, distributor: Distributor, *, metrics: Metrics | None = None) -> None:
     """Load ``document`` (from :func:`save`) into ``distributor``, a fresh
     one built with the same queues, plan and estimators (either backend),
-    and into ``metrics`` (a fresh one built as the saved one was) if given."""
+    and into ``metrics`` (a fresh one built as the saved one was) if given
+    (without ``metrics``, a metrics state in the document is left unread)."""
     d = distributor
     if not isinstance(d, Distributor):
         raise InvalidValue(f"distributor must be a Distributor, got {show(d)}")
@@ -252,12 +253,8 @@ def restore(document: Any, distributor: Distributor, *, metrics: Metrics | None 
             f"snapshot.config {show(doc['config'])} does not match this distributor's "
             f"{show(_config(d))}: restore into a distributor built the same way"
         )
-    if (doc["metrics"] is None) != (metrics is None):
-        raise InvalidValue(
-            "snapshot.metrics: the snapshot holds metrics but none were given to restore into"
-            if metrics is None
-            else "snapshot.metrics: the snapshot holds no metrics state"
-        )
+    if metrics is not None and doc["metrics"] is None:
+        raise InvalidValue("snapshot.metrics: the snapshot holds no metrics state to restore")
     new = _decode(doc, d)
     rng_state = _RNG.load(doc["rng"], "snapshot.rng")
     ests = list(d._ests)
