@@ -82,16 +82,30 @@ def to_json(obj: Event | Action) -> dict[str, Any]:
     """The JSON form of an event or action: plain ``dict``/``list``/``str``/
     number/``bool``/``None`` data that :func:`json.dumps` accepts as is."""
     cls = type(obj)
-    name = cls.__name__
-    if _TYPES.get(name) is not cls:
-        raise InvalidValue(f"not an acdcore event or action: {show(obj)}")
-    out: dict[str, Any] = {"type": name, "v": SCHEMA}
-    hints = _hints(cls)
-    for field in attrs.fields(cls):
-        out[field.name] = _encode(
-            getattr(obj, field.name), hints[field.name], f"{name}.{field.name}"
+    spec = _SPECS.get(cls)
+    if spec is None:
+        name = cls.__name__
+        if _TYPES.get(name) is not cls:
+            raise InvalidValue(f"not an acdcore event or action: {show(obj)}")
+        hints = _hints(cls)
+        spec = _SPECS[cls] = (
+            name,
+            tuple((f.name, hints[f.name], f"{name}.{f.name}") for f in attrs.fields(cls)),
         )
+    name, fields = spec
+    out: dict[str, Any] = {"type": name, "v": SCHEMA}
+    for field, hint, where in fields:
+        value = getattr(obj, field)
+        kind = type(value)
+        # The common cases first (a journal writes every event and action).
+        if kind is str or kind is bool or value is None or (kind is float and value - value == 0.0):
+            out[field] = value
+        else:
+            out[field] = _encode(value, hint, where)
     return out
+
+
+_SPECS: dict[type[Any], tuple[str, tuple[tuple[str, Any, str], ...]]] = {}
 
 
 def dumps(obj: Event | Action) -> str:
