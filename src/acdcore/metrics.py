@@ -850,6 +850,42 @@ class Metrics:
             acc.score_sum += score
             acc.top2 += top
 
+    # --------------------------------------------------------- saved state
+
+    def save_state(self) -> dict[str, Any]:
+        """Everything these metrics hold, as plain JSON data, for crash
+        recovery: keep it with a snapshot; after a crash, build a Metrics with
+        the same arguments, :meth:`load_state` it there and observe the rest of
+        the journal, and every report comes out as if one Metrics had observed
+        the whole run.
+
+        The data (``json.dumps(data, allow_nan=False)`` accepts it) holds a
+        version ``"v"``, a ``"config"`` section (queues with their wrap-up
+        seconds, interval, thresholds, targets, variant, short abandon, time
+        zone offset, remembered calls, epoch) and the live state: the clock,
+        calls, agents and their sessions, pending wrap-ups, every accumulator
+        (waits exactly, in order), the answered calls remembered for surveys,
+        and the ignored and unhandled counts. Saving changes nothing and the
+        data shares nothing with these metrics. Cost: O(data kept)."""
+        from ._metrics_state import save_state
+
+        return save_state(self)
+
+    def load_state(self, data: Any) -> None:
+        """Take over the state ``data`` saved by :meth:`save_state` (or read
+        back from its JSON). Only a Metrics that has observed nothing yet can
+        load (its clock may have moved: the saved one replaces it), and only
+        state saved by a Metrics with the same configuration.
+
+        Raises :class:`~acdcore.errors.InvalidValue` when these metrics have
+        observed something, for another version or configuration (naming the
+        first differing item), or for malformed data (naming where it is, such
+        as ``metrics.calls[2].bucket``); these metrics are then unchanged.
+        Cost: O(size of ``data``)."""
+        from ._metrics_state import load_state
+
+        load_state(self, data)
+
     # ------------------------------------------------------------ internals
 
     def _index(self, t: float) -> int:
