@@ -24,6 +24,7 @@ from acdcore import (
     CancelOffer,
     Distributor,
     InvalidAgentState,
+    Metrics,
     NoAnswerPolicy,
     NoSuchOffer,
     Offer,
@@ -31,9 +32,11 @@ from acdcore import (
     PlaceCallback,
     QueueConfig,
     UnknownCall,
+    snapshots,
 )
 from acdcore.journal import JournalWriter, read_journal, replay
 from acdcore.runtime import ActionFailed, Runtime
+from acdcore.store import Store
 
 
 class Clock:
@@ -318,3 +321,60 @@ def test_submit_needs_a_running_runtime() -> None:
             await rt.submit(login("a"))
 
     run(body)
+
+
+# ------------------------------------------------- store, snapshots, metrics
+
+
+def test_a_runtime_with_a_store_recovers_its_state_and_metrics(tmp_path: Path) -> None:
+    """Every entry is journaled before its actions are performed, the store
+    snapshots on its schedule, and a restart recovers the same distributor
+    and metrics, with callers still in their places."""
+
+    def build() -> tuple[Distributor, Metrics]:
+        acd = Distributor([QueueConfig("q", ring_timeout=5.0, wrap_up=2.0)])
+        return acd, Metrics(acd.queues)
+
+    acd, metrics = build()
+    journaled: list[Action] = []
+    journaled_first: list[bool] = []
+
+    class Journaling(Store):
+        def advance(self, now: float, actions: Any = ()) -> int:
+            journaled.extend(actions)
+            return super().advance(now, actions)
+
+        def event(self, event: Any, actions: Any = ()) -> int:
+            journaled.extend(actions)
+            return super().event(event, actions)
+
+    store = Journaling(tmp_path, snapshot_every=4, snapshot_seconds=None)
+    store.recover(acd, metrics)
+
+    class Checking(Sink):
+        async def perform(self, action: Action) -> None:
+            journaled_first.append(action in journaled)  # its entry was written first
+            await super().perform(action)
+
+    clock = Clock()
+
+    async def body() -> None:
+        async with Runtime(acd, Checking(), clock=clock, store=store, metrics=metrics) as rt:
+            await rt.submit(login("a"))
+            for i in range(5):
+                clock.t += 1
+                await rt.submit(arrive(f"c{i}"))
+            await rt.submit(OfferAnswered(now=0, call_id="c0", agent_id="a"))
+            clock.t += 10  # c1 rings out at the runtime's timer
+            await rt.poke()
+            assert rt.view()["kpis"]["queues"]["q"]["waiting"] == 4
+
+    run(body)
+    store.close()
+    assert journaled_first and all(journaled_first)
+    assert len(store.snapshots()) == 2
+    again, again_metrics = build()
+    report = Store(tmp_path).recover(again, again_metrics)
+    assert report.snapshot is not None
+    assert snapshots.save(again, metrics=again_metrics) == snapshots.save(acd, metrics=metrics)
+    assert again.waiting("q") == acd.waiting("q") == ["c1", "c2", "c3", "c4"]

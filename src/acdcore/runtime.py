@@ -15,7 +15,13 @@ action. :class:`Runtime` is the piece every adapter stands on. It owns
   it comes the runtime calls ``advance``;
 - **performing actions**: each action goes to the :class:`ActionSink` in its
   own task, started in the order the distributor returned them, so a slow
-  request to the switch never delays another deadline or event.
+  request to the switch never delays another deadline or event;
+- optionally **a store** (:class:`~acdcore.store.Store`): every advance and
+  accepted event is journaled *before* its actions are performed, and the
+  store is snapshotted (and its journal trimmed) when its schedule says so;
+- optionally **metrics** (:class:`~acdcore.metrics.Metrics`): fed every
+  entry as the store would replay it, snapshotted with the distributor, and
+  shown in :meth:`Runtime.view`.
 
 An event's ``now`` is the runtime's clock when it is applied: whatever ``now``
 the adapter put in the event is replaced (pass ``now=0``).
@@ -54,6 +60,8 @@ from .actions import Action, Offer, PlaceCallback
 from .distributor import Distributor
 from .errors import AcdError, InvalidValue
 from .events import CallbackUnanswered, Event, OfferDeclined
+from .metrics import Metrics
+from .store import Store, feed
 
 __all__ = ["ActionFailed", "ActionSink", "Result", "Runtime"]
 
@@ -97,10 +105,12 @@ class Runtime:
     ``clock`` returns the time in seconds (Unix time by default). ``observe``
     (optional) is called with each accepted event, and with ``None`` for
     each advance the runtime makes (one before every event, and one per timer
-    firing), with their actions, in order, inside the writer task: attach a
-    journal writer or ``Metrics`` there. Replaying what it saw gives the same
-    decisions. Use ``async with Runtime(...)`` or
-    :meth:`start` and :meth:`stop`.
+    firing), with their actions, in order, inside the writer task. Replaying
+    what it saw gives the same decisions. ``store``: a recovered
+    :class:`~acdcore.store.Store` (see :meth:`~acdcore.store.Store.recover`)
+    to journal into and snapshot; the caller closes it after :meth:`stop`.
+    ``metrics``: a :class:`~acdcore.metrics.Metrics` to keep up to date.
+    Use ``async with Runtime(...)`` or :meth:`start` and :meth:`stop`.
     """
 
     def __init__(
@@ -110,10 +120,18 @@ class Runtime:
         *,
         clock: Callable[[], float] = time.time,
         observe: Callable[[Event | None, list[Action]], None] | None = None,
+        store: Store | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         if not isinstance(distributor, Distributor):
             raise InvalidValue(f"distributor must be a Distributor, got {distributor!r}")
+        if store is not None and not isinstance(store, Store):
+            raise InvalidValue(f"store must be a Store, got {store!r}")
+        if metrics is not None and not isinstance(metrics, Metrics):
+            raise InvalidValue(f"metrics must be a Metrics, got {metrics!r}")
         self.distributor = distributor
+        self.store = store
+        self.metrics = metrics
         self._sink = sink
         self._clock = clock
         self._observe = observe
@@ -179,12 +197,15 @@ class Runtime:
         """The live picture a wallboard reads: the clock, the counts, each
         queue's waiting calls and the agents' states."""
         acd = self.distributor
-        return {
+        view: dict[str, Any] = {
             "now": acd.now,
             "counts": acd.counts(),
             "agents": acd.agent_states(),
             "queues": {name: acd.waiting(name) for name in acd.queues},
         }
+        if self.metrics is not None:
+            view["kpis"] = self.metrics.realtime(acd.now).to_dict()
+        return view
 
     # ------------------------------------------------------------ the writer
 
@@ -236,6 +257,14 @@ class Runtime:
         return Result(stamped, tuple(out))
 
     def _emit(self, event: Event | None, actions: list[Action]) -> None:
+        acd, store = self.distributor, self.store
+        if store is not None:  # journaled before anything is performed
+            if event is None:
+                store.advance(acd.now, actions)
+            else:
+                store.event(event, actions)
+        if self.metrics is not None:
+            feed(self.metrics, event, acd.now, actions)
         if self._observe is not None:
             self._observe(event, actions)
         loop = asyncio.get_running_loop()
@@ -243,6 +272,8 @@ class Runtime:
             task = loop.create_task(self._perform(action))
             self._performing.add(task)
             task.add_done_callback(self._performing.discard)
+        if store is not None and store.snapshot_due():
+            store.snapshot(acd, self.metrics)
 
     async def _perform(self, action: Action) -> None:
         try:
