@@ -526,6 +526,47 @@ def test_surveys_need_one_answered_call_and_a_sane_instant() -> None:
     small.metrics.record_survey("b", 5, at=5)
 
 
+@settings(deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 3), min_size=1, max_size=12),
+    gaps=st.lists(st.sampled_from([0.0, 1.0, 900.0])),
+)
+def test_every_answered_call_takes_one_survey_whatever_its_id(
+    ids: list[int], gaps: list[float]
+) -> None:
+    """Identity is the call's number: calls that reuse ids (in one interval
+    or across intervals) each take exactly one survey, at their own answer."""
+    h = Harness([QueueConfig("q")], interval=1800)
+    h.feed(login(0, "x"))
+    t = 0.0
+    for i, n in enumerate(ids):
+        t += gaps[i] if i < len(gaps) else 1.0
+        cid = f"c{n}"
+        h.feed(arrive(t, cid), answer(t + 1, cid, "x"))
+        with pytest.raises(InvalidValue, match="before its answer"):
+            h.metrics.record_survey(cid, 3, at=t + 0.5)
+        h.metrics.record_survey(cid, 5, at=t + 1)
+        with pytest.raises(InvalidCallState):
+            h.metrics.record_survey(cid, 5, at=t + 1)
+        t += 2
+        h.feed(CallEnded(now=t, call_id=cid))
+    assert h.metrics.queue_stats("q").surveys == len(ids)
+
+
+def test_an_id_reused_in_the_same_interval_and_queue_is_another_call_for_surveys() -> None:
+    """The shrunk example: c1 answered, surveyed and ended, then a new c1 in
+    the same queue and interval inherited the old one's survey record and its
+    survey was refused as a second one. Identity is the call's number."""
+    h = Harness([QueueConfig("q")])
+    h.feed(login(0, "x"), arrive(0, "c1"), answer(1, "c1", "x"), CallEnded(now=2, call_id="c1"))
+    h.metrics.record_survey("c1", 5, at=3)
+    h.feed(arrive(4, "c1"), answer(5, "c1", "x"))
+    with pytest.raises(InvalidValue, match="before its answer"):
+        h.metrics.record_survey("c1", 4, at=4.5)  # the new call's answer, not the old one's
+    h.metrics.record_survey("c1", 1, at=6)
+    assert h.metrics.queue_stats("q").surveys == 2
+
+
 # ----------------------------------------------------------- percentiles
 
 

@@ -331,6 +331,7 @@ class _Agent:
 class _Answered:
     """What a survey needs to know about an answered call."""
 
+    seq: int  # the call's arrival number: a reused id is another call
     queue: str
     agent: str
     bucket: int
@@ -1037,9 +1038,13 @@ class Metrics:
             self._aacc(call.bucket, ev.agent_id).calls.answered += 1
         if self._remember > 0:
             info = self._answered.get(ev.call_id)
-            if info is None or info.bucket != call.bucket or info.queue != call.queue:
+            if info is None or info.seq != call.seq:  # not this call answered again
                 info = _Answered(
-                    queue=call.queue, agent=ev.agent_id, bucket=call.bucket, answered_at=now
+                    seq=call.seq,
+                    queue=call.queue,
+                    agent=ev.agent_id,
+                    bucket=call.bucket,
+                    answered_at=now,
                 )
             info.agent = ev.agent_id  # after a transfer, the survey is the last agent's
             self._answered[ev.call_id] = info
