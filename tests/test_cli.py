@@ -9,7 +9,6 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -366,7 +365,7 @@ def test_missing_files_directories_and_devices_exit_2(tmp_path: Path) -> None:
         (["--seed", "9" * 101], ["argument --seed", "at most 100 digits"]),
         (["--plot", "out.txt"], ["argument --plot", "must end in .png, .pdf or .svg"]),
         (["--plot", "/no/such/dir/out.png"], ["argument --plot", "no directory '/no/such/dir'"]),
-        (["--calls", "5"], ["unrecognized arguments: --calls 5", "it takes --help, --json"]),
+        (["--calls", "5"], ["unrecognized arguments: --calls 5", "it takes --help, --journal, --json"]),
     ],
 )
 def test_bad_simulation_arguments_exit_2_with_one_line_naming_the_option(
@@ -440,22 +439,20 @@ def test_simulate_bounds_replications_given_from_python() -> None:
 
 
 def _journal_of(tmp_path: Path, name: str) -> Path:
-    """The journal of one simulated run of an example scenario."""
-    import random as _random
-
-    from acdcore import Scenario, run_replication
-    from acdcore.journal import JournalWriter
-
-    steps: list[Any] = []
-    run_replication(Scenario.load(EXAMPLES / name), _random.Random(1), journal=steps)
+    """The journal of one simulated run of an example scenario, written by
+    ``acdcore simulate --journal``."""
     path = tmp_path / f"{name}.jsonl"
-    with JournalWriter(path, flush=1000) as w:
-        for item, actions in steps:
-            if isinstance(item, float):
-                w.advance(item, actions)
-            else:
-                w.event(item, actions)
+    argv = ["simulate", str(EXAMPLES / name), "--reps", "1", "--json", "--journal", str(path)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv) == 0
     return path
+
+
+def test_simulate_refuses_a_journal_it_cannot_write_before_running(tmp_path: Path) -> None:
+    code, _, err = run(
+        ["simulate", str(EXAMPLES / "small_team.toml"), "--journal", str(tmp_path / "no" / "j")]
+    )
+    assert code == 2 and "--journal: no directory" in err and "Traceback" not in err
 
 
 def test_replay_of_a_simulated_day_gives_the_same_decisions(

@@ -530,7 +530,42 @@ def _simulate(args: argparse.Namespace) -> int:
         scenario = Scenario.load(args.scenario)
     except ConfigError as exc:
         raise _BadInput(str(exc)) from None
-    return _show(_run(scenario, args, _replications(scenario, args)), args)
+    reps = _replications(scenario, args)
+    if args.journal is not None:
+        _check_output(args.journal, "--journal")
+    code = _show(_run(scenario, args, reps), args)
+    if args.journal is not None:
+        _write_journal(scenario, args)
+    return code
+
+
+def _check_output(path: str, option: str) -> None:
+    """Refuse, before a long run, an output file that cannot be written."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise _BadInput(f"{option}: no directory {str(parent)!r}")
+    if Path(path).is_dir():
+        raise _BadInput(f"{option}: {path!r} is a directory")
+
+
+def _write_journal(scenario: Scenario, args: argparse.Namespace) -> None:
+    """Journal replication 0 (run again: it is deterministic) to --journal."""
+    from .journal import JournalWriter
+    from .sim import run_replication
+
+    steps: list[Any] = []
+    seed = args.seed if args.seed is not None else scenario.seed
+    run_replication(scenario, random.Random(f"{seed}:0"), journal=steps)
+    path = Path(args.journal)
+    path.unlink(missing_ok=True)
+    with JournalWriter(path, flush=10_000) as journal:
+        for what, actions in steps:
+            if isinstance(what, float):
+                journal.advance(what, actions)
+            else:
+                journal.event(what, actions)
+    if not args.json:
+        print(f"journal of replication 0: {len(steps):,} entries in {path}", file=sys.stderr)
 
 
 def _instant(text: str) -> float:
@@ -614,6 +649,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--plot", type=_plot_path, default=None, help="write a plot here (.png, .pdf, .svg)"
         )
+    sim.add_argument(
+        "--journal",
+        default=None,
+        help="also write replication 0's journal here (for acdcore replay)",
+    )
     demo.set_defaults(func=_demo)
     sim.set_defaults(func=_simulate)
     rp = sub.add_parser("replay", help="replay a journal and report any divergence")
