@@ -35,7 +35,7 @@ from acdcore import (
     snapshots,
 )
 from acdcore.journal import JournalWriter, read_journal, replay
-from acdcore.runtime import ActionFailed, Runtime
+from acdcore.runtime import ActionFailed, Runtime, RuntimeFailed
 from acdcore.store import Store
 
 
@@ -378,3 +378,35 @@ def test_a_runtime_with_a_store_recovers_its_state_and_metrics(tmp_path: Path) -
     assert report.snapshot is not None
     assert snapshots.save(again, metrics=again_metrics) == snapshots.save(acd, metrics=metrics)
     assert again.waiting("q") == acd.waiting("q") == ["c1", "c2", "c3", "c4"]
+
+
+def test_a_journal_that_cannot_be_written_stops_the_runtime_and_says_why(tmp_path: Path) -> None:
+    """Fail-stop: an entry the journal does not hold must not be followed by
+    more decisions. The submit that hit it, and every later one, raise
+    RuntimeFailed with the cause; stop() still returns."""
+    acd = Distributor([QueueConfig("q")])
+
+    class FullDisk(Store):
+        def event(self, event: Any, actions: Any = ()) -> int:
+            if isinstance(event, CallArrived):
+                raise OSError(28, "No space left on device")
+            return super().event(event, actions)
+
+    store = FullDisk(tmp_path, snapshot_seconds=None)
+    store.recover(acd)
+    sink = Sink()
+
+    async def body() -> None:
+        rt = Runtime(acd, sink, clock=Clock(), store=store)
+        await rt.start()
+        assert (await rt.submit(login("a"))).accepted
+        with pytest.raises(RuntimeFailed, match="No space left") as info:
+            await rt.submit(arrive("c1"))
+        assert isinstance(info.value.__cause__, OSError)
+        with pytest.raises(RuntimeFailed):
+            await rt.submit(arrive("c2"))
+        await rt.stop()
+
+    run(body)
+    assert sink.done == []  # the offer of the entry that was not journaled was never performed
+    store.close()

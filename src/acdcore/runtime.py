@@ -63,7 +63,7 @@ from .events import CallbackUnanswered, Event, OfferDeclined
 from .metrics import Metrics
 from .store import Store, feed
 
-__all__ = ["ActionFailed", "ActionSink", "Result", "Runtime"]
+__all__ = ["ActionFailed", "ActionSink", "Result", "Runtime", "RuntimeFailed"]
 
 log = logging.getLogger("acdcore.runtime")
 
@@ -71,6 +71,19 @@ log = logging.getLogger("acdcore.runtime")
 class ActionFailed(Exception):
     """Raised by an :class:`ActionSink` when an action could not be performed
     (the agent's phone is unreachable, the callback could not be dialled)."""
+
+
+class RuntimeFailed(RuntimeError):
+    """The runtime stopped because recording or observing an entry failed
+    (the journal's disk is full, a snapshot could not be written): the
+    distributor may hold an entry the journal does not, so the runtime takes
+    nothing more. Restart from the data directory. ``__cause__`` is the error."""
+
+
+def _failed(cause: BaseException) -> RuntimeFailed:
+    err = RuntimeFailed(f"the runtime stopped: {cause!r}")
+    err.__cause__ = cause
+    return err
 
 
 class ActionSink(Protocol):
@@ -139,6 +152,7 @@ class Runtime:
         self._writer: asyncio.Task[None] | None = None
         self._performing: set[asyncio.Task[None]] = set()
         self._running = False
+        self._failure: BaseException | None = None
         self.failures = 0
         """Actions the sink could not perform that became no event."""
 
@@ -178,8 +192,7 @@ class Runtime:
         before it; return whether it was accepted, and its actions."""
         if not isinstance(event, Event):
             raise InvalidValue(f"not an acdcore event: {event!r}")
-        if not self._running:
-            raise RuntimeError("the runtime is not running: start() it first")
+        self._require_running()
         done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         await self._queue.put((event, done))
         return await done
@@ -187,11 +200,16 @@ class Runtime:
     async def poke(self) -> None:
         """Make the writer look at the clock now (for an injected clock that
         was moved forward by a test); returns once it has."""
-        if not self._running:
-            raise RuntimeError("the runtime is not running: start() it first")
+        self._require_running()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._queue.put((_POKE, done))
         await done
+
+    def _require_running(self) -> None:
+        if self._failure is not None:
+            raise _failed(self._failure)
+        if not self._running:
+            raise RuntimeError("the runtime is not running: start() it first")
 
     def view(self) -> dict[str, Any]:
         """The live picture a wallboard reads: the clock, the counts, each
@@ -210,6 +228,18 @@ class Runtime:
     # ------------------------------------------------------------ the writer
 
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        except Exception as exc:  # fail-stop: nothing more is taken
+            self._failure = exc
+            self._running = False
+            log.exception("the runtime stopped")
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None and not item[1].done():
+                    item[1].set_exception(_failed(exc))
+
+    async def _loop(self) -> None:
         acd = self.distributor
         loop = asyncio.get_running_loop()
         getter: asyncio.Task[Any] | None = None
@@ -227,11 +257,16 @@ class Runtime:
                 self._running = False
                 return
             event, done = item
-            if event is _POKE:
-                self._fire_due()
-                done.set_result(None)
-                continue
-            result = self._apply(event)
+            try:
+                if event is _POKE:
+                    self._fire_due()
+                    done.set_result(None)
+                    continue
+                result = self._apply(event)
+            except Exception as exc:
+                if not done.done():
+                    done.set_exception(_failed(exc))
+                raise
             if not done.cancelled():
                 done.set_result(result)
 
