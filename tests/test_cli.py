@@ -365,7 +365,10 @@ def test_missing_files_directories_and_devices_exit_2(tmp_path: Path) -> None:
         (["--seed", "9" * 101], ["argument --seed", "at most 100 digits"]),
         (["--plot", "out.txt"], ["argument --plot", "must end in .png, .pdf or .svg"]),
         (["--plot", "/no/such/dir/out.png"], ["argument --plot", "no directory '/no/such/dir'"]),
-        (["--calls", "5"], ["unrecognized arguments: --calls 5", "it takes --help, --journal, --json"]),
+        (
+            ["--calls", "5"],
+            ["unrecognized arguments: --calls 5", "it takes --help, --journal, --json"],
+        ),
     ],
 )
 def test_bad_simulation_arguments_exit_2_with_one_line_naming_the_option(
