@@ -57,6 +57,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .cli_reports import add_report
 from .errors import AcdError, ConfigError
 from .scenario import MAX_REPLICATIONS, MAX_SPAN, Scenario
 from .sim import SimulationError, SimulationResult, simulate
@@ -217,6 +218,10 @@ def _fraction(text: str, *, what: str, one: bool) -> float:
     if value > 1:
         raise _bad(f"{_quote(text)} must be at most 100%")
     return value
+
+
+def _target_fraction(text: str) -> float:
+    return _fraction(text, what="--target", one=True)
 
 
 def _occupancy(text: str) -> float:
@@ -656,6 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_demo)
     sim.set_defaults(func=_simulate)
+    add_report(sub, parse_duration, _target_fraction, _interval)
     rp = sub.add_parser("replay", help="replay a journal and report any divergence")
     rp.add_argument("journal", help="a journal (JSON Lines, see acdcore.journal)")
     rp.add_argument(
