@@ -358,3 +358,27 @@ def test_report_refuses_a_bad_file_in_one_line(
     assert main(["report", str(bad), "--lenient"]) == 0
     assert "skipped line 1" in capsys.readouterr().out
     assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+def test_a_journal_becomes_the_same_queue_log(tmp_path: Path) -> None:
+    """From a journal file, the lines the live writer wrote."""
+    from acdcore.journal import JournalWriter, read_journal
+    from acdcore.queuelog import write_journal
+
+    scenario = Scenario.load(EXAMPLES / "small_team.toml")
+    steps: list[Any] = []
+    run_replication(scenario, random.Random(3), journal=steps)
+    live = io.StringIO()
+    writer = QueueLogWriter(live, epoch=1_700_000_000)
+    with JournalWriter(tmp_path / "j.jsonl", flush=1000) as journal:
+        for what, actions in steps:
+            event = None if isinstance(what, float) else what
+            writer.observe(event, actions)
+            if event is None:
+                journal.advance(what, actions)
+            else:
+                journal.event(event, actions)
+    again = io.StringIO()
+    entries = read_journal(tmp_path / "j.jsonl").entries
+    assert write_journal(entries, again, epoch=1_700_000_000) == writer.lines > 100
+    assert again.getvalue() == live.getvalue()

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
@@ -91,7 +91,10 @@ from .events import (
 )
 from .values import check_number, show
 
-__all__ = ["AUTO_PAUSE", "QueueLogWriter", "format_line"]
+if TYPE_CHECKING:
+    from .journal import Entry
+
+__all__ = ["AUTO_PAUSE", "QueueLogWriter", "format_line", "write_journal"]
 
 AUTO_PAUSE = "Auto-Pause"
 """The reason Asterisk writes for a member paused after a missed call."""
@@ -386,3 +389,17 @@ class QueueLogWriter:
     def flush(self) -> None:
         """Flush the output."""
         self._out.flush()
+
+
+def write_journal(entries: Iterable[Entry], out: IO[str], **options: Any) -> int:
+    """Write the queue_log of journal ``entries`` (from
+    :func:`acdcore.journal.read_journal`, recorded with their actions) to
+    ``out``; ``options`` are :class:`QueueLogWriter`'s. Returns the lines
+    written. An entry recorded without its actions raises InvalidValue: the
+    lines are made from the actions."""
+    writer = QueueLogWriter(out, **options)
+    for entry in entries:
+        if entry.actions is None:
+            raise InvalidValue(f"journal entry {entry.seq} was recorded without its actions")
+        writer.observe(entry.event, entry.actions)
+    return writer.lines
