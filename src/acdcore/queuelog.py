@@ -20,7 +20,7 @@ acdcore            line                                                data
 =================  ==================================================  ==========================
 enters a queue     ENTERQUEUE (arrival, transfer, overflow to a queue)  url | caller | position
 ring timeout       RINGNOANSWER (also a declined offer)                  ring time in milliseconds
-offer withdrawn    RINGCANCELED (caller hung up, agent left, ...)        ring time in milliseconds
+offer withdrawn    RINGCANCELED (caller hung up, agent left, ring-all)   ring time in milliseconds
 answered           CONNECT                                               hold | agent leg id | ring
 ended              COMPLETECALLER (or COMPLETEAGENT: ``completed_by``)   hold | talk | position
 hung up waiting    ABANDON                                               position | orig | wait
@@ -44,6 +44,8 @@ Choices where acdcore and Asterisk differ (each also in docs/reports.md):
   has its outcome in the log.
 - acdcore's ``CallEnded`` does not say who hung up: ``completed_by`` chooses
   COMPLETECALLER (default) or COMPLETEAGENT.
+- Ring-all: when one agent answers, the others' offers end with RINGCANCELED
+  (Asterisk writes nothing for them), so that their ring time is in the log.
 - A position is the last one acdcore reported for the call (its ``Queued`` or
   ``Announce``); Asterisk recomputes it at that instant.
 - Times are whole seconds (Asterisk's ``%ld``), durations rounded; with
@@ -215,6 +217,7 @@ class QueueLogWriter:
             call = self._calls.get(ev.call_id)
             if call is None:
                 return
+            self._first(actions, ev.call_id)  # ring-all: the others stop ringing first
             rang = call.ringing.pop(ev.agent_id, now)
             call.agent, call.answered = ev.agent_id, now
             self._write(
@@ -245,12 +248,7 @@ class QueueLogWriter:
             call = self._calls.get(ev.call_id)
             if call is None:
                 return
-            for action in actions:  # the offers it cancels end first, as in Asterisk
-                if isinstance(action, CancelOffer) and action.call_id == ev.call_id:
-                    self._action(action)
-            actions[:] = [
-                a for a in actions if not (isinstance(a, CancelOffer) and a.call_id == ev.call_id)
-            ]
+            self._first(actions, ev.call_id)  # the offers it cancels end first, as in Asterisk
             self._calls.pop(ev.call_id)
             if call.agent is None:  # hung up waiting or ringing
                 self._write(
@@ -286,6 +284,16 @@ class QueueLogWriter:
         elif isinstance(ev, AgentResumed):
             self._pause(ev.agent_id, now, "UNPAUSE", "")
 
+    def _first(self, actions: list[Action], call_id: str) -> None:
+        """Write the ends of ``call_id``'s offers among ``actions`` now (and
+        take them out), before the line of the event that caused them."""
+        for action in actions:
+            if isinstance(action, CancelOffer) and action.call_id == call_id:
+                self._action(action)
+        actions[:] = [
+            a for a in actions if not (isinstance(a, CancelOffer) and a.call_id == call_id)
+        ]
+
     def _pause(self, agent: str, now: float, verb: str, reason: str) -> None:
         known = self._agents.get(agent)
         for q in known[1] if known is not None else ():
@@ -310,10 +318,6 @@ class QueueLogWriter:
         elif isinstance(a, CancelOffer):
             if a.reason == "ring-timeout":
                 self._ring_end(a.call_id, a.agent_id, at, "RINGNOANSWER")
-            elif a.reason == "answered-elsewhere":  # ring-all: Asterisk writes nothing
-                call = self._calls.get(a.call_id)
-                if call is not None:
-                    call.ringing.pop(a.agent_id, None)
             else:
                 self._ring_end(a.call_id, a.agent_id, at, "RINGCANCELED")
         elif isinstance(a, Announce):
