@@ -6,9 +6,11 @@ import contextlib
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -489,3 +491,184 @@ def test_replay_warns_of_a_torn_line_and_names_a_bad_one(
     out = capsys.readouterr().out
     assert "skipped line 6" in out and out.count("skipped line") == 1
     assert main(["replay", str(tmp_path / "none.jsonl"), *config]) == 2
+
+
+# ------------------------------------------------------- reports and plots
+
+
+def _no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any simulation fail the test: what is checked must be checked first."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulated before checking the arguments")
+
+    monkeypatch.setattr(cli, "simulate", refuse)
+
+
+def test_one_replication_prints_values_without_infinite_intervals() -> None:
+    status, out, err = run(["simulate", str(EXAMPLES / "bank_vip.toml"), "--reps", "1"])
+    assert status == 0, err
+    assert "inf" not in out and "[0," not in out
+    assert "no confidence interval: that needs 2 or more replications" in out
+    asa = next(line for line in out.splitlines() if line.startswith("asa "))
+    assert "[" not in asa and len(asa.split()) == 5  # all, vip, retail, cards
+    status, out, err = run(["simulate", str(EXAMPLES / "bank_vip.toml"), "--reps", "1", "--json"])
+
+    def strict(constant: str) -> None:
+        raise AssertionError(f"{constant} in the JSON")
+
+    data = json.loads(out, parse_constant=strict)
+    assert data["kpis"]["asa"]["low"] is None and data["kpis"]["asa"]["high"] is None
+    assert data["kpis"]["asa"]["mean"] > 0
+
+
+def test_the_report_clips_intervals_and_states_the_service_level() -> None:
+    status, out, err = run(["simulate", str(EXAMPLES / "bank_vip.toml"), "--reps", "2"])
+    assert status == 0, err
+    assert "[-" not in out  # no interval below 0
+    for line in out.splitlines():
+        for low, high in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", line):
+            assert 0 <= float(low) <= float(high), line
+            if line.startswith(("service_level", "abandon_rate", "occupancy")):
+                assert float(high) <= 100, line
+    assert "service level: answered within T s over answered + abandoned calls" in out
+    assert "  vip     T = 10 s, target 90%" in out.splitlines()
+    assert "clipped to what a figure can take" in out
+
+
+def test_hotline_callbacks_reports_its_callbacks() -> None:
+    path = EXAMPLES / "hotline_callbacks.toml"
+    status, out, err = run(["simulate", str(path), "--reps", "2"])
+    assert status == 0, err
+    assert "callbacks, by the queue the caller asked for:" in out
+    for kpi in ("callbacks_offered", "callbacks_accepted", "callbacks_answered"):
+        assert re.search(rf"^{kpi} +\d+\.\d \[", out, re.M), kpi
+    status, out, err = run(["simulate", str(path), "--reps", "2", "--json"])
+    assert json.loads(out)["kpis"]["callbacks_accepted"]["mean"] > 0
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda d: d / "out.txt", "must end in .png, .pdf or .svg"),
+        (lambda d: d / "out", "must end in .png, .pdf or .svg"),
+        (lambda d: d / ".png", "give a file name before the extension"),
+        (lambda d: d / "no" / "out.png", "there is no directory"),
+        (lambda d: d / "a.png", "is a directory"),
+        (lambda d: d / "file" / "out.png", "is not a directory"),
+    ],
+)
+def test_a_bad_plot_path_exits_2_in_one_line_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Any, needle: str
+) -> None:
+    (tmp_path / "a.png").mkdir()
+    (tmp_path / "file").write_text("")
+    _no_simulation(monkeypatch)
+    path = str(make(tmp_path))
+    scenario = str(EXAMPLES / "bank_vip.toml")
+    refused(["simulate", scenario, "--reps", "2", "--plot", path], "simulate", "--plot", needle)
+    refused(["demo", "--plot", path], "demo", "--plot", needle)
+
+
+def test_scenario_headers_name_the_real_command() -> None:
+    import shlex
+
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        header = [line for line in path.read_text().splitlines() if line.startswith("#")]
+        text = "\n".join(header)
+        assert "python -m acdcore.sim" not in text, path.name
+        commands = [
+            line.lstrip("# ") for line in header if line.lstrip("# ").startswith("acdcore ")
+        ]
+        assert commands, path.name
+        for command in commands:
+            args = parse_args(shlex.split(command)[1:])
+            assert args.command == "simulate" and args.scenario.endswith(path.name)
+
+
+def test_plot_series_are_clipped_and_have_no_band_with_one_replication() -> None:
+    from acdcore import Scenario, simulate
+
+    scenario = Scenario.load(EXAMPLES / "bank_vip.toml")
+    two = simulate(scenario, replications=2)
+    for name, _, series in cli._plot_lines(two):
+        for kpi, scale, top in (("service_level", 100, 100), ("asa", 1, math.inf)):
+            means, lows, highs = cli._plot_series([s.get(kpi) for s in series], scale)
+            drawn = [v for v in (*means, *lows, *highs) if not math.isnan(v)]
+            assert drawn and all(0 <= v <= top for v in drawn), (name, kpi)
+    assert [name for name, _, _ in cli._plot_lines(two)] == [
+        "vip", "retail", "cards", "all queues"
+    ]  # fmt: skip
+    one = simulate(scenario, replications=1)
+    for _, _, series in cli._plot_lines(one):
+        means, lows, highs = cli._plot_series([s.get("asa") for s in series])
+        assert all(math.isnan(v) for v in (*lows, *highs))
+        assert any(not math.isnan(v) for v in means)
+
+
+def _axes(fig: Any) -> dict[str, Any]:
+    return {ax.get_label(): ax for ax in fig.axes}
+
+
+def test_the_plot_of_bank_vip_is_written_and_its_axes_can_be_trusted(tmp_path: Path) -> None:
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from matplotlib.container import ErrorbarContainer
+
+    from acdcore import Scenario, simulate
+
+    out = tmp_path / "bank.png"
+    status, text, err = run(
+        ["simulate", str(EXAMPLES / "bank_vip.toml"), "--reps", "2", "--plot", str(out)]
+    )
+    assert status == 0, err
+    assert f"plot written to {out}" in text
+    assert out.read_bytes().startswith(b"\x89PNG") and out.stat().st_size > 50_000
+
+    scenario = Scenario.load(EXAMPLES / "bank_vip.toml")
+    for reps in (2, 1):
+        fig = cli._figure(simulate(scenario, replications=reps), plt)
+        try:
+            axes = _axes(fig)
+            assert set(axes) == {"service_level", "asa", "abandon_rate", "occupancy", "waits"}
+            sl = axes["service_level"]
+            assert sl.get_ylim() == (0.0, 100.0)
+            targets = sorted(
+                line.get_ydata()[0] for line in sl.get_lines() if line.get_linestyle() == "--"
+            )
+            assert targets == [80.0, 90.0]  # retail and cards; vip
+            names = [line.get_label() for line in sl.get_lines()]
+            assert "vip (T = 10 s)" in names and "all queues" in names
+            assert "%" in sl.yaxis.get_major_formatter()(50, 0)
+            for name in ("asa", "abandon_rate", "occupancy", "waits"):
+                assert axes[name].get_ylim()[0] == 0.0, name
+            for name in ("abandon_rate", "occupancy"):
+                assert axes[name].get_ylim()[1] <= 100.0, name
+            assert axes["asa"].get_ylabel() == "seconds"
+            bars = [c for c in sl.containers if isinstance(c, ErrorbarContainer)]
+            assert len(bars) == (4 if reps == 2 else 0)  # a line per queue and all queues
+            for ax in fig.axes:
+                assert ax.get_title(), ax.get_label()
+        finally:
+            plt.close(fig)
+
+
+def test_the_plot_of_a_callback_scenario_has_a_callback_panel(tmp_path: Path) -> None:
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from acdcore import Scenario, simulate
+
+    result = simulate(Scenario.load(EXAMPLES / "hotline_callbacks.toml"), replications=2)
+    fig = cli._figure(result, plt)
+    try:
+        axes = _axes(fig)
+        assert "callbacks" in axes
+        labels = [ln.get_label() for ln in axes["callbacks"].get_lines()]
+        labels = [label for label in labels if not label.startswith("_")]
+        assert labels[:3] == ["offered a callback", "accepted", "answered by the customer"]
+        shown = [ln.get_label() for ln in axes["service_level"].get_lines()]
+        assert [label for label in shown if not label.startswith("_")] == [
+            "hotline", "target 80%"
+        ]  # fmt: skip
+    finally:
+        plt.close(fig)
+    cli._plot(result, str(tmp_path / "hotline.svg"))
+    assert (tmp_path / "hotline.svg").read_text().lstrip().startswith("<?xml")

@@ -201,7 +201,7 @@ def test_mms_agrees_with_erlang_c(erlang_c_runs: dict[int, SimulationResult]) ->
     thirteen = erlang_c(RATE, AHT, 13, answer_within=20.0)
     assert not p_wait.contains(thirteen.wait_probability)
     assert not sl.contains(thirteen.service_level)
-    assert kpis["abandon_rate"] == Estimate(0.0, 0.0, 30, 0.0)
+    assert kpis["abandon_rate"] == Estimate(0.0, 0.0, 30, 0.0, floor=0.0, ceiling=1.0)
     assert kpis["aht"] is not None and kpis["aht"].contains(AHT)
 
 
@@ -1077,3 +1077,124 @@ handle = { kind = "deterministic", value = 60 }
     stats = result.replications[0].metrics.summary().agents
     for agent in stats.values():
         assert agent.time_logged_in == pytest.approx(5400.0)
+
+
+# ------------------------------------------------- reports a manager can trust
+
+
+def _every_estimate(result: SimulationResult) -> list[tuple[str, Estimate]]:
+    """Every (KPI, estimate) of a result: overall, per queue, per interval
+    and per interval and queue."""
+    found: list[tuple[str, Estimate | None]] = list(result.kpis.items())
+    for kpis in result.queue_kpis.values():
+        found += kpis.items()
+    for interval in result.intervals:
+        found += interval.kpis.items()
+        for kpis in interval.queue_kpis.values():
+            found += kpis.items()
+    return [(k, e) for k, e in found if e is not None]
+
+
+def test_estimates_are_clipped_to_the_range_the_quantity_allows() -> None:
+    from acdcore.errors import InvalidValue
+
+    rate = estimate([0.0, 0.9], bounds=(0.0, 1.0))
+    assert rate is not None and rate.has_interval
+    assert rate.mean - rate.half_width < 0 and rate.low == 0.0
+    assert rate.mean + rate.half_width > 1 and rate.high == 1.0
+    assert rate.to_dict()["low"] == 0.0 and rate.to_dict()["high"] == 1.0
+    assert rate.contains(0.0) and not rate.contains(-0.1)
+    with pytest.raises(InvalidValue, match="bounds"):
+        estimate([1.0], bounds=(1.0, 0.0))
+
+
+def test_simulated_intervals_never_leave_what_each_kpi_can_take() -> None:
+    from acdcore.sim import CALLBACK_KPIS, KPI_RANGES
+
+    assert set(KPI_RANGES) == set(KPIS) | set(CALLBACK_KPIS)
+    result = simulate(Scenario.load(EXAMPLES / "bank_vip.toml"), replications=2)
+    clipped = 0
+    for kpi, e in _every_estimate(result):
+        floor, ceiling = KPI_RANGES[kpi]
+        assert (e.floor, e.ceiling) == (floor, ceiling), kpi
+        assert floor <= e.low <= e.mean <= e.high <= ceiling, (kpi, e)
+        clipped += e.mean - e.half_width < floor or e.mean + e.half_width > ceiling
+    assert clipped > 10  # two replications: wide intervals, many of them clipped
+    asa_1300 = result.intervals[10].kpis["asa"]
+    assert asa_1300 is not None and asa_1300.low >= 0.0
+    for interval in result.intervals:  # a line per queue over the day, for the plot
+        assert set(interval.queue_kpis) == {"vip", "retail", "cards"}
+        assert "occupancy" not in interval.queue_kpis["vip"]
+
+
+def test_one_replication_shows_no_interval_in_the_report_or_the_json() -> None:
+    import json
+    import re
+
+    result = simulate(Scenario.load(EXAMPLES / "bank_vip.toml"), replications=1)
+    for _, e in _every_estimate(result):
+        assert not e.has_interval and e.n == 1
+        assert e.to_dict()["low"] is None and e.to_dict()["high"] is None
+    json.dumps(result.to_dict(), allow_nan=False)  # strict JSON: no inf, no NaN
+    report = result.report()
+    assert "inf" not in report and "nan" not in report
+    assert "no confidence interval: that needs 2 or more replications" in report
+    table = report[report.index("KPI ") :]
+    assert "[" not in table  # every cell is the value alone
+    assert re.search(r"^asa +\d+\.\d +\d+\.\d", table, re.M)
+    assert str(result.kpis["asa"]).endswith("(n=1, no interval)")
+
+
+def test_the_report_defines_the_service_level_with_threshold_and_target() -> None:
+    bank = simulate(Scenario.load(EXAMPLES / "bank_vip.toml"), replications=2).report()
+    assert (
+        "service level: answered within T s over answered + abandoned calls (variant B)"
+    ) in bank
+    for line in ("  vip     T = 10 s, target 90%", "  retail  T = 20 s, target 80%"):
+        assert line in bank.splitlines()
+    assert "  cards   T = 15 s, target 80%" in bank.splitlines()
+    small = simulate(Scenario.load(EXAMPLES / "small_team.toml"), replications=2)
+    assert (
+        "service level: answered within 30 s over answered + abandoned calls (variant B); "
+        "target 80%"
+    ) in small.report().splitlines()
+    data = small.to_dict()["service_level"]
+    assert data["variant"] == "b" and data["queues"]["sales"] == {"threshold": 30, "target": 0.8}
+    for variant, words in (
+        ("a", "over answered calls (abandons left out) (variant A)"),
+        ("c", "answered or abandoned within 30 s over all resolved calls (variant C)"),
+        ("d", "abandons within 5 s left out (variant D)"),
+    ):
+        other = attrs.evolve(small.scenario, service_level=ServiceLevel(30, 0.8, variant))
+        assert words in attrs.evolve(small, scenario=other).report()
+
+
+def test_callback_figures_are_reported_when_the_scenario_has_callbacks() -> None:
+    import re
+
+    from acdcore.sim import CALLBACK_KPIS
+
+    text = (
+        (EXAMPLES / "hotline_callbacks.toml").read_text().replace("answer = 0.85", "answer = 0.3")
+    )
+    result = simulate(Scenario.from_toml(text), replications=2)
+    for rep in result.replications:
+        overall = rep.summary.overall
+        k = rep.kpis
+        assert k["callbacks_accepted"] == overall.callbacks > 0
+        assert k["callbacks_failed"] == overall.callback_failed > 0
+        assert k["callbacks_answered"] + k["callbacks_failed"] <= k["callbacks_accepted"]
+        assert k["callbacks_accepted"] <= k["callbacks_offered"]
+        assert k["callback_attempts"] >= k["callbacks_answered"] + 3 * k["callbacks_failed"]
+        assert k["callback_take_up"] == k["callbacks_accepted"] / k["callbacks_offered"]
+        assert k["callback_wait"] is not None and k["callback_wait"] > 0
+        assert rep.queue_kpis["hotline"]["callbacks_offered"] == k["callbacks_offered"]
+        per_interval = sum(i["callbacks_offered"] or 0 for i in rep.interval_kpis)
+        assert per_interval == k["callbacks_offered"]
+    report = result.report()
+    assert "callbacks, by the queue the caller asked for:" in report
+    for kpi in CALLBACK_KPIS:
+        assert re.search(rf"^{kpi} +\d", report, re.M), kpi
+    assert set(CALLBACK_KPIS) <= set(result.to_dict()["kpis"])
+    plain = simulate(Scenario.load(EXAMPLES / "small_team.toml"), replications=1)
+    assert "callbacks" not in plain.report() and set(plain.kpis) == set(KPIS)

@@ -1,7 +1,9 @@
 """A discrete-event contact-centre simulator around the real distributor.
 
 :func:`simulate` runs a :class:`~acdcore.scenario.Scenario` several times
-(replications) and reports the main KPIs with Student-t confidence intervals;
+(replications) and reports the main KPIs with Student-t confidence intervals,
+clipped to what each KPI can take (:data:`KPI_RANGES`; none with a single
+replication);
 :func:`run_replication` runs it once with a random generator you inject. The
 distributor in the middle is the real :class:`~acdcore.Distributor`, driven
 only through its public API (``handle``, ``advance``, ``next_deadline``), so
@@ -83,7 +85,10 @@ seconds) until every call is resolved. KPIs per replication:
   A's "ASA" over all arrivals);
 - ``aht``: mean talk plus wrap-up per handled leg;
 - ``abandon_rate``: abandoned over resolved calls;
-- ``occupancy``: time busy or in wrap-up over time logged in and not paused.
+- ``occupancy``: time busy or in wrap-up over time logged in and not paused;
+- with callbacks (a queue with a ``callback`` policy), the
+  :data:`CALLBACK_KPIS`: callbacks offered, accepted, their take-up, the
+  calls placed, those answered and failed, and the wait until answered.
 """
 
 from __future__ import annotations
@@ -143,7 +148,9 @@ from .skills import SkillRequirement
 _UNRESOLVED = frozenset({"waiting", "ringing", "callback-pending"})
 
 __all__ = [
+    "CALLBACK_KPIS",
     "KPIS",
+    "KPI_RANGES",
     "Estimate",
     "IntervalEstimate",
     "Replication",
@@ -167,6 +174,57 @@ KPIS = (
     "occupancy",
 )
 """The KPIs every replication reports (see the module docstring)."""
+
+CALLBACK_KPIS = (
+    "callbacks_offered",
+    "callbacks_accepted",
+    "callback_take_up",
+    "callback_attempts",
+    "callbacks_answered",
+    "callbacks_failed",
+    "callback_wait",
+)
+"""The callback figures a replication also reports when a queue of the
+scenario offers callbacks (a ``callback`` policy), for the measured calls, by
+the queue each call asked for: callers offered a callback, those who took it
+(``callback_take_up`` is accepted over offered), the calls placed to them
+(every attempt), the callbacks answered by the customer and connected to an
+agent, those that failed (every attempt unanswered), and ``callback_wait``,
+the mean time from the caller's first call to the answered callback."""
+
+_RATE = (0.0, 1.0)
+_FROM_ZERO = (0.0, math.inf)
+_KIND = {
+    "offered": "count",
+    "service_level": "rate",
+    "wait_probability": "rate",
+    "asa": "time",
+    "avg_wait": "time",
+    "aht": "time",
+    "abandon_rate": "rate",
+    "occupancy": "rate",
+    "callbacks_offered": "count",
+    "callbacks_accepted": "count",
+    "callback_take_up": "rate",
+    "callback_attempts": "count",
+    "callbacks_answered": "count",
+    "callbacks_failed": "count",
+    "callback_wait": "time",
+}
+KPI_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {k: _RATE if kind == "rate" else _FROM_ZERO for k, kind in _KIND.items()}
+)
+"""The values each KPI can take, to which its confidence interval is clipped:
+rates and fractions in [0, 1], times (seconds) and counts from 0."""
+
+# Callback counters kept per queue and measured interval (see CALLBACK_KPIS).
+_CB_OFFERED = 0
+_CB_ACCEPTED = 1
+_CB_ATTEMPTS = 2
+_CB_ANSWERED = 3
+_CB_FAILED = 4
+_CB_WAIT = 5  # the sum of the waits of answered callbacks
+_CB_FIELDS = 6
 
 # Driver event kinds (heap entries are (time, seq, kind, a, b, c)).
 _ARRIVE = 0
@@ -267,64 +325,93 @@ def t_quantile(p: float, df: float) -> float:
 class Estimate:
     """A mean over ``n`` replications with its two-sided confidence interval
     at ``level``: ``mean +- half_width``, from Student's t with ``n - 1``
-    degrees of freedom and the sample standard deviation ``sd``. With one
-    value the interval is unknown (``half_width`` is infinite)."""
+    degrees of freedom and the sample standard deviation ``sd``.
+
+    ``floor`` and ``ceiling`` are the values the quantity can take (0 and 1
+    for a rate, 0 and infinity for a time or a count, see :data:`KPI_RANGES`):
+    :attr:`low` and :attr:`high` are the interval clipped to them, so a
+    service level's interval never leaves [0, 1] and an ASA's never starts
+    below 0. With one value there is no interval (:attr:`has_interval` is
+    false, ``half_width`` is infinite, ``low`` and ``high`` are ``floor`` and
+    ``ceiling``): reports show the mean alone and JSON has ``null`` ends."""
 
     mean: float
     half_width: float
     n: int
     sd: float
     level: float = 0.95
+    floor: float = -math.inf
+    ceiling: float = math.inf
+
+    @property
+    def has_interval(self) -> bool:
+        """Whether there is a confidence interval: two values or more (one
+        value says nothing about the spread)."""
+        return self.n >= 2 and math.isfinite(self.half_width)
 
     @property
     def low(self) -> float:
-        """Lower end of the interval."""
-        return self.mean - self.half_width
+        """Lower end of the interval, at least ``floor``."""
+        return max(self.floor, self.mean - self.half_width)
 
     @property
     def high(self) -> float:
-        """Upper end of the interval."""
-        return self.mean + self.half_width
+        """Upper end of the interval, at most ``ceiling``."""
+        return min(self.ceiling, self.mean + self.half_width)
 
     def contains(self, value: float) -> bool:
-        """Whether ``value`` lies in the interval (ends included)."""
+        """Whether ``value`` lies in the (clipped) interval, ends included."""
         return self.low <= value <= self.high
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
+        """Plain data for JSON: ``low``, ``high`` and ``half_width`` are
+        ``null`` when there is no interval (strict JSON has no Infinity)."""
 
         def finite(x: float) -> float | None:  # strict JSON has no Infinity or NaN
             return x if math.isfinite(x) else None
 
+        known = self.has_interval
         return {
             "mean": finite(self.mean),
-            "low": finite(self.low),
-            "high": finite(self.high),
-            "half_width": finite(self.half_width),
+            "low": finite(self.low) if known else None,
+            "high": finite(self.high) if known else None,
+            "half_width": finite(self.half_width) if known else None,
             "n": self.n,
             "sd": finite(self.sd),
             "level": self.level,
         }
 
     def __str__(self) -> str:
+        if not self.has_interval:
+            return f"{self.mean:.6g} (n={self.n}, no interval)"
         return f"{self.mean:.6g} +- {self.half_width:.3g}"
 
 
-def estimate(values: Iterable[float | None], level: float = 0.95) -> Estimate | None:
+def estimate(
+    values: Iterable[float | None],
+    level: float = 0.95,
+    *,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> Estimate | None:
     """The mean of ``values`` (``None`` entries skipped) with a Student-t
-    confidence interval at ``level``; ``None`` if no value is left."""
+    confidence interval at ``level``, clipped to ``bounds`` (the values the
+    quantity can take, such as ``(0.0, 1.0)`` for a rate); ``None`` if no
+    value is left."""
     xs = [float(v) for v in values if v is not None]
     if not 0.0 < level < 1.0:
         raise InvalidValue(f"level must be in (0, 1), got {level!r}")
+    floor, ceiling = bounds
+    if not floor <= ceiling:
+        raise InvalidValue(f"bounds must be (low, high) with low <= high, got {bounds!r}")
     n = len(xs)
     if n == 0:
         return None
     mean = math.fsum(xs) / n
     if n == 1:
-        return Estimate(mean, math.inf, 1, math.nan, level)
+        return Estimate(mean, math.inf, 1, math.nan, level, floor, ceiling)
     sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     half = t_quantile(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n)
-    return Estimate(mean, half, n, sd, level)
+    return Estimate(mean, half, n, sd, level, floor, ceiling)
 
 
 # ------------------------------------------------------------------- results
@@ -352,6 +439,28 @@ def _kpis(
     return out
 
 
+def _callback_kpis(counts: Sequence[float]) -> dict[str, float | None]:
+    """The :data:`CALLBACK_KPIS` from the counters (``_CB_*`` order)."""
+    offered, accepted, attempts, answered, failed, wait = counts
+    return {
+        "callbacks_offered": float(offered),
+        "callbacks_accepted": float(accepted),
+        "callback_take_up": accepted / offered if offered else None,
+        "callback_attempts": float(attempts),
+        "callbacks_answered": float(answered),
+        "callbacks_failed": float(failed),
+        "callback_wait": wait / answered if answered else None,
+    }
+
+
+def kpi_names(scenario: Scenario) -> tuple[str, ...]:
+    """The KPIs a replication of ``scenario`` reports: :data:`KPIS`, then
+    :data:`CALLBACK_KPIS` when one of its queues offers callbacks."""
+    if any(q.config.callback is not None for q in scenario.queues):
+        return KPIS + CALLBACK_KPIS
+    return KPIS
+
+
 @attrs.frozen
 class WaitRecord:
     """One measured caller who had to wait, for judging wait-time estimators:
@@ -377,7 +486,10 @@ class Replication:
     the queue each call asked for; no occupancy). ``summary`` and
     ``intervals``: the :class:`~acdcore.metrics.Metrics` reports of the
     measured period and of each measured interval (``None`` for an interval
-    with no data). ``interval_kpis``: the KPIs per measured interval.
+    with no data). ``interval_kpis``: the KPIs per measured interval;
+    ``interval_queue_kpis``: per measured interval, the :data:`KPIS` per queue
+    (no occupancy). With callbacks (see :func:`kpi_names`), ``kpis``,
+    ``queue_kpis`` and ``interval_kpis`` also hold the :data:`CALLBACK_KPIS`.
     ``waits`` / ``abandoned_waits``: per queue, the waits of measured calls
     that were answered / abandoned, in order of outcome. ``metrics``: the
     whole Metrics object (warm-up and drain included) for other reports.
@@ -407,19 +519,22 @@ class Replication:
     wall: float
     wait_records: tuple[WaitRecord, ...] = ()
     unresolved: int = 0
+    interval_queue_kpis: tuple[Mapping[str, Mapping[str, float | None]], ...] = ()
 
 
 @attrs.frozen
 class IntervalEstimate:
     """One measured interval across replications: ``start`` and ``end`` in
     seconds from clock 0, a display ``label`` (time of day, or local
-    date-time for a dated scenario) and an :class:`Estimate` (or ``None``)
-    per KPI."""
+    date-time for a dated scenario), an :class:`Estimate` (or ``None``) per
+    KPI (``kpis``), and per queue the same for the :data:`KPIS` but
+    occupancy (``queue_kpis``: how each queue fared over the day)."""
 
     start: float
     end: float
     label: str
     kpis: Mapping[str, Estimate | None]
+    queue_kpis: Mapping[str, Mapping[str, Estimate | None]] = attrs.Factory(dict)
 
 
 @attrs.frozen(eq=False)
@@ -492,16 +607,80 @@ class SimulationResult:
             out.append((float(upper), beyond))
         return out
 
+    @property
+    def sl_targets(self) -> dict[str, tuple[float, float]]:
+        """Each queue's service-level threshold (seconds) and target (a
+        fraction): its own ``sl_threshold`` and ``sl_target``, else the
+        scenario's ``[service_level]``."""
+        sl = self.scenario.service_level
+        return {
+            q.name: (
+                float(sl.threshold if q.sl_threshold is None else q.sl_threshold),
+                float(sl.target if q.sl_target is None else q.sl_target),
+            )
+            for q in self.scenario.queues
+        }
+
+    def sl_definition(self, threshold: str = "T s") -> str:
+        """What the service level counts, in words, by the scenario's variant
+        (see :class:`~acdcore.metrics.SLVariant`), with ``threshold`` for the
+        threshold: ``"answered within T s over answered + abandoned calls
+        (variant B)"``."""
+        sl = self.scenario.service_level
+        text = {
+            "a": f"answered within {threshold} over answered calls (abandons left out)",
+            "b": f"answered within {threshold} over answered + abandoned calls",
+            "c": f"answered or abandoned within {threshold} over all resolved calls",
+            "d": (
+                f"answered within {threshold} over answered + abandoned calls, abandons "
+                f"within {sl.short_abandon:g} s left out"
+            ),
+        }[sl.variant]
+        return f"{text} (variant {sl.variant.upper()})"
+
+    def sl_lines(self) -> list[str]:
+        """The report's lines that define the service level: the formula,
+        then the threshold and target, one line for all queues when they
+        share them, else one per queue."""
+        targets = self.sl_targets
+        shared = set(targets.values())
+        if len(shared) == 1:
+            (threshold, target), *_ = shared
+            return [
+                f"service level: {self.sl_definition(f'{threshold:g} s')}; "
+                f"target {_percent(target)}"
+            ]
+        width = max(len(q) for q in targets)
+        lines = [f"service level: {self.sl_definition()}, by queue:"]
+        lines += [
+            f"  {q:<{width}}  T = {threshold:g} s, target {_percent(target)}"
+            for q, (threshold, target) in targets.items()
+        ]
+        lines.append("  (the all column judges each call by its own queue's T)")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (estimates, per replication KPIs, intervals)."""
+        """Plain data for JSON (estimates, per replication KPIs, intervals,
+        the service-level definition). An estimate without an interval (one
+        value) has ``null`` for ``low``, ``high`` and ``half_width``."""
 
         def est(e: Estimate | None) -> dict[str, Any] | None:
             return None if e is None else e.to_dict()
 
+        sl = self.scenario.service_level
         return {
             "scenario": self.scenario.name,
             "seed": self.seed,
             "level": self.level,
+            "service_level": {
+                "variant": sl.variant,
+                "definition": self.sl_definition(),
+                "short_abandon": sl.short_abandon,
+                "queues": {
+                    q: {"threshold": threshold, "target": target}
+                    for q, (threshold, target) in self.sl_targets.items()
+                },
+            },
             "kpis": {k: est(v) for k, v in self.kpis.items()},
             "queue_kpis": {
                 q: {k: est(v) for k, v in ks.items()} for q, ks in self.queue_kpis.items()
@@ -512,6 +691,9 @@ class SimulationResult:
                     "end": i.end,
                     "label": i.label,
                     "kpis": {k: est(v) for k, v in i.kpis.items()},
+                    "queue_kpis": {
+                        q: {k: est(v) for k, v in ks.items()} for q, ks in i.queue_kpis.items()
+                    },
                 }
                 for i in self.intervals
             ],
@@ -520,50 +702,90 @@ class SimulationResult:
         }
 
     def report(self) -> str:
-        """A plain-text report: KPIs overall and per queue, then service level
-        and ASA per interval, each as mean and confidence interval."""
-        pct = {"service_level", "wait_probability", "abandon_rate", "occupancy"}
+        """A plain-text report: how to read it (the confidence intervals, the
+        service level's definition, threshold and target), the KPIs overall
+        and per queue, the callback figures when the scenario has callbacks,
+        then offered calls, service level, ASA and abandon rate per interval.
 
-        def cell(name: str, e: Estimate | None) -> str:
-            if e is None:
-                return "-"
-            if name in pct:  # a proportion: show the interval clipped to [0, 100] %
-                low, high = max(0.0, e.low), min(1.0, e.high)
-                return f"{100 * e.mean:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
-            if name == "offered":
-                return f"{e.mean:.0f} [{max(0.0, e.low):.0f}, {e.high:.0f}]"
-            return f"{e.mean:.1f} [{e.low:.1f}, {e.high:.1f}]"
-
+        A cell is the mean over the replications and, in brackets, its
+        confidence interval clipped to what the figure can take (see
+        :data:`KPI_RANGES`). A figure with a single value (one replication,
+        or defined in only one) has no interval: its cell is the value alone.
+        """
         n = len(self.replications)
-        lines = [
-            f"{self.scenario.name}: {n} replication{'s' if n != 1 else ''}, seed {self.seed!r}, "
-            f"{self.level:.0%} confidence intervals (Student t); times in seconds",
-        ]
         names = list(self.queue_kpis)
-        heads = ["KPI", "all", *names]
-        rows = []
-        for k in KPIS:
-            row = [k, cell(k, self.kpis.get(k))]
-            row += [cell(k, self.queue_kpis[q].get(k)) for q in names]
-            rows.append(row)
-        lines += _table(heads, rows)
-        lines.append("")
-        rows = [
-            [i.label, cell("offered", i.kpis.get("offered")),
-             cell("service_level", i.kpis.get("service_level")),
-             cell("asa", i.kpis.get("asa")),
-             cell("abandon_rate", i.kpis.get("abandon_rate"))]
-            for i in self.intervals
-        ]  # fmt: skip
-        lines += _table(["interval", "offered", "service_level", "asa", "abandon_rate"], rows)
+        shown: list[Estimate | None] = []
+
+        def cell(kpi: str, e: Estimate | None) -> str:
+            shown.append(e)
+            return _cell(kpi, e)
+
+        def table(kpis: Sequence[str]) -> list[str]:
+            rows = []
+            for k in kpis:
+                row = [k, cell(k, self.kpis.get(k))]
+                row += [cell(k, self.queue_kpis[q].get(k)) for q in names]
+                rows.append(row)
+            return _table(["KPI", "all", *names], rows)
+
+        body = table(KPIS)
+        if "callbacks_offered" in self.kpis:
+            body += ["", "callbacks, by the queue the caller asked for:"]
+            body += table(CALLBACK_KPIS)
+        body.append("")
+        kinds = ("offered", "service_level", "asa", "abandon_rate")
+        rows = [[i.label, *(cell(k, i.kpis.get(k)) for k in kinds)] for i in self.intervals]
+        body += _table(["interval", *kinds], rows)
         if self.unresolved:
-            lines += [
+            body += [
                 "",
                 f"warning: {self.unresolved} call(s) were still in the centre when the drain "
                 f"({self.scenario.drain:g} s) ran out; they count as offered but in no rate, "
                 "so the rates look better than they were: give a longer drain",
             ]
-        return "\n".join(lines)
+
+        lines = [
+            f"{self.scenario.name}: {n} replication{'s' if n != 1 else ''}, seed {self.seed!r}; "
+            "times in seconds"
+        ]
+        if n == 1:
+            lines.append(
+                "each cell: the value of the one replication (no confidence interval: "
+                "that needs 2 or more replications)"
+            )
+        else:
+            lines.append(
+                f"each cell: mean [{self.level:.0%} confidence interval] (Student t; clipped "
+                "to what a figure can take: rates 0-100%, times and counts from 0)"
+            )
+            if any(e is not None and not e.has_interval for e in shown):
+                lines.append(
+                    "a cell without brackets: the figure was defined in only one replication"
+                )
+        lines += self.sl_lines()
+        return "\n".join([*lines, *body])
+
+
+def _percent(fraction: float) -> str:
+    """``0.8`` -> ``"80%"``, ``0.825`` -> ``"82.5%"``."""
+    return f"{100 * fraction:.4g}%"
+
+
+def _cell(kpi: str, e: Estimate | None) -> str:
+    """A report cell: the mean, and its clipped interval in brackets when
+    there is one; ``-`` for no value. Rates in percent, offered calls whole,
+    other counts and times to one decimal."""
+    if e is None:
+        return "-"
+    kind = _KIND.get(kpi, "time")
+    if kind == "rate":
+        text = f"{100 * e.mean:.1f}%"
+        bounds = f"[{100 * e.low:.1f}, {100 * e.high:.1f}]"
+    else:
+        digits = 0 if kpi == "offered" else 1
+        text = f"{e.mean:.{digits}f}"
+        bounds = f"[{e.low:.{digits}f}, {e.high:.{digits}f}]"
+    return f"{text} {bounds}" if e.has_interval else text
 
 
 def _table(heads: list[str], rows: list[list[str]]) -> list[str]:
@@ -761,8 +983,12 @@ class _Run:
         n = s.intervals
         self.entered = [0] * n
         self.delayed = [0] * n
-        self.q_entered = dict.fromkeys(names, 0)
-        self.q_delayed = dict.fromkeys(names, 0)
+        # Per queue and measured interval: calls that joined a queue, and
+        # those that had to wait.
+        self.q_entered = {q: [0] * n for q in names}
+        self.q_delayed = {q: [0] * n for q in names}
+        self.has_callbacks = any(q.config.callback is not None for q in s.queues)
+        self.cb = {q: [[0.0] * n for _ in range(_CB_FIELDS)] for q in names}
         # Which distributions apply.
         self.q_handle = {q.name: q.handle or traffic.handle for q in s.queues}
         q_patience = {q.name: q.patience or traffic.patience for q in s.queues}
@@ -944,12 +1170,14 @@ class _Run:
                     del calls[act.call_id]
             elif tp is OfferCallback:
                 assert isinstance(act, OfferCallback)
+                self._count_callback(act.call_id, _CB_OFFERED)
                 accept = self.q_accept.get(act.queue, 0.0)
                 if accept > 0.0 and self.rng.random() < accept:
                     self.push(act.at, _CALLBACK, act.call_id)
             elif tp is PlaceCallback:
                 assert isinstance(act, PlaceCallback)
                 cid, aid = act.call_id, act.agent_id
+                self._count_callback(cid, _CB_ATTEMPTS)
                 calls[cid].state = _RINGING
                 calls[cid].offered_from = act.queue
                 self.offer_token += 1
@@ -958,6 +1186,7 @@ class _Run:
                     delay = self.agents[aid].answer.sample(self.rng)
                     self.push(act.at + delay, _ANSWER, cid, aid, self.offer_token)
             elif tp is CallbackFailed:
+                self._count_callback(act.call_id, _CB_FAILED)  # type: ignore[attr-defined]
                 del calls[act.call_id]  # type: ignore[attr-defined]
             elif tp is PauseAgent:
                 assert isinstance(act, PauseAgent)
@@ -967,6 +1196,12 @@ class _Run:
                     agent.token += 1
                     delay = agent.resume.sample(self.rng)
                     self.push(act.at + delay, _RESUME, act.agent_id, agent.token)
+
+    def _count_callback(self, cid: str, field: int) -> None:
+        """Count a callback step of call ``cid`` if it is measured."""
+        call = self.calls.get(cid)
+        if call is not None and call.bucket >= 0:
+            self.cb[call.queue][field][call.bucket] += 1
 
     # ---------------------------------------------------------- arrivals
 
@@ -1066,10 +1301,10 @@ class _Run:
             self.push(t + patience, _ABANDON, cid)
         if bucket >= 0:
             self.entered[bucket] += 1
-            self.q_entered[queue] += 1
+            self.q_entered[queue][bucket] += 1
             if call.state == _WAITING:
                 self.delayed[bucket] += 1
-                self.q_delayed[queue] += 1
+                self.q_delayed[queue][bucket] += 1
                 if self.estimators:
                     estimate = self.acd.estimate
                     self.pending_ewt[cid] = (
@@ -1091,6 +1326,10 @@ class _Run:
         self.agents[aid].connected += 1
         if call.bucket >= 0:
             self.waits[call.queue].append(t - call.arrived)
+            if call.callback:
+                counters = self.cb[call.queue]
+                counters[_CB_ANSWERED][call.bucket] += 1
+                counters[_CB_WAIT][call.bucket] += t - call.arrived
         if self.pending_ewt:
             self._record_wait(cid, call, t, True)
         if call.fixed is not None:
@@ -1122,6 +1361,8 @@ class _Run:
             return  # served or gone meanwhile
         self.send(CallbackRequested(now=t, call_id=cid))
         call.callback = True  # off the line: it no longer hangs up
+        if call.bucket >= 0:
+            self.cb[call.queue][_CB_ACCEPTED][call.bucket] += 1
 
     def on_abandon(self, item: tuple[float, int, int, Any, Any, Any]) -> None:
         t, cid = item[0], item[3]
@@ -1219,24 +1460,50 @@ class _Run:
             if 0 <= k < n:
                 by_index[k] = stats
         intervals = tuple(by_index.get(k) for k in range(n))
-        interval_kpis = tuple(
+        interval_kpis = [
             dict.fromkeys(KPIS, None)
             if st is None
             else _kpis(st.overall, st.agents, self.entered[k], self.delayed[k])
             for k, st in enumerate(intervals)
-        )
+        ]
+        per_queue = [k for k in KPIS if k != "occupancy"]
+        interval_queue_kpis = []
+        for k, st in enumerate(intervals):
+            row: dict[str, Mapping[str, float | None]] = {}
+            for q in self.q_entered:
+                qs = None if st is None else st.queues.get(q)
+                row[q] = (
+                    dict.fromkeys(per_queue, None)
+                    if qs is None
+                    else _kpis(qs, None, self.q_entered[q][k], self.q_delayed[q][k])
+                )
+            interval_queue_kpis.append(row)
         kpis = _kpis(summary.overall, summary.agents, sum(self.entered), sum(self.delayed))
         queue_kpis = {
-            q: _kpis(qs, None, self.q_entered[q], self.q_delayed[q])
+            q: _kpis(qs, None, sum(self.q_entered[q]), sum(self.q_delayed[q]))
             for q, qs in summary.queues.items()
         }
+        if self.has_callbacks:
+            cb = self.cb
+            for q, counters in cb.items():
+                queue_kpis[q].update(_callback_kpis([math.fsum(c) for c in counters]))
+            kpis.update(
+                _callback_kpis(
+                    [math.fsum(math.fsum(cb[q][f]) for q in cb) for f in range(_CB_FIELDS)]
+                )
+            )
+            for k, row_kpis in enumerate(interval_kpis):
+                row_kpis.update(
+                    _callback_kpis([math.fsum(cb[q][f][k] for q in cb) for f in range(_CB_FIELDS)])
+                )
         return Replication(
             index=index,
             kpis=kpis,
             queue_kpis=queue_kpis,
             summary=summary,
             intervals=intervals,
-            interval_kpis=interval_kpis,
+            interval_kpis=tuple(interval_kpis),
+            interval_queue_kpis=tuple(interval_queue_kpis),
             waits={q: w.tolist() for q, w in self.waits.items()},
             abandoned_waits={q: w.tolist() for q, w in self.abandoned.items()},
             metrics=m,
@@ -1313,23 +1580,34 @@ def simulate(
         if progress is not None:
             progress(r + 1, n)
     reps = tuple(runs)
-    kpis = {k: estimate((r.kpis.get(k) for r in reps), level) for k in KPIS}
+
+    def est(values: Iterable[float | None], kpi: str) -> Estimate | None:
+        return estimate(values, level, bounds=KPI_RANGES[kpi])
+
+    names = kpi_names(scenario)
+    per_queue = [k for k in names if k != "occupancy"]
+    kpis = {k: est((r.kpis.get(k) for r in reps), k) for k in names}
     queue_kpis = {
-        q.name: {
-            k: estimate((r.queue_kpis[q.name].get(k) for r in reps), level)
-            for k in KPIS
-            if k != "occupancy"
-        }
+        q.name: {k: est((r.queue_kpis[q.name].get(k) for r in reps), k) for k in per_queue}
         for q in scenario.queues
     }
     interval = float(scenario.traffic.interval)
+    in_queue = [k for k in KPIS if k != "occupancy"]
     intervals = tuple(
         IntervalEstimate(
             start=k * interval,
             end=(k + 1) * interval,
             label=_label(scenario, k * interval),
-            kpis={
-                kpi: estimate((r.interval_kpis[k].get(kpi) for r in reps), level) for kpi in KPIS
+            kpis={kpi: est((r.interval_kpis[k].get(kpi) for r in reps), kpi) for kpi in names},
+            queue_kpis={
+                q.name: {
+                    kpi: est(
+                        (r.interval_queue_kpis[k][q.name].get(kpi) for r in reps),
+                        kpi,
+                    )
+                    for kpi in in_queue
+                }
+                for q in scenario.queues
             },
         )
         for k in range(scenario.intervals)
