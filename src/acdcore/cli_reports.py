@@ -1,25 +1,36 @@
-"""``acdcore report QUEUE_LOG``: acdcore's KPIs from an Asterisk queue_log.
+"""``acdcore report QUEUE_LOG``: acdcore's KPIs from an Asterisk queue_log;
+``acdcore whatif QUEUE_LOG --scenario FILE``: its calls replayed against a
+scenario.
 
-The command reads the file (see :mod:`acdcore.queuelog_read` for the layouts
+``report`` reads the file (see :mod:`acdcore.queuelog_read` for the layouts
 it takes), turns it into events (:mod:`acdcore.queuelog_report`) and prints
 per queue, per agent and per interval figures as tables, or everything as
-JSON. Exit status: 0; 2 for bad arguments or a file that cannot be read (the
-first bad line in strict mode), one line on stderr, never a traceback.
+JSON. ``whatif`` replays the log's calls against a scenario (its staffing and
+routing plan; see :mod:`acdcore.whatif`) and prints the KPIs observed in the
+log beside the simulated ones with their confidence intervals, and the
+parameters estimated from the log. Exit status: 0; 2 for bad arguments, a
+file that cannot be read (the first bad line in strict mode), a scenario
+that is not valid, or a queue of the log the scenario lacks, one line on
+stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import AcdError
-from .queuelog_read import read_queue_log
+from .queuelog_read import QueueLogError, read_queue_log
 from .queuelog_report import QueueLogReport, report
+from .scenario import MAX_REPLICATIONS, Scenario
+from .whatif import whatif
 
-__all__ = ["add_report", "format_report"]
+__all__ = ["add_report", "format_report", "run_whatif"]
 
 
 def add_report(sub: Any, seconds: Any, fraction: Any, interval: Any) -> None:
@@ -44,6 +55,74 @@ def add_report(sub: Any, seconds: Any, fraction: Any, interval: Any) -> None:
     rp.add_argument("--lenient", action="store_true", help="skip bad lines instead of failing")
     rp.add_argument("--json", action="store_true", help="print JSON instead of tables")
     rp.set_defaults(func=run_report)
+    wi = sub.add_parser(
+        "whatif", help="replay a queue_log's calls against a scenario, observed beside simulated"
+    )
+    wi.add_argument("queue_log", help="a queue_log file, or a realtime-table CSV export")
+    wi.add_argument(
+        "--scenario", required=True, help="a scenario TOML file: the staffing and routing to try"
+    )
+    wi.add_argument("--reps", type=_reps, default=None, help="replications, 1 to 10000")
+    wi.add_argument(
+        "--seed", type=_seed, default=None, help="an int or a word (default: the scenario's)"
+    )
+    wi.add_argument(
+        "--threshold",
+        type=seconds,
+        default=None,
+        help="one service-level threshold for every queue (default: the scenario's)",
+    )
+    wi.add_argument(
+        "--tz-offset",
+        type=_hours,
+        default=0.0,
+        help="hours east of UTC of the log's local time (where the scenario's start falls)",
+    )
+    wi.add_argument("--lenient", action="store_true", help="skip bad lines instead of failing")
+    wi.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    wi.set_defaults(func=run_whatif)
+
+
+def _reps(text: str) -> int:
+    """Replications: digits only, 1 to MAX_REPLICATIONS."""
+    if re.fullmatch(r"\s*\+?[0-9]+\s*", text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of replications (such as 10)"
+        )
+    value = int(text)
+    if not 1 <= value <= MAX_REPLICATIONS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be from 1 to {MAX_REPLICATIONS:,}")
+    return value
+
+
+def _seed(text: str) -> int | str:
+    """A seed: an int (at most 100 digits) when it reads as one, else a word
+    that does not look like a number."""
+    if re.fullmatch(r"[+-]?[0-9]+", text):
+        if len(text.lstrip("+-")) > 100:
+            raise argparse.ArgumentTypeError(f"{text!r}: an int seed has at most 100 digits")
+        return int(text)
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed is an int or a word, without spaces")
+    try:
+        float(text)
+    except ValueError:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} looks like a number but is not a whole number; a seed is an int "
+        "(such as 42) or a word (such as monday)"
+    )
+
+
+def _hours(text: str) -> float:
+    """A UTC offset in hours, from -24 to 24 exclusive."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not -24 < value < 24:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours from -24 to 24")
+    return value
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -68,6 +147,38 @@ def run_report(args: argparse.Namespace) -> int:
         print(json.dumps(rep.to_dict(), indent=2, allow_nan=False, default=str))
     else:
         print(format_report(rep, args.threshold, args.target, offset))
+    return 0
+
+
+def run_whatif(args: argparse.Namespace) -> int:
+    """The ``whatif`` command."""
+    offset = float(args.tz_offset) * 3600.0
+    try:
+        scenario = Scenario.load(args.scenario)
+        try:
+            read = read_queue_log(args.queue_log, strict=not args.lenient, tz_offset=offset)
+        except QueueLogError as exc:
+            text = str(exc)
+            raise QueueLogError(
+                text if text.startswith(str(args.queue_log)) else f"{args.queue_log}: {text}"
+            ) from None
+        for warning in read.warnings:
+            print(f"acdcore whatif: warning: {warning}", file=sys.stderr)
+        result = whatif(
+            read,
+            scenario,
+            replications=args.reps,
+            seed=args.seed,
+            threshold=args.threshold,
+            tz_offset=offset,
+        )
+    except AcdError as exc:
+        print(f"acdcore whatif: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str))
+    else:
+        print(result.report())
     return 0
 
 
