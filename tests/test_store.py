@@ -167,3 +167,22 @@ def test_recovery_carries_on_in_the_same_directory(tmp_path: Path) -> None:
     again = Distributor(_queues())
     report = Store(tmp_path).recover(again)
     assert report.replayed == 8 and snapshots.save(again) == snapshots.save(acd)
+
+
+def test_a_segment_cut_off_as_it_was_created_is_started_again(tmp_path: Path) -> None:
+    """The crash test's find: a SIGKILL between creating a segment and writing
+    its header left an empty file that recovery could not read. Segments are
+    now created whole (header written to a temporary file, renamed); an empty
+    one left by an older version is started again."""
+    acd = _run(tmp_path, 4, every=3)  # 9 entries; the last snapshot at 9 starts a segment
+    newest = tmp_path / f"journal-{9:020d}.jsonl"
+    assert newest.read_bytes().count(b"\n") == 1  # only its header
+    newest.write_bytes(b"")  # as if killed before the header was written
+    again = Distributor(_queues())
+    store = Store(tmp_path)
+    report = store.recover(again)
+    assert "empty (cut off as it was created)" in report.warnings[0]
+    assert report.next_seq == 9 and report.snapshot == 9
+    assert snapshots.save(again) == snapshots.save(acd)
+    store.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".tmp") == []

@@ -112,9 +112,16 @@ class JournalWriter:
                     f.truncate(read.good_bytes)
             self._file: IO[str] = open(self._path, "a", encoding="utf-8")  # noqa: SIM115
         else:
-            self._file = open(self._path, "w", encoding="utf-8")  # noqa: SIM115
-            self._write_line({**HEADER, "first": first})
-            self._sync(force=True)
+            # Created whole: the header is written to a temporary file, fsync-ed
+            # and renamed into place, so a crash never leaves an empty journal.
+            tmp = self._path.with_name(self._path.name + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(_line_text({**HEADER, "first": first}))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self._path)
+            _fsync_dir(self._path.parent)
+            self._file = open(self._path, "a", encoding="utf-8")  # noqa: SIM115
         self._seq = seq
         self._pending = 0
 
@@ -143,7 +150,7 @@ class JournalWriter:
         return seq
 
     def _write_line(self, data: dict[str, Any]) -> None:
-        self._file.write(json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n")
+        self._file.write(_line_text(data))
 
     def _sync(self, force: bool = False) -> None:
         policy = self._policy
@@ -168,6 +175,22 @@ class JournalWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _line_text(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (where the platform allows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @attrs.frozen

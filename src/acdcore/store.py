@@ -211,6 +211,13 @@ class Store:
         ends = begin  # the number after the last entry of the last segment
         for i, first in enumerate(use):
             path = self.directory / _name("journal", first)
+            if i == len(use) - 1 and path.stat().st_size == 0:
+                # Created by a version that wrote the header in place, and cut
+                # off before the header: it holds nothing. Start it again.
+                notes.append(f"{path.name}: empty (cut off as it was created), started again")
+                path.unlink()
+                use = use[:-1]
+                break
             read = read_journal(path, strict=True)
             if read.first > expected:
                 raise StoreError(
