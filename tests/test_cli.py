@@ -672,3 +672,10 @@ def test_the_plot_of_a_callback_scenario_has_a_callback_panel(tmp_path: Path) ->
         plt.close(fig)
     cli._plot(result, str(tmp_path / "hotline.svg"))
     assert (tmp_path / "hotline.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_serve_refuses_a_bad_configuration_or_port_in_one_line(tmp_path: Path) -> None:
+    code, _, err = run(["serve", "--config", str(tmp_path / "none.toml")])
+    assert code == 2 and err.count("\n") == 1 and "--config" in err and "Traceback" not in err
+    code, _, err = run(["serve", "--config", "x.toml", "--port", "99999"])
+    assert code == 2 and "a port is 0 to 65535, got 99999" in err

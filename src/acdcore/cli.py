@@ -222,6 +222,16 @@ def _fraction(text: str, *, what: str, one: bool) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise _bad(f"expected a port number, got {_quote(text)}") from None
+    if not 0 <= port <= 65535:
+        raise _bad(f"a port is 0 to 65535, got {port}")
+    return port
+
+
 def _target_fraction(text: str) -> float:
     return _fraction(text, what="--target", one=True)
 
@@ -908,6 +918,24 @@ def _write_journal(scenario: Scenario, args: argparse.Namespace) -> None:
         print(f"journal of replication 0: {len(steps):,} entries in {path}", file=sys.stderr)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Serve the ACD over HTTP and WebSocket until SIGINT or SIGTERM (see
+    acdcore.service); a configuration that cannot be read exits with 2."""
+    try:
+        from .service.config import ServiceConfig
+        from .service.server import serve
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise _BadInput(
+            f"needs the service extra: pip install 'acdcore[service]' ({missing} is not installed)"
+        ) from None
+    try:
+        config = ServiceConfig.load(args.config)
+    except ConfigError as exc:
+        raise _BadInput(f"--config: {exc}") from None
+    return serve(config, host=args.host, port=args.port, log_level=args.log_level)
+
+
 def _instant(text: str) -> float:
     match = re.fullmatch(_NUMBER, text.strip())
     if match is None:
@@ -997,6 +1025,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
     sim.set_defaults(func=_simulate)
     add_report(sub, parse_duration, _target_fraction, _interval)
+    sv = sub.add_parser(
+        "serve", help="serve the ACD over HTTP and WebSocket (needs the service extra)"
+    )
+    sv.add_argument(
+        "--config", required=True, help="a service configuration (TOML, see docs/service.md)"
+    )
+    sv.add_argument("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1)")
+    sv.add_argument("--port", type=_port, default=8000, help="the port to listen on (8000)")
+    sv.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"],
+        help="the least important log lines written (info)",
+    )  # fmt: skip
+    sv.set_defaults(func=_serve)
     rp = sub.add_parser("replay", help="replay a journal and report any divergence")
     rp.add_argument("journal", help="a journal (JSON Lines, see acdcore.journal)")
     rp.add_argument(

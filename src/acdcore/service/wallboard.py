@@ -1,0 +1,195 @@
+"""``/wallboard``: a wallboard page for a big screen (plain HTML, CSS and JavaScript).
+
+The page holds no data and needs no token to load; it asks for one (a
+``monitor`` token is enough; it is kept in the tab's ``sessionStorage``, or
+given in the address as ``#token=...``, which browsers never send to the
+server). It then reads ``kpis`` and ``agents`` over HTTP, and refreshes
+them whenever the WebSocket ``stream`` says something happened (and every
+few seconds, so waits keep counting). It shows per queue the calls waiting,
+the longest wait, the service level against its target, the abandon rate
+and the estimated wait of a new caller; and the agents by state, with each
+paused agent's reason. URLs are relative, so the page works where the app
+is mounted.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+__all__ = ["PAGE", "wallboard_page"]
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>acdcore wallboard</title>
+<style>
+  :root { --bg:#0d1117; --fg:#e6edf3; --dim:#8b949e; --ok:#3fb950; --warn:#d29922; --bad:#f85149; }
+  * { box-sizing: border-box; }
+  body { margin:0; background:var(--bg); color:var(--fg);
+         font: 2.2vw/1.25 system-ui, -apple-system, "Segoe UI", sans-serif; }
+  header { display:flex; justify-content:space-between; align-items:baseline; padding:.6em 1em; }
+  header h1 { font-size:1.3em; margin:0; }
+  #status { color:var(--dim); font-size:.8em; }
+  main { padding:0 1em 1em; }
+  table { width:100%; border-collapse:collapse; }
+  th { color:var(--dim); font-weight:500; font-size:.7em; text-align:right; padding:.2em .5em; }
+  td { font-size:1.6em; font-variant-numeric:tabular-nums; text-align:right; padding:.15em .5em;
+       border-top:1px solid #30363d; }
+  th:first-child, td:first-child { text-align:left; }
+  .ok { color:var(--ok); } .warn { color:var(--warn); } .bad { color:var(--bad); }
+  #agents { display:flex; flex-wrap:wrap; gap:.5em; margin-top:1em; }
+  .agent { padding:.3em .6em; border-radius:.3em; background:#161b22; font-size:.9em; }
+  .agent small { display:block; color:var(--dim); font-size:.6em; }
+  .available { border-left:.4em solid var(--ok); } .ringing { border-left:.4em solid var(--warn); }
+  .busy { border-left:.4em solid #58a6ff; } .wrap-up { border-left:.4em solid #a371f7; }
+  .paused { border-left:.4em solid var(--bad); } .logged-out { opacity:.4; }
+  #counts { color:var(--dim); font-size:.8em; margin-top:.6em; }
+  #login { padding:2em; } #login input { font-size:1em; width:60%; }
+</style>
+</head>
+<body>
+<header><h1>Queues</h1><span id="status">connecting...</span></header>
+<main>
+  <form id="login" hidden>
+    <p>Token (a monitor token is enough):</p>
+    <input id="token" type="password" autocomplete="off"> <button>Show</button>
+  </form>
+  <table id="board" hidden>
+    <thead><tr><th>Queue</th><th>Waiting</th><th>Longest</th><th>SL today</th>
+      <th>Target</th><th>Abandoned</th><th>Est. wait</th><th>Agents on calls</th></tr></thead>
+    <tbody id="queues"></tbody>
+  </table>
+  <div id="counts"></div>
+  <div id="agents"></div>
+</main>
+<script>
+"use strict";
+const base = new URL(".", location.href);
+let token = new URLSearchParams(location.hash.slice(1)).get("token")
+  || sessionStorage.getItem("acdcore-token");
+let lastSeq = null, timer = null, socket = null;
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function secs(s) {
+  if (s === null || s === undefined) return "-";
+  s = Math.round(s);
+  return s < 60 ? s + "s" : Math.floor(s / 60) + "m" + String(s % 60).padStart(2, "0");
+}
+function pct(x) { return x === null || x === undefined ? "-" : Math.round(x * 100) + "%"; }
+function status(text) { document.getElementById("status").textContent = text; }
+
+async function get(path) {
+  const r = await fetch(new URL(path, base), { headers: { Authorization: "Bearer " + token } });
+  if (r.status === 401) { askToken(); throw new Error("unauthorized"); }
+  if (!r.ok) throw new Error(path + ": " + r.status);
+  return r.json();
+}
+
+function drawQueues(k) {
+  const body = document.getElementById("queues");
+  body.replaceChildren();
+  for (const [name, q] of Object.entries(k.queues)) {
+    const tr = el("tr");
+    tr.append(el("td", "", name), el("td", q.waiting > 0 ? "warn" : "", q.waiting),
+      el("td", "", secs(q.longest_waiting)));
+    const sl = q.service_level;
+    const cls = sl === null || q.target === null ? "" : sl >= q.target ? "ok" : "bad";
+    tr.append(el("td", cls, pct(sl)), el("td", "", pct(q.target)),
+      el("td", "", pct(q.abandon_rate)),
+      el("td", "", q.estimated_wait.known ? secs(q.estimated_wait.seconds) : "-"),
+      el("td", "", q.ringing + q.connected));
+    body.append(tr);
+  }
+  const a = k.agents;
+  document.getElementById("counts").textContent =
+    `available ${a.available} - ringing ${a.ringing} - busy ${a.busy} - ` +
+    `wrap-up ${a["wrap-up"]} - paused ${a.paused}`;
+}
+
+function drawAgents(list) {
+  const box = document.getElementById("agents");
+  box.replaceChildren();
+  for (const a of list) {
+    if (a.state === "logged-out") continue;
+    const d = el("div", "agent " + a.state, a.agent_id);
+    d.append(el("small", "", a.state === "paused" ? "paused: " + (a.paused_reason || "") : a.state));
+    box.append(d);
+  }
+}
+
+async function refresh() {
+  timer = null;
+  try {
+    const [k, ag] = await Promise.all([get("kpis"), get("agents").catch(() => ({ agents: [] }))]);
+    drawQueues(k);
+    drawAgents(ag.agents);
+    document.getElementById("board").hidden = false;
+  } catch (e) { status(String(e.message || e)); }
+}
+function soon() { if (timer === null) timer = setTimeout(refresh, 300); }
+
+function connect() {
+  const url = new URL("stream", base);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  if (lastSeq !== null) url.searchParams.set("since", lastSeq + 1);
+  socket = new WebSocket(url);
+  socket.onopen = () => socket.send(JSON.stringify({ token }));
+  socket.onmessage = (m) => {
+    const data = JSON.parse(m.data);
+    if (data.hello) {
+      status("live");
+      if (lastSeq === null) lastSeq = data.hello.next_seq - 1;
+      soon();
+    } else if (data.error) {
+      status(data.error + ": " + data.message);
+      if (data.error === "Trimmed") lastSeq = null;
+      if (data.error === "Unauthorized") askToken();
+    } else {
+      lastSeq = data.seq;
+      soon();
+    }
+  };
+  socket.onclose = (e) => {
+    if (e.code === 4401 || e.code === 4403) return;
+    status("reconnecting...");
+    setTimeout(connect, 2000);
+  };
+}
+
+function askToken() {
+  const form = document.getElementById("login");
+  form.hidden = false;
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    token = document.getElementById("token").value;
+    sessionStorage.setItem("acdcore-token", token);
+    form.hidden = true;
+    start();
+  };
+}
+
+function start() {
+  if (!token) { askToken(); return; }
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  refresh();
+  connect();
+  setInterval(refresh, 5000);
+}
+start();
+</script>
+</body>
+</html>
+"""
+
+
+async def wallboard_page(request: Request) -> Response:
+    """The wallboard page (no token needed: it holds no data)."""
+    return HTMLResponse(PAGE, headers={"Cache-Control": "no-cache"})
