@@ -29,9 +29,13 @@ def serve(
     log_level: str = "info",
 ) -> int:
     """Serve ``config`` (a :class:`ServiceConfig` or the path of its TOML
-    file) on ``host``:``port``. The exit status: 0 after a clean shutdown,
-    1 when the app could not start (a data directory that cannot be
-    recovered: the log says why), 2 for a configuration that cannot be read."""
+    file) on ``host``:``port``. The exit status: 1 when the app could not
+    start (a data directory that cannot be recovered: the log says why), 2
+    for a configuration that cannot be read. After SIGINT or SIGTERM the
+    shutdown is clean (the journal is closed), and then uvicorn raises the
+    signal again, so the process ends as killed by it (status 128 + the
+    signal in a shell: 143 for SIGTERM) and this does not return; it returns
+    0 when the server stops any other way."""
     import uvicorn
 
     configure(log_level.upper())
