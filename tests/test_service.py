@@ -882,3 +882,20 @@ def test_it_serves_http_and_websocket_over_real_sockets(config: ServiceConfig) -
         server.should_exit = True
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_the_same_app_starts_again_after_a_stop(tmp_path: Path) -> None:
+    """Found by the schema test: a second start replayed the journal into the
+    distributor of the first and refused to start."""
+    app = create_app(make_config(tmp_path))
+    with TestClient(app) as client:
+        assert (
+            client.post(
+                "/events",
+                json={"type": "CallArrived", "call_id": "c1", "queue": "support"},
+                headers=auth(SUP),
+            ).status_code
+            == 200
+        )
+    with TestClient(app) as client:
+        assert client.get("/calls/c1", headers=auth(SUP)).status_code == 200

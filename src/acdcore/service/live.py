@@ -78,6 +78,9 @@ class LiveService:
         :class:`~acdcore.store.StoreError` when the directory cannot be
         recovered (built by another configuration, a gap in its journal)."""
         cfg = self.config
+        # Fresh every start: recovery loads the data directory into a fresh
+        # distributor (an app started again after a stop recovers again).
+        self.distributor, self.metrics = cfg.build()
         store = Store(
             cfg.data_dir,
             flush=cfg.flush,

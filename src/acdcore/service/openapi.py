@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from ..config import AgentProfile
-from ..skills import Channel, SkillRequirement
+from ..skills import MAX_PROFICIENCY, MIN_PROFICIENCY, Channel, SkillRequirement
 from .decode import EVENT_TYPES
 from .routes import Endpoint
 
@@ -51,6 +51,21 @@ and ends: `{"error": Name, "message": ...}` then close code 4400 (bad parameter)
 kept), 4429, 1001 (stopping). Reconnect with since = last seq + 1 to miss nothing."""
 
 
+# Skill name to level (a requirement, a profile's skills).
+_SKILLS: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"minLength": 1},
+    "additionalProperties": {
+        "type": "integer",
+        "minimum": MIN_PROFICIENCY,
+        "maximum": MAX_PROFICIENCY,
+    },
+}
+
+# Identifiers the distributor refuses when empty (InvalidValue, 422).
+_IDS = ("call_id", "agent_id", "queue")
+
+
 def _field_schema(hint: Any) -> dict[str, Any]:
     options = (
         typing.get_args(hint)
@@ -72,7 +87,7 @@ def _field_schema(hint: Any) -> dict[str, Any]:
     elif base is Channel:
         schema = {"type": "string", "enum": [c.value for c in Channel]}
     elif base is SkillRequirement:
-        schema = {"type": "object", "additionalProperties": {"type": "integer"}}
+        schema = _SKILLS
     elif base is AgentProfile:
         schema = {"$ref": "#/components/schemas/AgentProfile"}
     else:
@@ -91,6 +106,8 @@ def _event_schema(name: str, cls: type[Any]) -> dict[str, Any]:
     required = ["type"]
     for field in attrs.fields(cls):
         schema = _field_schema(hints[field.name])
+        if field.name in _IDS and schema == {"type": "string"}:
+            schema = {"type": "string", "minLength": 1}
         if field.name == "now":
             schema = {
                 **schema,
@@ -122,7 +139,7 @@ def _components() -> dict[str, Any]:
         "required": ["agent_id"],
         "properties": {
             "agent_id": {"type": "string"},
-            "skills": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "skills": _SKILLS,
             "queues": {
                 "description": "queue names, or queue name to membership",
                 "oneOf": [

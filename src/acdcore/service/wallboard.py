@@ -6,9 +6,10 @@ given in the address as ``#token=...``, which browsers never send to the
 server). It then reads ``kpis`` and ``agents`` over HTTP, and refreshes
 them whenever the WebSocket ``stream`` says something happened (and every
 few seconds, so waits keep counting). It shows per queue the calls waiting,
-the longest wait, the service level against its target, the abandon rate
-and the estimated wait of a new caller; and the agents by state, with each
-paused agent's reason. URLs are relative, so the page works where the app
+the longest wait (of calls waiting or ringing), the service level against
+its target, the abandon rate and the estimated wait of a new caller; the
+number of agents in each state (available, ringing, on a call, wrap-up,
+paused); and each agent with its state, a paused agent's with its reason. URLs are relative, so the page works where the app
 is mounted.
 """
 
@@ -35,18 +36,23 @@ PAGE = """<!doctype html>
   #status { color:var(--dim); font-size:.8em; }
   main { padding:0 1em 1em; }
   table { width:100%; border-collapse:collapse; }
-  th { color:var(--dim); font-weight:500; font-size:.7em; text-align:right; padding:.2em .5em; }
+  th { color:var(--dim); font-weight:500; font-size:.8em; text-align:right; padding:.2em .5em;
+       white-space:nowrap; }
   td { font-size:1.6em; font-variant-numeric:tabular-nums; text-align:right; padding:.15em .5em;
        border-top:1px solid #30363d; }
   th:first-child, td:first-child { text-align:left; }
   .ok { color:var(--ok); } .warn { color:var(--warn); } .bad { color:var(--bad); }
-  #agents { display:flex; flex-wrap:wrap; gap:.5em; margin-top:1em; }
-  .agent { padding:.3em .6em; border-radius:.3em; background:#161b22; font-size:.9em; }
-  .agent small { display:block; color:var(--dim); font-size:.6em; }
+  #counts { display:flex; gap:.5em; margin-top:.8em; }
+  .count { flex:1; padding:.1em .5em .3em; border-radius:.3em; background:#161b22; }
+  .count b { display:block; font-size:2.2em; font-variant-numeric:tabular-nums; }
+  .count span { font-size:.9em; }
+  #agents { display:flex; flex-wrap:wrap; gap:.5em; margin-top:.8em; }
+  .agent { padding:.3em .6em; border-radius:.3em; background:#161b22; font-size:1.1em; }
+  .agent small { display:block; color:#c9d1d9; font-size:.7em; }
+  .agent.paused small { color:#ffa198; font-weight:600; }
   .available { border-left:.4em solid var(--ok); } .ringing { border-left:.4em solid var(--warn); }
   .busy { border-left:.4em solid #58a6ff; } .wrap-up { border-left:.4em solid #a371f7; }
   .paused { border-left:.4em solid var(--bad); } .logged-out { opacity:.4; }
-  #counts { color:var(--dim); font-size:.8em; margin-top:.6em; }
   #login { padding:2em; } #login input { font-size:1em; width:60%; }
 </style>
 </head>
@@ -59,7 +65,7 @@ PAGE = """<!doctype html>
   </form>
   <table id="board" hidden>
     <thead><tr><th>Queue</th><th>Waiting</th><th>Longest</th><th>SL today</th>
-      <th>Target</th><th>Abandoned</th><th>Est. wait</th><th>Agents on calls</th></tr></thead>
+      <th>Target</th><th>Abandoned</th><th>Est. wait</th><th>With agents</th></tr></thead>
     <tbody id="queues"></tbody>
   </table>
   <div id="counts"></div>
@@ -83,6 +89,9 @@ function secs(s) {
   s = Math.round(s);
   return s < 60 ? s + "s" : Math.floor(s / 60) + "m" + String(s % 60).padStart(2, "0");
 }
+const STATES = [["available", "available"], ["ringing", "ringing"], ["busy", "on a call"],
+  ["wrap-up", "wrap-up"], ["paused", "paused"]];
+const LABEL = Object.fromEntries(STATES);
 function pct(x) { return x === null || x === undefined ? "-" : Math.round(x * 100) + "%"; }
 function status(text) { document.getElementById("status").textContent = text; }
 
@@ -108,10 +117,14 @@ function drawQueues(k) {
       el("td", "", q.ringing + q.connected));
     body.append(tr);
   }
-  const a = k.agents;
-  document.getElementById("counts").textContent =
-    `available ${a.available} - ringing ${a.ringing} - busy ${a.busy} - ` +
-    `wrap-up ${a["wrap-up"]} - paused ${a.paused}`;
+  const counts = document.getElementById("counts");
+  counts.replaceChildren();
+  for (const [state, label] of STATES) {
+    const c = el("div", "count " + state);
+    c.dataset.state = state;
+    c.append(el("b", "", k.agents[state] || 0), el("span", "", label));
+    counts.append(c);
+  }
 }
 
 function drawAgents(list) {
@@ -120,7 +133,9 @@ function drawAgents(list) {
   for (const a of list) {
     if (a.state === "logged-out") continue;
     const d = el("div", "agent " + a.state, a.agent_id);
-    d.append(el("small", "", a.state === "paused" ? "paused: " + (a.paused_reason || "") : a.state));
+    d.dataset.agent = a.agent_id;
+    d.append(el("small", "", a.state === "paused" && a.paused_reason
+      ? "paused: " + a.paused_reason : LABEL[a.state] || a.state));
     box.append(d);
   }
 }
