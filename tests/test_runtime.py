@@ -27,6 +27,7 @@ from acdcore import (
     Metrics,
     NoAnswerPolicy,
     NoSuchOffer,
+    NotPermitted,
     Offer,
     OfferAnswered,
     PlaceCallback,
@@ -410,3 +411,27 @@ def test_a_journal_that_cannot_be_written_stops_the_runtime_and_says_why(tmp_pat
     run(body)
     assert sink.done == []  # the offer of the entry that was not journaled was never performed
     store.close()
+
+
+def test_a_guard_sees_the_state_the_event_meets_and_refuses_like_the_distributor() -> None:
+    """``submit(event, guard=...)``: the guard runs in the writer just before
+    the event, after everything queued ahead of it; its typed error is an
+    ordinary refusal (nothing changes)."""
+    acd = Distributor([QueueConfig("q")])
+    seen: list[int] = []
+
+    def only_while_nobody_waits(distributor: Distributor, event: Any) -> None:
+        seen.append(len(distributor.waiting("q")))
+        if distributor.waiting("q"):
+            raise NotPermitted("someone is waiting")
+
+    async def body() -> None:
+        async with Runtime(acd, Sink(), clock=Clock()) as rt:
+            first = asyncio.ensure_future(rt.submit(arrive("c1")))
+            second = asyncio.ensure_future(rt.submit(arrive("c2"), guard=only_while_nobody_waits))
+            assert (await first).accepted
+            refused = await second
+            assert isinstance(refused.error, NotPermitted) and refused.actions == ()
+
+    run(body)
+    assert seen == [1] and acd.waiting("q") == ["c1"] and acd.counts()["arrived"] == 1

@@ -5,6 +5,7 @@ mounting, the wallboard page."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import logging
@@ -899,3 +900,40 @@ def test_the_same_app_starts_again_after_a_stop(tmp_path: Path) -> None:
         )
     with TestClient(app) as client:
         assert client.get("/calls/c1", headers=auth(SUP)).status_code == 200
+
+
+def test_an_agent_cannot_end_a_call_that_became_another_agents_while_queued(
+    tmp_path: Path,
+) -> None:
+    """The review's find: alice's CallEnded passed the check when it arrived
+    (c1 did not exist yet) and was applied after c1 arrived and bob answered
+    it, ending bob's call. Permission is now checked again by the runtime,
+    just before the event is applied, on the state it meets."""
+    httpx = pytest.importorskip("httpx2")
+    app = create_app(make_config(tmp_path), clock=Clock())
+    service = app.state.service
+
+    async def race() -> list[Any]:
+        await service.start()
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+
+                async def post(ev: dict[str, Any], token: str = SUP) -> Any:
+                    return await c.post("/events", json=ev, headers=auth(token))
+
+                profile = {"agent_id": "bob", "queues": ["support"]}
+                await post({"type": "AgentLoggedIn", "profile": profile})
+                replies = await asyncio.gather(
+                    post({"type": "CallArrived", "call_id": "c1", "queue": "support"}),
+                    post({"type": "OfferAnswered", "call_id": "c1", "agent_id": "bob"}, BOB),
+                    post({"type": "CallEnded", "call_id": "c1"}, ALICE),
+                )
+                return [*replies, service.distributor.agent("bob").state.value]
+        finally:
+            await service.stop()
+
+    arrived, answered, ended, bob = asyncio.run(race())
+    assert (arrived.status_code, answered.status_code) == (200, 200)
+    assert ended.status_code == 403 and ended.json()["error"] == "NotPermitted"
+    assert bob == "busy"  # still on the call alice tried to end

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidCallState",
     "InvalidValue",
     "NoSuchOffer",
+    "NotPermitted",
     "TimeWentBackwards",
     "UnknownAgent",
     "UnknownCall",
@@ -82,3 +83,8 @@ class InvalidAgentState(AcdError, ValueError):
 
 class InvalidCallState(AcdError, ValueError):
     """A call event is impossible in the call's current state."""
+
+
+class NotPermitted(AcdError, PermissionError):
+    """The one who submitted an event may not submit it (a runtime's guard:
+    an agent acting on another agent's call, for example)."""

@@ -63,7 +63,7 @@ from .events import CallbackUnanswered, Event, OfferDeclined
 from .metrics import Metrics
 from .store import Store, feed
 
-__all__ = ["ActionFailed", "ActionSink", "Result", "Runtime", "RuntimeFailed"]
+__all__ = ["ActionFailed", "ActionSink", "Guard", "Result", "Runtime", "RuntimeFailed"]
 
 log = logging.getLogger("acdcore.runtime")
 
@@ -110,6 +110,9 @@ class Result:
 
 
 _POKE = object()
+
+Guard = Callable[[Distributor, Event], None]
+"""A check run in the writer just before an event is applied (see :meth:`Runtime.submit`)."""
 
 
 class Runtime:
@@ -187,14 +190,22 @@ class Runtime:
         """The runtime's clock, never behind the distributor's."""
         return max(float(self._clock()), self.distributor.now)
 
-    async def submit(self, event: Event) -> Result:
+    async def submit(self, event: Event, *, guard: Guard | None = None) -> Result:
         """Apply ``event`` at the runtime's clock, after everything submitted
-        before it; return whether it was accepted, and its actions."""
+        before it; return whether it was accepted, and its actions.
+
+        ``guard(distributor, event)`` (optional) runs in the writer just
+        before the event is applied, on the state it will meet: raising an
+        :class:`~acdcore.errors.AcdError` (e.g.
+        :class:`~acdcore.errors.NotPermitted`) refuses the event like any
+        other refusal. A permission that depends on the state (is this agent
+        on that call?) must be checked there, not when the request arrives:
+        the events queued ahead of it may change the answer."""
         if not isinstance(event, Event):
             raise InvalidValue(f"not an acdcore event: {event!r}")
         self._require_running()
         done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        await self._queue.put((event, done))
+        await self._queue.put((event, done, guard))
         return await done
 
     async def poke(self) -> None:
@@ -202,7 +213,7 @@ class Runtime:
         was moved forward by a test); returns once it has."""
         self._require_running()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((_POKE, done))
+        await self._queue.put((_POKE, done, None))
         await done
 
     def _require_running(self) -> None:
@@ -256,13 +267,13 @@ class Runtime:
             if item is None:
                 self._running = False
                 return
-            event, done = item
+            event, done, guard = item
             try:
                 if event is _POKE:
                     self._fire_due()
                     done.set_result(None)
                     continue
-                result = self._apply(event)
+                result = self._apply(event, guard)
             except Exception as exc:
                 if not done.done():
                     done.set_exception(_failed(exc))
@@ -278,13 +289,15 @@ class Runtime:
             actions = acd.advance(now)
             self._emit(None, actions)
 
-    def _apply(self, event: Event) -> Result:
+    def _apply(self, event: Event, guard: Guard | None = None) -> Result:
         acd = self.distributor
         now = self.now()
         stamped = attrs.evolve(event, now=now)
         actions = acd.advance(now)
         self._emit(None, actions)
         try:
+            if guard is not None:
+                guard(acd, stamped)
             out = acd.handle(stamped)
         except AcdError as exc:
             return Result(stamped, error=exc)

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 import attrs
 
 from ..distributor import CallView, Distributor
-from ..errors import AcdError
+from ..errors import AcdError, NotPermitted
 from ..events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -43,6 +43,7 @@ from ..events import (
     OfferAnswered,
     OfferDeclined,
 )
+from ..runtime import Guard
 from .config import Grant
 from .errors import ServiceError
 
@@ -135,7 +136,7 @@ class Authenticator:
             try:
                 call = acd.call(event.call_id)
             except AcdError:
-                return  # the runtime refuses it (UnknownCall), changing nothing
+                return  # checked again when applied (see guard)
             forbid_unless(
                 call.agent == me,
                 f"agent {me!r} is not connected to call {event.call_id!r}; "
@@ -149,6 +150,32 @@ class Authenticator:
         forbid_unless(
             target == me, f"the token of agent {me!r} cannot submit {kind} for agent {target!r}"
         )
+
+    @staticmethod
+    def guard(who: Principal, event: Event) -> Guard | None:
+        """The check the runtime runs just before it applies ``event`` (see
+        :meth:`acdcore.runtime.Runtime.submit`): for an agent token ending or
+        transferring a call, that the call is connected to that agent *then*.
+        :meth:`check_event` saw the state when the request arrived; the
+        events queued ahead of this one may have changed it (the call ended
+        and its id came back, another agent answered it)."""
+        if who.supervisor or not isinstance(event, (CallEnded, CallTransferred)):
+            return None
+        me, kind = who.agent, type(event).__name__
+
+        def connected_to_me(acd: Distributor, ev: Event) -> None:
+            assert isinstance(ev, (CallEnded, CallTransferred))
+            try:
+                call = acd.call(ev.call_id)
+            except AcdError:
+                return  # the distributor refuses it (UnknownCall), changing nothing
+            if call.agent != me:
+                raise NotPermitted(
+                    f"agent {me!r} is not connected to call {ev.call_id!r}; "
+                    f"only that call's agent or a supervisor may report {kind}"
+                )
+
+        return connected_to_me
 
     @staticmethod
     def check_call(who: Principal, call: CallView) -> None:

@@ -26,6 +26,7 @@ from ..errors import (
     InvalidCallState,
     InvalidValue,
     NoSuchOffer,
+    NotPermitted,
     UnknownAgent,
     UnknownCall,
     UnknownQueue,
@@ -41,6 +42,7 @@ _STATUS: tuple[tuple[type[AcdError], int], ...] = (
     (InvalidAgentState, 409),
     (InvalidCallState, 409),
     (DuplicateCall, 409),
+    (NotPermitted, 403),
     (InvalidValue, 422),
 )
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 
 from ..actions import Action
 from ..events import Event
-from ..runtime import Result, Runtime, RuntimeFailed
+from ..runtime import Guard, Result, Runtime, RuntimeFailed
 from ..store import Recovery, Store
 from .config import ServiceConfig
 from .errors import ServiceError
@@ -165,13 +165,15 @@ class LiveService:
         """The runtime's clock (never behind the distributor's)."""
         return self.runtime.now() if self.runtime is not None else self.distributor.now
 
-    async def submit(self, event: Event) -> tuple[Result, int | None]:
-        """Apply ``event``; its result and, when accepted, the number of its
-        journal entry. ``503`` when the runtime has stopped."""
+    async def submit(self, event: Event, guard: Guard | None = None) -> tuple[Result, int | None]:
+        """Apply ``event`` (``guard``: checked just before, see
+        :meth:`~acdcore.runtime.Runtime.submit`); its result and, when
+        accepted, the number of its journal entry. ``503`` when the runtime
+        has stopped."""
         runtime = self.running()
         self.pending += 1
         try:
-            result = await runtime.submit(event)
+            result = await runtime.submit(event, guard=guard)
         except RuntimeFailed as exc:
             self.failure = exc.__cause__ or exc
             log.error("the runtime stopped", extra={"error": repr(self.failure)})

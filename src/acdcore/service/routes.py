@@ -184,7 +184,7 @@ class Api:
         data = await read_json(request, service.config.limits.max_body)
         event = event_from_json(data)
         self.auth.check_event(who, event, service.distributor)
-        result, seq = await service.submit(event)
+        result, seq = await service.submit(event, guard=self.auth.guard(who, event))
         kind = type(event).__name__
         if result.error is not None:
             log.info(
