@@ -529,12 +529,18 @@ def test_a_browser_sends_its_token_first(client: TestClient) -> None:
     with client.websocket_connect("/stream") as ws:
         ws.send_json({"token": MON})
         assert "hello" in ws.receive_json()
-    with client.websocket_connect("/stream") as ws:
-        ws.send_text("hello?")
-        assert ws.receive_json()["error"] == "Unauthorized"
-        with pytest.raises(WebSocketDisconnect) as info:
-            ws.receive_json()
-        assert info.value.code == 4401
+    # Not a token: text, binary (the review found it raised KeyError), too long.
+    for send in (
+        lambda ws: ws.send_text("hello?"),
+        lambda ws: ws.send_bytes(json.dumps({"token": MON}).encode()),
+        lambda ws: ws.send_text(json.dumps({"token": MON, "pad": "x" * 5000})),
+    ):
+        with client.websocket_connect("/stream") as ws:
+            send(ws)
+            assert ws.receive_json()["error"] == "Unauthorized"
+            with pytest.raises(WebSocketDisconnect) as info:
+                ws.receive_json()
+            assert info.value.code == 4401
 
 
 def test_a_stream_resumes_across_a_restart_from_the_journal(

@@ -83,13 +83,14 @@ class StreamEndpoint:
         if header:
             return auth.header(header)
         try:
-            text = await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT)
+            first = await asyncio.wait_for(ws.receive(), AUTH_TIMEOUT)
         except TimeoutError:
             raise ServiceError(
                 401, "Unauthorized", f'send {{"token": "..."}} within {AUTH_TIMEOUT:g} seconds'
             ) from None
+        text = first.get("text")  # a binary, or a disconnect, is no token
         try:
-            message = json.loads(text)
+            message = json.loads(text) if isinstance(text, str) and len(text) <= 4096 else None
         except ValueError:
             message = None
         if not isinstance(message, dict) or not isinstance(message.get("token"), str):
