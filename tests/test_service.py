@@ -943,3 +943,32 @@ def test_an_agent_cannot_end_a_call_that_became_another_agents_while_queued(
     assert (arrived.status_code, answered.status_code) == (200, 200)
     assert ended.status_code == 403 and ended.json()["error"] == "NotPermitted"
     assert bob == "busy"  # still on the call alice tried to end
+
+
+def test_requests_without_a_valid_token_are_rate_limited_by_address(tmp_path: Path) -> None:
+    """The review's find: bad tokens were answered 401 without limit, and
+    /health had no limit. Both are now charged to the client's address."""
+    app = create_app(make_config(tmp_path, rate=0.01, burst=5), clock=Clock())
+    with TestClient(app) as client:
+        codes = [
+            client.get("/counts", headers=auth("not-a-valid-token-000000")).status_code
+            for _ in range(8)
+        ]
+        assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+        assert client.get("/counts", headers=auth(SUP)).status_code == 200  # its own bucket
+    app = create_app(make_config(tmp_path / "h", rate=0.01, burst=3), clock=Clock())
+    with TestClient(app) as client:
+        assert [client.get("/health").status_code for _ in range(5)] == [200] * 3 + [429] * 2
+
+
+def test_streams_waiting_for_a_token_are_capped(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import acdcore.service.websocket as websocket
+
+    monkeypatch.setattr(websocket, "MAX_UNAUTHENTICATED", 0)
+    with client.websocket_connect("/stream") as ws:
+        assert ws.receive_json()["error"] == "RateLimited"
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+        assert info.value.code == 4429

@@ -113,8 +113,14 @@ class Api:
     # ------------------------------------------------------------ plumbing
 
     def principal(self, request: Request) -> Principal:
-        """The caller, within its rate limit (``401``, ``429``)."""
-        who = self.auth.header(request.headers.get("authorization"))
+        """The caller, within its rate limit (``401``, ``429``). A request
+        without a valid token is charged to its client address, so guessing
+        tokens is rate-limited too (``429`` once past the burst)."""
+        try:
+            who = self.auth.header(request.headers.get("authorization"))
+        except ServiceError:
+            self.limiter.take(client_key(request.client))
+            raise
         self.limiter.take(who.key)
         return who
 
@@ -166,7 +172,9 @@ class Api:
 
     async def health(self, request: Request) -> Response:
         """Whether the runtime is up and its writer answers (for a load
-        balancer): 200 or 503, no token needed."""
+        balancer): 200 or 503, no token needed (rate-limited per client
+        address, as requests without a token are)."""
+        self.limiter.take(client_key(request.client))
         service = self.service
         try:
             await service.check()
@@ -285,6 +293,11 @@ class Api:
         """Prometheus text exposition: live KPIs per queue, the service's health."""
         self.auth.check_role(who, "supervisor", "monitor")
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def client_key(client: Any) -> str:
+    """The rate limiter's key for a client with no valid token: its address."""
+    return "addr:" + (client.host if client is not None and client.host else "unknown")
 
 
 def request_name(route: str) -> str:

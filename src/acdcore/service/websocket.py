@@ -42,7 +42,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..errors import AcdError
 from .auth import Principal
 from .errors import ServiceError, plain
-from .routes import Api
+from .routes import Api, client_key
 from .stream import StreamFilter, Subscription, Trimmed
 
 __all__ = ["StreamEndpoint"]
@@ -50,6 +50,9 @@ __all__ = ["StreamEndpoint"]
 log = logging.getLogger("acdcore.service")
 
 AUTH_TIMEOUT = 10.0
+MAX_UNAUTHENTICATED = 64
+"""Streams that may wait for their first message (the token) at once; more
+are closed at once with 4429, so idle connections cannot pile up."""
 
 _CODES = {400: 4400, 401: 4401, 403: 4403, 404: 4404, 422: 4400, 429: 4429, 503: 1013}
 
@@ -76,6 +79,7 @@ class StreamEndpoint:
 
     def __init__(self, api: Api) -> None:
         self.api = api
+        self._unauthenticated = 0  # connections waiting for their token
 
     async def _principal(self, ws: WebSocket) -> Principal:
         header = ws.headers.get("authorization")
@@ -143,7 +147,18 @@ class StreamEndpoint:
         await ws.accept()
         try:
             try:
-                who = await self._principal(ws)
+                if self._unauthenticated >= MAX_UNAUTHENTICATED:
+                    raise ServiceError(
+                        429, "RateLimited", "too many streams waiting to authenticate: retry"
+                    )
+                self._unauthenticated += 1
+                try:
+                    who = await self._principal(ws)
+                except ServiceError:
+                    self.api.limiter.take(client_key(ws.client))
+                    raise
+                finally:
+                    self._unauthenticated -= 1
                 self.api.limiter.take(who.key)
                 wanted, since = self._filter(ws, who)
                 service.running()
