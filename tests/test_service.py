@@ -972,3 +972,41 @@ def test_streams_waiting_for_a_token_are_capped(
         with pytest.raises(WebSocketDisconnect) as info:
             ws.receive_json()
         assert info.value.code == 4429
+
+
+def test_an_agent_stream_resumed_from_the_journal_knows_calls_from_before_it(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """The review's find: reading back from the journal followed it only
+    from its oldest kept segment, so the end of a call answered before that
+    segment was not attributed to its agent and was missing from the agent's
+    resumed stream. The read-back now starts from the snapshot the segment
+    follows."""
+    base = make_config(tmp_path / "data")
+    cfg = ServiceConfig(
+        queues=base.queues,
+        data_dir=base.data_dir,
+        tokens=base.tokens,
+        limits=base.limits,
+        snapshot_every=2,
+        snapshot_seconds=None,
+    )
+    with TestClient(create_app(cfg, clock=clock)) as client:
+        login(client, "alice", ["support"])
+        arrive(client, "c1")
+        ok(client, {"type": "OfferAnswered", "call_id": "c1", "agent_id": "alice"}, ALICE)
+        for i in range(10):
+            clock.t += 1
+            arrive(client, f"s{i}", "sales")
+        ended = ok(client, {"type": "CallEnded", "call_id": "c1"}, ALICE)
+        store = service_of(client).store
+        assert store is not None and 5 < store.segments()[0] <= ended["seq"]  # no answer kept
+    with (
+        TestClient(create_app(cfg, clock=clock)) as client,  # nothing in memory: from disk
+        client.websocket_connect(f"/stream?since={ended['seq']}", headers=ws_auth(ALICE)) as ws,
+    ):
+        ws.receive_json()  # hello
+        # Something for alice after it, so that a missing entry fails, never hangs.
+        ok(client, {"type": "AgentPaused", "agent_id": "alice", "reason": "break"}, ALICE)
+        got = ws.receive_json()
+        assert got["seq"] == ended["seq"] and got["event"]["type"] == "CallEnded"

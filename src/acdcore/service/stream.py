@@ -30,9 +30,9 @@ Who is concerned is worked out by :class:`Concerns`, which follows calls
 and agents entry by entry. At start it is rebuilt from the journal kept in
 the data directory and from the distributor's live calls. Entries read back
 from the journal (see below) are attributed by a :class:`Concerns` that
-follows the journal from its oldest kept entry: a call connected before
-that entry is not known to belong to its agent there (its end is then not
-in that agent's resumed stream; it is in the queue's and in the full one).
+starts from the snapshot the oldest kept segment follows (its live calls
+and agents) and follows the journal from there, so a call connected before
+that segment is still known to belong to its agent.
 
 Resuming (``since=N``): the :class:`Hub` keeps the last ``buffer`` entries
 in memory; older ones are read back from the journal segments in the data
@@ -47,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ from ..events import (
     OfferDeclined,
 )
 from ..journal import JournalError, read_journal
+from ..snapshots import read_snapshot
 
 __all__ = ["Concerns", "Hub", "StreamFilter", "Subscription", "Tagged", "Trimmed"]
 
@@ -269,6 +270,22 @@ class Concerns:
 
     # ------------------------------------------------------------ the live state
 
+    def seed(self, document: Mapping[str, Any]) -> None:
+        """Start from a snapshot document (:func:`acdcore.snapshots.save`):
+        its live calls with their queue and the agents offered or connected,
+        and its logged-in agents with their queues. A read-back that starts
+        at a segment following a snapshot then knows the calls that began
+        before it."""
+        for call in document.get("calls", ()):
+            agents = set(call.get("offers", ()))
+            if call.get("agent"):
+                agents.add(call["agent"])
+            self.calls[call["call_id"]] = _Call(call.get("queue"), agents)
+        for agent in document.get("agents", ()):
+            if agent.get("logged_in"):
+                queues = agent.get("profile", {}).get("queues", {})
+                self.members[agent["agent_id"]] = frozenset(queues)
+
     def align(self, acd: Distributor, agents: Iterable[str] = ()) -> None:
         """Make the calls followed exactly the distributor's live calls
         (after a restart, and now and then against any drift); ``agents``:
@@ -330,7 +347,12 @@ def _scan(
     out: list[dict[str, Any]] = []
     oldest: int | None = None
     expected: int | None = None
-    for first in _segments(directory):
+    segments = _segments(directory)
+    if segments:  # the journal kept starts after a snapshot: know the calls it held
+        snapshot = directory / f"snapshot-{segments[0]:020d}.json"
+        if snapshot.exists():
+            concerns.seed(read_snapshot(snapshot))
+    for first in segments:
         read = read_journal(directory / f"journal-{first:020d}.jsonl", strict=True)
         for entry in read.entries:
             if entry.seq >= until:
