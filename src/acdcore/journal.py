@@ -42,7 +42,7 @@ from typing import IO, Any
 import attrs
 
 from .actions import Action
-from .codec import from_json, to_json
+from .codec import _no_constant, from_json, to_json
 from .errors import AcdError, InvalidValue
 from .events import Event
 from .values import check_number, show
@@ -114,13 +114,7 @@ class JournalWriter:
         else:
             # Created whole: the header is written to a temporary file, fsync-ed
             # and renamed into place, so a crash never leaves an empty journal.
-            tmp = self._path.with_name(self._path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(_line_text({**HEADER, "first": first}))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self._path)
-            _fsync_dir(self._path.parent)
+            write_whole(self._path, _line_text({**HEADER, "first": first}))
             self._file = open(self._path, "a", encoding="utf-8")  # noqa: SIM115
         self._seq = seq
         self._pending = 0
@@ -179,6 +173,19 @@ class JournalWriter:
 
 def _line_text(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: to a temporary file beside it,
+    fsync-ed, then renamed over ``path`` and the directory fsync-ed, so a
+    crash leaves either no file (or the old one) or the whole new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -306,10 +313,6 @@ def _action(data: Any) -> Action:
     if not isinstance(action, Action):
         raise InvalidValue(f"actions hold a {type(action).__name__}, not an action")
     return action
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 @attrs.frozen

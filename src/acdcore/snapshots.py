@@ -42,9 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import _records as rec
 from ._state import AgentRecord, CallRecord, CallState, QueueRecord, Session, SessionState, Stage
-from .codec import _plain, _profile, _profile_json
+from .codec import _no_constant, _plain, _profile, _profile_json
 from .distributor import _FINAL, _TIMER_NAMES, _WRAP, Distributor, _available
 from .errors import AcdError, InvalidValue
+from .journal import write_whole
 from .skills import Channel, SkillRequirement, freeze_mapping
 from .values import show
 
@@ -202,26 +203,11 @@ def loads(text: str | bytes) -> dict[str, Any]:
     return data
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def write_snapshot(path: str | os.PathLike[str], document: dict[str, Any]) -> None:
     """Write ``document`` to ``path`` atomically: to a temporary file beside
     it, fsync-ed, then renamed over ``path`` (and the directory fsync-ed), so
     a crash leaves either the old file or the new one, never half of one."""
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(dumps(document))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
-    fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_whole(Path(path), dumps(document))
 
 
 def read_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:

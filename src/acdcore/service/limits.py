@@ -19,13 +19,10 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ..codec import _no_constant
 from .errors import ServiceError
 
 __all__ = ["RateLimiter", "read_json"]
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 async def read_json(request: Request, max_body: int) -> Any:
