@@ -2120,6 +2120,13 @@ class Distributor:
             attempts=c.attempts,
         )
 
+    def live_calls(self) -> list[str]:
+        """The ids of every live call (waiting, ringing, connected or between
+        callback attempts), in arrival order: what an adapter reconciles with
+        its switch after a reconnect or a restart. O(n log n) in live calls."""
+        calls = self._calls
+        return sorted(calls, key=lambda cid: calls[cid].seq)
+
     def agent(self, agent_id: str) -> AgentView:
         """A view of an agent. Raises :class:`UnknownAgent`."""
         a = self._known_agent(agent_id)

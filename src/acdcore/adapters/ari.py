@@ -1,0 +1,687 @@
+"""Asterisk adapter: callers in a Stasis application, routed by acdcore over ARI.
+
+Callers reach the ACD through the dialplan (``Stasis(acd,<queue>[,<priority>])``);
+agents are dialled by the adapter (an ARI originate of the agent's endpoint
+into the same application). This adapter is an
+:class:`~acdcore.runtime.ActionSink`::
+
+    adapter = AriAdapter("http://127.0.0.1:8088", "acd", "secret",
+                         endpoints={"alice": "PJSIP/alice"})
+    runtime = Runtime(distributor, adapter)
+    async with runtime:
+        await adapter.serve(runtime)      # until adapter.close()
+
+What Asterisk says, and the event each becomes:
+
+=========================================  =======================================
+ARI event                                  acdcore event
+=========================================  =======================================
+``StasisStart`` of a dialplan channel      ``CallArrived`` (``args[0]`` the queue,
+                                           ``args[1]`` the priority; the caller
+                                           is answered first)
+``StasisStart`` of an agent leg            ``OfferAnswered``; the caller and the
+(``appArgs`` ``agent,<call>,<agent>``)     leg are put in a mixing bridge
+``Dial`` on a ringing leg with             ``OfferDeclined``: BUSY ``"busy"``,
+``dialstatus`` BUSY/NOANSWER/...           NOANSWER ``"no-answer"``, CONGESTION
+                                           and CHANUNAVAIL ``"unreachable"``
+``ChannelDestroyed`` of a ringing leg      ``OfferDeclined`` (reason from the
+(no Dial outcome seen)                     hangup cause)
+``StasisEnd`` of a waiting/ringing         ``CallAbandoned``
+caller
+``StasisEnd`` of a bridged caller or leg   ``CallEnded``; the other side is hung
+                                           up and the bridge destroyed
+=========================================  =======================================
+
+And each action: ``Queued`` starts music on hold (once); ``Announce`` stops
+it, plays Asterisk's own queue prompts (:func:`prompt_media`) and starts it
+again on ``PlaybackFinished``; ``Offer`` originates the agent's endpoint with
+``timeout`` = ring timeout + ``ring_grace`` (**acdcore owns the ring timer**;
+Asterisk's is the backstop); ``CancelOffer`` hangs that one leg up;
+``Reject``, ``Overflow`` to a ``destination`` and ``SelfService`` continue
+the caller in the dialplan (:attr:`AriAdapter.exit_context`, extension
+``reject`` / the destination / ``self-service``) with ``ACD_REASON`` set;
+``PlaceCallback`` fails (the runtime makes it ``CallbackUnanswered``).
+
+When the events socket drops, :meth:`AriAdapter.serve` reconnects (backing
+off to ``reconnect_max`` seconds) and resynchronises from ``GET /channels``
+before reading on: callers gone meanwhile are abandoned (or ended),
+ringing legs gone are declined, callers acdcore holds but the adapter lost
+are adopted or abandoned, channels in the application nobody knows are
+queued (callers) or hung up (agent legs). What it cannot reconcile is
+logged and listed in :attr:`AriAdapter.unrecovered`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from .. import (
+    Action,
+    Announce,
+    CallAbandoned,
+    CallArrived,
+    CallEnded,
+    CallState,
+    CancelOffer,
+    Distributor,
+    Event,
+    Offer,
+    OfferAnswered,
+    OfferDeclined,
+    Overflow,
+    PlaceCallback,
+    Queued,
+    Reject,
+    SelfService,
+    UnknownCall,
+)
+from ..runtime import ActionFailed, Result, Runtime
+from .ari_client import AriClient, AriError, AriUnavailable, Tap, decode_event
+
+__all__ = ["AgentLeg", "AriAdapter", "AriCall", "cause_reason", "dial_reason", "prompt_media"]
+
+log = logging.getLogger("acdcore.adapters.ari")
+
+_DIAL_FAILURES = {
+    "BUSY": "busy",
+    "NOANSWER": "no-answer",
+    "CONGESTION": "unreachable",
+    "CHANUNAVAIL": "unreachable",
+}
+
+
+def dial_reason(dialstatus: str) -> str | None:
+    """The ``OfferDeclined`` reason for a ``Dial`` event's ``dialstatus``
+    (``None``: not a failure: ringing, progress, answer, our own cancel)."""
+    return _DIAL_FAILURES.get(dialstatus.upper())
+
+
+def cause_reason(cause: int) -> str:
+    """The ``OfferDeclined`` reason for the Q.850 hangup ``cause`` of a leg
+    that ended before answering."""
+    if cause == 17:
+        return "busy"
+    if cause in (18, 19):
+        return "no-answer"
+    if cause == 21:
+        return "declined"
+    return "unreachable"
+
+
+def prompt_media(position: int, wait: float) -> list[str]:
+    """The ARI media URIs announcing ``position`` and ``wait`` with Asterisk's
+    core sounds (the prompts ``app_queue`` uses)."""
+    media = (
+        ["sound:queue-youarenext"]
+        if position <= 1
+        else ["sound:queue-thereare", f"number:{position}"]
+    )
+    if math.isfinite(wait) and wait > 0:
+        media.append("sound:queue-holdtime")
+        if wait < 60:
+            media += [f"number:{max(1, round(wait))}", "sound:queue-seconds"]
+        else:
+            minutes = round(wait / 60)
+            media += [
+                f"number:{minutes}",
+                "sound:queue-minute" if minutes == 1 else "sound:queue-minutes",
+            ]
+    media.append("sound:queue-thankyou")
+    return media
+
+
+@attrs.define
+class AriCall:
+    """A caller in the Stasis application.
+
+    ``state``: ``"waiting"`` (queued or ringing agents), ``"bridged"`` (with
+    ``agent`` on leg ``leg`` in ``bridge``), ``"leaving"`` (the adapter sent
+    it back to the dialplan or hung it up). ``moh``: hold music is on;
+    ``playback``: the id of the announcement playing.
+    """
+
+    call_id: str
+    queue: str
+    state: str = "waiting"
+    moh: bool = False
+    playback: str | None = None
+    agent: str | None = None
+    leg: str | None = None
+    bridge: str | None = None
+    prompts: int = 0
+
+
+@attrs.define
+class AgentLeg:
+    """A channel the adapter originated to offer ``call_id`` to ``agent_id``.
+
+    ``state``: ``"ringing"``, ``"answered"`` (bridged), ``"done"`` (declined,
+    cancelled or hung up by the adapter: its later events change nothing).
+    """
+
+    leg_id: str
+    call_id: str
+    agent_id: str
+    state: str = "ringing"
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class AriAdapter:
+    """acdcore on Asterisk over ARI (see the module docstring for the mapping).
+
+    ``url``/``user``/``password``/``app``: Asterisk's HTTP server, an
+    ``ari.conf`` user and the Stasis application. ``endpoints``: an agent's
+    dial string (``"PJSIP/alice"``, ``"Local/alice@agents"``), as a mapping
+    or a callable; default ``PJSIP/<agent id>``. ``default_queue``: for a
+    ``Stasis()`` with no argument. ``ring_grace``: seconds Asterisk's ring
+    timer runs past acdcore's. ``exit_context``: where ``Reject``,
+    ``Overflow`` and ``SelfService`` continue callers. ``moh_class``: the
+    music on hold class. ``reconnect_min``/``reconnect_max``: the first and
+    the longest pause before reconnecting. ``tap``: sees all ARI traffic (recording, debugging).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        user: str,
+        password: str,
+        *,
+        app: str = "acd",
+        endpoints: Mapping[str, str] | Callable[[str], str | None] | None = None,
+        default_queue: str | None = None,
+        ring_grace: float = 2.0,
+        exit_context: str = "acd-exit",
+        moh_class: str = "default",
+        reconnect_min: float = 0.05,
+        reconnect_max: float = 2.0,
+        tap: Tap | None = None,
+    ) -> None:
+        self.client = AriClient(url, user, password, app, tap=tap)
+        self.app = app
+        self._endpoints = endpoints
+        self.default_queue = default_queue
+        self.ring_grace = ring_grace
+        self.exit_context = exit_context
+        self.moh_class = moh_class
+        self.reconnect_min = reconnect_min
+        self.reconnect_max = reconnect_max
+        self.calls: dict[str, AriCall] = {}
+        """The callers in the application, by channel id (= acdcore call id)."""
+        self.legs: dict[str, AgentLeg] = {}
+        """The agent legs the adapter originated and still follows, by channel id."""
+        self.announcements: collections.deque[Announce] = collections.deque(maxlen=1000)
+        """The latest ``Announce`` actions (each also played to its caller)."""
+        self.unrecovered: list[str] = []
+        """What a resynchronisation could not reconcile, in words."""
+        self.counts: collections.Counter[str] = collections.Counter()
+        """Events received and actions performed, by name."""
+        self.connected = asyncio.Event()
+        self.asterisk_version = ""
+        self._ringing: dict[tuple[str, str], str] = {}
+        self._attempts: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._runtime: Runtime | None = None
+        self._ws: ClientConnection | None = None
+        self._closing = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def serve(self, runtime: Runtime) -> None:
+        """Connect to Asterisk and turn its events into acdcore events, for
+        ever: reconnect and resynchronise whenever the socket drops. Returns
+        after :meth:`close`."""
+        self._runtime = runtime
+        delay = self.reconnect_min
+        try:
+            while not self._closing:
+                try:
+                    async with websockets.connect(
+                        self.client.events_url(), open_timeout=5, max_size=None
+                    ) as ws:
+                        self._ws = ws
+                        self.client.tap_connection("connect")
+                        delay = self.reconnect_min
+                        await self._on_connect()
+                        self.connected.set()
+                        async for raw in ws:
+                            event = decode_event(raw)
+                            if event is None:
+                                log.error("ARI event is not a JSON object: %r", raw[:200])
+                                continue
+                            self.client.tap_event(event)
+                            await self.on_event(event)
+                except (OSError, AriUnavailable, AriError, websockets.WebSocketException) as exc:
+                    if not self._closing:
+                        log.warning("ARI connection lost or refused: %s", exc)
+                finally:
+                    if self._ws is not None:
+                        self.client.tap_connection("disconnect")
+                    self._ws = None
+                    self.connected.clear()
+                if not self._closing:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.reconnect_max)
+        finally:
+            await self.client.aclose()
+
+    async def close(self) -> None:
+        """Stop :meth:`serve` (it returns once the socket is closed). Callers
+        still in the application stay there for the next adapter to adopt."""
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+
+    def drop_connection(self) -> None:
+        """Abort the events socket as if the network had dropped it
+        (:meth:`serve` reconnects and resynchronises); for tests and drills."""
+        if self._ws is not None:
+            self._ws.transport.abort()
+
+    async def _on_connect(self) -> None:
+        info = await self.client.get("/asterisk/info")
+        version = str(((info or {}).get("system") or {}).get("version", ""))
+        if version != self.asterisk_version:
+            log.info("connected to Asterisk %s, application %r", version, self.app)
+        self.asterisk_version = version
+        await self.resync()
+
+    # ------------------------------------------------------------ helpers
+
+    def _distributor(self) -> Distributor:
+        assert self._runtime is not None
+        return self._runtime.distributor
+
+    async def _submit(self, event: Event) -> Result:
+        assert self._runtime is not None
+        result = await self._runtime.submit(event)
+        if not result.accepted:
+            log.info("switch event refused: %s (%s)", event, result.error)
+        return result
+
+    def _lost(self, what: str) -> None:
+        log.warning("could not reconcile: %s", what)
+        self.unrecovered.append(what)
+
+    def endpoint(self, agent_id: str) -> str | None:
+        """The dial string for ``agent_id`` (``None``: it has none)."""
+        e = self._endpoints
+        if e is None:
+            return f"PJSIP/{agent_id}"
+        if callable(e):
+            return e(agent_id)
+        return e.get(agent_id)
+
+    async def _quiet(self, method: str, path: str, **params: str | int) -> bool:
+        """A request whose failure is only logged (a hangup of a channel that
+        is already gone); True if it succeeded."""
+        try:
+            await self.client.request(method, path, params)
+        except AriError as exc:
+            level = logging.DEBUG if exc.status == 404 else logging.WARNING
+            log.log(level, "%s", exc)
+            return False
+        except AriUnavailable as exc:
+            log.warning("%s", exc)
+            return False
+        return True
+
+    async def _hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self._quiet("DELETE", f"/channels/{channel_id}", reason=reason)
+
+    # ------------------------------------------------------------ Asterisk -> acdcore
+
+    async def on_event(self, event: Mapping[str, Any]) -> None:
+        """Handle one ARI event (see the module docstring)."""
+        kind = str(event.get("type", ""))
+        self.counts[f"event:{kind}"] += 1
+        channel = event.get("channel") or {}
+        cid = str(channel.get("id", ""))
+        if kind == "StasisStart":
+            args = [str(a) for a in event.get("args") or []]
+            if args and args[0] == "agent":
+                await self._leg_answered(cid)
+            else:
+                await self._caller_entered(channel, args)
+        elif kind == "StasisEnd":
+            if cid in self.calls:
+                await self._caller_left(self.calls[cid])
+            elif cid in self.legs:
+                await self._leg_ended(self.legs[cid], None)
+        elif kind == "ChannelDestroyed":
+            if cid in self.legs:
+                await self._leg_ended(self.legs[cid], int(event.get("cause") or 0))
+            elif cid in self.calls:
+                await self._caller_left(self.calls[cid])
+        elif kind == "Dial":
+            leg = self.legs.get(str((event.get("peer") or {}).get("id", "")))
+            reason = dial_reason(str(event.get("dialstatus") or ""))
+            if leg is not None and leg.state == "ringing" and reason is not None:
+                await self._leg_failed(leg, reason)
+        elif kind == "PlaybackFinished":
+            await self._playback_finished(str((event.get("playback") or {}).get("id", "")))
+
+    async def _caller_entered(self, channel: Mapping[str, Any], args: list[str]) -> None:
+        cid = str(channel["id"])
+        if cid in self.calls:
+            return
+        queue = args[0] if args and args[0] else self.default_queue
+        if queue is None:
+            log.warning("caller %s entered %s without a queue", cid, self.app)
+            await self._continue(cid, "reject", "no-queue")
+            return
+        priority = 0
+        if len(args) > 1 and args[1].strip():
+            try:
+                priority = int(args[1])
+            except ValueError:
+                log.warning("caller %s: priority %r is not a number: 0", cid, args[1])
+        call = self.calls[cid] = AriCall(cid, queue)
+        if channel.get("state") != "Up" and not await self._quiet(
+            "POST", f"/channels/{cid}/answer"
+        ):
+            self.calls.pop(cid, None)
+            return
+        caller = channel.get("caller") or {}
+        attributes = {"caller": str(caller.get("number") or "")}
+        if caller.get("name"):
+            attributes["caller_name"] = str(caller["name"])
+        result = await self._submit(
+            CallArrived(now=0, call_id=cid, queue=queue, priority=priority, attributes=attributes)
+        )
+        if not result.accepted and self.calls.get(cid) is call:
+            await self._continue(cid, "reject", type(result.error).__name__)
+
+    async def _caller_left(self, call: AriCall) -> None:
+        self.calls.pop(call.call_id, None)
+        if call.state == "leaving":
+            return
+        if call.state == "bridged":
+            log.info("caller %s hung up: call ended", call.call_id)
+            await self._submit(CallEnded(now=0, call_id=call.call_id))
+            await self._teardown(call, call.leg)
+        else:
+            log.info("caller %s hung up while waiting: abandoned", call.call_id)
+            result = await self._submit(CallAbandoned(now=0, call_id=call.call_id))
+            # Accepted, acdcore cancels the ringing offers (CancelOffer
+            # caller-abandoned), which hangs their legs up; refused, nobody will.
+            if not result.accepted:
+                for leg in [g for g in self.legs.values() if g.call_id == call.call_id]:
+                    self.legs.pop(leg.leg_id, None)
+                    self._ringing.pop((leg.call_id, leg.agent_id), None)
+                    leg.state = "done"
+                    await self._hangup(leg.leg_id)
+
+    async def _teardown(self, call: AriCall, other: str | None) -> None:
+        """After a bridged call ended: hang up ``other`` and destroy the bridge."""
+        if other is not None:
+            leg = self.legs.pop(other, None)
+            if leg is not None:
+                leg.state = "done"
+            if other in self.calls:
+                self.calls[other].state = "leaving"
+            await self._hangup(other)
+        if call.bridge is not None:
+            await self._quiet("DELETE", f"/bridges/{call.bridge}")
+
+    async def _leg_answered(self, leg_id: str) -> None:
+        leg = self.legs.get(leg_id)
+        if leg is None or leg.state != "ringing":
+            if leg is None:
+                log.info("agent leg %s answered, but the adapter does not know it: hung up", leg_id)
+            await self._hangup(leg_id)
+            return
+        call = self.calls.get(leg.call_id)
+        leg.state = "answered"
+        self._ringing.pop((leg.call_id, leg.agent_id), None)
+        result = await self._submit(
+            OfferAnswered(now=0, call_id=leg.call_id, agent_id=leg.agent_id)
+        )
+        if not result.accepted or call is None or call.state != "waiting":
+            log.info("agent %s answered %s too late: leg hung up", leg.agent_id, leg.call_id)
+            leg.state = "done"
+            self.legs.pop(leg_id, None)
+            await self._hangup(leg_id)
+            return
+        call.state, call.agent, call.leg = "bridged", leg.agent_id, leg_id
+        await self._stop_media(call)
+        bridge = f"acd-{call.call_id}"
+        try:
+            await self.client.post(
+                "/bridges", type="mixing", bridgeId=bridge, name=f"acd-{call.queue}"
+            )
+            call.bridge = bridge
+            await self.client.post(
+                f"/bridges/{bridge}/addChannel", channel=f"{call.call_id},{leg_id}"
+            )
+        except (AriError, AriUnavailable) as exc:
+            # A side left meanwhile: its StasisEnd ends the call.
+            log.warning("could not bridge %s with %s: %s", call.call_id, leg.agent_id, exc)
+        else:
+            log.info("caller %s bridged with agent %s", call.call_id, leg.agent_id)
+
+    async def _leg_failed(self, leg: AgentLeg, reason: str) -> None:
+        leg.state = "done"
+        self._ringing.pop((leg.call_id, leg.agent_id), None)
+        log.info("agent %s did not take %s: %s", leg.agent_id, leg.call_id, reason)
+        await self._submit(
+            OfferDeclined(now=0, call_id=leg.call_id, agent_id=leg.agent_id, reason=reason)
+        )
+
+    async def _leg_ended(self, leg: AgentLeg, cause: int | None) -> None:
+        self.legs.pop(leg.leg_id, None)
+        if leg.state == "ringing":
+            await self._leg_failed(leg, cause_reason(cause or 0))
+        elif leg.state == "answered":
+            leg.state = "done"
+            call = self.calls.get(leg.call_id)
+            if call is not None and call.state == "bridged" and call.leg == leg.leg_id:
+                log.info("agent %s hung up: call %s ended", leg.agent_id, call.call_id)
+                call.state = "leaving"
+                await self._submit(CallEnded(now=0, call_id=call.call_id))
+                await self._teardown(call, call.call_id)
+
+    async def _playback_finished(self, playback_id: str) -> None:
+        call = next((c for c in self.calls.values() if c.playback == playback_id), None)
+        if call is None:
+            return  # a duplicate (bridge playbacks come twice), or its caller left
+        call.playback = None
+        if call.state == "waiting":
+            await self._moh(call)
+
+    # ------------------------------------------------------------ acdcore -> Asterisk
+
+    async def perform(self, action: Action) -> None:
+        """Perform one of acdcore's actions on Asterisk (the runtime calls this)."""
+        self.counts[f"action:{type(action).__name__}"] += 1
+        log.info("action %s", action)
+        if isinstance(action, Offer):
+            await self._offer(action)
+        elif isinstance(action, CancelOffer):
+            leg_id = self._ringing.pop((action.call_id, action.agent_id), None)
+            leg = self.legs.get(leg_id) if leg_id is not None else None
+            if leg is not None and leg.state == "ringing":
+                leg.state = "done"
+                self.legs.pop(leg.leg_id, None)
+                await self._hangup(
+                    leg.leg_id, "no_answer" if action.reason == "ring-timeout" else "normal"
+                )
+        elif isinstance(action, Queued):
+            call = self.calls.get(action.call_id)
+            if call is not None and call.state == "waiting" and call.playback is None:
+                await self._moh(call)
+        elif isinstance(action, Announce):
+            self.announcements.append(action)
+            log.info(
+                "announce to %s: position %d, %s", action.call_id, action.position, action.phrase
+            )
+            await self._announce(action)
+        elif isinstance(action, Reject):
+            await self._continue(action.call_id, "reject", action.reason)
+        elif isinstance(action, Overflow):
+            if action.destination is not None:
+                await self._continue(action.call_id, action.destination, action.reason)
+        elif isinstance(action, SelfService):
+            await self._continue(action.call_id, "self-service", action.reason)
+        elif isinstance(action, PlaceCallback):
+            raise ActionFailed("the ARI adapter does not place callbacks")
+
+    async def _offer(self, offer: Offer) -> None:
+        call = self.calls.get(offer.call_id)
+        if call is None or call.state != "waiting":
+            raise ActionFailed(f"no waiting caller {offer.call_id!r} in {self.app}")
+        endpoint = self.endpoint(offer.agent_id)
+        if not endpoint:
+            raise ActionFailed(f"agent {offer.agent_id!r} has no endpoint")
+        key = (offer.call_id, offer.agent_id)
+        self._attempts[key] += 1
+        leg_id = f"{offer.call_id}-{_SAFE.sub('_', offer.agent_id)}-{self._attempts[key]}"
+        leg = self.legs[leg_id] = AgentLeg(leg_id, offer.call_id, offer.agent_id)
+        self._ringing[key] = leg_id
+        params: dict[str, str | int] = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": f"agent,{offer.call_id},{offer.agent_id}",
+            "timeout": math.ceil(offer.ring_timeout + self.ring_grace),
+            "channelId": leg_id,
+        }
+        if endpoint.startswith("Local/"):
+            params["otherChannelId"] = f"{leg_id}-2"
+        caller = str(offer.attributes.get("caller") or "")
+        if caller:
+            params["callerId"] = caller
+        try:
+            await self.client.request("POST", "/channels", params)
+        except (AriError, AriUnavailable) as exc:
+            if leg.state == "ringing":  # no event has settled it meanwhile
+                leg.state = "done"
+                self.legs.pop(leg_id, None)
+                self._ringing.pop(key, None)
+                raise ActionFailed(f"originate {endpoint} for {offer.call_id}: {exc}") from exc
+
+    async def _moh(self, call: AriCall) -> None:
+        if call.moh:
+            return
+        call.moh = True
+        if not await self._quiet("POST", f"/channels/{call.call_id}/moh", mohClass=self.moh_class):
+            call.moh = False
+
+    async def _stop_media(self, call: AriCall) -> None:
+        playback, call.playback = call.playback, None
+        if playback is not None:
+            await self._quiet("DELETE", f"/playbacks/{playback}")
+        if call.moh:
+            call.moh = False
+            await self._quiet("DELETE", f"/channels/{call.call_id}/moh")
+
+    async def _announce(self, action: Announce) -> None:
+        call = self.calls.get(action.call_id)
+        if call is None or call.state != "waiting" or call.playback is not None:
+            return
+        call.prompts += 1
+        playback = f"{call.call_id}-p{call.prompts}"
+        if call.moh:
+            call.moh = False
+            await self._quiet("DELETE", f"/channels/{call.call_id}/moh")
+        call.playback = playback
+        media = ",".join(prompt_media(action.position, action.wait))
+        if not await self._quiet("POST", f"/channels/{call.call_id}/play/{playback}", media=media):
+            call.playback = None
+            if call.state == "waiting":
+                await self._moh(call)
+
+    async def _continue(self, call_id: str, destination: str, reason: str) -> None:
+        """Send a caller back to the dialplan: ``destination`` is an extension
+        of :attr:`exit_context`, or ``context,extension[,priority]``."""
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.state = "leaving"
+            await self._stop_media(call)
+        parts = destination.split(",")
+        context, exten = (parts[0], parts[1]) if len(parts) > 1 else (self.exit_context, parts[0])
+        priority = parts[2] if len(parts) > 2 else "1"
+        log.info("caller %s continues at %s,%s,%s (%s)", call_id, context, exten, priority, reason)
+        await self._quiet(
+            "POST", f"/channels/{call_id}/variable", variable="ACD_REASON", value=reason
+        )
+        await self._quiet(
+            "POST",
+            f"/channels/{call_id}/continue",
+            context=context,
+            extension=exten,
+            priority=priority,
+        )
+
+    # ------------------------------------------------------------ resync
+
+    async def resync(self) -> None:
+        """Reconcile with the channels Asterisk has now (after a reconnect,
+        or at start with a restored distributor); see the module docstring."""
+        channels = {str(c["id"]): c for c in await self.client.get("/channels") or []}
+        acd = self._distributor()
+        live = set(acd.live_calls())
+        for leg in list(self.legs.values()):
+            if leg.leg_id not in channels:
+                log.info("resync: agent leg %s is gone", leg.leg_id)
+                await self._leg_ended(leg, 0)
+            elif leg.state == "ringing" and channels[leg.leg_id].get("state") == "Up":
+                await self._leg_answered(leg.leg_id)  # answered while we were away
+        for call in list(self.calls.values()):
+            if call.call_id not in channels:
+                log.info("resync: caller %s is gone", call.call_id)
+                await self._caller_left(call)
+            elif call.call_id not in live and call.state != "leaving":
+                self._lost(f"call {call.call_id}: acdcore ended it, the caller was still there")
+                await self._continue(call.call_id, "reject", "lost")
+        for cid in acd.live_calls():
+            if cid not in self.calls:
+                await self._adopt(cid, channels.get(cid))
+        for cid, ch in channels.items():
+            app_data = str((ch.get("dialplan") or {}).get("app_data", ""))
+            args = app_data.split(",")
+            mine = (ch.get("dialplan") or {}).get("app_name") == "Stasis" and args[0] == self.app
+            if not mine or cid in self.calls or cid in self.legs or cid in live:
+                continue
+            if len(args) > 1 and args[1] == "agent":
+                log.info("resync: hanging up agent leg %s nobody follows", cid)
+                await self._hangup(cid)
+            else:
+                log.info("resync: caller %s entered while we were away", cid)
+                await self._caller_entered(ch, args[1:])
+
+    async def _adopt(self, cid: str, channel: Mapping[str, Any] | None) -> None:
+        acd = self._distributor()
+        try:
+            view = acd.call(cid)
+        except UnknownCall:
+            return
+        if view.callback or view.channel.value != "voice":
+            return
+        connected = view.state is CallState.CONNECTED
+        if channel is None:
+            event: Event = (
+                CallEnded(now=0, call_id=cid) if connected else CallAbandoned(now=0, call_id=cid)
+            )
+            log.info("resync: call %s is gone from Asterisk: %s", cid, type(event).__name__)
+            await self._submit(event)
+            return
+        if connected:
+            self._lost(f"call {cid}: connected to {view.agent} before the restart; not followed")
+            return
+        call = self.calls[cid] = AriCall(cid, view.queue)
+        for agent in view.offered_to:  # their legs are unknown: count them unreachable
+            await self._submit(
+                OfferDeclined(now=0, call_id=cid, agent_id=agent, reason="unreachable")
+            )
+        if call.state == "waiting":
+            await self._moh(call)

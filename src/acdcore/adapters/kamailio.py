@@ -1,0 +1,697 @@
+"""Kamailio adapter: real SIP callers and agents' phones, routed by acdcore.
+
+Kamailio runs the configuration shipped beside this module
+(:data:`CONFIG`, ``kamailio.cfg``). It holds each caller's INVITE while
+acdcore decides, rings the phones acdcore offers the call to, and reports
+every SIP outcome over its evapi socket (netstrings around JSON). This
+adapter is the other end of that socket and an
+:class:`~acdcore.runtime.ActionSink`::
+
+    adapter = KamailioAdapter(port=8448, profiles=my_profiles)
+    runtime = Runtime(distributor, adapter, store=store)
+    async with runtime:
+        await adapter.serve(runtime)      # until adapter.close()
+
+What the switch says, and the event each becomes:
+
+======================================  =========================================
+Kamailio (evapi event)                  acdcore event
+======================================  =========================================
+``invite``: an INVITE to ``<queue>@``   ``CallArrived`` (``X-ACD-Priority`` header
+                                        as ``priority``, the From user as
+                                        ``attributes["caller"]``)
+``cancel``: the caller's CANCEL         ``CallAbandoned`` (queued or ringing)
+``answered``: an agent's 2xx            ``OfferAnswered`` (the branch's URI tells
+                                        whose phone answered)
+``declined``: an agent's final 3xx-6xx  ``OfferDeclined``: 486/600 ``"busy"``,
+                                        603 ``"declined"``, 408/480 ``"no-answer"``,
+                                        anything else ``"unreachable"``
+``failed``: every branch ended, the     ``OfferDeclined(reason="no-answer")`` for
+ring timer expired                      each phone still ringing; the caller is
+                                        held again for the next offer
+``ended``: BYE or dialog timeout        ``CallEnded``
+``register``: a phone registered        the agent's contact; ``AgentLoggedIn`` /
+                                        ``AgentLoggedOut`` if ``profiles`` is given
+======================================  =========================================
+
+And each action acdcore returns:
+
+- ``Offer``: ring the agent's registered contact with the offer's ring
+  timeout less ``ring_grace``, so **the switch owns the ring timer** and
+  acdcore's is the backstop. Offers decided together (ring-all) go out as
+  one command with one branch each, because Kamailio cannot add or cancel
+  one branch of a ringing transaction from outside its reply routes. An
+  offer decided while the previous offer of that call still rings waits
+  until the switch holds the caller again.
+- ``CancelOffer``: Kamailio cancels the other branches itself when one
+  answers or the caller gives up. For a ring timeout, a logout or a skills
+  change while ringing, the phone rings on until its timer (the limit
+  above); an offer not yet sent is dropped.
+- ``Reject``: a final reply to the caller (486 for a full queue, 480
+  otherwise). ``Overflow`` to a ``destination`` and ``SelfService`` (to
+  ``self_service_uri``) forward the INVITE there; an overflow to another
+  queue changes nothing on the switch.
+- ``Queued``, ``Announce`` and the rest are logged (and announcements kept
+  in :attr:`KamailioAdapter.announcements`): Kamailio has no media, so hold
+  music and prompts need a media server (see ``docs/kamailio.md``).
+- ``PlaceCallback`` fails (a proxy cannot originate a call): the runtime
+  turns it into ``CallbackUnanswered``.
+
+When the evapi connection drops, :meth:`KamailioAdapter.serve` reconnects
+(backing off to ``reconnect_max`` seconds) and resynchronises before
+reading on: it reads the switch's table of the calls it holds and the
+registered contacts (JSON-RPC ``htable.dump`` and ``ul.dump``), compares
+them with the distributor's live calls, and submits what it missed: a call
+gone from the switch is abandoned (or ended, if connected), an answer or a
+failed ring it did not hear is applied, a held caller the distributor never
+saw arrives now. What it cannot reconcile is logged and listed in
+:attr:`KamailioAdapter.unrecovered`. While no adapter is connected the
+configuration refuses new callers with 503 rather than hold them unseen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .. import (
+    Action,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentProfile,
+    Announce,
+    CallAbandoned,
+    CallArrived,
+    CallEnded,
+    CancelOffer,
+    Distributor,
+    Event,
+    Offer,
+    OfferAnswered,
+    OfferDeclined,
+    Overflow,
+    PlaceCallback,
+    Queued,
+    Reject,
+    SelfService,
+    UnknownCall,
+)
+from ..runtime import ActionFailed, Result, Runtime
+from .netstring import NetstringError, NetstringReader, encode
+
+__all__ = ["CONFIG", "KamailioAdapter", "SipCall", "config_path", "decline_reason", "rpc"]
+
+log = logging.getLogger("acdcore.adapters.kamailio")
+
+CONFIG = "kamailio.cfg"
+"""The name of the Kamailio configuration shipped in this package."""
+
+
+def config_path() -> Path:
+    """Where the shipped Kamailio configuration is on disk."""
+    return Path(str(resources.files(__package__).joinpath(CONFIG)))
+
+
+def decline_reason(code: int) -> str:
+    """The ``OfferDeclined`` reason for an agent's final SIP reply ``code``."""
+    if code in (486, 600):
+        return "busy"
+    if code == 603:
+        return "declined"
+    if code in (408, 480):
+        return "no-answer"
+    return "unreachable"
+
+
+_URI = re.compile(r"<([^>]*)>")
+
+
+def _contact_uri(contact: str) -> str:
+    """The URI of a Contact header value (``<sip:...>;params`` or bare)."""
+    m = _URI.search(contact)
+    return (m.group(1) if m else contact.split(";", 1)[0]).strip()
+
+
+def _contact_expires(contact: str, header: str) -> int | None:
+    m = re.search(r";\s*expires\s*=\s*(\d+)", contact.split(">", 1)[-1])
+    if m:
+        return int(m.group(1))
+    return int(header) if header.strip().isdigit() else None
+
+
+async def rpc(host: str, port: int, method: str, params: list[Any] | None = None) -> Any:
+    """Call Kamailio's JSON-RPC ``method`` over HTTP (its xhttp module, path
+    ``/RPC``) and return the ``result``; raises ``ConnectionError`` when
+    Kamailio does not answer or answers with an error."""
+    body = json.dumps(
+        {"jsonrpc": "2.0", "method": method, "params": params or [], "id": 1}
+    ).encode()
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            b"POST /RPC HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (host.encode(), len(body), body)
+        )
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0]
+        if not status.startswith(b"HTTP/1.") or status.split(b" ")[1:2] != [b"200"]:
+            raise ConnectionError(f"Kamailio RPC {method}: {status!r}")
+        m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
+        if m is None:
+            raise ConnectionError(f"Kamailio RPC {method}: no Content-Length")
+        payload = await reader.readexactly(int(m.group(1)))
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        raise ConnectionError(f"Kamailio RPC {method}: {exc}") from exc
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    answer = json.loads(payload)
+    if "error" in answer:
+        raise ConnectionError(f"Kamailio RPC {method}: {answer['error']}")
+    return answer.get("result")
+
+
+_EVENTS = frozenset({"invite", "cancel", "answered", "declined", "failed", "ended", "register"})
+"""The evapi events kamailio.cfg sends; each has a handler ``_on_<event>``."""
+
+
+@attrs.define
+class SipCall:
+    """What the adapter knows of one caller's INVITE held by Kamailio.
+
+    ``held``: the transaction is suspended, waiting for a command.
+    ``ringing``: branch URI to agent id, for the offer now ringing.
+    ``pending``: offers decided but not sent yet (the call was ringing).
+    ``final``: a final command (reply or forward) waiting for ``held``.
+    ``agent``: the agent connected, once answered.
+    """
+
+    call_id: str
+    tindex: int
+    tlabel: int
+    held: bool = True
+    ringing: dict[str, str] = attrs.field(factory=dict)
+    pending: list[tuple[Offer, str]] = attrs.field(factory=list)
+    final: dict[str, Any] | None = None
+    agent: str | None = None
+
+
+class KamailioAdapter:
+    """acdcore on Kamailio (see the module docstring for the whole mapping).
+
+    ``host``/``port``: Kamailio's evapi socket. ``rpc_host``/``rpc_port``:
+    its JSON-RPC over HTTP, for resynchronising (``None`` port: no resync,
+    reconnects only log what they may have missed). ``ring_grace``: seconds
+    by which the switch's ring timer is shorter than the offer's.
+    ``profiles``: maps an agent id to the profile it logs in with when its
+    phone registers (``None``: registration does not log in; use the
+    runtime, e.g. the service's API). ``self_service_uri``: where
+    ``SelfService`` sends a caller (``None``: reply 480).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8448,
+        rpc_host: str = "127.0.0.1",
+        rpc_port: int | None = 5071,
+        ring_grace: float = 1.0,
+        profiles: Callable[[str], AgentProfile | None] | Mapping[str, AgentProfile] | None = None,
+        self_service_uri: str | None = None,
+        reconnect_max: float = 2.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.rpc_host, self.rpc_port = rpc_host, rpc_port
+        self.ring_grace = ring_grace
+        self._profiles = profiles
+        self.self_service_uri = self_service_uri
+        self.reconnect_max = reconnect_max
+        self.calls: dict[str, SipCall] = {}
+        """The calls Kamailio holds for acdcore, by Call-ID."""
+        self.contacts: dict[str, str] = {}
+        """Each registered agent's contact URI."""
+        self.announcements: collections.deque[Announce] = collections.deque(maxlen=1000)
+        """The latest ``Announce`` actions (Kamailio cannot play them)."""
+        self.unrecovered: list[str] = []
+        """What a resynchronisation could not reconcile, in words."""
+        self.connected = asyncio.Event()
+        self.counts: collections.Counter[str] = collections.Counter()
+        """Events received and commands sent, by name."""
+        self._runtime: Runtime | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._closing = False
+        self._flushes: set[str] = set()
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def serve(self, runtime: Runtime) -> None:
+        """Connect to Kamailio and turn what it says into events, for ever:
+        reconnect and resynchronise whenever the connection drops. Returns
+        after :meth:`close`."""
+        self._runtime = runtime
+        delay = 0.05
+        while not self._closing:
+            try:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+            except OSError as exc:
+                log.warning("cannot reach Kamailio's evapi at %s:%s: %s", self.host, self.port, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.reconnect_max)
+                continue
+            delay = 0.05
+            self._writer = writer
+            try:
+                await self.resync()
+                self.connected.set()
+                self._flush_all()
+                await self._read(reader)
+            except (OSError, NetstringError) as exc:
+                log.warning("evapi connection lost: %s", exc)
+            finally:
+                self.connected.clear()
+                self._writer = None
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+
+    async def close(self) -> None:
+        """Stop :meth:`serve` (it returns once the connection is closed)."""
+        self._closing = True
+        if self._writer is not None:
+            self._writer.close()
+
+    def drop_connection(self) -> None:
+        """Close the evapi connection as if the network had dropped it
+        (:meth:`serve` reconnects and resynchronises); for tests and drills."""
+        if self._writer is not None:
+            transport = self._writer.transport
+            transport.abort()
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        frames = NetstringReader()
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                return
+            for payload in frames.feed(data):
+                try:
+                    message = json.loads(payload)
+                except ValueError:
+                    log.error("evapi message is not JSON: %r", payload[:200])
+                    continue
+                await self.on_message(message)
+
+    # ------------------------------------------------------------ switch -> acdcore
+
+    async def on_message(self, message: dict[str, Any]) -> None:
+        """Handle one evapi event from Kamailio (see the module docstring)."""
+        kind = message.get("event")
+        if kind not in _EVENTS:
+            log.warning("unknown evapi event %r", message)
+            return
+        self.counts[f"event:{kind}"] += 1
+        await getattr(self, f"_on_{kind}")(message)
+
+    async def _submit(self, event: Event) -> Result:
+        assert self._runtime is not None
+        result = await self._runtime.submit(event)
+        if not result.accepted:
+            log.info("switch event refused: %s (%s)", event, result.error)
+        return result
+
+    async def _on_invite(self, m: dict[str, Any]) -> None:
+        cid = str(m["callid"])
+        if cid in self.calls:
+            log.warning("a second INVITE transaction for call %s: refused", cid)
+            self._send({"cmd": "reply", "code": 482, "reason": "Merged Request"}, m)
+            return
+        call = SipCall(cid, int(m["tindex"]), int(m["tlabel"]))
+        self.calls[cid] = call
+        result = await self._submit(self._arrival(m))
+        if not result.accepted and self.calls.get(cid) is call:
+            del self.calls[cid]
+            code = 404 if type(result.error).__name__ == "UnknownQueue" else 400
+            self._send({"cmd": "reply", "code": code, "reason": "ACD Refused"}, m)
+
+    @staticmethod
+    def _arrival(m: Mapping[str, Any]) -> CallArrived:
+        raw = str(m.get("priority") or "0").strip()
+        try:
+            priority = int(raw)
+        except ValueError:
+            log.warning("X-ACD-Priority %r is not a number: priority 0", raw)
+            priority = 0
+        return CallArrived(
+            now=0,
+            call_id=str(m["callid"]),
+            queue=str(m.get("queue") or ""),
+            priority=priority,
+            attributes={"caller": str(m.get("caller") or "")},
+        )
+
+    async def _on_cancel(self, m: dict[str, Any]) -> None:
+        call = self.calls.get(str(m["callid"]))
+        if call is None or call.agent is not None:
+            return  # unknown, or already answered: the CANCEL came too late
+        del self.calls[call.call_id]
+        await self._submit(CallAbandoned(now=0, call_id=call.call_id))
+
+    async def _on_answered(self, m: dict[str, Any]) -> None:
+        call = self.calls.get(str(m["callid"]))
+        if call is None or call.agent is not None:
+            return  # a retransmitted 2xx, or a call acdcore no longer holds
+        agent = call.ringing.get(str(m["uri"]))
+        if agent is None:
+            self._lost(f"call {call.call_id}: answered by {m['uri']}, which was not offered it")
+            return
+        call.agent = agent
+        call.ringing.clear()
+        call.pending.clear()
+        call.held = False
+        result = await self._submit(OfferAnswered(now=0, call_id=call.call_id, agent_id=agent))
+        if not result.accepted:
+            # The offer had ended in acdcore (its backstop ring timer, a
+            # logout) but the phone answered: the caller is talking to the
+            # agent. Stop routing the call, and say so.
+            self._lost(
+                f"call {call.call_id}: {agent} answered after acdcore withdrew the offer "
+                f"({result.error}); the caller is connected but acdcore records no answer"
+            )
+            with contextlib.suppress(UnknownCall):
+                self._distributor().call(call.call_id)
+                await self._submit(CallAbandoned(now=0, call_id=call.call_id))
+
+    async def _on_declined(self, m: dict[str, Any]) -> None:
+        call = self.calls.get(str(m["callid"]))
+        agent = None if call is None else call.ringing.pop(str(m["uri"]), None)
+        if call is None or agent is None:
+            return
+        reason = decline_reason(int(m.get("code") or 0))
+        await self._submit(
+            OfferDeclined(now=0, call_id=call.call_id, agent_id=agent, reason=reason)
+        )
+
+    async def _on_failed(self, m: dict[str, Any]) -> None:
+        call = self.calls.get(str(m["callid"]))
+        if call is None:
+            return
+        call.tindex, call.tlabel = int(m["tindex"]), int(m["tlabel"])
+        call.held = True
+        ringing, call.ringing = call.ringing, {}
+        code = int(m.get("code") or 0)
+        reason = "no-answer" if m.get("timeout") else decline_reason(code)
+        for agent in ringing.values():
+            await self._submit(
+                OfferDeclined(now=0, call_id=call.call_id, agent_id=agent, reason=reason)
+            )
+        self._schedule_flush(call)
+
+    async def _on_ended(self, m: dict[str, Any]) -> None:
+        call = self.calls.pop(str(m["callid"]), None)
+        if call is not None and call.agent is not None:
+            await self._submit(CallEnded(now=0, call_id=call.call_id))
+
+    async def _on_register(self, m: dict[str, Any]) -> None:
+        agent = str(m.get("agent") or "")
+        contact = str(m.get("contact") or "")
+        if not agent or not contact:
+            return
+        expires = _contact_expires(contact, str(m.get("expires") or ""))
+        known = agent in self.contacts
+        if contact.strip() == "*" or expires == 0:
+            self.contacts.pop(agent, None)
+            if known and self._profile(agent) is not None:
+                await self._submit(AgentLoggedOut(now=0, agent_id=agent))
+            return
+        self.contacts[agent] = _contact_uri(contact)
+        profile = self._profile(agent)
+        if profile is not None and not known:
+            await self._submit(AgentLoggedIn(now=0, profile=profile))
+
+    def _profile(self, agent: str) -> AgentProfile | None:
+        p = self._profiles
+        if p is None:
+            return None
+        if callable(p):
+            return p(agent)
+        return p.get(agent)
+
+    # ------------------------------------------------------------ acdcore -> switch
+
+    async def perform(self, action: Action) -> None:
+        """Perform one of acdcore's actions on Kamailio (the runtime calls this)."""
+        self.counts[f"action:{type(action).__name__}"] += 1
+        if isinstance(action, Offer):
+            self._offer(action)
+        elif isinstance(action, CancelOffer):
+            self._cancel_offer(action)
+        elif isinstance(action, Reject):
+            code = 486 if action.reason == "queue-full" else 480
+            self._final(
+                action.call_id, {"cmd": "reply", "code": code, "reason": "ACD " + action.reason}
+            )
+        elif isinstance(action, Overflow):
+            if action.destination is not None:
+                self._final(action.call_id, {"cmd": "forward", "uri": action.destination})
+            else:
+                log.info("call %s overflows to queue %s", action.call_id, action.target_queue)
+        elif isinstance(action, SelfService):
+            if self.self_service_uri is not None:
+                self._final(action.call_id, {"cmd": "forward", "uri": self.self_service_uri})
+            else:
+                self._final(
+                    action.call_id, {"cmd": "reply", "code": 480, "reason": "ACD Self Service"}
+                )
+        elif isinstance(action, PlaceCallback):
+            raise ActionFailed("Kamailio is a proxy: it cannot originate a callback")
+        elif isinstance(action, Announce):
+            self.announcements.append(action)
+            log.info(
+                "announce to %s: position %d, %s (Kamailio has no media: needs a media server)",
+                action.call_id,
+                action.position,
+                action.phrase,
+            )
+        elif isinstance(action, Queued):
+            log.info(
+                "call %s waits in %s at %d (%s)",
+                action.call_id,
+                action.queue,
+                action.position,
+                action.reason,
+            )
+        else:
+            log.info("%s", action)
+
+    def _offer(self, offer: Offer) -> None:
+        call = self.calls.get(offer.call_id)
+        if call is None or call.agent is not None:
+            raise ActionFailed(f"Kamailio holds no waiting caller {offer.call_id!r}")
+        contact = self.contacts.get(offer.agent_id)
+        if contact is None:
+            raise ActionFailed(f"agent {offer.agent_id!r} has no registered phone")
+        call.pending.append((offer, contact))
+        self._schedule_flush(call)
+
+    def _cancel_offer(self, cancel: CancelOffer) -> None:
+        call = self.calls.get(cancel.call_id)
+        if call is None:
+            return
+        before = len(call.pending)
+        call.pending = [(o, c) for o, c in call.pending if o.agent_id != cancel.agent_id]
+        if len(call.pending) == before and cancel.reason not in (
+            "answered-elsewhere",
+            "caller-abandoned",
+        ):
+            log.info(
+                "%s's phone rings on for %s until the switch's timer (%s): Kamailio cannot "
+                "cancel one branch from outside",
+                cancel.agent_id,
+                cancel.call_id,
+                cancel.reason,
+            )
+
+    def _final(self, call_id: str, command: dict[str, Any]) -> None:
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        call.final = command
+        call.pending.clear()
+        self._schedule_flush(call)
+
+    def _schedule_flush(self, call: SipCall) -> None:
+        # Offers decided together (ring-all) are performed in tasks started in
+        # one go; flushing on the next loop turn sends them as one command.
+        if call.call_id not in self._flushes:
+            self._flushes.add(call.call_id)
+            asyncio.get_running_loop().call_soon(self._flush, call.call_id)
+
+    def _flush(self, call_id: str) -> None:
+        self._flushes.discard(call_id)
+        call = self.calls.get(call_id)
+        if call is None or not call.held or self._writer is None:
+            return
+        if call.final is not None:
+            del self.calls[call_id]
+            self._send(call.final, {"tindex": call.tindex, "tlabel": call.tlabel})
+            return
+        if not call.pending:
+            return
+        ring = min(o.ring_timeout for o, _ in call.pending)
+        ring_ms = max(1000, round((ring - self.ring_grace) * 1000))
+        call.ringing = {contact: o.agent_id for o, contact in call.pending}
+        call.pending = []
+        call.held = False
+        self._send(
+            {"cmd": "offer", "uris": list(call.ringing), "ring_ms": ring_ms},
+            {"tindex": call.tindex, "tlabel": call.tlabel},
+        )
+
+    def _flush_all(self) -> None:
+        for cid in list(self.calls):
+            self._flush(cid)
+
+    def _send(self, command: dict[str, Any], tx: Mapping[str, Any]) -> None:
+        writer = self._writer
+        if writer is None:
+            log.warning("not connected to Kamailio: %s lost", command)
+            return
+        command = {**command, "tindex": int(tx["tindex"]), "tlabel": int(tx["tlabel"])}
+        self.counts[f"command:{command['cmd']}"] += 1
+        writer.write(encode(json.dumps(command).encode()))
+
+    # ------------------------------------------------------------ resync
+
+    def _distributor(self) -> Distributor:
+        assert self._runtime is not None
+        return self._runtime.distributor
+
+    def _lost(self, what: str) -> None:
+        log.warning("could not reconcile: %s", what)
+        self.unrecovered.append(what)
+
+    async def resync(self) -> None:
+        """Reconcile with what Kamailio holds now (after a reconnect, or at
+        start with a restored distributor); see the module docstring."""
+        if self.rpc_port is None:
+            if self.calls:
+                self._lost("no JSON-RPC port: calls held before the reconnect are not checked")
+            return
+        table = await self._switch_calls()
+        await self._sync_contacts()
+        acd = self._distributor()
+        for cid in acd.live_calls():
+            view = acd.call(cid)
+            if view.callback or view.channel.value != "voice":
+                continue
+            rec = table.pop(cid, None)
+            await self._reconcile(cid, view.state.value, view.offered_to, view.agent, rec)
+        for cid in [c for c in self.calls if c not in acd.live_calls()]:
+            self.calls.pop(cid)
+            table.pop(cid, None)
+        for cid, rec in table.items():  # held by the switch, never seen by acdcore
+            if rec.get("state") == "held":
+                self.calls[cid] = SipCall(cid, int(rec["tindex"]), int(rec["tlabel"]))
+                result = await self._submit(self._arrival({**rec, "callid": cid}))
+                if not result.accepted:
+                    del self.calls[cid]
+                    self._send({"cmd": "reply", "code": 503, "reason": "ACD Refused"}, rec)
+            else:
+                self._lost(
+                    f"call {cid}: the switch has it {rec.get('state')}, acdcore never saw it"
+                )
+
+    async def _reconcile(
+        self,
+        cid: str,
+        state: str,
+        offered: tuple[str, ...],
+        agent: str | None,
+        rec: dict[str, Any] | None,
+    ) -> None:
+        call = self.calls.get(cid)
+        if rec is None:  # the switch no longer has it: it ended while we were away
+            self.calls.pop(cid, None)
+            event: Event = (
+                CallEnded(now=0, call_id=cid)
+                if state == "connected"
+                else CallAbandoned(now=0, call_id=cid)
+            )
+            log.info("resync: call %s is gone from the switch: %s", cid, type(event).__name__)
+            await self._submit(event)
+            return
+        if call is None:
+            call = self.calls[cid] = SipCall(cid, int(rec["tindex"]), int(rec["tlabel"]))
+        call.tindex, call.tlabel = int(rec["tindex"]), int(rec["tlabel"])
+        where = rec.get("state")
+        if where == "talking":
+            call.held, call.ringing, call.pending = False, {}, []
+            if state == "connected":
+                call.agent = agent
+                return
+            uri = str(rec.get("uri", ""))
+            who = next((a for a, c in self.contacts.items() if c == uri), None)
+            if state == "ringing" and who in offered:
+                call.agent = who
+                await self._submit(OfferAnswered(now=0, call_id=cid, agent_id=who))
+            else:
+                self._lost(f"call {cid}: the switch connected it to {uri}, acdcore has it {state}")
+                await self._submit(CallAbandoned(now=0, call_id=cid))
+                self.calls.pop(cid, None)
+        elif where == "held":
+            call.held = True
+            if state == "ringing" and not call.ringing and not call.pending:
+                for who in offered:  # the offer never reached a phone, or its end was missed
+                    await self._submit(
+                        OfferDeclined(now=0, call_id=cid, agent_id=who, reason="unreachable")
+                    )
+            elif call.ringing:
+                for who in list(call.ringing.values()):
+                    await self._submit(
+                        OfferDeclined(now=0, call_id=cid, agent_id=who, reason="no-answer")
+                    )
+                call.ringing = {}
+        elif where == "ringing":
+            call.held = False
+            if not call.ringing:
+                call.ringing = {self.contacts[a]: a for a in offered if a in self.contacts}
+
+    async def _switch_calls(self) -> dict[str, dict[str, Any]]:
+        assert self.rpc_port is not None
+        dump = await rpc(self.rpc_host, self.rpc_port, "htable.dump", ["acd"])
+        table: dict[str, dict[str, Any]] = {}
+        for entry in dump or []:
+            for slot in entry.get("slot", []):
+                try:
+                    table[str(slot["name"])] = json.loads(slot["value"])
+                except (KeyError, TypeError, ValueError):
+                    log.warning("unreadable switch record %r", slot)
+        return table
+
+    async def _sync_contacts(self) -> None:
+        assert self.rpc_port is not None
+        dump = await rpc(self.rpc_host, self.rpc_port, "ul.dump")
+        contacts: dict[str, str] = {}
+        for domain in (dump or {}).get("Domains", []):
+            for aor in domain.get("Domain", {}).get("AoRs", []):
+                info = aor.get("Info", {})
+                for c in info.get("Contacts", []):
+                    contacts[str(info.get("AoR"))] = str(c.get("Contact", {}).get("Address"))
+        for agent in set(self.contacts) - set(contacts):
+            await self._on_register({"agent": agent, "contact": "*"})
+        for agent, uri in contacts.items():
+            if self.contacts.get(agent) != uri:
+                await self._on_register({"agent": agent, "contact": f"<{uri}>", "expires": "60"})

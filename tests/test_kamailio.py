@@ -1,0 +1,330 @@
+"""The Kamailio adapter against a real Kamailio and SIPp phones on loopback.
+
+Each test starts the shipped kamailio.cfg, a runtime with the adapter, SIPp
+agents (registered through Kamailio, then answering, busy or never
+answering) and SIPp callers, and checks both sides: what acdcore decided
+and what the phones saw. Skipped where kamailio or sipp is missing, failed
+instead under ACDCORE_REQUIRE_SERVERS=1 (CI installs them: kamailio,
+kamailio-extra-modules, sip-tester).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acdcore import (
+    Action,
+    AgentPaused,
+    AgentProfile,
+    AgentResumed,
+    CallArrived,
+    CallEnded,
+    CancelOffer,
+    Distributor,
+    Event,
+    NoAnswerPolicy,
+    Offer,
+    OfferAnswered,
+    OfferDeclined,
+    PriorityClasses,
+    QueueConfig,
+    Queued,
+    UnknownAgent,
+)
+from acdcore.adapters.kamailio import KamailioAdapter
+from acdcore.runtime import Runtime
+
+from .sipnet import Kamailio, Sipp
+
+
+@pytest.fixture(params=["python"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Real switches are slow: one backend (the adapter does not see it)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def kamailio(tmp_path: Path) -> Any:
+    k = Kamailio(tmp_path).start()
+    yield k
+    k.stop()
+
+
+async def until(check: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    """Wait until ``check()`` is true (polled every 10 ms), or fail."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not check():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.01)
+
+
+class Switchboard:
+    """A runtime and the adapter on the test's Kamailio, plus what happened."""
+
+    def __init__(self, kam: Kamailio, workdir: Path, queue: QueueConfig, **adapter: Any) -> None:
+        self.kam, self.workdir = kam, workdir
+        self.acd = Distributor([queue])
+        self.log: list[tuple[Event | None, list[Action]]] = []
+        self.adapter = KamailioAdapter(
+            port=kam.evapi_port,
+            rpc_port=kam.rpc_port,
+            profiles=lambda agent: AgentProfile(agent, queues=[queue.name]),
+            **adapter,
+        )
+        self.runtime = Runtime(self.acd, self.adapter, observe=lambda e, a: self.log.append((e, a)))
+        self.phones: list[Sipp] = []
+        self._serve: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Switchboard:
+        await self.runtime.start()
+        await self.connect()
+        return self
+
+    async def connect(self) -> None:
+        self._serve = asyncio.get_running_loop().create_task(self.adapter.serve(self.runtime))
+        await until(self.adapter.connected.is_set, what="the adapter to connect")
+
+    async def disconnect(self) -> None:
+        """Stop the adapter as if its process or link went away."""
+        assert self._serve is not None
+        self._serve.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._serve
+        self.adapter = KamailioAdapter(
+            port=self.kam.evapi_port,
+            rpc_port=self.kam.rpc_port,
+            profiles=self.adapter._profiles,
+        )
+        self.runtime._sink = self.adapter
+
+    async def __aexit__(self, *exc: object) -> None:
+        for p in self.phones:
+            await p.stop()
+        await self.adapter.close()
+        if self._serve is not None:
+            self._serve.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._serve
+        await self.runtime.stop()
+
+    async def agents(self, scenario: str, names: list[str]) -> Sipp:
+        """Register ``names`` (SIPp REGISTERs through Kamailio, logging them
+        in), then start one SIPp phone answering for all of them."""
+        phone = Sipp(self.workdir, scenario, self.kam.sip_port, port=None)
+        reg = Sipp(
+            self.workdir,
+            "register",
+            self.kam.sip_port,
+            rows=[[n, "600"] for n in names],
+            calls=len(names),
+            port=phone.port,
+        )
+        await reg.start()
+        assert await reg.wait() == 0, "registration failed"
+        await until(
+            lambda: all(self.logged_in(n) for n in names),
+            what=f"{names} logged in",
+        )
+        await phone.start()
+        self.phones.append(phone)
+        return phone
+
+    def logged_in(self, agent: str) -> bool:
+        try:
+            state = self.acd.agent(agent).state.value
+        except UnknownAgent:
+            return False
+        return state != "logged-out" and agent in self.adapter.contacts
+
+    def callers(self, scenario: str, rows: list[list[str]], **kw: Any) -> Sipp:
+        return Sipp(self.workdir, scenario, self.kam.sip_port, rows=rows, calls=len(rows), **kw)
+
+    def events(self, kind: type[Event]) -> list[Any]:
+        return [e for e, _ in self.log if isinstance(e, kind)]
+
+    def actions(self, kind: type[Action]) -> list[Any]:
+        return [a for _, acts in self.log for a in acts if isinstance(a, kind)]
+
+    def finished(self) -> int:
+        c = self.acd.counts()
+        return c["arrived"] - sum(
+            c[s] for s in ("waiting", "ringing", "connected", "callback-pending")
+        )
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 120))
+
+
+def test_answered(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support")) as sb:
+            phone = await sb.agents("agent_answer", ["alice"])
+            caller = await sb.callers("caller", [["0"]], pause_ms=300).start()
+            assert await caller.wait() == 0
+            await until(lambda: sb.acd.counts()["completed"] == 1, what="the call to complete")
+            (answered,) = sb.events(OfferAnswered)
+            assert answered.agent_id == "alice"
+            assert len(sb.events(CallEnded)) == 1
+            sent = [m for _, d, m in caller.messages() if d == "sent"]
+            assert [m.split(" ", 1)[0] for m in sent] == ["INVITE", "ACK", "BYE"]
+            got = [m for _, d, m in phone.messages() if d == "received"]
+            assert [m.split(" ", 1)[0] for m in got] == ["INVITE", "ACK", "BYE"]
+            assert got[0].split("|")[1] == answered.call_id  # the same SIP call
+            assert sb.adapter.unrecovered == []
+
+    run(main())
+
+
+def test_abandoned_in_queue(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support")) as sb:
+            caller = await sb.callers("caller_cancel", [["0"]], pause_ms=800).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 1, what="the caller to wait")
+            assert await caller.wait() == 0  # CANCEL, 200, 487, ACK as scripted
+            await until(lambda: sb.acd.counts()["abandoned"] == 1, what="the abandon")
+            assert not sb.actions(Offer)
+            assert sb.adapter.calls == {}
+
+    run(main())
+
+
+def test_abandoned_while_ringing(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support", ring_timeout=20)) as sb:
+            phone = await sb.agents("agent_noanswer", ["bob"])
+            caller = await sb.callers("caller_cancel_ringing", [["0"]], pause_ms=300).start()
+            assert await caller.wait() == 0
+            await until(lambda: sb.acd.counts()["abandoned"] == 1, what="the abandon")
+            (cancel,) = sb.actions(CancelOffer)
+            assert cancel.reason == "caller-abandoned" and cancel.agent_id == "bob"
+            await until(
+                lambda: any(m.startswith("CANCEL") for _, _, m in phone.messages()),
+                what="the phone's CANCEL",
+            )
+            assert sb.acd.agent("bob").state.value == "available"
+
+    run(main())
+
+
+def test_declined_then_second_agent(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        queue = QueueConfig("support", no_answer=NoAnswerPolicy(delay=60, auto_pause_after=None))
+        async with Switchboard(kamailio, tmp_path, queue) as sb:
+            await sb.agents("agent_busy", ["busy"])  # logged in first: longest idle
+            await sb.agents("agent_answer", ["carol"])
+            caller = await sb.callers("caller", [["0"]], pause_ms=300).start()
+            assert await caller.wait() == 0
+            await until(lambda: sb.acd.counts()["completed"] == 1, what="the call to complete")
+            assert [(o.agent_id) for o in sb.actions(Offer)] == ["busy", "carol"]
+            (declined,) = sb.events(OfferDeclined)
+            assert (declined.agent_id, declined.reason) == ("busy", "busy")
+            assert [e.agent_id for e in sb.events(OfferAnswered)] == ["carol"]
+
+    run(main())
+
+
+def test_ring_timeout_requeues_at_its_place(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        queue = QueueConfig(
+            "support", ring_timeout=3, no_answer=NoAnswerPolicy(delay=600, auto_pause_after=None)
+        )
+        async with Switchboard(kamailio, tmp_path, queue, ring_grace=1.0) as sb:
+            await sb.agents("agent_noanswer", ["dave"])
+            first = await sb.callers("caller", [["0"]], pause_ms=200).start()
+            await until(lambda: sb.acd.counts()["ringing"] == 1, what="dave's phone to ring")
+            second = await sb.callers("caller", [["0"]], pause_ms=200).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 1, what="the second caller to wait")
+            # The switch's 2 s timer ends dave's ring; the caller keeps its place.
+            await until(
+                lambda: len(sb.events(OfferDeclined)) == 1, timeout=10, what="the ring timeout"
+            )
+            (missed,) = sb.events(OfferDeclined)
+            assert missed.reason == "no-answer"
+            requeued = [q for q in sb.actions(Queued) if q.reason == "declined"]
+            assert [(q.call_id, q.position) for q in requeued] == [(missed.call_id, 1)]
+            assert not [c for c in sb.actions(CancelOffer) if c.reason == "ring-timeout"]
+            await sb.agents("agent_answer", ["erin"])
+            assert await first.wait() == 0 and await second.wait() == 0
+            order = [e.call_id for e in sb.events(OfferAnswered)]
+            assert order[0] == missed.call_id and len(order) == 2
+
+    run(main())
+
+
+def test_vip_served_ahead(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        queue = QueueConfig("support", policy=PriorityClasses())
+        async with Switchboard(kamailio, tmp_path, queue) as sb:
+            regular = await sb.callers("caller", [["0"], ["0"], ["0"]], pause_ms=100).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 3, what="three callers waiting")
+            vip = await sb.callers("caller", [["5"]], pause_ms=100).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 4, what="the VIP waiting")
+            (vip_call,) = [e.call_id for e in sb.events(CallArrived) if e.priority == 5]
+            await sb.agents("agent_answer", ["frank"])
+            assert await vip.wait() == 0 and await regular.wait() == 0
+            order = [e.call_id for e in sb.events(OfferAnswered)]
+            assert order[0] == vip_call
+            arrivals = [e.call_id for e in sb.events(CallArrived) if e.priority == 0]
+            assert order[1:] == arrivals  # the others in arrival order
+
+    run(main())
+
+
+def test_pause_through_the_runtime(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support")) as sb:
+            await sb.agents("agent_answer", ["gina"])
+            assert (
+                await sb.runtime.submit(AgentPaused(now=0, agent_id="gina", reason="lunch"))
+            ).accepted
+            caller = await sb.callers("caller", [["0"]], pause_ms=100).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 1, what="the caller to wait")
+            assert not sb.actions(Offer)
+            assert (await sb.runtime.submit(AgentResumed(now=0, agent_id="gina"))).accepted
+            assert await caller.wait() == 0
+            assert [e.agent_id for e in sb.events(OfferAnswered)] == ["gina"]
+
+    run(main())
+
+
+def test_burst_200_calls_20_agents(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support")) as sb:
+            names = [f"agent{i:02d}" for i in range(20)]
+            phone = await sb.agents("agent_answer", names)
+            callers = sb.callers("caller", [["0"]] * 200, pause_ms=400, rate=100, limit=200)
+            await callers.start()
+            assert await callers.wait(timeout=90) == 0
+            await until(lambda: sb.finished() == 200, timeout=30, what="every call to finish")
+            counts = sb.acd.counts()
+            assert counts["arrived"] == 200 and counts["completed"] == 200, counts
+            # Caller side: 200 INVITEs, 200 answers, 200 BYEs acknowledged.
+            sent = Counter(m.split(" ", 1)[0] for _, d, m in callers.messages() if d == "sent")
+            got = Counter(m.split("|")[0] for _, d, m in callers.messages() if d == "received")
+            assert sent["INVITE"] == 200 and sent["BYE"] == 200, sent
+            assert got["SIP/2.0 200 OK"] == 400, got  # the INVITE's and the BYE's
+            # Agent side: each call rang the phone acdcore chose, once.
+            rang = {
+                m.split("|")[1]: m.split(" ")[1].split("@")[0].removeprefix("sip:")
+                for _, d, m in phone.messages()
+                if d == "received" and m.startswith("INVITE")
+            }
+            answered = {e.call_id: e.agent_id for e in sb.events(OfferAnswered)}
+            assert rang == answered and len(answered) == 200
+            assert {e.call_id for e in sb.events(CallArrived)} == set(answered)
+            assert sb.adapter.unrecovered == []
+            print(
+                f"\nburst: acdcore {counts}; SIPp callers sent {dict(sent)}, received {dict(got)}; phones rang {len(rang)}"
+            )
+
+    run(main())
