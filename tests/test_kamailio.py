@@ -35,6 +35,7 @@ from acdcore import (
     OfferDeclined,
     PriorityClasses,
     QueueConfig,
+    Strategy,
     Queued,
     UnknownAgent,
 )
@@ -94,17 +95,13 @@ class Switchboard:
         await until(self.adapter.connected.is_set, what="the adapter to connect")
 
     async def disconnect(self) -> None:
-        """Stop the adapter as if its process or link went away."""
+        """Drop the adapter's link to Kamailio and keep it down until
+        :meth:`connect` (what an outage or a restarting adapter looks like)."""
         assert self._serve is not None
         self._serve.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._serve
-        self.adapter = KamailioAdapter(
-            port=self.kam.evapi_port,
-            rpc_port=self.kam.rpc_port,
-            profiles=self.adapter._profiles,
-        )
-        self.runtime._sink = self.adapter
+        self._serve = None
 
     async def __aexit__(self, *exc: object) -> None:
         for p in self.phones:
@@ -280,6 +277,35 @@ def test_vip_served_ahead(kamailio: Kamailio, tmp_path: Path) -> None:
     run(main())
 
 
+def test_ring_all_is_one_offer_with_several_branches(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        queue = QueueConfig("support", strategy=Strategy.RING_ALL, ring_timeout=20)
+        async with Switchboard(kamailio, tmp_path, queue) as sb:
+            ringer = await sb.agents("agent_noanswer", ["hank"])
+            busy = await sb.agents("agent_busy", ["ivy"])
+            await sb.agents("agent_answer", ["jo"])
+            caller = await sb.callers("caller", [["0"]], pause_ms=200).start()
+            assert await caller.wait() == 0
+            await until(lambda: sb.acd.counts()["completed"] == 1, what="the call to complete")
+            assert sorted(o.agent_id for o in sb.actions(Offer)) == ["hank", "ivy", "jo"]
+            assert sb.adapter.counts["command:offer"] == 1  # one continue, three branches
+            assert [(e.agent_id, e.reason) for e in sb.events(OfferDeclined)] == [("ivy", "busy")]
+            assert [e.agent_id for e in sb.events(OfferAnswered)] == ["jo"]
+            cancelled = [(c.agent_id, c.reason) for c in sb.actions(CancelOffer)]
+            assert cancelled == [("hank", "answered-elsewhere")]
+            # The switch cancelled hank's ringing branch itself.
+            await until(
+                lambda: any(m.startswith("CANCEL") for _, _, m in ringer.messages()),
+                what="hank's phone to be cancelled",
+            )
+            assert [m.split(" ")[0] for _, d, m in busy.messages() if d == "received"] == [
+                "INVITE",
+                "ACK",
+            ]
+
+    run(main())
+
+
 def test_pause_through_the_runtime(kamailio: Kamailio, tmp_path: Path) -> None:
     async def main() -> None:
         async with Switchboard(kamailio, tmp_path, QueueConfig("support")) as sb:
@@ -293,6 +319,54 @@ def test_pause_through_the_runtime(kamailio: Kamailio, tmp_path: Path) -> None:
             assert (await sb.runtime.submit(AgentResumed(now=0, agent_id="gina"))).accepted
             assert await caller.wait() == 0
             assert [e.agent_id for e in sb.events(OfferAnswered)] == ["gina"]
+
+    run(main())
+
+
+def test_reconnect_resynchronises(kamailio: Kamailio, tmp_path: Path) -> None:
+    """What happens while the adapter is away is applied when it is back: a
+    caller who gave up is abandoned, a talk that ended is ended, an answer
+    is connected; a caller who rings meanwhile is refused, not stranded."""
+
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support", ring_timeout=30)) as sb:
+            await sb.agents("agent_answer", ["kim"])
+            talker = await sb.callers("caller", [["0"]], pause_ms=1500).start()
+            await until(lambda: sb.acd.counts()["connected"] == 1, what="kim to answer")
+            quitter = await sb.callers("caller_cancel", [["0"]], pause_ms=1500).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 1, what="the second caller to wait")
+            await sb.disconnect()
+            refused = await sb.callers("caller_refused", [["0"]]).start()
+            assert await refused.wait() == 0  # 503 at once, while no adapter is there
+            assert await talker.wait() == 0 and await quitter.wait() == 0  # BYE, CANCEL
+            assert sb.acd.counts()["connected"] == 1 and sb.acd.counts()["waiting"] == 1
+            await sb.connect()
+            counts = sb.acd.counts()
+            assert (counts["completed"], counts["abandoned"], counts["arrived"]) == (1, 1, 2)
+            assert sb.adapter.calls == {} and sb.adapter.unrecovered == []
+            # And the adapter is live again.
+            again = await sb.callers("caller", [["0"]], pause_ms=100).start()
+            assert await again.wait() == 0
+            await until(lambda: sb.acd.counts()["completed"] == 2, what="the next call")
+
+    run(main())
+
+
+def test_answer_missed_while_away_is_applied(kamailio: Kamailio, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support", ring_timeout=30)) as sb:
+            await sb.agents("agent_slow", ["lee"])  # answers after 1.5 s of ringing
+            caller = await sb.callers("caller", [["0"]], pause_ms=1000).start()
+            await until(lambda: sb.acd.counts()["ringing"] == 1, what="lee's phone to ring")
+            await sb.disconnect()
+            await until(
+                lambda: any(m.startswith("ACK") for _, d, m in caller.messages() if d == "sent"),
+                what="the answer",
+            )
+            await sb.connect()
+            assert [e.agent_id for e in sb.events(OfferAnswered)] == ["lee"]
+            assert await caller.wait() == 0
+            await until(lambda: sb.acd.counts()["completed"] == 1, what="the end of the talk")
 
     run(main())
 
