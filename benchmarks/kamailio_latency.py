@@ -29,10 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from acdcore import AgentProfile, Distributor, Offer, QueueConfig  # noqa: E402
-from acdcore.adapters.kamailio import KamailioAdapter  # noqa: E402
-from acdcore.runtime import Runtime  # noqa: E402
-from tests.sipnet import Kamailio, Sipp  # noqa: E402
+from tests.sipnet import Kamailio, Sipp
+
+from acdcore import AgentProfile, Distributor, Offer, QueueConfig
+from acdcore.adapters.kamailio import KamailioAdapter
+from acdcore.runtime import Runtime
 
 
 async def measure(args: argparse.Namespace, workdir: Path, kam: Kamailio) -> None:

@@ -35,8 +35,8 @@ from acdcore import (
     OfferDeclined,
     PriorityClasses,
     QueueConfig,
-    Strategy,
     Queued,
+    Strategy,
     UnknownAgent,
 )
 from acdcore.adapters.kamailio import KamailioAdapter
