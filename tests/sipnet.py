@@ -18,12 +18,13 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from acdcore.adapters.kamailio import config_path, rpc
+from acdcore.adapters.kamailio import config_path
 
 SCENARIOS = Path(__file__).parent / "sip"
 
@@ -102,7 +103,12 @@ class Kamailio:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"kamailio exited: {self.log.read_text()[-2000:]}")
             try:
-                asyncio.run(asyncio.wait_for(rpc("127.0.0.1", self.rpc_port, "core.version"), 2))
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{self.rpc_port}/RPC",
+                    data=b'{"jsonrpc":"2.0","method":"core.version","id":1}',
+                )
+                with urllib.request.urlopen(request, timeout=2) as answer:
+                    answer.read()
                 with socket.create_connection(("127.0.0.1", self.evapi_port), timeout=1):
                     pass
                 return self

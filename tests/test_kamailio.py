@@ -402,3 +402,39 @@ def test_burst_200_calls_20_agents(kamailio: Kamailio, tmp_path: Path) -> None:
             )
 
     run(main())
+
+
+def test_offer_made_by_a_deadline(kamailio: Kamailio, tmp_path: Path) -> None:
+    """An offer that a timer makes (the end of wrap-up), not an event, to a
+    caller held for longer than tm's default 5 s fr_timer (which once
+    expired held callers: the offer then found no transaction)."""
+
+    async def main() -> None:
+        async with Switchboard(kamailio, tmp_path, QueueConfig("support", wrap_up=6)) as sb:
+            callers = await sb.callers("caller", [["0"], ["0"]], pause_ms=200).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 2, what="two callers")
+            await sb.agents("agent_answer", ["max"])
+            assert await callers.wait(timeout=30) == 0
+            assert [e.agent_id for e in sb.events(OfferAnswered)] == ["max", "max"]
+
+    run(main())
+
+
+def test_a_caller_the_switch_no_longer_holds_is_abandoned(tmp_path: Path) -> None:
+    """A held transaction that expired (here after 3 s: MAX_WAIT_MS) makes
+    the next command fail; the switch says so and acdcore lets the call go."""
+    kam = Kamailio(tmp_path, max_wait_ms=3000).start()
+
+    async def main() -> None:
+        async with Switchboard(kam, tmp_path, QueueConfig("support")) as sb:
+            caller = await sb.callers("caller", [["0"]], pause_ms=100).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 1, what="the caller to wait")
+            await caller.wait(timeout=20)  # the switch gave up on it
+            await sb.agents("agent_answer", ["ned"])  # the offer finds no transaction
+            await until(lambda: sb.acd.counts()["abandoned"] == 1, what="the abandon")
+            assert sb.adapter.calls == {} and len(sb.adapter.unrecovered) == 1
+
+    try:
+        run(main())
+    finally:
+        kam.stop()

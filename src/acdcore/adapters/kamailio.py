@@ -183,7 +183,9 @@ async def rpc(host: str, port: int, method: str, params: list[Any] | None = None
     return answer.get("result")
 
 
-_EVENTS = frozenset({"invite", "cancel", "answered", "declined", "failed", "ended", "register"})
+_EVENTS = frozenset(
+    {"invite", "cancel", "answered", "declined", "failed", "ended", "register", "gone"}
+)
 """The evapi events kamailio.cfg sends; each has a handler ``_on_<event>``."""
 
 
@@ -369,6 +371,14 @@ class KamailioAdapter:
         del self.calls[call.call_id]
         await self._submit(CallAbandoned(now=0, call_id=call.call_id))
 
+    async def _on_gone(self, m: dict[str, Any]) -> None:
+        # A command found no transaction: the switch no longer holds the caller.
+        call = self.calls.pop(str(m["callid"]), None)
+        if call is None or call.agent is not None:
+            return
+        self._lost(f"call {call.call_id}: the switch no longer held the caller; abandoned")
+        await self._submit(CallAbandoned(now=0, call_id=call.call_id))
+
     async def _on_answered(self, m: dict[str, Any]) -> None:
         call = self.calls.get(str(m["callid"]))
         if call is None or call.agent is not None:
@@ -546,7 +556,9 @@ class KamailioAdapter:
             return
         if call.final is not None:
             del self.calls[call_id]
-            self._send(call.final, {"tindex": call.tindex, "tlabel": call.tlabel})
+            self._send(
+                call.final, {"callid": call_id, "tindex": call.tindex, "tlabel": call.tlabel}
+            )
             return
         if not call.pending:
             return
@@ -557,7 +569,7 @@ class KamailioAdapter:
         call.held = False
         self._send(
             {"cmd": "offer", "uris": list(call.ringing), "ring_ms": ring_ms},
-            {"tindex": call.tindex, "tlabel": call.tlabel},
+            {"callid": call_id, "tindex": call.tindex, "tlabel": call.tlabel},
         )
 
     def _flush_all(self) -> None:
@@ -569,7 +581,12 @@ class KamailioAdapter:
         if writer is None:
             log.warning("not connected to Kamailio: %s lost", command)
             return
-        command = {**command, "tindex": int(tx["tindex"]), "tlabel": int(tx["tlabel"])}
+        command = {
+            **command,
+            "callid": tx["callid"],
+            "tindex": int(tx["tindex"]),
+            "tlabel": int(tx["tlabel"]),
+        }
         self.counts[f"command:{command['cmd']}"] += 1
         writer.write(encode(json.dumps(command).encode()))
 
@@ -608,7 +625,10 @@ class KamailioAdapter:
                 result = await self._submit(self._arrival({**rec, "callid": cid}))
                 if not result.accepted:
                     del self.calls[cid]
-                    self._send({"cmd": "reply", "code": 503, "reason": "ACD Refused"}, rec)
+                    self._send(
+                        {"cmd": "reply", "code": 503, "reason": "ACD Refused"},
+                        {**rec, "callid": cid},
+                    )
             else:
                 self._lost(
                     f"call {cid}: the switch has it {rec.get('state')}, acdcore never saw it"
