@@ -176,6 +176,10 @@ class Sipp:
             "1",
             "-max_recv_loops",
             "10000",
+            # acdcore may ring the same phone with the same call again (a
+            # re-offer): SIPp must take it as a new call, not a dead one's.
+            "-deadcall_wait",
+            "0",
         ]
         if rows is not None:
             data = workdir / f"{self.name}.csv"

@@ -24,6 +24,7 @@ from acdcore import (
     AgentPaused,
     AgentProfile,
     AgentResumed,
+    CallAbandoned,
     CallArrived,
     CallEnded,
     CancelOffer,
@@ -71,9 +72,16 @@ async def until(check: Callable[[], bool], timeout: float = 20.0, what: str = ""
 class Switchboard:
     """A runtime and the adapter on the test's Kamailio, plus what happened."""
 
-    def __init__(self, kam: Kamailio, workdir: Path, queue: QueueConfig, **adapter: Any) -> None:
+    def __init__(
+        self,
+        kam: Kamailio,
+        workdir: Path,
+        queue: QueueConfig,
+        *others: QueueConfig,
+        **adapter: Any,
+    ) -> None:
         self.kam, self.workdir = kam, workdir
-        self.acd = Distributor([queue])
+        self.acd = Distributor([queue, *others])
         self.log: list[tuple[Event | None, list[Action]]] = []
         self.adapter = KamailioAdapter(
             port=kam.evapi_port,
@@ -372,33 +380,67 @@ def test_answer_missed_while_away_is_applied(kamailio: Kamailio, tmp_path: Path)
 
 
 def test_burst_200_calls_20_agents(kamailio: Kamailio, tmp_path: Path) -> None:
+    """200 calls in 2 s: 170 to support, served by 18 answering phones and 2
+    busy ones (their declines send the call on), and 30 to sales, where no
+    agent is staffed and every caller gives up after a second. Every call
+    ends in one outcome, and both sides count the same."""
+
+    def sip(phone: Sipp, method: str) -> list[tuple[str, str]]:
+        """(Call-ID, agent) of each ``method`` request the phone received."""
+        return [
+            (m.split("|")[1], m.split(" ")[1].split("@")[0].removeprefix("sip:"))
+            for _, d, m in phone.messages()
+            if d == "received" and m.startswith(method + " ")
+        ]
+
     async def main() -> None:
-        async with Switchboard(kamailio, tmp_path, QueueConfig("support")) as sb:
-            names = [f"agent{i:02d}" for i in range(20)]
-            phone = await sb.agents("agent_answer", names)
-            callers = sb.callers("caller", [["0"]] * 200, pause_ms=400, rate=100, limit=200)
-            await callers.start()
-            assert await callers.wait(timeout=90) == 0
+        queues = (QueueConfig("support"), QueueConfig("sales"))
+        async with Switchboard(kamailio, tmp_path, *queues) as sb:
+            # One phone per busy agent: both may refuse the same call (Call-ID).
+            busy = [await sb.agents("agent_busy", [name]) for name in ("agent18", "agent19")]
+            phone = await sb.agents("agent_answer", [f"agent{i:02d}" for i in range(18)])
+            served = sb.callers("caller", [["0"]] * 170, pause_ms=400, rate=100, limit=200)
+            quitters = sb.callers(
+                "caller_cancel", [["0"]] * 30, service="sales", pause_ms=1000, rate=15
+            )
+            await served.start()
+            await quitters.start()
+            assert await served.wait(timeout=90) == 0
+            assert await quitters.wait(timeout=90) == 0
             await until(lambda: sb.finished() == 200, timeout=30, what="every call to finish")
             counts = sb.acd.counts()
-            assert counts["arrived"] == 200 and counts["completed"] == 200, counts
-            # Caller side: 200 INVITEs, 200 answers, 200 BYEs acknowledged.
-            sent = Counter(m.split(" ", 1)[0] for _, d, m in callers.messages() if d == "sent")
-            got = Counter(m.split("|")[0] for _, d, m in callers.messages() if d == "received")
-            assert sent["INVITE"] == 200 and sent["BYE"] == 200, sent
-            assert got["SIP/2.0 200 OK"] == 400, got  # the INVITE's and the BYE's
-            # Agent side: each call rang the phone acdcore chose, once.
-            rang = {
-                m.split("|")[1]: m.split(" ")[1].split("@")[0].removeprefix("sip:")
-                for _, d, m in phone.messages()
-                if d == "received" and m.startswith("INVITE")
-            }
+            assert (counts["arrived"], counts["completed"], counts["abandoned"]) == (200, 170, 30)
+            # Callers' side: 170 answered and hung up, 30 cancelled and got their 487.
+            sent = Counter(m.split(" ", 1)[0] for _, d, m in served.messages() if d == "sent")
+            got = Counter(m.split("|")[0] for _, d, m in served.messages() if d == "received")
+            assert sent["INVITE"] == 170 and sent["BYE"] == 170, sent
+            assert got["SIP/2.0 200 OK"] == 340, got  # the INVITE's and the BYE's
+            gave_up = Counter(m.split(" ", 1)[0] for _, d, m in quitters.messages() if d == "sent")
+            assert gave_up["CANCEL"] == 30, gave_up
+            assert (
+                sum(
+                    m.startswith("SIP/2.0 487")
+                    for _, d, m in quitters.messages()
+                    if d == "received"
+                )
+                == 30
+            )
+            # Phones' side: each answered call rang the phone acdcore chose; each
+            # INVITE the busy phone refused is one busy decline in acdcore.
             answered = {e.call_id: e.agent_id for e in sb.events(OfferAnswered)}
-            assert rang == answered and len(answered) == 200
-            assert {e.call_id for e in sb.events(CallArrived)} == set(answered)
-            assert sb.adapter.unrecovered == []
+            assert dict(sip(phone, "INVITE")) == answered and len(answered) == 170
+            declined = [(e.call_id, e.agent_id) for e in sb.events(OfferDeclined)]
+            assert sorted(sip(busy[0], "INVITE") + sip(busy[1], "INVITE")) == sorted(declined)
+            assert declined
+            assert {e.reason for e in sb.events(OfferDeclined)} == {"busy"}
+            abandoned = {e.call_id for e in sb.events(CallAbandoned)}
+            assert len(abandoned) == 30 and not abandoned & set(answered)
+            assert {e.call_id for e in sb.events(CallArrived)} == set(answered) | abandoned
+            assert sb.adapter.unrecovered == [] and sb.adapter.calls == {}
             print(
-                f"\nburst: acdcore {counts}; SIPp callers sent {dict(sent)}, received {dict(got)}; phones rang {len(rang)}"
+                f"\nburst: acdcore {counts}; served callers sent {dict(sent)}, received "
+                f"{dict(got)}; quitters sent {dict(gave_up)}; answering phones rang "
+                f"{len(answered)}, busy phones refused {len(declined)}"
             )
 
     run(main())
@@ -438,3 +480,23 @@ def test_a_caller_the_switch_no_longer_holds_is_abandoned(tmp_path: Path) -> Non
         run(main())
     finally:
         kam.stop()
+
+
+def test_a_caller_out_of_branches_is_let_go(kamailio: Kamailio, tmp_path: Path) -> None:
+    """Each offer and each hold is a branch of the caller's one INVITE
+    transaction; with max_branches 30 the 15th failed offer leaves none to
+    hold the caller again: the switch answers 500 and the adapter ends the
+    call (abandoned, listed as unrecovered)."""
+
+    async def main() -> None:
+        queue = QueueConfig("support", no_answer=NoAnswerPolicy(delay=0.05, auto_pause_after=None))
+        async with Switchboard(kamailio, tmp_path, queue) as sb:
+            await sb.agents("agent_busy", ["olga"])
+            caller = await sb.callers("caller", [["0"]]).start()
+            await until(lambda: sb.acd.counts()["abandoned"] == 1, timeout=60, what="the end")
+            assert len(sb.events(OfferDeclined)) == 15
+            assert sb.adapter.calls == {} and len(sb.adapter.unrecovered) == 1
+            assert await caller.wait() != 0  # SIPp's caller expected an answer, got 500
+            assert any(m.startswith("SIP/2.0 500") for _, _, m in caller.messages())
+
+    run(main())
