@@ -146,7 +146,9 @@ class AriCall:
 
     ``state``: ``"waiting"`` (queued or ringing agents), ``"bridged"`` (with
     ``agent`` on leg ``leg`` in ``bridge``), ``"leaving"`` (the adapter sent
-    it back to the dialplan or hung it up). ``moh``: hold music is on;
+    it back to the dialplan or hung it up), ``"orphan"`` (talking in a bridge
+    of this application that acdcore does not know, after a fresh start:
+    followed only to hang up the other side when one leaves). ``moh``: hold music is on;
     ``playback``: the id of the announcement playing.
     """
 
@@ -166,7 +168,8 @@ class AgentLeg:
     """A channel the adapter originated to offer ``call_id`` to ``agent_id``.
 
     ``state``: ``"ringing"``, ``"answered"`` (bridged), ``"done"`` (declined,
-    cancelled or hung up by the adapter: its later events change nothing).
+    cancelled or hung up by the adapter: its later events change nothing),
+    ``"orphan"`` (the other side of an orphan :class:`AriCall`).
     """
 
     leg_id: str
@@ -288,6 +291,21 @@ class AriAdapter:
         if self._ws is not None:
             self._ws.transport.abort()
 
+    async def release_callers(self, reason: str = "shutdown") -> None:
+        """Send every waiting caller back to the dialplan (extension
+        ``unavailable`` of :attr:`exit_context`, ``ACD_REASON`` = ``reason``)
+        and tell acdcore they left (``CallAbandoned``): for a shutdown that no
+        restart will follow. Connected calls go on talking."""
+        for call in [c for c in self.calls.values() if c.state == "waiting"]:
+            for leg in [g for g in self.legs.values() if g.call_id == call.call_id]:
+                if leg.state == "ringing":
+                    leg.state = "done"
+                    self.legs.pop(leg.leg_id, None)
+                    self._ringing.pop((leg.call_id, leg.agent_id), None)
+                    await self._hangup(leg.leg_id)
+            await self._continue(call.call_id, "unavailable", reason)
+            await self._submit(CallAbandoned(now=0, call_id=call.call_id))
+
     async def _on_connect(self) -> None:
         info = await self.client.get("/asterisk/info")
         version = str(((info or {}).get("system") or {}).get("version", ""))
@@ -406,7 +424,9 @@ class AriAdapter:
         self.calls.pop(call.call_id, None)
         if call.state == "leaving":
             return
-        if call.state == "bridged":
+        if call.state == "orphan":
+            await self._teardown(call, call.leg)
+        elif call.state == "bridged":
             log.info("caller %s hung up: call ended", call.call_id)
             await self._submit(CallEnded(now=0, call_id=call.call_id))
             await self._teardown(call, call.leg)
@@ -452,10 +472,12 @@ class AriAdapter:
             leg.state = "done"
             self.legs.pop(leg_id, None)
             await self._hangup(leg_id)
+            if result.accepted:  # acdcore connected a caller who is no longer here
+                await self._submit(CallEnded(now=0, call_id=leg.call_id))
             return
         call.state, call.agent, call.leg = "bridged", leg.agent_id, leg_id
         await self._stop_media(call)
-        bridge = f"acd-{call.call_id}"
+        bridge = self._bridge_id(call.call_id)
         try:
             await self.client.post(
                 "/bridges", type="mixing", bridgeId=bridge, name=f"acd-{call.queue}"
@@ -482,6 +504,11 @@ class AriAdapter:
         self.legs.pop(leg.leg_id, None)
         if leg.state == "ringing":
             await self._leg_failed(leg, cause_reason(cause or 0))
+        elif leg.state == "orphan":
+            call = self.calls.get(leg.call_id)
+            if call is not None and call.state == "orphan":
+                call.state = "leaving"
+                await self._teardown(call, call.call_id)
         elif leg.state == "answered":
             leg.state = "done"
             call = self.calls.get(leg.call_id)
@@ -625,9 +652,15 @@ class AriAdapter:
     # ------------------------------------------------------------ resync
 
     async def resync(self) -> None:
-        """Reconcile with the channels Asterisk has now (after a reconnect,
-        or at start with a restored distributor); see the module docstring."""
+        """Reconcile with the channels and bridges Asterisk has now (after a
+        reconnect, or at start with a restored distributor); see the module
+        docstring."""
         channels = {str(c["id"]): c for c in await self.client.get("/channels") or []}
+        bridges = {
+            str(b["id"]): [str(m) for m in b.get("channels") or []]
+            for b in await self.client.get("/bridges") or []
+            if str(b.get("id", "")).startswith(f"{self.app}-")
+        }
         acd = self._distributor()
         live = set(acd.live_calls())
         for leg in list(self.legs.values()):
@@ -640,16 +673,20 @@ class AriAdapter:
             if call.call_id not in channels:
                 log.info("resync: caller %s is gone", call.call_id)
                 await self._caller_left(call)
-            elif call.call_id not in live and call.state != "leaving":
+            elif call.call_id not in live and call.state not in ("leaving", "orphan"):
                 self._lost(f"call {call.call_id}: acdcore ended it, the caller was still there")
                 await self._continue(call.call_id, "reject", "lost")
         for cid in acd.live_calls():
             if cid not in self.calls:
-                await self._adopt(cid, channels.get(cid))
+                await self._adopt(cid, channels.get(cid), bridges.get(self._bridge_id(cid)))
+        for bid, members in bridges.items():  # talks acdcore does not know (a fresh start)
+            cid = bid[len(self.app) + 1 :]
+            if cid not in self.calls:
+                await self._follow_orphan(cid, bid, members, cid in channels)
         for cid, ch in channels.items():
-            app_data = str((ch.get("dialplan") or {}).get("app_data", ""))
-            args = app_data.split(",")
-            mine = (ch.get("dialplan") or {}).get("app_name") == "Stasis" and args[0] == self.app
+            dialplan = ch.get("dialplan") or {}
+            args = str(dialplan.get("app_data", "")).split(",")
+            mine = dialplan.get("app_name") == "Stasis" and args[0] == self.app
             if not mine or cid in self.calls or cid in self.legs or cid in live:
                 continue
             if len(args) > 1 and args[1] == "agent":
@@ -659,7 +696,14 @@ class AriAdapter:
                 log.info("resync: caller %s entered while we were away", cid)
                 await self._caller_entered(ch, args[1:])
 
-    async def _adopt(self, cid: str, channel: Mapping[str, Any] | None) -> None:
+    def _bridge_id(self, call_id: str) -> str:
+        return f"{self.app}-{call_id}"
+
+    async def _adopt(
+        self, cid: str, channel: Mapping[str, Any] | None, members: list[str] | None
+    ) -> None:
+        """Follow again a live call of acdcore's the adapter does not know
+        (the adapter restarted with a restored distributor)."""
         acd = self._distributor()
         try:
             view = acd.call(cid)
@@ -674,9 +718,28 @@ class AriAdapter:
             )
             log.info("resync: call %s is gone from Asterisk: %s", cid, type(event).__name__)
             await self._submit(event)
+            if members is not None:
+                await self._follow_orphan(cid, self._bridge_id(cid), members, False)
             return
         if connected:
-            self._lost(f"call {cid}: connected to {view.agent} before the restart; not followed")
+            others = [m for m in members or [] if m != cid]
+            if members is None or view.agent is None:
+                self._lost(f"call {cid}: connected to {view.agent}, but not in its bridge")
+            elif others:
+                log.info("resync: call %s with %s followed again", cid, view.agent)
+                self.calls[cid] = AriCall(
+                    cid,
+                    view.queue,
+                    "bridged",
+                    agent=view.agent,
+                    leg=others[0],
+                    bridge=self._bridge_id(cid),
+                )
+                self.legs[others[0]] = AgentLeg(others[0], cid, view.agent, "answered")
+            else:  # the agent left while we were away
+                call = AriCall(cid, view.queue, "leaving", bridge=self._bridge_id(cid))
+                await self._submit(CallEnded(now=0, call_id=cid))
+                await self._teardown(call, cid)
             return
         call = self.calls[cid] = AriCall(cid, view.queue)
         for agent in view.offered_to:  # their legs are unknown: count them unreachable
@@ -685,3 +748,21 @@ class AriAdapter:
             )
         if call.state == "waiting":
             await self._moh(call)
+
+    async def _follow_orphan(self, cid: str, bid: str, members: list[str], present: bool) -> None:
+        """A bridge of this application acdcore knows nothing of: follow it
+        without acdcore so that when one side hangs up, the other is hung up
+        too (nobody stays alone in a bridge)."""
+        others = [m for m in members if m != cid]
+        if present and others:
+            self._lost(f"call {cid}: talking in {bid}, unknown to acdcore; followed until it ends")
+            self.calls[cid] = AriCall(cid, "", "orphan", leg=others[0], bridge=bid)
+            self.legs[others[0]] = AgentLeg(others[0], cid, "", "orphan")
+            return
+        call = AriCall(cid, "", "leaving", bridge=bid)
+        for other in others:
+            await self._teardown(call, other)
+        if present:
+            await self._teardown(call, cid)
+        elif not others:
+            await self._quiet("DELETE", f"/bridges/{bid}")
