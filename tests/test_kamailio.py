@@ -30,6 +30,7 @@ from acdcore import (
     CancelOffer,
     Distributor,
     Event,
+    Exit,
     NoAnswerPolicy,
     Offer,
     OfferAnswered,
@@ -37,10 +38,14 @@ from acdcore import (
     PriorityClasses,
     QueueConfig,
     Queued,
+    QueueRules,
+    RoutingPlan,
+    Rule,
     Strategy,
     UnknownAgent,
 )
-from acdcore.adapters.kamailio import KamailioAdapter
+from acdcore.adapters.kamailio import KamailioAdapter, rpc
+from acdcore.adapters.netstring import encode
 from acdcore.runtime import Runtime
 
 from .sipnet import Kamailio, Sipp
@@ -78,10 +83,11 @@ class Switchboard:
         workdir: Path,
         queue: QueueConfig,
         *others: QueueConfig,
+        plan: RoutingPlan | None = None,
         **adapter: Any,
     ) -> None:
         self.kam, self.workdir = kam, workdir
-        self.acd = Distributor([queue, *others])
+        self.acd = Distributor([queue, *others], plan=plan)
         self.log: list[tuple[Event | None, list[Action]]] = []
         self.adapter = KamailioAdapter(
             port=kam.evapi_port,
@@ -185,7 +191,7 @@ def test_answered(kamailio: Kamailio, tmp_path: Path) -> None:
             got = [m for _, d, m in phone.messages() if d == "received"]
             assert [m.split(" ", 1)[0] for m in got] == ["INVITE", "ACK", "BYE"]
             assert got[0].split("|")[1] == answered.call_id  # the same SIP call
-            assert sb.adapter.unrecovered == []
+            assert not sb.adapter.unrecovered
 
     run(main())
 
@@ -258,6 +264,10 @@ def test_ring_timeout_requeues_at_its_place(kamailio: Kamailio, tmp_path: Path) 
             requeued = [q for q in sb.actions(Queued) if q.reason == "declined"]
             assert [(q.call_id, q.position) for q in requeued] == [(missed.call_id, 1)]
             assert not [c for c in sb.actions(CancelOffer) if c.reason == "ring-timeout"]
+            # Both callers wait on, longer than a ring (which once ended the
+            # hold of a caller held again after a ring: tm answered it 408).
+            await asyncio.sleep(3)
+            assert sb.acd.counts()["waiting"] == 2 and len(sb.adapter.calls) == 2
             await sb.agents("agent_answer", ["erin"])
             assert await first.wait() == 0 and await second.wait() == 0
             order = [e.call_id for e in sb.events(OfferAnswered)]
@@ -351,7 +361,7 @@ def test_reconnect_resynchronises(kamailio: Kamailio, tmp_path: Path) -> None:
             await sb.connect()
             counts = sb.acd.counts()
             assert (counts["completed"], counts["abandoned"], counts["arrived"]) == (1, 1, 2)
-            assert sb.adapter.calls == {} and sb.adapter.unrecovered == []
+            assert sb.adapter.calls == {} and not sb.adapter.unrecovered
             # And the adapter is live again.
             again = await sb.callers("caller", [["0"]], pause_ms=100).start()
             assert await again.wait() == 0
@@ -436,7 +446,7 @@ def test_burst_200_calls_20_agents(kamailio: Kamailio, tmp_path: Path) -> None:
             abandoned = {e.call_id for e in sb.events(CallAbandoned)}
             assert len(abandoned) == 30 and not abandoned & set(answered)
             assert {e.call_id for e in sb.events(CallArrived)} == set(answered) | abandoned
-            assert sb.adapter.unrecovered == [] and sb.adapter.calls == {}
+            assert not sb.adapter.unrecovered and sb.adapter.calls == {}
             print(
                 f"\nburst: acdcore {counts}; served callers sent {dict(sent)}, received "
                 f"{dict(got)}; quitters sent {dict(gave_up)}; answering phones rang "
@@ -462,24 +472,89 @@ def test_offer_made_by_a_deadline(kamailio: Kamailio, tmp_path: Path) -> None:
     run(main())
 
 
-def test_a_caller_the_switch_no_longer_holds_is_abandoned(tmp_path: Path) -> None:
-    """A held transaction that expired (here after 3 s: MAX_WAIT_MS) makes
-    the next command fail; the switch says so and acdcore lets the call go."""
+def test_a_hold_that_expires_is_reported_at_once(tmp_path: Path) -> None:
+    """A held transaction that outlives MAX_WAIT_MS (here 3 s) is answered
+    by tm (408); the configuration reports it (gone) and the call is
+    abandoned then, not at its next offer."""
     kam = Kamailio(tmp_path, max_wait_ms=3000).start()
 
     async def main() -> None:
         async with Switchboard(kam, tmp_path, QueueConfig("support")) as sb:
             caller = await sb.callers("caller", [["0"]], pause_ms=100).start()
             await until(lambda: sb.acd.counts()["waiting"] == 1, what="the caller to wait")
-            await caller.wait(timeout=20)  # the switch gave up on it
-            await sb.agents("agent_answer", ["ned"])  # the offer finds no transaction
-            await until(lambda: sb.acd.counts()["abandoned"] == 1, what="the abandon")
+            await until(lambda: sb.acd.counts()["abandoned"] == 1, timeout=10, what="the report")
             assert sb.adapter.calls == {} and len(sb.adapter.unrecovered) == 1
+            await caller.wait(timeout=20)
+            assert any(m.startswith("SIP/2.0 408") for _, _, m in caller.messages())
+            table = await rpc("127.0.0.1", kam.rpc_port, "htable.dump", ["acd"])
+            assert table == []  # nothing left behind on the switch
 
     try:
         run(main())
     finally:
         kam.stop()
+
+
+def test_a_final_answer_reaches_the_caller(kamailio: Kamailio, tmp_path: Path) -> None:
+    """Reject (a full queue) becomes 486; an overflow to a destination is
+    forwarded there (the destination answers and the caller talks)."""
+
+    async def main() -> None:
+        voicemail = Sipp(tmp_path, "agent_answer", kamailio.sip_port)
+        plan = RoutingPlan(
+            rules=(),
+            default=Rule("default", queue="support"),
+            queues={
+                "support": QueueRules(
+                    max_wait=1.0,
+                    on_max_wait=Exit("destination", f"sip:vm@127.0.0.1:{voicemail.port}"),
+                )
+            },
+        )
+        queue = QueueConfig("support", max_length=1)
+        async with Switchboard(kamailio, tmp_path, queue, plan=plan) as sb:
+            await voicemail.start()
+            sb.phones.append(voicemail)
+            first = await sb.callers("caller", [["0"]], pause_ms=200).start()
+            await until(lambda: sb.acd.counts()["waiting"] == 1, what="the first caller")
+            second = await sb.callers("caller_refused", [["0"]]).start()
+            assert await second.wait() == 0
+            assert any(m.startswith("SIP/2.0 486") for _, _, m in second.messages())
+            assert await first.wait() == 0  # answered by the voicemail, talked, hung up
+            counts = sb.acd.counts()
+            assert (counts["rejected"], counts["overflowed"]) == (1, 1)
+            got = [m.split(" ")[0] for _, d, m in voicemail.messages() if d == "received"]
+            assert got == ["INVITE", "ACK", "BYE"]
+            assert sb.adapter.calls == {}
+
+    run(main())
+
+
+def test_malformed_switch_messages_are_skipped(tmp_path: Path) -> None:
+    """What the configuration would never send is counted and skipped; the
+    adapter goes on with the next message."""
+
+    async def main() -> None:
+        acd = Distributor([QueueConfig("support")])
+        adapter = KamailioAdapter(rpc_port=None)
+        async with Runtime(acd, adapter) as runtime:
+            adapter._runtime = runtime
+            reader = asyncio.StreamReader()
+            for raw in (
+                b"[1, 2]",
+                b"not json",
+                b'{"event": "invite"}',
+                b'{"event": "answered", "callid": "x"}',
+                b'{"event": "nonsense"}',
+                b'{"event": "invite", "callid": "c1", "queue": "support", "tindex": 1, "tlabel": 2}',
+            ):
+                reader.feed_data(encode(raw))
+            reader.feed_eof()
+            await adapter._read(reader)
+            assert adapter.counts["malformed"] == 4
+            assert acd.counts()["waiting"] == 1  # the last one, a good one, went through
+
+    run(main())
 
 
 def test_a_caller_out_of_branches_is_let_go(kamailio: Kamailio, tmp_path: Path) -> None:

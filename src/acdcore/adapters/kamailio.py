@@ -26,9 +26,12 @@ Kamailio (evapi event)                  acdcore event
 ``declined``: an agent's final 3xx-6xx  ``OfferDeclined``: 486/600 ``"busy"``,
                                         603 ``"declined"``, 408/480 ``"no-answer"``,
                                         anything else ``"unreachable"``
-``failed``: every branch ended, the     ``OfferDeclined(reason="no-answer")`` for
-ring timer expired                      each phone still ringing; the caller is
-                                        held again for the next offer
+``failed``: every branch ended          ``OfferDeclined`` for each phone still
+                                        ringing (``"no-answer"`` when the ring
+                                        timer expired, else by the final code);
+                                        the caller is held again
+``gone``: a hold expired, or a          ``CallAbandoned`` (and listed in
+command found no transaction            ``unrecovered``)
 ``ended``: BYE or dialog timeout        ``CallEnded``
 ``register``: a phone registered        the agent's contact; ``AgentLoggedIn`` /
                                         ``AgentLoggedOut`` if ``profiles`` is given
@@ -36,8 +39,9 @@ ring timer expired                      each phone still ringing; the caller is
 
 And each action acdcore returns:
 
-- ``Offer``: ring the agent's registered contact with the offer's ring
-  timeout less ``ring_grace``, so **the switch owns the ring timer** and
+- ``Offer``: ring the agent's registered contact until ``ring_grace``
+  seconds before acdcore's own ring timeout for that offer (counted from
+  when acdcore decided it), so **the switch owns the ring timer** and
   acdcore's is the backstop. Offers decided together (ring-all) go out as
   one command with one branch each, because Kamailio cannot add or cancel
   one branch of a ringing transaction from outside its reply routes. An
@@ -105,8 +109,9 @@ from .. import (
     Reject,
     SelfService,
     UnknownCall,
+    UnknownQueue,
 )
-from ..runtime import ActionFailed, Result, Runtime
+from ..runtime import ActionFailed, Result, Runtime, RuntimeFailed
 from .netstring import NetstringError, NetstringReader, encode
 
 __all__ = ["CONFIG", "KamailioAdapter", "SipCall", "config_path", "decline_reason", "rpc"]
@@ -247,7 +252,7 @@ class KamailioAdapter:
         """Each registered agent's contact URI."""
         self.announcements: collections.deque[Announce] = collections.deque(maxlen=1000)
         """The latest ``Announce`` actions (Kamailio cannot play them)."""
-        self.unrecovered: list[str] = []
+        self.unrecovered: collections.deque[str] = collections.deque(maxlen=1000)
         """What a resynchronisation could not reconcile, in words."""
         self.connected = asyncio.Event()
         self.counts: collections.Counter[str] = collections.Counter()
@@ -282,6 +287,10 @@ class KamailioAdapter:
                 await self._read(reader)
             except (OSError, NetstringError) as exc:
                 log.warning("evapi connection lost: %s", exc)
+            except (KeyError, TypeError, ValueError) as exc:  # an unreadable RPC answer
+                log.error("could not resynchronise with Kamailio: %r", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.reconnect_max)
             finally:
                 self.connected.clear()
                 self._writer = None
@@ -312,7 +321,10 @@ class KamailioAdapter:
                 try:
                     message = json.loads(payload)
                 except ValueError:
-                    log.error("evapi message is not JSON: %r", payload[:200])
+                    message = None
+                if not isinstance(message, dict):
+                    self.counts["malformed"] += 1
+                    log.error("evapi message is not a JSON object: %r", payload[:200])
                     continue
                 await self.on_message(message)
 
@@ -322,10 +334,18 @@ class KamailioAdapter:
         """Handle one evapi event from Kamailio (see the module docstring)."""
         kind = message.get("event")
         if kind not in _EVENTS:
+            self.counts["malformed"] += 1
             log.warning("unknown evapi event %r", message)
             return
         self.counts[f"event:{kind}"] += 1
-        await getattr(self, f"_on_{kind}")(message)
+        try:
+            await getattr(self, f"_on_{kind}")(message)
+        except RuntimeFailed:
+            raise  # the runtime stopped: so does the adapter
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A message this configuration would not send: skip it, keep serving.
+            self.counts["malformed"] += 1
+            log.error("evapi %s event %r could not be handled: %r", kind, message, exc)
 
     async def _submit(self, event: Event) -> Result:
         assert self._runtime is not None
@@ -336,7 +356,10 @@ class KamailioAdapter:
 
     async def _on_invite(self, m: dict[str, Any]) -> None:
         cid = str(m["callid"])
-        if cid in self.calls:
+        known = self.calls.get(cid)
+        if known is not None and (known.tindex, known.tlabel) == (m["tindex"], m["tlabel"]):
+            return  # already taken from the switch's table when resynchronising
+        if known is not None:
             log.warning("a second INVITE transaction for call %s: refused", cid)
             self._send({"cmd": "reply", "code": 482, "reason": "Merged Request"}, m)
             return
@@ -345,7 +368,7 @@ class KamailioAdapter:
         result = await self._submit(self._arrival(m))
         if not result.accepted and self.calls.get(cid) is call:
             del self.calls[cid]
-            code = 404 if type(result.error).__name__ == "UnknownQueue" else 400
+            code = 404 if isinstance(result.error, UnknownQueue) else 400
             self._send({"cmd": "reply", "code": code, "reason": "ACD Refused"}, m)
 
     @staticmethod
@@ -431,8 +454,17 @@ class KamailioAdapter:
 
     async def _on_ended(self, m: dict[str, Any]) -> None:
         call = self.calls.pop(str(m["callid"]), None)
-        if call is not None and call.agent is not None:
+        if call is None:
+            return
+        if call.agent is not None:
             await self._submit(CallEnded(now=0, call_id=call.call_id))
+            return
+        # A talk acdcore never connected (an answer it could not place) ended:
+        # the caller is gone, so the call must end in acdcore too.
+        self._lost(f"call {call.call_id}: ended on the switch while acdcore had no agent on it")
+        with contextlib.suppress(UnknownCall):
+            self._distributor().call(call.call_id)
+            await self._submit(CallAbandoned(now=0, call_id=call.call_id))
 
     async def _on_register(self, m: dict[str, Any]) -> None:
         agent = str(m.get("agent") or "")
@@ -562,8 +594,23 @@ class KamailioAdapter:
             return
         if not call.pending:
             return
-        ring = min(o.ring_timeout for o, _ in call.pending)
-        ring_ms = max(1000, round((ring - self.ring_grace) * 1000))
+        # The switch's ring must end before acdcore's backstop, which runs
+        # from when the offer was decided (it may have waited for the last
+        # ring of this call to end). An offer with under a second left is
+        # not rung at all: acdcore's timer takes it back in a moment.
+        now = self._runtime.now() if self._runtime is not None else 0.0
+        fresh: list[tuple[Offer, str]] = []
+        stale: list[tuple[Offer, str]] = []
+        for o, c in call.pending:
+            left = o.at + o.ring_timeout - self.ring_grace - now
+            (fresh if left >= 1.0 else stale).append((o, c))
+        if stale:
+            log.info("call %s: offers too old to ring: %s", call_id, [o.agent_id for o, _ in stale])
+        call.pending = fresh
+        if not fresh:
+            return
+        left = min(o.at + o.ring_timeout - self.ring_grace - now for o, _ in fresh)
+        ring_ms = round(left * 1000)
         call.ringing = {contact: o.agent_id for o, contact in call.pending}
         call.pending = []
         call.held = False
@@ -616,9 +663,16 @@ class KamailioAdapter:
                 continue
             rec = table.pop(cid, None)
             await self._reconcile(cid, view.state.value, view.offered_to, view.agent, rec)
-        for cid in [c for c in self.calls if c not in acd.live_calls()]:
-            self.calls.pop(cid)
-            table.pop(cid, None)
+        live = set(acd.live_calls())
+        for cid in [c for c in self.calls if c not in live]:
+            call = self.calls.pop(cid)
+            rec = table.pop(cid, None)
+            if rec is None or rec.get("state") != "held":
+                continue
+            call.tindex, call.tlabel, call.held = int(rec["tindex"]), int(rec["tlabel"]), True
+            if call.final is None:  # acdcore is done with it, and said nothing the switch heard
+                call.final = {"cmd": "reply", "code": 480, "reason": "ACD Finished"}
+            self.calls[cid] = call  # _flush_all sends its final answer
         for cid, rec in table.items():  # held by the switch, never seen by acdcore
             if rec.get("state") == "held":
                 self.calls[cid] = SipCall(cid, int(rec["tindex"]), int(rec["tlabel"]))
