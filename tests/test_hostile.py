@@ -1400,3 +1400,15 @@ def test_schedules_are_closed_outside_the_calendar() -> None:
         Schedule(LONG, hours={})
     with pytest.raises(ConfigError):
         Schedule("UTC", hours={"mon": [(dt.time(9, tzinfo=dt.UTC), dt.time(10))]})
+
+
+def test_a_reservation_that_ends_at_infinity_needs_no_deadline(backend: str) -> None:
+    """Shrunk from test_accepted_hostile_configurations_run_or_refuse: a
+    preferred-agent wait of 1e308 at t=1e308 ends at +inf. No deadline can
+    come at +inf, so none is scheduled, and check() once required one."""
+    acd = Distributor([QueueConfig("q", preferred_agent_wait=1e308)], start=1e308, backend=backend)
+    acd.handle(AgentLoggedIn(now=1e308, profile=AgentProfile("a2", queues=["q"])))
+    acd.handle(CallArrived(now=1e308, call_id="c0", queue="q", preferred_agent="zz"))
+    assert acd.next_deadline() is None
+    acd.check()
+    assert acd.call("c0").state.value == "waiting"  # reserved for zz, for ever

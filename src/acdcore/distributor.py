@@ -2473,7 +2473,7 @@ class Distributor:
                 for aid in self._pool(call):
                     a = self._agents[aid]
                     at = eligible_at(a, call, q, now)
-                    if at is None:
+                    if at is None or at == math.inf:  # never: no deadline can come
                         continue
                     _require(
                         at > now,
