@@ -171,33 +171,45 @@ def actions_digest(actions: list[Action]) -> str:
     return hashlib.sha256(repr(actions).encode()).hexdigest()[:24]
 
 
-async def main(directory: Path, seed: int, ops: int, mode: str) -> int:
-    ref_path = directory.parent / "ref.json"
-    acd, metrics = build()
-    store = Store(directory, flush="flush", snapshot_every=150, snapshot_seconds=None)
-    recovery = store.recover(acd, metrics)
-    ref: dict[str, Any] = {}
-    start = 0
-    resumed_mid_step = False
-    if mode == "run":
-        ref = json.loads(ref_path.read_text())
-        where = {
-            st: (op, phase) for op, entries in enumerate(ref["steps"]) for phase, st, _ in entries
-        }
-        where[ref["initial"]] = (-1, "event")
-        found = where.get(digest(acd))
-        if found is None:
-            print("the recovered state is not one the uninterrupted run had", file=sys.stderr)
-            return 4
-        op, phase = found
-        start = op + 1 if phase == "event" else op
-        acked = _last_acknowledged(directory.parent / f"acked-{directory.name}")
-        if start <= acked:
-            print(f"step {acked} was acknowledged but recovery resumes at {start}", file=sys.stderr)
-            return 6
-        resumed_mid_step = phase == "advance"  # its advance is done: the repeat is empty
-    with open(directory.parent / "recoveries.log", "a") as log:
-        log.write(f"{start} {recovery.snapshot} {recovery.replayed} {recovery.torn}\n")
+def resume_point(acd: Distributor, files: Path, acked: str) -> tuple[int, bool] | int:
+    """Where the script resumes for the state ``acd`` is in (the step, and
+    whether that step's advance is already done), or an exit code: 4 when
+    the state is not one the uninterrupted run had, 6 when a step the
+    switch saw accepted (the ``acked`` file) is missing from it."""
+    ref = json.loads((files / "ref.json").read_text())
+    where = {st: (op, phase) for op, entries in enumerate(ref["steps"]) for phase, st, _ in entries}
+    where[ref["initial"]] = (-1, "event")
+    found = where.get(digest(acd))
+    if found is None:
+        print("the recovered state is not one the uninterrupted run had", file=sys.stderr)
+        return 4
+    op, phase = found
+    start = op + 1 if phase == "event" else op
+    last = _last_acknowledged(files / acked)
+    if start <= last:
+        print(f"step {last} was acknowledged but recovery resumes at {start}", file=sys.stderr)
+        return 6
+    return start, phase == "advance"  # its advance is done: the repeat is empty
+
+
+async def drive(
+    acd: Distributor,
+    metrics: Metrics,
+    store: Any,
+    files: Path,
+    seed: int,
+    ops: int,
+    mode: str,
+    start: int = 0,
+    resumed_mid_step: bool = False,
+    acked: str = "acked",
+    on_entry: Any = None,
+) -> int:
+    """Run the script from step ``start`` with a runtime journaling into
+    ``store`` (see the module docstring); ``files`` holds ref.json, the
+    acked file and the final states. ``on_entry(event, actions)`` (optional)
+    is called after each entry is checked. Returns the exit code."""
+    ref: dict[str, Any] = json.loads((files / "ref.json").read_text()) if mode == "run" else {}
     steps: list[list[tuple[str, str, str]]] = [[] for _ in range(ops)]
     current = [start]
     bad: list[str] = []
@@ -215,12 +227,12 @@ async def main(directory: Path, seed: int, ops: int, mode: str) -> int:
             expected = [e for e in ref["steps"][current[0]] if e[0] == phase]
             if list(entry) not in expected:
                 bad.append(f"step {current[0]} {phase}: the state or actions differ")
+        if on_entry is not None:
+            on_entry(event, actions)
 
     initial = digest(acd)
     clock = Clock(max(acd.now, float(start)))
-    acks = os.open(
-        directory.parent / f"acked-{directory.name}", os.O_WRONLY | os.O_APPEND | os.O_CREAT
-    )
+    acks = os.open(files / acked, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     print("ready", flush=True)
     async with Runtime(
         acd, Switch(), clock=clock, store=store, metrics=metrics, observe=observe
@@ -238,13 +250,40 @@ async def main(directory: Path, seed: int, ops: int, mode: str) -> int:
                 print(bad[0], file=sys.stderr)
                 return 5
             os.write(acks, f"{i}\n".encode())  # the switch saw it accepted
-    store.close()
     acd.check()
     final = snapshots.dumps(snapshots.save(acd, metrics=metrics))
-    (directory.parent / f"final-{mode}.json").write_text(final)
+    (files / f"final-{mode}.json").write_text(final)
     if mode == "reference":
-        ref_path.write_text(json.dumps({"initial": initial, "steps": steps}))
+        (files / "ref.json").write_text(json.dumps({"initial": initial, "steps": steps}))
     return 0
+
+
+async def main(directory: Path, seed: int, ops: int, mode: str) -> int:
+    acd, metrics = build()
+    store = Store(directory, flush="flush", snapshot_every=150, snapshot_seconds=None)
+    recovery = store.recover(acd, metrics)
+    start, mid = 0, False
+    if mode == "run":
+        point = resume_point(acd, directory.parent, f"acked-{directory.name}")
+        if isinstance(point, int):
+            return point
+        start, mid = point
+    with open(directory.parent / "recoveries.log", "a") as log:
+        log.write(f"{start} {recovery.snapshot} {recovery.replayed} {recovery.torn}\n")
+    code = await drive(
+        acd,
+        metrics,
+        store,
+        directory.parent,
+        seed,
+        ops,
+        mode,
+        start,
+        mid,
+        f"acked-{directory.name}",
+    )
+    store.close()
+    return code
 
 
 if __name__ == "__main__":

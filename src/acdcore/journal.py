@@ -51,6 +51,8 @@ __all__ = [
     "Entry",
     "JournalError",
     "JournalRead",
+    "entry_line",
+    "parse_entry",
     "JournalWriter",
     "ReplayReport",
     "read_journal",
@@ -126,25 +128,19 @@ class JournalWriter:
 
     def advance(self, now: float, actions: Sequence[Action] = ()) -> int:
         """Record ``advance(now)`` and the actions it returned; its ``seq``."""
-        check_number(now, "now")
-        return self._append({"seq": self._seq, "advance": now}, actions)
+        return self._append(None, now, actions)
 
     def event(self, event: Event, actions: Sequence[Action] = ()) -> int:
         """Record an accepted event and the actions it returned; its ``seq``."""
-        return self._append({"seq": self._seq, "event": to_json(event)}, actions)
+        return self._append(event, 0.0, actions)
 
-    def _append(self, entry: dict[str, Any], actions: Sequence[Action]) -> int:
-        if self._record:
-            entry["actions"] = [to_json(a) for a in actions]
-        self._write_line(entry)
+    def _append(self, event: Event | None, now: float, actions: Sequence[Action]) -> int:
+        self._file.write(entry_line(self._seq, event, now, actions if self._record else None))
         seq = self._seq
         self._seq += 1
         self._pending += 1
         self._sync()
         return seq
-
-    def _write_line(self, data: dict[str, Any]) -> None:
-        self._file.write(_line_text(data))
 
     def _sync(self, force: bool = False) -> None:
         policy = self._policy
@@ -173,6 +169,30 @@ class JournalWriter:
 
 def _line_text(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def entry_line(
+    seq: int, event: Event | None, now: float, actions: Sequence[Action] | None
+) -> str:
+    """The journal line (with its newline) of entry ``seq``: ``event``, or an
+    advance to ``now`` when ``event`` is ``None``; ``actions`` (``None``: not
+    recorded). What :class:`JournalWriter` writes, for journals kept
+    elsewhere (see :mod:`acdcore.replication`)."""
+    entry: dict[str, Any] = {"seq": seq}
+    if event is None:
+        entry["advance"] = check_number(now, "now")
+    else:
+        entry["event"] = to_json(event)
+    if actions is not None:
+        entry["actions"] = [to_json(a) for a in actions]
+    return _line_text(entry)
+
+
+def parse_entry(line: str | bytes, expected: int) -> Entry:
+    """Read one journal line written by :func:`entry_line` (or a journal
+    file); its ``seq`` must be ``expected``. Raises
+    :class:`~acdcore.errors.InvalidValue` naming what is wrong."""
+    return _entry(line.encode() if isinstance(line, str) else line, expected)
 
 
 def write_whole(path: Path, text: str) -> None:

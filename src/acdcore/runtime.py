@@ -51,8 +51,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -61,9 +61,9 @@ from .distributor import Distributor
 from .errors import AcdError, InvalidValue
 from .events import CallbackUnanswered, Event, OfferDeclined
 from .metrics import Metrics
-from .store import Store, feed
+from .store import feed
 
-__all__ = ["ActionFailed", "ActionSink", "Guard", "Result", "Runtime", "RuntimeFailed"]
+__all__ = ["ActionFailed", "ActionSink", "Guard", "Recorder", "Result", "Runtime", "RuntimeFailed"]
 
 log = logging.getLogger("acdcore.runtime")
 
@@ -109,6 +109,29 @@ class Result:
         return self.error is None
 
 
+@runtime_checkable
+class Recorder(Protocol):
+    """Where the runtime journals: a :class:`~acdcore.store.Store` (a data
+    directory) or a :class:`~acdcore.replication.Primary` (Redis Streams, for
+    a hot standby). Each method raising stops the runtime (fail-stop)."""
+
+    def advance(self, now: float, actions: Sequence[Action] = ()) -> int:
+        """Record an advance to ``now`` and its actions; the entry's number."""
+        ...
+
+    def event(self, event: Event, actions: Sequence[Action] = ()) -> int:
+        """Record an accepted event and its actions; the entry's number."""
+        ...
+
+    def snapshot_due(self) -> bool:
+        """True when a snapshot should be taken now."""
+        ...
+
+    def snapshot(self, distributor: Distributor, metrics: Metrics | None = None) -> int:
+        """Snapshot the state after every entry recorded so far."""
+        ...
+
+
 _POKE = object()
 
 Guard = Callable[[Distributor, Event], None]
@@ -136,13 +159,13 @@ class Runtime:
         *,
         clock: Callable[[], float] = time.time,
         observe: Callable[[Event | None, list[Action]], None] | None = None,
-        store: Store | None = None,
+        store: Recorder | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         if not isinstance(distributor, Distributor):
             raise InvalidValue(f"distributor must be a Distributor, got {distributor!r}")
-        if store is not None and not isinstance(store, Store):
-            raise InvalidValue(f"store must be a Store, got {store!r}")
+        if store is not None and not isinstance(store, Recorder):
+            raise InvalidValue(f"store must be a Store (or a Recorder), got {store!r}")
         if metrics is not None and not isinstance(metrics, Metrics):
             raise InvalidValue(f"metrics must be a Metrics, got {metrics!r}")
         self.distributor = distributor
