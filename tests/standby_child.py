@@ -26,10 +26,9 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crash_child import build, drive, resume_point
-
 from acdcore.replication import Fenced, Standby
 from acdcore.runtime import RuntimeFailed
+from crash_child import build, drive, resume_point
 
 
 async def main(files: Path, port: int, seed: int, ops: int, node: str, ttl: float) -> int:

@@ -51,10 +51,10 @@ __all__ = [
     "Entry",
     "JournalError",
     "JournalRead",
-    "entry_line",
-    "parse_entry",
     "JournalWriter",
     "ReplayReport",
+    "entry_line",
+    "parse_entry",
     "read_journal",
     "replay",
 ]
@@ -171,9 +171,7 @@ def _line_text(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
 
 
-def entry_line(
-    seq: int, event: Event | None, now: float, actions: Sequence[Action] | None
-) -> str:
+def entry_line(seq: int, event: Event | None, now: float, actions: Sequence[Action] | None) -> str:
     """The journal line (with its newline) of entry ``seq``: ``event``, or an
     advance to ``now`` when ``event`` is ``None``; ``actions`` (``None``: not
     recorded). What :class:`JournalWriter` writes, for journals kept
