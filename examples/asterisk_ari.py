@@ -75,7 +75,7 @@ async def main(args: argparse.Namespace) -> int:
         await adapter.serve(runtime)
     print("counts:", {k: v for k, v in acd.counts().items() if v})
     if adapter.unrecovered:
-        print("unrecovered:", adapter.unrecovered)
+        print("unrecovered:", list(adapter.unrecovered))
     return 0
 
 

@@ -8,7 +8,8 @@ ARI client (application ``acd-driver``) plays the callers and the agents'
 phones by originating Local channels. ``tests/test_ari.py`` replays the
 recordings against ``tests/ari_fake.py``.
 
-Usage (Asterisk built as in /work/asterisk/README.txt)::
+Usage (an Asterisk 22 build as in docs/asterisk.md, its home in
+``ACD_ASTERISK_HOME``)::
 
     .venv/bin/python tests/ari_live.py                 # start Asterisk, all cases, record, stop
     .venv/bin/python tests/ari_live.py --cases answered,ring-all --no-record
@@ -110,9 +111,14 @@ def describe(item: Event | Action) -> str:
 
 
 def make_adapter(
-    url: str, tap: Any = None, reconnect_min: float = 0.05, cls: type[AriAdapter] = AriAdapter
+    url: str,
+    tap: Any = None,
+    reconnect_min: float = 0.05,
+    cls: type[AriAdapter] = AriAdapter,
+    instance: str | None = None,
 ) -> AriAdapter:
-    """The adapter as every case (and its replay) builds it."""
+    """The adapter as every case (and its replay, with the recorded
+    ``instance``) builds it."""
     return cls(
         url,
         USER,
@@ -122,6 +128,7 @@ def make_adapter(
         ring_grace=2.0,
         reconnect_min=reconnect_min,
         tap=tap,
+        instance=instance,
     )
 
 
@@ -268,6 +275,10 @@ class Case:
     def count(self, outcome: str) -> int:
         return self.acd.counts()[outcome]
 
+    def leg(self, call_id: str, agent: str, n: int = 1) -> str:
+        """The id of the ``n``-th leg the adapter originated for ``agent``."""
+        return f"{call_id}-{agent}-{self.adapter.instance}-{n}"
+
     async def finish(self) -> None:
         self.rec.active = False
         await self.adapter.close()
@@ -283,12 +294,13 @@ class Case:
             "recorded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "app": APP,
             "reconnect_min": self.reconnect_min,
+            "instance": self.adapter.instance,
         }
         outcome = {
             "kind": "outcome",
             "counts": self.acd.counts(),
             "trace": self.trace,
-            "unrecovered": self.adapter.unrecovered,
+            "unrecovered": list(self.adapter.unrecovered),
             "announcements": len(self.adapter.announcements),
         }
         return [header, *self.rec.entries, outcome]
@@ -305,9 +317,7 @@ async def case_answered(c: Case) -> None:
     await until(lambda: c.state(cid) is CallState.CONNECTED, 10, "connected")
     await until(
         lambda: c.driver.saw(
-            lambda e: (
-                e["type"] == "ChannelEnteredBridge" and e["channel"]["id"].startswith(cid + "-a1")
-            )
+            lambda e: e["type"] == "ChannelEnteredBridge" and e["channel"]["id"] == c.leg(cid, "a1")
         ),
         10,
         "bridged",
@@ -349,7 +359,7 @@ async def case_declined(c: Case) -> None:
     assert leg == "a1", leg
     await until(lambda: any(g.state == "answered" for g in c.adapter.legs.values()), 5, "leg")
     await asyncio.sleep(0.5)
-    await c.driver.hangup(f"{cid}-a1-1-2")  # the agent's phone hangs up
+    await c.driver.hangup(c.leg(cid, "a1") + "-2")  # the agent's phone hangs up
     await until(lambda: c.count("completed") == 1, 10, "completed")
     await c.driver.no_channels()
 
@@ -417,13 +427,13 @@ async def case_ring_all(c: Case) -> None:
     assert c.acd.call(cid).agent == "r1"
     await until(
         lambda: c.driver.saw(
-            lambda e: e["type"] == "ChannelDestroyed" and e["channel"]["id"] == f"{cid}-r2-1"
+            lambda e: e["type"] == "ChannelDestroyed" and e["channel"]["id"] == c.leg(cid, "r2")
         ),
         5,
         "r2's leg hung up",
     )
     await asyncio.sleep(0.5)
-    await c.driver.hangup(f"{cid}-r1-1-2")
+    await c.driver.hangup(c.leg(cid, "r1") + "-2")
     await until(lambda: c.count("completed") == 1, 10, "completed")
     await c.driver.no_channels()
 
@@ -508,7 +518,7 @@ async def run_case(name: str, url: str, driver: Driver, record: Path | None) -> 
         "error": error,
         "seconds": round(time.monotonic() - started, 1),
         "counts": {k: v for k, v in c.acd.counts().items() if v},
-        "unrecovered": c.adapter.unrecovered,
+        "unrecovered": list(c.adapter.unrecovered),
         "requests": sum(1 for e in c.rec.entries if e["kind"] == "req"),
         "events": sum(1 for e in c.rec.entries if e["kind"] == "event"),
     }

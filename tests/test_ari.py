@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,13 @@ from acdcore import (  # noqa: E402
     Action,
     AgentLoggedIn,
     AgentProfile,
+    Announce,
     CallState,
     CancelOffer,
     Distributor,
     Event,
     QueueConfig,
+    Queued,
     Strategy,
 )
 from acdcore.adapters.ari import (  # noqa: E402
@@ -52,7 +55,7 @@ from acdcore.adapters.ari import (  # noqa: E402
     dial_reason,
     prompt_media,
 )
-from acdcore.adapters.ari_client import AriError  # noqa: E402
+from acdcore.adapters.ari_client import AriClient, AriError, AriUnavailable  # noqa: E402
 from acdcore.runtime import Runtime  # noqa: E402
 
 from .ari_fake import FakeAri, load  # noqa: E402
@@ -81,17 +84,25 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 async def replay(
-    path: Path, cls: type[AriAdapter] = AriAdapter, request_wait: float = 15.0
+    path: Path | list[dict[str, Any]],
+    cls: type[AriAdapter] = AriAdapter,
+    request_wait: float = 15.0,
+    seen: list[AriAdapter] | None = None,
 ) -> list[str]:
-    """Run the adapter against the recording at ``path``; return what differs
-    from the live run (empty: the same)."""
-    entries = load(path)
+    """Run the adapter against the recording at ``path`` (or its entries);
+    return what differs from the live run (empty: the same). The adapter is
+    appended to ``seen``."""
+    entries = load(path) if isinstance(path, Path) else path
     trace: list[str] = []
     fake = FakeAri(entries, request_wait=request_wait, response_wait=min(5.0, request_wait))
     header, outcome = fake.header, fake.outcome
     acd = make_distributor(header["case"])
     url = await fake.start()
-    adapter = make_adapter(url, reconnect_min=header["reconnect_min"], cls=cls)
+    adapter = make_adapter(
+        url, reconnect_min=header["reconnect_min"], cls=cls, instance=header["instance"]
+    )
+    if seen is not None:
+        seen.append(adapter)
 
     def observe(event: Event | None, actions: list[Action]) -> None:
         if event is not None:
@@ -124,8 +135,10 @@ async def replay(
         failures.append(f"acdcore trace differs:\n live:   {outcome['trace']}\n replay: {trace}")
     if acd.counts() != outcome["counts"]:
         failures.append(f"counts differ: live {outcome['counts']}, replay {acd.counts()}")
-    if adapter.unrecovered != outcome["unrecovered"]:
-        failures.append(f"unrecovered: live {outcome['unrecovered']}, replay {adapter.unrecovered}")
+    if list(adapter.unrecovered) != outcome["unrecovered"]:
+        failures.append(
+            f"unrecovered: live {outcome['unrecovered']}, replay {list(adapter.unrecovered)}"
+        )
     failures += [f"unexpected request: {u}" for u in fake.unexpected]
     failures += [f"request not sent: {m}" for m in fake.missing()]
     failures += fake.problems
@@ -167,14 +180,29 @@ class KeepsLosers(AriAdapter):
 
 
 @pytest.mark.parametrize(
-    ("cls", "case"),
-    [(BusyAnswers, "declined"), (KeepsLosers, "ring-all")],
+    ("cls", "case", "expected"),
+    [
+        # b1's busy leg is bridged with the caller: a request Asterisk never got
+        (
+            BusyAnswers,
+            "declined",
+            "unexpected request: POST /bridges/{bridge}/addChannel"
+            " {{'channel': '{call},{call}-b1-{instance}-1'}}",
+        ),
+        # r2's losing leg is left ringing: the DELETE Asterisk got never comes
+        (KeepsLosers, "ring-all", "the adapter never sent DELETE /channels/{call}-r2-{instance}-1"),
+    ],
     ids=["busy", "ring-all"],
 )
-def test_replay_catches_a_wrong_adapter(cls: type[AriAdapter], case: str) -> None:
-    """A replay is a real check: a wrong adapter fails it."""
-    failures = asyncio.run(replay(DATA / f"{case}.jsonl", cls, request_wait=1.0))
-    assert failures
+def test_replay_catches_a_wrong_adapter(cls: type[AriAdapter], case: str, expected: str) -> None:
+    """A replay is a real check: a wrong adapter fails it, for the wrong it does."""
+    path = DATA / f"{case}.jsonl"
+    header = load(path)[0]
+    call = next(e["event"]["channel"]["id"] for e in load(path) if e["kind"] == "event")
+    expected = expected.format(bridge=f"acd-{call}", call=call, instance=header["instance"])
+    failures = asyncio.run(replay(path, cls, request_wait=1.0))
+    assert any(f.startswith(expected) for f in failures), "\n".join(failures)
+    assert any(f.startswith("acdcore trace differs") for f in failures)
 
 
 # ---------------------------------------------------------------- the mapping, no server
@@ -207,7 +235,9 @@ def test_prompts_are_asterisk_core_sounds() -> None:
 
 
 class StubClient:
-    """Stands in for the ARI client: records requests, answers from a table."""
+    """Stands in for the ARI client: records requests, answers from a table
+    (an exception is raised; an ``asyncio.Event`` is waited for, then the
+    request answers ``None``: a request in flight)."""
 
     def __init__(self, answers: dict[tuple[str, str], Any] | None = None) -> None:
         self.sent: list[tuple[str, str, dict[str, str]]] = []
@@ -216,9 +246,14 @@ class StubClient:
     async def request(self, method: str, path: str, params: Any = None, body: Any = None) -> Any:
         self.sent.append((method, path, {k: str(v) for k, v in (params or {}).items()}))
         answer = self.answers.get((method, path))
+        if isinstance(answer, asyncio.Event):
+            await answer.wait()
+            return None
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    retry = AriClient.retry  # the real retry logic, over the stub's request
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params)
@@ -238,18 +273,28 @@ def stasis_start(cid: str, *args: str) -> dict[str, Any]:
     }
 
 
-async def settle(runtime: Runtime) -> None:
-    """Let the actions of the events submitted so far be performed."""
+async def settle(
+    runtime: Runtime, cond: Callable[[], bool] = lambda: True, timeout: float = 2.0
+) -> None:
+    """Wait until the actions of the events submitted so far (and of what
+    they set off) have been performed, and ``cond()`` holds; fail after
+    ``timeout`` seconds."""
+
+    def quiet() -> bool:
+        return not runtime._performing and cond()
+
     await runtime.poke()
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await until(quiet, timeout, "the actions performed")
 
 
 async def with_adapter(
     test: Any, strategy: Strategy = Strategy.LONGEST_IDLE, agents: tuple[str, ...] = ("a1",)
 ) -> None:
     acd = Distributor([QueueConfig("q", strategy=strategy, ring_timeout=30)])
-    adapter = AriAdapter("http://ari.invalid", "u", "p", endpoints=lambda a: f"PJSIP/{a}")
+    adapter = AriAdapter(
+        "http://ari.invalid", "u", "p", endpoints=lambda a: f"PJSIP/{a}", instance="t0"
+    )
+    adapter.retry_delay = 0.001
     stub = StubClient()
     adapter.client = stub  # type: ignore[assignment]
     runtime = Runtime(acd, adapter)
@@ -351,7 +396,7 @@ def test_resync_abandons_callers_gone_and_declines_lost_legs() -> None:
         assert acd.counts()["abandoned"] == 1  # c2
         assert acd.agent("a1").consecutive_misses == 1  # c1's leg: unreachable
         assert "c3" in acd.live_calls()
-        assert adapter.unrecovered == []
+        assert list(adapter.unrecovered) == []
 
     asyncio.run(with_adapter(test))
 
@@ -389,15 +434,15 @@ def test_resync_follows_a_talk_acdcore_does_not_know_until_it_ends() -> None:
         stasis = {"app_name": "Stasis", "app_data": "acd,q"}
         stub.answers[("GET", "/channels")] = [
             {"id": "old", "state": "Up", "dialplan": stasis},
-            {"id": "old-a9-1", "state": "Up", "dialplan": stasis},
+            {"id": "old-a9-x-1", "state": "Up", "dialplan": stasis},
         ]
-        stub.answers[("GET", "/bridges")] = [{"id": "acd-old", "channels": ["old", "old-a9-1"]}]
+        stub.answers[("GET", "/bridges")] = [{"id": "acd-old", "channels": ["old", "old-a9-x-1"]}]
         await adapter.resync()
         assert acd.counts()["arrived"] == 0  # not queued: it is talking
         assert adapter.unrecovered and "old" in adapter.unrecovered[0]
         stub.sent.clear()
         await adapter.on_event({"type": "StasisEnd", "channel": {"id": "old"}})
-        assert ("DELETE", "/channels/old-a9-1", {"reason": "normal"}) in stub.sent
+        assert ("DELETE", "/channels/old-a9-x-1", {"reason": "normal"}) in stub.sent
         assert ("DELETE", "/bridges/acd-old", {}) in stub.sent
 
     asyncio.run(with_adapter(test))
@@ -434,3 +479,202 @@ def test_the_example_exits_2_when_asterisk_is_unreachable() -> None:
     )
     assert out.returncode == 2, out.stderr
     assert "cannot reach Asterisk" in out.stderr
+
+
+# ---------------------------------------------------------------- robustness
+
+
+def test_a_malformed_event_is_counted_and_skipped() -> None:
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        await adapter.on_event(stasis_start("c1", "q"))
+        await settle(rt)
+        leg = next(p["channelId"] for m, path, p in stub.sent if path == "/channels")
+        for bad in MALFORMED:
+            await adapter.on_event(bad)  # type: ignore[arg-type]
+        assert adapter.counts["malformed"] == len(MALFORMED)
+        assert acd.call("c1").state is CallState.RINGING  # nothing changed
+        # A cause that is not a number is an unknown cause: the leg is still declined.
+        await adapter.on_event({"type": "ChannelDestroyed", "cause": "?", "channel": {"id": leg}})
+        assert acd.agent("a1").consecutive_misses == 1
+
+    asyncio.run(with_adapter(test))
+
+
+MALFORMED: list[Any] = [
+    "not an object",
+    [1, 2],
+    {"type": "StasisStart", "args": ["support"], "channel": {"state": "Ring"}},  # no id
+    {"type": "StasisStart", "args": 5, "channel": {"id": "zz"}},
+    {"type": "Dial", "peer": "x", "dialstatus": "BUSY"},
+    {"type": "StasisEnd", "channel": "abc"},
+    {"type": "PlaybackFinished", "playback": 7},
+]
+"""Events a broken or hostile peer could send: each must be skipped."""
+
+
+def test_serve_goes_on_after_malformed_events() -> None:
+    """The answered case, with malformed events sent among the real ones
+    right after the caller arrives: the replay still matches."""
+    entries = load(DATA / "answered.jsonl")
+    at = next(
+        i
+        for i, e in enumerate(entries)
+        if e["kind"] == "event" and e["event"]["type"] == "StasisStart"
+    )
+    bad = [{"kind": "event", "event": e, "t": entries[at]["t"]} for e in MALFORMED]
+    adapters: list[AriAdapter] = []
+    failures = asyncio.run(replay(entries[: at + 1] + bad + entries[at + 1 :], seen=adapters))
+    assert not failures, "\n".join(failures)
+    assert adapters[0].counts["malformed"] == len(MALFORMED)
+
+
+def test_leg_ids_carry_the_instance_and_attempts_are_forgotten() -> None:
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        await adapter.on_event(stasis_start("c1", "q"))
+        await settle(rt)
+        leg = next(p["channelId"] for m, path, p in stub.sent if path == "/channels")
+        assert leg == "c1-a1-t0-1"
+        assert adapter._attempts == {"c1": {"a1": 1}}
+        await adapter.on_event({"type": "StasisEnd", "channel": {"id": "c1"}})
+        await settle(rt)
+        assert adapter._attempts == {} and not adapter.legs and not adapter.calls
+
+    asyncio.run(with_adapter(test))
+    a, b = (AriAdapter("http://ari.invalid", "u", "p") for _ in range(2))
+    assert a.instance and a.instance != b.instance  # a restart never reuses ids
+
+
+def test_a_cancel_while_the_originate_is_out_hangs_up_after_it() -> None:
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        created = stub.answers[("POST", "/channels")] = asyncio.Event()
+        await adapter.on_event(stasis_start("c1", "q"))
+        await until(lambda: any(path == "/channels" for _, path, _ in stub.sent), 2, "originate")
+        leg = next(p["channelId"] for m, path, p in stub.sent if path == "/channels")
+        await adapter.on_event({"type": "StasisEnd", "channel": {"id": "c1"}})  # caller gone
+        await until(lambda: "action:CancelOffer" in adapter.counts, 2, "the cancel")
+        assert ("DELETE", f"/channels/{leg}") not in [(m, p) for m, p, _ in stub.sent]
+        created.set()  # Asterisk answers the originate: now it can be hung up
+        await settle(rt)
+        assert stub.sent[-1] == ("DELETE", f"/channels/{leg}", {"reason": "normal"})
+        assert acd.counts()["abandoned"] == 1 and not adapter.legs
+
+    asyncio.run(with_adapter(test))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [AriError("POST", "/continue", 500, "boom"), AriUnavailable("refused")],
+    ids=["5xx", "unreachable"],
+)
+def test_a_failed_continue_is_retried_then_the_caller_hung_up(failure: Exception) -> None:
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        stub.answers[("POST", "/channels/c9/continue")] = failure
+        await adapter.on_event(stasis_start("c9", "nope"))  # unknown queue: rejected
+        continues = [p for m, p, _ in stub.sent if p == "/channels/c9/continue"]
+        assert len(continues) == adapter.continue_attempts == 3
+        assert stub.sent[-1] == ("DELETE", "/channels/c9", {"reason": "normal"})
+        assert len(adapter.unrecovered) == 1 and "c9" in adapter.unrecovered[0]
+
+    asyncio.run(with_adapter(test))
+
+
+def test_a_continue_to_a_caller_already_gone_is_not_retried() -> None:
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        gone = AriError("POST", "/continue", 404, "Channel not found")
+        stub.answers[("POST", "/channels/c9/continue")] = gone
+        await adapter.on_event(stasis_start("c9", "nope"))
+        assert [p for m, p, _ in stub.sent].count("/channels/c9/continue") == 1
+        assert ("DELETE", "/channels/c9") not in [(m, p) for m, p, _ in stub.sent]
+        assert list(adapter.unrecovered) == []
+
+    asyncio.run(with_adapter(test))
+
+
+def test_resync_reconciles_callers_before_their_legs() -> None:
+    """The caller and its ringing leg both went while disconnected: the call
+    is abandoned; it is not declined first and offered to the next agent."""
+
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        await adapter.on_event(stasis_start("c1", "q"))
+        await settle(rt)
+        assert [(m, p) for m, p, _ in stub.sent].count(("POST", "/channels")) == 1
+        stub.answers[("GET", "/channels")] = []
+        await adapter.resync()
+        await settle(rt)
+        assert acd.counts()["abandoned"] == 1
+        assert [(m, p) for m, p, _ in stub.sent].count(("POST", "/channels")) == 1  # no re-offer
+        assert acd.agent("a1").consecutive_misses == 0
+        assert acd.agent("a2").consecutive_misses == 0
+        assert not adapter.legs and not adapter.calls
+
+    asyncio.run(with_adapter(test, agents=("a1", "a2")))
+
+
+def test_a_failed_bridge_ends_the_call_and_hangs_up_both() -> None:
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        failure = AriError("POST", "/addChannel", 500, "boom")
+        stub.answers[("POST", "/bridges/acd-c1/addChannel")] = failure
+        await adapter.on_event(stasis_start("c1", "q"))
+        await settle(rt)
+        leg = next(p["channelId"] for m, path, p in stub.sent if path == "/channels")
+        await adapter.on_event(stasis_start(leg, "agent", "c1", "a1"))
+        await settle(rt)
+        sent = [(m, p) for m, p, _ in stub.sent]
+        assert ("DELETE", f"/channels/{leg}") in sent and ("DELETE", "/channels/c1") in sent
+        assert ("DELETE", "/bridges/acd-c1") in sent
+        assert "c1" not in acd.live_calls() and acd.counts()["completed"] == 1
+        assert len(adapter.unrecovered) == 1 and "could not bridge" in adapter.unrecovered[0]
+        for cid in ("c1", leg):  # their ends change nothing more
+            await adapter.on_event({"type": "StasisEnd", "channel": {"id": cid}})
+        await settle(rt)
+        assert acd.counts()["completed"] == 1
+
+    asyncio.run(with_adapter(test))
+
+
+@pytest.mark.parametrize("media", ["moh", "prompt"])
+def test_media_started_while_the_caller_is_bridged_is_stopped(media: str) -> None:
+    """Music or a prompt whose request is out when the agent answers is
+    stopped once it returns, before the bridge is made."""
+
+    async def test(adapter: AriAdapter, stub: StubClient, acd: Distributor, rt: Runtime) -> None:
+        await adapter.on_event(stasis_start("c1", "q"))
+        await settle(rt)
+        leg = next(p["channelId"] for m, path, p in stub.sent if path == "/channels")
+        call = adapter.calls["c1"]
+        if media == "prompt":
+            await settle(rt, lambda: call.moh)
+            playback = f"c1-t0-p{call.prompts + 1}"
+            out = stub.answers[("POST", f"/channels/c1/play/{playback}")] = asyncio.Event()
+            action = Announce(
+                at=0,
+                call_id="c1",
+                queue="q",
+                position=1,
+                wait=30.0,
+                phrase="about 30 seconds",
+                estimate=30.0,
+                low=20.0,
+                high=40.0,
+                segment="",
+                rotation=0,
+            )
+            task = asyncio.create_task(adapter.perform(action))
+            stop = ("DELETE", f"/playbacks/{playback}")
+        else:  # the music is (re)started: the caller's prompt finished
+            call.moh = False
+            out = stub.answers[("POST", "/channels/c1/moh")] = asyncio.Event()
+            action = Queued(at=0, call_id="c1", queue="q", position=1, reason="declined")
+            task = asyncio.create_task(adapter.perform(action))
+            stop = ("DELETE", "/channels/c1/moh")
+        await until(lambda: bool(out._waiters), 2, "the media request out")
+        answered = asyncio.create_task(adapter.on_event(stasis_start(leg, "agent", "c1", "a1")))
+        await until(lambda: call.state == "bridged", 2, "bridged in acdcore's eyes")
+        assert ("POST", "/bridges") not in [(m, p) for m, p, _ in stub.sent]
+        out.set()
+        await asyncio.gather(task, answered)
+        sent = [(m, p) for m, p, _ in stub.sent]
+        assert stop in sent and sent.index(stop) < sent.index(("POST", "/bridges"))
+        assert not call.moh and call.playback is None
+
+    asyncio.run(with_adapter(test))

@@ -44,20 +44,21 @@ the caller in the dialplan (:attr:`AriAdapter.exit_context`, extension
 
 When the events socket drops, :meth:`AriAdapter.serve` reconnects (backing
 off to ``reconnect_max`` seconds) and resynchronises from ``GET /channels``
-before reading on: callers gone meanwhile are abandoned (or ended),
-ringing legs gone are declined, callers acdcore holds but the adapter lost
-are adopted or abandoned, channels in the application nobody knows are
-queued (callers) or hung up (agent legs). What it cannot reconcile is
-logged and listed in :attr:`AriAdapter.unrecovered`.
+and ``GET /bridges`` before reading on (:mod:`.ari_resync`). What the
+adapter cannot reconcile is logged and listed in :attr:`AriAdapter.unrecovered`.
+A malformed event (not a JSON object, a field missing or of the wrong type)
+is logged, counted in ``counts["malformed"]`` and skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import math
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -71,7 +72,6 @@ from .. import (
     CallAbandoned,
     CallArrived,
     CallEnded,
-    CallState,
     CancelOffer,
     Distributor,
     Event,
@@ -83,9 +83,9 @@ from .. import (
     Queued,
     Reject,
     SelfService,
-    UnknownCall,
 )
 from ..runtime import ActionFailed, Result, Runtime
+from . import ari_resync
 from .ari_client import AriClient, AriError, AriUnavailable, Tap, decode_event
 
 __all__ = ["AgentLeg", "AriAdapter", "AriCall", "cause_reason", "dial_reason", "prompt_media"]
@@ -149,7 +149,8 @@ class AriCall:
     it back to the dialplan or hung it up), ``"orphan"`` (talking in a bridge
     of this application that acdcore does not know, after a fresh start:
     followed only to hang up the other side when one leaves). ``moh``: hold music is on;
-    ``playback``: the id of the announcement playing.
+    ``playback``: the id of the announcement playing. ``media``: held while
+    a media request (music, prompt) is out, so they reach Asterisk in order.
     """
 
     call_id: str
@@ -161,6 +162,7 @@ class AriCall:
     leg: str | None = None
     bridge: str | None = None
     prompts: int = 0
+    media: asyncio.Lock = attrs.field(factory=asyncio.Lock, eq=False, repr=False)
 
 
 @attrs.define
@@ -170,12 +172,17 @@ class AgentLeg:
     ``state``: ``"ringing"``, ``"answered"`` (bridged), ``"done"`` (declined,
     cancelled or hung up by the adapter: its later events change nothing),
     ``"orphan"`` (the other side of an orphan :class:`AriCall`).
+    ``originating``: its ``POST /channels`` is still out; ``hangup``: the
+    hangup reason of a cancel that came meanwhile (sent once it returns, so
+    the ``DELETE`` never overtakes the originate).
     """
 
     leg_id: str
     call_id: str
     agent_id: str
     state: str = "ringing"
+    originating: bool = False
+    hangup: str | None = None
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -193,7 +200,15 @@ class AriAdapter:
     ``Overflow`` and ``SelfService`` continue callers. ``moh_class``: the
     music on hold class. ``reconnect_min``/``reconnect_max``: the first and
     the longest pause before reconnecting. ``tap``: sees all ARI traffic (recording, debugging).
+    ``instance``: a token put in the ids of the channels and playbacks this
+    adapter creates (``<call>-<agent>-<instance>-<n>``), so that they never
+    repeat those of an earlier run still alive in Asterisk; default a fresh
+    random one per adapter (tests pass a fixed one).
     """
+
+    continue_attempts = 3
+    """Tries of a ``continue`` that fails with 5xx or an unreachable Asterisk."""
+    retry_delay = 0.2
 
     def __init__(
         self,
@@ -210,9 +225,12 @@ class AriAdapter:
         reconnect_min: float = 0.05,
         reconnect_max: float = 2.0,
         tap: Tap | None = None,
+        instance: str | None = None,
     ) -> None:
         self.client = AriClient(url, user, password, app, tap=tap)
         self.app = app
+        self.instance = _SAFE.sub("_", instance) if instance else secrets.token_hex(3)
+        """The token in the ids this adapter creates (see the class docstring)."""
         self._endpoints = endpoints
         self.default_queue = default_queue
         self.ring_grace = ring_grace
@@ -226,14 +244,15 @@ class AriAdapter:
         """The agent legs the adapter originated and still follows, by channel id."""
         self.announcements: collections.deque[Announce] = collections.deque(maxlen=1000)
         """The latest ``Announce`` actions (each also played to its caller)."""
-        self.unrecovered: list[str] = []
-        """What a resynchronisation could not reconcile, in words."""
+        self.unrecovered: collections.deque[str] = collections.deque(maxlen=1000)
+        """What the adapter could not reconcile (a resync, a failed bridge or
+        continue), in words: the latest 1000."""
         self.counts: collections.Counter[str] = collections.Counter()
         """Events received and actions performed, by name."""
         self.connected = asyncio.Event()
         self.asterisk_version = ""
         self._ringing: dict[tuple[str, str], str] = {}
-        self._attempts: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._attempts: dict[str, collections.Counter[str]] = {}  # call -> agent -> offers
         self._runtime: Runtime | None = None
         self._ws: ClientConnection | None = None
         self._closing = False
@@ -260,7 +279,7 @@ class AriAdapter:
                         async for raw in ws:
                             event = decode_event(raw)
                             if event is None:
-                                log.error("ARI event is not a JSON object: %r", raw[:200])
+                                self._malformed(raw[:200], "not a JSON object")
                                 continue
                             self.client.tap_event(event)
                             await self.on_event(event)
@@ -296,15 +315,7 @@ class AriAdapter:
         ``unavailable`` of :attr:`exit_context`, ``ACD_REASON`` = ``reason``)
         and tell acdcore they left (``CallAbandoned``): for a shutdown that no
         restart will follow. Connected calls go on talking."""
-        for call in [c for c in self.calls.values() if c.state == "waiting"]:
-            for leg in [g for g in self.legs.values() if g.call_id == call.call_id]:
-                if leg.state == "ringing":
-                    leg.state = "done"
-                    self.legs.pop(leg.leg_id, None)
-                    self._ringing.pop((leg.call_id, leg.agent_id), None)
-                    await self._hangup(leg.leg_id)
-            await self._continue(call.call_id, "unavailable", reason)
-            await self._submit(CallAbandoned(now=0, call_id=call.call_id))
+        await ari_resync.release_callers(self, reason)
 
     async def _on_connect(self) -> None:
         info = await self.client.get("/asterisk/info")
@@ -313,6 +324,16 @@ class AriAdapter:
             log.info("connected to Asterisk %s, application %r", version, self.app)
         self.asterisk_version = version
         await self.resync()
+
+    async def resync(self) -> None:
+        """Reconcile with the channels and bridges Asterisk has now (after a
+        reconnect, or at start with a restored distributor): see
+        :func:`.ari_resync.resync`."""
+        try:
+            await ari_resync.resync(self)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._malformed("GET /channels or /bridges", exc)
+            self._lost(f"resync: Asterisk's answer was malformed ({exc!r}); not reconciled")
 
     # ------------------------------------------------------------ helpers
 
@@ -330,6 +351,32 @@ class AriAdapter:
     def _lost(self, what: str) -> None:
         log.warning("could not reconcile: %s", what)
         self.unrecovered.append(what)
+
+    def _malformed(self, what: object, why: object) -> None:
+        self.counts["malformed"] += 1
+        log.warning("malformed ARI event skipped (%s): %.300r", why, what)
+
+    def _bridge_id(self, call_id: str) -> str:
+        return f"{self.app}-{call_id}"
+
+    def _forget(self, call_id: str) -> None:
+        """The caller left the application: stop following it."""
+        self.calls.pop(call_id, None)
+        self._attempts.pop(call_id, None)
+
+    def _drop_leg(self, leg: AgentLeg) -> None:
+        leg.state = "done"
+        self.legs.pop(leg.leg_id, None)
+        self._ringing.pop((leg.call_id, leg.agent_id), None)
+
+    async def _cancel_leg(self, leg: AgentLeg, reason: str = "normal") -> None:
+        """Stop following a ringing leg and hang it up (once its originate
+        has returned, if it is still out)."""
+        self._drop_leg(leg)
+        if leg.originating:
+            leg.hangup = reason
+        else:
+            await self._hangup(leg.leg_id, reason)
 
     def endpoint(self, agent_id: str) -> str | None:
         """The dial string for ``agent_id`` (``None``: it has none)."""
@@ -360,12 +407,25 @@ class AriAdapter:
     # ------------------------------------------------------------ Asterisk -> acdcore
 
     async def on_event(self, event: Mapping[str, Any]) -> None:
-        """Handle one ARI event (see the module docstring)."""
+        """Handle one ARI event (see the module docstring). A malformed one is
+        logged, counted (``counts["malformed"]``) and skipped."""
+        if not isinstance(event, Mapping):
+            self._malformed(event, "not a JSON object")
+            return
+        try:
+            await self._dispatch(event)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # RuntimeFailed (the runtime stopped) is none of these: it goes on up.
+            self._malformed(event, repr(exc))
+
+    async def _dispatch(self, event: Mapping[str, Any]) -> None:
         kind = str(event.get("type", ""))
         self.counts[f"event:{kind}"] += 1
         channel = event.get("channel") or {}
         cid = str(channel.get("id", ""))
         if kind == "StasisStart":
+            if not cid:
+                raise KeyError("StasisStart without a channel id")
             args = [str(a) for a in event.get("args") or []]
             if args and args[0] == "agent":
                 await self._leg_answered(cid)
@@ -378,7 +438,7 @@ class AriAdapter:
                 await self._leg_ended(self.legs[cid], None)
         elif kind == "ChannelDestroyed":
             if cid in self.legs:
-                await self._leg_ended(self.legs[cid], int(event.get("cause") or 0))
+                await self._leg_ended(self.legs[cid], _cause(event.get("cause")))
             elif cid in self.calls:
                 await self._caller_left(self.calls[cid])
         elif kind == "Dial":
@@ -408,7 +468,7 @@ class AriAdapter:
         if channel.get("state") != "Up" and not await self._quiet(
             "POST", f"/channels/{cid}/answer"
         ):
-            self.calls.pop(cid, None)
+            self._forget(cid)
             return
         caller = channel.get("caller") or {}
         attributes = {"caller": str(caller.get("number") or "")}
@@ -421,7 +481,7 @@ class AriAdapter:
             await self._continue(cid, "reject", type(result.error).__name__)
 
     async def _caller_left(self, call: AriCall) -> None:
-        self.calls.pop(call.call_id, None)
+        self._forget(call.call_id)
         if call.state == "leaving":
             return
         if call.state == "orphan":
@@ -437,10 +497,7 @@ class AriAdapter:
             # caller-abandoned), which hangs their legs up; refused, nobody will.
             if not result.accepted:
                 for leg in [g for g in self.legs.values() if g.call_id == call.call_id]:
-                    self.legs.pop(leg.leg_id, None)
-                    self._ringing.pop((leg.call_id, leg.agent_id), None)
-                    leg.state = "done"
-                    await self._hangup(leg.leg_id)
+                    await self._cancel_leg(leg)
 
     async def _teardown(self, call: AriCall, other: str | None) -> None:
         """After a bridged call ended: hang up ``other`` and destroy the bridge."""
@@ -477,6 +534,8 @@ class AriAdapter:
             return
         call.state, call.agent, call.leg = "bridged", leg.agent_id, leg_id
         await self._stop_media(call)
+        if self.calls.get(call.call_id) is not call or call.state != "bridged":
+            return  # a side left while the music stopped: its StasisEnd ended the call
         bridge = self._bridge_id(call.call_id)
         try:
             await self.client.post(
@@ -487,10 +546,20 @@ class AriAdapter:
                 f"/bridges/{bridge}/addChannel", channel=f"{call.call_id},{leg_id}"
             )
         except (AriError, AriUnavailable) as exc:
-            # A side left meanwhile: its StasisEnd ends the call.
-            log.warning("could not bridge %s with %s: %s", call.call_id, leg.agent_id, exc)
+            await self._bridge_failed(call, leg, exc)
         else:
             log.info("caller %s bridged with agent %s", call.call_id, leg.agent_id)
+
+    async def _bridge_failed(self, call: AriCall, leg: AgentLeg, exc: Exception) -> None:
+        if self.calls.get(call.call_id) is not call or call.state != "bridged":
+            return  # a side left meanwhile: its StasisEnd ended the call
+        # Both still there but not together: nobody would ever hear the
+        # other. End the call in acdcore and on Asterisk rather than leave it.
+        self._lost(f"call {call.call_id}: could not bridge it with {leg.agent_id} ({exc}): ended")
+        call.state = "leaving"
+        await self._submit(CallEnded(now=0, call_id=call.call_id))
+        await self._teardown(call, leg.leg_id)
+        await self._hangup(call.call_id)
 
     async def _leg_failed(self, leg: AgentLeg, reason: str) -> None:
         leg.state = "done"
@@ -538,14 +607,12 @@ class AriAdapter:
             leg_id = self._ringing.pop((action.call_id, action.agent_id), None)
             leg = self.legs.get(leg_id) if leg_id is not None else None
             if leg is not None and leg.state == "ringing":
-                leg.state = "done"
-                self.legs.pop(leg.leg_id, None)
-                await self._hangup(
-                    leg.leg_id, "no_answer" if action.reason == "ring-timeout" else "normal"
+                await self._cancel_leg(
+                    leg, "no_answer" if action.reason == "ring-timeout" else "normal"
                 )
         elif isinstance(action, Queued):
             call = self.calls.get(action.call_id)
-            if call is not None and call.state == "waiting" and call.playback is None:
+            if call is not None:
                 await self._moh(call)
         elif isinstance(action, Announce):
             self.announcements.append(action)
@@ -571,9 +638,11 @@ class AriAdapter:
         if not endpoint:
             raise ActionFailed(f"agent {offer.agent_id!r} has no endpoint")
         key = (offer.call_id, offer.agent_id)
-        self._attempts[key] += 1
-        leg_id = f"{offer.call_id}-{_SAFE.sub('_', offer.agent_id)}-{self._attempts[key]}"
-        leg = self.legs[leg_id] = AgentLeg(leg_id, offer.call_id, offer.agent_id)
+        attempts = self._attempts.setdefault(offer.call_id, collections.Counter())
+        attempts[offer.agent_id] += 1
+        agent = _SAFE.sub("_", offer.agent_id)
+        leg_id = f"{offer.call_id}-{agent}-{self.instance}-{attempts[offer.agent_id]}"
+        leg = self.legs[leg_id] = AgentLeg(leg_id, offer.call_id, offer.agent_id, originating=True)
         self._ringing[key] = leg_id
         params: dict[str, str | int] = {
             "endpoint": endpoint,
@@ -587,49 +656,79 @@ class AriAdapter:
         caller = str(offer.attributes.get("caller") or "")
         if caller:
             params["callerId"] = caller
+        failure: AriError | AriUnavailable | None = None
         try:
             await self.client.request("POST", "/channels", params)
         except (AriError, AriUnavailable) as exc:
-            if leg.state == "ringing":  # no event has settled it meanwhile
-                leg.state = "done"
-                self.legs.pop(leg_id, None)
-                self._ringing.pop(key, None)
-                raise ActionFailed(f"originate {endpoint} for {offer.call_id}: {exc}") from exc
+            failure = exc
+        leg.originating = False
+        if leg.hangup is not None and not isinstance(failure, AriError):
+            # Cancelled (ring timeout, caller gone) while the originate was
+            # out: hung up only now, so the DELETE cannot reach Asterisk first.
+            log.info("leg %s was cancelled while it was originated: hung up", leg_id)
+            await self._hangup(leg_id, leg.hangup)
+        if failure is not None and leg.state == "ringing":  # no event has settled it meanwhile
+            self._drop_leg(leg)
+            raise ActionFailed(f"originate {endpoint} for {offer.call_id}: {failure}") from failure
 
     async def _moh(self, call: AriCall) -> None:
-        if call.moh:
-            return
-        call.moh = True
-        if not await self._quiet("POST", f"/channels/{call.call_id}/moh", mohClass=self.moh_class):
-            call.moh = False
+        """Start the music for a waiting caller (not during a prompt)."""
+        async with call.media:
+            if call.moh or call.playback is not None or not self._waiting(call):
+                return
+            if not await self._quiet(
+                "POST", f"/channels/{call.call_id}/moh", mohClass=self.moh_class
+            ):
+                return
+            call.moh = True
+            if not self._waiting(call):  # bridged or sent on while the music started
+                call.moh = False
+                await self._quiet("DELETE", f"/channels/{call.call_id}/moh")
+
+    def _waiting(self, call: AriCall) -> bool:
+        return call.state == "waiting" and self.calls.get(call.call_id) is call
 
     async def _stop_media(self, call: AriCall) -> None:
-        playback, call.playback = call.playback, None
-        if playback is not None:
-            await self._quiet("DELETE", f"/playbacks/{playback}")
-        if call.moh:
-            call.moh = False
-            await self._quiet("DELETE", f"/channels/{call.call_id}/moh")
+        async with call.media:
+            playback, call.playback = call.playback, None
+            if playback is not None:
+                await self._quiet("DELETE", f"/playbacks/{playback}")
+            if call.moh:
+                call.moh = False
+                await self._quiet("DELETE", f"/channels/{call.call_id}/moh")
 
     async def _announce(self, action: Announce) -> None:
         call = self.calls.get(action.call_id)
-        if call is None or call.state != "waiting" or call.playback is not None:
+        if call is None:
             return
-        call.prompts += 1
-        playback = f"{call.call_id}-p{call.prompts}"
-        if call.moh:
-            call.moh = False
-            await self._quiet("DELETE", f"/channels/{call.call_id}/moh")
-        call.playback = playback
-        media = ",".join(prompt_media(action.position, action.wait))
-        if not await self._quiet("POST", f"/channels/{call.call_id}/play/{playback}", media=media):
-            call.playback = None
-            if call.state == "waiting":
-                await self._moh(call)
+        async with call.media:
+            if call.playback is not None or not self._waiting(call):
+                return
+            if call.moh:
+                call.moh = False
+                await self._quiet("DELETE", f"/channels/{call.call_id}/moh")
+                if not self._waiting(call):
+                    return  # bridged or sent on meanwhile: no prompt
+            call.prompts += 1
+            playback = call.playback = f"{call.call_id}-{self.instance}-p{call.prompts}"
+            media = ",".join(prompt_media(action.position, action.wait))
+            played = await self._quiet(
+                "POST", f"/channels/{call.call_id}/play/{playback}", media=media
+            )
+            if played and not self._waiting(call) and call.playback == playback:
+                call.playback = None  # bridged or sent on while it started: stop it
+                await self._quiet("DELETE", f"/playbacks/{playback}")
+            elif not played and call.playback == playback:
+                call.playback = None
+        if not played:
+            await self._moh(call)
 
     async def _continue(self, call_id: str, destination: str, reason: str) -> None:
         """Send a caller back to the dialplan: ``destination`` is an extension
-        of :attr:`exit_context`, or ``context,extension[,priority]``."""
+        of :attr:`exit_context`, or ``context,extension[,priority]``. If
+        Asterisk cannot do it (:attr:`continue_attempts` tries,
+        :attr:`retry_delay` apart, growing), the caller is hung up rather
+        than left in the application, and listed in :attr:`unrecovered`."""
         call = self.calls.get(call_id)
         if call is not None:
             call.state = "leaving"
@@ -641,128 +740,31 @@ class AriAdapter:
         await self._quiet(
             "POST", f"/channels/{call_id}/variable", variable="ACD_REASON", value=reason
         )
-        await self._quiet(
-            "POST",
-            f"/channels/{call_id}/continue",
-            context=context,
-            extension=exten,
-            priority=priority,
-        )
-
-    # ------------------------------------------------------------ resync
-
-    async def resync(self) -> None:
-        """Reconcile with the channels and bridges Asterisk has now (after a
-        reconnect, or at start with a restored distributor); see the module
-        docstring."""
-        channels = {str(c["id"]): c for c in await self.client.get("/channels") or []}
-        bridges = {
-            str(b["id"]): [str(m) for m in b.get("channels") or []]
-            for b in await self.client.get("/bridges") or []
-            if str(b.get("id", "")).startswith(f"{self.app}-")
-        }
-        acd = self._distributor()
-        live = set(acd.live_calls())
-        for leg in list(self.legs.values()):
-            if leg.leg_id not in channels:
-                log.info("resync: agent leg %s is gone", leg.leg_id)
-                await self._leg_ended(leg, 0)
-            elif leg.state == "ringing" and channels[leg.leg_id].get("state") == "Up":
-                await self._leg_answered(leg.leg_id)  # answered while we were away
-        for call in list(self.calls.values()):
-            if call.call_id not in channels:
-                log.info("resync: caller %s is gone", call.call_id)
-                await self._caller_left(call)
-            elif call.call_id not in live and call.state not in ("leaving", "orphan"):
-                self._lost(f"call {call.call_id}: acdcore ended it, the caller was still there")
-                await self._continue(call.call_id, "reject", "lost")
-        for cid in acd.live_calls():
-            if cid not in self.calls:
-                await self._adopt(cid, channels.get(cid), bridges.get(self._bridge_id(cid)))
-        for bid, members in bridges.items():  # talks acdcore does not know (a fresh start)
-            cid = bid[len(self.app) + 1 :]
-            if cid not in self.calls:
-                await self._follow_orphan(cid, bid, members, cid in channels)
-        for cid, ch in channels.items():
-            dialplan = ch.get("dialplan") or {}
-            args = str(dialplan.get("app_data", "")).split(",")
-            mine = dialplan.get("app_name") == "Stasis" and args[0] == self.app
-            if not mine or cid in self.calls or cid in self.legs or cid in live:
-                continue
-            if len(args) > 1 and args[1] == "agent":
-                log.info("resync: hanging up agent leg %s nobody follows", cid)
-                await self._hangup(cid)
-            else:
-                log.info("resync: caller %s entered while we were away", cid)
-                await self._caller_entered(ch, args[1:])
-
-    def _bridge_id(self, call_id: str) -> str:
-        return f"{self.app}-{call_id}"
-
-    async def _adopt(
-        self, cid: str, channel: Mapping[str, Any] | None, members: list[str] | None
-    ) -> None:
-        """Follow again a live call of acdcore's the adapter does not know
-        (the adapter restarted with a restored distributor)."""
-        acd = self._distributor()
         try:
-            view = acd.call(cid)
-        except UnknownCall:
-            return
-        if view.callback or view.channel.value != "voice":
-            return
-        connected = view.state is CallState.CONNECTED
-        if channel is None:
-            event: Event = (
-                CallEnded(now=0, call_id=cid) if connected else CallAbandoned(now=0, call_id=cid)
+            await self.client.retry(
+                "POST",
+                f"/channels/{call_id}/continue",
+                {"context": context, "extension": exten, "priority": priority},
+                attempts=self.continue_attempts,
+                delay=self.retry_delay,
             )
-            log.info("resync: call %s is gone from Asterisk: %s", cid, type(event).__name__)
-            await self._submit(event)
-            if members is not None:
-                await self._follow_orphan(cid, self._bridge_id(cid), members, False)
             return
-        if connected:
-            others = [m for m in members or [] if m != cid]
-            if members is None or view.agent is None:
-                self._lost(f"call {cid}: connected to {view.agent}, but not in its bridge")
-            elif others:
-                log.info("resync: call %s with %s followed again", cid, view.agent)
-                self.calls[cid] = AriCall(
-                    cid,
-                    view.queue,
-                    "bridged",
-                    agent=view.agent,
-                    leg=others[0],
-                    bridge=self._bridge_id(cid),
-                )
-                self.legs[others[0]] = AgentLeg(others[0], cid, view.agent, "answered")
-            else:  # the agent left while we were away
-                call = AriCall(cid, view.queue, "leaving", bridge=self._bridge_id(cid))
-                await self._submit(CallEnded(now=0, call_id=cid))
-                await self._teardown(call, cid)
-            return
-        call = self.calls[cid] = AriCall(cid, view.queue)
-        for agent in view.offered_to:  # their legs are unknown: count them unreachable
-            await self._submit(
-                OfferDeclined(now=0, call_id=cid, agent_id=agent, reason="unreachable")
-            )
-        if call.state == "waiting":
-            await self._moh(call)
+        except AriError as exc:
+            if exc.status in (404, 409):  # gone, or out of the application already
+                log.debug("%s", exc)
+                return
+            error: Exception = exc
+        except AriUnavailable as exc:
+            error = exc
+        self._lost(f"caller {call_id}: could not continue at {context},{exten} ({error}): hung up")
+        await self._hangup(call_id)
 
-    async def _follow_orphan(self, cid: str, bid: str, members: list[str], present: bool) -> None:
-        """A bridge of this application acdcore knows nothing of: follow it
-        without acdcore so that when one side hangs up, the other is hung up
-        too (nobody stays alone in a bridge)."""
-        others = [m for m in members if m != cid]
-        if present and others:
-            self._lost(f"call {cid}: talking in {bid}, unknown to acdcore; followed until it ends")
-            self.calls[cid] = AriCall(cid, "", "orphan", leg=others[0], bridge=bid)
-            self.legs[others[0]] = AgentLeg(others[0], cid, "", "orphan")
-            return
-        call = AriCall(cid, "", "leaving", bridge=bid)
-        for other in others:
-            await self._teardown(call, other)
-        if present:
-            await self._teardown(call, cid)
-        elif not others:
-            await self._quiet("DELETE", f"/bridges/{bid}")
+
+def _cause(value: object) -> int:
+    """A hangup cause from an event (0, unknown, when absent or not a number)."""
+    if isinstance(value, int | str):
+        with contextlib.suppress(ValueError):
+            return int(value)
+    if value is not None:
+        log.warning("hangup cause %.50r is not a number: taken as unknown", value)
+    return 0

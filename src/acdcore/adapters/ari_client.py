@@ -10,6 +10,7 @@ adapter's traffic with a real Asterisk is recorded for the replay tests.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -144,6 +145,30 @@ class AriClient:
             message = payload.get("message", "") if isinstance(payload, dict) else str(payload)
             raise AriError(method, path, response.status_code, message)
         return payload
+
+    async def retry(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        attempts: int = 3,
+        delay: float = 0.2,
+    ) -> Any:
+        """:meth:`request`, sent again while Asterisk answers 5xx or cannot be
+        reached, ``attempts`` times in all (``delay`` apart, growing); then
+        the last failure is raised. A 4xx is raised at once."""
+        for attempt in range(1, max(1, attempts) + 1):
+            try:
+                return await self.request(method, path, params)
+            except AriError as exc:
+                if exc.status < 500 or attempt >= attempts:
+                    raise
+            except AriUnavailable:
+                if attempt >= attempts:
+                    raise
+            await asyncio.sleep(delay * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def get(self, path: str, **params: str | int) -> Any:
         """``GET path`` with query ``params``."""
