@@ -268,18 +268,7 @@ def _node(
     )
 
 
-def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_path: Path) -> None:
-    """The crash test's scripted switch, on a primary journaling to Redis,
-    with a standby following; the primary is killed with SIGKILL at random
-    moments and a standby takes over each time. After every takeover the
-    new primary's state is one the uninterrupted run had and holds every
-    step the switch saw accepted; every later entry equals the reference's;
-    the final state and metrics equal the reference's; and no entry was
-    appended (so acted on) by two primaries."""
-    kills = int(os.environ.get("ACDCORE_STANDBY_KILLS", "8"))
-    seed, ops, ttl = 11, 1500, 0.4
-    files = tmp_path / "files"
-    files.mkdir()
+def _reference(files: Path, seed: int, ops: int) -> None:
     ref = subprocess.run(
         [
             sys.executable,
@@ -294,6 +283,62 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
         check=False,
     )
     assert ref.returncode == 0, ref.stderr.decode()
+
+
+def _appended_once(files: Path) -> None:
+    appended: Counter[int] = Counter()
+    for log in files.glob("entries-*.log"):
+        for row in log.read_text().splitlines():
+            appended[int(row.split()[0])] += 1
+    assert appended and max(appended.values()) == 1, "an entry was appended by two primaries"
+
+
+def _wait_for(check: Any, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+def test_a_paused_primary_is_fenced_when_it_wakes(server: RedisServer, tmp_path: Path) -> None:
+    """SIGSTOP the primary (a process that stalls, or loses Redis, for longer
+    than its lease): the standby takes over; when the old primary wakes it
+    appends nothing and performs nothing (it exits 7, deposed), and the run
+    ends as the uninterrupted one did."""
+    seed, ops, ttl = 12, 1500, 0.4
+    files = tmp_path / "files"
+    files.mkdir()
+    _reference(files, seed, ops)
+    old = _node(files, server.port, seed, ops, "n0", ttl)
+    _wait_for(lambda: describe(server.client)["leader"] == "1:n0", 30, "n0 to lead")
+    new = _node(files, server.port, seed, ops, "n1", ttl)
+    _wait_for(lambda: server.client.xlen("acdcore:journal") > 100, 30, "some entries")
+    old.send_signal(signal.SIGSTOP)
+    stopped = server.client.xlen("acdcore:journal")
+    _wait_for(lambda: (describe(server.client)["leader"] or "").endswith(":n1"), 30, "n1 to lead")
+    _wait_for(lambda: server.client.xlen("acdcore:journal") > stopped + 50, 30, "n1 to append")
+    old.send_signal(signal.SIGCONT)
+    assert old.wait(timeout=30) == 7, (files / "n0.err").read_text()
+    assert "deposed" in (files / "n0.err").read_text()
+    assert new.wait(timeout=120) == 0, (files / "n1.err").read_text()
+    final = json.loads((files / "final-run.json").read_text())
+    assert final == json.loads((files / "final-reference.json").read_text())
+    _appended_once(files)
+
+
+def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_path: Path) -> None:
+    """The crash test's scripted switch, on a primary journaling to Redis,
+    with a standby following; the primary is killed with SIGKILL at random
+    moments and a standby takes over each time. After every takeover the
+    new primary's state is one the uninterrupted run had and holds every
+    step the switch saw accepted; every later entry equals the reference's;
+    the final state and metrics equal the reference's; and no entry was
+    appended (so acted on) by two primaries."""
+    kills = int(os.environ.get("ACDCORE_STANDBY_KILLS", "8"))
+    seed, ops, ttl = 11, 1500, 0.4
+    files = tmp_path / "files"
+    files.mkdir()
+    _reference(files, seed, ops)
     rng = random.Random(5)
     nodes: dict[str, subprocess.Popen[bytes]] = {}
     counter = 0
@@ -341,11 +386,7 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
     assert killed == kills, f"only {killed} kills before the run ended"
     final = json.loads((files / "final-run.json").read_text())
     assert final == json.loads((files / "final-reference.json").read_text())
-    appended: Counter[int] = Counter()
-    for log in files.glob("entries-*.log"):
-        for row in log.read_text().splitlines():
-            appended[int(row.split()[0])] += 1
-    assert appended and max(appended.values()) == 1, "an entry was appended by two primaries"
+    _appended_once(files)
     # Takeover: from the SIGKILL to the next promotion (lease taken and the
     # stream caught up: the new primary is about to take events).
     promoted = sorted(
