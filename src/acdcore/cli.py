@@ -933,7 +933,11 @@ def _serve(args: argparse.Namespace) -> int:
         config = ServiceConfig.load(args.config)
     except ConfigError as exc:
         raise _BadInput(f"--config: {exc}") from None
-    return serve(config, host=args.host, port=args.port, log_level=args.log_level)
+    if args.standby and config.replication is None:
+        raise _BadInput("--standby needs [service.replication] in the configuration")
+    return serve(
+        config, host=args.host, port=args.port, log_level=args.log_level, standby=args.standby
+    )
 
 
 def _instant(text: str) -> float:
@@ -1036,6 +1040,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"],
         help="the least important log lines written (info)",
+    )  # fmt: skip
+    sv.add_argument(
+        "--standby", action="store_true",
+        help="with [service.replication]: follow the primary, take over when its lease lapses",
     )  # fmt: skip
     sv.set_defaults(func=_serve)
     rp = sub.add_parser("replay", help="replay a journal and report any divergence")

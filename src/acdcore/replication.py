@@ -47,6 +47,7 @@ advance before every event, so about two per event).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -91,6 +92,12 @@ _RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
+"""
+
+# Give the lease up if it is still ours (a clean stop).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 # Store a snapshot and trim the stream to the previous snapshot's entries.
@@ -232,6 +239,13 @@ class Primary:
         else:
             self._valid_until = 0.0
         return ok
+
+    def release(self) -> None:
+        """Give the lease up (a clean stop), so that a standby takes over at
+        once; after this every append is refused."""
+        self._valid_until = 0.0
+        with contextlib.suppress(redis.exceptions.RedisError):  # else it expires by itself
+            self._r.eval(_RELEASE, 1, self._keys.leader, self.token)
 
     async def keep(self) -> None:
         """Renew the lease every ``ttl / 4`` seconds until it is lost; then

@@ -113,6 +113,26 @@ class Store:
         self._since = 0  # entries since the last snapshot
         self._last_time = time.monotonic()
 
+    def restart_at(
+        self, seq: int, distributor: Distributor, metrics: Metrics | None = None
+    ) -> None:
+        """Empty the directory and start it over at entry ``seq`` with the
+        state of ``distributor`` (and ``metrics``) as its snapshot; then
+        :meth:`recover` it. For a node that took over from another (the
+        journal of record is elsewhere: see :mod:`acdcore.replication`)."""
+        if self._writer is not None:
+            raise RuntimeError("the store is already open")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise InvalidValue(f"seq must be an int >= 0, got {show(seq)}")
+        for first in self.segments():
+            (self.directory / _name("journal", first)).unlink(missing_ok=True)
+        for first in self.snapshots():
+            (self.directory / _name("snapshot", first)).unlink(missing_ok=True)
+        if seq > 0:
+            write_snapshot(
+                self.directory / _name("snapshot", seq), save(distributor, metrics=metrics)
+            )
+
     # ------------------------------------------------------------ the files
 
     def _listed(self, pattern: re.Pattern[str]) -> list[int]:

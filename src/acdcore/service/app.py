@@ -88,14 +88,16 @@ def create_app(
     config: ServiceConfig | Mapping[str, Any],
     *,
     clock: Callable[[], float] | None = None,
+    standby: bool = False,
 ) -> Starlette:
     """The ASGI app serving one runtime over ``config`` (a
     :class:`ServiceConfig`, or its plain-data form as in TOML). ``clock``:
     the runtime's clock (Unix seconds by default; tests inject one).
-    ``app.state.service`` is the :class:`~acdcore.service.live.LiveService`."""
+    ``app.state.service`` is the :class:`~acdcore.service.live.LiveService`.
+    ``standby``: with replication configured, start as a standby."""
     if not isinstance(config, ServiceConfig):
         config = ServiceConfig.from_dict(config)
-    service = LiveService(config, clock=clock)
+    service = LiveService(config, clock=clock, standby=standby)
     api = Api(
         service,
         Authenticator(config.tokens),

@@ -25,6 +25,12 @@ a ``[service]`` table is a service configuration; its simulation-only tables
     stream_buffer = 10000          # journal entries kept in memory for resuming streams
     stream_queue = 1000            # entries a slow stream client may fall behind
 
+    [service.replication]          # optional: a hot standby on Redis (docs/standby.md)
+    redis_url = "redis://127.0.0.1:6379/0"
+    name = "acdcore"               # the Redis keys' prefix, one per distributor
+    node = "acd-1"                 # this node's name (default: the host name)
+    ttl = 2.0                      # the lease, seconds: the takeover time
+
     [service.tokens]               # at least 16 characters each
     "a-long-random-supervisor-token" = { role = "supervisor" }
     "a-long-random-token-for-alice" = { role = "agent", agent = "alice" }
@@ -51,6 +57,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import socket
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -67,7 +74,7 @@ from ..metrics import Metrics
 from ..plans import RoutingPlan
 from ..scenario import MAX_SCENARIO_BYTES, ServiceLevel, _Parser
 
-__all__ = ["ROLES", "Grant", "Limits", "ServiceConfig"]
+__all__ = ["ROLES", "Grant", "Limits", "Replication", "ServiceConfig"]
 
 ROLES = ("supervisor", "agent", "monitor")
 """Who a token speaks for: a ``supervisor`` may do everything; an ``agent``
@@ -101,6 +108,7 @@ _SERVICE_KEYS = {
     "tz_offset",
     "limits",
     "tokens",
+    "replication",
 }
 
 
@@ -169,6 +177,27 @@ class Limits:
             _positive_int(getattr(self, key), key)
 
 
+@attrs.frozen
+class Replication:
+    """A hot standby on Redis Streams (see :mod:`acdcore.replication`):
+    where Redis is (``redis_url``), the keys' prefix (``name``), this node's
+    name (``node``) and the lease (``ttl`` seconds: the takeover time)."""
+
+    redis_url: str
+    name: str = "acdcore"
+    node: str = attrs.field(factory=lambda: socket.gethostname())
+    ttl: float = 2.0
+
+    def __attrs_post_init__(self) -> None:
+        for key in ("redis_url", "name", "node"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{key} must be a non-empty string, got {value!r}")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"redis_url must be a redis:// URL, got {self.redis_url!r}")
+        object.__setattr__(self, "ttl", _positive_number(self.ttl, "ttl"))
+
+
 def _tokens(value: Mapping[str, Grant]) -> Mapping[str, Grant]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"tokens must be a mapping of token to Grant, got {type(value).__name__}")
@@ -221,8 +250,11 @@ class ServiceConfig:
     snapshot_seconds: float | None = 300.0
     seed: int = 0
     backend: str | None = None
+    replication: Replication | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.replication is not None and not isinstance(self.replication, Replication):
+            raise ConfigError(f"replication must be a Replication, got {self.replication!r}")
         if self.plan is not None and not isinstance(self.plan, RoutingPlan):
             raise ConfigError(f"plan must be a RoutingPlan, got {self.plan!r}")
         if not isinstance(self.limits, Limits):
@@ -426,6 +458,21 @@ def _read(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | None) -> S
             kwargs["limits"] = Limits(**spec)
         except ConfigError as exc:
             raise _fail("service.limits", str(exc)) from None
+    if "replication" in service:
+        spec = _table(service["replication"], "service.replication")
+        names = {f.name for f in attrs.fields(Replication)}
+        for key in spec:
+            if key not in names:
+                raise _fail(
+                    f"service.replication.{key}",
+                    f"unknown key (known: {', '.join(sorted(names))})",
+                )
+        if "redis_url" not in spec:
+            raise _fail("service.replication.redis_url", "missing")
+        try:
+            kwargs["replication"] = Replication(**spec)
+        except ConfigError as exc:
+            raise _fail("service.replication", str(exc)) from None
     for key in ("flush", "snapshot_every", "seed", "backend", "interval", "tz_offset"):
         if key in service:
             kwargs[key] = service[key]

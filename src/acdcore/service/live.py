@@ -14,6 +14,14 @@ the store.
 It also counts what Prometheus and the health route report: events
 applied and refused (by error), events waiting to be applied, requests by
 route and status.
+
+With ``[service.replication]`` (a hot standby, :mod:`acdcore.replication`)
+the journal of record is a Redis stream: the node follows it (a
+**standby**: views answer, events are refused with 503 naming the
+primary) and takes the lease when it is free, or at once when started as
+the primary. A primary journals every entry to Redis first (fenced by the
+lease), then to its data directory, which it starts over at the entry it
+took over at: the directory holds this term's history for the streams.
 """
 
 from __future__ import annotations
@@ -23,9 +31,12 @@ import logging
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..actions import Action
+from ..distributor import Distributor
 from ..events import Event
+from ..metrics import Metrics
 from ..runtime import Guard, Result, Runtime, RuntimeFailed
 from ..store import Recovery, Store
 from .config import ServiceConfig
@@ -47,12 +58,51 @@ class _Published:
         """Nothing: subscribers (the switch adapter) perform the actions."""
 
 
+class _Tee:
+    """A primary's journal: Redis first (fenced: a deposed primary's entry
+    is refused before anything else happens), then the data directory."""
+
+    def __init__(self, primary: Any, store: Store) -> None:
+        self.primary = primary
+        self.store = store
+
+    def advance(self, now: float, actions: Sequence[Action] = ()) -> int:
+        self.primary.advance(now, actions)
+        return self.store.advance(now, actions)
+
+    def event(self, event: Event, actions: Sequence[Action] = ()) -> int:
+        self.primary.event(event, actions)
+        return self.store.event(event, actions)
+
+    def snapshot_due(self) -> bool:
+        return bool(self.store.snapshot_due() or self.primary.snapshot_due())
+
+    def snapshot(self, distributor: Distributor, metrics: Metrics | None = None) -> int:
+        self.primary.snapshot(distributor, metrics)
+        return self.store.snapshot(distributor, metrics)
+
+
 class LiveService:
     """One runtime over ``config``'s data directory (see the module
-    docstring). ``clock`` is the runtime's (Unix seconds by default)."""
+    docstring). ``clock`` is the runtime's (Unix seconds by default).
+    ``standby``: with replication configured, start as a standby (follow,
+    and take over when the lease is free) rather than as the primary."""
 
-    def __init__(self, config: ServiceConfig, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        clock: Callable[[], float] | None = None,
+        standby: bool = False,
+    ) -> None:
         self.config = config
+        self.standby = standby
+        self.role = "primary" if config.replication is None else "starting"
+        """``"primary"``, ``"standby"`` or ``"starting"``."""
+        self.epoch: int | None = None
+        self._node: Any = None  # the replication.Standby following Redis
+        self._primary: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.hub = Hub(config.limits.stream_buffer, config.limits.stream_queue)
         self.distributor, self.metrics = config.build()
         self.store: Store | None = None
@@ -76,7 +126,13 @@ class LiveService:
     async def start(self) -> None:
         """Recover from the data directory and start the runtime. Raises
         :class:`~acdcore.store.StoreError` when the directory cannot be
-        recovered (built by another configuration, a gap in its journal)."""
+        recovered (built by another configuration, a gap in its journal).
+        With replication: catch up with Redis, then take the lease (or
+        follow, as a standby); ``ServiceError`` when started as the primary
+        while another node holds the lease."""
+        if self.config.replication is not None:
+            await self._start_replicated()
+            return
         cfg = self.config
         # Fresh every start: recovery loads the data directory into a fresh
         # distributor (an app started again after a stop recovers again).
@@ -126,9 +182,125 @@ class LiveService:
             },
         )
 
+    # ------------------------------------------------------------ replication
+
+    def replication(self) -> dict[str, Any] | None:
+        """What the health route and the wallboard show: this node, its
+        role, the lease's holder and the epoch; ``None`` without replication."""
+        rep = self.config.replication
+        if rep is None:
+            return None
+        leader = None
+        if self._node is not None:
+            try:
+                leader = self._node.leader()
+            except Exception:  # Redis out of reach: say so, do not fail the route
+                leader = "unknown (Redis unreachable)"
+        return {"node": rep.node, "role": self.role, "leader": leader, "epoch": self.epoch}
+
+    async def _start_replicated(self) -> None:
+        import redis
+
+        from ..replication import Standby
+
+        rep = self.config.replication
+        assert rep is not None
+        self.distributor, self.metrics = self.config.build()
+        client = redis.Redis.from_url(rep.redis_url)
+        node = Standby(client, self.distributor, metrics=self.metrics, name=rep.name, node=rep.node)
+        await asyncio.to_thread(node.load)
+        while await asyncio.to_thread(node.poll):  # nobody reads the state yet
+            pass
+        self._node = node
+        if not self.standby:
+            primary = node.promote(ttl=rep.ttl, snapshot_every=self.config.snapshot_every)
+            if primary is None:
+                raise ServiceError(
+                    503,
+                    "LeaseHeld",
+                    f"another primary ({node.leader()}) holds the lease: start this node "
+                    "as a standby (acdcore serve --standby)",
+                )
+            await self._become_primary(primary)
+            return
+        self.role = "standby"
+        log.info("following", extra={"node": rep.node, "next_seq": node.next_seq})
+        task = asyncio.get_running_loop().create_task(self._follow())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _follow(self) -> None:
+        """A standby's loop: apply what the primary appends, and take the
+        lease when it is free. Polls run in the event loop (no thread), so
+        views never see an entry half applied."""
+        import redis
+
+        from ..replication import ReplicationError
+
+        rep = self.config.replication
+        assert rep is not None and self._node is not None
+        node = self._node
+        while True:
+            try:
+                node.poll()
+                primary = node.promote(ttl=rep.ttl, snapshot_every=self.config.snapshot_every)
+            except ReplicationError as exc:
+                self.failure = exc
+                log.error("cannot follow the primary", extra={"error": str(exc)})
+                return
+            except redis.exceptions.RedisError as exc:
+                log.warning("Redis out of reach", extra={"error": str(exc)})
+                await asyncio.sleep(rep.ttl / 4)
+                continue
+            if primary is not None:
+                await self._become_primary(primary)
+                return
+            await asyncio.sleep(min(0.05, rep.ttl / 8))
+
+    async def _become_primary(self, primary: Any) -> None:
+        """Start the runtime on this node: the data directory starts over at
+        the entry the node took over at, from the state it followed."""
+        cfg = self.config
+        store = Store(
+            cfg.data_dir,
+            flush=cfg.flush,
+            snapshot_every=cfg.snapshot_every,
+            snapshot_seconds=cfg.snapshot_seconds,
+        )
+        store.restart_at(primary.next_seq, self.distributor, self.metrics)
+        self.distributor, self.metrics = cfg.build()
+        self.recovery = store.recover(self.distributor, self.metrics)
+        self.store = store
+        _, concerns, _ = scan_journal(store.directory, store.next_seq)
+        concerns.align(self.distributor, self.metrics.realtime().agent_states)
+        self.hub.open(store.directory, store.next_seq, concerns)
+        self._primary = primary
+        self.epoch = primary.epoch
+        self.runtime = Runtime(
+            self.distributor,
+            _Published(),
+            clock=self._clock,
+            observe=self._observe,
+            store=_Tee(primary, store),
+            metrics=self.metrics,
+        )
+        await self.runtime.start()
+        self.role = "primary"
+        keeper = asyncio.get_running_loop().create_task(primary.keep())
+        self._tasks.add(keeper)
+        keeper.add_done_callback(self._tasks.discard)
+        log.info(
+            "primary",
+            extra={"node": primary.token, "epoch": primary.epoch, "next_seq": store.next_seq},
+        )
+
     async def stop(self) -> None:
         """Stop the runtime (after the events already submitted), end the
         streams and close the store."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._primary is not None:
+            self._primary.release()  # a standby need not wait for the lease to expire
         runtime, self.runtime = self.runtime, None
         try:
             if runtime is not None:
@@ -158,6 +330,11 @@ class LiveService:
                 503, "RuntimeFailed", f"the runtime stopped: {self.failure}; restart the service"
             )
         if self.runtime is None:
+            if self.role == "standby":
+                leader = self._node.leader() if self._node is not None else None
+                raise ServiceError(
+                    503, "Standby", f"this node is a standby; the primary is {leader}"
+                )
             raise ServiceError(503, "ServiceUnavailable", "the service is not running")
         return self.runtime
 

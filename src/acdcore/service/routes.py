@@ -173,16 +173,20 @@ class Api:
     async def health(self, request: Request) -> Response:
         """Whether the runtime is up and its writer answers (for a load
         balancer): 200 or 503, no token needed (rate-limited per client
-        address, as requests without a token are)."""
+        address, as requests without a token are). With a hot standby, also
+        this node's role, the lease's holder and the epoch (``replication``);
+        a standby answers 503 (``"status": "standby"``)."""
         self.limiter.take(client_key(request.client))
         service = self.service
+        replication = service.replication()
+        extra = {} if replication is None else {"replication": replication}
         try:
             await service.check()
         except ServiceError as exc:
-            return json_response(
-                {"status": "unavailable", "error": exc.name, "message": exc.message}, 503
-            )
-        return json_response({"status": "ok", "next_seq": service.hub.next_seq})
+            status = "standby" if service.role == "standby" else "unavailable"
+            body = {"status": status, "error": exc.name, "message": exc.message, **extra}
+            return json_response(body, 503)
+        return json_response({"status": "ok", "next_seq": service.hub.next_seq, **extra})
 
     async def post_event(self, request: Request, who: Principal) -> Response:
         """Submit one event (its codec JSON form; defaults may be left out,

@@ -27,6 +27,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     log_level: str = "info",
+    standby: bool = False,
 ) -> int:
     """Serve ``config`` (a :class:`ServiceConfig` or the path of its TOML
     file) on ``host``:``port``. The exit status: 1 when the app could not
@@ -35,7 +36,8 @@ def serve(
     shutdown is clean (the journal is closed), and then uvicorn raises the
     signal again, so the process ends as killed by it (status 128 + the
     signal in a shell: 143 for SIGTERM) and this does not return; it returns
-    0 when the server stops any other way."""
+    0 when the server stops any other way. ``standby``: start as a hot
+    standby (see :mod:`acdcore.service.live`)."""
     import uvicorn
 
     configure(log_level.upper())
@@ -47,7 +49,7 @@ def serve(
             return 2
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config),
+            create_app(config, standby=standby),
             host=host,
             port=port,
             log_config=None,  # our JSON lines, not uvicorn's formats

@@ -9,8 +9,10 @@ few seconds, so waits keep counting). It shows per queue the calls waiting,
 the longest wait (of calls waiting or ringing), the service level against
 its target, the abandon rate and the estimated wait of a new caller; the
 number of agents in each state (available, ringing, on a call, wrap-up,
-paused); and each agent with its state, a paused agent's with its reason. URLs are relative, so the page works where the app
-is mounted.
+paused); and each agent with its state, a paused agent's with its reason.
+With a hot standby it names the node it is served by, its role, and the
+primary (from ``/health``). URLs are relative, so the page works where the
+app is mounted.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ PAGE = """<!doctype html>
   header { display:flex; justify-content:space-between; align-items:baseline; padding:.6em 1em; }
   header h1 { font-size:1.3em; margin:0; }
   #status { color:var(--dim); font-size:.8em; }
+  #node { font-size:.8em; padding:.1em .5em; border-radius:.3em; background:#161b22; }
+  #node.primary { border-left:.4em solid var(--ok); } #node.standby { border-left:.4em solid var(--warn); }
   main { padding:0 1em 1em; }
   table { width:100%; border-collapse:collapse; }
   th { color:var(--dim); font-weight:500; font-size:.8em; text-align:right; padding:.2em .5em;
@@ -57,7 +61,7 @@ PAGE = """<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>Queues</h1><span id="status">connecting...</span></header>
+<header><h1>Queues</h1><span id="node" hidden></span><span id="status">connecting...</span></header>
 <main>
   <form id="login" hidden>
     <p>Token (a monitor token is enough):</p>
@@ -76,7 +80,7 @@ PAGE = """<!doctype html>
 const base = new URL(".", location.href);
 let token = new URLSearchParams(location.hash.slice(1)).get("token")
   || sessionStorage.getItem("acdcore-token");
-let lastSeq = null, timer = null, socket = null;
+let lastSeq = null, timer = null, socket = null, role = null;
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -140,8 +144,25 @@ function drawAgents(list) {
   }
 }
 
+async function drawNode() {
+  // With a hot standby, /health names this node, its role and the primary.
+  const r = await fetch(new URL("health", base));
+  const h = await r.json();
+  const box = document.getElementById("node");
+  const rep = h.replication;
+  if (!rep) { box.hidden = true; return; }
+  const primary = rep.leader ? rep.leader.split(":").slice(1).join(":") : "none";
+  box.className = rep.role;
+  box.textContent = rep.role === "primary"
+    ? "primary: " + rep.node + " (term " + rep.epoch + ")"
+    : rep.role + ": " + rep.node + ", primary " + primary;
+  box.dataset.role = role = rep.role;
+  box.hidden = false;
+}
+
 async function refresh() {
   timer = null;
+  drawNode().catch(() => {});
   try {
     const [k, ag] = await Promise.all([get("kpis"), get("agents").catch(() => ({ agents: [] }))]);
     drawQueues(k);
@@ -174,7 +195,8 @@ function connect() {
   };
   socket.onclose = (e) => {
     if (e.code === 4401 || e.code === 4403) return;
-    status("reconnecting...");
+    // A standby serves views only: its stream opens once it takes over.
+    status(role === "standby" ? "following the primary" : "reconnecting...");
     setTimeout(connect, 2000);
   };
 }
