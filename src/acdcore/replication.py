@@ -59,7 +59,7 @@ from .events import Event
 from .journal import entry_line, parse_entry
 from .metrics import Metrics
 from .snapshots import dumps, loads, restore, save
-from .store import feed
+from .store import StoreError, reapply
 
 __all__ = ["Fenced", "Primary", "ReplicationError", "Standby", "describe"]
 
@@ -326,19 +326,10 @@ class Standby:
             entry = parse_entry(values["e"], self.next_seq)
         except (KeyError, InvalidValue, ValueError) as exc:
             raise ReplicationError(f"stream entry {sid}: {exc}") from None
-        acd = self.distributor
         try:
-            if entry.event is not None:
-                got = acd.handle(entry.event)
-            else:
-                assert entry.advance is not None
-                got = acd.advance(entry.advance)
-        except AcdError as exc:
-            raise ReplicationError(f"entry {entry.seq} is refused on replay: {exc}") from None
-        if entry.actions is not None and tuple(got) != entry.actions:
-            raise ReplicationError(f"entry {entry.seq} replays to other actions than recorded")
-        if self.metrics is not None:
-            feed(self.metrics, entry.event, acd.now, got)
+            reapply(entry, self.distributor, self.metrics)
+        except StoreError as exc:
+            raise ReplicationError(str(exc)) from None
         self.next_seq += 1
         self.last_id = sid
         self.applied += 1

@@ -50,7 +50,7 @@ from .values import check_number, show
 if TYPE_CHECKING:
     from .metrics import Metrics
 
-__all__ = ["Recovery", "Store", "StoreError", "feed"]
+__all__ = ["Recovery", "Store", "StoreError", "feed", "reapply"]
 
 _SNAPSHOT = re.compile(r"^snapshot-(\d{20})\.json$")
 _SEGMENT = re.compile(r"^journal-(\d{20})\.jsonl$")
@@ -189,20 +189,7 @@ class Store:
         entries, torn, append_to, notes = self._tail(begin)
         warnings += notes
         for entry in entries:
-            try:
-                if entry.event is not None:
-                    got = distributor.handle(entry.event)
-                else:
-                    assert entry.advance is not None
-                    got = distributor.advance(entry.advance)
-            except AcdError as exc:
-                raise StoreError(f"journal entry {entry.seq} is refused on replay: {exc}") from None
-            if entry.actions is not None and tuple(got) != entry.actions:
-                raise StoreError(
-                    f"journal entry {entry.seq} replays to other actions than recorded"
-                )
-            if metrics is not None:
-                feed(metrics, entry.event, distributor.now, got)
+            reapply(entry, distributor, metrics)
         nxt = begin + len(entries)
         self._writer = JournalWriter(
             self.directory / _name("journal", nxt if append_to is None else append_to),
@@ -333,6 +320,24 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def reapply(entry: Entry, distributor: Distributor, metrics: Metrics | None = None) -> None:
+    """Apply journal ``entry`` to ``distributor`` as recovery does: it must be
+    accepted and give the actions recorded beside it; ``metrics`` (if given)
+    are fed. Raises :class:`StoreError` naming the entry otherwise."""
+    try:
+        if entry.event is not None:
+            got = distributor.handle(entry.event)
+        else:
+            assert entry.advance is not None
+            got = distributor.advance(entry.advance)
+    except AcdError as exc:
+        raise StoreError(f"journal entry {entry.seq} is refused on replay: {exc}") from None
+    if entry.actions is not None and tuple(got) != entry.actions:
+        raise StoreError(f"journal entry {entry.seq} replays to other actions than recorded")
+    if metrics is not None:
+        feed(metrics, entry.event, distributor.now, got)
 
 
 def feed(metrics: Metrics, event: Event | None, now: float, actions: Sequence[Action]) -> None:
