@@ -335,7 +335,7 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
     the final state and metrics equal the reference's; and no entry was
     appended (so acted on) by two primaries."""
     kills = int(os.environ.get("ACDCORE_STANDBY_KILLS", "8"))
-    seed, ops, ttl = 11, 1500, 0.4
+    seed, ops, ttl = 11, max(1500, 250 * kills), 0.4  # a script long enough for the kills
     files = tmp_path / "files"
     files.mkdir()
     _reference(files, seed, ops)
