@@ -352,13 +352,22 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
     spawn()
     spawn()
     kill_times: list[float] = []
-    killed = 0
+    killed = deposed = 0
     deadline = time.monotonic() + 600
     while not server.client.exists("acdcore:done"):
         assert time.monotonic() < deadline, "the run did not finish"
         for name, p in list(nodes.items()):
             code = p.poll()
-            if code is not None and code != 0 and code != -signal.SIGKILL:
+            if code == 7:
+                # A primary that stalled past its lease (this machine's two
+                # cores are shared by every node) was deposed by a standby
+                # that took the lease: fencing refused its next append. That
+                # is the design working; a new standby takes its place.
+                assert "deposed" in (files / f"{name}.err").read_text()
+                deposed += 1
+                del nodes[name]
+                spawn()
+            elif code is not None and code != 0 and code != -signal.SIGKILL:
                 raise AssertionError(
                     f"node {name} exited {code}: {(files / f'{name}.err').read_text()}"
                 )
@@ -382,7 +391,7 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
                 break
             time.sleep(0.002)
     for p in nodes.values():
-        assert p.wait(timeout=60) == 0
+        assert p.wait(timeout=60) in (0, 7)  # 7: deposed at the very end
     assert killed == kills, f"only {killed} kills before the run ended"
     final = json.loads((files / "final-run.json").read_text())
     assert final == json.loads((files / "final-reference.json").read_text())
@@ -393,7 +402,8 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
         float(row.split()[2]) for row in (files / "takeovers.log").read_text().splitlines()
     )
     takeovers = sorted(min(t for t in promoted if t > k) - k for k in kill_times)
-    assert len(promoted) == kills + 1
+    print(f"\n{deposed} primaries deposed by fencing after stalling past their lease")
+    assert len(promoted) == kills + deposed + 1
     p50 = takeovers[len(takeovers) // 2]
     p99 = takeovers[min(len(takeovers) - 1, int(len(takeovers) * 0.99))]
     print(f"\n{killed} kills survived; takeover p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
