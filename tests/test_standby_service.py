@@ -35,7 +35,7 @@ snapshot_every = 50
 [service.replication]
 redis_url = "redis://127.0.0.1:{port}/0"
 node = "{node}"
-ttl = 0.6
+ttl = 1.5
 
 [service.tokens]
 "{sup}" = {{ role = "supervisor" }}
@@ -191,3 +191,53 @@ def test_the_wallboard_names_the_node_and_its_role(server: Any, tmp_path: Path) 
         for node in (a, b):
             if node is not None:
                 test_wallboard._stop(node.proc)
+
+
+def test_switching_replication_on_seeds_redis_from_the_data_directory(
+    server: Any, tmp_path: Path
+) -> None:
+    """A deployment that ran without a standby keeps its calls when
+    replication is switched on: Redis is empty, so the primary starts from
+    its data directory and stores a snapshot a standby starts from."""
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from acdcore.service import create_app
+    from acdcore.service.config import ServiceConfig
+
+    def config(node: str, replicated: bool) -> ServiceConfig:
+        data: dict[str, Any] = {
+            "service": {
+                "data_dir": f"data-{node}",
+                "tokens": {SUP: {"role": "supervisor"}},
+                "snapshot_seconds": False,
+            },
+            "queues": [{"name": "support", "ring_timeout": 30}],
+        }
+        if replicated:
+            data["service"]["replication"] = {
+                "redis_url": f"redis://127.0.0.1:{server.port}/0",
+                "node": node,
+                "ttl": 1.5,
+            }
+        return ServiceConfig.from_dict(data, base_dir=tmp_path)
+
+    headers = {"Authorization": f"Bearer {SUP}"}
+    with TestClient(create_app(config("a", replicated=False))) as plain:
+        for i in range(3):
+            event = {"type": "CallArrived", "call_id": f"c{i}", "queue": "support"}
+            assert plain.post("/events", json=event, headers=headers).status_code == 200
+        before = plain.get("/counts", headers=headers).json()
+    assert before["waiting"] == 3
+    with TestClient(create_app(config("a", replicated=True))) as primary:
+        assert primary.get("/counts", headers=headers).json() == before
+        assert server.client.exists("acdcore:snapshot")
+        with TestClient(create_app(config("b", replicated=True), standby=True)) as standby:
+            assert standby.get("/health").json()["replication"]["role"] == "standby"
+            assert standby.get("/counts", headers=headers).json() == before
+            event = {"type": "CallAbandoned", "call_id": "c1"}
+            assert primary.post("/events", json=event, headers=headers).status_code == 200
+            end = time.monotonic() + 10
+            while standby.get("/counts", headers=headers).json()["abandoned"] != 1:
+                assert time.monotonic() < end, "the standby did not follow"
+                time.sleep(0.02)

@@ -47,9 +47,10 @@ advance before every event, so about two per event).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .actions import Action
@@ -60,6 +61,7 @@ from .journal import entry_line, parse_entry
 from .metrics import Metrics
 from .snapshots import dumps, loads, restore, save
 from .store import StoreError, reapply
+from .values import check_number
 
 __all__ = ["Fenced", "Primary", "ReplicationError", "Standby", "describe"]
 
@@ -79,11 +81,20 @@ class Fenced(ReplicationError):
     its lease may have expired). It must not act; the runtime stops."""
 
 
-# Append one entry if and only if the lease still holds our token.
+# Append entry ARGV[2] if and only if the lease still holds our token and it
+# is the next entry (KEYS[3]): a client's retry of an append whose answer was
+# lost finds it done (DUP) instead of writing it twice.
 _APPEND = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('FENCED the lease is not ' .. ARGV[1])
 end
+local expected = tonumber(redis.call('GET', KEYS[3]) or '0')
+local seq = tonumber(ARGV[2])
+if seq == expected - 1 then return 'DUP' end
+if seq ~= expected then
+  return redis.error_reply('SEQ entry ' .. ARGV[2] .. ' is not the next, ' .. expected)
+end
+redis.call('SET', KEYS[3], expected + 1)
 return redis.call('XADD', KEYS[2], '*', 's', ARGV[2], 'e', ARGV[3])
 """
 
@@ -119,6 +130,10 @@ def _require_redis() -> None:
         raise ImportError("the hot standby needs redis-py: pip install 'acdcore[standby]'")
 
 
+MIN_TTL = 0.1
+"""The shortest lease accepted, in seconds."""
+
+
 class _Keys:
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name:
@@ -127,6 +142,7 @@ class _Keys:
         self.epoch = f"{name}:epoch"
         self.journal = f"{name}:journal"
         self.snapshot = f"{name}:snapshot"
+        self.next = f"{name}:next"
 
 
 class Primary:
@@ -167,28 +183,51 @@ class Primary:
         self._every = snapshot_every
         self._since = 0
         self.appended = 0
+        self.dead = False
+        """True once an append or a lease check failed: the lease is then
+        never renewed again, and :meth:`keep` gives it up."""
+        # Renewals run on a thread of their own: a busy default executor
+        # must not delay them.
+        self._renewer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lease")
 
     @property
     def next_seq(self) -> int:
         """The number the next entry will get."""
         return self._seq
 
+    def valid(self) -> bool:
+        """Whether this primary may still act: its lease, by its own clock,
+        cannot have lapsed. An adapter may check it before sending an
+        action (see docs/standby.md)."""
+        return not self.dead and time.monotonic() < self._valid_until
+
     def _check_lease(self) -> None:
-        if time.monotonic() >= self._valid_until:
+        if not self.valid():
+            self.dead = True
             raise Fenced(f"the lease of {self.token} may have expired: stopping")
 
     def _put(self, line: str) -> int:
         self._check_lease()
         try:
-            self.last_id = _text(
+            answer = _text(
                 self._append(
-                    keys=[self._keys.leader, self._keys.journal], args=[self.token, self._seq, line]
+                    keys=[self._keys.leader, self._keys.journal, self._keys.next],
+                    args=[self.token, self._seq, line],
                 )
             )
         except redis.exceptions.ResponseError as exc:
+            self.dead = True
             if "FENCED" in str(exc):
                 raise Fenced(f"{self.token} was deposed: {exc}") from None
+            raise ReplicationError(f"entry {self._seq} was not appended: {exc}") from None
+        except BaseException:
+            self.dead = True
             raise
+        if answer != "DUP":
+            self.last_id = answer
+        # The lease may have lapsed while the append was on its way (a pause
+        # after the check): the entry is recorded, but not acted on.
+        self._check_lease()
         seq = self._seq
         self._seq += 1
         self._since += 1
@@ -202,6 +241,10 @@ class Primary:
     def event(self, event: Event, actions: Sequence[Action] = ()) -> int:
         """Append an accepted event and its actions; its entry number."""
         return self._put(entry_line(self._seq, event, 0.0, actions))
+
+    def has_snapshot(self) -> bool:
+        """Whether Redis holds a snapshot (a standby can start from it)."""
+        return bool(self._r.exists(self._keys.snapshot))
 
     def snapshot_due(self) -> bool:
         """True every ``snapshot_every`` entries."""
@@ -218,8 +261,12 @@ class Primary:
                 args=[self.token, self._seq, self.last_id, doc],
             )
         except redis.exceptions.ResponseError as exc:
+            self.dead = True
             if "FENCED" in str(exc):
                 raise Fenced(f"{self.token} was deposed: {exc}") from None
+            raise ReplicationError(f"the snapshot was not stored: {exc}") from None
+        except BaseException:
+            self.dead = True
             raise
         self._since = 0
         return self._seq
@@ -241,23 +288,34 @@ class Primary:
         return ok
 
     def release(self) -> None:
-        """Give the lease up (a clean stop), so that a standby takes over at
-        once; after this every append is refused."""
+        """Give the lease up (a clean stop, or this primary failed), so that
+        a standby takes over at once; after this every append is refused."""
+        self.dead = True
         self._valid_until = 0.0
         with contextlib.suppress(redis.exceptions.RedisError):  # else it expires by itself
             self._r.eval(_RELEASE, 1, self._keys.leader, self.token)
 
-    async def keep(self) -> None:
-        """Renew the lease every ``ttl / 4`` seconds until it is lost; then
-        return (the next append raises :class:`Fenced`)."""
-        while True:
-            await asyncio.sleep(self.ttl / 4)
-            ok = await asyncio.get_running_loop().run_in_executor(None, self.renew)
-            if not ok and time.monotonic() >= self._valid_until:
-                return
+    async def keep(self, alive: Callable[[], bool] | None = None) -> None:
+        """Renew the lease every ``ttl / 4`` seconds while this primary
+        works and ``alive()`` (optional: e.g. "the runtime has not
+        stopped") says so. When either stops, give the lease up at once (so
+        a standby need not wait for it to lapse) and return."""
+        loop = asyncio.get_running_loop()
+        try:
+            while not self.dead and (alive is None or alive()):
+                await asyncio.sleep(self.ttl / 4)
+                if self.dead or (alive is not None and not alive()):
+                    break
+                ok = await loop.run_in_executor(self._renewer, self.renew)
+                if not ok and not self.valid():
+                    break
+        finally:
+            await loop.run_in_executor(self._renewer, self.release)
 
     def close(self) -> None:
-        """Nothing to flush: every append is already in Redis."""
+        """Nothing to flush (every append is already in Redis); stops the
+        renewal thread."""
+        self._renewer.shutdown(wait=False)
 
 
 def _text(value: Any) -> str:
@@ -325,7 +383,10 @@ class Standby:
         try:
             entry = parse_entry(values["e"], self.next_seq)
         except (KeyError, InvalidValue, ValueError) as exc:
-            raise ReplicationError(f"stream entry {sid}: {exc}") from None
+            raise ReplicationError(
+                f"stream entry {sid}: {exc} (a standby that fell behind the trimmed stream "
+                "must be restarted: it then starts from the last snapshot)"
+            ) from None
         try:
             reapply(entry, self.distributor, self.metrics)
         except StoreError as exc:
@@ -343,18 +404,28 @@ class Standby:
     def promote(self, *, ttl: float = 2.0, snapshot_every: int = 10_000) -> Primary | None:
         """Take the lease if it is free: then read every entry the previous
         primary appended and return this node's :class:`Primary` (a new
-        epoch). ``None``: another node holds the lease."""
+        epoch), its lease renewed after the catch-up. ``None``: another node
+        holds the lease (or took it while this one caught up)."""
+        check_number(ttl, "ttl")
+        if ttl < MIN_TTL:
+            raise InvalidValue(f"ttl must be at least {MIN_TTL} s, got {ttl!r}")
+        if isinstance(snapshot_every, bool) or not isinstance(snapshot_every, int):
+            raise InvalidValue(f"snapshot_every must be an int >= 1, got {snapshot_every!r}")
+        if snapshot_every < 1:
+            raise InvalidValue(f"snapshot_every must be an int >= 1, got {snapshot_every!r}")
         if self._r.exists(self._keys.leader):
             return None
         epoch = int(self._r.incr(self._keys.epoch))
         token = f"{epoch}:{self.node}"
         sent = time.monotonic()
-        if not self._r.set(self._keys.leader, token, nx=True, px=int(ttl * 1000)):
+        taken = self._r.set(self._keys.leader, token, nx=True, px=int(ttl * 1000))
+        # A client that retried a SET whose answer was lost finds it its own.
+        if not taken and _text(self._r.get(self._keys.leader) or b"") != token:
             return None
         # Nothing can be appended now but by us: the stream is complete.
         while self.poll(count=10_000):
             pass
-        return Primary(
+        primary = Primary(
             self._r,
             self._keys,
             token=token,
@@ -365,6 +436,13 @@ class Standby:
             snapshot_every=snapshot_every,
             renewed=sent,
         )
+        # The catch-up took time out of the lease: renew it before acting, and
+        # say where the next entry goes (only the lease holder writes it).
+        if not primary.renew():
+            primary.close()
+            return None
+        self._r.set(self._keys.next, self.next_seq)
+        return primary
 
 
 def describe(client: Any, name: str = "acdcore") -> dict[str, Any]:

@@ -239,6 +239,11 @@ class Runtime:
         await self._queue.put((_POKE, done, None))
         await done
 
+    @property
+    def failure(self) -> BaseException | None:
+        """Why the runtime stopped (fail-stop), or ``None`` while it works."""
+        return self._failure
+
     def _require_running(self) -> None:
         if self._failure is not None:
             raise _failed(self._failure)

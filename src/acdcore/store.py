@@ -124,14 +124,15 @@ class Store:
             raise RuntimeError("the store is already open")
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
             raise InvalidValue(f"seq must be an int >= 0, got {show(seq)}")
+        keep = None
+        if seq > 0:  # written first: a crash meanwhile leaves a directory that recovers
+            keep = _name("snapshot", seq)
+            write_snapshot(self.directory / keep, save(distributor, metrics=metrics))
         for first in self.segments():
             (self.directory / _name("journal", first)).unlink(missing_ok=True)
         for first in self.snapshots():
-            (self.directory / _name("snapshot", first)).unlink(missing_ok=True)
-        if seq > 0:
-            write_snapshot(
-                self.directory / _name("snapshot", seq), save(distributor, metrics=metrics)
-            )
+            if _name("snapshot", first) != keep:
+                (self.directory / _name("snapshot", first)).unlink(missing_ok=True)
 
     # ------------------------------------------------------------ the files
 

@@ -102,6 +102,7 @@ class LiveService:
         self.epoch: int | None = None
         self._node: Any = None  # the replication.Standby following Redis
         self._primary: Any = None
+        self._leader: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.hub = Hub(config.limits.stream_buffer, config.limits.stream_queue)
         self.distributor, self.metrics = config.build()
@@ -186,32 +187,51 @@ class LiveService:
 
     def replication(self) -> dict[str, Any] | None:
         """What the health route and the wallboard show: this node, its
-        role, the lease's holder and the epoch; ``None`` without replication."""
+        role, the lease's holder (as last seen: no Redis call here) and the
+        epoch; ``None`` without replication."""
         rep = self.config.replication
         if rep is None:
             return None
-        leader = None
+        out: dict[str, Any] = {
+            "node": rep.node,
+            "role": self.role,
+            "leader": self._leader,
+            "epoch": self.epoch,
+        }
         if self._node is not None:
-            try:
-                leader = self._node.leader()
-            except Exception:  # Redis out of reach: say so, do not fail the route
-                leader = "unknown (Redis unreachable)"
-        return {"node": rep.node, "role": self.role, "leader": leader, "epoch": self.epoch}
+            out["next_seq"] = self._node.next_seq
+        if self._primary is not None:
+            out["lease_valid"] = self._primary.valid()
+        return out
 
     async def _start_replicated(self) -> None:
-        import redis
-
+        try:
+            import redis
+        except ImportError:
+            raise ServiceError(
+                503,
+                "MissingDependency",
+                "replication needs redis-py: pip install 'acdcore[standby]'",
+            ) from None
         from ..replication import Standby
 
         rep = self.config.replication
         assert rep is not None
         self.distributor, self.metrics = self.config.build()
-        client = redis.Redis.from_url(rep.redis_url)
+        # Short timeouts: a Redis out of reach must not hold the event loop
+        # (every journal entry is a Redis call) for longer than a lease can
+        # wait; and no client retries: an append is made once, or refused.
+        client = redis.Redis.from_url(
+            rep.redis_url, socket_timeout=rep.ttl / 4, socket_connect_timeout=rep.ttl / 4
+        )
         node = Standby(client, self.distributor, metrics=self.metrics, name=rep.name, node=rep.node)
         await asyncio.to_thread(node.load)
         while await asyncio.to_thread(node.poll):  # nobody reads the state yet
             pass
         self._node = node
+        self._leader = await asyncio.to_thread(node.leader)
+        if node.next_seq == 0 and await asyncio.to_thread(self._seed_from_directory, node):
+            log.info("seeded Redis from the data directory", extra={"next_seq": node.next_seq})
         if not self.standby:
             primary = node.promote(ttl=rep.ttl, snapshot_every=self.config.snapshot_every)
             if primary is None:
@@ -225,17 +245,39 @@ class LiveService:
             return
         self.role = "standby"
         log.info("following", extra={"node": rep.node, "next_seq": node.next_seq})
-        task = asyncio.get_running_loop().create_task(self._follow())
+        self._spawn(self._follow())
+
+    def _seed_from_directory(self, node: Any) -> bool:
+        """Redis holds no journal, but the data directory may (replication
+        switched on for a running deployment, or a Redis that lost its
+        data): recover it, so that this node starts from it rather than
+        from nothing. Returns whether there was anything to recover."""
+        cfg = self.config
+        store = Store(cfg.data_dir, snapshot_seconds=None)
+        if not store.snapshots() and not store.segments():
+            return False
+        recovery = store.recover(self.distributor, self.metrics)
+        store.close()
+        node.next_seq = recovery.next_seq
+        return recovery.next_seq > 0
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.failure = task.exception()
+            log.error("replication stopped", extra={"error": repr(self.failure)})
 
     async def _follow(self) -> None:
         """A standby's loop: apply what the primary appends, and take the
-        lease when it is free. Polls run in the event loop (no thread), so
-        views never see an entry half applied."""
+        lease when it is free. Entries are applied in the event loop (no
+        thread), so views never see one half applied; each poll is one
+        short Redis call (no blocking read)."""
         import redis
-
-        from ..replication import ReplicationError
 
         rep = self.config.replication
         assert rep is not None and self._node is not None
@@ -243,12 +285,10 @@ class LiveService:
         while True:
             try:
                 node.poll()
+                self._leader = node.leader()
                 primary = node.promote(ttl=rep.ttl, snapshot_every=self.config.snapshot_every)
-            except ReplicationError as exc:
-                self.failure = exc
-                log.error("cannot follow the primary", extra={"error": str(exc)})
-                return
             except redis.exceptions.RedisError as exc:
+                self._leader = None
                 log.warning("Redis out of reach", extra={"error": str(exc)})
                 await asyncio.sleep(rep.ttl / 4)
                 continue
@@ -267,15 +307,36 @@ class LiveService:
             snapshot_every=cfg.snapshot_every,
             snapshot_seconds=cfg.snapshot_seconds,
         )
-        store.restart_at(primary.next_seq, self.distributor, self.metrics)
-        self.distributor, self.metrics = cfg.build()
-        self.recovery = store.recover(self.distributor, self.metrics)
+        acd, metrics = cfg.build()
+
+        def prepare() -> tuple[Recovery, Any]:
+            store.restart_at(primary.next_seq, self.distributor, self.metrics)
+            recovery = store.recover(acd, metrics)
+            _, concerns, _ = scan_journal(store.directory, store.next_seq)
+            return recovery, concerns
+
+        recovery, concerns = await asyncio.to_thread(prepare)
+        if store.next_seq != primary.next_seq:
+            store.close()
+            raise ServiceError(
+                503,
+                "ReplicationError",
+                f"the data directory recovers to entry {store.next_seq}, Redis to "
+                f"{primary.next_seq}",
+            )
+        if primary.next_seq > 0 and not await asyncio.to_thread(self._redis_has_snapshot, primary):
+            await asyncio.to_thread(primary.snapshot, acd, metrics)  # what a standby starts from
+        if not await asyncio.to_thread(primary.renew):  # the disk work took lease time
+            store.close()
+            raise ServiceError(503, "LeaseLost", "the lease lapsed while taking over")
+        self.distributor, self.metrics = acd, metrics
+        self.recovery = recovery
         self.store = store
-        _, concerns, _ = scan_journal(store.directory, store.next_seq)
         concerns.align(self.distributor, self.metrics.realtime().agent_states)
         self.hub.open(store.directory, store.next_seq, concerns)
         self._primary = primary
         self.epoch = primary.epoch
+        self._leader = primary.token
         self.runtime = Runtime(
             self.distributor,
             _Published(),
@@ -286,26 +347,32 @@ class LiveService:
         )
         await self.runtime.start()
         self.role = "primary"
-        keeper = asyncio.get_running_loop().create_task(primary.keep())
-        self._tasks.add(keeper)
-        keeper.add_done_callback(self._tasks.discard)
+        runtime = self.runtime
+        self._spawn(primary.keep(alive=lambda: runtime.failure is None))
         log.info(
             "primary",
             extra={"node": primary.token, "epoch": primary.epoch, "next_seq": store.next_seq},
         )
 
+    @staticmethod
+    def _redis_has_snapshot(primary: Any) -> bool:
+        return bool(primary.has_snapshot())
+
     async def stop(self) -> None:
         """Stop the runtime (after the events already submitted), end the
         streams and close the store."""
-        for task in list(self._tasks):
-            task.cancel()
-        if self._primary is not None:
-            self._primary.release()  # a standby need not wait for the lease to expire
         runtime, self.runtime = self.runtime, None
         try:
-            if runtime is not None:
+            if runtime is not None:  # the events already submitted are journaled first
                 await runtime.stop()
         finally:
+            for task in list(self._tasks):  # the lease keeper gives the lease up
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._primary is not None:
+                self._primary.release()  # a standby need not wait for the lease to lapse
+                self._primary.close()
             self.hub.close()
             if self.store is not None:
                 self.store.close()
@@ -331,9 +398,8 @@ class LiveService:
             )
         if self.runtime is None:
             if self.role == "standby":
-                leader = self._node.leader() if self._node is not None else None
                 raise ServiceError(
-                    503, "Standby", f"this node is a standby; the primary is {leader}"
+                    503, "Standby", f"this node is a standby; the primary is {self._leader}"
                 )
             raise ServiceError(503, "ServiceUnavailable", "the service is not running")
         return self.runtime

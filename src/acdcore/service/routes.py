@@ -182,8 +182,10 @@ class Api:
         extra = {} if replication is None else {"replication": replication}
         try:
             await service.check()
+            if replication is not None and replication.get("lease_valid") is False:
+                raise ServiceError(503, "LeaseLost", "this primary's lease has lapsed")
         except ServiceError as exc:
-            status = "standby" if service.role == "standby" else "unavailable"
+            status = "standby" if exc.name == "Standby" else "unavailable"
             body = {"status": status, "error": exc.name, "message": exc.message, **extra}
             return json_response(body, 503)
         return json_response({"status": "ok", "next_seq": service.hub.next_seq, **extra})

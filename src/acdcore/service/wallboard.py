@@ -151,7 +151,8 @@ async function drawNode() {
   const box = document.getElementById("node");
   const rep = h.replication;
   if (!rep) { box.hidden = true; return; }
-  const primary = rep.leader ? rep.leader.split(":").slice(1).join(":") : "none";
+  const primary = !rep.leader ? "unknown"
+    : /^[0-9]+:/.test(rep.leader) ? rep.leader.split(":").slice(1).join(":") : rep.leader;
   box.className = rep.role;
   box.textContent = rep.role === "primary"
     ? "primary: " + rep.node + " (term " + rep.epoch + ")"
