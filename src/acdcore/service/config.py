@@ -196,6 +196,8 @@ class Replication:
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"redis_url must be a redis:// URL, got {self.redis_url!r}")
         object.__setattr__(self, "ttl", _positive_number(self.ttl, "ttl"))
+        if self.ttl < 0.1:
+            raise ConfigError(f"ttl must be at least 0.1 seconds, got {self.ttl!r}")
 
 
 def _tokens(value: Mapping[str, Grant]) -> Mapping[str, Grant]:
