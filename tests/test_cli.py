@@ -679,3 +679,23 @@ def test_serve_refuses_a_bad_configuration_or_port_in_one_line(tmp_path: Path) -
     assert code == 2 and err.count("\n") == 1 and "--config" in err and "Traceback" not in err
     code, _, err = run(["serve", "--config", "x.toml", "--port", "99999"])
     assert code == 2 and "a port is 0 to 65535, got 99999" in err
+
+
+def test_version_names_the_version_and_the_backend(backend: str) -> None:
+    import acdcore
+    from acdcore import backend as chosen
+
+    status, out, _ = run(["--version"])
+    assert status == 0
+    assert out.startswith(f"acdcore {acdcore.__version__}, backend {chosen.BACKEND} (")
+    assert out.count("\n") == 1  # one line, never wrapped
+
+
+def test_version_says_why_the_native_backend_is_missing(monkeypatch: Any) -> None:
+    from acdcore import backend
+
+    monkeypatch.setattr(backend, "BACKEND", "python")
+    monkeypatch.setattr(backend, "native_available", lambda: False)
+    assert "the native extension was not built" in backend.describe()
+    monkeypatch.setattr(backend, "native_available", lambda: True)
+    assert "ACDCORE_BACKEND=python" in backend.describe()

@@ -143,6 +143,27 @@ def test_install_without_a_compiler_falls_back_to_python(backend: str, tmp_path:
     assert MISSING in output  # the warning says why (the compiler that was tried)
     lines = _probe(python, tmp_path)
     assert lines[:2] == ["python False", "distributor python"]
+    # pip hid the build's warning; importing acdcore says it where a user sees it.
+    imported = subprocess.run(
+        [str(python), "-c", "import acdcore"],
+        env=_clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert "the native extension was not built" in imported.stderr, imported.stderr
+    silenced = subprocess.run(
+        [str(python), "-c", "import acdcore"],
+        env=_clean_env(ACDCORE_BACKEND="python"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert silenced.stderr == "", silenced.stderr
     installed = python.parent.parent / "lib"
     assert not list(installed.glob("python*/site-packages/acdcore/_native/_acdnative*"))
 

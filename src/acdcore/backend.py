@@ -2,8 +2,10 @@
 
 ``ACDCORE_BACKEND`` selects the backend: ``native`` (the C dispatch core,
 the default when it was built at install) or ``python`` (the reference,
-always present). Asking for ``native`` where it was not built falls back to
-``python`` with a warning; :data:`BACKEND` says what is actually in use, and
+always present). Where the native extension was not built (no C compiler
+at install: pip hides the build's warning), importing acdcore falls back to
+``python`` with a ``RuntimeWarning`` that says so, unless
+``ACDCORE_BACKEND=python`` chose it; :data:`BACKEND` says what is actually in use, and
 every :class:`~acdcore.Distributor` built without an explicit ``backend=``
 uses it.
 """
@@ -14,7 +16,7 @@ import importlib
 import os
 import warnings
 
-__all__ = ["BACKEND", "native_available"]
+__all__ = ["BACKEND", "describe", "native_available"]
 
 _NATIVE_ABI = 2
 
@@ -36,14 +38,30 @@ def _select() -> str:
         return "python"
     if native_available():
         return "native"
-    if wanted == "native":
-        warnings.warn(
-            "ACDCORE_BACKEND=native: the native extension was not built (no C compiler at "
-            "install?); using the python backend",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    # pip hides the build's own warning: say it where a user sees it.
+    warnings.warn(
+        f"acdcore: {NOT_BUILT}; using the pure-Python reference backend "
+        "(set ACDCORE_BACKEND=python to choose it and silence this)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
     return "python"
+
+
+NOT_BUILT = (
+    "the native extension was not built (no C compiler when acdcore was installed?): "
+    "reinstall with a C compiler for the native backend"
+)
+"""Why the native backend is missing, as :func:`describe` and the import warning say it."""
+
+
+def describe() -> str:
+    """The backend in use, in words (for ``acdcore --version``)."""
+    if BACKEND == "native":
+        return "native (the C dispatch core)"
+    if native_available():
+        return "python (chosen with ACDCORE_BACKEND=python; the native extension is built)"
+    return f"python ({NOT_BUILT})"
 
 
 BACKEND: str = _select()

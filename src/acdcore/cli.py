@@ -59,6 +59,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .backend import describe as backend_description
 from .cli_reports import add_report
 from .errors import AcdError, ConfigError
 from .scenario import MAX_REPLICATIONS, MAX_SPAN, Scenario
@@ -1003,10 +1004,27 @@ def _replay(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------- parser
 
 
+class _Version(argparse.Action):
+    """``--version``: one line, unwrapped (argparse's own wraps it)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kw: object) -> None:
+        from . import __version__
+
+        print(f"acdcore {__version__}, backend {backend_description()}")
+        parser.exit()
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = _ArgumentParser(
         prog="acdcore", description="acdcore: automatic call distribution tools"
+    )
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="print the version and the backend in use, then exit",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="simulate a day in a hotline and print the KPIs")
