@@ -1014,7 +1014,6 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = _ArgumentParser(
