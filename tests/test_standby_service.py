@@ -241,3 +241,28 @@ def test_switching_replication_on_seeds_redis_from_the_data_directory(
             while standby.get("/counts", headers=headers).json()["abandoned"] != 1:
                 assert time.monotonic() < end, "the standby did not follow"
                 time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("replication", "named"),
+    [
+        ({"node": "a"}, "service.replication.redis_url: missing"),
+        ({"redis_url": "redis://x", "lease": 2}, "service.replication.lease: unknown key"),
+        ({"redis_url": "http://x"}, "service.replication: redis_url must be a redis:// URL"),
+        ({"redis_url": "redis://x", "ttl": 0.01}, "service.replication: ttl must be at least"),
+    ],
+)
+def test_a_bad_replication_table_is_named(replication: dict[str, Any], named: str) -> None:
+    from acdcore.errors import ConfigError
+    from acdcore.service.config import ServiceConfig
+
+    data = {
+        "service": {
+            "data_dir": "d",
+            "tokens": {SUP: {"role": "supervisor"}},
+            "replication": replication,
+        },
+        "queues": [{"name": "support"}],
+    }
+    with pytest.raises(ConfigError, match=named.replace("(", r"\(")):
+        ServiceConfig.from_dict(data)

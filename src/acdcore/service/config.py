@@ -72,6 +72,7 @@ from ..errors import AcdError, ConfigError
 from ..estimators import LearnedEstimator
 from ..metrics import Metrics
 from ..plans import RoutingPlan
+from ..scenario import _TOP as _SCENARIO_KEYS
 from ..scenario import MAX_SCENARIO_BYTES, ServiceLevel, _Parser
 
 __all__ = ["ROLES", "Grant", "Limits", "Replication", "ServiceConfig"]
@@ -85,18 +86,9 @@ MIN_TOKEN_LENGTH = 16
 
 # Top-level keys of a scenario that the service reads, and those it ignores.
 _READ = {"service", "queues", "plan", "service_level", "distributions"}
-_IGNORED = {
-    "name",
-    "description",
-    "seed",
-    "replications",
-    "duration",
-    "warmup",
-    "drain",
-    "start",
-    "agents",
-    "traffic",
-}
+# The scenario's simulation-only tables (agents, traffic, run lengths...):
+# every scenario key the service does not read.
+_IGNORED = _SCENARIO_KEYS - _READ
 _SERVICE_KEYS = {
     "data_dir",
     "flush",
@@ -372,6 +364,24 @@ def _table(value: object, key: str) -> Mapping[str, Any]:
     return value
 
 
+def _sub_table(spec: Any, where: str, cls: Any) -> Any:
+    """``cls`` (an attrs class) built from the table ``spec`` at ``where``,
+    whose keys must be ``cls``'s fields; every error names ``where``."""
+    spec = _table(spec, where)
+    names = {f.name for f in attrs.fields(cls)}
+    for key in spec:
+        if key not in names:
+            raise _fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(names))})")
+    required = [f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING]
+    for key in required:
+        if key not in spec:
+            raise _fail(f"{where}.{key}", "missing")
+    try:
+        return cls(**spec)
+    except ConfigError as exc:
+        raise _fail(where, str(exc)) from None
+
+
 def _read(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | None) -> ServiceConfig:
     data = _table(data, "configuration")
     for key in data:
@@ -448,33 +458,9 @@ def _read(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | None) -> S
         except (ConfigError, TypeError) as exc:
             raise _fail("service.tokens.<token>", str(exc)) from None
     kwargs["tokens"] = tokens
-    if "limits" in service:
-        spec = _table(service["limits"], "service.limits")
-        names = {f.name for f in attrs.fields(Limits)}
-        for key in spec:
-            if key not in names:
-                raise _fail(
-                    f"service.limits.{key}", f"unknown key (known: {', '.join(sorted(names))})"
-                )
-        try:
-            kwargs["limits"] = Limits(**spec)
-        except ConfigError as exc:
-            raise _fail("service.limits", str(exc)) from None
-    if "replication" in service:
-        spec = _table(service["replication"], "service.replication")
-        names = {f.name for f in attrs.fields(Replication)}
-        for key in spec:
-            if key not in names:
-                raise _fail(
-                    f"service.replication.{key}",
-                    f"unknown key (known: {', '.join(sorted(names))})",
-                )
-        if "redis_url" not in spec:
-            raise _fail("service.replication.redis_url", "missing")
-        try:
-            kwargs["replication"] = Replication(**spec)
-        except ConfigError as exc:
-            raise _fail("service.replication", str(exc)) from None
+    for key, cls in (("limits", Limits), ("replication", Replication)):
+        if key in service:
+            kwargs[key] = _sub_table(service[key], f"service.{key}", cls)
     for key in ("flush", "snapshot_every", "seed", "backend", "interval", "tz_offset"):
         if key in service:
             kwargs[key] = service[key]
