@@ -206,23 +206,30 @@ class Primary:
             self.dead = True
             raise Fenced(f"the lease of {self.token} may have expired: stopping")
 
-    def _put(self, line: str) -> int:
-        self._check_lease()
+    def _fenced(self, script: Any, what: str, **call: Any) -> Any:
+        """Run one of the lease-checking scripts. Any failure kills this
+        primary (no renewal after it); a refused lease is :class:`Fenced`."""
         try:
-            answer = _text(
-                self._append(
-                    keys=[self._keys.leader, self._keys.journal, self._keys.next],
-                    args=[self.token, self._seq, line],
-                )
-            )
+            return script(**call)
         except redis.exceptions.ResponseError as exc:
             self.dead = True
             if "FENCED" in str(exc):
                 raise Fenced(f"{self.token} was deposed: {exc}") from None
-            raise ReplicationError(f"entry {self._seq} was not appended: {exc}") from None
+            raise ReplicationError(f"{what}: {exc}") from None
         except BaseException:
             self.dead = True
             raise
+
+    def _put(self, line: str) -> int:
+        self._check_lease()
+        answer = _text(
+            self._fenced(
+                self._append,
+                f"entry {self._seq} was not appended",
+                keys=[self._keys.leader, self._keys.journal, self._keys.next],
+                args=[self.token, self._seq, line],
+            )
+        )
         if answer != "DUP":
             self.last_id = answer
         # The lease may have lapsed while the append was on its way (a pause
@@ -255,19 +262,12 @@ class Primary:
         the stream to the entries after the previous snapshot)."""
         self._check_lease()
         doc = dumps(save(distributor, metrics=metrics))
-        try:
-            self._snap(
-                keys=[self._keys.leader, self._keys.snapshot, self._keys.journal],
-                args=[self.token, self._seq, self.last_id, doc],
-            )
-        except redis.exceptions.ResponseError as exc:
-            self.dead = True
-            if "FENCED" in str(exc):
-                raise Fenced(f"{self.token} was deposed: {exc}") from None
-            raise ReplicationError(f"the snapshot was not stored: {exc}") from None
-        except BaseException:
-            self.dead = True
-            raise
+        self._fenced(
+            self._snap,
+            "the snapshot was not stored",
+            keys=[self._keys.leader, self._keys.snapshot, self._keys.journal],
+            args=[self.token, self._seq, self.last_id, doc],
+        )
         self._since = 0
         return self._seq
 
