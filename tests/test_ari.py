@@ -678,3 +678,18 @@ def test_media_started_while_the_caller_is_bridged_is_stopped(media: str) -> Non
         assert not call.moh and call.playback is None
 
     asyncio.run(with_adapter(test))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"ring_grace": -1.0}, "ring_grace"),
+        ({"reconnect_min": 0}, "reconnect_min"),
+        ({"reconnect_min": 1.0, "reconnect_max": 0.5}, "reconnect_max"),
+    ],
+)
+def test_bad_adapter_settings_are_refused_by_name(kwargs: dict[str, Any], named: str) -> None:
+    from acdcore import InvalidValue
+
+    with pytest.raises(InvalidValue, match=named):
+        AriAdapter("http://127.0.0.1:9", "u", "p", **kwargs)

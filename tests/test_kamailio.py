@@ -575,3 +575,20 @@ def test_a_caller_out_of_branches_is_let_go(kamailio: Kamailio, tmp_path: Path) 
             assert any(m.startswith("SIP/2.0 500") for _, _, m in caller.messages())
 
     run(main())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"port": 0}, "port"),
+        ({"rpc_port": 70000}, "rpc_port"),
+        ({"ring_grace": -1.0}, "ring_grace"),
+        ({"reconnect_max": 0}, "reconnect_max"),
+        ({"ring_grace": float("nan")}, "ring_grace"),
+    ],
+)
+def test_bad_adapter_settings_are_refused_by_name(kwargs: dict[str, Any], named: str) -> None:
+    from acdcore import InvalidValue
+
+    with pytest.raises(InvalidValue, match=named):
+        KamailioAdapter(**kwargs)

@@ -85,6 +85,7 @@ from .. import (
     SelfService,
 )
 from ..runtime import ActionFailed, Result, Runtime
+from ..values import check_number
 from . import ari_resync
 from .ari_client import AriClient, AriError, AriUnavailable, Tap, decode_event
 
@@ -227,6 +228,10 @@ class AriAdapter:
         tap: Tap | None = None,
         instance: str | None = None,
     ) -> None:
+        # Checked before anything is opened: a refused adapter leaves nothing behind.
+        ring_grace = check_number(ring_grace, "ring_grace", minimum=0)
+        reconnect_min = check_number(reconnect_min, "reconnect_min", positive=True)
+        reconnect_max = check_number(reconnect_max, "reconnect_max", minimum=reconnect_min)
         self.client = AriClient(url, user, password, app, tap=tap)
         self.app = app
         self.instance = _SAFE.sub("_", instance) if instance else secrets.token_hex(3)

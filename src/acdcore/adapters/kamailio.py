@@ -112,6 +112,7 @@ from .. import (
     UnknownQueue,
 )
 from ..runtime import ActionFailed, Result, Runtime, RuntimeFailed
+from ..values import check_number
 from .netstring import NetstringError, NetstringReader, encode
 
 __all__ = ["CONFIG", "KamailioAdapter", "SipCall", "config_path", "decline_reason", "rpc"]
@@ -240,12 +241,15 @@ class KamailioAdapter:
         self_service_uri: str | None = None,
         reconnect_max: float = 2.0,
     ) -> None:
+        check_number(port, "port", integer=True, minimum=1, maximum=65535)
+        if rpc_port is not None:
+            check_number(rpc_port, "rpc_port", integer=True, minimum=1, maximum=65535)
         self.host, self.port = host, port
         self.rpc_host, self.rpc_port = rpc_host, rpc_port
-        self.ring_grace = ring_grace
+        self.ring_grace = check_number(ring_grace, "ring_grace", minimum=0)
         self._profiles = profiles
         self.self_service_uri = self_service_uri
-        self.reconnect_max = reconnect_max
+        self.reconnect_max = check_number(reconnect_max, "reconnect_max", positive=True)
         self.calls: dict[str, SipCall] = {}
         """The calls Kamailio holds for acdcore, by Call-ID."""
         self.contacts: dict[str, str] = {}
