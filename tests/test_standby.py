@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -46,6 +45,8 @@ except ImportError as exc:  # pragma: no cover
         raise ImportError(f"{exc}; ACDCORE_REQUIRE_SERVERS=1 requires redis-py") from exc
     pytest.skip(f"redis-py is not installed: {exc}", allow_module_level=True)
 
+from .sipnet import free_port  # one helper for the test servers' ports
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -53,12 +54,6 @@ HERE = Path(__file__).resolve().parent
 def backend(request: pytest.FixtureRequest) -> str:
     """Real servers, real processes: one backend."""
     return str(request.param)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:
@@ -71,7 +66,7 @@ class RedisServer:
             if os.environ.get("ACDCORE_REQUIRE_SERVERS") == "1":
                 pytest.fail(f"ACDCORE_REQUIRE_SERVERS=1 but {reason}")
             pytest.skip(reason)
-        self.port = _free_port()
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [
                 binary,
