@@ -699,3 +699,10 @@ def test_version_says_why_the_native_backend_is_missing(monkeypatch: Any) -> Non
     assert "the native extension was not built" in backend.describe()
     monkeypatch.setattr(backend, "native_available", lambda: True)
     assert "ACDCORE_BACKEND=python" in backend.describe()
+
+
+@pytest.mark.parametrize("command", ["report", "whatif"])
+def test_both_report_commands_read_a_utc_offset_the_same_way(command: str) -> None:
+    extra = ["--scenario", "x.toml"] if command == "whatif" else []
+    status, _, err = run([command, "log", "--tz-offset", "nan", *extra])
+    assert status == 2 and "is not a number of hours from -24 to 24" in err

@@ -48,7 +48,7 @@ def add_report(sub: Any, seconds: Any, fraction: Any, interval: Any) -> None:
     )
     rp.add_argument(
         "--tz-offset",
-        type=float,
+        type=_hours,
         default=0.0,
         help="hours east of UTC for local intervals (and a CSV export's local times)",
     )
