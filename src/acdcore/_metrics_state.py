@@ -35,6 +35,20 @@ from typing import Any
 
 import attrs
 
+from ._metrics_records import (
+    _AVAILABLE,
+    _BUSY,
+    _PAUSED,
+    _RINGING,
+    _WRAP,
+    _Agent,
+    _AgentAcc,
+    _Answered,
+    _Call,
+    _CallAcc,
+    _Session,
+)
+from ._metrics_stats import SLVariant
 from ._records import (
     FLOAT,
     INT,
@@ -50,21 +64,7 @@ from ._records import (
 )
 from .config import QueueConfig
 from .errors import InvalidValue
-from .metrics import (
-    _AVAILABLE,
-    _BUSY,
-    _PAUSED,
-    _RINGING,
-    _WRAP,
-    Metrics,
-    SLVariant,
-    _Agent,
-    _AgentAcc,
-    _Answered,
-    _Call,
-    _CallAcc,
-    _Session,
-)
+from .metrics import Metrics
 from .values import show
 
 __all__ = ["VERSION", "load_state", "save_state"]
