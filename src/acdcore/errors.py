@@ -16,6 +16,7 @@ __all__ = [
     "AdvanceRequired",
     "ConfigError",
     "DuplicateCall",
+    "DuplicateItem",
     "InvalidAgentState",
     "InvalidCallState",
     "InvalidValue",
@@ -24,6 +25,7 @@ __all__ = [
     "TimeWentBackwards",
     "UnknownAgent",
     "UnknownCall",
+    "UnknownItem",
     "UnknownQueue",
 ]
 
@@ -71,6 +73,18 @@ class UnknownQueue(AcdError, KeyError):
 
 class DuplicateCall(AcdError, ValueError):
     """A call arrived with the id of a call that is still live."""
+
+
+class DuplicateItem(AcdError, ValueError):
+    """An item was put in a :class:`~acdcore.workqueue.Queue` that already
+    holds it, or a piece of work was assigned to an agent while it is still
+    held by one (:class:`~acdcore.skillrouter.SkillRouter`)."""
+
+
+class UnknownItem(AcdError, KeyError):
+    """A :class:`~acdcore.workqueue.Queue` or a
+    :class:`~acdcore.skillrouter.SkillRouter` was asked about an item or a
+    piece of work it does not hold."""
 
 
 class NoSuchOffer(AcdError, LookupError):

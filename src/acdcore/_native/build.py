@@ -13,27 +13,37 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+HEADERS = ("acd_native.h", "acd_queue.h")
+"""The headers whose declarations make the module, in this order."""
+
+SOURCES = ("acd_native.c", "acd_queue.c")
+"""The C files compiled into the module."""
+
+
 def _cdef() -> str:
-    """The declarations cffi needs: the header without its include guard and
-    comments (cffi parses plain C declarations and integer #defines)."""
-    with open(os.path.join(HERE, "acd_native.h"), encoding="utf-8") as fh:
-        text = fh.read()
+    """The declarations cffi needs: the headers without their include guards,
+    includes and comments (cffi parses plain C declarations and integer
+    #defines)."""
     out = []
-    in_comment = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if in_comment:
-            if "*/" in stripped:
-                in_comment = False
-            continue
-        if stripped.startswith("/*"):
-            in_comment = "*/" not in stripped
-            continue
-        if "/*" in line:
-            line = line[: line.index("/*")]
-        if stripped.startswith(("#ifndef", "#endif")) or stripped == "#define ACD_NATIVE_H":
-            continue
-        out.append(line)
+    for header in HEADERS:
+        with open(os.path.join(HERE, header), encoding="utf-8") as fh:
+            text = fh.read()
+        guard = "#define " + header.upper().replace(".", "_")
+        in_comment = False
+        for line in text.splitlines():
+            stripped = line.strip()
+            if in_comment:
+                if "*/" in stripped:
+                    in_comment = False
+                continue
+            if stripped.startswith("/*"):
+                in_comment = "*/" not in stripped
+                continue
+            if "/*" in line:
+                line = line[: line.index("/*")]
+            if stripped.startswith(("#ifndef", "#endif", "#include")) or stripped == guard:
+                continue
+            out.append(line)
     return "\n".join(out)
 
 
@@ -54,8 +64,8 @@ def _builder(relative: bool) -> FFI:
     ffi.cdef(CDEF)
     ffi.set_source(
         "acdcore._native._acdnative",
-        '#include "acd_native.h"',
-        sources=[os.path.join(where, "acd_native.c")],
+        "".join(f'#include "{h}"\n' for h in HEADERS),
+        sources=[os.path.join(where, c) for c in SOURCES],
         include_dirs=[where],
         extra_compile_args=["-Wall", "-Wextra", "-O2", "-std=c99", *_extra_flags()],
         extra_link_args=_extra_flags(),
