@@ -52,6 +52,7 @@ from acdcore import (
     CallbackRequested,
     CallbackUnanswered,
     CallEnded,
+    CallState,
     CallTransferred,
     CancelOffer,
     Distributor,
@@ -71,8 +72,8 @@ from acdcore import (
     SkillRequirement,
     Strategy,
     SurgeMode,
+    _deadlines,
 )
-from acdcore.distributor import CallState
 from acdcore.plans import _weaker_or_equal
 from acdcore.router import skill_eligible
 
@@ -519,7 +520,7 @@ class DistributorMachine(RuleBasedStateMachine):
             return
         seen = self.dead
         for _, tseq, kind, rec, token in self.acd._timers:
-            if self.acd._timer_live(tseq, kind, rec, token):
+            if _deadlines.timer_live(self.acd, tseq, kind, rec, token):
                 assert tseq not in seen, f"deadline #{tseq} (kind {kind}) came back to life"
             else:
                 seen.add(tseq)

@@ -20,6 +20,8 @@ from .policies import SortKey
 from .skills import Channel, SkillRequirement
 
 __all__ = [
+    "FINAL",
+    "LIVE",
     "AgentRecord",
     "AgentState",
     "CallRecord",
@@ -50,6 +52,20 @@ class CallState(enum.Enum):
     SELF_SERVICE = "self-service"
     CALLBACK_FAILED = "callback-failed"
     CALLBACK_CANCELLED = "callback-cancelled"
+
+
+LIVE = (CallState.WAITING, CallState.RINGING, CallState.CONNECTED, CallState.CALLBACK_PENDING)
+"""The live call states, in the order counts list them."""
+FINAL = (
+    CallState.COMPLETED,
+    CallState.ABANDONED,
+    CallState.REJECTED,
+    CallState.OVERFLOWED,
+    CallState.SELF_SERVICE,
+    CallState.CALLBACK_FAILED,
+    CallState.CALLBACK_CANCELLED,
+)
+"""The final outcomes: every call that enters ends in exactly one of them."""
 
 
 class AgentState(enum.Enum):

@@ -35,6 +35,10 @@ __all__ = [
 
 SortKey = tuple[float, ...]
 
+KEY_LENGTH = 6
+"""The most numbers a priority policy's sort key may hold (the native backend's
+fixed key width)."""
+
 
 @attrs.frozen
 class CallFacts:

@@ -40,10 +40,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _deadlines, _routing
 from . import _records as rec
-from ._state import AgentRecord, CallRecord, CallState, QueueRecord, Session, SessionState, Stage
+from ._agents import is_available, is_guarded
+from ._deadlines import TIMER_NAMES, WRAP
+from ._state import (
+    FINAL,
+    AgentRecord,
+    CallRecord,
+    CallState,
+    QueueRecord,
+    Session,
+    SessionState,
+    Stage,
+)
 from .codec import _no_constant, _plain, _profile, _profile_json
-from .distributor import _FINAL, _TIMER_NAMES, _WRAP, Distributor, _available
+from .distributor import Distributor
 from .errors import AcdError, InvalidValue
 from .journal import write_whole
 from .skills import Channel, SkillRequirement, freeze_mapping
@@ -126,7 +138,7 @@ _QUEUE = rec.record(
     build=False,
 )
 _LIST = rec.list_of(rec.Form(lambda v, w: v, lambda d, w: d))  # items checked one by one
-_KINDS = {name: kind for kind, name in _TIMER_NAMES.items()}
+_KINDS = {name: kind for kind, name in TIMER_NAMES.items()}
 _RNG = rec.fixed(rec.INT, rec.tuple_of(rec.INT), rec.optional(rec.FLOAT))
 _TOP = (
     "snapshot", "v", "config", "now", "call_seq", "timer_seq", "arrived", "transfers",
@@ -155,15 +167,15 @@ def save(distributor: Distributor, *, metrics: Metrics | None = None) -> dict[st
         raise InvalidValue(f"distributor must be a Distributor, got {show(d)}")
     deadlines = []
     for when, tseq, kind, record, token in sorted(d._timers, key=lambda t: t[:2]):
-        if not d._timer_live(tseq, kind, record, token):
+        if not _deadlines.timer_live(d, tseq, kind, record, token):
             continue
-        if kind == _WRAP:
+        if kind == WRAP:
             ref, token = record.agent_id, token.seq
         elif isinstance(record, AgentRecord):
             ref = record.agent_id
         else:
             ref = record.seq
-        deadlines.append([rec.FLOAT.dump(when, "deadline"), tseq, _TIMER_NAMES[kind], ref, token])
+        deadlines.append([rec.FLOAT.dump(when, "deadline"), tseq, TIMER_NAMES[kind], ref, token])
     state = d._rng.getstate()
     return {
         **_HEADER,
@@ -283,11 +295,9 @@ def _decode(doc: dict[str, Any], d: Distributor) -> dict[str, Any]:
         if value < 0:
             raise InvalidValue(f"snapshot.{key} must be >= 0, got {value}")
         counters[key] = value
-    outcomes_data = rec.require_keys(
-        doc["outcomes"], "snapshot.outcomes", [s.value for s in _FINAL]
-    )
+    outcomes_data = rec.require_keys(doc["outcomes"], "snapshot.outcomes", [s.value for s in FINAL])
     outcomes = {
-        s: rec.INT.load(outcomes_data[s.value], f"snapshot.outcomes.{s.value}") for s in _FINAL
+        s: rec.INT.load(outcomes_data[s.value], f"snapshot.outcomes.{s.value}") for s in FINAL
     }
     callers: OrderedDict[str, str] = OrderedDict(
         (c, a)
@@ -378,7 +388,7 @@ def _deadline(
         agent = agents.get(ref) if isinstance(ref, str) else None
         if agent is None:
             raise InvalidValue(f"{where}[3]: unknown agent {show(ref)}")
-        if kind == _WRAP:
+        if kind == WRAP:
             session = agent.sessions.get(token) if isinstance(token, int) else None
             if session is None:
                 raise InvalidValue(
@@ -402,8 +412,8 @@ def _rebuild_native(d: Distributor) -> None:
     d._nat = nat
     now = d._now
     for agent in sorted(d._agents.values(), key=lambda a: a.order):
-        nat.profile(agent, d._scan_list(agent))
-        nat.sync(agent, _available(agent, now), d._is_guarded(agent))
+        nat.profile(agent, _routing.scan_list(d, agent))
+        nat.sync(agent, is_available(agent, now), is_guarded(d, agent))
     for q in d._queues.values():
         for call in q.waiting.values():
             nat.put(call)
