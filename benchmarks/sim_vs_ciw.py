@@ -517,7 +517,10 @@ def profile(args: argparse.Namespace) -> None:
     """cProfile one acdcore run of each model: where the time goes, by layer and by
     function. cProfile's overhead inflates the total (more so for many small calls): read
     the shares, not the seconds."""
-    sim_py = os.path.join("acdcore", "sim.py")
+    # The driver: acdcore.sim and its parts (the event loop, the run's state).
+    driver_files = tuple(
+        os.path.join("acdcore", name) for name in ("sim.py", "_sim_run.py", "_sim_state.py")
+    )
     for model, patience in MODELS.items():
         sc = scenario(patience, args.warmup, args.hours)
         prof = cProfile.Profile()
@@ -534,13 +537,13 @@ def profile(args: argparse.Namespace) -> None:
             )
 
         def from_sim(pred: Callable[[str, str], bool], raw: dict[Any, Any] = raw) -> float:
-            """Cumulative time of the functions matching ``pred`` called from sim.py."""
+            """Cumulative time of the functions matching ``pred`` called from the driver."""
             return math.fsum(
                 cv[3]
                 for (f, _, fn), v in raw.items()
                 if pred(f, fn)
                 for (cf, _, _), cv in v[4].items()
-                if cf.endswith(sim_py)
+                if cf.endswith(driver_files)
             )
 
         def called(file_end: str, *funcs: str) -> float:
@@ -551,7 +554,7 @@ def profile(args: argparse.Namespace) -> None:
         observe_event = called("metrics.py", "observe_event")
         observe_actions = called("metrics.py", "observe_actions")
         metrics = observe_event + observe_actions + called("metrics.py", "advance")
-        result = cum("sim.py", "result")
+        result = cum("_sim_state.py", "result")
         events = from_sim(lambda path, name: "acdcore.events" in path and name == "__init__")
         draws = from_sim(lambda path, _: path.endswith("distributions.py") or "random" in path)
         driver = total - handle - advance - metrics - result - events - draws
@@ -577,7 +580,7 @@ def profile(args: argparse.Namespace) -> None:
             ("event objects built by the driver (attrs __init__)", events),
             ("random draws (distributions, Poisson arrivals)", draws),
             ("replication KPIs and reports (_Run.result)", result),
-            ("driver itself (sim.py loop, heap, bookkeeping)", driver),
+            ("driver itself (_sim_run.py loop, heap, bookkeeping)", driver),
         ]  # fmt: skip
         for label, seconds in rows:
             print(f"  {label:<72} {100 * seconds / total:5.1f} %")
