@@ -1007,6 +1007,16 @@ def targets(rows: list[dict]) -> list[str]:
     return out
 
 
+# The distributor's rules, one module per concept (see acdcore/distributor.py's docstring).
+_HANDLER_MODULES = frozenset(
+    f"_{name}.py"
+    for name in (
+        "agents", "calls", "checks", "deadlines", "estimates", "experience", "offers",
+        "queueing", "routing", "views",
+    )
+)  # fmt: skip
+
+
 def _layer(fname: str, func: str) -> str | None:
     """The layer a profiled function belongs to; ``None`` for builtins, the stdlib and
     generated code, whose time goes to the layer that called them."""
@@ -1019,8 +1029,8 @@ def _layer(fname: str, func: str) -> str | None:
         return None
     if norm.endswith("acdcore/_native/core.py"):
         return "NativeCore wrapper (_native/core.py)"
-    if norm.endswith("acdcore/distributor.py"):
-        return "Distributor (distributor.py)"
+    if norm.endswith("acdcore/distributor.py") or norm.rsplit("/", 1)[-1] in _HANDLER_MODULES:
+        return "Distributor (distributor.py and its handler modules)"
     if "/acdcore/" in norm:
         return "other acdcore modules"
     if "sortedcontainers" in norm:
