@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import CallAbandoned, CallEnded, CallState, Event, OfferDeclined, UnknownCall
-from . import ari
+from .ari_calls import AgentLeg, AriCall
 
 if TYPE_CHECKING:
     from .ari import AriAdapter
@@ -67,7 +67,7 @@ async def resync(adapter: AriAdapter) -> None:
             await adapter._caller_left(call)
         elif call.call_id not in live and call.state not in ("leaving", "orphan"):
             adapter._lost(f"call {call.call_id}: acdcore ended it, the caller was still there")
-            await adapter._continue(call.call_id, "reject", "lost")
+            await adapter.actions.continue_call(call.call_id, "reject", "lost")
     for leg in list(adapter.legs.values()):
         if adapter.legs.get(leg.leg_id) is not leg or leg.originating:
             continue  # settled by the callers' reconciliation, or not created yet
@@ -132,21 +132,21 @@ async def adopt(
             adapter._lost(f"call {cid}: connected to {view.agent}, but not in its bridge")
         elif others:
             log.info("resync: call %s with %s followed again", cid, view.agent)
-            adapter.calls[cid] = ari.AriCall(
+            adapter.calls[cid] = AriCall(
                 cid, view.queue, "bridged", agent=view.agent, leg=others[0], bridge=bridge
             )
-            adapter.legs[others[0]] = ari.AgentLeg(others[0], cid, view.agent, "answered")
+            adapter.legs[others[0]] = AgentLeg(others[0], cid, view.agent, "answered")
         else:  # the agent left while we were away
-            call = ari.AriCall(cid, view.queue, "leaving", bridge=bridge)
+            call = AriCall(cid, view.queue, "leaving", bridge=bridge)
             await adapter._submit(CallEnded(now=0, call_id=cid))
             await adapter._teardown(call, cid)
         return
-    call = adapter.calls[cid] = ari.AriCall(cid, view.queue)
+    call = adapter.calls[cid] = AriCall(cid, view.queue)
     for agent in view.offered_to:  # their legs are unknown: count them unreachable
         await adapter._submit(
             OfferDeclined(now=0, call_id=cid, agent_id=agent, reason="unreachable")
         )
-    await adapter._moh(call)
+    await adapter.media.moh(call)
 
 
 async def follow_orphan(
@@ -158,10 +158,10 @@ async def follow_orphan(
     others = [m for m in members if m != cid]
     if present and others:
         adapter._lost(f"call {cid}: talking in {bid}, unknown to acdcore; followed until it ends")
-        adapter.calls[cid] = ari.AriCall(cid, "", "orphan", leg=others[0], bridge=bid)
-        adapter.legs[others[0]] = ari.AgentLeg(others[0], cid, "", "orphan")
+        adapter.calls[cid] = AriCall(cid, "", "orphan", leg=others[0], bridge=bid)
+        adapter.legs[others[0]] = AgentLeg(others[0], cid, "", "orphan")
         return
-    call = ari.AriCall(cid, "", "leaving", bridge=bid)
+    call = AriCall(cid, "", "leaving", bridge=bid)
     for other in others:
         await adapter._teardown(call, other)
     if present:
@@ -177,5 +177,5 @@ async def release_callers(adapter: AriAdapter, reason: str) -> None:
         for leg in [g for g in adapter.legs.values() if g.call_id == call.call_id]:
             if leg.state == "ringing":
                 await adapter._cancel_leg(leg)
-        await adapter._continue(call.call_id, "unavailable", reason)
+        await adapter.actions.continue_call(call.call_id, "unavailable", reason)
         await adapter._submit(CallAbandoned(now=0, call_id=call.call_id))
