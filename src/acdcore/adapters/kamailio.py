@@ -71,6 +71,12 @@ failed ring it did not hear is applied, a held caller the distributor never
 saw arrives now. What it cannot reconcile is logged and listed in
 :attr:`KamailioAdapter.unrecovered`. While no adapter is connected the
 configuration refuses new callers with 503 rather than hold them unseen.
+
+The adapter is in parts: :mod:`.kamailio_commands` (acdcore's actions as
+evapi commands, a helper object the adapter owns, and :class:`SipCall`),
+:mod:`.kamailio_resync` (the resynchronisation and :func:`rpc`) and
+:mod:`.netstring`. This module has the adapter's settings, its life
+(connect, reconnect, close) and the switch's events.
 """
 
 from __future__ import annotations
@@ -86,8 +92,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from .. import (
     Action,
     AgentLoggedIn,
@@ -97,23 +101,19 @@ from .. import (
     CallAbandoned,
     CallArrived,
     CallEnded,
-    CancelOffer,
     Distributor,
     Event,
-    Offer,
     OfferAnswered,
     OfferDeclined,
-    Overflow,
-    PlaceCallback,
-    Queued,
-    Reject,
-    SelfService,
     UnknownCall,
     UnknownQueue,
 )
-from ..runtime import ActionFailed, Result, Runtime, RuntimeFailed
+from ..runtime import Result, Runtime, RuntimeFailed
 from ..values import check_number
-from .netstring import NetstringError, NetstringReader, encode
+from . import kamailio_resync
+from .kamailio_commands import KamailioCommands, SipCall
+from .kamailio_resync import rpc
+from .netstring import NetstringError, NetstringReader
 
 __all__ = ["CONFIG", "KamailioAdapter", "SipCall", "config_path", "decline_reason", "rpc"]
 
@@ -155,65 +155,10 @@ def _contact_expires(contact: str, header: str) -> int | None:
     return int(header) if header.strip().isdigit() else None
 
 
-async def rpc(host: str, port: int, method: str, params: list[Any] | None = None) -> Any:
-    """Call Kamailio's JSON-RPC ``method`` over HTTP (its xhttp module, path
-    ``/RPC``) and return the ``result``; raises ``ConnectionError`` when
-    Kamailio does not answer or answers with an error."""
-    body = json.dumps(
-        {"jsonrpc": "2.0", "method": method, "params": params or [], "id": 1}
-    ).encode()
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        writer.write(
-            b"POST /RPC HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (host.encode(), len(body), body)
-        )
-        await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
-        status = head.split(b"\r\n", 1)[0]
-        if not status.startswith(b"HTTP/1.") or status.split(b" ")[1:2] != [b"200"]:
-            raise ConnectionError(f"Kamailio RPC {method}: {status!r}")
-        m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
-        if m is None:
-            raise ConnectionError(f"Kamailio RPC {method}: no Content-Length")
-        payload = await reader.readexactly(int(m.group(1)))
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-        raise ConnectionError(f"Kamailio RPC {method}: {exc}") from exc
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-    answer = json.loads(payload)
-    if "error" in answer:
-        raise ConnectionError(f"Kamailio RPC {method}: {answer['error']}")
-    return answer.get("result")
-
-
 _EVENTS = frozenset(
     {"invite", "cancel", "answered", "declined", "failed", "ended", "register", "gone"}
 )
 """The evapi events kamailio.cfg sends; each has a handler ``_on_<event>``."""
-
-
-@attrs.define
-class SipCall:
-    """What the adapter knows of one caller's INVITE held by Kamailio.
-
-    ``held``: the transaction is suspended, waiting for a command.
-    ``ringing``: branch URI to agent id, for the offer now ringing.
-    ``pending``: offers decided but not sent yet (the call was ringing).
-    ``final``: a final command (reply or forward) waiting for ``held``.
-    ``agent``: the agent connected, once answered.
-    """
-
-    call_id: str
-    tindex: int
-    tlabel: int
-    held: bool = True
-    ringing: dict[str, str] = attrs.field(factory=dict)
-    pending: list[tuple[Offer, str]] = attrs.field(factory=list)
-    final: dict[str, Any] | None = None
-    agent: str | None = None
 
 
 class KamailioAdapter:
@@ -264,7 +209,8 @@ class KamailioAdapter:
         self._runtime: Runtime | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._closing = False
-        self._flushes: set[str] = set()
+        self.commands = KamailioCommands(self)
+        """Performs acdcore's actions (see :meth:`perform`)."""
 
     # ------------------------------------------------------------ lifecycle
 
@@ -287,7 +233,7 @@ class KamailioAdapter:
             try:
                 await self.resync()
                 self.connected.set()
-                self._flush_all()
+                self.commands.flush_all()
                 await self._read(reader)
             except (OSError, NetstringError) as exc:
                 log.warning("evapi connection lost: %s", exc)
@@ -365,7 +311,7 @@ class KamailioAdapter:
             return  # already taken from the switch's table when resynchronising
         if known is not None:
             log.warning("a second INVITE transaction for call %s: refused", cid)
-            self._send({"cmd": "reply", "code": 482, "reason": "Merged Request"}, m)
+            self.commands.send({"cmd": "reply", "code": 482, "reason": "Merged Request"}, m)
             return
         call = SipCall(cid, int(m["tindex"]), int(m["tlabel"]))
         self.calls[cid] = call
@@ -373,7 +319,7 @@ class KamailioAdapter:
         if not result.accepted and self.calls.get(cid) is call:
             del self.calls[cid]
             code = 404 if isinstance(result.error, UnknownQueue) else 400
-            self._send({"cmd": "reply", "code": code, "reason": "ACD Refused"}, m)
+            self.commands.send({"cmd": "reply", "code": code, "reason": "ACD Refused"}, m)
 
     @staticmethod
     def _arrival(m: Mapping[str, Any]) -> CallArrived:
@@ -454,7 +400,7 @@ class KamailioAdapter:
             await self._submit(
                 OfferDeclined(now=0, call_id=call.call_id, agent_id=agent, reason=reason)
             )
-        self._schedule_flush(call)
+        self.commands.schedule_flush(call)
 
     async def _on_ended(self, m: dict[str, Any]) -> None:
         call = self.calls.pop(str(m["callid"]), None)
@@ -498,148 +444,9 @@ class KamailioAdapter:
     # ------------------------------------------------------------ acdcore -> switch
 
     async def perform(self, action: Action) -> None:
-        """Perform one of acdcore's actions on Kamailio (the runtime calls this)."""
-        self.counts[f"action:{type(action).__name__}"] += 1
-        if isinstance(action, Offer):
-            self._offer(action)
-        elif isinstance(action, CancelOffer):
-            self._cancel_offer(action)
-        elif isinstance(action, Reject):
-            code = 486 if action.reason == "queue-full" else 480
-            self._final(
-                action.call_id, {"cmd": "reply", "code": code, "reason": "ACD " + action.reason}
-            )
-        elif isinstance(action, Overflow):
-            if action.destination is not None:
-                self._final(action.call_id, {"cmd": "forward", "uri": action.destination})
-            else:
-                log.info("call %s overflows to queue %s", action.call_id, action.target_queue)
-        elif isinstance(action, SelfService):
-            if self.self_service_uri is not None:
-                self._final(action.call_id, {"cmd": "forward", "uri": self.self_service_uri})
-            else:
-                self._final(
-                    action.call_id, {"cmd": "reply", "code": 480, "reason": "ACD Self Service"}
-                )
-        elif isinstance(action, PlaceCallback):
-            raise ActionFailed("Kamailio is a proxy: it cannot originate a callback")
-        elif isinstance(action, Announce):
-            self.announcements.append(action)
-            log.info(
-                "announce to %s: position %d, %s (Kamailio has no media: needs a media server)",
-                action.call_id,
-                action.position,
-                action.phrase,
-            )
-        elif isinstance(action, Queued):
-            log.info(
-                "call %s waits in %s at %d (%s)",
-                action.call_id,
-                action.queue,
-                action.position,
-                action.reason,
-            )
-        else:
-            log.info("%s", action)
-
-    def _offer(self, offer: Offer) -> None:
-        call = self.calls.get(offer.call_id)
-        if call is None or call.agent is not None:
-            raise ActionFailed(f"Kamailio holds no waiting caller {offer.call_id!r}")
-        contact = self.contacts.get(offer.agent_id)
-        if contact is None:
-            raise ActionFailed(f"agent {offer.agent_id!r} has no registered phone")
-        call.pending.append((offer, contact))
-        self._schedule_flush(call)
-
-    def _cancel_offer(self, cancel: CancelOffer) -> None:
-        call = self.calls.get(cancel.call_id)
-        if call is None:
-            return
-        before = len(call.pending)
-        call.pending = [(o, c) for o, c in call.pending if o.agent_id != cancel.agent_id]
-        if len(call.pending) == before and cancel.reason not in (
-            "answered-elsewhere",
-            "caller-abandoned",
-        ):
-            log.info(
-                "%s's phone rings on for %s until the switch's timer (%s): Kamailio cannot "
-                "cancel one branch from outside",
-                cancel.agent_id,
-                cancel.call_id,
-                cancel.reason,
-            )
-
-    def _final(self, call_id: str, command: dict[str, Any]) -> None:
-        call = self.calls.get(call_id)
-        if call is None:
-            return
-        call.final = command
-        call.pending.clear()
-        self._schedule_flush(call)
-
-    def _schedule_flush(self, call: SipCall) -> None:
-        # Offers decided together (ring-all) are performed in tasks started in
-        # one go; flushing on the next loop turn sends them as one command.
-        if call.call_id not in self._flushes:
-            self._flushes.add(call.call_id)
-            asyncio.get_running_loop().call_soon(self._flush, call.call_id)
-
-    def _flush(self, call_id: str) -> None:
-        self._flushes.discard(call_id)
-        call = self.calls.get(call_id)
-        if call is None or not call.held or self._writer is None:
-            return
-        if call.final is not None:
-            del self.calls[call_id]
-            self._send(
-                call.final, {"callid": call_id, "tindex": call.tindex, "tlabel": call.tlabel}
-            )
-            return
-        if not call.pending:
-            return
-        # The switch's ring must end before acdcore's backstop, which runs
-        # from when the offer was decided (it may have waited for the last
-        # ring of this call to end). An offer with under a second left is
-        # not rung at all: acdcore's timer takes it back in a moment.
-        now = self._runtime.now() if self._runtime is not None else 0.0
-        fresh: list[tuple[Offer, str]] = []
-        stale: list[tuple[Offer, str]] = []
-        for o, c in call.pending:
-            left = o.at + o.ring_timeout - self.ring_grace - now
-            (fresh if left >= 1.0 else stale).append((o, c))
-        if stale:
-            log.info("call %s: offers too old to ring: %s", call_id, [o.agent_id for o, _ in stale])
-        call.pending = fresh
-        if not fresh:
-            return
-        left = min(o.at + o.ring_timeout - self.ring_grace - now for o, _ in fresh)
-        ring_ms = round(left * 1000)
-        call.ringing = {contact: o.agent_id for o, contact in call.pending}
-        call.pending = []
-        call.held = False
-        self._send(
-            {"cmd": "offer", "uris": list(call.ringing), "ring_ms": ring_ms},
-            {"callid": call_id, "tindex": call.tindex, "tlabel": call.tlabel},
-        )
-
-    def _flush_all(self) -> None:
-        for cid in list(self.calls):
-            self._flush(cid)
-
-    def _send(self, command: dict[str, Any], tx: Mapping[str, Any]) -> None:
-        writer = self._writer
-        if writer is None:
-            log.warning("not connected to Kamailio: %s lost", command)
-            return
-        command = {
-            **command,
-            "callid": tx["callid"],
-            "tindex": int(tx["tindex"]),
-            "tlabel": int(tx["tlabel"]),
-        }
-        self.counts[f"command:{command['cmd']}"] += 1
-        writer.write(encode(json.dumps(command).encode()))
+        """Perform one of acdcore's actions on Kamailio (the runtime calls this;
+        see :class:`.kamailio_commands.KamailioCommands`)."""
+        await self.commands.perform(action)
 
     # ------------------------------------------------------------ resync
 
@@ -653,123 +460,6 @@ class KamailioAdapter:
 
     async def resync(self) -> None:
         """Reconcile with what Kamailio holds now (after a reconnect, or at
-        start with a restored distributor); see the module docstring."""
-        if self.rpc_port is None:
-            if self.calls:
-                self._lost("no JSON-RPC port: calls held before the reconnect are not checked")
-            return
-        table = await self._switch_calls()
-        await self._sync_contacts()
-        acd = self._distributor()
-        for cid in acd.live_calls():
-            view = acd.call(cid)
-            if view.callback or view.channel.value != "voice":
-                continue
-            rec = table.pop(cid, None)
-            await self._reconcile(cid, view.state.value, view.offered_to, view.agent, rec)
-        live = set(acd.live_calls())
-        for cid in [c for c in self.calls if c not in live]:
-            call = self.calls.pop(cid)
-            rec = table.pop(cid, None)
-            if rec is None or rec.get("state") != "held":
-                continue
-            call.tindex, call.tlabel, call.held = int(rec["tindex"]), int(rec["tlabel"]), True
-            if call.final is None:  # acdcore is done with it, and said nothing the switch heard
-                call.final = {"cmd": "reply", "code": 480, "reason": "ACD Finished"}
-            self.calls[cid] = call  # _flush_all sends its final answer
-        for cid, rec in table.items():  # held by the switch, never seen by acdcore
-            if rec.get("state") == "held":
-                self.calls[cid] = SipCall(cid, int(rec["tindex"]), int(rec["tlabel"]))
-                result = await self._submit(self._arrival({**rec, "callid": cid}))
-                if not result.accepted:
-                    del self.calls[cid]
-                    self._send(
-                        {"cmd": "reply", "code": 503, "reason": "ACD Refused"},
-                        {**rec, "callid": cid},
-                    )
-            else:
-                self._lost(
-                    f"call {cid}: the switch has it {rec.get('state')}, acdcore never saw it"
-                )
-
-    async def _reconcile(
-        self,
-        cid: str,
-        state: str,
-        offered: tuple[str, ...],
-        agent: str | None,
-        rec: dict[str, Any] | None,
-    ) -> None:
-        call = self.calls.get(cid)
-        if rec is None:  # the switch no longer has it: it ended while we were away
-            self.calls.pop(cid, None)
-            event: Event = (
-                CallEnded(now=0, call_id=cid)
-                if state == "connected"
-                else CallAbandoned(now=0, call_id=cid)
-            )
-            log.info("resync: call %s is gone from the switch: %s", cid, type(event).__name__)
-            await self._submit(event)
-            return
-        if call is None:
-            call = self.calls[cid] = SipCall(cid, int(rec["tindex"]), int(rec["tlabel"]))
-        call.tindex, call.tlabel = int(rec["tindex"]), int(rec["tlabel"])
-        where = rec.get("state")
-        if where == "talking":
-            call.held, call.ringing, call.pending = False, {}, []
-            if state == "connected":
-                call.agent = agent
-                return
-            uri = str(rec.get("uri", ""))
-            who = next((a for a, c in self.contacts.items() if c == uri), None)
-            if state == "ringing" and who in offered:
-                call.agent = who
-                await self._submit(OfferAnswered(now=0, call_id=cid, agent_id=who))
-            else:
-                self._lost(f"call {cid}: the switch connected it to {uri}, acdcore has it {state}")
-                await self._submit(CallAbandoned(now=0, call_id=cid))
-                self.calls.pop(cid, None)
-        elif where == "held":
-            call.held = True
-            if state == "ringing" and not call.ringing and not call.pending:
-                for who in offered:  # the offer never reached a phone, or its end was missed
-                    await self._submit(
-                        OfferDeclined(now=0, call_id=cid, agent_id=who, reason="unreachable")
-                    )
-            elif call.ringing:
-                for who in list(call.ringing.values()):
-                    await self._submit(
-                        OfferDeclined(now=0, call_id=cid, agent_id=who, reason="no-answer")
-                    )
-                call.ringing = {}
-        elif where == "ringing":
-            call.held = False
-            if not call.ringing:
-                call.ringing = {self.contacts[a]: a for a in offered if a in self.contacts}
-
-    async def _switch_calls(self) -> dict[str, dict[str, Any]]:
-        assert self.rpc_port is not None
-        dump = await rpc(self.rpc_host, self.rpc_port, "htable.dump", ["acd"])
-        table: dict[str, dict[str, Any]] = {}
-        for entry in dump or []:
-            for slot in entry.get("slot", []):
-                try:
-                    table[str(slot["name"])] = json.loads(slot["value"])
-                except (KeyError, TypeError, ValueError):
-                    log.warning("unreadable switch record %r", slot)
-        return table
-
-    async def _sync_contacts(self) -> None:
-        assert self.rpc_port is not None
-        dump = await rpc(self.rpc_host, self.rpc_port, "ul.dump")
-        contacts: dict[str, str] = {}
-        for domain in (dump or {}).get("Domains", []):
-            for aor in domain.get("Domain", {}).get("AoRs", []):
-                info = aor.get("Info", {})
-                for c in info.get("Contacts", []):
-                    contacts[str(info.get("AoR"))] = str(c.get("Contact", {}).get("Address"))
-        for agent in set(self.contacts) - set(contacts):
-            await self._on_register({"agent": agent, "contact": "*"})
-        for agent, uri in contacts.items():
-            if self.contacts.get(agent) != uri:
-                await self._on_register({"agent": agent, "contact": f"<{uri}>", "expires": "60"})
+        start with a restored distributor); see the module docstring and
+        :func:`.kamailio_resync.resync`."""
+        await kamailio_resync.resync(self)
