@@ -66,6 +66,7 @@ from .errors import (
     AdvanceRequired,
     ConfigError,
     DuplicateCall,
+    DuplicateItem,
     InvalidAgentState,
     InvalidCallState,
     InvalidValue,
@@ -74,6 +75,7 @@ from .errors import (
     TimeWentBackwards,
     UnknownAgent,
     UnknownCall,
+    UnknownItem,
     UnknownQueue,
 )
 from .estimators import (
@@ -151,6 +153,7 @@ from .sim import (
     run_replication,
     simulate,
 )
+from .skillrouter import RouterAgent, SkillRouter
 from .skills import MAX_PROFICIENCY, MIN_PROFICIENCY, Channel, SkillRequirement
 from .staffing import (
     ErlangAResult,
@@ -166,6 +169,7 @@ from .staffing import (
     scheduled_agents,
     staff_intervals,
 )
+from .workqueue import Queue
 
 __version__ = "0.1.0"
 
@@ -220,6 +224,7 @@ __all__ = [
     "Distribution",
     "Distributor",
     "DuplicateCall",
+    "DuplicateItem",
     "EmergencyFirst",
     "Empirical",
     "Equals",
@@ -261,6 +266,7 @@ __all__ = [
     "Present",
     "PriorityClasses",
     "PriorityPolicy",
+    "Queue",
     "QueueConfig",
     "QueueLengthEstimator",
     "QueueMembership",
@@ -272,6 +278,7 @@ __all__ = [
     "Reject",
     "ReplayCall",
     "Replication",
+    "RouterAgent",
     "RoutingPlan",
     "Rule",
     "SLVariant",
@@ -284,6 +291,7 @@ __all__ = [
     "SimulationError",
     "SimulationResult",
     "SkillRequirement",
+    "SkillRouter",
     "SortKey",
     "StaffingRequirement",
     "StaffingTarget",
@@ -296,6 +304,7 @@ __all__ = [
     "Uniform",
     "UnknownAgent",
     "UnknownCall",
+    "UnknownItem",
     "UnknownQueue",
     "ValueUrgencyMatrix",
     "WaitContext",
