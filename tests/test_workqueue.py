@@ -350,7 +350,7 @@ def test_check_finds_a_broken_queue(backend: str) -> None:
     q.insert("a", arrived=0.0)
     q.insert("b", arrived=1.0)
     q.check()
-    q._entries["a"] = (q.key("b"), q._entries["a"][1])  # corrupt on purpose
+    q._keys["a"] = q.key("b")  # type: ignore[index]  # corrupt on purpose
     with pytest.raises(AssertionError):
         q.check()
 
@@ -405,7 +405,7 @@ def test_native_queue_refuses_bad_arguments_with_codes() -> None:
 def test_native_queue_is_freed_with_its_queue() -> None:
     q: Queue[str] = Queue(backend="native")
     q.insert("a", arrived=0.0)
-    finalizer = q._order._finalizer  # type: ignore[attr-defined]
+    finalizer = q._store._finalizer  # type: ignore[attr-defined]
     assert finalizer.alive
     del q
     gc.collect()
@@ -438,3 +438,55 @@ def test_errors_are_acd_errors() -> None:
     assert issubclass(DuplicateItem, AcdError) and issubclass(DuplicateItem, ValueError)
     assert issubclass(UnknownItem, AcdError) and issubclass(UnknownItem, KeyError)
     assert str(UnknownItem("x 'a'")) == "x 'a'"  # no KeyError quoting
+
+
+class _Rec:
+    """An item that carries its own key, as the distributor's call records do."""
+
+    def __init__(self, key: tuple[float, ...]) -> None:
+        self.key = key
+
+
+def test_a_queue_of_items_with_their_own_keys_matches_one_that_keeps_keys(backend: str) -> None:
+    import random
+
+    rng = random.Random(3)
+    own: Queue[_Rec] = Queue(key_of=lambda r: r.key)
+    kept: Queue[_Rec] = Queue()
+    live: list[_Rec] = []
+    for seq in range(600):
+        if live and rng.random() < 0.4:
+            victim = live.pop(rng.randrange(len(live)))
+            own.remove(victim)
+            kept.remove(victim)
+        else:
+            rec = _Rec((float(rng.randrange(20)), seq))
+            assert own.insert_key(rec, rec.key) == kept.insert_key(rec, rec.key)
+            live.append(rec)
+        assert own.head() is kept.head()
+    own.check()
+    assert list(own) == list(kept)
+    assert [own.position(r) for r in live] == [kept.position(r) for r in live]
+    assert own.ahead((5.0, 0)) == kept.ahead((5.0, 0))
+    stranger = _Rec(live[0].key)  # same key, another object: not in the queue
+    assert stranger not in own and live[0] in own
+    with pytest.raises(UnknownItem):
+        own.remove(stranger)
+
+
+def test_a_queue_with_key_of_refuses_foreign_keys_and_plain_inserts(backend: str) -> None:
+    q: Queue[_Rec] = Queue(key_of=lambda r: r.key)
+    rec = _Rec((1.0, 0))
+    with pytest.raises(InvalidValue, match="not the item's own key"):
+        q.insert_key(rec, (2.0, 0))
+    with pytest.raises(ConfigError, match="insert_key"):
+        q.insert(rec, arrived=0.0)
+    assert len(q) == 0
+    q.insert_key(rec, rec.key)
+    rec.key = (9.0, 9)  # an item whose key changed while it waits is no longer found
+    with pytest.raises(AssertionError):
+        q.check()
+    with pytest.raises(ConfigError, match="key_of"):
+        Queue(key_of=42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="None"):
+        Queue[Any]().insert(None, arrived=0.0)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from itertools import pairwise
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -34,14 +34,12 @@ from sortedcontainers import SortedDict
 
 from . import backend as _backend
 from .errors import AcdError, ConfigError, DuplicateItem, InvalidValue, UnknownItem
-from .policies import FIFO, CallFacts, PriorityPolicy, SortKey
+from .policies import FIFO, KEY_LENGTH, CallFacts, PriorityPolicy, SortKey
 from .skills import check_instant, freeze_mapping
 from .values import EXACT, check_number, show
 
 __all__ = ["KEY_LENGTH", "Queue", "check_key"]
 
-KEY_LENGTH = 6
-"""The most numbers a sort key may hold (the native backend's fixed width)."""
 
 T = TypeVar("T", bound=Hashable)
 
@@ -77,63 +75,72 @@ def check_key(key: object, what: str = "sort key") -> SortKey:
     return key
 
 
-class _Order(Protocol):
-    """What a backend keeps: distinct keys in order, each with an int handle."""
+class _Store(Protocol[T]):
+    """What a backend keeps: items under distinct keys, in key order."""
 
-    def add(self, key: SortKey) -> int: ...
-    def discard(self, handle: int, key: SortKey) -> None: ...
+    def put(self, item: T, key: SortKey) -> int: ...
+    def drop(self, item: T, key: SortKey) -> None: ...
+    def holder(self, key: SortKey) -> T | None: ...
+    def index(self, item: T, key: SortKey) -> int: ...
     def rank(self, key: SortKey) -> int: ...
-    def index(self, handle: int, key: SortKey) -> int: ...
-    def first(self) -> int: ...
-    def handles(self, start: int, count: int) -> list[int]: ...
+    def first(self) -> T | None: ...
+    def chunk(self, start: int, count: int) -> list[T]: ...
     def __len__(self) -> int: ...
-    def check(self) -> None: ...
+    def check(self, key_of: Callable[[T], SortKey]) -> None: ...
 
 
-class _PyOrder:
-    """The reference: a SortedDict from key to handle."""
+class _PyStore(Generic[T]):
+    """The reference: a SortedDict from key to item (nothing else per item)."""
+
+    __slots__ = ("_map",)
 
     def __init__(self) -> None:
         self._map = SortedDict()
-        self._next = 0
 
-    def add(self, key: SortKey) -> int:
-        handle = self._next
-        self._next += 1
-        self._map[key] = handle
-        return handle
+    def put(self, item: T, key: SortKey) -> int:
+        self._map[key] = item
+        return int(self._map.index(key))
 
-    def discard(self, handle: int, key: SortKey) -> None:
+    def drop(self, item: T, key: SortKey) -> None:
         del self._map[key]
+
+    def holder(self, key: SortKey) -> T | None:
+        got: T | None = self._map.get(key)
+        return got
+
+    def index(self, item: T, key: SortKey) -> int:
+        return int(self._map.index(key))
 
     def rank(self, key: SortKey) -> int:
         return int(self._map.bisect_left(key))
 
-    def index(self, handle: int, key: SortKey) -> int:
-        return int(self._map.index(key))
-
-    def first(self) -> int:
+    def first(self) -> T | None:
         if not self._map:
-            return -1
-        return int(self._map.peekitem(0)[1])
+            return None
+        head: T = self._map.peekitem(0)[1]
+        return head
 
-    def handles(self, start: int, count: int) -> list[int]:
+    def chunk(self, start: int, count: int) -> list[T]:
         return list(self._map.values()[start : start + count])
 
     def __len__(self) -> int:
         return len(self._map)
 
-    def check(self) -> None:
+    def check(self, key_of: Callable[[T], SortKey]) -> None:
         self._map._check()
         if any(a >= b for a, b in pairwise(self._map.keys())):
             raise AssertionError("python queue: keys out of order")
+        for key, item in self._map.items():
+            if key_of(item) != key:
+                raise AssertionError(f"python queue: item {show(item)} is filed under {key}")
 
 
 _CODES = {-1: "out of memory", -2: "handle out of range", -3: "malformed argument", -4: "bad state"}
 
 
-class _NativeOrder:
-    """The C treap (``acd_queue.c``): handles are its node numbers."""
+class _NativeStore(Generic[T]):
+    """The C treap (``acd_queue.c``) over int handles (its node numbers),
+    and the maps between items, handles and keys that Python keeps for it."""
 
     def __init__(self) -> None:
         from ._native.core import load
@@ -149,6 +156,9 @@ class _NativeOrder:
         self._finalizer = weakref.finalize(self, lib.acd_oq_free, raw)
         self._key = ffi.new(f"double[{KEY_LENGTH}]")
         self._out = ffi.new(f"int[{_CHUNK}]")
+        self._handle: dict[T, int] = {}
+        self._item: dict[int, T] = {}
+        self._by_key: dict[SortKey, T] = {}
 
     def _rc(self, rc: int, what: str) -> int:
         if rc < 0:
@@ -164,22 +174,33 @@ class _NativeOrder:
             buf[i] = -math.inf
         return buf
 
-    def add(self, key: SortKey) -> int:
-        return self._rc(self._lib.acd_oq_insert(self._q, self._load(key)), "insert")
+    def put(self, item: T, key: SortKey) -> int:
+        handle = self._rc(self._lib.acd_oq_insert(self._q, self._load(key)), "insert")
+        self._handle[item] = handle
+        self._item[handle] = item
+        self._by_key[key] = item
+        return self._rc(self._lib.acd_oq_index(self._q, handle), "index")
 
-    def discard(self, handle: int, key: SortKey) -> None:
+    def drop(self, item: T, key: SortKey) -> None:
+        handle = self._handle.pop(item)
+        del self._item[handle]
+        del self._by_key[key]
         self._rc(self._lib.acd_oq_remove(self._q, handle), "remove")
+
+    def holder(self, key: SortKey) -> T | None:
+        return self._by_key.get(key)
+
+    def index(self, item: T, key: SortKey) -> int:
+        return self._rc(self._lib.acd_oq_index(self._q, self._handle[item]), "index")
 
     def rank(self, key: SortKey) -> int:
         return self._rc(self._lib.acd_oq_rank(self._q, self._load(key)), "rank")
 
-    def index(self, handle: int, key: SortKey) -> int:
-        return self._rc(self._lib.acd_oq_index(self._q, handle), "index")
+    def first(self) -> T | None:
+        handle = int(self._lib.acd_oq_first(self._q))
+        return None if handle < 0 else self._item[handle]
 
-    def first(self) -> int:
-        return int(self._lib.acd_oq_first(self._q))
-
-    def handles(self, start: int, count: int) -> list[int]:
+    def _handles(self, start: int, count: int) -> list[int]:
         out: list[int] = []
         while count > 0:
             got = self._rc(
@@ -192,17 +213,37 @@ class _NativeOrder:
             count -= got
         return out
 
+    def chunk(self, start: int, count: int) -> list[T]:
+        item = self._item
+        return [item[h] for h in self._handles(start, count)]
+
     def __len__(self) -> int:
         return int(self._lib.acd_oq_len(self._q))
 
-    def check(self) -> None:
+    def key_of_handle(self, handle: int) -> tuple[float, ...]:
+        self._rc(self._lib.acd_oq_key(self._q, handle, self._key), "key")
+        return tuple(self._key[0:KEY_LENGTH])
+
+    def check(self, key_of: Callable[[T], SortKey]) -> None:
         rc = self._lib.acd_oq_check(self._q)
         if rc != 0:
             raise AssertionError(f"native queue: invariant broken (code {rc})")
-
-    def key_of(self, handle: int) -> tuple[float, ...]:
-        self._rc(self._lib.acd_oq_key(self._q, handle, self._key), "key")
-        return tuple(self._key[0:KEY_LENGTH])
+        n = len(self)
+        if not n == len(self._handle) == len(self._item) == len(self._by_key):
+            raise AssertionError(
+                f"native queue sizes disagree: treap {n}, items {len(self._handle)}, "
+                f"handles {len(self._item)}, keys {len(self._by_key)}"
+            )
+        for i, handle in enumerate(self._handles(0, n + 1)):
+            item = self._item.get(handle)
+            if item is None and handle not in self._item:
+                raise AssertionError(f"handle {handle} at index {i} names no item")
+            key = key_of(item)  # type: ignore[arg-type]
+            if self._handle.get(item) != handle or self._by_key.get(key) is not item:  # type: ignore[arg-type]
+                raise AssertionError(f"item {show(item)}: handle or key maps disagree")
+            padded = key + (-math.inf,) * (KEY_LENGTH - len(key))
+            if self.key_of_handle(handle) != padded:
+                raise AssertionError(f"item {show(item)}: native key differs from {key}")
 
 
 def _backend_name(backend: str | None) -> str:
@@ -242,27 +283,42 @@ class Queue(Generic[T]):
     :class:`~acdcore.policies.FIFO`). ``backend``: ``"python"`` or
     ``"native"`` (default: :data:`acdcore.backend.BACKEND`); asking for
     ``"native"`` where the extension was not built raises
-    :class:`~acdcore.errors.ConfigError`.
+    :class:`~acdcore.errors.ConfigError`. ``key_of``: for items that carry
+    their own sort key (a distributor's call records), the function that
+    reads it; the queue then keeps nothing per item but its place in the
+    order (the key given to :meth:`insert_key` must be ``key_of(item)``).
+    Without it the queue remembers each item's key itself.
 
-    Items are any hashable objects; an item is in the queue at most once.
+    Items are any hashable objects but ``None``; an item is in the queue at most once.
     Every method that refuses its arguments raises a typed
     :class:`~acdcore.errors.AcdError` and leaves the queue as it was.
     Iterating while the queue changes raises ``RuntimeError``.
+
+    Memory per item: the python backend's sorted-dict entry (and, without
+    ``key_of``, one dict entry for the key); the native backend adds a treap
+    node in C and three dict entries (item, handle and key maps).
     """
 
-    __slots__ = ("__weakref__", "_by_handle", "_by_key", "_entries", "_name", "_order",
-                 "_policy", "_seq", "_version")  # fmt: skip
+    __slots__ = ("__weakref__", "_key_of", "_keys", "_name", "_policy", "_seq", "_store",
+                 "_version")  # fmt: skip
 
-    def __init__(self, policy: PriorityPolicy | None = None, *, backend: str | None = None) -> None:
+    def __init__(
+        self,
+        policy: PriorityPolicy | None = None,
+        *,
+        backend: str | None = None,
+        key_of: Callable[[T], SortKey] | None = None,
+    ) -> None:
         if policy is None:
             policy = FIFO()
         _probe_policy(policy)
+        if key_of is not None and not callable(key_of):
+            raise ConfigError(f"key_of must be a function of an item, got {show(key_of)}")
         self._name = _backend_name(backend)
         self._policy = policy
-        self._order: _Order = _NativeOrder() if self._name == "native" else _PyOrder()
-        self._entries: dict[T, tuple[SortKey, int]] = {}
-        self._by_key: dict[SortKey, T] = {}
-        self._by_handle: dict[int, T] = {}
+        self._store: _Store[T] = _NativeStore() if self._name == "native" else _PyStore()
+        self._key_of = key_of
+        self._keys: dict[T, SortKey] | None = {} if key_of is None else None
         self._seq = 0  # the next sequence number insert() hands out
         self._version = 0
 
@@ -299,9 +355,13 @@ class Queue(Generic[T]):
         queue and :class:`~acdcore.errors.InvalidValue` for a non-finite
         ``arrived``, a ``priority`` that is not an int within +-2**53, a
         non-bool ``emergency``, attributes that are not a mapping, an
-        unhashable item or a key the policy refuses. Cost: O(log n) plus the
-        policy's key.
+        unhashable item or a key the policy refuses; a queue built with
+        ``key_of`` takes keys from its items only (:meth:`insert_key`), so
+        ``insert`` raises :class:`~acdcore.errors.ConfigError`. Cost:
+        O(log n) plus the policy's key.
         """
+        if self._keys is None:
+            raise ConfigError("a queue built with key_of takes its items' own keys: use insert_key")
         self._check_new(item)
         check_instant(arrived, "arrived")
         check_number(priority, "priority", InvalidValue, integer=True)
@@ -330,114 +390,127 @@ class Queue(Generic[T]):
         return its 1-based position.
 
         ``key`` must pass :func:`check_key` and differ from every key in the
-        queue (:class:`~acdcore.errors.InvalidValue` otherwise); a sequence
-        number at or beyond the queue's own moves the queue's counter past it,
-        so a later :meth:`insert` never collides with it. Raises
+        queue (:class:`~acdcore.errors.InvalidValue` otherwise), and be
+        ``key_of(item)`` for a queue built with ``key_of``; a sequence number
+        at or beyond the queue's own moves the queue's counter past it, so a
+        later :meth:`insert` never collides with it. Raises
         :class:`~acdcore.errors.DuplicateItem` when ``item`` is already in the
         queue. Cost: O(log n).
         """
         self._check_new(item)
-        return self._put(item, check_key(key, f"item {show(item)}: key"))
+        key = check_key(key, f"item {show(item)}: key")
+        if self._key_of is not None and self._key_of(item) != key:
+            raise InvalidValue(f"item {show(item)}: key {show(key)} is not the item's own key")
+        return self._put(item, key)
 
     def _check_new(self, item: T) -> None:
+        if item is None:
+            raise InvalidValue("None cannot be a queue item (it means 'no item' in head())")
         try:
             hash(item)
         except TypeError:
             raise InvalidValue(f"queue items must be hashable, got {show(item)}") from None
-        if item in self._entries:
+        if item in self:
             raise DuplicateItem(
                 f"item {show(item)} is already in the queue at position {self.position(item)}"
             )
 
     def _put(self, item: T, key: SortKey) -> int:
-        if key in self._by_key:
-            other = self._by_key[key]
+        other = self._store.holder(key)
+        if other is not None:
             raise InvalidValue(
                 f"key {show(key)} of item {show(item)} is already held by {show(other)}"
             )
-        handle = self._order.add(key)
-        self._entries[item] = (key, handle)
-        self._by_key[key] = item
-        self._by_handle[handle] = item
+        index = self._store.put(item, key)
+        if self._keys is not None:
+            self._keys[item] = key
         last = key[-1]
         assert isinstance(last, int)
         if last >= self._seq:
             self._seq = last + 1
         self._version += 1
-        return self._order.index(handle, key) + 1
+        return index + 1
 
     def remove(self, item: T) -> None:
         """Take ``item`` out of the queue wherever it is. Raises
         :class:`~acdcore.errors.UnknownItem` when it is not there.
         Cost: O(log n)."""
-        key, handle = self._entry(item)
-        self._drop(item, key, handle)
+        self._drop(item, self._entry(item))
 
-    def _drop(self, item: T, key: SortKey, handle: int) -> None:
-        self._order.discard(handle, key)
-        del self._entries[item]
-        del self._by_key[key]
-        del self._by_handle[handle]
+    def _drop(self, item: T, key: SortKey) -> None:
+        self._store.drop(item, key)
+        if self._keys is not None:
+            del self._keys[item]
         self._version += 1
 
     def pop(self) -> T:
         """Take the head (the item with the smallest key) out and return it.
         Raises :class:`~acdcore.errors.UnknownItem` when the queue is empty.
         Cost: O(log n)."""
-        handle = self._order.first()
-        if handle < 0:
+        if not len(self._store):
             raise UnknownItem("pop from an empty queue")
-        item = self._by_handle[handle]
-        key, _ = self._entries[item]
-        self._drop(item, key, handle)
-        return item
+        item = self._store.first()
+        assert item is not None or len(self._store) > 0
+        self._drop(item, self._entry(item))  # type: ignore[arg-type]
+        return item  # type: ignore[return-value]
 
     # ----------------------------------------------------------------- reads
 
-    def _entry(self, item: T) -> tuple[SortKey, int]:
+    def _own_key(self, item: object) -> SortKey | None:
+        """``item``'s key if it is in the queue, else ``None``."""
+        keys = self._keys
+        if keys is not None:
+            try:
+                return keys.get(item)  # type: ignore[arg-type]
+            except TypeError:
+                return None
         try:
-            return self._entries[item]
-        except KeyError:
-            raise UnknownItem(f"item {show(item)} is not in the queue") from None
+            key = self._key_of(item)  # type: ignore[misc, arg-type]
+        except Exception:
+            return None
+        try:
+            held = self._store.holder(key)
         except TypeError:
-            raise UnknownItem(f"item {show(item)} is not in the queue (unhashable)") from None
+            return None
+        return key if held is item else None
+
+    def _entry(self, item: T) -> SortKey:
+        key = self._own_key(item)
+        if key is None:
+            raise UnknownItem(f"item {show(item)} is not in the queue")
+        return key
 
     def head(self) -> T | None:
         """The item served next (smallest key), ``None`` when empty. Cost: O(1)."""
-        handle = self._order.first()
-        return None if handle < 0 else self._by_handle[handle]
+        return self._store.first()
 
     def position(self, item: T) -> int:
         """``item``'s 1-based place in the queue (1: the head). Raises
         :class:`~acdcore.errors.UnknownItem` when it is not there.
         Cost: O(log n)."""
-        key, handle = self._entry(item)
-        return self._order.index(handle, key) + 1
+        return self._store.index(item, self._entry(item)) + 1
 
     def key(self, item: T) -> SortKey:
         """``item``'s sort key. Raises :class:`~acdcore.errors.UnknownItem`
         when it is not there. Cost: O(1)."""
-        return self._entry(item)[0]
+        return self._entry(item)
 
     def ahead(self, key: SortKey) -> int:
         """How many waiting items sort before ``key``: what an item with that
         key would have ahead of it (an arrival's position is this plus one).
         ``key`` must pass :func:`check_key`. Cost: O(log n)."""
-        return self._order.rank(check_key(key, "ahead(): key"))
+        return self._store.rank(check_key(key, "ahead(): key"))
 
     def __len__(self) -> int:
         """The number of waiting items. Cost: O(1)."""
-        return len(self._entries)
+        return len(self._store)
 
     def __bool__(self) -> bool:
-        return bool(self._entries)
+        return len(self._store) > 0
 
     def __contains__(self, item: object) -> bool:
         """True when ``item`` waits in the queue. Cost: O(1)."""
-        try:
-            return item in self._entries
-        except TypeError:
-            return False
+        return self._own_key(item) is not None
 
     def __iter__(self) -> Iterator[T]:
         """The items in policy order, head first. Raises ``RuntimeError``
@@ -445,12 +518,13 @@ class Queue(Generic[T]):
         O(log n) per chunk of 64."""
         version = self._version
         start = 0
+        store = self._store
         while True:
-            chunk = self._order.handles(start, _CHUNK)
-            for handle in chunk:
+            chunk = store.chunk(start, _CHUNK)
+            for item in chunk:
                 if self._version != version:
                     raise RuntimeError("the queue changed while it was being iterated")
-                yield self._by_handle[handle]
+                yield item
             if len(chunk) < _CHUNK:
                 return
             if self._version != version:
@@ -462,41 +536,41 @@ class Queue(Generic[T]):
 
     def check(self) -> None:
         """Assert every invariant (``AssertionError`` naming the first that
-        fails): the backend's own structure, one entry per item, handles and
-        keys consistent both ways, iteration in strictly increasing key order
-        with positions 1..n, and the sequence counter past every key.
-        A pure read. Cost: O(n log n)."""
-        order = self._order
-        order.check()
-        n = len(self._entries)
-        if not (len(order) == n == len(self._by_key) == len(self._by_handle)):
-            raise AssertionError(
-                f"queue sizes disagree: order {len(order)}, items {n}, keys "
-                f"{len(self._by_key)}, handles {len(self._by_handle)}"
-            )
+        fails): the backend's own structure, each item filed under its own
+        key, iteration in strictly increasing key order with positions 1..n,
+        and the sequence counter past every key. A pure read.
+        Cost: O(n log n)."""
+        store = self._store
+        keys = self._keys
+
+        def key_of(item: T) -> SortKey:
+            if keys is not None:
+                if item not in keys:
+                    raise AssertionError(f"item {show(item)} has no recorded key")
+                return keys[item]
+            assert self._key_of is not None
+            return self._key_of(item)
+
+        store.check(key_of)
+        n = len(store)
+        if keys is not None and len(keys) != n:
+            raise AssertionError(f"queue sizes disagree: order {n}, keys {len(keys)}")
+        items = store.chunk(0, n + 1)
+        if len(items) != n:
+            raise AssertionError(f"queue iteration gave {len(items)} items for {n}")
         previous: SortKey | None = None
-        handles = order.handles(0, n + 1)
-        if len(handles) != n:
-            raise AssertionError(f"queue iteration gave {len(handles)} handles for {n} items")
-        for i, handle in enumerate(handles):
-            item = self._by_handle.get(handle)
-            if item is None and handle not in self._by_handle:
-                raise AssertionError(f"handle {handle} at index {i} names no item")
-            key, h = self._entries[item]  # type: ignore[index]
-            if h != handle or self._by_key.get(key) != item:
-                raise AssertionError(f"item {show(item)}: handle or key maps disagree")
+        for i, item in enumerate(items):
+            key = key_of(item)
+            if store.holder(key) is not item:
+                raise AssertionError(f"item {show(item)}: its key {key} holds another item")
             if previous is not None and not previous < key:
                 raise AssertionError(f"keys out of order at index {i}: {previous} then {key}")
-            if order.index(handle, key) != i or order.rank(key) != i:
+            if store.index(item, key) != i or store.rank(key) != i:
                 raise AssertionError(f"item {show(item)} at index {i} reports another rank")
-            if isinstance(order, _NativeOrder):
-                padded = key + (-math.inf,) * (KEY_LENGTH - len(key))
-                if order.key_of(handle) != padded:
-                    raise AssertionError(f"item {show(item)}: native key differs from {key}")
             last = key[-1]
             if not isinstance(last, int) or last >= self._seq:
                 raise AssertionError(f"item {show(item)}: sequence {last} not below the counter")
             previous = key
-        first = order.first()
-        if (first < 0) != (n == 0) or (n and first != handles[0]):
+        first = store.first()
+        if (first is not None) if n == 0 else (first is not items[0]):
             raise AssertionError("queue head is not the first item in order")
