@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import acdcore._scenario_parts
 import acdcore.distributions
-import acdcore.scenario
 from acdcore import Scenario, simulate
 from acdcore.errors import ConfigError
 from acdcore.scenario import (
@@ -485,7 +485,8 @@ def test_replayed_files_are_bounded_and_checked(
     with pytest.raises(ConfigError, match=r"^traffic\.replay: .*calls\.csv' near line 3: field"):
         Scenario.from_dict(data, base_dir=tmp_path)
     assert MAX_CALLS == 1_000_000
-    monkeypatch.setattr(acdcore.scenario, "MAX_CALLS", 100)  # the same code, quicker
+    # the limit as load_replay finds it: the same code, quicker
+    monkeypatch.setattr(acdcore._scenario_parts, "MAX_CALLS", 100)
     (tmp_path / "calls.csv").write_text("t\n" + "1\n" * 101)
     with pytest.raises(
         ConfigError, match=r"^traffic\.replay: .*calls\.csv.: more than 100 calls to replay$"
