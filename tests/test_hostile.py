@@ -119,6 +119,7 @@ from acdcore import (
     Reject,
     ReplayCall,
     Replication,
+    RouterAgent,
     RoutingPlan,
     Rule,
     Scenario,
@@ -241,6 +242,7 @@ EXCLUDED: dict[type, str] = {
         (
             AgentView,
             CallView,
+            RouterAgent,
             Explanation,
             AgentStats,
             Breach,

@@ -490,3 +490,16 @@ def test_a_queue_with_key_of_refuses_foreign_keys_and_plain_inserts(backend: str
         Queue(key_of=42)  # type: ignore[arg-type]
     with pytest.raises(InvalidValue, match="None"):
         Queue[Any]().insert(None, arrived=0.0)
+
+
+def test_insert_own_files_an_item_under_its_own_key_and_refuses_duplicates(backend: str) -> None:
+    q: Queue[_Rec] = Queue(key_of=lambda r: r.key)
+    a, b = _Rec((2.0, 0)), _Rec((1.0, 1))
+    assert q.insert_own(a) == 1 and q.insert_own(b) == 1 and list(q) == [b, a]
+    with pytest.raises(DuplicateItem):
+        q.insert_own(a)
+    with pytest.raises(InvalidValue, match="already held"):
+        q.insert_own(_Rec((2.0, 0)))
+    q.check()
+    with pytest.raises(ConfigError, match="key_of"):
+        Queue[str]().insert_own("x")

@@ -210,7 +210,7 @@ def complete_logout(d: Distributor, agent: AgentRecord) -> None:
         rules = _queueing.queue_rules(d, qname)
         if rules is None or rules.leave_empty is None:
             continue
-        for call in list(d._queues[qname].waiting.values()):
+        for call in list(d._queues[qname].waiting):
             _queueing.exit_waiting(d, call, rules.leave_empty, "leave-empty")
 
 

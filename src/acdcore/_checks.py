@@ -51,14 +51,14 @@ def check_all(d: Distributor) -> None:
     )
     queued_ids: set[str] = set()
     for name, q in d._queues.items():
-        keys = list(q.waiting.keys())
-        for key, call in q.waiting.items():
+        keys = [call.key for call in q.waiting]
+        for call in q.waiting:
             require(call.state is CallState.WAITING, f"{call.call_id} in {name} is {call.state}")
             require(
                 call.queue == name,
                 f"{call.call_id} waits in {name} but belongs to {call.queue}",
             )
-            require(call.key == key, f"{call.call_id} stored under a stale key")
+            require(q.waiting.holder(call.key) is call, f"{call.call_id} stored under a stale key")
             require(call.call_id not in queued_ids, f"{call.call_id} waits twice")
             queued_ids.add(call.call_id)
         require(keys == sorted(keys), f"queue {name} is out of policy order")
@@ -179,7 +179,7 @@ def check_all(d: Distributor) -> None:
             require(len(q.waiting) < surge.enter_waiting, f"{name} should be in surge mode")
     # Work conservation.
     for q in d._queues.values():
-        for call in q.waiting.values():
+        for call in q.waiting:
             for aid in _routing.pool_of(d, call):
                 a = d._agents[aid]
                 at = eligible_at(a, call, q, now)
@@ -214,7 +214,7 @@ def check_native(d: Distributor, nat: NativeCore) -> None:
             nat.waiting(name) == len(q.waiting),
             f"native core holds {nat.waiting(name)} calls waiting in {name}, not {len(q.waiting)}",
         )
-        for waiting in q.waiting.values():
+        for waiting in q.waiting:
             require(
                 waiting.slot >= 0
                 and nat.slot_state(waiting.slot) == 2

@@ -104,11 +104,13 @@ def staff_for(
 def context(d: Distributor, call: CallRecord) -> WaitContext:
     """The estimators' view of a waiting call."""
     q = d._queues[call.queue]
-    ahead = q.waiting.index(call.key)
+    ahead = q.waiting.position(call) - 1
     now = d._now
     head_wait = None
     if ahead > 0:
-        head_wait = now - q.waiting.peekitem(0)[1].entered
+        head = q.waiting.head()
+        assert head is not None
+        head_wait = now - head.entered
     staff, servers, shared = staff_for(
         d,
         call.queue,
@@ -143,7 +145,7 @@ def count_competing(d: Distributor, call: CallRecord, ahead: int, staff: list[Ag
     q = d._queues[call.queue]
     verdict: dict[tuple[SkillRequirement, Channel], bool] = {}
     n = 0
-    for other in itertools.islice(q.waiting.values(), ahead):
+    for other in itertools.islice(q.waiting, ahead):
         if other.requirement is call.requirement and other.channel is call.channel:
             n += 1
             continue
@@ -229,9 +231,10 @@ def estimate_arrival(
     key = _calls.policy_key(
         d, "(not arrived)", queue, d._call_seq, d._now, priority, emergency, attrs_
     )
-    ahead = q.waiting.bisect_left(key)
+    ahead = q.waiting.ahead(key)
     now = d._now
-    head_wait = now - q.waiting.peekitem(0)[1].entered if ahead > 0 else None
+    head = q.waiting.head()
+    head_wait = now - head.entered if head is not None and ahead > 0 else None
     staff, servers, shared = staff_for(d, queue, (), req, channel, None, False)
     free = sum(
         1

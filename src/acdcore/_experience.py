@@ -212,7 +212,7 @@ def offer_callback(d: Distributor, call: CallRecord, est: WaitEstimate, position
         return
     call.callback_offered = True
     if position == 0:
-        position = d._queues[call.queue].waiting.index(call.key) + 1
+        position = d._queues[call.queue].waiting.position(call)
     _deadlines.emit(
         d,
         OfferCallback(

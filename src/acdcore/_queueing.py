@@ -39,10 +39,9 @@ if TYPE_CHECKING:
 def enqueue(d: Distributor, call: CallRecord, reason: str) -> None:
     q = d._queues[call.queue]
     call.state = CallState.WAITING
-    q.waiting[call.key] = call
+    position = q.waiting.insert_own(call)
     if d._nat is not None:
         d._nat.put(call)
-    position = q.waiting.index(call.key) + 1
     _deadlines.emit(
         d,
         Queued(
@@ -100,7 +99,7 @@ def exit_waiting(d: Distributor, call: CallRecord, exit_: Exit, reason: str) -> 
 
 def dequeue(d: Distributor, call: CallRecord) -> None:
     """Take a waiting call out of its queue (and out of the native core)."""
-    del d._queues[call.queue].waiting[call.key]
+    d._queues[call.queue].waiting.remove(call)
     if d._nat is not None:
         d._nat.remove(call)
 

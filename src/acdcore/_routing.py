@@ -105,8 +105,7 @@ def route_agent(d: Distributor, agent: AgentRecord) -> None:
                 continue
             q = d._queues[qname]
             waiting = q.waiting
-            for key in waiting:
-                call = waiting[key]
+            for call in waiting:
                 if call.channel not in free:
                     continue
                 membership = own if own is not None else membership_for(agent, call)

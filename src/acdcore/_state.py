@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from sortedcontainers import SortedDict
 
 from .config import AgentProfile, QueueConfig
 from .policies import SortKey
 from .skills import Channel, SkillRequirement
+from .workqueue import Queue
 
 __all__ = [
     "FINAL",
@@ -254,19 +254,32 @@ class AgentRecord:
         )
 
 
+def _call_key(call: CallRecord) -> SortKey:
+    return call.key
+
+
+def _waiting_for(queue: QueueRecord) -> Queue[CallRecord]:
+    """A queue's waiting calls, in its policy's order, under their own keys."""
+    return Queue(queue.config.policy, backend="python", key_of=_call_key)
+
+
 @attrs.define(slots=True, eq=False)
 class QueueRecord:
     """A queue's live state.
 
-    ``waiting`` maps sort key to call in policy order (a SortedDict: insert,
-    remove and position are O(log n)). ``members`` are the logged-in agents who
+    ``waiting`` holds the waiting calls in policy order: a
+    :class:`~acdcore.workqueue.Queue` of the call records themselves, filed
+    under each record's ``key`` (insert, remove and position O(log n), head
+    O(1)). It is the python implementation on both backends: the native core
+    keeps its own order of the same calls for matching, and this one answers
+    positions, views and estimates. ``members`` are the logged-in agents who
     serve it; ``free`` those of them who are offerable now. Both are
     insertion-ordered dicts used as sets; every choice among them is made by
     an explicit key, never by their order.
     """
 
     config: QueueConfig
-    waiting: SortedDict = attrs.Factory(SortedDict)
+    waiting: Queue[CallRecord] = attrs.Factory(_waiting_for, takes_self=True)
     members: dict[str, None] = attrs.Factory(dict)
     free: dict[str, None] = attrs.Factory(dict)
     rr_last: int | None = None

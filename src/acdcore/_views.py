@@ -102,7 +102,7 @@ def call_view(d: Distributor, call_id: str) -> CallView:
     c = _calls.live_call(d, call_id)
     position = None
     if c.state is CallState.WAITING:
-        position = d._queues[c.queue].waiting.index(c.key) + 1
+        position = d._queues[c.queue].waiting.position(c)
     return CallView(
         call_id=c.call_id,
         queue=c.queue,
@@ -150,7 +150,7 @@ def waiting_ids(d: Distributor, queue: str) -> list[str]:
     q = d._queues.get(queue) if isinstance(queue, str) else None
     if q is None:
         raise UnknownQueue(f"no queue named {queue!r}")
-    return [c.call_id for c in q.waiting.values()]
+    return [c.call_id for c in q.waiting]
 
 
 def count_calls(d: Distributor) -> dict[str, int]:
@@ -228,7 +228,7 @@ def snapshot_dict(d: Distributor) -> dict[str, Any]:
         "transfers": d._transfers,
         "queues": {
             name: {
-                "waiting": [c.call_id for c in q.waiting.values()],
+                "waiting": [c.call_id for c in q.waiting],
                 "members": sorted(q.members),
                 "free": sorted(q.free),
                 "rr_last": q.rr_last,

@@ -338,9 +338,9 @@ def _decode(doc: dict[str, Any], d: Distributor) -> dict[str, Any]:
     for call in calls.values():
         if call.state is CallState.WAITING:
             waiting = queues[call.queue].waiting
-            if call.key in waiting:
+            if waiting.holder(call.key) is not None:
                 raise InvalidValue(f"snapshot.calls: two calls wait under key {call.key!r}")
-            waiting[call.key] = call
+            waiting.insert_key(call, call.key)
     timers = [
         _deadline(item, f"snapshot.deadlines[{i}]", agents, by_seq, counters["timer_seq"])
         for i, item in enumerate(_LIST.load(doc["deadlines"], "snapshot.deadlines"))
@@ -415,5 +415,5 @@ def _rebuild_native(d: Distributor) -> None:
         nat.profile(agent, _routing.scan_list(d, agent))
         nat.sync(agent, is_available(agent, now), is_guarded(d, agent))
     for q in d._queues.values():
-        for call in q.waiting.values():
+        for call in q.waiting:
             nat.put(call)

@@ -75,6 +75,15 @@ def check_key(key: object, what: str = "sort key") -> SortKey:
     return key
 
 
+def _item_key(item: object, key: object, what: str) -> SortKey:
+    """:func:`check_key` for ``item``'s key; the item is named only in the
+    error (formatting it on every call would cost more than the check)."""
+    try:
+        return check_key(key, what)
+    except InvalidValue as exc:
+        raise InvalidValue(f"item {show(item)}: {exc}") from None
+
+
 class _Store(Protocol[T]):
     """What a backend keeps: items under distinct keys, in key order."""
 
@@ -122,6 +131,10 @@ class _PyStore(Generic[T]):
 
     def chunk(self, start: int, count: int) -> list[T]:
         return list(self._map.values()[start : start + count])
+
+    def values(self) -> Iterator[T]:
+        """The items in key order (a live view: stop if the map changes)."""
+        return iter(self._map.values())
 
     def __len__(self) -> int:
         return len(self._map)
@@ -376,7 +389,7 @@ class Queue(Generic[T]):
             key = self._policy.key(facts)
         except AcdError as exc:
             raise InvalidValue(f"item {show(item)}: {exc}") from None
-        key = check_key(key, f"item {show(item)}: policy {self._policy.name!r} key")
+        key = _item_key(item, key, f"policy {self._policy.name!r} key")
         if key[-1] != seq:
             raise ConfigError(
                 f"policy {self._policy.name!r} returned key {show(key)} not ending in the "
@@ -397,11 +410,42 @@ class Queue(Generic[T]):
         :class:`~acdcore.errors.DuplicateItem` when ``item`` is already in the
         queue. Cost: O(log n).
         """
-        self._check_new(item)
-        key = check_key(key, f"item {show(item)}: key")
-        if self._key_of is not None and self._key_of(item) != key:
+        if self._key_of is None:
+            self._check_new(item)
+            return self._put(item, _item_key(item, key, "key"))
+        if item is None:
+            raise InvalidValue("None cannot be a queue item (it means 'no item' in head())")
+        key = _item_key(item, key, "key")
+        try:
+            own = self._key_of(item)
+        except Exception as exc:
+            raise InvalidValue(f"key_of({show(item)}) failed: {type(exc).__name__}") from None
+        if own != key:
             raise InvalidValue(f"item {show(item)}: key {show(key)} is not the item's own key")
-        return self._put(item, key)
+        held = self._store.holder(key)  # one lookup: the item itself, or another under its key
+        if held is item:
+            raise DuplicateItem(
+                f"item {show(item)} is already in the queue at position {self.position(item)}"
+            )
+        return self._put(item, key, held)
+
+    def insert_own(self, item: T) -> int:
+        """For a queue built with ``key_of``: put ``item`` under its own key,
+        which the caller vouches for (it passed :func:`check_key` when it was
+        made, as a distributor's keys do at arrival); return its 1-based
+        position. Refuses a duplicate item or a key another item holds as
+        :meth:`insert_key` does, without re-checking the key's shape.
+        Cost: O(log n)."""
+        key_of = self._key_of
+        if key_of is None:
+            raise ConfigError("insert_own needs a queue built with key_of; use insert_key")
+        key = key_of(item)
+        held = self._store.holder(key)
+        if held is item:
+            raise DuplicateItem(
+                f"item {show(item)} is already in the queue at position {self.position(item)}"
+            )
+        return self._put(item, key, held)
 
     def _check_new(self, item: T) -> None:
         if item is None:
@@ -415,8 +459,9 @@ class Queue(Generic[T]):
                 f"item {show(item)} is already in the queue at position {self.position(item)}"
             )
 
-    def _put(self, item: T, key: SortKey) -> int:
-        other = self._store.holder(key)
+    def _put(self, item: T, key: SortKey, other: T | None = None) -> int:
+        if other is None and self._key_of is None:
+            other = self._store.holder(key)
         if other is not None:
             raise InvalidValue(
                 f"key {show(key)} of item {show(item)} is already held by {show(other)}"
@@ -480,6 +525,14 @@ class Queue(Generic[T]):
             raise UnknownItem(f"item {show(item)} is not in the queue")
         return key
 
+    def holder(self, key: SortKey) -> T | None:
+        """The item filed under ``key``, ``None`` when no item is. Cost: O(log n)
+        (python backend: O(1))."""
+        try:
+            return self._store.holder(key)
+        except TypeError:
+            return None
+
     def head(self) -> T | None:
         """The item served next (smallest key), ``None`` when empty. Cost: O(1)."""
         return self._store.first()
@@ -515,10 +568,17 @@ class Queue(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         """The items in policy order, head first. Raises ``RuntimeError``
         when the queue changes during the iteration. Cost: O(n) overall,
-        O(log n) per chunk of 64."""
+        O(1) to start on the python backend, O(log n) per chunk of 64 on the
+        native one."""
         version = self._version
-        start = 0
         store = self._store
+        if isinstance(store, _PyStore):
+            for item in store.values():
+                if self._version != version:
+                    raise RuntimeError("the queue changed while it was being iterated")
+                yield item
+            return
+        start = 0
         while True:
             chunk = store.chunk(start, _CHUNK)
             for item in chunk:
