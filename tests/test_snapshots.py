@@ -177,3 +177,37 @@ def test_a_snapshot_file_is_replaced_whole(tmp_path: Any) -> None:
     path.write_text("{not json")
     with pytest.raises(InvalidValue, match="not JSON"):
         snapshots.read_snapshot(path)
+
+
+# The version-1 layout of a call in a snapshot: a call record keeps some of
+# these fields in its extras, and the document must not notice.
+CALL_V1_KEYS = [
+    "call_id", "seq", "queue", "channel", "attributes", "requirement", "priority",
+    "emergency", "preferred_agent", "arrived", "entered", "key", "state", "offers",
+    "ring_round", "agent", "answered_at", "recheck_at", "last_agent", "rule", "stages",
+    "stage", "stage_gen", "region", "regional", "extra_queues", "preferred_until",
+    "transfers", "callback", "number", "attempts", "callback_offered", "announced",
+    "last_position", "last_wait", "next_announce", "offered_at", "stage_timer",
+    "max_wait_timer", "announce_timer", "recheck_timer",
+]  # fmt: skip
+
+
+def test_a_call_in_the_document_has_the_version_1_fields_in_order() -> None:
+    doc = snapshots.save(_busy())
+    for call in doc["calls"]:
+        assert list(call) == CALL_V1_KEYS
+
+
+def test_a_plain_waiting_call_allocates_no_extras() -> None:
+    from acdcore._state import CallExtras
+
+    acd = Distributor([QueueConfig("q")])
+    acd.handle(CallArrived(now=0.0, call_id="c1", queue="q"))
+    call = acd._calls["c1"]
+    assert call._x is None
+    call.announced = 0  # a default value allocates nothing
+    call.region = None
+    assert call._x is None
+    call.transfers = 2
+    assert isinstance(call._x, CallExtras) and call.transfers == 2 and call.announced == 0
+    acd.check()

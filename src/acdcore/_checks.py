@@ -13,6 +13,7 @@ from . import (
     _deadlines,
     _queueing,
     _routing,
+    _state,
     _views,
 )
 from ._state import (
@@ -49,6 +50,7 @@ def check_all(d: Distributor) -> None:
         top is None or _deadlines.timer_live(d, top[1], top[2], top[3], top[4]),
         "the earliest deadline in the heap is dead: next_deadline() would report it",
     )
+    require(not _state._NO_OFFERS, "the shared empty offers list was mutated")
     queued_ids: set[str] = set()
     for name, q in d._queues.items():
         keys = [call.key for call in q.waiting]

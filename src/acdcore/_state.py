@@ -24,6 +24,7 @@ __all__ = [
     "LIVE",
     "AgentRecord",
     "AgentState",
+    "CallExtras",
     "CallRecord",
     "CallState",
     "QueueRecord",
@@ -115,8 +116,48 @@ class Stage:
 
 
 @attrs.define(slots=True, eq=False)
+class CallExtras:
+    """The fields of a call that only some features use (plans' steps,
+    callbacks, announcements, delays, transfers), kept apart so that a plain
+    waiting call does not pay for them: a :class:`CallRecord` allocates its
+    extras the first time one of them is set to something other than its
+    default. Read and written through the record's properties of the same
+    names."""
+
+    recheck_at: float | None = None  # when a delay that holds back a free agent ends
+    region: str | None = None  # the caller's region (plans' regional steps)
+    regional: bool = False  # the current step serves the caller's region only
+    extra_queues: tuple[str, ...] = ()  # queues added by the current step
+    preferred_until: float = 0.0  # end of the preferred agent's reservation
+    transfers: int = 0  # transfers of this call
+    callback: bool = False  # the caller accepted a callback and left the line
+    number: str | None = None  # where to call back
+    attempts: int = 0  # callback attempts made
+    callback_offered: bool = False  # a callback was offered
+    announced: int = 0  # announcements made
+    last_position: int = 0  # position at the last announcement
+    last_wait: float = -1.0  # rounded estimate at the last announcement
+    next_announce: float | None = None  # the pending announcement deadline
+    stage_timer: int = -1  # scheduling number of the armed relaxation deadline
+    max_wait_timer: int = -1  # scheduling number of the armed max-wait deadline
+    announce_timer: int = -1  # scheduling number of the armed announcement deadline
+    recheck_timer: int = -1  # scheduling number of the armed recheck deadline
+
+
+_NO_OFFERS: list[str] = []
+"""The offers of every call that rings nobody: one shared empty list, never
+mutated (an offer assigns a fresh list; ``check()`` verifies it stays empty)."""
+
+
+@attrs.define(slots=True, eq=False)
 class CallRecord:
-    """A live call. ``seq`` is its arrival sequence number (unique, increasing)."""
+    """A live call. ``seq`` is its arrival sequence number (unique, increasing).
+
+    Memory: the fields every call uses live in the record's slots; the rest
+    (:class:`CallExtras`) in a second object made only when a call first
+    needs one of them, read and written through properties. The snapshot
+    form of a call lists both, in one object (``snapshots.py``).
+    """
 
     call_id: str
     seq: int
@@ -131,38 +172,276 @@ class CallRecord:
     entered: float  # when it entered its current queue
     key: SortKey
     state: CallState = CallState.WAITING
-    offers: list[str] = attrs.Factory(list)  # agents ringing, in offer order
+    offers: list[str] = (
+        _NO_OFFERS  # agents ringing, in offer order (shared empty list: never mutate it)
+    )
     ring_round: int = 0
     agent: str | None = None
     answered_at: float | None = None
-    recheck_at: float | None = None
     last_agent: str | None = None
     rule: str = "default"
     stages: tuple[Stage, ...] = ()
     stage: int = 0
     stage_gen: int = 0  # bumped whenever stages are (re)assigned; tokens stale timers
-    region: str | None = None
-    regional: bool = False
-    extra_queues: tuple[str, ...] = ()
-    preferred_until: float = 0.0
-    transfers: int = 0
     slot: int = -1  # native backend: the call's slot while it waits
-    callback: bool = False  # the caller accepted a callback and left the line
-    number: str | None = None  # where to call back
-    attempts: int = 0  # callback attempts made
-    callback_offered: bool = False
-    announced: int = 0  # announcements made
-    last_position: int = 0  # at the last announcement
-    last_wait: float = -1.0  # rounded estimate at the last announcement
-    next_announce: float | None = None  # the pending announcement deadline
     offered_at: float = 0.0  # when it last left its queue for an agent
-    # The scheduling numbers of the call's armed deadlines (-1: none armed). A
-    # deadline fires only while its record still holds its number, and a number
-    # is never reused, so a deadline once disarmed stays dead.
-    stage_timer: int = -1
-    max_wait_timer: int = -1
-    announce_timer: int = -1
-    recheck_timer: int = -1
+    _x: CallExtras | None = attrs.field(default=None, alias="_x")
+    # The scheduling numbers of the call's armed deadlines (-1: none armed,
+    # properties below). A deadline fires only while its record still holds
+    # its number, and a number is never reused, so a deadline once disarmed
+    # stays dead.
+
+    @property
+    def recheck_at(self) -> float | None:
+        x = self._x
+        return None if x is None else x.recheck_at
+
+    @recheck_at.setter
+    def recheck_at(self, value: float | None) -> None:
+        x = self._x
+        if x is None:
+            if value is None:
+                return
+            x = self._x = CallExtras()
+        x.recheck_at = value
+
+    @property
+    def region(self) -> str | None:
+        x = self._x
+        return None if x is None else x.region
+
+    @region.setter
+    def region(self, value: str | None) -> None:
+        x = self._x
+        if x is None:
+            if value is None:
+                return
+            x = self._x = CallExtras()
+        x.region = value
+
+    @property
+    def regional(self) -> bool:
+        x = self._x
+        return False if x is None else x.regional
+
+    @regional.setter
+    def regional(self, value: bool) -> None:
+        x = self._x
+        if x is None:
+            if value is False:
+                return
+            x = self._x = CallExtras()
+        x.regional = value
+
+    @property
+    def extra_queues(self) -> tuple[str, ...]:
+        x = self._x
+        return () if x is None else x.extra_queues
+
+    @extra_queues.setter
+    def extra_queues(self, value: tuple[str, ...]) -> None:
+        x = self._x
+        if x is None:
+            if value == ():
+                return
+            x = self._x = CallExtras()
+        x.extra_queues = value
+
+    @property
+    def preferred_until(self) -> float:
+        x = self._x
+        return 0.0 if x is None else x.preferred_until
+
+    @preferred_until.setter
+    def preferred_until(self, value: float) -> None:
+        x = self._x
+        if x is None:
+            if value == 0.0:
+                return
+            x = self._x = CallExtras()
+        x.preferred_until = value
+
+    @property
+    def transfers(self) -> int:
+        x = self._x
+        return 0 if x is None else x.transfers
+
+    @transfers.setter
+    def transfers(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == 0:
+                return
+            x = self._x = CallExtras()
+        x.transfers = value
+
+    @property
+    def callback(self) -> bool:
+        x = self._x
+        return False if x is None else x.callback
+
+    @callback.setter
+    def callback(self, value: bool) -> None:
+        x = self._x
+        if x is None:
+            if value is False:
+                return
+            x = self._x = CallExtras()
+        x.callback = value
+
+    @property
+    def number(self) -> str | None:
+        x = self._x
+        return None if x is None else x.number
+
+    @number.setter
+    def number(self, value: str | None) -> None:
+        x = self._x
+        if x is None:
+            if value is None:
+                return
+            x = self._x = CallExtras()
+        x.number = value
+
+    @property
+    def attempts(self) -> int:
+        x = self._x
+        return 0 if x is None else x.attempts
+
+    @attempts.setter
+    def attempts(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == 0:
+                return
+            x = self._x = CallExtras()
+        x.attempts = value
+
+    @property
+    def callback_offered(self) -> bool:
+        x = self._x
+        return False if x is None else x.callback_offered
+
+    @callback_offered.setter
+    def callback_offered(self, value: bool) -> None:
+        x = self._x
+        if x is None:
+            if value is False:
+                return
+            x = self._x = CallExtras()
+        x.callback_offered = value
+
+    @property
+    def announced(self) -> int:
+        x = self._x
+        return 0 if x is None else x.announced
+
+    @announced.setter
+    def announced(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == 0:
+                return
+            x = self._x = CallExtras()
+        x.announced = value
+
+    @property
+    def last_position(self) -> int:
+        x = self._x
+        return 0 if x is None else x.last_position
+
+    @last_position.setter
+    def last_position(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == 0:
+                return
+            x = self._x = CallExtras()
+        x.last_position = value
+
+    @property
+    def last_wait(self) -> float:
+        x = self._x
+        return -1.0 if x is None else x.last_wait
+
+    @last_wait.setter
+    def last_wait(self, value: float) -> None:
+        x = self._x
+        if x is None:
+            if value == -1.0:
+                return
+            x = self._x = CallExtras()
+        x.last_wait = value
+
+    @property
+    def next_announce(self) -> float | None:
+        x = self._x
+        return None if x is None else x.next_announce
+
+    @next_announce.setter
+    def next_announce(self, value: float | None) -> None:
+        x = self._x
+        if x is None:
+            if value is None:
+                return
+            x = self._x = CallExtras()
+        x.next_announce = value
+
+    @property
+    def stage_timer(self) -> int:
+        x = self._x
+        return -1 if x is None else x.stage_timer
+
+    @stage_timer.setter
+    def stage_timer(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == -1:
+                return
+            x = self._x = CallExtras()
+        x.stage_timer = value
+
+    @property
+    def max_wait_timer(self) -> int:
+        x = self._x
+        return -1 if x is None else x.max_wait_timer
+
+    @max_wait_timer.setter
+    def max_wait_timer(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == -1:
+                return
+            x = self._x = CallExtras()
+        x.max_wait_timer = value
+
+    @property
+    def announce_timer(self) -> int:
+        x = self._x
+        return -1 if x is None else x.announce_timer
+
+    @announce_timer.setter
+    def announce_timer(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == -1:
+                return
+            x = self._x = CallExtras()
+        x.announce_timer = value
+
+    @property
+    def recheck_timer(self) -> int:
+        x = self._x
+        return -1 if x is None else x.recheck_timer
+
+    @recheck_timer.setter
+    def recheck_timer(self, value: int) -> None:
+        x = self._x
+        if x is None:
+            if value == -1:
+                return
+            x = self._x = CallExtras()
+        x.recheck_timer = value
 
 
 @attrs.define(slots=True, eq=False)

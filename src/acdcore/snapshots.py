@@ -40,6 +40,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from . import _deadlines, _routing
 from . import _records as rec
 from ._agents import is_available, is_guarded
@@ -103,8 +105,61 @@ _CHANNEL = rec.enum_of(Channel)
 _ORDERED_SET = rec.Form(_dump_ordered_set, _load_ordered_set)
 _IDS = rec.tuple_of(rec.STR)
 _STAGE = rec.record(Stage, {"requirement": _REQUIREMENT, "extra_queues": _IDS})
-_CALL = rec.record(
-    CallRecord,
+
+
+@attrs.define
+class _CallV1:
+    """The snapshot layout of a call (version 1): these fields, in this order.
+    A :class:`CallRecord` keeps some of them in its extras (properties of the
+    same names), so the layout is written down here rather than derived from
+    the record's slots. Never instantiated: it only names and types fields."""
+
+    call_id: str
+    seq: int
+    queue: str
+    channel: Channel
+    attributes: Mapping[str, Any]
+    requirement: SkillRequirement
+    priority: int
+    emergency: bool
+    preferred_agent: str | None
+    arrived: float
+    entered: float
+    key: tuple[float, ...]
+    state: CallState
+    offers: list[str]
+    ring_round: int
+    agent: str | None
+    answered_at: float | None
+    recheck_at: float | None
+    last_agent: str | None
+    rule: str
+    stages: tuple[Stage, ...]
+    stage: int
+    stage_gen: int
+    region: str | None
+    regional: bool
+    extra_queues: tuple[str, ...]
+    preferred_until: float
+    transfers: int
+    slot: int
+    callback: bool
+    number: str | None
+    attempts: int
+    callback_offered: bool
+    announced: int
+    last_position: int
+    last_wait: float
+    next_announce: float | None
+    offered_at: float
+    stage_timer: int
+    max_wait_timer: int
+    announce_timer: int
+    recheck_timer: int
+
+
+_CALL_FIELDS = rec.record(
+    _CallV1,
     {
         "channel": _CHANNEL,
         "attributes": rec.Form(lambda v, w: _plain(v, w, 0), _load_attributes),
@@ -116,7 +171,23 @@ _CALL = rec.record(
         "extra_queues": _IDS,
     },
     derived=("slot",),  # the native core's slot: given when the call is put back
+    build=False,
 )
+_CALL_CORE = frozenset(f.name for f in attrs.fields(CallRecord))
+
+
+def _load_call(data: Any, where: str) -> CallRecord:
+    fields = _CALL_FIELDS.load(data, where)
+    call = CallRecord(**{k: v for k, v in fields.items() if k in _CALL_CORE})
+    for name, value in fields.items():
+        if name not in _CALL_CORE:
+            setattr(call, name, value)
+    return call
+
+
+# Dumping reads every field by name (the extras through their properties).
+_CALL = rec.Form(_CALL_FIELDS.dump, _load_call)
+
 _SESSION = rec.record(Session, {"channel": _CHANNEL, "state": rec.enum_of(SessionState)})
 _AGENT = rec.record(
     AgentRecord,
