@@ -16,7 +16,7 @@ import importlib
 import os
 import warnings
 
-__all__ = ["BACKEND", "describe", "native_available"]
+__all__ = ["BACKEND", "describe", "native_available", "resolve"]
 
 _NATIVE_ABI = 2
 
@@ -65,3 +65,20 @@ def describe() -> str:
 
 
 BACKEND: str = _select()
+
+
+def resolve(backend: str | None) -> str:
+    """The backend an object asked for ``backend`` runs on: ``None`` means
+    :data:`BACKEND`. Raises :class:`~acdcore.errors.ConfigError` for a name
+    other than ``"python"`` or ``"native"``, and for ``"native"`` where the
+    extension was not built. Shared by every object with two implementations
+    (``Distributor``, ``Queue``, ``SkillRouter``)."""
+    from .errors import ConfigError
+
+    if backend is None:
+        return BACKEND
+    if backend not in ("python", "native"):
+        raise ConfigError(f"backend must be 'python' or 'native', got {backend!r}")
+    if backend == "native" and not native_available():
+        raise ConfigError("backend 'native' was asked for but the extension is not built")
+    return backend

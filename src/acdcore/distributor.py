@@ -181,12 +181,7 @@ class Distributor:
                     for lender in step.add_queues:
                         if rule.queue is not None and lender != rule.queue:
                             borrowers.setdefault(lender, {})[rule.queue] = None
-        if backend is None:
-            backend = _backend.BACKEND
-        if backend not in ("python", "native"):
-            raise ConfigError(f"backend must be 'python' or 'native', got {backend!r}")
-        if backend == "native" and not _backend.native_available():
-            raise ConfigError("backend 'native' was asked for but the extension is not built")
+        backend = _backend.resolve(backend)
         wanted = any(r.config.announce or r.config.callback for r in records.values())
         if estimators is None:
             ests: list[WaitEstimator] = [LearnedEstimator()] if wanted else []

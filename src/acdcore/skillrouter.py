@@ -102,16 +102,6 @@ class _Held:
     since: float
 
 
-def _backend_name(backend: str | None) -> str:
-    if backend is None:
-        backend = _backend.BACKEND
-    if backend not in ("python", "native"):
-        raise ConfigError(f"backend must be 'python' or 'native', got {show(backend)}")
-    if backend == "native" and not _backend.native_available():
-        raise ConfigError("backend 'native' was asked for but the extension is not built")
-    return backend
-
-
 def _requirement(value: object, what: str) -> SkillRequirement:
     if isinstance(value, SkillRequirement):
         return value
@@ -168,7 +158,7 @@ class SkillRouter:
             raise ConfigError(f"strategy must be a Strategy, got {show(strategy)}")
         if rng is not None and not isinstance(rng, random.Random):
             raise ConfigError(f"rng must be a random.Random, got {show(rng)}")
-        self._backend = _backend_name(backend)
+        self._backend = _backend.resolve(backend)
         self._strategy = strategy
         self._rng = rng if rng is not None else random.Random(0)
         self._q = QueueRecord(config=QueueConfig(_QUEUE, strategy=strategy))

@@ -259,16 +259,6 @@ class _NativeStore(Generic[T]):
                 raise AssertionError(f"item {show(item)}: native key differs from {key}")
 
 
-def _backend_name(backend: str | None) -> str:
-    if backend is None:
-        backend = _backend.BACKEND
-    if backend not in ("python", "native"):
-        raise ConfigError(f"backend must be 'python' or 'native', got {show(backend)}")
-    if backend == "native" and not _backend.native_available():
-        raise ConfigError("backend 'native' was asked for but the extension is not built")
-    return backend
-
-
 def _probe_policy(policy: PriorityPolicy) -> None:
     """Refuse a policy that fails on a plain item (as QueueConfig does)."""
     if not isinstance(policy, PriorityPolicy):
@@ -327,7 +317,7 @@ class Queue(Generic[T]):
         _probe_policy(policy)
         if key_of is not None and not callable(key_of):
             raise ConfigError(f"key_of must be a function of an item, got {show(key_of)}")
-        self._name = _backend_name(backend)
+        self._name = _backend.resolve(backend)
         self._policy = policy
         self._store: _Store[T] = _NativeStore() if self._name == "native" else _PyStore()
         self._key_of = key_of
