@@ -440,12 +440,12 @@ class SkillRouter:
             return None
         tested: dict[tuple[SkillRequirement, Channel], bool] = {}
         for item in queue:
-            req = _requirement(requirement_of(item), f"requirement_of({show(item)})")
-            ch = (
-                _channel(channel_of(item), f"channel_of({show(item)})")
-                if channel_of is not None
-                else Channel.VOICE
-            )
+            req = requirement_of(item)
+            if not isinstance(req, SkillRequirement):  # the item is named only in an error
+                req = _requirement(req, f"requirement_of({show(item)})")
+            ch = channel_of(item) if channel_of is not None else Channel.VOICE
+            if not isinstance(ch, Channel):
+                ch = _channel(ch, f"channel_of({show(item)})")
             ok = tested.get((req, ch))
             if ok is None:
                 ok = tested[req, ch] = (
