@@ -46,42 +46,72 @@ typedef struct {
     int *extra;
 } cls_t;
 
+/* What a search reads of a waiting call: its bucket keeps a copy of its head
+ * call's, so that looking at a bucket's head needs no visit to the call. */
 typedef struct {
+    double key[ACD_KEYLEN];
+    double entered;
+    double preferred_until;
+    long long seq;
+    int preferred; /* agent index or -1 */
+} hot_t;
+
+typedef struct {
+    hot_t head;  /* the head call's, while count > 0 (kept by place) */
+    int channel; /* its class's channel */
+    int fwd[MAXLVL];
     int queue;
     int cls;
+    int local; /* index among its queue's buckets (q->bk), in creation order */
     int level;
     int count;
-    int active_pos; /* index in the queue's active list, -1 when empty */
-    int fwd[MAXLVL];
+    int active; /* 1 while in the queue's active list (count > 0) */
 } bucket_t;
 
 typedef struct {
+    hot_t h;
     int state; /* 0 free slot, 1 allocated not linked, 2 linked in its bucket */
     int queue;
     int cls;
     int bucket;
     int level;
-    int preferred; /* agent index or -1 */
-    long long seq;
-    double entered;
-    double preferred_until;
-    double key[ACD_KEYLEN];
     int fwd[MAXLVL];
 } call_t;
+
+/* A membership's priority and delay, what a search reads of it. */
+typedef struct {
+    double priority;
+    double delay;
+} pd_t;
 
 typedef struct {
     int queue;
     int freepos; /* index in the queue's free list, -1 when not there */
-    double priority;
-    double delay;
+    pd_t pd;
     double position;
     long long weight;
 } mem_t;
 
+/* One queue an agent looks for work in. `ok` caches, per bucket of that queue
+ * (by its local index), whether the bucket's class is open to the agent apart
+ * from its channel being free: a membership through which it may take those
+ * calls, region and skills. It depends only on the agent's profile and the
+ * class, which never change while the profile holds, so it is computed once
+ * per bucket (for the buckets that exist when the profile is set, and for
+ * later ones when a search first meets them) and dropped with the profile. */
 typedef struct {
     int queue;
     int mem; /* index in mem[], or -1 for a queue borrowing this agent's queues */
+    pd_t pd; /* a copy of mem[mem].pd (read with the scan list: one array) */
+    int nv;  /* buckets 0..nv-1 of the queue have their verdict: bit l of */
+    unsigned long long ok0;   /* buckets 0..63 (inline: no pointer to chase) */
+    unsigned long long *more; /* buckets 64.., (nv - 1) / 64 words; NULL below 65 */
 } scan_t;
+
+static inline unsigned long long *scan_word(scan_t *sc, int local)
+{
+    return local < 64 ? &sc->ok0 : &sc->more[(local >> 6) - 1];
+}
 
 typedef struct {
     int known;
@@ -113,7 +143,9 @@ typedef struct {
     int *free_agent;
     int *free_mem;
     int nact, capact;
-    int *active; /* non-empty bucket ids */
+    int *active; /* local indices of the non-empty buckets, by head call */
+    int nbk, capbk;
+    int *bk; /* local index -> bucket id */
     int ncmap;
     int *bucket_of_cls; /* class id -> bucket id or -1 */
     int nwaiting;
@@ -256,9 +288,53 @@ static int in_session(const agent_t *a, long long seq)
     return 0;
 }
 
+/* Is bucket b open to the agent through scan entry sc, its channel aside? */
+static int scan_open(const acd_core *core, const agent_t *a, const scan_t *sc, const bucket_t *b)
+{
+    const cls_t *cl = &core->cls[b->cls];
+    if (sc->mem < 0 && membership_for(a, sc->queue, cl) < 0)
+        return 0;
+    return class_ok(a, cl);
+}
+
+/* Bring sc's verdicts up to every bucket of its queue. Allocates first, so a
+ * failure leaves the cache as it was (only shorter than the queue). */
+static int scan_extend(const acd_core *core, const agent_t *a, scan_t *sc)
+{
+    const queue_t *q = &core->q[sc->queue];
+    if (sc->nv >= q->nbk)
+        return ACD_OK;
+    size_t extra = ((size_t)q->nbk + 63) / 64 - 1; /* words beyond ok0 */
+    if (extra > 0 && extra > (sc->nv > 0 ? ((size_t)sc->nv + 63) / 64 - 1 : 0)) {
+        void *p = realloc(sc->more, extra * sizeof *sc->more);
+        if (!p)
+            return ACD_ENOMEM;
+        sc->more = p;
+    }
+    for (int l = sc->nv; l < q->nbk; l++) {
+        unsigned long long bit = 1ULL << (l & 63);
+        unsigned long long *w = scan_word(sc, l);
+        if (scan_open(core, a, sc, &core->b[q->bk[l]]))
+            *w |= bit;
+        else
+            *w &= ~bit;
+    }
+    sc->nv = q->nbk;
+    return ACD_OK;
+}
+
+/* The cached verdict of the queue's bucket `local` for the agent; computed
+ * directly when the cache cannot grow. */
+static inline int scan_ok(const acd_core *core, const agent_t *a, scan_t *sc, int local)
+{
+    if (local >= sc->nv && scan_extend(core, a, sc) != ACD_OK)
+        return scan_open(core, a, sc, &core->b[core->q[sc->queue].bk[local]]);
+    return (int)((*scan_word(sc, local) >> (local & 63)) & 1);
+}
+
 /* When the call opens to the agent, given its class is met: now, or later by
  * the membership delay or another agent's reservation. */
-static double opens(const call_t *c, const mem_t *m, int agent, double now)
+static double opens(const hot_t *c, const pd_t *m, int agent, double now)
 {
     double at = now;
     if (m->delay > 0) {
@@ -359,7 +435,7 @@ static void link_call(acd_core *core, int slot)
     int x = -1;
     for (int l = b->level - 1; l >= 0; l--) {
         int nx;
-        while ((nx = next_of(core, b, x)[l]) >= 0 && keycmp(core->c[nx].key, c->key) < 0)
+        while ((nx = next_of(core, b, x)[l]) >= 0 && keycmp(core->c[nx].h.key, c->h.key) < 0)
             x = nx;
         update[l] = x;
     }
@@ -386,14 +462,20 @@ static void unlink_call(acd_core *core, int slot)
     call_t *c = &core->c[slot];
     bucket_t *b = &core->b[c->bucket];
     int x = -1;
-    for (int l = b->level - 1; l >= 0; l--) {
-        int nx;
-        while ((nx = next_of(core, b, x)[l]) >= 0 && nx != slot &&
-               keycmp(core->c[nx].key, c->key) < 0)
-            x = nx;
-        int *prev = next_of(core, b, x);
-        if (l < c->level && prev[l] == slot)
-            prev[l] = c->fwd[l];
+    if (b->fwd[0] == slot) {
+        /* the head: first at each of its levels, after the bucket itself */
+        for (int l = 0; l < c->level; l++)
+            b->fwd[l] = c->fwd[l];
+    } else {
+        for (int l = b->level - 1; l >= 0; l--) {
+            int nx;
+            while ((nx = next_of(core, b, x)[l]) >= 0 && nx != slot &&
+                   keycmp(core->c[nx].h.key, c->h.key) < 0)
+                x = nx;
+            int *prev = next_of(core, b, x);
+            if (l < c->level && prev[l] == slot)
+                prev[l] = c->fwd[l];
+        }
     }
     while (b->level > 0 && b->fwd[b->level - 1] < 0)
         b->level--;
@@ -416,14 +498,18 @@ static int bucket_for(acd_core *core, int queue, int cls, int *out)
     }
     int bi = q->bucket_of_cls[cls];
     if (bi < 0) {
-        if (grow((void **)&core->b, &core->capb, core->nb + 1, sizeof(bucket_t)))
+        if (grow((void **)&core->b, &core->capb, core->nb + 1, sizeof(bucket_t)) ||
+            grow((void **)&q->bk, &q->capbk, q->nbk + 1, sizeof(int)))
             return ACD_ENOMEM;
         bi = core->nb++;
         bucket_t *b = &core->b[bi];
         memset(b, 0, sizeof *b);
         b->queue = queue;
         b->cls = cls;
-        b->active_pos = -1;
+        b->local = q->nbk;
+        b->channel = core->cls[cls].channel;
+        q->bk[q->nbk++] = bi;
+        b->active = 0;
         for (int l = 0; l < MAXLVL; l++)
             b->fwd[l] = -1;
         q->bucket_of_cls[cls] = bi;
@@ -435,40 +521,60 @@ static int bucket_for(acd_core *core, int queue, int cls, int *out)
     return ACD_OK;
 }
 
+/* Where bucket b is in its queue's active list: found by the head key it
+ * was placed with (b->head, refreshed only by place), then by its index
+ * among buckets whose heads have equal keys. */
+static int active_find(const acd_core *core, const queue_t *q, const bucket_t *b)
+{
+    int lo = 0, hi = q->nact;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (keycmp(core->b[q->bk[q->active[mid]]].head.key, b->head.key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    while (lo < q->nact && q->active[lo] != b->local)
+        lo++;
+    if (lo == q->nact) /* not reached while the list is sorted; stay safe */
+        for (lo = 0; lo < q->nact && q->active[lo] != b->local; lo++)
+            ;
+    return lo;
+}
+
 /* Keep a queue's non-empty buckets sorted by the key of their head call, so
  * a search for the queue's first eligible call can stop at the first bucket
  * that starts after the best call found so far. Called when a bucket's head
- * changes; O(b) for b live buckets in the queue (a memmove). */
+ * changes; O(log b) key comparisons and a memmove of O(b) ints for b live
+ * buckets in the queue. */
 static void place(acd_core *core, int bi)
 {
     bucket_t *b = &core->b[bi];
     queue_t *q = &core->q[b->queue];
-    int pos = b->active_pos;
-    if (pos >= 0) {
-        memmove(&q->active[pos], &q->active[pos + 1], sizeof(int) * (size_t)(q->nact - pos - 1));
-        q->nact--;
-        b->active_pos = -1;
-    } else {
-        pos = q->nact;
+    if (b->active) {
+        int pos = active_find(core, q, b);
+        if (pos < q->nact) {
+            memmove(&q->active[pos], &q->active[pos + 1],
+                    sizeof(int) * (size_t)(q->nact - pos - 1));
+            q->nact--;
+        }
+        b->active = 0;
     }
-    int lo = 0, hi = q->nact;
     if (b->count > 0) {
-        const double *k = core->c[b->fwd[0]].key;
+        b->head = core->c[b->fwd[0]].h;
+        int lo = 0, hi = q->nact;
         while (lo < hi) {
             int mid = lo + (hi - lo) / 2;
-            if (keycmp(core->c[core->b[q->active[mid]].fwd[0]].key, k) < 0)
+            if (keycmp(core->b[q->bk[q->active[mid]]].head.key, b->head.key) < 0)
                 lo = mid + 1;
             else
                 hi = mid;
         }
         memmove(&q->active[lo + 1], &q->active[lo], sizeof(int) * (size_t)(q->nact - lo));
-        q->active[lo] = bi;
+        q->active[lo] = b->local;
         q->nact++;
-        if (lo < pos)
-            pos = lo;
+        b->active = 1;
     }
-    for (int i = pos; i < q->nact; i++)
-        core->b[q->active[i]].active_pos = i;
 }
 
 static void take_call(acd_core *core, int slot)
@@ -512,6 +618,7 @@ void acd_free(acd_core *core)
         free(core->q[i].free_mem);
         free(core->q[i].active);
         free(core->q[i].bucket_of_cls);
+        free(core->q[i].bk);
     }
     for (int i = 0; i < core->na; i++) {
         agent_t *a = &core->a[i];
@@ -519,6 +626,8 @@ void acd_free(acd_core *core)
         free(a->sess_seq);
         free(a->sess_ch);
         free(a->mem);
+        for (int s = 0; s < a->nscan; s++)
+            free(a->scan[s].more);
         free(a->scan);
     }
     for (int i = 0; i < core->ncls; i++) {
@@ -650,17 +759,26 @@ int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
     for (int i = 0; i < nmem; i++) {
         mem[i].queue = mqueue[i];
         mem[i].freepos = -1;
-        mem[i].priority = mprio[i];
-        mem[i].delay = mdelay[i];
+        mem[i].pd.priority = mprio[i];
+        mem[i].pd.delay = mdelay[i];
         mem[i].position = mpos[i];
         mem[i].weight = mweight[i];
     }
     for (int i = 0; i < nscan; i++) {
         scan[i].queue = scanq[i];
         scan[i].mem = scanmem[i];
+        if (scanmem[i] >= 0)
+            scan[i].pd = mem[scanmem[i]].pd;
+        else
+            scan[i].pd.priority = scan[i].pd.delay = 0;
+        scan[i].nv = 0;
+        scan[i].ok0 = 0;
+        scan[i].more = NULL;
     }
     free(a->sk);
     free(a->mem);
+    for (int s = 0; s < a->nscan; s++)
+        free(a->scan[s].more);
     free(a->scan);
     a->sk = sk;
     a->nsk = maxsk + 1;
@@ -673,6 +791,10 @@ int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
     a->order = order;
     a->region = region;
     a->known = 1;
+    /* The class verdicts of the buckets that exist now; a failure here only
+     * leaves them to be computed when a search meets those buckets. */
+    for (int s = 0; s < nscan; s++)
+        (void)scan_extend(core, a, &a->scan[s]);
     return ACD_OK;
 }
 
@@ -739,11 +861,11 @@ int acd_call_put(acd_core *core, long long seq, int queue, int cls, const double
     c->queue = queue;
     c->cls = cls;
     c->bucket = bi;
-    c->seq = seq;
-    c->entered = entered;
-    c->preferred = preferred;
-    c->preferred_until = preferred_until;
-    memcpy(c->key, key, sizeof c->key);
+    c->h.seq = seq;
+    c->h.entered = entered;
+    c->h.preferred = preferred;
+    c->h.preferred_until = preferred_until;
+    memcpy(c->h.key, key, sizeof c->h.key);
     link_call(core, slot);
     core->q[queue].nwaiting++;
     core->ncalls++;
@@ -875,9 +997,9 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
             if (!channel_free(a, ch))
                 continue;
             int mi = src < 0 ? q->free_mem[i] : membership_for(a, c->queue, cl);
-            if (mi < 0 || !class_ok(a, cl) || in_session(a, c->seq))
+            if (mi < 0 || !class_ok(a, cl) || in_session(a, c->h.seq))
                 continue;
-            double at = opens(c, &a->mem[mi], ai, now);
+            double at = opens(&c->h, &a->mem[mi].pd, ai, now);
             if (at <= now) {
                 if (n >= cap)
                     return ACD_EARG;
@@ -904,9 +1026,9 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
         if (k > 0)
             n = k;
     }
-    if (c->preferred >= 0)
+    if (c->h.preferred >= 0)
         for (int i = 0; i < n; i++)
-            if (out_agent[i] == c->preferred) {
+            if (out_agent[i] == c->h.preferred) {
                 out_agent[0] = out_agent[i];
                 out_weight[0] = core->a[out_agent[i]].mem[cmem[i]].weight;
                 return 1;
@@ -934,24 +1056,22 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
     return 1;
 }
 
-/* The membership through which the agent may take the calls of bucket b of
- * queue `queue` (its own membership `own`, or for a borrowed queue the one
+/* The membership through which the agent may take the calls of the queue's
+ * bucket `local` (its own membership `own`, or for a borrowed queue the one
  * found through the class's extra queues), or NULL when the bucket's class
- * is closed to it: channel not free (`fm`), no membership, region or skills. */
-static const mem_t *bucket_mem(const acd_core *core, const agent_t *a, const mem_t *own,
-                               int queue, const bucket_t *b, unsigned fm)
+ * is closed to it: channel not free (`fm`), or (cached in sc) no membership,
+ * region or skills. */
+static const pd_t *bucket_mem(const acd_core *core, const agent_t *a, scan_t *sc,
+                              const pd_t *own, int local, unsigned fm)
 {
-    const cls_t *cl = &core->cls[b->cls];
-    if (!(fm & (1u << cl->channel)))
+    if (!scan_ok(core, a, sc, local))
         return NULL;
-    const mem_t *m = own;
-    if (!m) {
-        int mi = membership_for(a, queue, cl);
-        if (mi < 0)
-            return NULL;
-        m = &a->mem[mi];
-    }
-    return class_ok(a, cl) ? m : NULL;
+    const bucket_t *b = &core->b[core->q[sc->queue].bk[local]];
+    if (!(fm & (1u << b->channel)))
+        return NULL;
+    if (own)
+        return own;
+    return &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
 }
 
 /* The best waiting call for agent ai now, across its scan list; -1 and the
@@ -961,33 +1081,37 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
     agent_t *a = &core->a[ai];
     unsigned fm = free_mask(a);
     int best = -1;
+    const hot_t *bh = NULL;
     double bprio = 0, soonest = INFINITY;
     for (int s = 0; s < a->nscan; s++) {
-        const scan_t *sc = &a->scan[s];
-        const mem_t *own = sc->mem >= 0 ? &a->mem[sc->mem] : NULL;
+        scan_t *sc = &a->scan[s];
+        const pd_t *own = sc->mem >= 0 ? &sc->pd : NULL;
         if (own && best >= 0 && own->priority > bprio)
             continue;
         const queue_t *q = &core->q[sc->queue];
         if (q->nwaiting == 0)
             continue;
         int qbest = -1;
-        const mem_t *qmem = NULL;
+        const hot_t *qh = NULL;
+        const pd_t *qmem = NULL;
         int held = 0; /* saw a call that opens later: second pass needed */
         for (int k = 0; k < q->nact; k++) {
-            const bucket_t *b = &core->b[q->active[k]];
-            if (qbest >= 0 && keycmp(core->c[b->fwd[0]].key, core->c[qbest].key) > 0)
+            int local = q->active[k];
+            const bucket_t *b = &core->b[q->bk[local]];
+            if (qbest >= 0 && keycmp(b->head.key, qh->key) > 0)
                 break; /* this bucket and every later one start after the pick */
-            const mem_t *m = bucket_mem(core, a, own, sc->queue, b, fm);
+            const pd_t *m = bucket_mem(core, a, sc, own, local, fm);
             if (!m)
                 continue;
             for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
-                const call_t *c = &core->c[x];
-                if (qbest >= 0 && keycmp(c->key, core->c[qbest].key) > 0)
+                const hot_t *h = x == b->fwd[0] ? &b->head : &core->c[x].h;
+                if (qbest >= 0 && keycmp(h->key, qh->key) > 0)
                     break;
-                if (a->nsess && in_session(a, c->seq))
+                if (a->nsess && in_session(a, h->seq))
                     continue;
-                if (opens(c, m, ai, now) <= now) {
+                if (opens(h, m, ai, now) <= now) {
                     qbest = x;
+                    qh = h;
                     qmem = m;
                     break;
                 }
@@ -997,19 +1121,20 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
         if (held) {
             /* earliest opening among calls ahead of the queue's pick */
             for (int k = 0; k < q->nact; k++) {
-                const bucket_t *b = &core->b[q->active[k]];
-                if (qbest >= 0 && keycmp(core->c[b->fwd[0]].key, core->c[qbest].key) >= 0)
+                int local = q->active[k];
+                const bucket_t *b = &core->b[q->bk[local]];
+                if (qbest >= 0 && keycmp(b->head.key, qh->key) >= 0)
                     break;
-                const mem_t *m = bucket_mem(core, a, own, sc->queue, b, fm);
+                const pd_t *m = bucket_mem(core, a, sc, own, local, fm);
                 if (!m)
                     continue;
                 for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
-                    const call_t *c = &core->c[x];
-                    if (qbest >= 0 && keycmp(c->key, core->c[qbest].key) >= 0)
+                    const hot_t *h = x == b->fwd[0] ? &b->head : &core->c[x].h;
+                    if (qbest >= 0 && keycmp(h->key, qh->key) >= 0)
                         break;
-                    if (a->nsess && in_session(a, c->seq))
+                    if (a->nsess && in_session(a, h->seq))
                         continue;
-                    double at = opens(c, m, ai, now);
+                    double at = opens(h, m, ai, now);
                     if (at > now && at < soonest)
                         soonest = at;
                 }
@@ -1017,17 +1142,11 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
         }
         if (qbest < 0)
             continue;
-        const call_t *qc = &core->c[qbest];
-        if (best < 0) {
-            best = qbest;
-            bprio = qmem->priority;
-            continue;
-        }
-        const call_t *bc = &core->c[best];
-        if (qmem->priority < bprio ||
+        if (best < 0 || qmem->priority < bprio ||
             (qmem->priority == bprio &&
-             (qc->entered < bc->entered || (qc->entered == bc->entered && qc->seq < bc->seq)))) {
+             (qh->entered < bh->entered || (qh->entered == bh->entered && qh->seq < bh->seq)))) {
             best = qbest;
+            bh = qh;
             bprio = qmem->priority;
         }
     }
@@ -1046,7 +1165,7 @@ static int assign(acd_core *core, int ai, int slot)
         a->capsess = c1 < c2 ? c1 : c2;
     }
     call_t *c = &core->c[slot];
-    a->sess_seq[a->nsess] = c->seq;
+    a->sess_seq[a->nsess] = c->h.seq;
     a->sess_ch[a->nsess] = core->cls[c->cls].channel;
     a->nsess++;
     take_call(core, slot);
@@ -1153,12 +1272,14 @@ long long acd_memory(const acd_core *core)
     m += (long long)core->nq * (long long)sizeof(queue_t);
     for (int i = 0; i < core->nq; i++)
         m += (long long)core->q[i].capfree * 8 + (long long)core->q[i].capact * 4 +
-             (long long)core->q[i].ncmap * 4;
+             (long long)core->q[i].ncmap * 4 + (long long)core->q[i].capbk * 4;
     m += (long long)core->capa * (long long)sizeof(agent_t);
     for (int i = 0; i < core->na; i++) {
         const agent_t *a = &core->a[i];
         m += a->nsk + (long long)a->capsess * 12 + (long long)a->nmem * (long long)sizeof(mem_t) +
              (long long)a->nscan * (long long)sizeof(scan_t);
+        for (int s = 0; s < a->nscan; s++)
+            m += a->scan[s].nv > 64 ? ((long long)a->scan[s].nv - 1) / 64 * 8 : 0;
     }
     m += (long long)core->capc * (long long)(sizeof(call_t) + sizeof(int));
     m += (long long)core->capb * (long long)sizeof(bucket_t);
