@@ -91,8 +91,8 @@ def _drive(seed: int, steps: int, same_time: bool) -> None:
                 offered.pop(act.call_id, None)
 
     def both(event: Any) -> None:
-        track(_same([lambda d=d: d.advance(event.now) for d in dists]))  # type: ignore[misc]
-        track(_same([lambda d=d: d.handle(event) for d in dists]))  # type: ignore[misc]
+        track(_same([lambda d=d: d.advance(event.now) for d in dists]))
+        track(_same([lambda d=d: d.handle(event) for d in dists]))
 
     for _ in range(steps):
         if not same_time:

@@ -9,6 +9,17 @@
  * by a relaxation step. A *bucket* holds the waiting calls of one class in
  * one queue as a skip list in policy-key order, so an agent looking for work
  * tests each class once (not each call) and then reads the bucket's head.
+ * Each queue keeps its non-empty buckets sorted by their head's key (the
+ * active list), and each bucket a copy of its head's search fields. Each
+ * agent keeps, per queue it scans, a bit per bucket of that queue: is the
+ * bucket's class open to it (membership, region, skills). The bits are set
+ * when the profile is set and when a search first meets a newer bucket, so
+ * stepping over a class the agent cannot serve costs a bit test.
+ *
+ * Memory per waiting call: a 96-byte slot (search fields, bucket, two skip
+ * list links, state and level); one call in 16 also holds a 56-byte tower of
+ * the higher links. Free slots and free towers are chained through
+ * themselves. (queue, class) -> bucket is a hash map, O(buckets).
  *
  * Complexity: put/remove of a call O(log n) expected; route_call O(f) for f
  * free agents of the call's pool; route_agent O(sum over served queues of the
@@ -22,6 +33,8 @@
 #include "acd_native.h"
 
 #define MAXLVL 16
+#define NFWD 2                /* skip-list levels a call keeps in itself */
+#define TOWER (MAXLVL - NFWD) /* links of a tower: the levels above NFWD */
 
 enum {
     S_LONGEST_IDLE = 0,
@@ -54,6 +67,7 @@ typedef struct {
     double preferred_until;
     long long seq;
     int preferred; /* agent index or -1 */
+    int bucket;    /* the call's bucket (fills what would be padding) */
 } hot_t;
 
 typedef struct {
@@ -68,14 +82,16 @@ typedef struct {
     int active; /* 1 while in the queue's active list (count > 0) */
 } bucket_t;
 
+/* A waiting call: 96 bytes. Its queue and class are its bucket's. Its skip
+ * list links at levels 1..NFWD are here; a call drawn higher (1 in 16 with
+ * NFWD 2) also holds a tower, TOWER links in core->tw. A free slot links to
+ * the next free one through fwd[0]. */
 typedef struct {
     hot_t h;
-    int state; /* 0 free slot, 1 allocated not linked, 2 linked in its bucket */
-    int queue;
-    int cls;
-    int bucket;
-    int level;
-    int fwd[MAXLVL];
+    int tower; /* index of its tower, or -1 */
+    int fwd[NFWD];
+    unsigned char state; /* 0 free slot, 1 allocated not linked, 2 linked in its bucket */
+    unsigned char level;
 } call_t;
 
 /* A membership's priority and delay, what a search reads of it. */
@@ -146,8 +162,6 @@ typedef struct {
     int *active; /* local indices of the non-empty buckets, by head call */
     int nbk, capbk;
     int *bk; /* local index -> bucket id */
-    int ncmap;
-    int *bucket_of_cls; /* class id -> bucket id or -1 */
     int nwaiting;
 } queue_t;
 
@@ -158,10 +172,14 @@ struct acd_core {
     agent_t *a;
     int nc, capc;
     call_t *c;
-    int nfreeslot, capfreeslot;
-    int *freeslot;
+    int freehead; /* first free call slot, -1 when none */
+    int ntw, captw; /* towers made; captw counts ints */
+    int *tw;
+    int twfree; /* first free tower, -1 when none (linked through its link 0) */
     int nb, capb;
     bucket_t *b;
+    int capbmap;
+    int *bmap; /* (queue, class) -> bucket id: open addressing, -1 empty */
     int ncls, capcls;
     cls_t *cls;
     unsigned stamp;
@@ -422,20 +440,39 @@ static int set_offerable(acd_core *core, int ai, int on)
 
 /* ------------------------------------------------------------ skip lists */
 
-static int *next_of(acd_core *core, bucket_t *b, int node)
+/* Link l of a node of bucket b's skip list: the bucket's own head links for
+ * node -1, else the call's (in itself below NFWD, in its tower above). */
+static inline int *lnk(acd_core *core, bucket_t *b, int node, int l)
 {
-    return node < 0 ? b->fwd : core->c[node].fwd;
+    if (node < 0)
+        return &b->fwd[l];
+    call_t *c = &core->c[node];
+    return l < NFWD ? &c->fwd[l] : &core->tw[(size_t)c->tower * TOWER + (size_t)(l - NFWD)];
+}
+
+/* Make sure a free tower exists, so that linking a call cannot fail. */
+static int tower_reserve(acd_core *core)
+{
+    if (core->twfree >= 0)
+        return ACD_OK;
+    if (core->ntw >= (1 << 26) ||
+        grow((void **)&core->tw, &core->captw, (core->ntw + 1) * TOWER, sizeof(int)))
+        return ACD_ENOMEM;
+    int t = core->ntw++;
+    core->tw[(size_t)t * TOWER] = -1;
+    core->twfree = t;
+    return ACD_OK;
 }
 
 static void link_call(acd_core *core, int slot)
 {
     call_t *c = &core->c[slot];
-    bucket_t *b = &core->b[c->bucket];
+    bucket_t *b = &core->b[c->h.bucket];
     int update[MAXLVL];
     int x = -1;
     for (int l = b->level - 1; l >= 0; l--) {
         int nx;
-        while ((nx = next_of(core, b, x)[l]) >= 0 && keycmp(core->c[nx].h.key, c->h.key) < 0)
+        while ((nx = *lnk(core, b, x, l)) >= 0 && keycmp(core->c[nx].h.key, c->h.key) < 0)
             x = nx;
         update[l] = x;
     }
@@ -445,61 +482,111 @@ static void link_call(acd_core *core, int slot)
             update[l] = -1;
         b->level = lvl;
     }
-    c->level = lvl;
+    c->level = (unsigned char)lvl;
+    c->tower = -1;
+    if (lvl > NFWD) { /* a free tower was reserved by the caller */
+        c->tower = core->twfree;
+        core->twfree = core->tw[(size_t)c->tower * TOWER];
+    }
     for (int l = 0; l < lvl; l++) {
-        int *prev = next_of(core, b, update[l]);
-        c->fwd[l] = prev[l];
-        prev[l] = slot;
+        int *prev = lnk(core, b, update[l], l);
+        *lnk(core, b, slot, l) = *prev;
+        *prev = slot;
     }
     b->count++;
     c->state = 2;
     if (b->fwd[0] == slot)
-        place(core, c->bucket);
+        place(core, c->h.bucket);
 }
 
 static void unlink_call(acd_core *core, int slot)
 {
     call_t *c = &core->c[slot];
-    bucket_t *b = &core->b[c->bucket];
-    int x = -1;
+    bucket_t *b = &core->b[c->h.bucket];
     if (b->fwd[0] == slot) {
         /* the head: first at each of its levels, after the bucket itself */
         for (int l = 0; l < c->level; l++)
-            b->fwd[l] = c->fwd[l];
+            b->fwd[l] = *lnk(core, b, slot, l);
     } else {
+        int x = -1;
         for (int l = b->level - 1; l >= 0; l--) {
             int nx;
-            while ((nx = next_of(core, b, x)[l]) >= 0 && nx != slot &&
+            while ((nx = *lnk(core, b, x, l)) >= 0 && nx != slot &&
                    keycmp(core->c[nx].h.key, c->h.key) < 0)
                 x = nx;
-            int *prev = next_of(core, b, x);
-            if (l < c->level && prev[l] == slot)
-                prev[l] = c->fwd[l];
+            int *prev = lnk(core, b, x, l);
+            if (l < c->level && *prev == slot)
+                *prev = *lnk(core, b, slot, l);
         }
     }
     while (b->level > 0 && b->fwd[b->level - 1] < 0)
         b->level--;
     b->count--;
     c->state = 1;
+    if (c->tower >= 0) {
+        core->tw[(size_t)c->tower * TOWER] = core->twfree;
+        core->twfree = c->tower;
+        c->tower = -1;
+    }
+}
+
+/* The (queue, class) -> bucket map: open addressing with linear probing, at
+ * most half full; buckets are never removed. */
+static unsigned bmap_slot(int queue, int cls, int cap)
+{
+    unsigned long long x = (unsigned long long)(unsigned)queue * 0x9E3779B97F4A7C15ULL ^
+                           (unsigned long long)(unsigned)cls * 0xC2B2AE3D27D4EB4FULL;
+    x ^= x >> 31;
+    return (unsigned)x & (unsigned)(cap - 1);
+}
+
+static int bmap_find(const acd_core *core, int queue, int cls)
+{
+    if (!core->capbmap)
+        return -1;
+    for (unsigned i = bmap_slot(queue, cls, core->capbmap);; i = (i + 1) & (unsigned)(core->capbmap - 1)) {
+        int bi = core->bmap[i];
+        if (bi < 0 || (core->b[bi].queue == queue && core->b[bi].cls == cls))
+            return bi;
+    }
+}
+
+static void bmap_put(acd_core *core, int bi)
+{
+    unsigned i = bmap_slot(core->b[bi].queue, core->b[bi].cls, core->capbmap);
+    while (core->bmap[i] >= 0)
+        i = (i + 1) & (unsigned)(core->capbmap - 1);
+    core->bmap[i] = bi;
+}
+
+/* Room in the map for one more bucket (rehashing into a larger table). */
+static int bmap_reserve(acd_core *core)
+{
+    if ((long long)(core->nb + 1) * 2 <= core->capbmap)
+        return ACD_OK;
+    int ncap = core->capbmap ? core->capbmap * 2 : 16;
+    if (ncap > (1 << 30))
+        return ACD_ENOMEM;
+    int *m = malloc(sizeof(int) * (size_t)ncap);
+    if (!m)
+        return ACD_ENOMEM;
+    for (int i = 0; i < ncap; i++)
+        m[i] = -1;
+    free(core->bmap);
+    core->bmap = m;
+    core->capbmap = ncap;
+    for (int bi = 0; bi < core->nb; bi++)
+        bmap_put(core, bi);
+    return ACD_OK;
 }
 
 static int bucket_for(acd_core *core, int queue, int cls, int *out)
 {
     queue_t *q = &core->q[queue];
-    if (cls >= q->ncmap) {
-        int ncap = q->ncmap;
-        int need = core->ncls > cls + 1 ? core->ncls : cls + 1;
-        int oldn = q->ncmap;
-        if (grow((void **)&q->bucket_of_cls, &ncap, need, sizeof(int)))
-            return ACD_ENOMEM;
-        for (int i = oldn; i < ncap; i++)
-            q->bucket_of_cls[i] = -1;
-        q->ncmap = ncap;
-    }
-    int bi = q->bucket_of_cls[cls];
+    int bi = bmap_find(core, queue, cls);
     if (bi < 0) {
         if (grow((void **)&core->b, &core->capb, core->nb + 1, sizeof(bucket_t)) ||
-            grow((void **)&q->bk, &q->capbk, q->nbk + 1, sizeof(int)))
+            grow((void **)&q->bk, &q->capbk, q->nbk + 1, sizeof(int)) || bmap_reserve(core))
             return ACD_ENOMEM;
         bi = core->nb++;
         bucket_t *b = &core->b[bi];
@@ -512,7 +599,7 @@ static int bucket_for(acd_core *core, int queue, int cls, int *out)
         b->active = 0;
         for (int l = 0; l < MAXLVL; l++)
             b->fwd[l] = -1;
-        q->bucket_of_cls[cls] = bi;
+        bmap_put(core, bi);
     }
     /* room to activate it */
     if (grow((void **)&q->active, &q->capact, q->nact + 1, sizeof(int)))
@@ -582,10 +669,10 @@ static void take_call(acd_core *core, int slot)
     call_t *c = &core->c[slot];
     if (c->state != 2)
         return;
-    int bi = c->bucket;
+    int bi = c->h.bucket;
     int was_head = core->b[bi].fwd[0] == slot;
     unlink_call(core, slot);
-    core->q[c->queue].nwaiting--;
+    core->q[core->b[bi].queue].nwaiting--;
     if (was_head)
         place(core, bi);
 }
@@ -606,6 +693,8 @@ acd_core *acd_new(int nqueues)
     }
     core->nq = nqueues;
     core->rng = 0x9E3779B97F4A7C15ULL;
+    core->freehead = -1;
+    core->twfree = -1;
     return core;
 }
 
@@ -617,7 +706,6 @@ void acd_free(acd_core *core)
         free(core->q[i].free_agent);
         free(core->q[i].free_mem);
         free(core->q[i].active);
-        free(core->q[i].bucket_of_cls);
         free(core->q[i].bk);
     }
     for (int i = 0; i < core->na; i++) {
@@ -638,8 +726,9 @@ void acd_free(acd_core *core)
     free(core->q);
     free(core->a);
     free(core->c);
-    free(core->freeslot);
+    free(core->tw);
     free(core->b);
+    free(core->bmap);
     free(core->cls);
     free(core->scratch_mem);
     free(core);
@@ -846,21 +935,20 @@ int acd_call_put(acd_core *core, long long seq, int queue, int cls, const double
         if (isnan(key[i]))
             return ACD_EARG;
     int bi;
-    if (bucket_for(core, queue, cls, &bi))
+    if (bucket_for(core, queue, cls, &bi) || tower_reserve(core))
         return ACD_ENOMEM;
     int slot;
-    if (core->nfreeslot > 0) {
-        slot = core->freeslot[--core->nfreeslot];
+    if (core->freehead >= 0) {
+        slot = core->freehead;
+        core->freehead = core->c[slot].fwd[0];
     } else {
-        if (grow((void **)&core->c, &core->capc, core->nc + 1, sizeof(call_t)) ||
-            grow((void **)&core->freeslot, &core->capfreeslot, core->nc + 1, sizeof(int)))
+        if (grow((void **)&core->c, &core->capc, core->nc + 1, sizeof(call_t)))
             return ACD_ENOMEM;
         slot = core->nc++;
     }
     call_t *c = &core->c[slot];
-    c->queue = queue;
-    c->cls = cls;
-    c->bucket = bi;
+    c->h.bucket = bi;
+    c->tower = -1;
     c->h.seq = seq;
     c->h.entered = entered;
     c->h.preferred = preferred;
@@ -878,7 +966,8 @@ int acd_call_remove(acd_core *core, int slot)
         return ACD_EINDEX;
     take_call(core, slot);
     core->c[slot].state = 0;
-    core->freeslot[core->nfreeslot++] = slot; /* capacity reserved at allocation */
+    core->c[slot].fwd[0] = core->freehead;
+    core->freehead = slot;
     core->ncalls--;
     return ACD_OK;
 }
@@ -889,16 +978,16 @@ int acd_call_restage(acd_core *core, int slot, int cls)
         cls >= core->ncls)
         return ACD_EINDEX;
     call_t *c = &core->c[slot];
-    if (c->cls == cls)
+    int queue = core->b[c->h.bucket].queue;
+    if (core->b[c->h.bucket].cls == cls)
         return ACD_OK;
     int bi;
-    if (bucket_for(core, c->queue, cls, &bi))
+    if (bucket_for(core, queue, cls, &bi) || tower_reserve(core))
         return ACD_ENOMEM;
     take_call(core, slot);
-    c->cls = cls;
-    c->bucket = bi;
+    c->h.bucket = bi;
     link_call(core, slot);
-    core->q[c->queue].nwaiting++;
+    core->q[queue].nwaiting++;
     return ACD_OK;
 }
 
@@ -968,8 +1057,9 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
     if (!out_agent || !out_weight || !earliest || cap < 0 || isnan(now))
         return ACD_EARG;
     const call_t *c = &core->c[slot];
-    const cls_t *cl = &core->cls[c->cls];
-    const queue_t *home = &core->q[c->queue];
+    const int queue = core->b[c->h.bucket].queue;
+    const cls_t *cl = &core->cls[core->b[c->h.bucket].cls];
+    const queue_t *home = &core->q[queue];
     int total = home->nfree;
     for (int e = 0; e < cl->nextra; e++)
         total += core->q[cl->extra[e]].nfree;
@@ -996,7 +1086,7 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
             a->stamp = stamp;
             if (!channel_free(a, ch))
                 continue;
-            int mi = src < 0 ? q->free_mem[i] : membership_for(a, c->queue, cl);
+            int mi = src < 0 ? q->free_mem[i] : membership_for(a, queue, cl);
             if (mi < 0 || !class_ok(a, cl) || in_session(a, c->h.seq))
                 continue;
             double at = opens(&c->h, &a->mem[mi].pd, ai, now);
@@ -1043,7 +1133,7 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
         for (int i = 0; i < n; i++) {
             int ai = (int)(out_weight[i] & 0x7fffffff);
             out_agent[i] = ai;
-            out_weight[i] = core->a[ai].mem[membership_for(&core->a[ai], c->queue, cl)].weight;
+            out_weight[i] = core->a[ai].mem[membership_for(&core->a[ai], queue, cl)].weight;
         }
         return n;
     }
@@ -1166,7 +1256,7 @@ static int assign(acd_core *core, int ai, int slot)
     }
     call_t *c = &core->c[slot];
     a->sess_seq[a->nsess] = c->h.seq;
-    a->sess_ch[a->nsess] = core->cls[c->cls].channel;
+    a->sess_ch[a->nsess] = core->b[c->h.bucket].channel;
     a->nsess++;
     take_call(core, slot);
     return ACD_OK;
@@ -1272,7 +1362,7 @@ long long acd_memory(const acd_core *core)
     m += (long long)core->nq * (long long)sizeof(queue_t);
     for (int i = 0; i < core->nq; i++)
         m += (long long)core->q[i].capfree * 8 + (long long)core->q[i].capact * 4 +
-             (long long)core->q[i].ncmap * 4 + (long long)core->q[i].capbk * 4;
+             (long long)core->q[i].capbk * 4;
     m += (long long)core->capa * (long long)sizeof(agent_t);
     for (int i = 0; i < core->na; i++) {
         const agent_t *a = &core->a[i];
@@ -1281,7 +1371,8 @@ long long acd_memory(const acd_core *core)
         for (int s = 0; s < a->nscan; s++)
             m += a->scan[s].nv > 64 ? ((long long)a->scan[s].nv - 1) / 64 * 8 : 0;
     }
-    m += (long long)core->capc * (long long)(sizeof(call_t) + sizeof(int));
+    m += (long long)core->capc * (long long)sizeof(call_t) + (long long)core->captw * 4;
+    m += (long long)core->capbmap * 4;
     m += (long long)core->capb * (long long)sizeof(bucket_t);
     m += (long long)core->capcls * (long long)sizeof(cls_t);
     return m;
