@@ -16,8 +16,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HEADERS = ("acd_native.h", "acd_queue.h")
 """The headers whose declarations make the module, in this order."""
 
-SOURCES = ("acd_native.c", "acd_queue.c")
-"""The C files compiled into the module."""
+SOURCES = ("acd_native.c", "acd_agents.c", "acd_calls.c", "acd_match.c", "acd_queue.c")
+"""The C files compiled into the module: the dispatch core (acd_native.c, its
+lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
+the private acd_internal.h) and the Queue's treap (acd_queue.c)."""
 
 
 def _cdef() -> str:

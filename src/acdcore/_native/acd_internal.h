@@ -1,0 +1,275 @@
+/* acdcore native backend, internal: the structures the dispatch core's files
+ * share (acd_native.c, acd_agents.c, acd_calls.c, acd_match.c), the small
+ * helpers they all inline, and the functions they call in one another. Not
+ * part of the module's interface (that is acd_native.h); see acd_native.c
+ * for the data layout.
+ */
+#ifndef ACD_INTERNAL_H
+#define ACD_INTERNAL_H
+
+#include <stddef.h>
+
+#include "acd_native.h"
+
+#if defined(__GNUC__)
+#define ACD_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define ACD_HIDDEN
+#endif
+
+#define MAXLVL 16
+#define NFWD 2                /* skip-list levels a call keeps in itself */
+#define TOWER (MAXLVL - NFWD) /* links of a tower: the levels above NFWD */
+
+enum {
+    S_LONGEST_IDLE = 0,
+    S_FEWEST_CALLS,
+    S_LEAST_TALK_TIME,
+    S_ROUND_ROBIN,
+    S_LINEAR,
+    S_MOST_SKILLED,
+    S_RANDOM,
+    S_WEIGHTED_RANDOM,
+    S_RING_ALL,
+    S_COUNT
+};
+
+typedef struct {
+    int nreq;
+    int *skill;
+    int *minimum;
+    int channel;
+    int region; /* -1: any region */
+    int nextra;
+    int *extra;
+} cls_t;
+
+/* What a search reads of a waiting call: its bucket keeps a copy of its head
+ * call's, so that looking at a bucket's head needs no visit to the call. */
+typedef struct {
+    double key[ACD_KEYLEN];
+    double entered;
+    double preferred_until;
+    long long seq;
+    int preferred; /* agent index or -1 */
+    int bucket;    /* the call's bucket (fills what would be padding) */
+} hot_t;
+
+typedef struct {
+    hot_t head;  /* the head call's, while count > 0 (kept by place) */
+    int channel; /* its class's channel */
+    int fwd[MAXLVL];
+    int queue;
+    int cls;
+    int local; /* index among its queue's buckets (q->bk), in creation order */
+    int level;
+    int count;
+    int active; /* 1 while in the queue's active list (count > 0) */
+} bucket_t;
+
+/* A waiting call: 96 bytes. Its queue and class are its bucket's. Its skip
+ * list links at levels 1..NFWD are here; a call drawn higher (1 in 16 with
+ * NFWD 2) also holds a tower, TOWER links in core->tw. A free slot links to
+ * the next free one through fwd[0]. */
+typedef struct {
+    hot_t h;
+    int tower; /* index of its tower, or -1 */
+    int fwd[NFWD];
+    unsigned char state; /* 0 free slot, 1 allocated not linked, 2 linked in its bucket */
+    unsigned char level;
+} call_t;
+
+/* A membership's priority and delay, what a search reads of it. */
+typedef struct {
+    double priority;
+    double delay;
+} pd_t;
+
+typedef struct {
+    int queue;
+    int freepos; /* index in the queue's free list, -1 when not there */
+    pd_t pd;
+    double position;
+    long long weight;
+} mem_t;
+
+/* One queue an agent looks for work in. `ok` caches, per bucket of that queue
+ * (by its local index), whether the bucket's class is open to the agent apart
+ * from its channel being free: a membership through which it may take those
+ * calls, region and skills. It depends only on the agent's profile and the
+ * class, which never change while the profile holds, so it is computed once
+ * per bucket (for the buckets that exist when the profile is set, and for
+ * later ones when a search first meets them) and dropped with the profile. */
+typedef struct {
+    int queue;
+    int mem; /* index in mem[], or -1 for a queue borrowing this agent's queues */
+    pd_t pd; /* a copy of mem[mem].pd (read with the scan list: one array) */
+    int nv;  /* buckets 0..nv-1 of the queue have their verdict: bit l of */
+    unsigned long long ok0;   /* buckets 0..63 (inline: no pointer to chase) */
+    unsigned long long *more; /* buckets 64.., (nv - 1) / 64 words; NULL below 65 */
+} scan_t;
+
+static inline unsigned long long *scan_word(scan_t *sc, int local)
+{
+    return local < 64 ? &sc->ok0 : &sc->more[(local >> 6) - 1];
+}
+
+typedef struct {
+    int known;
+    int order;
+    int region;
+    int avail;
+    int offerable;
+    int guarded;
+    unsigned stamp;
+    double idle_since;
+    double calls_taken;
+    double talk_time;
+    int nsk;
+    unsigned char *sk;
+    int cap[ACD_NCH];
+    unsigned excl;
+    int nsess, capsess;
+    long long *sess_seq;
+    int *sess_ch;
+    int nmem;
+    mem_t *mem;
+    int nscan;
+    scan_t *scan;
+} agent_t;
+
+typedef struct {
+    int strategy;
+    int nfree, capfree;
+    int *free_agent;
+    int *free_mem;
+    int nact, capact;
+    int *active; /* local indices of the non-empty buckets, by head call */
+    int nbk, capbk;
+    int *bk; /* local index -> bucket id */
+    int nwaiting;
+} queue_t;
+
+struct acd_core {
+    int nq;
+    queue_t *q;
+    int na, capa;
+    agent_t *a;
+    int nc, capc;
+    call_t *c;
+    int freehead; /* first free call slot, -1 when none */
+    int ntw, captw; /* towers made; captw counts ints */
+    int *tw;
+    int twfree; /* first free tower, -1 when none (linked through its link 0) */
+    int nb, capb;
+    bucket_t *b;
+    int capbmap;
+    int *bmap; /* (queue, class) -> bucket id: open addressing, -1 empty */
+    int ncls, capcls;
+    cls_t *cls;
+    unsigned stamp;
+    unsigned long long rng;
+    int ncalls; /* allocated call slots */
+    int *scratch_mem; /* per route_call candidate: membership index */
+    int capscratch;
+};
+
+/* ---------------------------------------------------- shared, in their files */
+
+ACD_HIDDEN int grow(void **arr, int *cap, int need, size_t size);
+ACD_HIDDEN int scan_open(const acd_core *core, const agent_t *a, const scan_t *sc, const bucket_t *b);
+ACD_HIDDEN int scan_extend(const acd_core *core, const agent_t *a, scan_t *sc);
+ACD_HIDDEN int set_offerable(acd_core *core, int ai, int on);
+ACD_HIDDEN int reserve_free(acd_core *core, int ai);
+ACD_HIDDEN void place(acd_core *core, int bi);
+ACD_HIDDEN void take_call(acd_core *core, int slot);
+
+/* ------------------------------------------------------------ inline helpers */
+
+static inline int keycmp(const double *x, const double *y)
+{
+    for (int i = 0; i < ACD_KEYLEN; i++) {
+        if (x[i] < y[i])
+            return -1;
+        if (x[i] > y[i])
+            return 1;
+    }
+    return 0;
+}
+
+static inline int level_of(const agent_t *a, int skill)
+{
+    return skill < a->nsk ? a->sk[skill] : 0;
+}
+
+static inline int channel_free(const agent_t *a, int ch)
+{
+    if (a->cap[ch] <= 0)
+        return 0;
+    int used = 0;
+    unsigned mine = 1u << ch;
+    for (int i = 0; i < a->nsess; i++) {
+        int s = a->sess_ch[i];
+        if (s == ch)
+            used++;
+        else if ((a->excl & (1u << s)) || (a->excl & mine))
+            return 0;
+    }
+    return used < a->cap[ch];
+}
+
+static inline unsigned free_mask(const agent_t *a)
+{
+    unsigned m = 0;
+    for (int ch = 0; ch < ACD_NCH; ch++)
+        if (channel_free(a, ch))
+            m |= 1u << ch;
+    return m;
+}
+
+static inline int find_mem(const agent_t *a, int queue)
+{
+    for (int i = 0; i < a->nmem; i++)
+        if (a->mem[i].queue == queue)
+            return i;
+    return -1;
+}
+
+/* The membership through which an agent may serve a call of (queue, class):
+ * the call's own queue first, then the class's extra queues in order. */
+static inline int membership_for(const agent_t *a, int queue, const cls_t *cl)
+{
+    int m = find_mem(a, queue);
+    for (int i = 0; m < 0 && i < cl->nextra; i++)
+        m = find_mem(a, cl->extra[i]);
+    return m;
+}
+
+static inline int class_ok(const agent_t *a, const cls_t *cl)
+{
+    if (cl->region >= 0 && a->region != cl->region)
+        return 0;
+    for (int i = 0; i < cl->nreq; i++)
+        if (level_of(a, cl->skill[i]) < cl->minimum[i])
+            return 0;
+    return 1;
+}
+
+static inline int in_session(const agent_t *a, long long seq)
+{
+    for (int i = 0; i < a->nsess; i++)
+        if (a->sess_seq[i] == seq)
+            return 1;
+    return 0;
+}
+
+/* The cached verdict of the queue's bucket `local` for the agent; computed
+ * directly when the cache cannot grow. */
+static inline int scan_ok(const acd_core *core, const agent_t *a, scan_t *sc, int local)
+{
+    if (local >= sc->nv && scan_extend(core, a, sc) != ACD_OK)
+        return scan_open(core, a, sc, &core->b[core->q[sc->queue].bk[local]]);
+    return (int)((*scan_word(sc, local) >> (local & 63)) & 1);
+}
+
+#endif
