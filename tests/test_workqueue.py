@@ -503,3 +503,12 @@ def test_insert_own_files_an_item_under_its_own_key_and_refuses_duplicates(backe
     q.check()
     with pytest.raises(ConfigError, match="key_of"):
         Queue[str]().insert_own("x")
+
+
+def test_ordered_reads_the_same_items_as_iteration(backend: str) -> None:
+    q: Queue[_Rec] = Queue(key_of=lambda r: r.key)
+    recs = [_Rec((float(i % 7), i)) for i in range(150)]
+    for r in recs:
+        q.insert_own(r)
+    assert list(q.ordered()) == list(q) == sorted(recs, key=lambda r: r.key)
+    q.check()

@@ -105,7 +105,7 @@ def route_agent(d: Distributor, agent: AgentRecord) -> None:
                 continue
             q = d._queues[qname]
             waiting = q.waiting
-            for call in waiting:
+            for call in waiting.ordered():
                 if call.channel not in free:
                     continue
                 membership = own if own is not None else membership_for(agent, call)
