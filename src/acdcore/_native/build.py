@@ -13,13 +13,21 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-HEADERS = ("acd_native.h", "acd_queue.h")
+HEADERS = ("acd_native.h", "acd_queue.h", "acd_rng.h")
 """The headers whose declarations make the module, in this order."""
 
-SOURCES = ("acd_native.c", "acd_agents.c", "acd_calls.c", "acd_match.c", "acd_queue.c")
+SOURCES = (
+    "acd_native.c",
+    "acd_agents.c",
+    "acd_calls.c",
+    "acd_match.c",
+    "acd_queue.c",
+    "acd_rng.c",
+)
 """The C files compiled into the module: the dispatch core (acd_native.c, its
 lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
-the private acd_internal.h) and the Queue's treap (acd_queue.c)."""
+the private acd_internal.h), the Queue's treap (acd_queue.c) and the coming
+engine's building blocks (acd_rng.c, the Mersenne Twister)."""
 
 
 def _cdef() -> str:
