@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -211,3 +213,85 @@ def test_a_plain_waiting_call_allocates_no_extras() -> None:
     call.transfers = 2
     assert isinstance(call._x, CallExtras) and call.transfers == 2 and call.announced == 0
     acd.check()
+
+
+@attrs.frozen
+class _LooseKeys:
+    """A custom policy whose keys the distributor accepts though a public
+    Queue would not: -inf for VIPs and the sequence number as a float."""
+
+    @property
+    def name(self) -> str:
+        return "loose-keys"
+
+    def key(self, call: Any) -> tuple[float, ...]:
+        return (-math.inf if call.attributes.get("vip") else 0.0, call.arrived, float(call.seq))
+
+
+def test_keys_the_distributor_accepts_survive_a_snapshot_and_an_estimate(backend: str) -> None:
+    """Regression: restore and estimate_new re-checked keys with the public
+    Queue's stricter rule and refused what arrival had accepted."""
+    from acdcore import QueueLengthEstimator
+
+    def build() -> Distributor:
+        return Distributor(
+            [QueueConfig("q", policy=_LooseKeys())],
+            estimators=[QueueLengthEstimator(mean_handle=60.0)],
+        )
+
+    acd = build()
+    acd.handle(CallArrived(now=0.0, call_id="c1", queue="q"))
+    acd.handle(CallArrived(now=1.0, call_id="c2", queue="q", attributes={"vip": True}))
+    assert acd.waiting("q") == ["c2", "c1"]
+    assert acd.estimate_new("q").ahead == 2
+    doc = _moved(snapshots.save(acd))
+    again = build()
+    snapshots.restore(doc, again)
+    assert again.waiting("q") == ["c2", "c1"] and snapshots.save(again) == doc
+    again.check()
+
+
+@attrs.frozen
+class _DrawnKeys:
+    """A custom policy whose key's first number is drawn per priority."""
+
+    heads: tuple[float, ...]
+    float_seq: bool
+
+    @property
+    def name(self) -> str:
+        return "drawn-keys"
+
+    def key(self, call: Any) -> tuple[float, ...]:
+        seq = float(call.seq) if self.float_seq else call.seq
+        return (self.heads[call.priority % len(self.heads)], call.arrived, seq)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    heads=st.lists(st.floats(allow_nan=False), min_size=1, max_size=4).map(tuple),
+    float_seq=st.booleans(),
+    priorities=st.lists(st.integers(0, 3), min_size=1, max_size=6),
+)
+def test_every_key_arrival_accepts_is_accepted_by_restore_and_estimates(
+    heads: tuple[float, ...], float_seq: bool, priorities: list[int]
+) -> None:
+    """The property behind the regression above: one key rule. Whatever key a
+    policy gives that arrival accepts, the waiting order survives a snapshot
+    and estimate_new answers."""
+    from acdcore import QueueLengthEstimator
+
+    def build() -> Distributor:
+        return Distributor(
+            [QueueConfig("q", policy=_DrawnKeys(heads, float_seq))],
+            estimators=[QueueLengthEstimator(mean_handle=60.0)],
+        )
+
+    acd = build()
+    for i, p in enumerate(priorities):
+        acd.handle(CallArrived(now=float(i), call_id=f"c{i}", queue="q", priority=p))
+    acd.estimate_new("q", priority=priorities[0])
+    again = build()
+    snapshots.restore(_moved(snapshots.save(acd)), again)
+    assert again.waiting("q") == acd.waiting("q")
+    again.check()

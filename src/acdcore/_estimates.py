@@ -231,7 +231,7 @@ def estimate_arrival(
     key = _calls.policy_key(
         d, "(not arrived)", queue, d._call_seq, d._now, priority, emergency, attrs_
     )
-    ahead = q.waiting.ahead(key)
+    ahead = q.waiting.ahead(key, checked=False)  # checked by policy_key
     now = d._now
     head = q.waiting.head()
     head_wait = now - head.entered if head is not None and ahead > 0 else None

@@ -411,7 +411,7 @@ def _decode(doc: dict[str, Any], d: Distributor) -> dict[str, Any]:
             waiting = queues[call.queue].waiting
             if waiting.holder(call.key) is not None:
                 raise InvalidValue(f"snapshot.calls: two calls wait under key {call.key!r}")
-            waiting.insert_key(call, call.key)
+            waiting.insert_own(call)  # the key follows the distributor's rule
     timers = [
         _deadline(item, f"snapshot.deadlines[{i}]", agents, by_seq, counters["timer_seq"])
         for i, item in enumerate(_LIST.load(doc["deadlines"], "snapshot.deadlines"))
