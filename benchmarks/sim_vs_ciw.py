@@ -567,12 +567,12 @@ def profile(args: argparse.Namespace) -> None:
         )
         rows = [
             ("Distributor.handle", handle),
-            ("  _on_call_arrived (both passes)", cum("distributor.py", "_on_call_arrived")),
-            ("    of which _route_call (free agents for a call)", cum("distributor.py", "_route_call")),
-            ("  _on_offer_answered (both passes)", cum("distributor.py", "_on_offer_answered")),
-            ("  _on_call_ended (both passes)", cum("distributor.py", "_on_call_ended")),
-            ("    of which _route_agent (all callers; a freed agent looks for a call)", cum("distributor.py", "_route_agent")),
-            ("  _on_call_abandoned (both passes)", cum("distributor.py", "_on_call_abandoned")),
+            ("  on_call_arrived (both passes)", cum("/_calls.py", "on_call_arrived")),
+            ("    of which route_call (free agents for a call)", cum("/_routing.py", "route_call")),
+            ("  on_offer_answered (both passes)", cum("/_offers.py", "on_offer_answered")),
+            ("  on_call_ended (both passes)", cum("/_offers.py", "on_call_ended")),
+            ("    of which route_agent (all callers; a freed agent looks for a call)", cum("/_routing.py", "route_agent")),
+            ("  on_call_abandoned (both passes)", cum("/_calls.py", "on_call_abandoned")),
             ("Distributor.advance + next_deadline", advance),
             ("Metrics (observe_event, observe_actions, advance)", metrics),
             ("  observe_event", observe_event),

@@ -7,6 +7,7 @@ import gc
 import math
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
@@ -511,4 +512,27 @@ def test_ordered_reads_the_same_items_as_iteration(backend: str) -> None:
     for r in recs:
         q.insert_own(r)
     assert list(q.ordered()) == list(q) == sorted(recs, key=lambda r: r.key)
+    q.check()
+
+
+@attrs.frozen
+class _BrokenPolicy:
+    """A custom policy that fails with a plain exception on some items."""
+
+    @property
+    def name(self) -> str:
+        return "broken"
+
+    def key(self, call: CallFacts) -> tuple[float, ...]:
+        if call.attributes.get("boom"):
+            raise TypeError("cannot order this")
+        return (call.arrived, call.seq)
+
+
+def test_a_policy_that_fails_on_an_item_is_refused_as_invalid_value(backend: str) -> None:
+    q: Queue[str] = Queue(_BrokenPolicy())
+    q.insert("a", arrived=0.0)
+    with pytest.raises(InvalidValue, match="policy 'broken' failed: TypeError"):
+        q.insert("b", arrived=1.0, attributes={"boom": True})
+    assert list(q) == ["a"] and "b" not in q
     q.check()

@@ -23,6 +23,7 @@ from . import (
     _routing,
 )
 from ._state import (
+    _NO_OFFERS,
     AgentRecord,
     CallRecord,
     CallState,
@@ -138,7 +139,7 @@ def fire(d: Distributor, kind: int, rec: Any, token: Any) -> None:
             _experience.callback_unanswered(d, call)  # the customer did not pick up in time
             return
         missed = [d._agents[aid] for aid in call.offers]
-        call.offers = []
+        call.offers = _NO_OFFERS
         call.ring_round += 1
         for who in missed:
             del who.sessions[call.seq]

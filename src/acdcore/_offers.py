@@ -17,6 +17,7 @@ from . import (
     _routing,
 )
 from ._state import (
+    _NO_OFFERS,
     AgentRecord,
     CallRecord,
     CallState,
@@ -52,7 +53,7 @@ def on_offer_answered(d: Distributor, ev: OfferAnswered, validate: bool) -> None
     call = d._calls[ev.call_id]
     agent = d._agents[ev.agent_id]
     others = [aid for aid in call.offers if aid != ev.agent_id]
-    call.offers = []
+    call.offers = _NO_OFFERS
     call.state = CallState.CONNECTED
     call.agent = agent.agent_id
     call.answered_at = d._now
@@ -177,7 +178,7 @@ def release_offers(d: Distributor, call: CallRecord, reason: str) -> list[AgentR
             d, CancelOffer(at=d._now, call_id=call.call_id, agent_id=aid, reason=reason)
         )
         released.append(agent)
-    call.offers = []
+    call.offers = _NO_OFFERS
     return released
 
 

@@ -18,7 +18,7 @@ import warnings
 
 __all__ = ["BACKEND", "describe", "native_available", "resolve"]
 
-_NATIVE_ABI = 2
+_NATIVE_ABI = 3
 
 
 def native_available() -> bool:

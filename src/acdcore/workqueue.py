@@ -376,6 +376,10 @@ class Queue(Generic[T]):
             key = self._policy.key(facts)
         except AcdError as exc:
             raise InvalidValue(f"item {show(item)}: {exc}") from None
+        except Exception as exc:  # a policy of the caller's own making that is broken
+            raise InvalidValue(
+                f"item {show(item)}: policy {self._policy.name!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         key = _item_key(item, key, f"policy {self._policy.name!r} key")
         if key[-1] != seq:
             raise ConfigError(

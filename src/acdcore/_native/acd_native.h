@@ -16,7 +16,7 @@
 #ifndef ACD_NATIVE_H
 #define ACD_NATIVE_H
 
-#define ACD_NATIVE_ABI 2
+#define ACD_NATIVE_ABI 3
 #define ACD_KEYLEN 6 /* numbers in a policy sort key (shorter keys are padded) */
 #define ACD_NCH 8    /* channels an agent can have capacity on */
 
