@@ -122,30 +122,11 @@ def _agent_id(value: object) -> str:
     return value
 
 
-class SkillRouter:
-    """Agents, their skills and capacity, and a strategy that picks among them.
-
-    ``strategy``: a :class:`~acdcore.config.Strategy` (default longest idle);
-    its documented tie-breaks apply. ``rng``: the ``random.Random`` the random
-    strategies draw from (default ``random.Random(0)``). ``backend``:
-    ``"python"`` or ``"native"`` (default :data:`acdcore.backend.BACKEND`;
-    ``"native"`` without the extension raises
-    :class:`~acdcore.errors.ConfigError`).
-
-    The strategies read, per agent: ``idle_since`` (set when it is added and
-    whenever it releases a piece of work), ``calls_taken`` (plus one per
-    :meth:`assign`), ``talk_time`` (plus the time from :meth:`assign` to
-    :meth:`release`), its ``position`` (``LINEAR``), its ``weight``
-    (``WEIGHTED_RANDOM``) and the sum of its levels over the required skills
-    (``MOST_SKILLED``).
-
-    Complexity (a agents, f of them free, k required skills, s pieces of work
-    an agent holds): :meth:`pick` O(f x (k + s)) plus O(f log f) to sort for
-    the random strategies and ring-all; agent changes O(s) (O(skills) more on
-    the native backend, which pushes the profile to C); :meth:`assign` and
-    :meth:`release` O(s); :meth:`next_for` O(m x (k + s)) for the m items it
-    steps over; :meth:`agent` O(s); :meth:`check` O(a x s).
-    """
+class _RouterCore:
+    """The state of a :class:`SkillRouter` and its reads: the agents (the
+    distributor's own records), the clock, the backend, and the views and
+    ``check()``. Kept apart from the decisions and changes so that each
+    class stays readable; not used on its own."""
 
     def __init__(
         self,
@@ -242,6 +223,142 @@ class SkillRouter:
             entered=now,
             key=(now, -1),
         )
+
+    # ----------------------------------------------------------------- reads
+
+    def holder(self, work: Hashable) -> str | None:
+        """The id of the agent holding ``work``, ``None`` when nobody does. O(1)."""
+        try:
+            held = self._work.get(work)
+        except TypeError:
+            return None
+        return None if held is None else held.agent_id
+
+    def free_agents(self) -> list[str]:
+        """The agents that may be picked now for some work (not paused, a
+        free slot on some channel), in agent order. Cost: O(f log f)."""
+        agents = self._agents
+        return sorted(self._free, key=lambda aid: agents[aid].order)
+
+    def agents(self) -> list[str]:
+        """Every agent's id, in agent order. Cost: O(a log a)."""
+        return sorted(self._agents, key=lambda aid: self._agents[aid].order)
+
+    def __len__(self) -> int:
+        return len(self._agents)
+
+    def __contains__(self, agent_id: object) -> bool:
+        try:
+            return agent_id in self._agents
+        except TypeError:
+            return False
+
+    def agent(self, agent_id: str) -> RouterAgent:
+        """A frozen view of one agent. Raises
+        :class:`~acdcore.errors.UnknownAgent`. Cost: O(s)."""
+        a = self._known(agent_id)
+        prof = a.profile
+        m = prof.queues[_QUEUE]
+        return RouterAgent(
+            agent_id=a.agent_id,
+            order=a.order,
+            skills=prof.skills,
+            capacity=prof.capacity,
+            exclusive=prof.exclusive,
+            weight=m.weight,
+            position=m.position,
+            paused=a.paused,
+            work=tuple(self._by_seq[s] for s in sorted(a.sessions)),
+            free_channels=a.free_channels(),
+            idle_since=a.idle_since,
+            calls_taken=a.calls_taken,
+            talk_time=a.talk_time,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<SkillRouter {self._strategy.value} ({self._backend}): {len(self._agents)} agents, "
+            f"{len(self._free)} free, {len(self._work)} held>"
+        )
+
+    def check(self) -> None:
+        """Assert every invariant (``AssertionError`` naming the first that
+        fails): each piece of work held by exactly one agent's session and
+        back; capacity and exclusivity respected; the free set is exactly the
+        unpaused agents with a free slot; agent orders distinct and below the
+        counter; on the native backend, the C core's free list and offerable
+        flags agree. A pure read. Cost: O(a x s)."""
+        seen_orders: set[int] = set()
+        sessions = 0
+        for aid, a in self._agents.items():
+            if a.agent_id != aid or not a.logged_in:
+                raise AssertionError(f"agent {aid!r}: record is not its own or not logged in")
+            if a.order in seen_orders or not 0 <= a.order < self._orders:
+                raise AssertionError(f"agent {aid!r}: order {a.order} repeated or out of range")
+            seen_orders.add(a.order)
+            if dict(a.skills) != dict(a.profile.skills):
+                raise AssertionError(f"agent {aid!r}: skills copy differs from its profile")
+            per: dict[Channel, int] = {}
+            for seq, s in a.sessions.items():
+                work = self._by_seq.get(seq)
+                held = self._work.get(work) if seq in self._by_seq else None
+                if held is None or held.agent_id != aid or held.seq != seq:
+                    raise AssertionError(f"agent {aid!r}: session {seq} is not its work's")
+                if held.since > self._now or s.seq != seq:
+                    raise AssertionError(f"agent {aid!r}: session {seq} is inconsistent")
+                per[s.channel] = per.get(s.channel, 0) + 1
+            for ch, n in per.items():
+                if n > a.profile.capacity.get(ch, 0):
+                    raise AssertionError(f"agent {aid!r}: {n} {ch.value} sessions over capacity")
+                if ch in a.profile.exclusive and len(per) > 1:
+                    raise AssertionError(f"agent {aid!r}: exclusive {ch.value} shares the agent")
+            sessions += len(a.sessions)
+            free = a.paused is None and a.any_channel_free()
+            if free != (aid in self._free):
+                raise AssertionError(f"agent {aid!r}: free is {free} but the free set disagrees")
+            if a.idle_since > self._now or a.talk_time < 0:
+                raise AssertionError(f"agent {aid!r}: idle_since or talk time out of range")
+        if set(self._free) - set(self._agents):
+            raise AssertionError("the free set names agents not in the router")
+        if not (sessions == len(self._work) == len(self._by_seq)):
+            raise AssertionError(
+                f"{sessions} sessions, {len(self._work)} works, {len(self._by_seq)} numbers"
+            )
+        nat = self._nat
+        if nat is not None:
+            if nat.free_agents(_QUEUE) != set(self._free):
+                raise AssertionError("native free list differs from the free set")
+            for aid, a in self._agents.items():
+                if bool(nat.lib.acd_agent_offerable(nat.core, a.slot)) != (aid in self._free):
+                    raise AssertionError(f"agent {aid!r}: native offerable flag differs")
+            if nat.waiting(_QUEUE) != 0:
+                raise AssertionError("a probe was left waiting in the native core")
+
+
+class SkillRouter(_RouterCore):
+    """Agents, their skills and capacity, and a strategy that picks among them.
+
+    ``strategy``: a :class:`~acdcore.config.Strategy` (default longest idle);
+    its documented tie-breaks apply. ``rng``: the ``random.Random`` the random
+    strategies draw from (default ``random.Random(0)``). ``backend``:
+    ``"python"`` or ``"native"`` (default :data:`acdcore.backend.BACKEND`;
+    ``"native"`` without the extension raises
+    :class:`~acdcore.errors.ConfigError`).
+
+    The strategies read, per agent: ``idle_since`` (set when it is added and
+    whenever it releases a piece of work), ``calls_taken`` (plus one per
+    :meth:`assign`), ``talk_time`` (plus the time from :meth:`assign` to
+    :meth:`release`), its ``position`` (``LINEAR``), its ``weight``
+    (``WEIGHTED_RANDOM``) and the sum of its levels over the required skills
+    (``MOST_SKILLED``).
+
+    Complexity (a agents, f of them free, k required skills, s pieces of work
+    an agent holds): :meth:`pick` O(f x (k + s)) plus O(f log f) to sort for
+    the random strategies and ring-all; agent changes O(s) (O(skills) more on
+    the native backend, which pushes the profile to C); :meth:`assign` and
+    :meth:`release` O(s); :meth:`next_for` O(m x (k + s)) for the m items it
+    steps over; :meth:`agent` O(s); :meth:`check` O(a x s).
+    """
 
     # ---------------------------------------------------------------- agents
 
@@ -526,113 +643,3 @@ class SkillRouter:
         agent.idle_since = at
         self._now = at
         self._refresh(agent)
-
-    # ----------------------------------------------------------------- reads
-
-    def holder(self, work: Hashable) -> str | None:
-        """The id of the agent holding ``work``, ``None`` when nobody does. O(1)."""
-        try:
-            held = self._work.get(work)
-        except TypeError:
-            return None
-        return None if held is None else held.agent_id
-
-    def free_agents(self) -> list[str]:
-        """The agents that may be picked now for some work (not paused, a
-        free slot on some channel), in agent order. Cost: O(f log f)."""
-        agents = self._agents
-        return sorted(self._free, key=lambda aid: agents[aid].order)
-
-    def agents(self) -> list[str]:
-        """Every agent's id, in agent order. Cost: O(a log a)."""
-        return sorted(self._agents, key=lambda aid: self._agents[aid].order)
-
-    def __len__(self) -> int:
-        return len(self._agents)
-
-    def __contains__(self, agent_id: object) -> bool:
-        try:
-            return agent_id in self._agents
-        except TypeError:
-            return False
-
-    def agent(self, agent_id: str) -> RouterAgent:
-        """A frozen view of one agent. Raises
-        :class:`~acdcore.errors.UnknownAgent`. Cost: O(s)."""
-        a = self._known(agent_id)
-        prof = a.profile
-        m = prof.queues[_QUEUE]
-        return RouterAgent(
-            agent_id=a.agent_id,
-            order=a.order,
-            skills=prof.skills,
-            capacity=prof.capacity,
-            exclusive=prof.exclusive,
-            weight=m.weight,
-            position=m.position,
-            paused=a.paused,
-            work=tuple(self._by_seq[s] for s in sorted(a.sessions)),
-            free_channels=a.free_channels(),
-            idle_since=a.idle_since,
-            calls_taken=a.calls_taken,
-            talk_time=a.talk_time,
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"<SkillRouter {self._strategy.value} ({self._backend}): {len(self._agents)} agents, "
-            f"{len(self._free)} free, {len(self._work)} held>"
-        )
-
-    def check(self) -> None:
-        """Assert every invariant (``AssertionError`` naming the first that
-        fails): each piece of work held by exactly one agent's session and
-        back; capacity and exclusivity respected; the free set is exactly the
-        unpaused agents with a free slot; agent orders distinct and below the
-        counter; on the native backend, the C core's free list and offerable
-        flags agree. A pure read. Cost: O(a x s)."""
-        seen_orders: set[int] = set()
-        sessions = 0
-        for aid, a in self._agents.items():
-            if a.agent_id != aid or not a.logged_in:
-                raise AssertionError(f"agent {aid!r}: record is not its own or not logged in")
-            if a.order in seen_orders or not 0 <= a.order < self._orders:
-                raise AssertionError(f"agent {aid!r}: order {a.order} repeated or out of range")
-            seen_orders.add(a.order)
-            if dict(a.skills) != dict(a.profile.skills):
-                raise AssertionError(f"agent {aid!r}: skills copy differs from its profile")
-            per: dict[Channel, int] = {}
-            for seq, s in a.sessions.items():
-                work = self._by_seq.get(seq)
-                held = self._work.get(work) if seq in self._by_seq else None
-                if held is None or held.agent_id != aid or held.seq != seq:
-                    raise AssertionError(f"agent {aid!r}: session {seq} is not its work's")
-                if held.since > self._now or s.seq != seq:
-                    raise AssertionError(f"agent {aid!r}: session {seq} is inconsistent")
-                per[s.channel] = per.get(s.channel, 0) + 1
-            for ch, n in per.items():
-                if n > a.profile.capacity.get(ch, 0):
-                    raise AssertionError(f"agent {aid!r}: {n} {ch.value} sessions over capacity")
-                if ch in a.profile.exclusive and len(per) > 1:
-                    raise AssertionError(f"agent {aid!r}: exclusive {ch.value} shares the agent")
-            sessions += len(a.sessions)
-            free = a.paused is None and a.any_channel_free()
-            if free != (aid in self._free):
-                raise AssertionError(f"agent {aid!r}: free is {free} but the free set disagrees")
-            if a.idle_since > self._now or a.talk_time < 0:
-                raise AssertionError(f"agent {aid!r}: idle_since or talk time out of range")
-        if set(self._free) - set(self._agents):
-            raise AssertionError("the free set names agents not in the router")
-        if not (sessions == len(self._work) == len(self._by_seq)):
-            raise AssertionError(
-                f"{sessions} sessions, {len(self._work)} works, {len(self._by_seq)} numbers"
-            )
-        nat = self._nat
-        if nat is not None:
-            if nat.free_agents(_QUEUE) != set(self._free):
-                raise AssertionError("native free list differs from the free set")
-            for aid, a in self._agents.items():
-                if bool(nat.lib.acd_agent_offerable(nat.core, a.slot)) != (aid in self._free):
-                    raise AssertionError(f"agent {aid!r}: native offerable flag differs")
-            if nat.waiting(_QUEUE) != 0:
-                raise AssertionError("a probe was left waiting in the native core")
