@@ -97,13 +97,17 @@ class Desk:
             raise DuplicateItem(f"ticket {ticket!r} is already open ({where})")
         needs = SkillRequirement(body.get("needs", {}))
         channel = Channel(body.get("channel", "voice"))
+        priority = body.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            # refused before pick(), which moves the router's clock and memory
+            raise InvalidValue(f"priority must be an integer, got {priority!r}")
         who = self.router.pick(needs, channel=channel, now=now)
         self.tickets[ticket] = (needs, channel)
         if who:
             self.router.assign(who[0], ticket, channel=channel, now=now)
             return {"ticket": ticket, "assigned": who[0]}
         try:
-            position = self.waiting.insert(ticket, arrived=now, priority=body.get("priority", 0))
+            position = self.waiting.insert(ticket, arrived=now, priority=priority)
         except AcdError:
             del self.tickets[ticket]
             raise
