@@ -13,7 +13,7 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-HEADERS = ("acd_native.h", "acd_queue.h", "acd_rng.h")
+HEADERS = ("acd_native.h", "acd_queue.h", "acd_rng.h", "acd_heap.h")
 """The headers whose declarations make the module, in this order."""
 
 SOURCES = (
@@ -23,11 +23,13 @@ SOURCES = (
     "acd_match.c",
     "acd_queue.c",
     "acd_rng.c",
+    "acd_heap.c",
 )
 """The C files compiled into the module: the dispatch core (acd_native.c, its
 lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
 the private acd_internal.h), the Queue's treap (acd_queue.c) and the coming
-engine's building blocks (acd_rng.c, the Mersenne Twister)."""
+engine's building blocks (acd_rng.c, the Mersenne Twister; acd_heap.c, the
+deadline heap)."""
 
 
 def _cdef() -> str:
