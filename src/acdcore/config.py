@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from .errors import AcdError, ConfigError, InvalidValue
-from .policies import FIFO, CallFacts, PriorityPolicy
+from .errors import ConfigError, InvalidValue
+from .policies import FIFO, PriorityPolicy, probe_policy
 from .skills import (
     Channel,
     SkillRequirement,
@@ -207,24 +207,7 @@ class QueueConfig:
     def __attrs_post_init__(self) -> None:
         _check_name(self.name, "QueueConfig.name")
         where = f"QueueConfig {show(self.name)}:"
-        if not isinstance(self.policy, PriorityPolicy):
-            raise ConfigError(f"{where} policy {show(self.policy)} is not a priority policy")
-        policy = show(getattr(self.policy, "name", self.policy))
-        try:
-            probe = self.policy.key(
-                CallFacts(seq=7, arrived=0.0, priority=0, emergency=False, attributes={})
-            )
-        except AcdError as exc:
-            raise ConfigError(f"{where} policy {policy} fails on a plain call: {exc}") from None
-        except Exception as exc:  # a policy of the caller's own making that is broken
-            raise ConfigError(
-                f"{where} policy {policy} fails on a plain call: {type(exc).__name__}: {exc}"
-            ) from exc
-        if not isinstance(probe, tuple) or not probe or probe[-1] != 7:
-            raise ConfigError(
-                f"{where} policy {policy} key {show(probe)} must be a tuple ending "
-                "with the call's sequence number"
-            )
+        probe_policy(self.policy, where)
         if not isinstance(self.strategy, Strategy):
             raise ConfigError(f"{where} strategy {show(self.strategy)} is not a Strategy")
         _seconds(self, "ring_timeout", f"{where} ring_timeout", positive=True)

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from .errors import ConfigError, InvalidValue
+from .errors import AcdError, ConfigError, InvalidValue
 from .skills import freeze_sequence
 from .values import EXACT, check_number, show
 
@@ -244,3 +244,30 @@ class EmergencyFirst:
                 f"call #{call.seq}: emergency must be a bool, got {show(call.emergency)}"
             )
         return (1, *self.inner.key(call))
+
+
+def probe_policy(policy: object, where: str, item: str = "call") -> None:
+    """Refuse, with a :class:`~acdcore.errors.ConfigError` that starts with
+    ``where``, an object that is not a priority policy, a policy whose ``key``
+    fails on a plain ``item`` (arrived at 0, priority 0, no attributes,
+    sequence number 7), or one whose key is not a tuple ending with that
+    sequence number: configuration is checked when it is built, not when the
+    first call needs it. Shared by ``QueueConfig`` and ``Queue``."""
+    if not isinstance(policy, PriorityPolicy):
+        raise ConfigError(f"{where} policy {show(policy)} is not a priority policy")
+    name = show(getattr(policy, "name", policy))
+    try:
+        probe = policy.key(
+            CallFacts(seq=7, arrived=0.0, priority=0, emergency=False, attributes={})
+        )
+    except AcdError as exc:
+        raise ConfigError(f"{where} policy {name} fails on a plain {item}: {exc}") from None
+    except Exception as exc:  # a policy of the caller's own making that is broken
+        raise ConfigError(
+            f"{where} policy {name} fails on a plain {item}: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(probe, tuple) or not probe or probe[-1] != 7:
+        raise ConfigError(
+            f"{where} policy {name} key {show(probe)} must be a tuple ending "
+            f"with the {item}'s sequence number"
+        )

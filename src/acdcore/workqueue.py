@@ -35,7 +35,7 @@ from sortedcontainers import SortedDict
 
 from . import backend as _backend
 from .errors import AcdError, ConfigError, DuplicateItem, InvalidValue, UnknownItem
-from .policies import FIFO, KEY_LENGTH, CallFacts, PriorityPolicy, SortKey
+from .policies import FIFO, KEY_LENGTH, CallFacts, PriorityPolicy, SortKey, probe_policy
 from .skills import check_instant, freeze_mapping
 from .values import EXACT, check_number, show
 
@@ -256,26 +256,6 @@ class _NativeStore(Generic[T]):
                 raise AssertionError(f"item {show(item)}: native key differs from {key}")
 
 
-def _probe_policy(policy: PriorityPolicy) -> None:
-    """Refuse a policy that fails on a plain item (as QueueConfig does)."""
-    if not isinstance(policy, PriorityPolicy):
-        raise ConfigError(f"Queue policy {show(policy)} is not a priority policy")
-    name = show(getattr(policy, "name", policy))
-    try:
-        probe = policy.key(
-            CallFacts(seq=7, arrived=0.0, priority=0, emergency=False, attributes={})
-        )
-    except Exception as exc:
-        raise ConfigError(
-            f"Queue policy {name} fails on a plain item: {type(exc).__name__}: {exc}"
-        ) from None
-    if not isinstance(probe, tuple) or not probe or probe[-1] != 7:
-        raise ConfigError(
-            f"Queue policy {name} key {show(probe)} must be a tuple ending with the "
-            "item's sequence number"
-        )
-
-
 class Queue(Generic[T]):
     """Waiting work in its priority policy's order (smallest key first).
 
@@ -311,7 +291,7 @@ class Queue(Generic[T]):
     ) -> None:
         if policy is None:
             policy = FIFO()
-        _probe_policy(policy)
+        probe_policy(policy, "Queue", "item")
         if key_of is not None and not callable(key_of):
             raise ConfigError(f"key_of must be a function of an item, got {show(key_of)}")
         self._name = _backend.resolve(backend)
