@@ -207,6 +207,27 @@ class Sipp:
         )
         return self
 
+    async def listening(self, timeout: float = 10) -> None:
+        """Return once SIPp holds its UDP port (a phone must be listening
+        before the switch rings it: an INVITE sent earlier is refused, and
+        the offer declined as unreachable). Checked by trying to bind the
+        port: it is refused while SIPp holds it."""
+        assert self.proc is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self.proc.returncode is not None:
+                raise AssertionError(f"{self.name} exited {self.proc.returncode} before listening")
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError:
+                return  # SIPp has it
+            finally:
+                probe.close()
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{self.name} is not listening on {self.port}")
+            await asyncio.sleep(0.01)
+
     async def wait(self, timeout: float = 60) -> int:
         assert self.proc is not None
         return await asyncio.wait_for(self.proc.wait(), timeout)

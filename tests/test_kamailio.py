@@ -146,6 +146,7 @@ class Switchboard:
             what=f"{names} logged in",
         )
         await phone.start()
+        await phone.listening()
         self.phones.append(phone)
         return phone
 
