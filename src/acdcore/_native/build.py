@@ -13,7 +13,7 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-HEADERS = ("acd_native.h", "acd_queue.h", "acd_rng.h", "acd_heap.h")
+HEADERS = ("acd_native.h", "acd_queue.h", "acd_rng.h", "acd_heap.h", "acd_engine.h")
 """The headers whose declarations make the module, in this order."""
 
 SOURCES = (
@@ -24,12 +24,17 @@ SOURCES = (
     "acd_queue.c",
     "acd_rng.c",
     "acd_heap.c",
+    "acd_engine.c",
+    "acd_engine_events.c",
 )
 """The C files compiled into the module: the dispatch core (acd_native.c, its
 lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
-the private acd_internal.h), the Queue's treap (acd_queue.c) and the coming
-engine's building blocks (acd_rng.c, the Mersenne Twister; acd_heap.c, the
-deadline heap)."""
+the private acd_internal.h), the Queue's treap (acd_queue.c), the engine's
+building blocks (acd_rng.c, the Mersenne Twister; acd_heap.c, the deadline
+heap) and the engine itself (acd_engine.h: acd_engine.c, its life,
+configuration, call table, reads and check; acd_engine_events.c, the
+handlers; sharing the private acd_engine_internal.h), which owns a core and
+feeds it only through acd_native.h."""
 
 
 def _cdef() -> str:

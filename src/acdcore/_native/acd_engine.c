@@ -1,0 +1,561 @@
+/* acdcore native backend: the engine (see acd_engine.h for the contract).
+ *
+ * Files
+ * -----
+ * acd_engine_internal.h  the structures;
+ * acd_engine.c           this file: the engine's life, its configuration
+ *                        (queues, classes), the call table, the reads and
+ *                        check();
+ * acd_engine_events.c    the handlers of the events and of the deadlines,
+ *                        and the mechanics they share (offers, routing,
+ *                        misses, logout), each named after its Python
+ *                        reference in src/acdcore/.
+ *
+ * Memory: per live call one slab entry (ecall_t, about 170 bytes) plus its
+ * hash slot and its queue's treap node; per agent an eagent_t and its
+ * sessions; the core's own (acd_native.c) and the deadline heap (40 bytes
+ * per armed deadline, dead ones included until they reach the top).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acd_engine_internal.h"
+
+int acd_engine_abi_version(void) { return ACD_ENGINE_ABI; }
+
+int eng_grow(void **arr, int *cap, int need, size_t size)
+{
+    if (need <= *cap)
+        return ACD_OK;
+    int ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > (1 << 29))
+            return ACD_ENOMEM;
+        ncap *= 2;
+    }
+    void *p = realloc(*arr, (size_t)ncap * size);
+    if (!p)
+        return ACD_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return ACD_OK;
+}
+
+/* ------------------------------------------------------------------- life */
+
+acd_engine *acd_engine_new(int nqueues, double start, const uint32_t *rng_words, int rng_index)
+{
+    if (nqueues < 1 || nqueues > (1 << 20) || !isfinite(start) || !rng_words)
+        return NULL;
+    acd_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    if (acd_rng_set_state(&e->rng, rng_words, rng_index) != ACD_OK) {
+        free(e);
+        return NULL;
+    }
+    e->core = acd_new(nqueues);
+    e->heap = acd_heap_new();
+    e->q = calloc((size_t)nqueues, sizeof *e->q);
+    if (!e->core || !e->heap || !e->q) {
+        acd_free(e->core);
+        acd_heap_free(e->heap);
+        free(e->q);
+        free(e);
+        return NULL;
+    }
+    e->nq = nqueues;
+    for (int i = 0; i < nqueues; i++) {
+        e->q[i].max_length = -1;
+        e->q[i].auto_pause_after = -1;
+        e->q[i].rr_last = -1;
+        e->q[i].ring_timeout = 15.0;
+        e->q[i].preferred_wait = 30.0;
+        e->q[i].no_answer_delay = 5.0;
+        e->q[i].waiting = acd_oq_new();
+        if (!e->q[i].waiting) {
+            acd_engine_free(e);
+            return NULL;
+        }
+    }
+    e->now = start;
+    e->free_call = -1;
+    return e;
+}
+
+void acd_engine_free(acd_engine *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < e->nq; i++)
+        acd_oq_free(e->q[i].waiting);
+    free(e->q);
+    for (int i = 0; i < e->ncls; i++) {
+        free(e->cls[i].skill);
+        free(e->cls[i].minimum);
+    }
+    free(e->cls);
+    for (int i = 0; i < e->na; i++)
+        free(e->a[i].sess);
+    free(e->a);
+    for (int i = 0; i < e->nc; i++)
+        free(e->c[i].many);
+    free(e->c);
+    free(e->hash);
+    free(e->slot_call);
+    free(e->act);
+    free(e->out_agent);
+    free(e->out_weight);
+    free(e->sync_seq);
+    free(e->sync_ch);
+    free(e->tmp);
+    acd_heap_free(e->heap);
+    acd_free(e->core);
+    free(e);
+}
+
+/* ---------------------------------------------------------- configuration */
+
+int acd_engine_queue(acd_engine *e, int queue, int strategy, double ring_timeout,
+                     double wrap_up, int max_length, double preferred_wait,
+                     double no_answer_delay, int auto_pause_after)
+{
+    if (!e)
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    if (!isfinite(ring_timeout) || ring_timeout <= 0 || !isfinite(wrap_up) || wrap_up < 0 ||
+        !isfinite(preferred_wait) || preferred_wait < 0 || !isfinite(no_answer_delay) ||
+        no_answer_delay < 0 || max_length < -1 || (auto_pause_after < 1 && auto_pause_after != -1))
+        return ACD_EARG;
+    if (e->broken)
+        return e->broken;
+    int rc = acd_queue_set(e->core, queue, strategy);
+    if (rc < 0)
+        return rc;
+    equeue_t *q = &e->q[queue];
+    q->configured = 1;
+    q->strategy = strategy;
+    q->ring_timeout = ring_timeout;
+    q->wrap_up = wrap_up;
+    q->max_length = max_length;
+    q->preferred_wait = preferred_wait;
+    q->no_answer_delay = no_answer_delay;
+    q->auto_pause_after = auto_pause_after;
+    return ACD_OK;
+}
+
+int acd_engine_class(acd_engine *e, int nreq, const int *skill, const int *minimum, int channel)
+{
+    if (!e)
+        return ACD_EARG;
+    if (nreq < 0 || nreq > 1024 || (nreq && (!skill || !minimum)) || channel < 0 ||
+        channel >= ACD_NCH)
+        return ACD_EARG;
+    for (int i = 0; i < nreq; i++)
+        if (skill[i] < 0 || skill[i] > (1 << 24) || minimum[i] < 0 || minimum[i] > 255)
+            return ACD_EARG;
+    if (e->broken)
+        return e->broken;
+    for (int k = 0; k < e->ncls; k++) {
+        const eclass_t *c = &e->cls[k];
+        if (c->nreq != nreq || c->channel != channel)
+            continue;
+        int same = 1;
+        for (int i = 0; i < nreq && same; i++)
+            same = c->skill[i] == skill[i] && c->minimum[i] == minimum[i];
+        if (same)
+            return k;
+    }
+    if (eng_grow((void **)&e->cls, &e->capcls, e->ncls + 1, sizeof *e->cls))
+        return ACD_ENOMEM;
+    eclass_t c;
+    c.nreq = nreq;
+    c.channel = channel;
+    c.skill = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
+    c.minimum = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
+    if (!c.skill || !c.minimum) {
+        free(c.skill);
+        free(c.minimum);
+        return ACD_ENOMEM;
+    }
+    if (nreq) {
+        memcpy(c.skill, skill, sizeof(int) * (size_t)nreq);
+        memcpy(c.minimum, minimum, sizeof(int) * (size_t)nreq);
+    }
+    int id = acd_class_add(e->core, nreq, skill, minimum, channel, -1, 0, NULL);
+    if (id < 0 || id != e->ncls) { /* the engine is the core's only client */
+        free(c.skill);
+        free(c.minimum);
+        return id < 0 ? id : ACD_ESTATE;
+    }
+    e->cls[e->ncls++] = c;
+    return id;
+}
+
+/* ------------------------------------------------------------- the tables */
+
+/* Room for agent index `agent` (entries up to it exist, zeroed). */
+int agent_reserve(acd_engine *e, int agent)
+{
+    if (agent < e->na)
+        return ACD_OK;
+    if (eng_grow((void **)&e->a, &e->capa, agent + 1, sizeof *e->a))
+        return ACD_ENOMEM;
+    memset(&e->a[e->na], 0, sizeof *e->a * (size_t)(agent + 1 - e->na));
+    for (int i = e->na; i <= agent; i++)
+        e->a[i].wake_timer = -1;
+    e->na = agent + 1;
+    return ACD_OK;
+}
+
+static unsigned hash_of(int64_t seq, int cap)
+{
+    uint64_t x = (uint64_t)seq * 0x9E3779B97F4A7C15ULL;
+    x ^= x >> 29;
+    return (unsigned)(x & (uint64_t)(cap - 1));
+}
+
+int call_find(const acd_engine *e, int64_t seq)
+{
+    if (!e->caphash)
+        return -1;
+    for (unsigned i = hash_of(seq, e->caphash);; i = (i + 1) & (unsigned)(e->caphash - 1)) {
+        int ci = e->hash[i];
+        if (ci < 0 || e->c[ci].seq == seq)
+            return ci;
+    }
+}
+
+static void hash_put(acd_engine *e, int ci)
+{
+    unsigned i = hash_of(e->c[ci].seq, e->caphash);
+    while (e->hash[i] >= 0)
+        i = (i + 1) & (unsigned)(e->caphash - 1);
+    e->hash[i] = ci;
+}
+
+/* Room for one more live call: a slab entry and a hash slot. Changes
+ * nothing observable (a rehash keeps every call findable). */
+int call_reserve(acd_engine *e)
+{
+    if (e->free_call < 0 &&
+        eng_grow((void **)&e->c, &e->capc, e->nc + 1, sizeof *e->c))
+        return ACD_ENOMEM;
+    if ((long long)(e->live + 1) * 2 > e->caphash) {
+        int ncap = e->caphash ? e->caphash * 2 : 64;
+        if (ncap > (1 << 30))
+            return ACD_ENOMEM;
+        int *h = malloc(sizeof(int) * (size_t)ncap);
+        if (!h)
+            return ACD_ENOMEM;
+        for (int i = 0; i < ncap; i++)
+            h[i] = -1;
+        free(e->hash);
+        e->hash = h;
+        e->caphash = ncap;
+        for (int ci = 0; ci < e->nc; ci++)
+            if (e->c[ci].used)
+                hash_put(e, ci);
+    }
+    return ACD_OK;
+}
+
+/* A new live call (after call_reserve): its slab index. */
+int call_new(acd_engine *e, int64_t seq)
+{
+    int ci;
+    if (e->free_call >= 0) {
+        ci = e->free_call;
+        e->free_call = e->c[ci].next_free;
+    } else {
+        ci = e->nc++;
+        e->c[ci].many = NULL;
+        e->c[ci].capmany = 0;
+    }
+    ecall_t *c = &e->c[ci];
+    int *many = c->many, capmany = c->capmany;
+    memset(c, 0, sizeof *c);
+    c->many = many; /* kept for reuse */
+    c->capmany = capmany;
+    c->used = 1;
+    c->seq = seq;
+    c->slot = -1;
+    c->oqh = -1;
+    c->preferred = -1;
+    c->agent = -1;
+    c->recheck_timer = -1;
+    hash_put(e, ci);
+    e->live++;
+    return ci;
+}
+
+/* The call is no longer live: out of the hash map (backward shift, so no
+ * tombstones), its entry back on the free list. */
+void call_delete(acd_engine *e, int ci)
+{
+    unsigned mask = (unsigned)(e->caphash - 1);
+    unsigned i = hash_of(e->c[ci].seq, e->caphash);
+    while (e->hash[i] != ci)
+        i = (i + 1) & mask;
+    unsigned j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        int cj = e->hash[j];
+        if (cj < 0)
+            break;
+        unsigned home = hash_of(e->c[cj].seq, e->caphash);
+        /* move cj back to i unless its home lies cyclically in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            e->hash[i] = cj;
+            i = j;
+        }
+    }
+    e->hash[i] = -1;
+    ecall_t *c = &e->c[ci];
+    c->used = 0;
+    c->noffers = 0;
+    c->inmany = 0;
+    c->next_free = e->free_call;
+    e->free_call = ci;
+    e->live--;
+}
+
+/* Is a deadline still expected by what it names (_deadlines.timer_live)? */
+int timer_live(const acd_engine *e, const acd_deadline *d)
+{
+    if (d->kind == EK_WRAP) {
+        if (d->ref < 0 || d->ref >= e->na)
+            return 0;
+        const eagent_t *a = &e->a[d->ref];
+        for (int i = 0; i < a->nsess; i++)
+            if (a->sess[i].call == d->token)
+                return a->sess[i].state == ES_WRAP && a->sess[i].wrap_tseq == d->seq;
+        return 0;
+    }
+    if (d->kind == EK_WAKE)
+        return d->ref >= 0 && d->ref < e->na && e->a[d->ref].wake_timer == d->seq;
+    int ci = call_find(e, d->ref);
+    if (ci < 0)
+        return 0;
+    const ecall_t *c = &e->c[ci];
+    if (d->kind == EK_RING)
+        return c->state == ACD_C_RINGING && c->ring_round == d->token;
+    return c->recheck_timer == d->seq;
+}
+
+/* ------------------------------------------------------------------ reads */
+
+const acd_action *acd_engine_actions(const acd_engine *e, int *n)
+{
+    if (n)
+        *n = e ? e->nact : 0;
+    return e ? e->act : NULL;
+}
+
+int acd_engine_next_deadline(const acd_engine *e, double *when)
+{
+    acd_deadline d;
+    if (!e || !when || acd_heap_peek(e->heap, &d) != 1)
+        return 0;
+    *when = d.when;
+    return 1;
+}
+
+double acd_engine_now(const acd_engine *e) { return e ? e->now : NAN; }
+
+int64_t acd_engine_next_seq(const acd_engine *e) { return e ? e->next_seq : ACD_EARG; }
+
+int acd_engine_call(const acd_engine *e, int64_t call, int *state, int *queue, int *agent,
+                    int *noffers)
+{
+    if (!e || !state || !queue || !agent || !noffers)
+        return ACD_EARG;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    const ecall_t *c = &e->c[ci];
+    *state = c->state;
+    *queue = c->queue;
+    *agent = c->agent;
+    *noffers = c->noffers;
+    return ACD_OK;
+}
+
+int acd_engine_agent(const acd_engine *e, int agent, int *paused, int *pending_logout,
+                     int *sessions)
+{
+    if (!e || !paused || !pending_logout || !sessions)
+        return ACD_EARG;
+    if (agent < 0 || agent > ENGINE_MAX_AGENT)
+        return ACD_EINDEX;
+    if (agent >= e->na) {
+        *paused = *pending_logout = *sessions = 0;
+        return 0;
+    }
+    const eagent_t *a = &e->a[agent];
+    *paused = a->paused;
+    *pending_logout = a->pending_logout;
+    *sessions = a->nsess;
+    return a->logged_in;
+}
+
+int acd_engine_counts(const acd_engine *e, int64_t *live, int64_t *completed,
+                      int64_t *abandoned, int64_t *rejected)
+{
+    if (!e || !live || !completed || !abandoned || !rejected)
+        return ACD_EARG;
+    *live = e->live;
+    *completed = e->completed;
+    *abandoned = e->abandoned;
+    *rejected = e->rejected;
+    return ACD_OK;
+}
+
+int acd_engine_rng_state(const acd_engine *e, uint32_t *words, int *index)
+{
+    if (!e)
+        return ACD_EARG;
+    return acd_rng_get_state(&e->rng, words, index);
+}
+
+/* ------------------------------------------------------------------ check */
+
+static int has_free_channel(const eagent_t *a)
+{
+    for (int ch = 0; ch < ACD_NCH; ch++) {
+        if (a->cap[ch] <= 0)
+            continue;
+        int used = 0, blocked = 0;
+        for (int i = 0; i < a->nsess; i++) {
+            int s = a->sess[i].channel;
+            if (s == ch)
+                used++;
+            else if ((a->excl & (1u << s)) || (a->excl & (1u << ch)))
+                blocked = 1;
+        }
+        if (!blocked && used < a->cap[ch])
+            return 1;
+    }
+    return 0;
+}
+
+static const esess_t *find_sess(const eagent_t *a, int64_t call)
+{
+    for (int i = 0; i < a->nsess; i++)
+        if (a->sess[i].call == call)
+            return &a->sess[i];
+    return NULL;
+}
+
+int *offers_of(ecall_t *c) { return c->inmany ? c->many : &c->one; }
+
+static int offer_at(const ecall_t *c, int i) { return c->inmany ? c->many[i] : c->one; }
+
+int acd_engine_check(const acd_engine *e)
+{
+    if (!e)
+        return ACD_EARG;
+    if (e->broken)
+        return -100;
+    if (acd_heap_check(e->heap) != ACD_OK)
+        return -101;
+    acd_deadline top;
+    if (acd_heap_peek(e->heap, &top) == 1 && !timer_live(e, &top))
+        return -102; /* next_deadline must name a live deadline */
+    int waiting = 0, live = 0;
+    for (int ci = 0; ci < e->nc; ci++) {
+        const ecall_t *c = &e->c[ci];
+        if (!c->used)
+            continue;
+        live++;
+        if (call_find(e, c->seq) != ci || c->queue < 0 || c->queue >= e->nq)
+            return -103;
+        if (c->state == ACD_C_WAITING) {
+            waiting++;
+            if (c->slot < 0 || c->slot >= e->capslot || e->slot_call[c->slot] != ci ||
+                acd_call_state(e->core, c->slot) != 2 || c->oqh < 0 || c->noffers != 0)
+                return -104;
+            double key[ACD_KEYLEN];
+            if (acd_oq_key(e->q[c->queue].waiting, c->oqh, key) != ACD_OK ||
+                memcmp(key, c->key, sizeof key) != 0)
+                return -105;
+        } else if (c->state == ACD_C_RINGING) {
+            if (c->slot >= 0 || c->oqh >= 0 || c->noffers < 1)
+                return -106;
+            for (int i = 0; i < c->noffers; i++) {
+                int ai = offer_at(c, i);
+                if (ai < 0 || ai >= e->na)
+                    return -107;
+                const esess_t *s = find_sess(&e->a[ai], c->seq);
+                if (!s || s->state != ES_RINGING)
+                    return -107;
+            }
+        } else if (c->state == ACD_C_CONNECTED) {
+            if (c->slot >= 0 || c->noffers != 0 || c->agent < 0 || c->agent >= e->na)
+                return -108;
+            const esess_t *s = find_sess(&e->a[c->agent], c->seq);
+            if (!s || s->state != ES_CONNECTED)
+                return -108;
+        } else {
+            return -109;
+        }
+    }
+    if (live != e->live || acd_ncalls(e->core) != waiting)
+        return -110;
+    int oq_total = 0, core_total = 0;
+    for (int q = 0; q < e->nq; q++) {
+        oq_total += acd_oq_len(e->q[q].waiting);
+        core_total += acd_queue_nwaiting(e->core, q);
+        if (acd_oq_check(e->q[q].waiting) != ACD_OK)
+            return -111;
+    }
+    if (oq_total != waiting || core_total != waiting)
+        return -111;
+    for (int ai = 0; ai < e->na; ai++) {
+        const eagent_t *a = &e->a[ai];
+        if (!a->profiled) {
+            if (a->logged_in || a->nsess)
+                return -112;
+            continue;
+        }
+        if (!a->logged_in && (a->nsess || a->pending_logout || a->paused || a->has_wake))
+            return -113;
+        if (a->pending_logout && a->nsess == 0)
+            return -114;
+        for (int i = 0; i < a->nsess; i++) {
+            const esess_t *s = &a->sess[i];
+            int ci = call_find(e, s->call);
+            if (s->state == ES_WRAP) {
+                if (ci >= 0)
+                    return -115; /* a wrap-up follows the call's end */
+                continue;
+            }
+            if (ci < 0)
+                return -116;
+            const ecall_t *c = &e->c[ci];
+            if (s->state == ES_CONNECTED && (c->state != ACD_C_CONNECTED || c->agent != ai))
+                return -116;
+            if (s->state == ES_RINGING) {
+                int found = 0;
+                for (int k = 0; k < c->noffers && !found; k++)
+                    found = offer_at(c, k) == ai;
+                if (c->state != ACD_C_RINGING || !found)
+                    return -117;
+            }
+            for (int k = i + 1; k < a->nsess; k++)
+                if (a->sess[k].call == s->call)
+                    return -118;
+        }
+        /* Stale while a logging-out agent finishes its calls: the Python
+         * reference pushes nothing to the core then either; the agent is
+         * unavailable both ways. */
+        if (a->pending_logout)
+            continue;
+        int want = agent_available(a, e->now) && has_free_channel(a);
+        if (acd_agent_offerable(e->core, ai) != want)
+            return -119;
+    }
+    return ACD_OK;
+}

@@ -1,0 +1,169 @@
+/* acdcore native backend: the engine, a call's and an agent's whole life in C.
+ *
+ * The engine owns the dynamic state of a distributor (calls, agents, offers,
+ * sessions, wrap-up, no-answer delays, the deadline heap, the random draws)
+ * and runs every handler of the events it covers, deciding exactly what the
+ * Python handlers decide (src/acdcore/_calls.py, _offers.py, _agents.py,
+ * _queueing.py, _routing.py, _deadlines.py are its specification, read for
+ * a distributor with no routing plan, no estimator, no announcements and no
+ * callbacks). The matching decisions are the dispatch core's (acd_native.h),
+ * which the engine owns and feeds through that header's functions.
+ *
+ * Identity is the distributor's own: a call is its arrival sequence number
+ * (the engine counts arrivals, rejected ones included), an agent its index
+ * (the façade numbers agents on first login, from 0, and keeps the number),
+ * a queue its index in the configuration. Strings, policies' sort keys,
+ * attributes and wording stay in the façade, which hands the engine numbers.
+ *
+ * One call per event or advance. Each returns ACD_OK (or, for an arrival,
+ * the call's sequence number, >= 0) and appends the actions it causes to the
+ * engine's action buffer, which the caller reads with acd_engine_actions and
+ * which the next event or advance clears; or a negative code, with the state
+ * and the buffer unchanged:
+ *   ACD_EINDEX  an agent or queue index out of range;
+ *   ACD_EUNKNOWN_CALL  no live call has that sequence number;
+ *   ACD_EUNKNOWN_AGENT the agent never logged in;
+ *   ACD_ECALL_STATE    the call is not in a state for this event;
+ *   ACD_EAGENT_STATE   the agent is not in a state for this event;
+ *   ACD_ENO_OFFER      no offer of that call to that agent is ringing;
+ *   ACD_EDUE           a deadline is due at or before the event's instant
+ *                      (advance first);
+ *   ACD_EBACKWARDS     the instant is before the engine's clock;
+ *   ACD_EARG, ACD_ENOMEM as in acd_native.h.
+ * The façade checks types and strings; the engine checks states, so a
+ * refused event is refused by one rule on both sides.
+ *
+ * Deadlines fire in the order (instant, scheduling number), numbered by one
+ * counter in the order they are armed, exactly as the Python handlers arm
+ * them (dead ones included), so that snapshots agree on the numbers.
+ */
+#ifndef ACD_ENGINE_H
+#define ACD_ENGINE_H
+
+#include <stdint.h>
+
+#define ACD_ENGINE_ABI 1
+
+#define ACD_EUNKNOWN_CALL -10
+#define ACD_EUNKNOWN_AGENT -11
+#define ACD_ECALL_STATE -12
+#define ACD_EAGENT_STATE -13
+#define ACD_ENO_OFFER -14
+#define ACD_EDUE -15
+#define ACD_EBACKWARDS -16
+
+/* Action kinds: each maps to one public action class of acdcore.actions. */
+#define ACD_A_OFFER 1  /* Offer: call, agent, queue, x = waited, y = ring timeout */
+#define ACD_A_QUEUED 2 /* Queued: call, queue, n = position (1-based), reason */
+#define ACD_A_CANCEL 3 /* CancelOffer: call, agent, reason */
+#define ACD_A_REJECT 4 /* Reject: call, queue, reason (ACD_R_QUEUE_FULL) */
+#define ACD_A_PAUSE 5  /* PauseAgent: agent, queue = whose no-answer policy paused it */
+
+/* Reasons (Queued's and CancelOffer's reason strings). */
+#define ACD_R_ARRIVED 1          /* "arrived" */
+#define ACD_R_RING_TIMEOUT 2     /* "ring-timeout" */
+#define ACD_R_DECLINED 3         /* "declined" */
+#define ACD_R_ANSWERED_ELSEWHERE 4 /* "answered-elsewhere" */
+#define ACD_R_AGENT_LOGGED_OUT 5 /* "agent-logged-out" */
+#define ACD_R_CALLER_ABANDONED 6 /* "caller-abandoned" */
+#define ACD_R_QUEUE_FULL 7       /* "queue-full" */
+
+/* Call states (acd_engine_call). */
+#define ACD_C_WAITING 1
+#define ACD_C_RINGING 2
+#define ACD_C_CONNECTED 3
+
+/* One action: 48 bytes. Fields a kind does not use are 0 (agent, queue: -1). */
+typedef struct acd_action {
+    int kind;
+    int reason;
+    int64_t call;  /* sequence number, -1 when none */
+    int agent;     /* index, -1 when none */
+    int queue;     /* index, -1 when none */
+    int64_t n;     /* Queued: position */
+    double x, y;   /* Offer: waited, ring timeout */
+} acd_action;
+
+typedef struct acd_engine acd_engine;
+
+int acd_engine_abi_version(void);
+
+/* A new engine over nqueues queues, its clock at start, its generator
+ * loaded from random.Random.getstate() (624 words and the index). NULL when
+ * out of memory or an argument is malformed. */
+acd_engine *acd_engine_new(int nqueues, double start, const uint32_t *rng_words, int rng_index);
+void acd_engine_free(acd_engine *e);
+
+/* A queue's configuration (before any event): strategy as in acd_native.c's
+ * order (STRATEGIES in core.py), seconds as in QueueConfig, max_length -1
+ * for none, auto_pause_after -1 for none. */
+int acd_engine_queue(acd_engine *e, int queue, int strategy, double ring_timeout,
+                     double wrap_up, int max_length, double preferred_wait,
+                     double no_answer_delay, int auto_pause_after);
+
+/* A call class for arrivals: the requirement (skill ids and minimum levels)
+ * and channel; returns the class id (>= 0), the same id for the same class. */
+int acd_engine_class(acd_engine *e, int nreq, const int *skill, const int *minimum, int channel);
+
+/* ------------------------------------------------------------------ events */
+
+/* AgentLoggedIn. The profile, as acd_agent_profile takes it (skills,
+ * capacity per channel, exclusive channels, memberships with priority,
+ * delay, position and weight, in the profile's order; region -1). order is
+ * the agent's rank of first login (AgentRecord.order: round-robin and the
+ * random draws read it), which differs from its index when the agent was
+ * named as a preferred agent before it first logged in. */
+int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, const int *skill,
+                     const int *level, const int *cap, unsigned excl, int nmem,
+                     const int *mqueue, const double *mprio, const double *mdelay,
+                     const double *mpos, const long long *mweight);
+int acd_engine_logout(acd_engine *e, double now, int agent);
+int acd_engine_pause(acd_engine *e, double now, int agent);
+int acd_engine_resume(acd_engine *e, double now, int agent);
+
+/* CallArrived: returns the call's sequence number (a queue-full arrival is
+ * rejected: the number is used, the call is not live). key is the policy's
+ * sort key padded to ACD_KEYLEN (the façade computed it for the number
+ * acd_engine_next_seq gave); preferred is an agent index or -1 (an agent who
+ * never logged in must have been given an index by the façade all the same,
+ * acd_engine_name_agent). */
+int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const double *key,
+                          int preferred);
+int acd_engine_abandon(acd_engine *e, double now, int64_t call);
+int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent);
+int acd_engine_decline(acd_engine *e, double now, int64_t call, int agent);
+int acd_engine_end(acd_engine *e, double now, int64_t call);
+/* Move the clock to now, firing every deadline due at or before it. */
+int acd_engine_advance(acd_engine *e, double now);
+
+/* Reserve an agent index for an agent named before its first login (a
+ * preferred agent): it exists, logged out, with no profile. */
+int acd_engine_name_agent(acd_engine *e, int agent);
+
+/* ------------------------------------------------------------------- reads */
+
+/* The actions of the last event or advance: *n of them. */
+const acd_action *acd_engine_actions(const acd_engine *e, int *n);
+/* The next deadline's instant into *when: 1, or 0 when none. Pure. */
+int acd_engine_next_deadline(const acd_engine *e, double *when);
+double acd_engine_now(const acd_engine *e);
+int64_t acd_engine_next_seq(const acd_engine *e);
+/* A live call: state (ACD_C_*), queue, agent (connected; -1 else), number
+ * of ringing offers; or ACD_EUNKNOWN_CALL. */
+int acd_engine_call(const acd_engine *e, int64_t call, int *state, int *queue, int *agent,
+                    int *noffers);
+/* An agent: 0 logged out, 1 logged in; *paused, *pending_logout, *sessions. */
+int acd_engine_agent(const acd_engine *e, int agent, int *paused, int *pending_logout,
+                     int *sessions);
+/* Live calls and how many calls ended in each way so far. */
+int acd_engine_counts(const acd_engine *e, int64_t *live, int64_t *completed,
+                      int64_t *abandoned, int64_t *rejected);
+/* The generator's state (to hand back to random.Random.setstate). */
+int acd_engine_rng_state(const acd_engine *e, uint32_t *words, int *index);
+/* 0 when every internal invariant holds (the core's free lists agree with
+ * the agents' states, every waiting call is in the core, offers and sessions
+ * mirror each other, the heap is a heap), else a negative code naming the
+ * first broken one (for tests). */
+int acd_engine_check(const acd_engine *e);
+
+#endif

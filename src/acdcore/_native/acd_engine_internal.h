@@ -1,0 +1,191 @@
+/* acdcore native backend, internal: the engine's structures (acd_engine.h is
+ * the contract), shared by acd_engine.c (the engine's life, configuration,
+ * call table, reads and check) and acd_engine_events.c (the handlers and the
+ * mechanics they share: offers, routing, deadlines). Not part of the
+ * module's interface.
+ *
+ * The engine keeps, per object, exactly what the Python handlers read and
+ * write for a distributor with no plan, estimator, announcement or callback
+ * (src/acdcore/_state.py's records, trimmed to that); the matching state
+ * (free lists, waiting calls in buckets) is the core's (acd_native.h).
+ */
+#ifndef ACD_ENGINE_INTERNAL_H
+#define ACD_ENGINE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "acd_engine.h"
+#include "acd_heap.h"
+#include "acd_native.h"
+#include "acd_queue.h"
+#include "acd_rng.h"
+
+#if defined(__GNUC__)
+#define ACD_ENGINE_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define ACD_ENGINE_HIDDEN
+#endif
+
+/* Deadline kinds: the values of src/acdcore/_deadlines.py. */
+#define EK_RING 0   /* ref: call seq, token: the ring round it ends */
+#define EK_WRAP 1   /* ref: agent, token: call seq of the session wrapping up */
+#define EK_WAKE 2   /* ref: agent (live while the agent's wake_timer is its seq) */
+#define EK_RECHECK 3 /* ref: call seq (live while the call's recheck_timer is its seq) */
+
+/* Session states (SessionState). */
+#define ES_RINGING 1
+#define ES_CONNECTED 2
+#define ES_WRAP 3
+
+#define ENGINE_MAX_AGENT (1 << 28)
+#define ENGINE_MAX_WEIGHT 4294967295LL /* weights sum exactly in 64 bits */
+
+/* The strategies the engine draws for (STRATEGIES in core.py). */
+#define ESTRAT_RANDOM 6
+#define ESTRAT_WEIGHTED_RANDOM 7
+#define ENGINE_MAX_SESS 4096 /* the core's limit on an agent's sessions */
+
+/* A queue's configuration and its dynamic part. `waiting` holds the keys of
+ * the calls waiting in it, in policy order, only to give Queued its
+ * position (O(log n) insert, remove, index); the core holds the same calls
+ * for matching. */
+typedef struct {
+    int configured;
+    int strategy;
+    int max_length;       /* -1: none */
+    int auto_pause_after; /* -1: none */
+    double ring_timeout, wrap_up, preferred_wait, no_answer_delay;
+    int rr_last; /* order of the agent last offered a call of the queue, -1 none */
+    acd_oq *waiting;
+} equeue_t;
+
+/* A call class as the façade gave it (interned: the same requirement and
+ * channel give the same id, found by a linear scan at acd_engine_class,
+ * O(classes x requirement)); its id is the core's class id. */
+typedef struct {
+    int nreq;
+    int *skill;
+    int *minimum;
+    int channel;
+} eclass_t;
+
+/* One of an agent's sessions (AgentRecord.sessions): a call it rings with,
+ * talks on or wraps up. An agent's sessions are kept in an array in the
+ * order they were made (Python's dict order, which logout walks), removed
+ * with a memmove: O(s) for s sessions, at most 64 by the core's limit. */
+typedef struct {
+    int64_t call;   /* the call's sequence number */
+    int channel;
+    int queue;      /* the call's queue when it was offered (wrap-up's) */
+    int state;      /* ES_* */
+    int64_t wrap_tseq; /* ES_WRAP: its deadline's scheduling number */
+} esess_t;
+
+/* An agent (AgentRecord), by index. `profiled` once it has logged in (the
+ * core knows it); a named agent (a preferred agent never logged in) has a
+ * zeroed entry. cap and excl are kept for check() only. */
+typedef struct {
+    int profiled;
+    int order;
+    int logged_in, paused, pending_logout;
+    int misses;
+    int cap[ACD_NCH];
+    unsigned excl;
+    double not_before, idle_since, talk_time, last_call_end;
+    double calls_taken;
+    int has_wake;     /* wake_at is not None */
+    double wake_at;
+    int64_t wake_timer; /* -1: none */
+    int nsess, capsess;
+    esess_t *sess;
+} eagent_t;
+
+/* A live call (CallRecord), in a slab of entries reused through a free
+ * list (`next_free`); found by sequence number through the engine's hash
+ * map. Its ringing offers, in offer order: one agent is kept in `one`;
+ * ring-all's longer lists in `many` (capacity `capmany`, kept when the
+ * entry is reused), which `inmany` says is in use. */
+typedef struct {
+    int used;
+    int next_free;
+    int64_t seq;
+    int queue, cls, channel, state; /* state: ACD_C_* */
+    int slot;   /* core slot while waiting, -1 else */
+    int oqh;    /* handle in its queue's `waiting`, -1 else */
+    int preferred; /* agent index or -1 */
+    int agent;     /* connected: the agent, -1 else */
+    double key[ACD_KEYLEN];
+    double arrived, entered, preferred_until, offered_at, answered_at;
+    int has_recheck;
+    double recheck_at;
+    int64_t recheck_timer; /* -1: none */
+    int64_t ring_round;
+    int noffers, inmany, capmany;
+    int one;
+    int *many;
+} ecall_t;
+
+struct acd_engine {
+    acd_core *core;
+    acd_heap *heap;
+    acd_rng rng;
+    double now;
+    int64_t next_seq; /* the next arrival's sequence number */
+    int64_t completed, abandoned, rejected;
+    int broken; /* nonzero (a code) once an allocation failed mid-event */
+    int err;    /* the first failure of the running event (sticky) */
+
+    int nq;
+    equeue_t *q;
+    int ncls, capcls;
+    eclass_t *cls;
+
+    int na, capa;
+    eagent_t *a;
+
+    /* Calls: the slab, and seq -> slab index by open addressing (linear
+     * probing, at most half full, backward-shift deletion): O(1) expected. */
+    int nc, capc, free_call, live;
+    ecall_t *c;
+    int caphash;
+    int *hash; /* slab index, -1 empty */
+
+    /* core slot -> slab index, -1 for a slot holding no call of ours. */
+    int capslot;
+    int *slot_call;
+
+    /* The actions of the running (or last) event. */
+    int nact, capact;
+    acd_action *act;
+
+    /* Scratch for the core: route_call's answer (capacity capout) and a
+     * sync's sessions (capsync). */
+    int capout;
+    int *out_agent;
+    long long *out_weight;
+    int capsync;
+    long long *sync_seq;
+    int *sync_ch;
+    /* Scratch of one handler at a time (never nested): the agents a ring
+     * timeout, an answer or an abandon releases, the calls a logout puts
+     * back, an agent's scan list at login. */
+    int captmp;
+    int *tmp;
+};
+
+/* ------------------------------------------------- shared, acd_engine.c */
+
+ACD_ENGINE_HIDDEN int eng_grow(void **arr, int *cap, int need, size_t size);
+ACD_ENGINE_HIDDEN int call_find(const acd_engine *e, int64_t seq);
+ACD_ENGINE_HIDDEN int call_new(acd_engine *e, int64_t seq); /* reserve first */
+ACD_ENGINE_HIDDEN int call_reserve(acd_engine *e);
+ACD_ENGINE_HIDDEN void call_delete(acd_engine *e, int ci);
+ACD_ENGINE_HIDDEN int agent_reserve(acd_engine *e, int agent);
+ACD_ENGINE_HIDDEN int timer_live(const acd_engine *e, const acd_deadline *d);
+ACD_ENGINE_HIDDEN int *offers_of(ecall_t *c);
+
+/* ------------------------------------------ shared, acd_engine_events.c */
+
+ACD_ENGINE_HIDDEN int agent_available(const eagent_t *a, double now);
+
+#endif

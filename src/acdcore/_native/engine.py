@@ -1,0 +1,310 @@
+"""The Python face of the C engine (``acd_engine.h``; internal).
+
+:class:`NativeEngine` is a thin wrapper: numbers in, action tuples out, one
+C call per event. It checks nothing the engine checks itself (states,
+indices, instants): a refused event raises :class:`EngineRefused` with the
+engine's code and changes nothing. Identity is the engine's: a queue is its
+index in the configuration, an agent the index the caller gives it, a call
+its arrival sequence number.
+
+Every action is a tuple ``(kind, reason, call, agent, queue, n, x, y)`` of
+the fields of ``acd_action`` (see :data:`ACTION_KINDS` and :data:`REASONS`
+for the names of kinds and reasons).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from .core import NativeError, load
+
+__all__ = [
+    "ACTION_KINDS",
+    "CALL_STATES",
+    "CODES",
+    "REASONS",
+    "EngineRefused",
+    "NativeEngine",
+]
+
+Action = tuple[int, int, int, int, int, int, float, float]
+"""``(kind, reason, call, agent, queue, n, x, y)``."""
+
+ACTION_KINDS = {1: "offer", 2: "queued", 3: "cancel", 4: "reject", 5: "pause"}
+"""Action kinds (ACD_A_*) by number."""
+
+REASONS = {
+    1: "arrived",
+    2: "ring-timeout",
+    3: "declined",
+    4: "answered-elsewhere",
+    5: "agent-logged-out",
+    6: "caller-abandoned",
+    7: "queue-full",
+}
+"""Queued's and CancelOffer's reason strings (ACD_R_*) by number."""
+
+CALL_STATES = {1: "waiting", 2: "ringing", 3: "connected"}
+"""Call states (ACD_C_*) by number."""
+
+CODES = {
+    -1: "out of memory",
+    -2: "index out of range",
+    -3: "malformed argument",
+    -4: "bad state",
+    -10: "unknown call",
+    -11: "unknown agent",
+    -12: "call state",
+    -13: "agent state",
+    -14: "no such offer",
+    -15: "a deadline is due",
+    -16: "time went backwards",
+}
+"""The engine's return codes (ACD_E*) by number."""
+
+_N = 624
+
+
+class EngineRefused(NativeError):
+    """The engine refused an event or a read; ``code`` is its ACD_E* code
+    (see :data:`CODES`). Nothing changed."""
+
+    def __init__(self, code: int, what: str = "") -> None:
+        self.code = code
+        detail = f"{what}: " if what else ""
+        super().__init__(f"native engine: {detail}{CODES.get(code, 'error')} ({code})")
+
+
+def _padded_key(key: Sequence[float]) -> list[float]:
+    out = [float(x) for x in key]
+    if len(out) > 6:
+        raise EngineRefused(-3, "a sort key holds at most 6 numbers")
+    out.extend([-math.inf] * (6 - len(out)))
+    return out
+
+
+class NativeEngine:
+    """One C engine: a distributor's dynamic state over ``nqueues`` queues,
+    its clock at ``start``, drawing from a copy of ``rng``'s state (``rng``
+    itself is not advanced; :meth:`rng_state` gives the engine's).
+
+    Each event costs what its handler costs in C plus O(actions) to build
+    the returned tuples.
+    """
+
+    def __init__(self, nqueues: int, start: float, rng: random.Random) -> None:
+        mod = load()
+        self.ffi = ffi = mod.ffi
+        self.lib = lib = mod.lib
+        state = rng.getstate()
+        words = ffi.new("uint32_t[]", list(state[1][:_N]))
+        eng = lib.acd_engine_new(nqueues, float(start), words, state[1][_N])
+        if eng == ffi.NULL:
+            raise NativeError("native engine: could not create (bad argument or out of memory)")
+        self.eng = ffi.gc(eng, lib.acd_engine_free)
+        self._nact = ffi.new("int *")
+        self._when = ffi.new("double *")
+        self._i4 = ffi.new("int[4]")
+        self._l4 = ffi.new("int64_t[4]")
+        self._key = ffi.new("double[6]")
+
+    # ------------------------------------------------------- configuration
+
+    def queue(
+        self,
+        q: int,
+        strategy: int,
+        ring_timeout: float,
+        wrap_up: float,
+        max_length: int | None,
+        preferred_wait: float,
+        no_answer_delay: float,
+        auto_pause_after: int | None,
+    ) -> None:
+        """Configure queue ``q`` (strategy numbered as core.STRATEGIES)."""
+        self._ok(
+            self.lib.acd_engine_queue(
+                self.eng,
+                q,
+                strategy,
+                float(ring_timeout),
+                float(wrap_up),
+                -1 if max_length is None else max_length,
+                float(preferred_wait),
+                float(no_answer_delay),
+                -1 if auto_pause_after is None else auto_pause_after,
+            ),
+            "queue",
+        )
+
+    def klass(self, skills: Sequence[int], minimums: Sequence[int], channel: int) -> int:
+        """The id of the call class (requirement, channel); the same id for
+        the same class."""
+        ffi = self.ffi
+        return self._ok(
+            self.lib.acd_engine_class(
+                self.eng,
+                len(skills),
+                ffi.new("int[]", list(skills) or [0]),
+                ffi.new("int[]", list(minimums) or [0]),
+                channel,
+            ),
+            "class",
+        )
+
+    def name_agent(self, agent: int) -> None:
+        """Reserve an agent index before its first login (a preferred agent)."""
+        self._ok(self.lib.acd_engine_name_agent(self.eng, agent), "name_agent")
+
+    # -------------------------------------------------------------- events
+
+    def login(
+        self,
+        now: float,
+        agent: int,
+        order: int,
+        skills: Sequence[tuple[int, int]],
+        cap: Sequence[int],
+        excl: int,
+        memberships: Sequence[tuple[int, float, float, float, int]],
+    ) -> list[Action]:
+        """AgentLoggedIn: skills as (skill id, level); cap per channel
+        index (8 ints); memberships (queue, priority, delay, position,
+        weight) in the profile's order."""
+        ffi = self.ffi
+        if len(cap) != 8:
+            raise EngineRefused(-3, "login: cap must hold 8 capacities")
+        return self._run(
+            self.lib.acd_engine_login(
+                self.eng,
+                float(now),
+                agent,
+                order,
+                len(skills),
+                ffi.new("int[]", [s for s, _ in skills] or [0]),
+                ffi.new("int[]", [lv for _, lv in skills] or [0]),
+                ffi.new("int[]", list(cap)),
+                excl,
+                len(memberships),
+                ffi.new("int[]", [m[0] for m in memberships] or [0]),
+                ffi.new("double[]", [float(m[1]) for m in memberships] or [0.0]),
+                ffi.new("double[]", [float(m[2]) for m in memberships] or [0.0]),
+                ffi.new("double[]", [float(m[3]) for m in memberships] or [0.0]),
+                ffi.new("long long[]", [m[4] for m in memberships] or [0]),
+            ),
+            "login",
+        )
+
+    def logout(self, now: float, agent: int) -> list[Action]:
+        return self._run(self.lib.acd_engine_logout(self.eng, float(now), agent), "logout")
+
+    def pause(self, now: float, agent: int) -> list[Action]:
+        return self._run(self.lib.acd_engine_pause(self.eng, float(now), agent), "pause")
+
+    def resume(self, now: float, agent: int) -> list[Action]:
+        return self._run(self.lib.acd_engine_resume(self.eng, float(now), agent), "resume")
+
+    def arrive(
+        self, now: float, queue: int, cls: int, key: Sequence[float], preferred: int
+    ) -> tuple[int, list[Action]]:
+        """CallArrived: the call's sequence number and the actions. ``key``
+        is the policy's sort key (padded with -inf to 6 numbers)."""
+        buf = self._key
+        for i, x in enumerate(_padded_key(key)):
+            buf[i] = x
+        seq = self.lib.acd_engine_arrive(self.eng, float(now), queue, cls, buf, preferred)
+        if seq < 0:
+            raise EngineRefused(int(seq), "arrive")
+        return int(seq), self._actions()
+
+    def abandon(self, now: float, call: int) -> list[Action]:
+        return self._run(self.lib.acd_engine_abandon(self.eng, float(now), call), "abandon")
+
+    def answer(self, now: float, call: int, agent: int) -> list[Action]:
+        return self._run(self.lib.acd_engine_answer(self.eng, float(now), call, agent), "answer")
+
+    def decline(self, now: float, call: int, agent: int) -> list[Action]:
+        return self._run(self.lib.acd_engine_decline(self.eng, float(now), call, agent), "decline")
+
+    def end(self, now: float, call: int) -> list[Action]:
+        return self._run(self.lib.acd_engine_end(self.eng, float(now), call), "end")
+
+    def advance(self, now: float) -> list[Action]:
+        """Move the clock to ``now``, firing every deadline due by then."""
+        return self._run(self.lib.acd_engine_advance(self.eng, float(now)), "advance")
+
+    # --------------------------------------------------------------- reads
+
+    def next_deadline(self) -> float | None:
+        if self.lib.acd_engine_next_deadline(self.eng, self._when):
+            return float(self._when[0])
+        return None
+
+    @property
+    def now(self) -> float:
+        return float(self.lib.acd_engine_now(self.eng))
+
+    @property
+    def next_seq(self) -> int:
+        return int(self.lib.acd_engine_next_seq(self.eng))
+
+    def call(self, seq: int) -> tuple[int, int, int, int] | None:
+        """A live call's (state, queue, agent, noffers), or None."""
+        i = self._i4
+        rc = self.lib.acd_engine_call(self.eng, seq, i, i + 1, i + 2, i + 3)
+        if rc == -10:
+            return None
+        self._ok(rc, "call")
+        return (int(i[0]), int(i[1]), int(i[2]), int(i[3]))
+
+    def agent(self, i: int) -> tuple[bool, bool, bool, int]:
+        """(logged_in, paused, pending_logout, sessions)."""
+        b = self._i4
+        rc = self._ok(self.lib.acd_engine_agent(self.eng, i, b, b + 1, b + 2), "agent")
+        return (rc == 1, bool(b[0]), bool(b[1]), int(b[2]))
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """(live, completed, abandoned, rejected)."""
+        v = self._l4
+        self._ok(self.lib.acd_engine_counts(self.eng, v, v + 1, v + 2, v + 3), "counts")
+        return (int(v[0]), int(v[1]), int(v[2]), int(v[3]))
+
+    def rng_state(self) -> tuple[Any, ...]:
+        """The generator's state, as random.Random.setstate takes it."""
+        words = self.ffi.new("uint32_t[]", _N)
+        index = self.ffi.new("int *")
+        self._ok(self.lib.acd_engine_rng_state(self.eng, words, index), "rng_state")
+        return (3, (*words, int(index[0])), None)
+
+    def last_actions(self) -> list[Action]:
+        """The actions of the last event or advance that was not refused
+        (the engine's buffer, which a refused event leaves as it was)."""
+        return self._actions()
+
+    def check(self) -> None:
+        """Raise AssertionError (with the code) unless every invariant holds."""
+        rc = self.lib.acd_engine_check(self.eng)
+        if rc != 0:
+            raise AssertionError(f"native engine: invariant {rc} broken")
+
+    # ----------------------------------------------------------- internals
+
+    def _ok(self, rc: int, what: str) -> int:
+        if rc < 0:
+            raise EngineRefused(int(rc), what)
+        return int(rc)
+
+    def _run(self, rc: int, what: str) -> list[Action]:
+        if rc < 0:
+            raise EngineRefused(int(rc), what)
+        return self._actions()
+
+    def _actions(self) -> list[Action]:
+        ptr = self.lib.acd_engine_actions(self.eng, self._nact)
+        return [
+            (a.kind, a.reason, a.call, a.agent, a.queue, a.n, a.x, a.y)
+            for a in (ptr[i] for i in range(self._nact[0]))
+        ]
