@@ -437,6 +437,16 @@ def test_multi_channel_capacity_and_exclusive_voice() -> None:
     t.advance(40.0)
 
 
+def test_an_agent_taking_more_than_64_calls_at_once() -> None:
+    """route_agent's loop continues past the core's 64 calls per answer."""
+    t = Twin([QueueConfig("q", ring_timeout=50.0)])
+    for k in range(90):
+        t.arrive(float(k // 10), f"m{k}", "q", channel=Channel.CHAT)
+    rows = t.login(10.0, "bulk", capacity={Channel.CHAT: 100}, exclusive=frozenset())
+    assert [r[2] for r in rows] == [f"m{k}" for k in range(90)]
+    t.advance(100.0)
+
+
 @pytest.mark.parametrize("strategy", list(Strategy))
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_walk(strategy: Strategy, seed: int) -> None:

@@ -1,0 +1,217 @@
+/* valgrind driver for the engine (acd_engine.c, acd_engine_events.c and
+ * what they own: the core, the deadline heap, the generator, the queues'
+ * treaps): random events, valid and not, over queues of every strategy,
+ * with ring-all lists, multi-channel agents, an agent taking more than 64
+ * calls in one go, logouts and re-logins; acd_engine_check() all along;
+ * refusals with their codes; then free. Prints a checksum of the actions. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "acd_engine.h"
+#include "acd_native.h"
+
+#define NQ 9 /* one queue per strategy */
+#define NA 24
+#define MAXLIVE 4096
+
+static uint64_t state = 88172645463325252ULL;
+
+static unsigned next(unsigned n)
+{
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return (unsigned)(state % n);
+}
+
+static int64_t live[MAXLIVE];
+static int nlive;
+static long long checksum;
+/* The agent last offered each call (by seq modulo the table: a guess). */
+static int64_t rung_call[8192];
+static int rung_agent[8192];
+
+static void forget_dead(acd_engine *e)
+{
+    int k = 0, st, q, ag, no;
+    for (int i = 0; i < nlive; i++)
+        if (acd_engine_call(e, live[i], &st, &q, &ag, &no) == ACD_OK)
+            live[k++] = live[i];
+    nlive = k;
+}
+
+static void take_actions(acd_engine *e)
+{
+    int n;
+    const acd_action *a = acd_engine_actions(e, &n);
+    for (int i = 0; i < n; i++) {
+        checksum += a[i].kind * 7 + a[i].reason * 3 + a[i].call + a[i].agent + a[i].queue + a[i].n;
+        if (a[i].kind == ACD_A_OFFER) {
+            rung_call[a[i].call & 8191] = a[i].call;
+            rung_agent[a[i].call & 8191] = a[i].agent;
+        }
+    }
+}
+
+static int login(acd_engine *e, double now, int agent)
+{
+    int skill[2] = {0, 1}, level[2] = {(int)next(4), (int)next(4)};
+    int cap[8] = {1, (int)next(3), 0, 0, 0, 0, 0, 0};
+    int mq[NQ];
+    double prio[NQ], delay[NQ], pos[NQ];
+    long long weight[NQ];
+    int nmem = 1 + (int)next(3);
+    int first = (int)next(NQ);
+    for (int i = 0; i < nmem; i++) {
+        mq[i] = (first + i * 2) % NQ;
+        prio[i] = next(2);
+        delay[i] = next(4) == 0 ? 1.5 : 0.0;
+        pos[i] = next(5);
+        weight[i] = 1 + next(5);
+    }
+    if (agent == 0) { /* the bulk taker: 100 chats at once */
+        cap[1] = 100;
+        nmem = 1;
+        mq[0] = 0;
+        delay[0] = 0;
+    }
+    return acd_engine_login(e, now, agent, agent, 2, skill, level, cap, next(2) ? 1u : 0u, nmem,
+                            mq, prio, delay, pos, weight);
+}
+
+int main(void)
+{
+    uint32_t words[624];
+    words[0] = 19650218U;
+    for (int i = 1; i < 624; i++)
+        words[i] = 1812433253U * (words[i - 1] ^ (words[i - 1] >> 30)) + (uint32_t)i;
+    if (acd_engine_new(0, 0.0, words, 624) != NULL || acd_engine_new(1, NAN, words, 624) != NULL ||
+        acd_engine_new(1, 0.0, words, 625) != NULL)
+        return 1;
+    acd_engine *e = acd_engine_new(NQ, 0.0, words, 624);
+    if (!e || acd_engine_abi_version() != ACD_ENGINE_ABI)
+        return 2;
+    for (int q = 0; q < NQ; q++)
+        if (acd_engine_queue(e, q, q, 2.0 + q % 3, q % 2 ? 1.0 : 0.0, q == 3 ? 5 : -1, 1.0,
+                             q % 3 ? 0.5 : 0.0, q % 4 ? 2 : -1) != ACD_OK)
+            return 3;
+    int req_skill[1] = {0}, req_min[1] = {2};
+    int classes[4];
+    classes[0] = acd_engine_class(e, 0, NULL, NULL, 0);
+    classes[1] = acd_engine_class(e, 0, NULL, NULL, 1);
+    classes[2] = acd_engine_class(e, 1, req_skill, req_min, 0);
+    classes[3] = acd_engine_class(e, 1, req_skill, req_min, 1);
+    if (classes[0] < 0 || acd_engine_class(e, 0, NULL, NULL, 0) != classes[0])
+        return 4;
+    for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
+        if (acd_engine_name_agent(e, a) != ACD_OK)
+            return 5;
+
+    double now = 0.0;
+    long refusals = 0;
+    /* A burst of chats for the bulk taker, then its login: > 64 offers. */
+    for (int i = 0; i < 90; i++) {
+        double key[6] = {now, (double)i, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        int64_t seq = acd_engine_arrive(e, now, 0, classes[1], key, -1);
+        if (seq < 0)
+            return 6;
+        live[nlive++] = seq;
+    }
+    if (login(e, now, 0) != ACD_OK)
+        return 7;
+    take_actions(e);
+    int n;
+    acd_engine_actions(e, &n);
+    if (n != 90 || acd_engine_check(e) != ACD_OK) /* route_agent's loop went past 64 */
+        return 8;
+
+    for (int step = 0; step < 60000; step++) {
+        now += next(4) * 0.5;
+        double due;
+        if (acd_engine_next_deadline(e, &due) && due <= now) {
+            if (acd_engine_advance(e, now) != ACD_OK)
+                return 9;
+            take_actions(e);
+            forget_dead(e);
+            continue;
+        }
+        unsigned pick = next(100);
+        int rc = ACD_OK;
+        int agent = (int)next(NA + 2);
+        int st = 0, q = 0, ag = -1, no = 0;
+        int64_t call = nlive ? live[next((unsigned)nlive)] : 12345;
+        int have = nlive && acd_engine_call(e, call, &st, &q, &ag, &no) == ACD_OK;
+        if (have && next(4) && rung_call[call & 8191] == call)
+            agent = rung_agent[call & 8191];
+        if (pick < 30) {
+            int queue = (int)next(NQ);
+            double key[6] = {-(double)next(3), now, (double)acd_engine_next_seq(e),
+                             -INFINITY, -INFINITY, -INFINITY};
+            int preferred = next(5) == 0 ? (int)next(NA + 2) : -1;
+            int64_t seq = acd_engine_arrive(e, now, queue, classes[next(4)], key, preferred);
+            if (seq < 0)
+                return 10;
+            int s2, q2, a2, n2;
+            if (acd_engine_call(e, seq, &s2, &q2, &a2, &n2) == ACD_OK && nlive < MAXLIVE)
+                live[nlive++] = seq;
+        } else if (pick < 42) {
+            int paused, pending, sess;
+            int in = acd_engine_agent(e, agent, &paused, &pending, &sess);
+            rc = in == 1 ? acd_engine_logout(e, now, agent) : login(e, now, agent);
+            if (agent >= NA && in == 0)
+                rc = ACD_OK; /* fine either way */
+        } else if (pick < 48) {
+            rc = next(2) ? acd_engine_pause(e, now, agent) : acd_engine_resume(e, now, agent);
+        } else if (pick < 60 && have && st == ACD_C_RINGING) {
+            rc = acd_engine_answer(e, now, call, agent); /* often not the one rung */
+        } else if (pick < 70 && have && st == ACD_C_RINGING) {
+            rc = acd_engine_decline(e, now, call, agent);
+        } else if (pick < 85 && have) {
+            rc = st == ACD_C_CONNECTED ? acd_engine_end(e, now, call)
+                                       : acd_engine_abandon(e, now, call);
+        } else if (pick < 88) {
+            rc = acd_engine_abandon(e, now, 1000000 + step);
+            if (rc != ACD_EUNKNOWN_CALL)
+                return 11;
+        } else {
+            rc = acd_engine_advance(e, now);
+        }
+        if (rc < 0) {
+            if (rc != ACD_EUNKNOWN_AGENT && rc != ACD_EAGENT_STATE && rc != ACD_ENO_OFFER &&
+                rc != ACD_EUNKNOWN_CALL && rc != ACD_ECALL_STATE)
+                return 12;
+            refusals++;
+        } else {
+            take_actions(e);
+        }
+        forget_dead(e);
+        if (step % 500 == 0 && acd_engine_check(e) != ACD_OK) {
+            printf("check %d at step %d\n", acd_engine_check(e), step);
+            return 13;
+        }
+    }
+    /* Refusals at the boundary, with their codes. */
+    double key[6] = {0, 0, 0, 0, 0, NAN};
+    if (acd_engine_advance(e, now - 1.0) != ACD_EBACKWARDS ||
+        acd_engine_advance(e, INFINITY) != ACD_EARG ||
+        acd_engine_arrive(e, now, NQ, classes[0], key, -1) != ACD_EINDEX ||
+        acd_engine_arrive(e, now, 0, classes[0], key, -1) != ACD_EARG ||
+        acd_engine_pause(e, now, -1) != ACD_EINDEX || acd_engine_queue(e, 0, 0, 0.0, 0, -1, 0, 0, -1) != ACD_EARG)
+        return 14;
+    double due;
+    if (acd_engine_next_deadline(e, &due) && acd_engine_pause(e, due + 1.0, 0) != ACD_EDUE)
+        return 15;
+    if (acd_engine_advance(e, now + 1000.0) != ACD_OK || acd_engine_check(e) != ACD_OK)
+        return 16;
+    int64_t nlv, done, gone, rej;
+    uint32_t back[624];
+    int index;
+    if (acd_engine_counts(e, &nlv, &done, &gone, &rej) != ACD_OK ||
+        acd_engine_rng_state(e, back, &index) != ACD_OK)
+        return 17;
+    printf("live %lld completed %lld abandoned %lld rejected %lld refusals %ld checksum %lld\n",
+           (long long)nlv, (long long)done, (long long)gone, (long long)rej, refusals, checksum);
+    acd_engine_free(e);
+    acd_engine_free(NULL);
+    return 0;
+}
