@@ -336,6 +336,25 @@ def _ringing_agent(t: Twin, call_id: str) -> int:
     return t.aidx[t.py._calls[call_id].offers[0]]
 
 
+def test_round_robin_and_linear_with_several_agents_free() -> None:
+    queues = [
+        QueueConfig("rr", strategy=Strategy.ROUND_ROBIN),
+        QueueConfig("lin", strategy=Strategy.LINEAR),
+    ]
+    t = Twin(queues)
+    for i in range(4):
+        mems = {"rr": QueueMembership(), "lin": QueueMembership(position=(7 * i) % 4)}
+        t.login(0.0, f"a{i}", queues=mems)
+    taken = []
+    for k in range(10):
+        rows = t.arrive(1.0 + k, f"c{k}", "rr" if k < 6 else "lin")
+        who = next(r[3] for r in rows if r[0] == "offer")
+        taken.append(who)
+        t.answer(1.0 + k, f"c{k}", str(who))
+        t.end(1.5 + k, f"c{k}")
+    assert taken[:6] == ["a0", "a1", "a2", "a3", "a0", "a1"]
+
+
 def test_no_answer_delay_and_auto_pause() -> None:
     policy = NoAnswerPolicy(delay=7.0, auto_pause_after=2, pause_reason="missed")
     t = Twin([QueueConfig("q", ring_timeout=4.0, no_answer=policy)])
