@@ -59,20 +59,22 @@ def is_available(agent: AgentRecord, now: float) -> bool:
     )
 
 
-def on_agent_logged_in(d: Distributor, ev: AgentLoggedIn, validate: bool) -> None:
+def check_agent_logged_in(d: Distributor, ev: AgentLoggedIn) -> AgentProfile:
     profile = ev.profile
-    if validate:
-        if not isinstance(profile, AgentProfile):
-            raise InvalidValue(f"AgentLoggedIn.profile must be an AgentProfile, got {profile!r}")
-        known = d._agents.get(profile.agent_id)
-        if known is not None and known.logged_in:
-            raise InvalidAgentState(
-                f"agent {profile.agent_id!r} is already logged in ({known.state().value})"
-            )
-        for qname in profile.queues:
-            if qname not in d._queues:
-                raise UnknownQueue(f"agent {profile.agent_id!r} serves unknown queue {qname!r}")
-        return
+    if not isinstance(profile, AgentProfile):
+        raise InvalidValue(f"AgentLoggedIn.profile must be an AgentProfile, got {profile!r}")
+    known = d._agents.get(profile.agent_id)
+    if known is not None and known.logged_in:
+        raise InvalidAgentState(
+            f"agent {profile.agent_id!r} is already logged in ({known.state().value})"
+        )
+    for qname in profile.queues:
+        if qname not in d._queues:
+            raise UnknownQueue(f"agent {profile.agent_id!r} serves unknown queue {qname!r}")
+    return profile
+
+
+def apply_agent_logged_in(d: Distributor, ev: AgentLoggedIn, profile: AgentProfile) -> None:
     agent = d._agents.get(profile.agent_id)
     if agent is None:
         agent = AgentRecord(agent_id=profile.agent_id, order=len(d._agents), profile=profile)
@@ -93,17 +95,18 @@ def on_agent_logged_in(d: Distributor, ev: AgentLoggedIn, validate: bool) -> Non
     _routing.route_agent(d, agent)
 
 
-def on_agent_logged_out(d: Distributor, ev: AgentLoggedOut, validate: bool) -> None:
-    if validate:
-        agent = known_agent(d, ev.agent_id)
-        if not agent.logged_in:
-            raise InvalidAgentState(f"agent {ev.agent_id!r} is not logged in")
-        if agent.pending_logout:
-            raise InvalidAgentState(
-                f"agent {ev.agent_id!r} is already logging out (waiting for its calls to end)"
-            )
-        return
-    agent = d._agents[ev.agent_id]
+def check_agent_logged_out(d: Distributor, ev: AgentLoggedOut) -> AgentRecord:
+    agent = known_agent(d, ev.agent_id)
+    if not agent.logged_in:
+        raise InvalidAgentState(f"agent {ev.agent_id!r} is not logged in")
+    if agent.pending_logout:
+        raise InvalidAgentState(
+            f"agent {ev.agent_id!r} is already logging out (waiting for its calls to end)"
+        )
+    return agent
+
+
+def apply_agent_logged_out(d: Distributor, ev: AgentLoggedOut, agent: AgentRecord) -> None:
     requeued: list[CallRecord] = []
     for session in list(agent.sessions.values()):
         if session.state is SessionState.RINGING:
@@ -121,27 +124,29 @@ def on_agent_logged_out(d: Distributor, ev: AgentLoggedOut, validate: bool) -> N
         _queueing.requeue(d, call, "agent-logged-out")
 
 
-def on_agent_paused(d: Distributor, ev: AgentPaused, validate: bool) -> None:
-    if validate:
-        agent = known_agent(d, ev.agent_id)
-        if not agent.logged_in:
-            raise InvalidAgentState(f"agent {ev.agent_id!r} is logged out and cannot pause")
-        if not isinstance(ev.reason, str) or not ev.reason:
-            raise InvalidValue(f"agent {ev.agent_id!r}: pause reason must be a non-empty string")
-        return
-    agent = d._agents[ev.agent_id]
+def check_agent_paused(d: Distributor, ev: AgentPaused) -> AgentRecord:
+    agent = known_agent(d, ev.agent_id)
+    if not agent.logged_in:
+        raise InvalidAgentState(f"agent {ev.agent_id!r} is logged out and cannot pause")
+    if not isinstance(ev.reason, str) or not ev.reason:
+        raise InvalidValue(f"agent {ev.agent_id!r}: pause reason must be a non-empty string")
+    return agent
+
+
+def apply_agent_paused(d: Distributor, ev: AgentPaused, agent: AgentRecord) -> None:
     agent.paused = ev.reason
     staffing(d, agent)
     refresh(d, agent)
 
 
-def on_agent_resumed(d: Distributor, ev: AgentResumed, validate: bool) -> None:
-    if validate:
-        agent = known_agent(d, ev.agent_id)
-        if agent.paused is None or not agent.logged_in:
-            raise InvalidAgentState(f"agent {ev.agent_id!r} is {agent.state().value}, not paused")
-        return
-    agent = d._agents[ev.agent_id]
+def check_agent_resumed(d: Distributor, ev: AgentResumed) -> AgentRecord:
+    agent = known_agent(d, ev.agent_id)
+    if agent.paused is None or not agent.logged_in:
+        raise InvalidAgentState(f"agent {ev.agent_id!r} is {agent.state().value}, not paused")
+    return agent
+
+
+def apply_agent_resumed(d: Distributor, ev: AgentResumed, agent: AgentRecord) -> None:
     agent.paused = None
     agent.misses = 0
     staffing(d, agent)
@@ -149,12 +154,13 @@ def on_agent_resumed(d: Distributor, ev: AgentResumed, validate: bool) -> None:
     _routing.route_agent(d, agent)
 
 
-def on_agent_skills_changed(d: Distributor, ev: AgentSkillsChanged, validate: bool) -> None:
-    if validate:
-        known_agent(d, ev.agent_id)
-        validate_skills(ev.skills, f"agent {ev.agent_id!r}")
-        return
-    agent = d._agents[ev.agent_id]
+def check_agent_skills_changed(d: Distributor, ev: AgentSkillsChanged) -> AgentRecord:
+    agent = known_agent(d, ev.agent_id)
+    validate_skills(ev.skills, f"agent {ev.agent_id!r}")
+    return agent
+
+
+def apply_agent_skills_changed(d: Distributor, ev: AgentSkillsChanged, agent: AgentRecord) -> None:
     agent.set_profile(agent.profile.with_skills(ev.skills))
     d._staff_gen += 1
     if d._nat is not None and agent.slot >= 0:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import (
     _deadlines,
@@ -58,8 +56,7 @@ if TYPE_CHECKING:
     from .distributor import Distributor
 
 
-@attrs.frozen
-class Arrival:
+class Arrival(NamedTuple):
     """What a plan decided for an arriving call (computed without mutation)."""
 
     queue: str
@@ -92,59 +89,75 @@ def exact_number(x: object) -> bool:
     return isinstance(x, float) and not math.isnan(x)
 
 
-def on_call_arrived(d: Distributor, ev: CallArrived, validate: bool) -> None:
-    if validate:
-        if ev.call_id in d._calls:
-            live = d._calls[ev.call_id]
-            raise DuplicateCall(
-                f"call {ev.call_id!r} is already live ({live.state.value} in queue {live.queue!r})"
+def exact_key(key: tuple[float, ...]) -> bool:
+    """Every element of ``key`` is one every backend compares exactly."""
+    for x in key:
+        cls = x.__class__
+        if cls is float:
+            if x != x:  # NaN
+                return False
+        elif cls is int:
+            if not -EXACT <= x <= EXACT:
+                return False
+        elif not exact_number(x):
+            return False
+    return True
+
+
+def check_call_arrived(d: Distributor, ev: CallArrived) -> Arrival:
+    """Raise if the arrival is refused; else return the plan's decision
+    (computed without mutation), which :func:`apply_call_arrived` carries out."""
+    call_id = ev.call_id
+    live = d._calls.get(call_id)
+    if live is not None:
+        raise DuplicateCall(
+            f"call {call_id!r} is already live ({live.state.value} in queue {live.queue!r})"
+        )
+    if ev.queue not in d._queues:
+        raise UnknownQueue(f"call {call_id!r}: no queue named {ev.queue!r}")
+    if ev.channel.__class__ is not Channel:
+        raise InvalidValue(f"call {call_id!r}: channel {ev.channel!r} is not a Channel")
+    # One rule whatever the queue's policy: an int within +-2**53.
+    priority = ev.priority
+    if priority.__class__ is not int or not -EXACT <= priority <= EXACT:
+        check_number(priority, f"call {call_id!r}: priority", integer=True)
+    if ev.emergency.__class__ is not bool:
+        raise InvalidValue(f"call {call_id!r}: emergency must be a bool")
+    preferred = ev.preferred_agent
+    if preferred is not None and (not isinstance(preferred, str) or not preferred):
+        raise InvalidValue(f"call {call_id!r}: preferred_agent must be a non-empty string or None")
+    for k in ev.attributes:
+        if k.__class__ is not str and not isinstance(k, str):
+            raise InvalidValue(f"call {call_id!r}: attribute name {k!r} is not a string")
+    checked = resolve_arrival(d, ev, d._call_seq)  # may raise InvalidValue
+    if checked.exit is None:
+        # The call must also be orderable in every queue it may be moved to.
+        for other in d._reachable[checked.queue]:
+            policy_key(
+                d,
+                call_id,
+                other,
+                d._call_seq,
+                float(ev.now),
+                checked.priority,
+                checked.emergency,
+                checked.attributes,
             )
-        if ev.queue not in d._queues:
-            raise UnknownQueue(f"call {ev.call_id!r}: no queue named {ev.queue!r}")
-        if not isinstance(ev.channel, Channel):
-            raise InvalidValue(f"call {ev.call_id!r}: channel {ev.channel!r} is not a Channel")
-        # One rule whatever the queue's policy: an int within +-2**53.
-        check_number(ev.priority, f"call {ev.call_id!r}: priority", integer=True)
-        if not isinstance(ev.emergency, bool):
-            raise InvalidValue(f"call {ev.call_id!r}: emergency must be a bool")
-        if ev.preferred_agent is not None and (
-            not isinstance(ev.preferred_agent, str) or not ev.preferred_agent
-        ):
-            raise InvalidValue(
-                f"call {ev.call_id!r}: preferred_agent must be a non-empty string or None"
-            )
-        for k in ev.attributes:
-            if not isinstance(k, str):
-                raise InvalidValue(f"call {ev.call_id!r}: attribute name {k!r} is not a string")
-        checked = resolve_arrival(d, ev, d._call_seq)  # may raise InvalidValue
-        if checked.exit is None:
-            # The call must also be orderable in every queue it may be moved to.
-            for other in reachable(d, checked.queue):
-                policy_key(
-                    d,
-                    ev.call_id,
-                    other,
-                    d._call_seq,
-                    float(ev.now),
-                    checked.priority,
-                    checked.emergency,
-                    checked.attributes,
-                )
-        d._decided = (ev, checked)  # the apply pass, which follows at once, reuses it
-        return
+    return checked
+
+
+def apply_call_arrived(d: Distributor, ev: CallArrived, decision: Arrival) -> None:
+    """Carry out the arrival :func:`check_call_arrived` decided."""
     now = d._now
     d._arrived += 1
     seq = d._call_seq
     d._call_seq += 1
-    decided, d._decided = d._decided, None
-    decision = decided[1] if decided is not None and decided[0] is ev else None
-    if decision is None:
-        decision = resolve_arrival(d, ev, seq)
     for src, dst, reason in decision.hops:
         _deadlines.emit(
             d, Overflow(at=now, call_id=ev.call_id, queue=src, target_queue=dst, reason=reason)
         )
-    if decision.rule is not None and decision.rule.alert is not None:
+    rule = decision.rule
+    if rule is not None and rule.alert is not None:
         _deadlines.emit(
             d,
             Alert(
@@ -152,7 +165,7 @@ def on_call_arrived(d: Distributor, ev: CallArrived, validate: bool) -> None:
                 call_id=ev.call_id,
                 queue=decision.queue,
                 rule=decision.rule_name,
-                message=decision.rule.alert,
+                message=rule.alert,
             ),
         )
     if decision.exit is not None:
@@ -168,14 +181,19 @@ def on_call_arrived(d: Distributor, ev: CallArrived, validate: bool) -> None:
         )
         return
     assert decision.key is not None
-    caller = decision.attributes.get("caller")
-    last_agent = d._callers.get(caller) if isinstance(caller, str) else None
+    attributes = decision.attributes
+    if attributes:
+        caller = attributes.get("caller")
+        last_agent = d._callers.get(caller) if isinstance(caller, str) else None
+        region = attributes.get("region")
+    else:
+        last_agent = region = None
     call = CallRecord(
         call_id=ev.call_id,
         seq=seq,
         queue=decision.queue,
         channel=ev.channel,
-        attributes=decision.attributes,
+        attributes=attributes,
         requirement=decision.requirement,
         priority=decision.priority,
         emergency=decision.emergency,
@@ -186,11 +204,12 @@ def on_call_arrived(d: Distributor, ev: CallArrived, validate: bool) -> None:
         last_agent=last_agent,
         rule=decision.rule_name,
     )
-    region = decision.attributes.get("region")
-    call.region = region if isinstance(region, str) else None
+    if region is not None:
+        call.region = region if isinstance(region, str) else None
     d._calls[call.call_id] = call
     start_stages(d, call, decision.requirement, decision.steps)
-    set_preferred(d, call, ev, decision.rule)
+    if ev.preferred_agent is not None or rule is not None:
+        set_preferred(d, call, ev, rule)
     _queueing.enter(d, call, "arrived")
 
 
@@ -201,50 +220,54 @@ def resolve_arrival(d: Distributor, ev: CallArrived, seq: int) -> Arrival:
     attributes = ev.attributes
     priority, emergency = ev.priority, ev.emergency
     queue = ev.queue
-    rule: Rule | None = None
-    rule_name = "default"
+    plan = d._plan
+    if plan is None:  # the common case: the call joins the queue it asks for
+        requirement = ev.requirement
+        if requirement is None:
+            requirement = d._queues[queue].config.requirement
+        own = policy_key(d, ev.call_id, queue, seq, now, priority, emergency, attributes)
+        return Arrival(
+            queue, None, "default", attributes, priority, emergency, requirement, (), (), None, own
+        )
+    rule = plan.decide(attributes, now)
+    rule_name = rule.name
     requirement = ev.requirement
-    steps: tuple[Step, ...] = ()
     hops: list[tuple[str, str, str]] = []
     final_exit: tuple[Exit, str] | None = None
-    plan = d._plan
-    if plan is not None:
-        rule = plan.decide(attributes, now)
-        rule_name = rule.name
-        if rule.attributes:
-            attributes = MappingProxyType({**attributes, **rule.attributes})
-        if rule.priority is not None:
-            priority = rule.priority
-        if rule.emergency is not None:
-            emergency = rule.emergency
-        if rule.requirement is not None:
-            requirement = rule.requirement
-        steps = rule.steps
-        pending: tuple[Exit, str] | None = None
-        if rule.exit is not None:
-            pending = (rule.exit, "rule")
-        else:
-            assert rule.queue is not None
-            queue = rule.queue
-        visited = {queue}
-        while True:
-            if pending is None:
-                pending = arrival_exit(d, queue, attributes, now)
-            if pending is None:
-                break
-            exit_, reason = pending
-            if exit_.kind != "queue":
-                final_exit = pending
-                break
-            assert exit_.target is not None
-            if exit_.target in visited:
-                final_exit = (Exit("reject"), "routing-loop")
-                break
-            hops.append((queue, exit_.target, reason))
-            queue = exit_.target
-            visited.add(queue)
-            requirement, steps = ev.requirement, ()
-            pending = None
+    if rule.attributes:
+        attributes = MappingProxyType({**attributes, **rule.attributes})
+    if rule.priority is not None:
+        priority = rule.priority
+    if rule.emergency is not None:
+        emergency = rule.emergency
+    if rule.requirement is not None:
+        requirement = rule.requirement
+    steps = rule.steps
+    pending: tuple[Exit, str] | None = None
+    if rule.exit is not None:
+        pending = (rule.exit, "rule")
+    else:
+        assert rule.queue is not None
+        queue = rule.queue
+    visited = {queue}
+    while True:
+        if pending is None:
+            pending = arrival_exit(d, queue, attributes, now)
+        if pending is None:
+            break
+        exit_, reason = pending
+        if exit_.kind != "queue":
+            final_exit = pending
+            break
+        assert exit_.target is not None
+        if exit_.target in visited:
+            final_exit = (Exit("reject"), "routing-loop")
+            break
+        hops.append((queue, exit_.target, reason))
+        queue = exit_.target
+        visited.add(queue)
+        requirement, steps = ev.requirement, ()
+        pending = None
     if requirement is None:
         requirement = d._queues[queue].config.requirement
     key = None
@@ -326,7 +349,7 @@ def policy_key(
         raise InvalidValue(f"call {call_id!r}: {exc}") from None
     if not key or key[-1] != seq:
         raise ConfigError(f"policy {policy.name!r} returned key {key!r} not ending in the sequence")
-    if len(key) > KEY_LENGTH or not all(exact_number(x) for x in key):
+    if len(key) > KEY_LENGTH or not exact_key(key):
         raise InvalidValue(
             f"call {call_id!r}: policy {policy.name!r} returned key {key!r}; a key holds at "
             f"most {KEY_LENGTH} numbers, integers within +-2**53 and no NaN"
@@ -437,21 +460,22 @@ def anyone_could_take(d: Distributor, call: CallRecord) -> bool:
     return False
 
 
-def on_call_abandoned(d: Distributor, ev: CallAbandoned, validate: bool) -> None:
-    if validate:
-        call = live_call(d, ev.call_id)
-        if call.state is CallState.CONNECTED:
-            raise InvalidCallState(
-                f"call {ev.call_id!r} is connected to agent {call.agent!r}; "
-                "a connected call ends with CallEnded, not CallAbandoned"
-            )
-        if call.callback:
-            raise InvalidCallState(
-                f"call {ev.call_id!r} is a callback ({call.state.value}): its caller is not "
-                "on the line and cannot abandon; an unanswered attempt is CallbackUnanswered"
-            )
-        return
-    call = d._calls[ev.call_id]
+def check_call_abandoned(d: Distributor, ev: CallAbandoned) -> CallRecord:
+    call = live_call(d, ev.call_id)
+    if call.state is CallState.CONNECTED:
+        raise InvalidCallState(
+            f"call {ev.call_id!r} is connected to agent {call.agent!r}; "
+            "a connected call ends with CallEnded, not CallAbandoned"
+        )
+    if call.callback:
+        raise InvalidCallState(
+            f"call {ev.call_id!r} is a callback ({call.state.value}): its caller is not "
+            "on the line and cannot abandon; an unanswered attempt is CallbackUnanswered"
+        )
+    return call
+
+
+def apply_call_abandoned(d: Distributor, ev: CallAbandoned, call: CallRecord) -> None:
     released: list[AgentRecord] = []
     if call.state is CallState.WAITING:
         _queueing.dequeue(d, call)
@@ -462,35 +486,36 @@ def on_call_abandoned(d: Distributor, ev: CallAbandoned, validate: bool) -> None
             e.on_left(call.queue, d._now, call.seq)
         released = _offers.release_offers(d, call, "caller-abandoned")
     _queueing.finish(d, call, CallState.ABANDONED)
-    _offers.reroute(d, released)
+    if released:
+        _offers.reroute(d, released)
 
 
-def on_call_transferred(d: Distributor, ev: CallTransferred, validate: bool) -> None:
-    if validate:
-        call = live_call(d, ev.call_id)
-        if call.state is not CallState.CONNECTED:
-            raise InvalidCallState(
-                f"call {ev.call_id!r} is {call.state.value}; only a connected call can be "
-                "transferred"
-            )
-        if ev.queue not in d._queues:
-            raise UnknownQueue(f"call {ev.call_id!r}: transfer to unknown queue {ev.queue!r}")
-        if not isinstance(ev.keep_arrival, bool):
-            raise InvalidValue(f"call {ev.call_id!r}: keep_arrival must be a bool")
-        arrived = call.arrived if ev.keep_arrival else float(ev.now)
-        for queue in (ev.queue, *reachable(d, ev.queue)):
-            policy_key(
-                d,
-                ev.call_id,
-                queue,
-                call.seq,
-                arrived,
-                call.priority,
-                call.emergency,
-                call.attributes,
-            )
-        return
-    call = d._calls[ev.call_id]
+def check_call_transferred(d: Distributor, ev: CallTransferred) -> CallRecord:
+    call = live_call(d, ev.call_id)
+    if call.state is not CallState.CONNECTED:
+        raise InvalidCallState(
+            f"call {ev.call_id!r} is {call.state.value}; only a connected call can be transferred"
+        )
+    if ev.queue not in d._queues:
+        raise UnknownQueue(f"call {ev.call_id!r}: transfer to unknown queue {ev.queue!r}")
+    if not isinstance(ev.keep_arrival, bool):
+        raise InvalidValue(f"call {ev.call_id!r}: keep_arrival must be a bool")
+    arrived = call.arrived if ev.keep_arrival else float(ev.now)
+    for queue in (ev.queue, *d._reachable[ev.queue]):
+        policy_key(
+            d,
+            ev.call_id,
+            queue,
+            call.seq,
+            arrived,
+            call.priority,
+            call.emergency,
+            call.attributes,
+        )
+    return call
+
+
+def apply_call_transferred(d: Distributor, ev: CallTransferred, call: CallRecord) -> None:
     _offers.release_agent(d, call)
     call.agent = None
     call.answered_at = None
@@ -502,6 +527,7 @@ def on_call_transferred(d: Distributor, ev: CallTransferred, validate: bool) -> 
 
 
 def live_call(d: Distributor, call_id: str) -> CallRecord:
+    """The live call ``call_id``, or raise :class:`UnknownCall`."""
     call = d._calls.get(call_id) if isinstance(call_id, str) else None
     if call is None:
         raise UnknownCall(f"no live call {call_id!r} (never arrived, or already finished)")

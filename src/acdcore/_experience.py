@@ -44,27 +44,25 @@ DEFAULT_CALLBACK = CallbackPolicy()
 """The callback policy of a queue that configures none."""
 
 
-def on_callback_requested(d: Distributor, ev: CallbackRequested, validate: bool) -> None:
-    if validate:
-        call = _calls.live_call(d, ev.call_id)
-        if call.callback:
-            raise InvalidCallState(f"call {ev.call_id!r} is already a callback")
-        if call.state is not CallState.WAITING:
-            raise InvalidCallState(
-                f"call {ev.call_id!r} is {call.state.value}; only a waiting call can "
-                "become a callback"
-            )
-        if d._queues[call.queue].config.callback is None:
-            raise InvalidCallState(
-                f"call {ev.call_id!r}: queue {call.queue!r} has no callback policy"
-            )
-        if ev.number is not None and (not isinstance(ev.number, str) or not ev.number):
-            raise InvalidValue(
-                f"call {ev.call_id!r}: callback number must be a non-empty string or None, "
-                f"got {ev.number!r}"
-            )
-        return
-    call = d._calls[ev.call_id]
+def check_callback_requested(d: Distributor, ev: CallbackRequested) -> CallRecord:
+    call = _calls.live_call(d, ev.call_id)
+    if call.callback:
+        raise InvalidCallState(f"call {ev.call_id!r} is already a callback")
+    if call.state is not CallState.WAITING:
+        raise InvalidCallState(
+            f"call {ev.call_id!r} is {call.state.value}; only a waiting call can become a callback"
+        )
+    if d._queues[call.queue].config.callback is None:
+        raise InvalidCallState(f"call {ev.call_id!r}: queue {call.queue!r} has no callback policy")
+    if ev.number is not None and (not isinstance(ev.number, str) or not ev.number):
+        raise InvalidValue(
+            f"call {ev.call_id!r}: callback number must be a non-empty string or None, "
+            f"got {ev.number!r}"
+        )
+    return call
+
+
+def apply_callback_requested(d: Distributor, ev: CallbackRequested, call: CallRecord) -> None:
     caller = call.attributes.get("caller")
     call.callback = True
     call.callback_offered = True
@@ -76,29 +74,32 @@ def on_callback_requested(d: Distributor, ev: CallbackRequested, validate: bool)
     call.max_wait_timer = -1  # a callback keeps its place past the line's maximum wait
 
 
-def on_callback_unanswered(d: Distributor, ev: CallbackUnanswered, validate: bool) -> None:
-    if validate:
-        call = _calls.live_call(d, ev.call_id)
-        if not call.callback or call.state is not CallState.RINGING:
-            what = "a callback" if call.callback else "not a callback"
-            raise InvalidCallState(
-                f"call {ev.call_id!r} is {call.state.value} and {what}; only a callback "
-                "being dialled can go unanswered"
-            )
-        return
-    callback_unanswered(d, d._calls[ev.call_id])
+def check_callback_unanswered(d: Distributor, ev: CallbackUnanswered) -> CallRecord:
+    call = _calls.live_call(d, ev.call_id)
+    if not call.callback or call.state is not CallState.RINGING:
+        what = "a callback" if call.callback else "not a callback"
+        raise InvalidCallState(
+            f"call {ev.call_id!r} is {call.state.value} and {what}; only a callback "
+            "being dialled can go unanswered"
+        )
+    return call
 
 
-def on_callback_cancelled(d: Distributor, ev: CallbackCancelled, validate: bool) -> None:
-    if validate:
-        call = _calls.live_call(d, ev.call_id)
-        if not call.callback:
-            raise InvalidCallState(
-                f"call {ev.call_id!r} is {call.state.value} and not a callback; a caller "
-                "on the line who hangs up is CallAbandoned"
-            )
-        return
-    call = d._calls[ev.call_id]
+def apply_callback_unanswered(d: Distributor, ev: CallbackUnanswered, call: CallRecord) -> None:
+    callback_unanswered(d, call)
+
+
+def check_callback_cancelled(d: Distributor, ev: CallbackCancelled) -> CallRecord:
+    call = _calls.live_call(d, ev.call_id)
+    if not call.callback:
+        raise InvalidCallState(
+            f"call {ev.call_id!r} is {call.state.value} and not a callback; a caller "
+            "on the line who hangs up is CallAbandoned"
+        )
+    return call
+
+
+def apply_callback_cancelled(d: Distributor, ev: CallbackCancelled, call: CallRecord) -> None:
     if call.state is CallState.WAITING:
         _queueing.dequeue(d, call)
     released = _offers.release_offers(d, call, "callback-cancelled")

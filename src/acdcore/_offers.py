@@ -46,11 +46,11 @@ if TYPE_CHECKING:
     from .distributor import Distributor
 
 
-def on_offer_answered(d: Distributor, ev: OfferAnswered, validate: bool) -> None:
-    if validate:
-        outstanding_offer(d, ev.call_id, ev.agent_id)
-        return
-    call = d._calls[ev.call_id]
+def check_offer_answered(d: Distributor, ev: OfferAnswered) -> CallRecord:
+    return outstanding_offer(d, ev.call_id, ev.agent_id)
+
+
+def apply_offer_answered(d: Distributor, ev: OfferAnswered, call: CallRecord) -> None:
     agent = d._agents[ev.agent_id]
     others = [aid for aid in call.offers if aid != ev.agent_id]
     call.offers = _NO_OFFERS
@@ -90,13 +90,14 @@ def on_offer_answered(d: Distributor, ev: OfferAnswered, validate: bool) -> None
         _routing.route_agent(d, other)
 
 
-def on_offer_declined(d: Distributor, ev: OfferDeclined, validate: bool) -> None:
-    if validate:
-        outstanding_offer(d, ev.call_id, ev.agent_id)
-        if not isinstance(ev.reason, str):
-            raise InvalidValue(f"OfferDeclined.reason must be a string, got {ev.reason!r}")
-        return
-    call = d._calls[ev.call_id]
+def check_offer_declined(d: Distributor, ev: OfferDeclined) -> CallRecord:
+    call = outstanding_offer(d, ev.call_id, ev.agent_id)
+    if not isinstance(ev.reason, str):
+        raise InvalidValue(f"OfferDeclined.reason must be a string, got {ev.reason!r}")
+    return call
+
+
+def apply_offer_declined(d: Distributor, ev: OfferDeclined, call: CallRecord) -> None:
     agent = d._agents[ev.agent_id]
     call.offers.remove(agent.agent_id)
     del agent.sessions[call.seq]
@@ -107,16 +108,17 @@ def on_offer_declined(d: Distributor, ev: OfferDeclined, validate: bool) -> None
     _routing.route_agent(d, agent)
 
 
-def on_call_ended(d: Distributor, ev: CallEnded, validate: bool) -> None:
-    if validate:
-        call = _calls.live_call(d, ev.call_id)
-        if call.state is not CallState.CONNECTED:
-            raise InvalidCallState(
-                f"call {ev.call_id!r} is {call.state.value}, not connected; "
-                "use CallAbandoned for a caller who hangs up before being connected"
-            )
-        return
-    call = d._calls[ev.call_id]
+def check_call_ended(d: Distributor, ev: CallEnded) -> CallRecord:
+    call = _calls.live_call(d, ev.call_id)
+    if call.state is not CallState.CONNECTED:
+        raise InvalidCallState(
+            f"call {ev.call_id!r} is {call.state.value}, not connected; "
+            "use CallAbandoned for a caller who hangs up before being connected"
+        )
+    return call
+
+
+def apply_call_ended(d: Distributor, ev: CallEnded, call: CallRecord) -> None:
     _queueing.finish(d, call, CallState.COMPLETED)
     release_agent(d, call)
 
@@ -192,7 +194,8 @@ def reroute(d: Distributor, agents: list[AgentRecord]) -> None:
 # ------------------------------------------------------------ validation
 
 
-def outstanding_offer(d: Distributor, call_id: str, agent_id: str) -> None:
+def outstanding_offer(d: Distributor, call_id: str, agent_id: str) -> CallRecord:
+    """The live call ``call_id`` that rings agent ``agent_id``, or raise."""
     call = _calls.live_call(d, call_id)
     _agents.known_agent(d, agent_id)
     if call.state is not CallState.RINGING or agent_id not in call.offers:
@@ -201,6 +204,7 @@ def outstanding_offer(d: Distributor, call_id: str, agent_id: str) -> None:
             f"call {call_id!r} is {call.state.value} (ringing {ringing}); "
             f"no offer to agent {agent_id!r} is outstanding"
         )
+    return call
 
 
 # ------------------------------------------------------------- mechanics

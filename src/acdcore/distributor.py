@@ -23,9 +23,10 @@ Decision rules (all deterministic):
 
 Where each rule lives. This module is the façade: construction and
 configuration checks, the clock, and the two entry points (``handle`` checks an
-event and runs its handler twice, once to validate and once to apply;
-``advance`` fires due deadlines). The rules are functions over the
-distributor's state, one module per concept:
+event, then runs its type's two handlers: a check, which raises for a bad
+event and changes nothing, and an apply, given what the check found, which
+changes the state and never raises; ``advance`` fires due deadlines). The
+rules are functions over the distributor's state, one module per concept:
 
 - ``_calls``: arrivals (plan rules, exits, stages, preferred agent), abandons, transfers;
 - ``_offers``: offers, answers, declines and ring timeouts, call ends, agent release;
@@ -44,7 +45,7 @@ import heapq
 import random
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
@@ -228,8 +229,9 @@ class Distributor:
         self._arrived = 0
         self._actions: list[Action] = []
         self._plain_stages: dict[SkillRequirement, tuple[Stage, ...]] = {}
-        # The arrival decision of the validate pass, for its apply pass.
-        self._decided: tuple[CallArrived, _calls.Arrival] | None = None
+        # Queues a call in each queue may be moved to by queue exits
+        # (configuration only: checked at arrival and transfer).
+        self._reachable = {name: tuple(_calls.reachable(self, name)) for name in records}
 
     # ------------------------------------------------------------------ time
 
@@ -290,44 +292,41 @@ class Distributor:
         :class:`~acdcore.errors.AdvanceRequired` if a deadline is due at or
         before ``event.now``: call :meth:`advance` first.
         """
-        if not isinstance(event, Event):
-            raise InvalidValue(f"not an acdcore event: {event!r}")
-        check_instant(event.now, f"{type(event).__name__}.now")
-        if event.now < self._now:
+        entry = _HANDLERS.get(event.__class__)
+        if entry is None:
+            _refuse(self, event)  # not an event this distributor handles: raises
+        check, apply, fields = entry
+        now = event.now
+        if now.__class__ is not float or now - now != 0.0:  # else a finite float
+            check_instant(now, f"{type(event).__name__}.now")
+        if now < self._now:
             raise TimeWentBackwards(
-                f"{type(event).__name__} at {event.now!r} is before the distributor's "
-                f"clock {self._now!r}"
+                f"{type(event).__name__} at {now!r} is before the distributor's clock {self._now!r}"
             )
-        due = self.next_deadline()
-        if due is not None and due <= event.now:
+        timers = self._timers
+        if timers and timers[0][0] <= now:
             raise AdvanceRequired(
-                f"{type(event).__name__} at {event.now!r}: a deadline is due at {due!r}; "
-                f"call advance({event.now!r}) first"
+                f"{type(event).__name__} at {now!r}: a deadline is due at {timers[0][0]!r}; "
+                f"call advance({now!r}) first"
             )
-        handler, fields = _HANDLERS.get(type(event), (None, _ID_FIELDS))
         for field in fields:
-            value = getattr(event, field, None)
-            if value is None and not hasattr(event, field):
-                continue
-            if not isinstance(value, str) or not value:
-                raise InvalidValue(
-                    f"{type(event).__name__}.{field} must be a non-empty string, got {value!r}"
-                )
-        if handler is None:
-            raise InvalidValue(f"no handler for event type {type(event).__name__}")
-        handler(self, event, validate=True)
+            value = getattr(event, field)
+            if value.__class__ is not str or not value:
+                _check_id(event, field, value)
+        # The check raises for a bad event and changes nothing; what it found
+        # (the call, the agent, the arrival's decision) goes to the apply.
+        found = check(self, event)
         self._actions = []
-        self._now = float(event.now)
-        handler(self, event, validate=False)
-        _queueing.update_surge(self)
+        self._now = float(now)
+        apply(self, event, found)
+        if self._plan is not None:
+            _queueing.update_surge(self)
         if self._ests:
             _estimates.sample(self)
-        _deadlines.drop_dead_timers(self)
+        if self._timers:
+            _deadlines.drop_dead_timers(self)
         out, self._actions = self._actions, []
         return out
-
-    # Each _on_* handler runs twice: once with validate=True, which must only
-    # raise and never mutate, then with validate=False, which must not raise.
 
     @property
     def queues(self) -> Mapping[str, QueueConfig]:
@@ -446,23 +445,76 @@ class Distributor:
 # The id fields ``handle`` checks are non-empty strings, in this order.
 _ID_FIELDS = ("call_id", "agent_id", "queue")
 
-# Each event type's handler, and the id fields it has (checked before it runs).
-_HANDLERS: dict[type[Event], tuple[Any, tuple[str, ...]]] = {
-    tp: (handler, tuple(f for f in _ID_FIELDS if f in attrs.fields_dict(tp)))
-    for tp, handler in (
-        (CallArrived, _calls.on_call_arrived),
-        (CallAbandoned, _calls.on_call_abandoned),
-        (OfferAnswered, _offers.on_offer_answered),
-        (OfferDeclined, _offers.on_offer_declined),
-        (CallEnded, _offers.on_call_ended),
-        (CallTransferred, _calls.on_call_transferred),
-        (CallbackRequested, _experience.on_callback_requested),
-        (CallbackCancelled, _experience.on_callback_cancelled),
-        (CallbackUnanswered, _experience.on_callback_unanswered),
-        (AgentLoggedIn, _agents.on_agent_logged_in),
-        (AgentLoggedOut, _agents.on_agent_logged_out),
-        (AgentPaused, _agents.on_agent_paused),
-        (AgentResumed, _agents.on_agent_resumed),
-        (AgentSkillsChanged, _agents.on_agent_skills_changed),
+
+def _check_id(event: Event, field: str, value: Any) -> None:
+    """Raise unless ``value``, the event's id field ``field``, is a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise InvalidValue(
+            f"{type(event).__name__}.{field} must be a non-empty string, got {value!r}"
+        )
+
+
+def _refuse(d: Distributor, event: object) -> NoReturn:
+    """Refuse an object that is not an event type the distributor handles
+    (an unknown :class:`Event` subclass, or not an event at all), with the
+    first error :meth:`Distributor.handle` finds, in the same order as for
+    a known type: what it is, its instant, its ids."""
+    if not isinstance(event, Event):
+        raise InvalidValue(f"not an acdcore event: {event!r}")
+    name = type(event).__name__
+    check_instant(event.now, f"{name}.now")
+    if event.now < d._now:
+        raise TimeWentBackwards(
+            f"{name} at {event.now!r} is before the distributor's clock {d._now!r}"
+        )
+    due = d.next_deadline()
+    if due is not None and due <= event.now:
+        raise AdvanceRequired(
+            f"{name} at {event.now!r}: a deadline is due at {due!r}; call advance({event.now!r}) first"
+        )
+    for field in _ID_FIELDS:
+        value = getattr(event, field, None)
+        if value is None and not hasattr(event, field):
+            continue
+        _check_id(event, field, value)
+    raise InvalidValue(f"no handler for event type {name}")
+
+
+# Each event type's check, its apply and the id fields it has (checked
+# before the check runs). The check raises for a bad event and never
+# mutates; the apply, given what the check returned, must not raise.
+_HANDLERS: dict[type[Event], tuple[Any, Any, tuple[str, ...]]] = {
+    tp: (check, apply, tuple(f for f in _ID_FIELDS if f in attrs.fields_dict(tp)))
+    for tp, check, apply in (
+        (CallArrived, _calls.check_call_arrived, _calls.apply_call_arrived),
+        (CallAbandoned, _calls.check_call_abandoned, _calls.apply_call_abandoned),
+        (OfferAnswered, _offers.check_offer_answered, _offers.apply_offer_answered),
+        (OfferDeclined, _offers.check_offer_declined, _offers.apply_offer_declined),
+        (CallEnded, _offers.check_call_ended, _offers.apply_call_ended),
+        (CallTransferred, _calls.check_call_transferred, _calls.apply_call_transferred),
+        (
+            CallbackRequested,
+            _experience.check_callback_requested,
+            _experience.apply_callback_requested,
+        ),
+        (
+            CallbackCancelled,
+            _experience.check_callback_cancelled,
+            _experience.apply_callback_cancelled,
+        ),
+        (
+            CallbackUnanswered,
+            _experience.check_callback_unanswered,
+            _experience.apply_callback_unanswered,
+        ),
+        (AgentLoggedIn, _agents.check_agent_logged_in, _agents.apply_agent_logged_in),
+        (AgentLoggedOut, _agents.check_agent_logged_out, _agents.apply_agent_logged_out),
+        (AgentPaused, _agents.check_agent_paused, _agents.apply_agent_paused),
+        (AgentResumed, _agents.check_agent_resumed, _agents.apply_agent_resumed),
+        (
+            AgentSkillsChanged,
+            _agents.check_agent_skills_changed,
+            _agents.apply_agent_skills_changed,
+        ),
     )
 }
