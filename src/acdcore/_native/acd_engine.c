@@ -6,10 +6,13 @@
  * acd_engine.c           this file: the engine's life, its configuration
  *                        (queues, classes), the call table, the reads and
  *                        check();
- * acd_engine_events.c    the handlers of the events and of the deadlines,
- *                        and the mechanics they share (offers, routing,
- *                        misses, logout), each named after its Python
- *                        reference in src/acdcore/.
+ * acd_engine_flow.c      the mechanics the handlers share (actions,
+ *                        deadlines and what each does when it fires,
+ *                        sessions, the sync to the core, queueing, offers,
+ *                        misses, routing);
+ * acd_engine_events.c    the event handlers (and advance);
+ *                        every function is named after its Python reference
+ *                        in src/acdcore/.
  *
  * Memory: per live call one slab entry (ecall_t, about 170 bytes) plus its
  * hash slot and its queue's treap node; per agent an eagent_t and its

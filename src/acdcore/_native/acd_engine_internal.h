@@ -1,8 +1,9 @@
 /* acdcore native backend, internal: the engine's structures (acd_engine.h is
- * the contract), shared by acd_engine.c (the engine's life, configuration,
- * call table, reads and check) and acd_engine_events.c (the handlers and the
- * mechanics they share: offers, routing, deadlines). Not part of the
- * module's interface.
+ * the contract) and the functions its files share: acd_engine.c (the
+ * engine's life, configuration, call table, reads and check),
+ * acd_engine_flow.c (the mechanics: actions, deadlines, sessions, queueing,
+ * offers, routing) and acd_engine_events.c (the event handlers). Not part of
+ * the module's interface.
  *
  * The engine keeps, per object, exactly what the Python handlers read and
  * write for a distributor with no plan, estimator, announcement or callback
@@ -184,8 +185,26 @@ ACD_ENGINE_HIDDEN int agent_reserve(acd_engine *e, int agent);
 ACD_ENGINE_HIDDEN int timer_live(const acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN int *offers_of(ecall_t *c);
 
-/* ------------------------------------------ shared, acd_engine_events.c */
+/* -------------------------------------------- shared, acd_engine_flow.c */
 
 ACD_ENGINE_HIDDEN int agent_available(const eagent_t *a, double now);
+ACD_ENGINE_HIDDEN void emit(acd_engine *e, int kind, int reason, int64_t call, int agent,
+                            int queue, int64_t n, double x, double y);
+ACD_ENGINE_HIDDEN void drop_dead(acd_engine *e);
+ACD_ENGINE_HIDDEN int tmp_reserve(acd_engine *e, int need);
+ACD_ENGINE_HIDDEN int sess_index(const eagent_t *a, int64_t call);
+ACD_ENGINE_HIDDEN void sess_del(eagent_t *a, int64_t call);
+ACD_ENGINE_HIDDEN void refresh(acd_engine *e, int ai);
+ACD_ENGINE_HIDDEN void complete_logout(acd_engine *e, int ai);
+ACD_ENGINE_HIDDEN void end_wrapups(eagent_t *a);
+ACD_ENGINE_HIDDEN void dequeue(acd_engine *e, int ci);
+ACD_ENGINE_HIDDEN void finish(acd_engine *e, int ci, int64_t *outcome);
+ACD_ENGINE_HIDDEN void offers_remove(ecall_t *c, int ai);
+ACD_ENGINE_HIDDEN void miss(acd_engine *e, int ai, int queue);
+ACD_ENGINE_HIDDEN int withdraw(acd_engine *e, int ai, int ci, int reason);
+ACD_ENGINE_HIDDEN void route_agent(acd_engine *e, int ai);
+ACD_ENGINE_HIDDEN void requeue(acd_engine *e, int ci, int reason);
+ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at);
+ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
 
 #endif

@@ -1,0 +1,509 @@
+/* acdcore native backend: the engine's mechanics (see acd_engine.h), shared
+ * by the handlers in acd_engine_events.c: actions, deadlines (after,
+ * schedule, wake-ups, rechecks, dropping dead ones, firing), sessions, the
+ * agent's sync to the core (refresh), queueing, offers, misses and
+ * withdrawals, and routing (the core's decisions, then router.draw's).
+ *
+ * Each function is named after its Python reference and does what it does,
+ * in the same order, for a distributor with no plan, estimator,
+ * announcement or callback:
+ *
+ *   _deadlines.py  after, schedule, wake_agent, recheck_call, drop_dead
+ *                  (drop_dead_timers), fire;
+ *   _agents.py     refresh, complete_logout, end_wrapups;
+ *   _queueing.py   enqueue, dequeue, requeue, finish (enter is requeue
+ *                  here: enqueue and route_call);
+ *   _routing.py    route_call (the core, then router.draw), route_agent;
+ *   _offers.py     offer, miss, withdraw, release_agent.
+ *
+ * A failure here (an allocation, or a core call refusing what the engine
+ * checked) is recorded in e->err (fail) and ends the running event.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acd_engine_internal.h"
+
+/* ------------------------------------------------------------ mechanics */
+
+static void fail(acd_engine *e, int rc)
+{
+    if (!e->err)
+        e->err = rc < 0 ? rc : ACD_ESTATE;
+}
+
+void emit(acd_engine *e, int kind, int reason, int64_t call, int agent, int queue,
+                 int64_t n, double x, double y)
+{
+    if (eng_grow((void **)&e->act, &e->capact, e->nact + 1, sizeof *e->act)) {
+        fail(e, ACD_ENOMEM);
+        return;
+    }
+    acd_action *a = &e->act[e->nact++];
+    a->kind = kind;
+    a->reason = reason;
+    a->call = call;
+    a->agent = agent;
+    a->queue = queue;
+    a->n = n;
+    a->x = x;
+    a->y = y;
+}
+
+int agent_available(const eagent_t *a, double now)
+{
+    return a->logged_in && !a->paused && !a->pending_logout && a->not_before <= now;
+}
+
+/* The instant `delay` from now, always later than now for a positive delay. */
+static double after(const acd_engine *e, double delay)
+{
+    double now = e->now, when = now + delay;
+    if (delay > 0 && when <= now)
+        when = nextafter(now, INFINITY);
+    return when;
+}
+
+static int64_t schedule(acd_engine *e, double when, int kind, int64_t ref, int64_t token)
+{
+    int64_t seq = acd_heap_push(e->heap, when, kind, ref, token);
+    if (seq < 0) {
+        fail(e, (int)seq);
+        return -1;
+    }
+    return seq;
+}
+
+static void wake_agent(acd_engine *e, int ai, double when)
+{
+    eagent_t *a = &e->a[ai];
+    if (!a->has_wake || a->wake_at <= e->now || when < a->wake_at) {
+        a->has_wake = 1;
+        a->wake_at = when;
+        a->wake_timer = schedule(e, when, EK_WAKE, ai, 0);
+    }
+}
+
+static void recheck_call(acd_engine *e, int ci, double when)
+{
+    ecall_t *c = &e->c[ci];
+    if (!c->has_recheck || c->recheck_at <= e->now || when < c->recheck_at) {
+        c->has_recheck = 1;
+        c->recheck_at = when;
+        c->recheck_timer = schedule(e, when, EK_RECHECK, c->seq, 0);
+    }
+}
+
+/* Pop dead deadlines off the top, so next_deadline names a live one. */
+void drop_dead(acd_engine *e)
+{
+    acd_deadline d;
+    while (acd_heap_peek(e->heap, &d) == 1 && !timer_live(e, &d))
+        acd_heap_pop(e->heap, &d);
+}
+
+int tmp_reserve(acd_engine *e, int need)
+{
+    return eng_grow((void **)&e->tmp, &e->captmp, need + 1, sizeof *e->tmp);
+}
+
+/* ------------------------------------------------------------- sessions */
+
+int sess_index(const eagent_t *a, int64_t call)
+{
+    for (int i = 0; i < a->nsess; i++)
+        if (a->sess[i].call == call)
+            return i;
+    return -1;
+}
+
+static void sess_del_at(eagent_t *a, int i)
+{
+    memmove(&a->sess[i], &a->sess[i + 1], sizeof *a->sess * (size_t)(a->nsess - i - 1));
+    a->nsess--;
+}
+
+void sess_del(eagent_t *a, int64_t call)
+{
+    int i = sess_index(a, call);
+    if (i >= 0)
+        sess_del_at(a, i);
+}
+
+static void sess_add(acd_engine *e, int ai, int64_t call, int channel, int queue)
+{
+    eagent_t *a = &e->a[ai];
+    if (a->nsess >= ENGINE_MAX_SESS ||
+        eng_grow((void **)&a->sess, &a->capsess, a->nsess + 1, sizeof *a->sess)) {
+        fail(e, ACD_ENOMEM);
+        return;
+    }
+    esess_t *s = &a->sess[a->nsess++];
+    s->call = call;
+    s->channel = channel;
+    s->queue = queue;
+    s->state = ES_RINGING;
+    s->wrap_tseq = -1;
+}
+
+/* ---------------------------------------------------------------- agents */
+
+/* Push the agent's dynamic state to the core (NativeCore.sync). */
+static void sync_agent(acd_engine *e, int ai, int avail)
+{
+    eagent_t *a = &e->a[ai];
+    if (a->nsess > e->capsync) {
+        int c1 = e->capsync, c2 = e->capsync;
+        if (eng_grow((void **)&e->sync_seq, &c1, a->nsess, sizeof *e->sync_seq) ||
+            eng_grow((void **)&e->sync_ch, &c2, a->nsess, sizeof *e->sync_ch)) {
+            fail(e, ACD_ENOMEM);
+            return;
+        }
+        e->capsync = c1 < c2 ? c1 : c2;
+    }
+    for (int i = 0; i < a->nsess; i++) {
+        e->sync_seq[i] = a->sess[i].call;
+        e->sync_ch[i] = a->sess[i].channel;
+    }
+    int rc = acd_agent_sync(e->core, ai, avail, a->idle_since, a->calls_taken, a->talk_time, 0,
+                            a->nsess, e->sync_seq, e->sync_ch);
+    if (rc < 0)
+        fail(e, rc);
+}
+
+/* _agents.refresh: the core recomputes the free lists; a wake-up is
+ * pending for the end of a no-answer delay. */
+void refresh(acd_engine *e, int ai)
+{
+    eagent_t *a = &e->a[ai];
+    sync_agent(e, ai, agent_available(a, e->now));
+    if (a->logged_in && a->not_before > e->now)
+        wake_agent(e, ai, a->not_before);
+}
+
+void complete_logout(acd_engine *e, int ai)
+{
+    eagent_t *a = &e->a[ai];
+    a->logged_in = 0;
+    a->pending_logout = 0;
+    a->paused = 0;
+    a->has_wake = 0;
+    a->wake_timer = -1;
+    sync_agent(e, ai, 0);
+}
+
+void end_wrapups(eagent_t *a)
+{
+    int k = 0;
+    for (int i = 0; i < a->nsess; i++)
+        if (a->sess[i].state != ES_WRAP)
+            a->sess[k++] = a->sess[i];
+    a->nsess = k;
+}
+
+/* ----------------------------------------------------------------- queues */
+
+void dequeue(acd_engine *e, int ci)
+{
+    ecall_t *c = &e->c[ci];
+    if (c->oqh >= 0) {
+        int rc = acd_oq_remove(e->q[c->queue].waiting, c->oqh);
+        if (rc < 0)
+            fail(e, rc);
+        c->oqh = -1;
+    }
+    if (c->slot >= 0) {
+        int rc = acd_call_remove(e->core, c->slot);
+        if (rc < 0)
+            fail(e, rc);
+        e->slot_call[c->slot] = -1;
+        c->slot = -1;
+    }
+}
+
+static void enqueue(acd_engine *e, int ci, int reason)
+{
+    ecall_t *c = &e->c[ci];
+    equeue_t *q = &e->q[c->queue];
+    c->state = ACD_C_WAITING;
+    int h = acd_oq_insert(q->waiting, c->key);
+    if (h < 0) {
+        fail(e, h);
+        return;
+    }
+    c->oqh = h;
+    int position = acd_oq_index(q->waiting, h) + 1;
+    int slot = acd_call_put(e->core, c->seq, c->queue, c->cls, c->key, c->entered, c->preferred,
+                            c->preferred >= 0 ? c->preferred_until : 0.0);
+    if (slot < 0) {
+        fail(e, slot);
+        return;
+    }
+    if (slot >= e->capslot) {
+        int old = e->capslot;
+        if (eng_grow((void **)&e->slot_call, &e->capslot, slot + 1, sizeof *e->slot_call)) {
+            acd_call_remove(e->core, slot);
+            fail(e, ACD_ENOMEM);
+            return;
+        }
+        for (int i = old; i < e->capslot; i++)
+            e->slot_call[i] = -1;
+    }
+    e->slot_call[slot] = ci;
+    c->slot = slot;
+    emit(e, ACD_A_QUEUED, reason, c->seq, -1, c->queue, position, 0.0, 0.0);
+}
+
+void finish(acd_engine *e, int ci, int64_t *outcome)
+{
+    (*outcome)++;
+    call_delete(e, ci);
+}
+
+/* ----------------------------------------------------------------- offers */
+
+static void set_offers(acd_engine *e, ecall_t *c, const int *agents, int n)
+{
+    if (n <= 1) {
+        c->inmany = 0;
+        c->one = n ? agents[0] : -1;
+        c->noffers = n;
+        return;
+    }
+    if (eng_grow((void **)&c->many, &c->capmany, n, sizeof *c->many)) {
+        fail(e, ACD_ENOMEM);
+        c->inmany = 0;
+        c->noffers = 0;
+        return;
+    }
+    memmove(c->many, agents, sizeof *c->many * (size_t)n);
+    c->inmany = 1;
+    c->noffers = n;
+}
+
+/* Take agent ai out of the call's offers, keeping the others' order. */
+void offers_remove(ecall_t *c, int ai)
+{
+    int *o = offers_of(c);
+    int k = 0;
+    for (int i = 0; i < c->noffers; i++)
+        if (o[i] != ai)
+            o[k++] = o[i];
+    c->noffers = k;
+}
+
+static void offer(acd_engine *e, int ci, const int *agents, int n)
+{
+    ecall_t *c = &e->c[ci];
+    equeue_t *q = &e->q[c->queue];
+    dequeue(e, ci);
+    c->offered_at = e->now;
+    double timeout = q->ring_timeout;
+    c->state = ACD_C_RINGING;
+    set_offers(e, c, agents, n);
+    c->ring_round++;
+    schedule(e, after(e, timeout), EK_RING, c->seq, c->ring_round);
+    const int *o = offers_of(c);
+    for (int i = 0; i < c->noffers && !e->err; i++) {
+        int ai = o[i];
+        sess_add(e, ai, c->seq, c->channel, c->queue);
+        q->rr_last = e->a[ai].order;
+        emit(e, ACD_A_OFFER, 0, c->seq, ai, c->queue, 0, e->now - c->arrived, timeout);
+        refresh(e, ai);
+    }
+}
+
+void miss(acd_engine *e, int ai, int queue)
+{
+    eagent_t *a = &e->a[ai];
+    const equeue_t *q = &e->q[queue];
+    a->misses++;
+    double until = after(e, q->no_answer_delay);
+    if (until > a->not_before)
+        a->not_before = until;
+    if (q->auto_pause_after >= 0 && a->misses >= q->auto_pause_after && !a->paused &&
+        a->logged_in) {
+        a->paused = 1;
+        emit(e, ACD_A_PAUSE, 0, -1, ai, queue, 0, 0.0, 0.0);
+    }
+    refresh(e, ai);
+}
+
+/* _offers.withdraw: 1 when nobody rings for the call any more. */
+int withdraw(acd_engine *e, int ai, int ci, int reason)
+{
+    ecall_t *c = &e->c[ci];
+    offers_remove(c, ai);
+    sess_del(&e->a[ai], c->seq);
+    emit(e, ACD_A_CANCEL, reason, c->seq, ai, -1, 0, 0.0, 0.0);
+    if (c->noffers)
+        return 0;
+    c->ring_round++;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- routing */
+
+static void route_call(acd_engine *e, int ci)
+{
+    ecall_t *c = &e->c[ci];
+    const equeue_t *q = &e->q[c->queue];
+    int need = e->na + 1;
+    if (need > e->capout) {
+        int c1 = e->capout, c2 = e->capout;
+        if (eng_grow((void **)&e->out_agent, &c1, need, sizeof *e->out_agent) ||
+            eng_grow((void **)&e->out_weight, &c2, need, sizeof *e->out_weight)) {
+            fail(e, ACD_ENOMEM);
+            return;
+        }
+        e->capout = c1 < c2 ? c1 : c2;
+    }
+    double earliest;
+    int n = acd_route_call(e->core, c->slot, e->now, q->rr_last, e->out_agent, e->out_weight,
+                           e->capout, &earliest);
+    if (n < 0) {
+        fail(e, n);
+        return;
+    }
+    if (n == 0) {
+        if (earliest < INFINITY)
+            recheck_call(e, ci, earliest);
+        return;
+    }
+    int first = 0, count = n;
+    if (c->preferred < 0 || e->out_agent[0] != c->preferred) { /* router.draw */
+        uint64_t r = 0;
+        if (q->strategy == ESTRAT_RANDOM) {
+            if (acd_rng_randbelow(&e->rng, (uint64_t)n, &r) != ACD_OK) {
+                fail(e, ACD_ESTATE);
+                return;
+            }
+            first = (int)r;
+            count = 1;
+        } else if (q->strategy == ESTRAT_WEIGHTED_RANDOM) {
+            uint64_t total = 0;
+            for (int i = 0; i < n; i++)
+                total += (uint64_t)e->out_weight[i];
+            if (acd_rng_randbelow(&e->rng, total, &r) != ACD_OK) {
+                fail(e, ACD_ESTATE);
+                return;
+            }
+            for (first = 0; first < n - 1; first++) {
+                uint64_t w = (uint64_t)e->out_weight[first];
+                if (r < w)
+                    break;
+                r -= w;
+            }
+            count = 1;
+        }
+    }
+    offer(e, ci, &e->out_agent[first], count);
+}
+
+void route_agent(acd_engine *e, int ai)
+{
+    int slots[64], calls[64];
+    double earliest = INFINITY;
+    for (;;) {
+        int n = acd_route_agent(e->core, ai, agent_available(&e->a[ai], e->now), e->now, 64,
+                                slots, &earliest);
+        if (n < 0) {
+            fail(e, n);
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            calls[i] = e->slot_call[slots[i]];
+        for (int i = 0; i < n && !e->err; i++)
+            offer(e, calls[i], &ai, 1);
+        if (n < 64 || e->err)
+            break;
+    }
+    if (earliest < INFINITY)
+        wake_agent(e, ai, earliest);
+}
+
+void requeue(acd_engine *e, int ci, int reason)
+{
+    enqueue(e, ci, reason);
+    if (!e->err)
+        route_call(e, ci);
+}
+
+/* _offers.release_agent: the agent's side of a connected call that ended. */
+void release_agent(acd_engine *e, int ai, int64_t call, double answered_at)
+{
+    eagent_t *a = &e->a[ai];
+    a->talk_time += e->now - answered_at;
+    a->last_call_end = e->now;
+    int si = sess_index(a, call);
+    if (si < 0) {
+        fail(e, ACD_ESTATE);
+        return;
+    }
+    double wrap = e->q[a->sess[si].queue].wrap_up;
+    if (a->pending_logout) {
+        sess_del_at(a, si);
+        end_wrapups(a);
+        if (!a->nsess)
+            complete_logout(e, ai);
+        return;
+    }
+    if (wrap > 0) {
+        a->sess[si].state = ES_WRAP;
+        a->sess[si].wrap_tseq = schedule(e, after(e, wrap), EK_WRAP, ai, call);
+    } else {
+        sess_del_at(a, si);
+        a->idle_since = e->now;
+    }
+    refresh(e, ai);
+    route_agent(e, ai);
+}
+
+/* -------------------------------------------------------------- deadlines */
+
+void fire(acd_engine *e, const acd_deadline *d)
+{
+    if (d->kind == EK_RING) {
+        int ci = call_find(e, d->ref);
+        ecall_t *c = &e->c[ci];
+        int n = c->noffers;
+        if (tmp_reserve(e, n)) {
+            fail(e, ACD_ENOMEM);
+            return;
+        }
+        memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
+        c->noffers = 0;
+        c->inmany = 0;
+        c->ring_round++;
+        for (int i = 0; i < n; i++) {
+            sess_del(&e->a[e->tmp[i]], c->seq);
+            emit(e, ACD_A_CANCEL, ACD_R_RING_TIMEOUT, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
+            miss(e, e->tmp[i], c->queue);
+        }
+        requeue(e, ci, ACD_R_RING_TIMEOUT);
+        for (int i = 0; i < n && !e->err; i++)
+            route_agent(e, e->tmp[i]);
+    } else if (d->kind == EK_WRAP) {
+        int ai = (int)d->ref;
+        eagent_t *a = &e->a[ai];
+        sess_del(a, d->token);
+        a->idle_since = e->now;
+        refresh(e, ai);
+        route_agent(e, ai);
+    } else if (d->kind == EK_WAKE) {
+        int ai = (int)d->ref;
+        e->a[ai].has_wake = 0;
+        e->a[ai].wake_timer = -1;
+        refresh(e, ai);
+        route_agent(e, ai);
+    } else {
+        int ci = call_find(e, d->ref);
+        ecall_t *c = &e->c[ci];
+        c->has_recheck = 0;
+        c->recheck_timer = -1;
+        if (c->state == ACD_C_WAITING)
+            route_call(e, ci);
+    }
+}
+
