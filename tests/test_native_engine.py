@@ -115,7 +115,7 @@ class Twin:
     def rows_eng(self, actions: list[tuple[Any, ...]]) -> list[Row]:
         out: list[Row] = []
         names = [q.name for q in self.configs]
-        for kind, reason, call, agent, queue, n, x, y in actions:
+        for kind, reason, call, agent, queue, n, x, y, _at in actions:
             cid = self.calls.get(call) if call >= 0 else None
             aid = self.anames[agent] if agent >= 0 else None
             qname = names[queue] if queue >= 0 else None

@@ -42,7 +42,9 @@
 
 #include <stdint.h>
 
-#define ACD_ENGINE_ABI 1
+#include "acd_heap.h"
+
+#define ACD_ENGINE_ABI 2
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -73,7 +75,7 @@
 #define ACD_C_RINGING 2
 #define ACD_C_CONNECTED 3
 
-/* One action: 48 bytes. Fields a kind does not use are 0 (agent, queue: -1). */
+/* One action: 56 bytes. Fields a kind does not use are 0 (agent, queue: -1). */
 typedef struct acd_action {
     int kind;
     int reason;
@@ -82,6 +84,7 @@ typedef struct acd_action {
     int queue;     /* index, -1 when none */
     int64_t n;     /* Queued: position */
     double x, y;   /* Offer: waited, ring timeout */
+    double at;     /* the instant it was decided (the event's, or the deadline's) */
 } acd_action;
 
 typedef struct acd_engine acd_engine;
@@ -160,6 +163,61 @@ int acd_engine_counts(const acd_engine *e, int64_t *live, int64_t *completed,
                       int64_t *abandoned, int64_t *rejected);
 /* The generator's state (to hand back to random.Random.setstate). */
 int acd_engine_rng_state(const acd_engine *e, uint32_t *words, int *index);
+/* ------------------------------------------------------------------ export
+ *
+ * The whole state, for the façade to rebuild the reference's records from
+ * (src/acdcore/_materialize.py): views, snapshot() and check() read them.
+ * Pure reads. Each list function writes at most max items and returns how
+ * many there are (call again with room for them all when it is larger). */
+
+typedef struct acd_engine_scalars {
+    double now;
+    int64_t timer_seq; /* the next scheduling number */
+    int64_t call_seq;  /* the next arrival's sequence number (= arrivals so far) */
+    int64_t completed, abandoned, rejected, live;
+} acd_engine_scalars;
+
+/* A live call (CallRecord's fields the engine holds). Flags say which of
+ * the optional instants hold a value (Python's None otherwise). */
+typedef struct acd_call_export {
+    int64_t seq;
+    int state, queue, agent, noffers;
+    int preferred, has_answered, has_recheck;
+    int64_t ring_round, recheck_timer;
+    double arrived, entered, offered_at, answered_at, preferred_until, recheck_at;
+} acd_call_export;
+
+/* An agent (AgentRecord's fields the engine holds). */
+typedef struct acd_agent_export {
+    int profiled, order, logged_in, paused, pending_logout, misses;
+    int nsess, has_wake, has_last_end;
+    int64_t wake_timer;
+    double not_before, idle_since, talk_time, last_call_end, calls_taken, wake_at;
+} acd_agent_export;
+
+/* One of an agent's sessions, in the order they were opened; state 1
+ * ringing, 2 connected, 3 wrap-up (until: its end, else 0). */
+typedef struct acd_session_export {
+    int64_t call;
+    int channel, queue, state;
+    double until;
+} acd_session_export;
+
+int acd_engine_scalars_get(const acd_engine *e, acd_engine_scalars *out);
+/* Live calls in arrival order. */
+int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max);
+/* A live call's ringing offers (agent indices), in offer order. */
+int acd_engine_call_offers(const acd_engine *e, int64_t call, int *agents, int max);
+/* Agents known to the engine: na (logged in once, or named). */
+int acd_engine_nagents(const acd_engine *e);
+int acd_engine_export_agent(const acd_engine *e, int agent, acd_agent_export *out);
+int acd_engine_export_sessions(const acd_engine *e, int agent, acd_session_export *out, int max);
+/* A queue's round-robin memory (-1: none) into *rr_last; its free agents
+ * (the core's free list, in no particular order) into agents. */
+int acd_engine_queue_free(const acd_engine *e, int queue, int *rr_last, int *agents, int max);
+/* The live deadlines (dead ones are left out), in no particular order. */
+int acd_engine_export_deadlines(const acd_engine *e, acd_deadline *out, int max);
+
 /* 0 when every internal invariant holds (the core's free lists agree with
  * the agents' states, every waiting call is in the core, offers and sessions
  * mirror each other, the heap is a heap), else a negative code naming the

@@ -49,6 +49,7 @@ void emit(acd_engine *e, int kind, int reason, int64_t call, int agent, int queu
     a->n = n;
     a->x = x;
     a->y = y;
+    a->at = e->now;
 }
 
 int agent_available(const eagent_t *a, double now)
@@ -436,6 +437,7 @@ void release_agent(acd_engine *e, int ai, int64_t call, double answered_at)
     eagent_t *a = &e->a[ai];
     a->talk_time += e->now - answered_at;
     a->last_call_end = e->now;
+    a->has_last_end = 1;
     int si = sess_index(a, call);
     if (si < 0) {
         fail(e, ACD_ESTATE);
@@ -451,7 +453,8 @@ void release_agent(acd_engine *e, int ai, int64_t call, double answered_at)
     }
     if (wrap > 0) {
         a->sess[si].state = ES_WRAP;
-        a->sess[si].wrap_tseq = schedule(e, after(e, wrap), EK_WRAP, ai, call);
+        a->sess[si].until = after(e, wrap);
+        a->sess[si].wrap_tseq = schedule(e, a->sess[si].until, EK_WRAP, ai, call);
     } else {
         sess_del_at(a, si);
         a->idle_since = e->now;

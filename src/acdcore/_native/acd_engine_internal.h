@@ -80,6 +80,7 @@ typedef struct {
     int queue;      /* the call's queue when it was offered (wrap-up's) */
     int state;      /* ES_* */
     int64_t wrap_tseq; /* ES_WRAP: its deadline's scheduling number */
+    double until;      /* ES_WRAP: when the wrap-up ends (Session.until) */
 } esess_t;
 
 /* An agent (AgentRecord), by index. `profiled` once it has logged in (the
@@ -93,6 +94,7 @@ typedef struct {
     int cap[ACD_NCH];
     unsigned excl;
     double not_before, idle_since, talk_time, last_call_end;
+    int has_last_end; /* last_call_end is not None: a call of it has ended */
     double calls_taken;
     int has_wake;     /* wake_at is not None */
     double wake_at;

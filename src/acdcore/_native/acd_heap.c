@@ -146,6 +146,15 @@ int acd_heap_len(const acd_heap *h)
     return h->n;
 }
 
+int acd_heap_entries(const acd_heap *h, acd_deadline *out, int max)
+{
+    if (!h || max < 0 || (max > 0 && !out))
+        return ACD_EARG;
+    for (int i = 0; i < h->n && i < max; i++)
+        out[i] = h->e[i];
+    return h->n;
+}
+
 int64_t acd_heap_next_seq(const acd_heap *h)
 {
     if (!h)

@@ -41,6 +41,9 @@ int acd_heap_pop(acd_heap *h, acd_deadline *out);
  * many (max of them: call again, more may be due). */
 int acd_heap_pop_due(acd_heap *h, double now, acd_deadline *out, int max);
 int acd_heap_len(const acd_heap *h);
+/* Every entry (in heap order, not sorted): copies up to max into out and
+ * returns how many there are. O(n). */
+int acd_heap_entries(const acd_heap *h, acd_deadline *out, int max);
 /* The seq the next push takes. */
 int64_t acd_heap_next_seq(const acd_heap *h);
 /* Set the counter (restoring a snapshot): refused (ACD_ESTATE) unless it is

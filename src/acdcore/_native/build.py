@@ -27,6 +27,7 @@ SOURCES = (
     "acd_engine.c",
     "acd_engine_flow.c",
     "acd_engine_events.c",
+    "acd_engine_export.c",
 )
 """The C files compiled into the module: the dispatch core (acd_native.c, its
 lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
@@ -35,7 +36,7 @@ building blocks (acd_rng.c, the Mersenne Twister; acd_heap.c, the deadline
 heap) and the engine itself (acd_engine.h: acd_engine.c, its life,
 configuration, call table, reads and check; acd_engine_flow.c, the
 mechanics: deadlines, sessions, queueing, offers, routing;
-acd_engine_events.c, the event handlers; sharing the private
+acd_engine_events.c, the event handlers; acd_engine_export.c, the state read out whole; sharing the private
 acd_engine_internal.h), which owns a core and
 feeds it only through acd_native.h."""
 

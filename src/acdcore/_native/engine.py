@@ -7,8 +7,8 @@ engine's code and changes nothing. Identity is the engine's: a queue is its
 index in the configuration, an agent the index the caller gives it, a call
 its arrival sequence number.
 
-Every action is a tuple ``(kind, reason, call, agent, queue, n, x, y)`` of
-the fields of ``acd_action`` (see :data:`ACTION_KINDS` and :data:`REASONS`
+Every action is a tuple ``(kind, reason, call, agent, queue, n, x, y, at)``
+of the fields of ``acd_action`` (see :data:`ACTION_KINDS` and :data:`REASONS`
 for the names of kinds and reasons).
 """
 
@@ -18,6 +18,8 @@ import math
 import random
 from collections.abc import Sequence
 from typing import Any
+
+import attrs
 
 from .core import NativeError, load
 
@@ -30,8 +32,8 @@ __all__ = [
     "NativeEngine",
 ]
 
-Action = tuple[int, int, int, int, int, int, float, float]
-"""``(kind, reason, call, agent, queue, n, x, y)``."""
+Action = tuple[int, int, int, int, int, int, float, float, float]
+"""``(kind, reason, call, agent, queue, n, x, y, at)``."""
 
 ACTION_KINDS = {1: "offer", 2: "queued", 3: "cancel", 4: "reject", 5: "pause"}
 """Action kinds (ACD_A_*) by number."""
@@ -66,6 +68,64 @@ CODES = {
 """The engine's return codes (ACD_E*) by number."""
 
 _N = 624
+
+
+@attrs.frozen
+class Scalars:
+    """The engine's clock and counters (:meth:`NativeEngine.scalars`)."""
+
+    now: float
+    timer_seq: int
+    call_seq: int
+    arrived: int
+    completed: int
+    abandoned: int
+    rejected: int
+
+
+@attrs.frozen
+class CallExport:
+    """A live call as the engine holds it (:meth:`NativeEngine.export_calls`)."""
+
+    seq: int
+    state: int
+    queue: int
+    agent: int
+    offers: tuple[int, ...]
+    ring_round: int
+    arrived: float
+    entered: float
+    offered_at: float
+    answered_at: float | None
+    preferred_until: float
+    recheck_at: float | None
+    recheck_timer: int
+
+
+@attrs.frozen
+class AgentExport:
+    """An agent as the engine holds it (:meth:`NativeEngine.export_agent`)."""
+
+    logged_in: bool
+    paused: bool
+    pending_logout: bool
+    misses: int
+    not_before: float
+    idle_since: float
+    last_call_end: float | None
+    calls_taken: int
+    talk_time: float
+    wake_at: float | None
+    wake_timer: int
+    staffed: bool
+
+
+@attrs.frozen
+class QueueExport:
+    """A queue's dynamic part (:meth:`NativeEngine.queue_state`)."""
+
+    rr_last: int | None
+    free: tuple[int, ...]
 
 
 class EngineRefused(NativeError):
@@ -279,6 +339,117 @@ class NativeEngine:
         self._ok(self.lib.acd_engine_rng_state(self.eng, words, index), "rng_state")
         return (3, (*words, int(index[0])), None)
 
+    # -------------------------------------------------------------- export
+
+    def scalars(self) -> Scalars:
+        """The clock, counters and outcome counts."""
+        x = self.ffi.new("acd_engine_scalars *")
+        self._ok(self.lib.acd_engine_scalars_get(self.eng, x), "scalars")
+        return Scalars(
+            now=float(x.now),
+            timer_seq=int(x.timer_seq),
+            call_seq=int(x.call_seq),
+            arrived=int(x.call_seq),
+            completed=int(x.completed),
+            abandoned=int(x.abandoned),
+            rejected=int(x.rejected),
+        )
+
+    def export_calls(self) -> list[CallExport]:
+        """Every live call, in arrival order."""
+        ffi, lib = self.ffi, self.lib
+        n = self._ok(lib.acd_engine_export_calls(self.eng, ffi.NULL, 0), "calls")
+        buf = ffi.new("acd_call_export[]", max(n, 1))
+        n = self._ok(lib.acd_engine_export_calls(self.eng, buf, n), "calls")
+        offers = ffi.new("int[]", 64)
+        out = []
+        for i in range(n):
+            c = buf[i]
+            k = c.noffers
+            if k > len(offers):
+                offers = ffi.new("int[]", k)
+            if k:
+                lib.acd_engine_call_offers(self.eng, c.seq, offers, k)
+            out.append(
+                CallExport(
+                    seq=int(c.seq),
+                    state=int(c.state),
+                    queue=int(c.queue),
+                    agent=int(c.agent),
+                    offers=tuple(int(offers[j]) for j in range(k)),
+                    ring_round=int(c.ring_round),
+                    arrived=float(c.arrived),
+                    entered=float(c.entered),
+                    offered_at=float(c.offered_at),
+                    answered_at=float(c.answered_at) if c.has_answered else None,
+                    preferred_until=float(c.preferred_until),
+                    recheck_at=float(c.recheck_at) if c.has_recheck else None,
+                    recheck_timer=int(c.recheck_timer),
+                )
+            )
+        return out
+
+    def export_agent(self, i: int) -> AgentExport:
+        """Agent ``i``'s state."""
+        x = self.ffi.new("acd_agent_export *")
+        self._ok(self.lib.acd_engine_export_agent(self.eng, i, x), "agent")
+        staffed = bool(x.logged_in and not x.paused and not x.pending_logout)
+        return AgentExport(
+            logged_in=bool(x.logged_in),
+            paused=bool(x.paused),
+            pending_logout=bool(x.pending_logout),
+            misses=int(x.misses),
+            not_before=float(x.not_before),
+            idle_since=float(x.idle_since),
+            last_call_end=float(x.last_call_end) if x.has_last_end else None,
+            calls_taken=int(x.calls_taken),
+            talk_time=float(x.talk_time),
+            wake_at=float(x.wake_at) if x.has_wake else None,
+            wake_timer=int(x.wake_timer),
+            staffed=staffed,
+        )
+
+    def export_sessions(self, i: int) -> list[tuple[int, int, int, int, float | None]]:
+        """Agent ``i``'s sessions in the order they were opened: (call,
+        channel, queue, state 1 ringing / 2 connected / 3 wrap-up, until)."""
+        ffi, lib = self.ffi, self.lib
+        n = self._ok(lib.acd_engine_export_sessions(self.eng, i, ffi.NULL, 0), "sessions")
+        buf = ffi.new("acd_session_export[]", max(n, 1))
+        self._ok(lib.acd_engine_export_sessions(self.eng, i, buf, n), "sessions")
+        return [
+            (
+                int(s.call),
+                int(s.channel),
+                int(s.queue),
+                int(s.state),
+                float(s.until) if s.state == 3 else None,
+            )
+            for s in (buf[j] for j in range(n))
+        ]
+
+    def queue_state(self, q: int) -> QueueExport:
+        """Queue ``q``'s round-robin memory, staffing and free agents."""
+        ffi, lib = self.ffi, self.lib
+        rr = ffi.new("int *")
+        n = self._ok(lib.acd_engine_queue_free(self.eng, q, rr, ffi.NULL, 0), "queue")
+        buf = ffi.new("int[]", max(n, 1))
+        self._ok(lib.acd_engine_queue_free(self.eng, q, rr, buf, n), "queue")
+        return QueueExport(
+            rr_last=None if rr[0] < 0 else int(rr[0]),
+            free=tuple(int(buf[j]) for j in range(n)),
+        )
+
+    def export_deadlines(self) -> list[tuple[float, int, int, int, int]]:
+        """The live deadlines: (instant, scheduling number, kind, ref, token)."""
+        ffi, lib = self.ffi, self.lib
+        n = self._ok(lib.acd_engine_export_deadlines(self.eng, ffi.NULL, 0), "deadlines")
+        buf = ffi.new("acd_deadline[]", max(n, 1))
+        n = self._ok(lib.acd_engine_export_deadlines(self.eng, buf, n), "deadlines")
+        return [
+            (float(d.when), int(d.seq), int(d.kind), int(d.ref), int(d.token))
+            for d in (buf[j] for j in range(n))
+        ]
+
     def last_actions(self) -> list[Action]:
         """The actions of the last event or advance that was not refused
         (the engine's buffer, which a refused event leaves as it was)."""
@@ -305,6 +476,6 @@ class NativeEngine:
     def _actions(self) -> list[Action]:
         ptr = self.lib.acd_engine_actions(self.eng, self._nact)
         return [
-            (a.kind, a.reason, a.call, a.agent, a.queue, a.n, a.x, a.y)
+            (a.kind, a.reason, a.call, a.agent, a.queue, a.n, a.x, a.y, a.at)
             for a in (ptr[i] for i in range(self._nact[0]))
         ]

@@ -1,0 +1,218 @@
+"""The engine's state as the reference's records: what views, ``snapshot()``
+and ``check()`` read when the C engine holds the state (internal).
+
+The C engine (``_native/acd_engine.h``) keeps calls, agents, sessions and
+deadlines as numbers; the façade keeps what only it knows (ids, profiles,
+attributes, sort keys, pause reasons, the callers' last agents).
+:func:`materialize` joins the two into a Python :class:`Distributor` (the
+python backend) holding exactly the records the Python handlers would hold
+after the same events: the same calls in the same states and queue order,
+the same agents and sessions (in the order they were opened), the same live
+deadlines with the same scheduling numbers, the same counters and random
+generator state. Every existing read (views, ``explain``, ``snapshot()``,
+``check()``) then runs on it unchanged, so the two implementations are read
+by one code path, and a distributor may hand its state over to the Python
+handlers for a feature the engine does not cover.
+
+Dead deadlines are left out: liveness only ever goes from true to false, so
+a deadline dropped early changes no decision (``_deadlines.timer_live``).
+
+Cost: O(calls + agents x sessions + deadlines), plus the queues' orders
+(O(n log n) in waiting calls); it reads the engine and changes nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._deadlines import AGENT_WAKE, CALL_RECHECK, RING, WRAP
+from ._state import (
+    _NO_OFFERS,
+    AgentRecord,
+    CallRecord,
+    CallState,
+    Session,
+    SessionState,
+    Stage,
+)
+from .config import AgentProfile, QueueConfig
+from .policies import SortKey
+from .skills import Channel, SkillRequirement
+
+if TYPE_CHECKING:
+    from ._native.engine import NativeEngine
+    from .distributor import Distributor
+
+__all__ = ["AgentFacts", "CallFacts", "materialize"]
+
+CHANNEL_OF: tuple[Channel, ...] = tuple(Channel)
+"""Channels by the engine's index (``core.CHANNELS`` is the inverse)."""
+
+CALL_STATES = {1: CallState.WAITING, 2: CallState.RINGING, 3: CallState.CONNECTED}
+SESSION_STATES = {1: SessionState.RINGING, 2: SessionState.CONNECTED, 3: SessionState.WRAP_UP}
+
+
+@attrs.define(slots=True)
+class CallFacts:
+    """What the façade knows of a live call and the engine does not."""
+
+    call_id: str
+    channel: Channel
+    attributes: Mapping[str, Any]
+    requirement: SkillRequirement
+    priority: int
+    emergency: bool
+    preferred_agent: str | None
+    key: SortKey
+    last_agent: str | None
+    rule: str = "default"
+
+
+@attrs.define(slots=True)
+class AgentFacts:
+    """What the façade knows of an agent ever logged in: id, profile, rank
+    of first login and pause reason (the engine only has a flag)."""
+
+    agent_id: str
+    profile: AgentProfile
+    order: int
+    paused: str | None = None
+
+
+def materialize(
+    queues: Sequence[QueueConfig],
+    engine: NativeEngine,
+    calls: Mapping[int, CallFacts],
+    agents: Mapping[int, AgentFacts],
+    callers: Sequence[tuple[str, str]] = (),
+    remember_callers: int = 10_000,
+) -> Distributor:
+    """A python-backend distributor holding the engine's state as records.
+
+    ``calls`` maps each live call's sequence number to its façade facts,
+    ``agents`` each agent index (of agents ever logged in) to theirs;
+    ``callers`` are the remembered (caller, last agent) pairs, oldest first.
+    """
+    from .distributor import Distributor
+
+    d = Distributor(list(queues), backend="python", remember_callers=remember_callers)
+    scal = engine.scalars()
+    d._now = scal.now
+    d._timer_seq = scal.timer_seq
+    d._call_seq = scal.call_seq
+    d._arrived = scal.arrived
+    d._outcomes[CallState.COMPLETED] = scal.completed
+    d._outcomes[CallState.ABANDONED] = scal.abandoned
+    d._outcomes[CallState.REJECTED] = scal.rejected
+    rng = random.Random()
+    rng.setstate(engine.rng_state())
+    d._rng = rng
+    for caller, agent_id in callers:
+        d._callers[caller] = agent_id
+    qnames = [q.name for q in queues]
+
+    # Agents, in order of first login (the records' insertion order).
+    by_index: dict[int, AgentRecord] = {}
+    id_of: dict[int, str] = {}
+    for idx, facts in sorted(agents.items(), key=lambda kv: kv[1].order):
+        ex = engine.export_agent(idx)
+        rec = AgentRecord(agent_id=facts.agent_id, order=facts.order, profile=facts.profile)
+        rec.set_profile(facts.profile)
+        rec.logged_in = ex.logged_in
+        rec.paused = facts.paused if ex.paused else None
+        rec.pending_logout = ex.pending_logout
+        rec.not_before = ex.not_before
+        rec.idle_since = ex.idle_since
+        rec.last_call_end = ex.last_call_end
+        rec.calls_taken = ex.calls_taken
+        rec.talk_time = ex.talk_time
+        rec.misses = ex.misses
+        rec.wake_at = ex.wake_at
+        rec.wake_timer = ex.wake_timer
+        rec.staffed = ex.staffed
+        d._agents[facts.agent_id] = rec
+        by_index[idx] = rec
+        id_of[idx] = facts.agent_id
+    for idx, rec in by_index.items():
+        for seq, channel, queue, state, until in engine.export_sessions(idx):
+            rec.sessions[seq] = Session(
+                call_id=calls[seq].call_id,
+                channel=CHANNEL_OF[channel],
+                queue=qnames[queue],
+                state=SESSION_STATES[state],
+                until=until,
+                seq=seq,
+            )
+
+    # Calls, in arrival order (the records' insertion order).
+    by_seq: dict[int, CallRecord] = {}
+    for cx in engine.export_calls():
+        cf = calls[cx.seq]
+        crec = CallRecord(
+            call_id=cf.call_id,
+            seq=cx.seq,
+            queue=qnames[cx.queue],
+            channel=cf.channel,
+            attributes=cf.attributes,
+            requirement=cf.requirement,
+            priority=cf.priority,
+            emergency=cf.emergency,
+            preferred_agent=cf.preferred_agent,
+            arrived=cx.arrived,
+            entered=cx.entered,
+            key=cf.key,
+            state=CALL_STATES[cx.state],
+            offers=[id_of[a] for a in cx.offers] if cx.offers else _NO_OFFERS,
+            ring_round=cx.ring_round,
+            agent=None if cx.agent < 0 else id_of[cx.agent],
+            answered_at=cx.answered_at,
+            last_agent=cf.last_agent,
+            rule=cf.rule,
+            stages=(Stage(cf.requirement, (), False, None),),
+            stage_gen=1,
+            offered_at=cx.offered_at,
+        )
+        crec.preferred_until = cx.preferred_until
+        crec.recheck_at = cx.recheck_at
+        crec.recheck_timer = cx.recheck_timer
+        d._calls[cf.call_id] = crec
+        by_seq[cx.seq] = crec
+
+    # Queues: members in login order, free agents, waiting calls by key.
+    for qi, name in enumerate(qnames):
+        q = d._queues[name]
+        qs = engine.queue_state(qi)
+        q.rr_last = qs.rr_last
+        for rec in d._agents.values():
+            if name in rec.profile.queues:
+                if rec.logged_in:
+                    q.members[rec.agent_id] = None
+                if rec.staffed:
+                    q.staffed += 1
+        for idx in sorted(qs.free, key=lambda i: by_index[i].order):
+            q.free[id_of[idx]] = None
+    for crec in by_seq.values():
+        if crec.state is CallState.WAITING:
+            d._queues[crec.queue].waiting.insert_own(crec)
+
+    # Live deadlines, each naming the record (and token) Python would hold.
+    timers: list[tuple[float, int, int, Any, Any]] = []
+    for when, tseq, kind, ref, token in engine.export_deadlines():
+        if kind == RING:
+            timers.append((when, tseq, kind, by_seq[ref], token))
+        elif kind == WRAP:
+            agent = by_index[ref]
+            timers.append((when, tseq, kind, agent, agent.sessions[token]))
+        elif kind in (AGENT_WAKE, CALL_RECHECK):
+            rec_any: Any = by_index[ref] if kind == AGENT_WAKE else by_seq[ref]
+            timers.append((when, tseq, kind, rec_any, None))
+        else:  # pragma: no cover - the engine arms no other kind
+            raise AssertionError(f"the engine exported a deadline of kind {kind}")
+    heapq.heapify(timers)
+    d._timers = timers
+    return d
