@@ -114,6 +114,96 @@ int set_offerable(acd_core *core, int ai, int on)
     return ACD_OK;
 }
 
+/* Leaving the free lists in bulk (acd_match_agents, where many agents fill
+ * up one after another). drop_mark takes the agent out of service at once
+ * (offerable 0) but leaves its entries where they are, each membership's
+ * freepos turned into -2 - pos (negative: "not in the list" to everything
+ * else; the position kept), and counts a pending drop in each queue.
+ * drop_flush then removes them queue by queue: a queue losing at least a
+ * quarter of its free list is compacted in one pass over the list
+ * (survivors keep their order), any other by swap-remove per entry, as
+ * free_del does. Either way O(1) amortized per entry removed, and the pass
+ * reads the list and the agents in order instead of jumping to the agent
+ * moved into each hole. Pending drops never outlive the call that made
+ * them: acd_match_agents flushes before it adds an agent or returns. */
+void drop_mark(acd_core *core, int ai)
+{
+    agent_t *a = &core->a[ai];
+    if (!a->offerable)
+        return;
+    if (grow((void **)&core->drop, &core->capdrop, core->ndrop + 1, sizeof(int)) ||
+        grow((void **)&core->dq, &core->capdq, core->ndq + a->nmem, sizeof(int))) {
+        set_offerable(core, ai, 0); /* one at a time; never fails */
+        return;
+    }
+    for (int i = 0; i < a->nmem; i++) {
+        mem_t *m = &a->mem[i];
+        if (m->freepos < 0)
+            continue;
+        m->freepos = -2 - m->freepos;
+        queue_t *q = &core->q[m->queue];
+        if (q->ndrop++ == 0)
+            core->dq[core->ndq++] = m->queue;
+    }
+    core->drop[core->ndrop++] = ai;
+    a->offerable = 0;
+}
+
+void drop_flush(acd_core *core)
+{
+    if (!core->ndrop)
+        return;
+    int swaps = 0;
+    for (int k = 0; k < core->ndq; k++) {
+        queue_t *q = &core->q[core->dq[k]];
+        if ((long long)q->ndrop * 4 < q->nfree) {
+            q->ndrop = -1; /* swap-remove in this queue */
+            swaps = 1;
+        }
+    }
+    for (int d = 0; swaps && d < core->ndrop; d++) {
+        agent_t *a = &core->a[core->drop[d]];
+        for (int i = 0; i < a->nmem; i++) {
+            mem_t *m = &a->mem[i];
+            queue_t *q = &core->q[m->queue];
+            if (m->freepos > -2 || q->ndrop != -1)
+                continue;
+            int pos = -2 - m->freepos, last = --q->nfree;
+            if (pos != last) {
+                int oa = q->free_agent[last], om = q->free_mem[last];
+                q->free_agent[pos] = oa;
+                q->free_mem[pos] = om;
+                int *fp = &core->a[oa].mem[om].freepos;
+                *fp = *fp >= 0 ? pos : -2 - pos;
+            }
+            m->freepos = -1;
+        }
+    }
+    for (int k = 0; k < core->ndq; k++) {
+        queue_t *q = &core->q[core->dq[k]];
+        if (q->ndrop > 0 && q->ndrop == q->nfree) {
+            q->nfree = 0; /* every entry leaves */
+        } else if (q->ndrop > 0) {
+            int n = 0;
+            for (int i = 0; i < q->nfree; i++) {
+                int ai = q->free_agent[i];
+                if (!core->a[ai].offerable)
+                    continue;
+                if (n != i) {
+                    int mi = q->free_mem[i];
+                    q->free_agent[n] = ai;
+                    q->free_mem[n] = mi;
+                    core->a[ai].mem[mi].freepos = n;
+                }
+                n++;
+            }
+            q->nfree = n;
+        }
+        q->ndrop = 0;
+    }
+    core->ndrop = core->ndq = 0;
+}
+
 static int ensure_agent(acd_core *core, int ai)
 {
     if (ai < core->na)
@@ -121,7 +211,33 @@ static int ensure_agent(acd_core *core, int ai)
     if (grow((void **)&core->a, &core->capa, ai + 1, sizeof(agent_t)))
         return ACD_ENOMEM;
     memset(&core->a[core->na], 0, sizeof(agent_t) * (size_t)(ai + 1 - core->na));
+    for (int i = core->na; i <= ai; i++)
+        core->a[i].capsess = SESS_INLINE;
     core->na = ai + 1;
+    return ACD_OK;
+}
+
+/* Room for `need` sessions: in the agent itself up to SESS_INLINE, then a
+ * heap array (doubling). On failure nothing changes. */
+int sess_reserve(agent_t *a, int need)
+{
+    if (need <= a->capsess)
+        return ACD_OK;
+    int cap = a->capsess;
+    while (cap < need)
+        cap *= 2;
+    sess_t *p;
+    if (a->capsess > SESS_INLINE) {
+        p = realloc(a->sess_heap, sizeof(sess_t) * (size_t)cap);
+    } else {
+        p = malloc(sizeof(sess_t) * (size_t)cap);
+        if (p && a->nsess)
+            memcpy(p, a->sess_in, sizeof(sess_t) * (size_t)a->nsess);
+    }
+    if (!p)
+        return ACD_ENOMEM;
+    a->sess_heap = p;
+    a->capsess = cap;
     return ACD_OK;
 }
 
@@ -202,6 +318,10 @@ int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
     a->scan = scan;
     a->nscan = nscan;
     memcpy(a->cap, cap, sizeof a->cap);
+    a->capmask = 0;
+    for (int ch = 0; ch < ACD_NCH; ch++)
+        if (cap[ch] > 0)
+            a->capmask |= 1u << ch;
     a->excl = excl;
     a->order = order;
     a->region = region;
@@ -226,18 +346,12 @@ int acd_agent_sync(acd_core *core, int agent, int avail, double idle_since, doub
         if (sess_ch[i] < 0 || sess_ch[i] >= ACD_NCH)
             return ACD_EARG;
     agent_t *a = &core->a[agent];
-    if (nsess > a->capsess) {
-        int c1 = a->capsess, c2 = a->capsess;
-        if (grow((void **)&a->sess_seq, &c1, nsess, sizeof(long long)) ||
-            grow((void **)&a->sess_ch, &c2, nsess, sizeof(int)))
-            return ACD_ENOMEM;
-        a->capsess = c1 < c2 ? c1 : c2;
-    }
-    if (reserve_free(core, agent))
+    if (sess_reserve(a, nsess) || reserve_free(core, agent))
         return ACD_ENOMEM;
+    sess_t *ss = sess_of(a);
     for (int i = 0; i < nsess; i++) {
-        a->sess_seq[i] = sess_seq[i];
-        a->sess_ch[i] = sess_ch[i];
+        ss[i].seq = sess_seq[i];
+        ss[i].ch = sess_ch[i];
     }
     a->nsess = nsess;
     int on = avail && free_mask(a) != 0;

@@ -52,12 +52,12 @@ static int tower_reserve(acd_core *core)
 static void link_call(acd_core *core, int slot)
 {
     call_t *c = &core->c[slot];
-    bucket_t *b = &core->b[c->h.bucket];
+    bucket_t *b = &core->b[c->i.ref];
     int update[MAXLVL];
     int x = -1;
     for (int l = b->level - 1; l >= 0; l--) {
         int nx;
-        while ((nx = *lnk(core, b, x, l)) >= 0 && keycmp(core->c[nx].h.key, c->h.key) < 0)
+        while ((nx = *lnk(core, b, x, l)) >= 0 && keycmp(core->c[nx].key, c->key) < 0)
             x = nx;
         update[l] = x;
     }
@@ -81,13 +81,15 @@ static void link_call(acd_core *core, int slot)
     b->count++;
     c->state = 2;
     if (b->fwd[0] == slot)
-        place(core, c->h.bucket);
+        place(core, c->i.ref);
+    else if (update[0] == b->fwd[0])
+        core->q[b->queue].hn[b->local] = slot; /* right after the head */
 }
 
 static void unlink_call(acd_core *core, int slot)
 {
     call_t *c = &core->c[slot];
-    bucket_t *b = &core->b[c->h.bucket];
+    bucket_t *b = &core->b[c->i.ref];
     if (b->fwd[0] == slot) {
         /* the head: first at each of its levels, after the bucket itself */
         for (int l = 0; l < c->level; l++)
@@ -97,11 +99,14 @@ static void unlink_call(acd_core *core, int slot)
         for (int l = b->level - 1; l >= 0; l--) {
             int nx;
             while ((nx = *lnk(core, b, x, l)) >= 0 && nx != slot &&
-                   keycmp(core->c[nx].h.key, c->h.key) < 0)
+                   keycmp(core->c[nx].key, c->key) < 0)
                 x = nx;
             int *prev = lnk(core, b, x, l);
-            if (l < c->level && *prev == slot)
+            if (l < c->level && *prev == slot) {
                 *prev = *lnk(core, b, slot, l);
+                if (l == 0 && x == b->fwd[0]) /* it was right after the head */
+                    core->q[b->queue].hn[b->local] = *prev;
+            }
         }
     }
     while (b->level > 0 && b->fwd[b->level - 1] < 0)
@@ -170,9 +175,17 @@ static int bucket_for(acd_core *core, int queue, int cls, int *out)
     queue_t *q = &core->q[queue];
     int bi = bmap_find(core, queue, cls);
     if (bi < 0) {
-        if (grow((void **)&core->b, &core->capb, core->nb + 1, sizeof(bucket_t)) ||
-            grow((void **)&q->bk, &q->capbk, q->nbk + 1, sizeof(int)) || bmap_reserve(core))
+        int c1 = q->capbk, c2 = q->capbk, c3 = q->capbk, c4 = q->capbk;
+        if (q->nbk >= MAXBK ||
+            grow((void **)&core->b, &core->capb, core->nb + 1, sizeof(bucket_t)) ||
+            grow((void **)&q->bk, &c1, q->nbk + 1, sizeof(int)) ||
+            grow((void **)&q->hw, &c2, q->nbk + 1, sizeof(info_t)) ||
+            grow((void **)&q->hk, &c3, q->nbk + 1, sizeof(hkey_t)) ||
+            grow((void **)&q->hn, &c4, q->nbk + 1, sizeof(int)) || bmap_reserve(core))
             return ACD_ENOMEM;
+        c1 = c1 < c2 ? c1 : c2;
+        c3 = c3 < c4 ? c3 : c4;
+        q->capbk = c1 < c3 ? c1 : c3;
         bi = core->nb++;
         bucket_t *b = &core->b[bi];
         memset(b, 0, sizeof *b);
@@ -180,6 +193,11 @@ static int bucket_for(acd_core *core, int queue, int cls, int *out)
         b->cls = cls;
         b->local = q->nbk;
         b->channel = core->cls[cls].channel;
+        if (q->nbk < 64)
+            q->chm[b->channel] |= 1ULL << q->nbk;
+        memset(&q->hw[q->nbk], 0, sizeof(info_t));
+        memset(&q->hk[q->nbk], 0, sizeof(hkey_t));
+        q->hn[q->nbk] = -1;
         q->bk[q->nbk++] = bi;
         b->active = 0;
         for (int l = 0; l < MAXLVL; l++)
@@ -194,59 +212,115 @@ static int bucket_for(acd_core *core, int queue, int cls, int *out)
 }
 
 /* Where bucket b is in its queue's active list: found by the head key it
- * was placed with (b->head, refreshed only by place), then by its index
+ * was placed with (its hk[], refreshed only by place), then by its index
  * among buckets whose heads have equal keys. */
-static int active_find(const acd_core *core, const queue_t *q, const bucket_t *b)
+static int active_find(const queue_t *q, const bucket_t *b)
 {
+    const double *key = q->hk[b->local].v;
     int lo = 0, hi = q->nact;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (keycmp(core->b[q->bk[q->active[mid]]].head.key, b->head.key) < 0)
+        if (keycmp(q->hk[ACT_LOCAL(q->active[mid])].v, key) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    while (lo < q->nact && q->active[lo] != b->local)
+    while (lo < q->nact && ACT_LOCAL(q->active[lo]) != b->local)
         lo++;
     if (lo == q->nact) /* not reached while the list is sorted; stay safe */
-        for (lo = 0; lo < q->nact && q->active[lo] != b->local; lo++)
+        for (lo = 0; lo < q->nact && ACT_LOCAL(q->active[lo]) != b->local; lo++)
             ;
+    return lo;
+}
+
+/* Set the tie bit of active entry p: its head key equals the previous one's. */
+static void set_tie(queue_t *q, int p)
+{
+    int e = q->active[p] & ~1;
+    if (p > 0 && keycmp(q->hk[ACT_LOCAL(q->active[p - 1])].v, q->hk[ACT_LOCAL(e)].v) == 0)
+        e |= 1;
+    q->active[p] = e;
+}
+
+/* Take active entry pos out of the list. */
+static void active_del(queue_t *q, int pos)
+{
+    memmove(&q->active[pos], &q->active[pos + 1], sizeof(int) * (size_t)(q->nact - pos - 1));
+    q->nact--;
+    if (pos < q->nact)
+        set_tie(q, pos);
+}
+
+/* The first active entry in [lo, hi) whose head key is not below key. */
+static int active_bound(const queue_t *q, int lo, int hi, const double *key)
+{
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (keycmp(q->hk[ACT_LOCAL(q->active[mid])].v, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return lo;
 }
 
 /* Keep a queue's non-empty buckets sorted by the key of their head call, so
  * a search for the queue's first eligible call can stop at the first bucket
- * that starts after the best call found so far. Called when a bucket's head
- * changes; O(log b) key comparisons and a memmove of O(b) ints for b live
- * buckets in the queue. */
+ * that starts after the best call found so far; and the bucket's summary
+ * (hw, hk, hn) its head's. Called when a bucket's head changes; O(log b) key
+ * comparisons (in the queue's hk[]) and a memmove of O(b) ints for b live
+ * buckets in the queue. The list is as if the bucket were taken out and put
+ * back at the first place whose key is not below its new head's; when the
+ * head was taken (its key grows) that is after its old place, and it moves
+ * there in one step. */
 void place(acd_core *core, int bi)
 {
     bucket_t *b = &core->b[bi];
     queue_t *q = &core->q[b->queue];
+    const int local = b->local;
+    int pos = -1;
     if (b->active) {
-        int pos = active_find(core, q, b);
-        if (pos < q->nact) {
-            memmove(&q->active[pos], &q->active[pos + 1],
-                    sizeof(int) * (size_t)(q->nact - pos - 1));
-            q->nact--;
-        }
+        pos = active_find(q, b);
+        if (pos >= q->nact)
+            pos = -1;
         b->active = 0;
     }
-    if (b->count > 0) {
-        b->head = core->c[b->fwd[0]].h;
-        int lo = 0, hi = q->nact;
-        while (lo < hi) {
-            int mid = lo + (hi - lo) / 2;
-            if (keycmp(core->b[q->bk[q->active[mid]]].head.key, b->head.key) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        memmove(&q->active[lo + 1], &q->active[lo], sizeof(int) * (size_t)(q->nact - lo));
-        q->active[lo] = b->local;
-        q->nact++;
-        b->active = 1;
+    if (b->count == 0) {
+        if (pos >= 0)
+            active_del(q, pos);
+        return;
     }
+    const call_t *c = &core->c[b->fwd[0]];
+    int later = pos >= 0 && keycmp(c->key, q->hk[local].v) > 0;
+    if (pos >= 0 && !later) {
+        active_del(q, pos);
+        pos = -1;
+    }
+    q->hw[local] = c->i;
+    q->hw[local].ref = b->fwd[0];
+    memcpy(q->hk[local].v, c->key, sizeof c->key);
+    q->hn[local] = c->fwd[0];
+    const double *key = q->hk[local].v;
+    const int e = ACT_ENTRY(local, b->channel, 0);
+    int at;
+    if (later) {
+        /* every entry before pos is at most the old key, below the new one */
+        int lo = active_bound(q, pos + 1, q->nact, key);
+        memmove(&q->active[pos], &q->active[pos + 1], sizeof(int) * (size_t)(lo - pos - 1));
+        at = lo - 1;
+        q->active[at] = e;
+        if (pos < at)
+            set_tie(q, pos);
+    } else {
+        at = active_bound(q, 0, q->nact, key);
+        memmove(&q->active[at + 1], &q->active[at], sizeof(int) * (size_t)(q->nact - at));
+        q->active[at] = e;
+        q->nact++;
+    }
+    set_tie(q, at);
+    if (at + 1 < q->nact)
+        set_tie(q, at + 1);
+    b->active = 1;
 }
 
 void take_call(acd_core *core, int slot)
@@ -254,7 +328,7 @@ void take_call(acd_core *core, int slot)
     call_t *c = &core->c[slot];
     if (c->state != 2)
         return;
-    int bi = c->h.bucket;
+    int bi = c->i.ref;
     int was_head = core->b[bi].fwd[0] == slot;
     unlink_call(core, slot);
     core->q[core->b[bi].queue].nwaiting--;
@@ -285,13 +359,13 @@ int acd_call_put(acd_core *core, long long seq, int queue, int cls, const double
         slot = core->nc++;
     }
     call_t *c = &core->c[slot];
-    c->h.bucket = bi;
+    c->i.ref = bi;
     c->tower = -1;
-    c->h.seq = seq;
-    c->h.entered = entered;
-    c->h.preferred = preferred;
-    c->h.preferred_until = preferred_until;
-    memcpy(c->h.key, key, sizeof c->h.key);
+    c->i.seq = seq;
+    c->i.entered = entered;
+    c->i.preferred = preferred;
+    c->i.preferred_until = preferred_until;
+    memcpy(c->key, key, sizeof c->key);
     link_call(core, slot);
     core->q[queue].nwaiting++;
     core->ncalls++;
@@ -316,14 +390,14 @@ int acd_call_restage(acd_core *core, int slot, int cls)
         cls >= core->ncls)
         return ACD_EINDEX;
     call_t *c = &core->c[slot];
-    int queue = core->b[c->h.bucket].queue;
-    if (core->b[c->h.bucket].cls == cls)
+    int queue = core->b[c->i.ref].queue;
+    if (core->b[c->i.ref].cls == cls)
         return ACD_OK;
     int bi;
     if (bucket_for(core, queue, cls, &bi) || tower_reserve(core))
         return ACD_ENOMEM;
     take_call(core, slot);
-    c->h.bucket = bi;
+    c->i.ref = bi;
     link_call(core, slot);
     core->q[queue].nwaiting++;
     return ACD_OK;

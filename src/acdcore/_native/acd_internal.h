@@ -44,19 +44,20 @@ typedef struct {
     int *extra;
 } cls_t;
 
-/* What a search reads of a waiting call: its bucket keeps a copy of its head
- * call's, so that looking at a bucket's head needs no visit to the call. */
+/* What a search reads of a waiting call besides its key (32 bytes). */
 typedef struct {
-    double key[ACD_KEYLEN];
     double entered;
     double preferred_until;
     long long seq;
     int preferred; /* agent index or -1 */
-    int bucket;    /* the call's bucket (fills what would be padding) */
-} hot_t;
+    int ref;       /* in a call: its bucket; in a queue's hw[]: the head call's slot */
+} info_t;
 
 typedef struct {
-    hot_t head;  /* the head call's, while count > 0 (kept by place) */
+    double v[ACD_KEYLEN];
+} hkey_t;
+
+typedef struct {
     int channel; /* its class's channel */
     int fwd[MAXLVL];
     int queue;
@@ -72,7 +73,8 @@ typedef struct {
  * NFWD 2) also holds a tower, TOWER links in core->tw. A free slot links to
  * the next free one through fwd[0]. */
 typedef struct {
-    hot_t h;
+    double key[ACD_KEYLEN];
+    info_t i; /* i.ref: its bucket */
     int tower; /* index of its tower, or -1 */
     int fwd[NFWD];
     unsigned char state; /* 0 free slot, 1 allocated not linked, 2 linked in its bucket */
@@ -114,6 +116,14 @@ static inline unsigned long long *scan_word(scan_t *sc, int local)
     return local < 64 ? &sc->ok0 : &sc->more[(local >> 6) - 1];
 }
 
+/* A session the agent holds: the call's sequence number and its channel. */
+typedef struct {
+    long long seq;
+    int ch;
+} sess_t;
+
+#define SESS_INLINE 2 /* sessions an agent holds in itself before allocating */
+
 typedef struct {
     int known;
     int order;
@@ -128,27 +138,53 @@ typedef struct {
     int nsk;
     unsigned char *sk;
     int cap[ACD_NCH];
+    unsigned capmask; /* channels with capacity: the free ones while no session is held */
     unsigned excl;
-    int nsess, capsess;
-    long long *sess_seq;
-    int *sess_ch;
+    int nsess, capsess; /* capsess: SESS_INLINE while in sess_in, else sess_heap's */
+    sess_t sess_in[SESS_INLINE]; /* the common case: no allocation, no pointer to chase */
+    sess_t *sess_heap;           /* more sessions than SESS_INLINE; NULL until needed */
     int nmem;
     mem_t *mem;
     int nscan;
     scan_t *scan;
 } agent_t;
 
+/* A queue. Its active list holds its non-empty buckets in the order of
+ * their head calls' keys, one int each: the bucket's local index, its
+ * class's channel and whether its head's key equals the previous entry's
+ * (ACT_* below), so a search steps over the buckets an agent cannot serve,
+ * and knows where it may stop, without reading anything else. The head
+ * calls' fields are copied into hw[] and hk[] (by local index, 32 + 48
+ * bytes), so that looking at a bucket's head touches neither the bucket nor
+ * the call; they are refreshed only by place. The fields a search reads come
+ * first (one cache line). */
 typedef struct {
+    int nwaiting;
+    int nact;
+    int *active; /* the non-empty buckets by head key: ACT_ENTRY(local, channel, tie) */
+    info_t *hw;  /* local index -> its head call's info (ref: the head's slot) */
+    hkey_t *hk;  /* local index -> its head call's key */
+    int *hn;     /* local index -> the slot after its head call, or -1: only a
+                  * hint (what to prefetch when the head may be taken), never
+                  * read for a decision */
+    int *bk;     /* local index -> bucket id */
+    int nbk, capbk; /* capbk: the capacity of bk, hw, hk and hn */
+    /* per channel, a bit per bucket among the first 64 (by local index):
+     * the bucket's class is on that channel (a search's one-word test) */
+    unsigned long long chm[ACD_NCH];
+    int capact;
     int strategy;
     int nfree, capfree;
     int *free_agent;
     int *free_mem;
-    int nact, capact;
-    int *active; /* local indices of the non-empty buckets, by head call */
-    int nbk, capbk;
-    int *bk; /* local index -> bucket id */
-    int nwaiting;
+    int ndrop; /* free-list entries of agents pending a drop (see drop_mark) */
 } queue_t;
+
+#define ACT_ENTRY(local, ch, tie) ((local) << 4 | (ch) << 1 | (tie))
+#define ACT_LOCAL(e) ((e) >> 4)
+#define ACT_CH(e) (((e) >> 1) & 7)
+#define ACT_TIE(e) ((e) & 1)
+#define MAXBK (1 << 26) /* buckets a queue may have (ACT_ENTRY fits an int) */
 
 struct acd_core {
     int nq;
@@ -172,15 +208,22 @@ struct acd_core {
     int ncalls; /* allocated call slots */
     int *scratch_mem; /* per route_call candidate: membership index */
     int capscratch;
+    int ndrop, capdrop;
+    int *drop; /* agents pending a drop from the free lists (drop_mark) */
+    int ndq, capdq;
+    int *dq; /* queues with pending drops */
 };
 
 /* ---------------------------------------------------- shared, in their files */
 
 ACD_HIDDEN int grow(void **arr, int *cap, int need, size_t size);
+ACD_HIDDEN int sess_reserve(agent_t *a, int need);
 ACD_HIDDEN int scan_open(const acd_core *core, const agent_t *a, const scan_t *sc, const bucket_t *b);
 ACD_HIDDEN int scan_extend(const acd_core *core, const agent_t *a, scan_t *sc);
 ACD_HIDDEN int set_offerable(acd_core *core, int ai, int on);
 ACD_HIDDEN int reserve_free(acd_core *core, int ai);
+ACD_HIDDEN void drop_mark(acd_core *core, int ai);
+ACD_HIDDEN void drop_flush(acd_core *core);
 ACD_HIDDEN void place(acd_core *core, int bi);
 ACD_HIDDEN void take_call(acd_core *core, int slot);
 
@@ -202,14 +245,27 @@ static inline int level_of(const agent_t *a, int skill)
     return skill < a->nsk ? a->sk[skill] : 0;
 }
 
+/* The agent's sessions: inline up to SESS_INLINE, then on the heap. (An
+ * index into agent_t, not a pointer kept in it: the agents' array moves.) */
+static inline sess_t *sess_of(agent_t *a)
+{
+    return a->capsess > SESS_INLINE ? a->sess_heap : a->sess_in;
+}
+
+static inline const sess_t *sess_of_c(const agent_t *a)
+{
+    return a->capsess > SESS_INLINE ? a->sess_heap : a->sess_in;
+}
+
 static inline int channel_free(const agent_t *a, int ch)
 {
     if (a->cap[ch] <= 0)
         return 0;
     int used = 0;
     unsigned mine = 1u << ch;
+    const sess_t *ss = sess_of_c(a);
     for (int i = 0; i < a->nsess; i++) {
-        int s = a->sess_ch[i];
+        int s = ss[i].ch;
         if (s == ch)
             used++;
         else if ((a->excl & (1u << s)) || (a->excl & mine))
@@ -220,6 +276,8 @@ static inline int channel_free(const agent_t *a, int ch)
 
 static inline unsigned free_mask(const agent_t *a)
 {
+    if (a->nsess == 0)
+        return a->capmask;
     unsigned m = 0;
     for (int ch = 0; ch < ACD_NCH; ch++)
         if (channel_free(a, ch))
@@ -257,8 +315,9 @@ static inline int class_ok(const agent_t *a, const cls_t *cl)
 
 static inline int in_session(const agent_t *a, long long seq)
 {
+    const sess_t *ss = sess_of_c(a);
     for (int i = 0; i < a->nsess; i++)
-        if (a->sess_seq[i] == seq)
+        if (ss[i].seq == seq)
             return 1;
     return 0;
 }

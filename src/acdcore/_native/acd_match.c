@@ -10,7 +10,7 @@
 
 /* When the call opens to the agent, given its class is met: now, or later by
  * the membership delay or another agent's reservation. */
-static double opens(const hot_t *c, const pd_t *m, int agent, double now)
+static double opens(const info_t *c, const pd_t *m, int agent, double now)
 {
     double at = now;
     if (m->delay > 0) {
@@ -87,8 +87,8 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
     if (!out_agent || !out_weight || !earliest || cap < 0 || isnan(now))
         return ACD_EARG;
     const call_t *c = &core->c[slot];
-    const int queue = core->b[c->h.bucket].queue;
-    const cls_t *cl = &core->cls[core->b[c->h.bucket].cls];
+    const int queue = core->b[c->i.ref].queue;
+    const cls_t *cl = &core->cls[core->b[c->i.ref].cls];
     const queue_t *home = &core->q[queue];
     int total = home->nfree;
     for (int e = 0; e < cl->nextra; e++)
@@ -117,9 +117,9 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
             if (!channel_free(a, ch))
                 continue;
             int mi = src < 0 ? q->free_mem[i] : membership_for(a, queue, cl);
-            if (mi < 0 || !class_ok(a, cl) || in_session(a, c->h.seq))
+            if (mi < 0 || !class_ok(a, cl) || in_session(a, c->i.seq))
                 continue;
-            double at = opens(&c->h, &a->mem[mi].pd, ai, now);
+            double at = opens(&c->i, &a->mem[mi].pd, ai, now);
             if (at <= now) {
                 if (n >= cap)
                     return ACD_EARG;
@@ -146,9 +146,9 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
         if (k > 0)
             n = k;
     }
-    if (c->h.preferred >= 0)
+    if (c->i.preferred >= 0)
         for (int i = 0; i < n; i++)
-            if (out_agent[i] == c->h.preferred) {
+            if (out_agent[i] == c->i.preferred) {
                 out_agent[0] = out_agent[i];
                 out_weight[0] = core->a[out_agent[i]].mem[cmem[i]].weight;
                 return 1;
@@ -177,31 +177,232 @@ int acd_route_call(acd_core *core, int slot, double now, int rr_last, int *out_a
 }
 
 /* The membership through which the agent may take the calls of the queue's
- * bucket `local` (its own membership `own`, or for a borrowed queue the one
- * found through the class's extra queues), or NULL when the bucket's class
- * is closed to it: channel not free (`fm`), or (cached in sc) no membership,
- * region or skills. */
-static const pd_t *bucket_mem(const acd_core *core, const agent_t *a, scan_t *sc,
-                              const pd_t *own, int local, unsigned fm)
+ * bucket with active entry e (its own membership `own`, or for a borrowed
+ * queue the one found through the class's extra queues), or NULL when the
+ * bucket's class is closed to it: channel not free (`fm`), or (cached in sc)
+ * no membership, region or skills. */
+static inline const pd_t *bucket_mem(const acd_core *core, const agent_t *a, scan_t *sc,
+                                     const pd_t *own, int e, unsigned fm)
 {
+    int local = ACT_LOCAL(e);
     if (!scan_ok(core, a, sc, local))
         return NULL;
-    const bucket_t *b = &core->b[core->q[sc->queue].bk[local]];
-    if (!(fm & (1u << b->channel)))
+    if (!(fm & (1u << ACT_CH(e))))
         return NULL;
     if (own)
         return own;
+    const bucket_t *b = &core->b[core->q[sc->queue].bk[local]];
     return &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
+}
+
+/* The first call of queue q (in its policy order) that agent ai may take
+ * now through scan entry sc: its slot, its key and info and the membership
+ * it is taken through; -1 when there is none, and then *held says whether a
+ * call opens to it later. Reads the queue's active list and, for the buckets
+ * open to the agent, their head summaries; a bucket's other calls only when
+ * its head is held back or already the agent's. */
+typedef struct {
+    int slot;
+    int next; /* the slot after it in its bucket (for prefetching only), or -1 */
+    const double *key;
+    const info_t *info;
+    const pd_t *mem;
+} pick_t;
+
+/* The first active entry from k on whose bucket is open to the agent
+ * (class verdict and channel free), or nact: a bit test each. The verdicts
+ * must cover every bucket of the queue (sc->nv == q->nbk). */
+static inline int next_open(const queue_t *q, int k, const scan_t *sc, unsigned fm)
+{
+    const int *act = q->active;
+    const int n = q->nact;
+    if (!sc->more) { /* at most 64 buckets: one word */
+        const unsigned long long ok = sc->ok0;
+        for (; k < n; k++) {
+            unsigned e = (unsigned)act[k];
+            if ((ok >> ((e >> 4) & 63)) & (fm >> ((e >> 1) & 7)) & 1)
+                break;
+        }
+        return k;
+    }
+    for (; k < n; k++) {
+        int e = act[k], l = ACT_LOCAL(e);
+        unsigned long long w = l < 64 ? sc->ok0 : sc->more[(l >> 6) - 1];
+        if ((w >> (l & 63)) & (fm >> ACT_CH(e)) & 1)
+            break;
+    }
+    return k;
+}
+
+static void queue_first(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
+                        const pd_t *own, const queue_t *q, unsigned fm, double now,
+                        pick_t *out, int *held)
+{
+    int qbest = -1;
+    const double *qkey = NULL;
+    const info_t *qi = NULL;
+    const pd_t *qmem = NULL;
+    int qeq = 0; /* with a pick: the current entry's head key equals its key */
+    /* every verdict known: closed buckets are stepped over by next_open */
+    const int fast = sc->nv >= q->nbk || scan_extend(core, a, sc) == ACD_OK;
+    for (int k = 0; k < q->nact; k++) {
+        int e = q->active[k];
+        if (qbest >= 0) {
+            /* this bucket and every later one start after the pick? (keys
+             * only grow along the list: a closed bucket may be skipped) */
+            if (qeq) {
+                if (!ACT_TIE(e))
+                    break; /* its key is above the previous one, equal to the pick's */
+            } else {
+                int cmp = keycmp(q->hk[ACT_LOCAL(e)].v, qkey);
+                if (cmp > 0)
+                    break;
+                qeq = cmp == 0;
+            }
+        } else if (fast) {
+            k = next_open(q, k, sc, fm);
+            if (k == q->nact)
+                break;
+            e = q->active[k];
+        }
+        const pd_t *m = bucket_mem(core, a, sc, own, e, fm);
+        if (!m)
+            continue;
+        int local = ACT_LOCAL(e);
+        const info_t *hw = &q->hw[local];
+        for (int x = hw->ref; x >= 0; x = core->c[x].fwd[0]) {
+            int head = x == hw->ref;
+            const info_t *ci = head ? hw : &core->c[x].i;
+            const double *ck = head ? q->hk[local].v : core->c[x].key;
+            /* (a head is not after the pick: checked above) */
+            if (qbest >= 0 && !head && keycmp(ck, qkey) > 0)
+                break;
+            if (a->nsess && in_session(a, ci->seq))
+                continue;
+            if (opens(ci, m, ai, now) <= now) {
+                qbest = x;
+                out->next = head ? q->hn[local] : core->c[x].fwd[0];
+                qkey = ck;
+                qi = ci;
+                qmem = m;
+                qeq = head;
+                break;
+            }
+            *held = 1;
+        }
+    }
+    out->slot = qbest;
+    out->key = qkey;
+    out->info = qi;
+    out->mem = qmem;
+}
+
+/* queue_first in its common case, in one pass and no loop over calls: at
+ * most 64 buckets with every verdict known, and the first open bucket's
+ * head, not tied with the next bucket's, is the agent's now. Returns 1 with
+ * the answer in out (as queue_first's, with nothing held back), or 0 when
+ * queue_first must decide. */
+static inline int quick_first(const acd_core *core, const agent_t *a, int ai, const scan_t *sc,
+                              const pd_t *own, const queue_t *q, unsigned fm, double now,
+                              pick_t *out)
+{
+    if (sc->more || sc->nv < q->nbk)
+        return 0;
+    unsigned long long open = 0;
+    for (int ch = 0; fm; ch++, fm >>= 1)
+        if (fm & 1)
+            open |= q->chm[ch];
+    open &= sc->ok0;
+    const int *act = q->active;
+    const int n = q->nact;
+    int k = open ? 0 : n;
+    while (k < n && !((open >> ACT_LOCAL(act[k])) & 1))
+        k++;
+    if (k == n) {
+        out->slot = -1; /* no bucket open to the agent has a call */
+        return 1;
+    }
+    if (k + 1 < n && ACT_TIE(act[k + 1]))
+        return 0;
+    int local = ACT_LOCAL(act[k]);
+    const info_t *hw = &q->hw[local];
+    if (a->nsess && in_session(a, hw->seq))
+        return 0;
+    const pd_t *m = own;
+    if (!m) {
+        const bucket_t *b = &core->b[q->bk[local]];
+        m = &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
+    }
+    if (opens(hw, m, ai, now) > now)
+        return 0;
+    out->slot = hw->ref;
+    out->next = q->hn[local];
+    out->key = q->hk[local].v;
+    out->info = hw;
+    out->mem = m;
+    return 1;
+}
+
+/* The earliest instant a call of queue q ahead of the pick (all of them
+ * without one) opens to the agent, when after now; else `soonest`. */
+static double queue_soonest(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
+                            const pd_t *own, const queue_t *q, unsigned fm, double now,
+                            const pick_t *p, double soonest)
+{
+    for (int k = 0; k < q->nact; k++) {
+        int e = q->active[k];
+        int local = ACT_LOCAL(e);
+        if (p->slot >= 0 && keycmp(q->hk[local].v, p->key) >= 0)
+            break;
+        const pd_t *m = bucket_mem(core, a, sc, own, e, fm);
+        if (!m)
+            continue;
+        const info_t *hw = &q->hw[local];
+        for (int x = hw->ref; x >= 0; x = core->c[x].fwd[0]) {
+            int head = x == hw->ref;
+            const info_t *ci = head ? hw : &core->c[x].i;
+            const double *ck = head ? q->hk[local].v : core->c[x].key;
+            if (p->slot >= 0 && keycmp(ck, p->key) >= 0)
+                break;
+            if (a->nsess && in_session(a, ci->seq))
+                continue;
+            double at = opens(ci, m, ai, now);
+            if (at > now && at < soonest)
+                soonest = at;
+        }
+    }
+    return soonest;
+}
+
+/* Ask for the lines that taking call `slot` will touch (the call, written
+ * as it leaves its bucket, and the one after it, read as the new head) while
+ * the search goes on: both are cold. `next` is a hint; anything else in
+ * range, or -1, is harmless. */
+static inline void prefetch_take(const acd_core *core, int slot, int next)
+{
+#if defined(__GNUC__)
+    const char *p = (const char *)&core->c[slot];
+    __builtin_prefetch(p, 1);
+    __builtin_prefetch(p + sizeof(call_t) - 1, 1);
+    if (next >= 0 && next < core->nc) {
+        p = (const char *)&core->c[next];
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + sizeof(call_t) - 1);
+    }
+#else
+    (void)core;
+    (void)slot;
+    (void)next;
+#endif
 }
 
 /* The best waiting call for agent ai now, across its scan list; -1 and the
  * earliest instant a held-back call opens when there is none. */
-static int best_call(acd_core *core, int ai, double now, double *earliest)
+static int best_call(acd_core *core, int ai, unsigned fm, double now, double *earliest)
 {
     agent_t *a = &core->a[ai];
-    unsigned fm = free_mask(a);
     int best = -1;
-    const hot_t *bh = NULL;
+    const info_t *bh = NULL;
     double bprio = 0, soonest = INFINITY;
     for (int s = 0; s < a->nscan; s++) {
         scan_t *sc = &a->scan[s];
@@ -211,63 +412,23 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
         const queue_t *q = &core->q[sc->queue];
         if (q->nwaiting == 0)
             continue;
-        int qbest = -1;
-        const hot_t *qh = NULL;
-        const pd_t *qmem = NULL;
-        int held = 0; /* saw a call that opens later: second pass needed */
-        for (int k = 0; k < q->nact; k++) {
-            int local = q->active[k];
-            const bucket_t *b = &core->b[q->bk[local]];
-            if (qbest >= 0 && keycmp(b->head.key, qh->key) > 0)
-                break; /* this bucket and every later one start after the pick */
-            const pd_t *m = bucket_mem(core, a, sc, own, local, fm);
-            if (!m)
-                continue;
-            for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
-                const hot_t *h = x == b->fwd[0] ? &b->head : &core->c[x].h;
-                if (qbest >= 0 && keycmp(h->key, qh->key) > 0)
-                    break;
-                if (a->nsess && in_session(a, h->seq))
-                    continue;
-                if (opens(h, m, ai, now) <= now) {
-                    qbest = x;
-                    qh = h;
-                    qmem = m;
-                    break;
-                }
-                held = 1;
-            }
+        pick_t p;
+        if (!quick_first(core, a, ai, sc, own, q, fm, now, &p)) {
+            int held = 0; /* saw a call that opens later: second pass needed */
+            queue_first(core, a, ai, sc, own, q, fm, now, &p, &held);
+            if (held)
+                soonest = queue_soonest(core, a, ai, sc, own, q, fm, now, &p, soonest);
         }
-        if (held) {
-            /* earliest opening among calls ahead of the queue's pick */
-            for (int k = 0; k < q->nact; k++) {
-                int local = q->active[k];
-                const bucket_t *b = &core->b[q->bk[local]];
-                if (qbest >= 0 && keycmp(b->head.key, qh->key) >= 0)
-                    break;
-                const pd_t *m = bucket_mem(core, a, sc, own, local, fm);
-                if (!m)
-                    continue;
-                for (int x = b->fwd[0]; x >= 0; x = core->c[x].fwd[0]) {
-                    const hot_t *h = x == b->fwd[0] ? &b->head : &core->c[x].h;
-                    if (qbest >= 0 && keycmp(h->key, qh->key) >= 0)
-                        break;
-                    if (a->nsess && in_session(a, h->seq))
-                        continue;
-                    double at = opens(h, m, ai, now);
-                    if (at > now && at < soonest)
-                        soonest = at;
-                }
-            }
-        }
-        if (qbest < 0)
+        if (p.slot < 0)
             continue;
-        if (best < 0 || qmem->priority < bprio ||
-            (qmem->priority == bprio &&
+        const info_t *qh = p.info;
+        if (best < 0 || p.mem->priority < bprio ||
+            (p.mem->priority == bprio &&
              (qh->entered < bh->entered || (qh->entered == bh->entered && qh->seq < bh->seq)))) {
-            best = qbest;
+            best = p.slot;
             bh = qh;
-            bprio = qmem->priority;
+            bprio = p.mem->priority;
+            prefetch_take(core, p.slot, p.next);
         }
     }
     *earliest = soonest;
@@ -277,16 +438,12 @@ static int best_call(acd_core *core, int ai, double now, double *earliest)
 static int assign(acd_core *core, int ai, int slot)
 {
     agent_t *a = &core->a[ai];
-    if (a->nsess == a->capsess) {
-        int c1 = a->capsess, c2 = a->capsess;
-        if (grow((void **)&a->sess_seq, &c1, a->nsess + 1, sizeof(long long)) ||
-            grow((void **)&a->sess_ch, &c2, a->nsess + 1, sizeof(int)))
-            return ACD_ENOMEM;
-        a->capsess = c1 < c2 ? c1 : c2;
-    }
+    if (sess_reserve(a, a->nsess + 1))
+        return ACD_ENOMEM;
     call_t *c = &core->c[slot];
-    a->sess_seq[a->nsess] = c->h.seq;
-    a->sess_ch[a->nsess] = core->b[c->h.bucket].channel;
+    sess_t *ss = sess_of(a);
+    ss[a->nsess].seq = c->i.seq;
+    ss[a->nsess].ch = core->b[c->i.ref].channel;
     a->nsess++;
     take_call(core, slot);
     return ACD_OK;
@@ -301,9 +458,10 @@ int acd_route_agent(acd_core *core, int agent, int avail, double now, int max, i
         return ACD_EARG;
     int n = 0;
     *earliest = INFINITY;
-    while (n < max && avail && free_mask(&core->a[agent])) {
+    unsigned fm;
+    while (n < max && avail && (fm = free_mask(&core->a[agent])) != 0) {
         double soonest;
-        int slot = best_call(core, agent, now, &soonest);
+        int slot = best_call(core, agent, fm, now, &soonest);
         if (slot < 0) {
             *earliest = soonest;
             break;
@@ -314,6 +472,34 @@ int acd_route_agent(acd_core *core, int agent, int avail, double now, int max, i
         out_slot[n++] = slot;
     }
     return n;
+}
+
+/* Ask for the next agents' data while this one is matched (each agent is
+ * cold: nothing has read it since its profile and sync): the agent two
+ * ahead, and the scan list and memberships of the one after this. */
+static void prefetch_agents(const acd_core *core, int n, const int *agents, int i)
+{
+#if defined(__GNUC__)
+    if (i + 2 < n) {
+        const char *p = (const char *)&core->a[agents[i + 2]];
+        for (size_t o = 0; o < sizeof(agent_t); o += 64)
+            __builtin_prefetch(p + o);
+    }
+    if (i + 1 < n) {
+        const agent_t *a = &core->a[agents[i + 1]];
+        const char *p = (const char *)a->scan;
+        for (size_t o = 0; o < sizeof(scan_t) * (size_t)a->nscan; o += 64)
+            __builtin_prefetch(p + o);
+        p = (const char *)a->mem;
+        for (size_t o = 0; o < sizeof(mem_t) * (size_t)a->nmem; o += 64)
+            __builtin_prefetch(p + o);
+    }
+#else
+    (void)core;
+    (void)n;
+    (void)agents;
+    (void)i;
+#endif
 }
 
 int acd_match_agents(acd_core *core, int n, const int *agents, double now, int cap,
@@ -328,19 +514,29 @@ int acd_match_agents(acd_core *core, int n, const int *agents, double now, int c
     for (int i = 0; i < n && made < cap; i++) {
         int ai = agents[i];
         agent_t *a = &core->a[ai];
-        while (made < cap && a->avail && free_mask(a)) {
+        prefetch_agents(core, n, agents, i);
+        unsigned fm = 0;
+        while (made < cap && a->avail && (fm = free_mask(a)) != 0) {
             double soonest;
-            int slot = best_call(core, ai, now, &soonest);
+            int slot = best_call(core, ai, fm, now, &soonest);
             if (slot < 0)
                 break;
             int rc = assign(core, ai, slot);
-            if (rc)
+            if (rc) {
+                drop_flush(core);
                 return rc;
+            }
             out_agent[made] = ai;
             out_slot[made] = slot;
             made++;
         }
-        set_offerable(core, ai, a->avail && free_mask(a) != 0);
+        if (a->avail && (made < cap ? fm : free_mask(a)) != 0) {
+            drop_flush(core); /* no agent is added while drops are pending */
+            set_offerable(core, ai, 1);
+        } else {
+            drop_mark(core, ai);
+        }
     }
+    drop_flush(core);
     return made;
 }

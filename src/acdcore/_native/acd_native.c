@@ -90,12 +90,14 @@ void acd_free(acd_core *core)
         free(core->q[i].free_mem);
         free(core->q[i].active);
         free(core->q[i].bk);
+        free(core->q[i].hw);
+        free(core->q[i].hk);
+        free(core->q[i].hn);
     }
     for (int i = 0; i < core->na; i++) {
         agent_t *a = &core->a[i];
         free(a->sk);
-        free(a->sess_seq);
-        free(a->sess_ch);
+        free(a->sess_heap);
         free(a->mem);
         for (int s = 0; s < a->nscan; s++)
             free(a->scan[s].more);
@@ -114,6 +116,8 @@ void acd_free(acd_core *core)
     free(core->bmap);
     free(core->cls);
     free(core->scratch_mem);
+    free(core->drop);
+    free(core->dq);
     free(core);
 }
 
@@ -216,11 +220,11 @@ long long acd_memory(const acd_core *core)
     m += (long long)core->nq * (long long)sizeof(queue_t);
     for (int i = 0; i < core->nq; i++)
         m += (long long)core->q[i].capfree * 8 + (long long)core->q[i].capact * 4 +
-             (long long)core->q[i].capbk * 4;
+             (long long)core->q[i].capbk * (8 + (long long)sizeof(info_t) + (long long)sizeof(hkey_t));
     m += (long long)core->capa * (long long)sizeof(agent_t);
     for (int i = 0; i < core->na; i++) {
         const agent_t *a = &core->a[i];
-        m += a->nsk + (long long)a->capsess * 12 + (long long)a->nmem * (long long)sizeof(mem_t) +
+        m += a->nsk + (a->capsess > SESS_INLINE ? (long long)a->capsess * (long long)sizeof(sess_t) : 0) + (long long)a->nmem * (long long)sizeof(mem_t) +
              (long long)a->nscan * (long long)sizeof(scan_t);
         for (int s = 0; s < a->nscan; s++)
             m += a->scan[s].nv > 64 ? ((long long)a->scan[s].nv - 1) / 64 * 8 : 0;
