@@ -222,26 +222,37 @@ def complete_logout(d: Distributor, agent: AgentRecord) -> None:
 
 def refresh(d: Distributor, agent: AgentRecord) -> None:
     """Recompute whether the agent is in its queues' free sets, and make
-    sure a wake-up is pending for the end of its no-answer delay."""
+    sure a wake-up is pending for the end of its no-answer delay.
+
+    An agent is in the free sets of all its queues or of none (``check()``
+    verifies it), so the sets are only written when the answer changes."""
     now = d._now
-    queues = agent.profile.queues
     nat = d._nat
     if nat is not None:
-        # The core decides (it holds the sessions); the free sets follow
-        # only when the answer changes.
-        offerable = nat.sync(agent, is_available(agent, now), is_guarded(d, agent))
-        if queues:
-            first = d._queues[next(iter(queues))]
-            if (agent.agent_id in first.free) == offerable:
-                queues = {}
+        # The core decides (it holds the sessions) and updates its own lists.
+        plan = d._plan
+        guard = plan.load_guard if plan is not None else None
+        offerable = nat.sync(
+            agent,
+            agent.logged_in
+            and agent.paused is None
+            and not agent.pending_logout
+            and agent.not_before <= now,
+            guard is not None and load_guarded(agent, guard),
+        )
     else:
         offerable = agent.offerable(now)
-    for qname in queues:
-        q = d._queues[qname]
-        if offerable:
-            q.free[agent.agent_id] = None
-        else:
-            q.free.pop(agent.agent_id, None)
+    queues = agent.profile.queues
+    if queues:
+        aid = agent.agent_id
+        records = d._queues
+        if (aid in records[next(iter(queues))].free) != offerable:
+            if offerable:
+                for qname in queues:
+                    records[qname].free[aid] = None
+            else:
+                for qname in queues:
+                    records[qname].free.pop(aid, None)
     if agent.logged_in and agent.not_before > now:
         _deadlines.wake_agent(d, agent, agent.not_before)
 

@@ -188,13 +188,15 @@ def apply_call_arrived(d: Distributor, ev: CallArrived, decision: Arrival) -> No
         region = attributes.get("region")
     else:
         last_agent = region = None
+    requirement = decision.requirement
+    steps = decision.steps
     call = CallRecord(
         call_id=ev.call_id,
         seq=seq,
         queue=decision.queue,
         channel=ev.channel,
         attributes=attributes,
-        requirement=decision.requirement,
+        requirement=requirement,
         priority=decision.priority,
         emergency=decision.emergency,
         preferred_agent=None,
@@ -203,11 +205,16 @@ def apply_call_arrived(d: Distributor, ev: CallArrived, decision: Arrival) -> No
         key=decision.key,
         last_agent=last_agent,
         rule=decision.rule_name,
+        # No steps: the one plain stage, entered (what start_stages would do
+        # for a new record: its requirement and defaults are that stage's).
+        stages=() if steps else plain_stages(d, requirement),
+        stage_gen=0 if steps else 1,
     )
     if region is not None:
         call.region = region if isinstance(region, str) else None
     d._calls[call.call_id] = call
-    start_stages(d, call, decision.requirement, decision.steps)
+    if steps:
+        start_stages(d, call, requirement, steps)
     if ev.preferred_agent is not None or rule is not None:
         set_preferred(d, call, ev, rule)
     _queueing.enter(d, call, "arrived")
@@ -385,6 +392,16 @@ def set_preferred(d: Distributor, call: CallRecord, ev: CallArrived, rule: Rule 
         )
 
 
+def plain_stages(d: Distributor, requirement: SkillRequirement) -> tuple[Stage, ...]:
+    """The stages of a call with no steps: one shared tuple per requirement."""
+    plain = d._plain_stages.get(requirement)
+    if plain is None:
+        if len(d._plain_stages) >= 8192:
+            d._plain_stages.clear()
+        plain = d._plain_stages[requirement] = (Stage(requirement, (), False, None),)
+    return plain
+
+
 def start_stages(
     d: Distributor, call: CallRecord, requirement: SkillRequirement, steps: tuple[Step, ...]
 ) -> None:
@@ -404,13 +421,7 @@ def start_stages(
         expires = None if step.expires_after is None else call.arrived + step.expires_after
         stages.append(Stage(req, extras, step.regional, expires, step.skip_if_empty))
     if not stages:
-        # The common case (no steps): one shared stage tuple per requirement.
-        plain = d._plain_stages.get(requirement)
-        if plain is None:
-            if len(d._plain_stages) >= 8192:
-                d._plain_stages.clear()
-            plain = d._plain_stages[requirement] = (Stage(requirement, (), False, None),)
-        call.stages = plain
+        call.stages = plain_stages(d, requirement)
         call.stage_gen += 1
         enter_stage(d, call, 0)
         return

@@ -25,7 +25,6 @@ from ._state import (
     SessionState,
 )
 from .actions import (
-    Action,
     CancelOffer,
     Offer,
     PauseAgent,
@@ -243,18 +242,21 @@ def offer(d: Distributor, call: CallRecord, agents: list[AgentRecord]) -> None:
     of them and tell the adapter to dial the customer instead."""
     q = d._queues[call.queue]
     _queueing.dequeue(d, call)
-    call.offered_at = d._now
-    if call.callback:
+    now = d._now
+    call.offered_at = now
+    callback = call.callback
+    if callback:
         agents = agents[:1]
         timeout = float(_experience.callback_policy(d, call).dial_timeout)
     else:
         timeout = q.config.ring_timeout
         for e in d._ests:
-            e.on_started(call.queue, d._now, d._now - call.entered, call.seq)
+            e.on_started(call.queue, now, now - call.entered, call.seq)
     call.state = CallState.RINGING
     call.offers = [a.agent_id for a in agents]
     call.ring_round += 1
     _deadlines.schedule(d, _deadlines.after(d, timeout), _deadlines.RING, call, call.ring_round)
+    actions = d._actions
     for agent in agents:
         agent.sessions[call.seq] = Session(
             call_id=call.call_id,
@@ -264,30 +266,32 @@ def offer(d: Distributor, call: CallRecord, agents: list[AgentRecord]) -> None:
             seq=call.seq,
         )
         q.rr_last = agent.order
-        action: Action
-        if call.callback:
-            action = PlaceCallback(
-                at=d._now,
-                call_id=call.call_id,
-                agent_id=agent.agent_id,
-                queue=call.queue,
-                number=call.number,
-                attempt=call.attempts + 1,
-                dial_timeout=timeout,
-                attributes=call.attributes,
+        if callback:
+            actions.append(
+                PlaceCallback(
+                    at=now,
+                    call_id=call.call_id,
+                    agent_id=agent.agent_id,
+                    queue=call.queue,
+                    number=call.number,
+                    attempt=call.attempts + 1,
+                    dial_timeout=timeout,
+                    attributes=call.attributes,
+                )
             )
         else:
-            action = Offer(
-                at=d._now,
-                call_id=call.call_id,
-                agent_id=agent.agent_id,
-                queue=call.queue,
-                channel=call.channel,
-                attributes=call.attributes,
-                waited=d._now - call.arrived,
-                ring_timeout=timeout,
-                rule=call.rule,
-                last_agent=call.last_agent,
+            actions.append(
+                Offer(
+                    at=now,
+                    call_id=call.call_id,
+                    agent_id=agent.agent_id,
+                    queue=call.queue,
+                    channel=call.channel,
+                    attributes=call.attributes,
+                    waited=now - call.arrived,
+                    ring_timeout=timeout,
+                    rule=call.rule,
+                    last_agent=call.last_agent,
+                )
             )
-        _deadlines.emit(d, action)
         _agents.refresh(d, agent)

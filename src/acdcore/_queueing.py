@@ -42,8 +42,7 @@ def enqueue(d: Distributor, call: CallRecord, reason: str) -> None:
     position = q.waiting.insert_own(call)
     if d._nat is not None:
         d._nat.put(call)
-    _deadlines.emit(
-        d,
+    d._actions.append(
         Queued(
             at=d._now,
             call_id=call.call_id,
@@ -51,8 +50,10 @@ def enqueue(d: Distributor, call: CallRecord, reason: str) -> None:
             position=position,
             reason=reason,
             rule=call.rule,
-        ),
+        )
     )
+    if d._plan is None:
+        return
     rules = queue_rules(d, call.queue)
     if (
         rules is not None

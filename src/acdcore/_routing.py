@@ -85,9 +85,17 @@ def route_agent(d: Distributor, agent: AgentRecord) -> None:
     """While the agent has capacity, give it the best waiting call of the
     queues it serves; schedule a wake-up if a delay holds one back."""
     now = d._now
-    if d._nat is not None:
+    nat = d._nat
+    if nat is not None:
+        if not (
+            agent.logged_in
+            and agent.paused is None
+            and not agent.pending_logout
+            and agent.not_before <= now
+        ):
+            return  # the core would take nothing and wait for nothing
         while True:
-            taken, soonest = d._nat.route_agent(agent, _agents.is_available(agent, now), now)
+            taken, soonest = nat.route_agent(agent, True, now)
             for call in taken:
                 _offers.offer(d, call, [agent])
             if len(taken) < 64:

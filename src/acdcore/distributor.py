@@ -273,7 +273,8 @@ class Distributor:
             fired = True
             self._now = when
             _deadlines.fire(self, kind, rec, token)
-            _queueing.update_surge(self)
+            if self._plan is not None:
+                _queueing.update_surge(self)
             if self._ests:
                 _estimates.sample(self)
         self._now = float(now)

@@ -208,33 +208,29 @@ class NativeCore:
         offerable (returned) and updates its queues' free lists."""
         sessions = agent.sessions
         n = len(sessions)
+        seq, ch = self._seq, self._ch
         if n:
-            if n > len(self._ch):  # up to 4 channels x MAX_CAPACITY
-                self._seq = self.ffi.new("long long[]", 2 * n)
-                self._ch = self.ffi.new("int[]", 2 * n)
-            seq, ch = self._seq, self._ch
+            if n > len(ch):  # up to 4 channels x MAX_CAPACITY
+                self._seq = seq = self.ffi.new("long long[]", 2 * n)
+                self._ch = ch = self.ffi.new("int[]", 2 * n)
             for i, s in enumerate(sessions.values()):
                 seq[i] = s.seq
                 ch[i] = CHANNELS[s.channel]
-        return (
-            _check(
-                self.lib.acd_agent_sync(
-                    self.core,
-                    agent.slot,
-                    avail,
-                    agent.idle_since,
-                    float(agent.calls_taken),
-                    agent.talk_time,
-                    guarded,
-                    n,
-                    self._seq,
-                    self._ch,
-                ),
-                "state of agent",
-                agent.agent_id,
-            )
-            == 1
+        rc = self.lib.acd_agent_sync(
+            self.core,
+            agent.slot,
+            avail,
+            agent.idle_since,
+            float(agent.calls_taken),
+            agent.talk_time,
+            guarded,
+            n,
+            seq,
+            ch,
         )
+        if rc < 0:
+            _check(rc, "state of agent", agent.agent_id)
+        return bool(rc == 1)
 
     # ---------------------------------------------------------------- calls
 
