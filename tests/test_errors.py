@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
 
 import acdcore
@@ -245,6 +247,47 @@ def test_an_event_past_a_due_deadline_requires_advance_first() -> None:
     assert acd.snapshot() == before
     acd.advance(due)
     acd.handle(CallArrived(now=due, call_id="n", queue="q"))
+    acd.check()
+
+
+@attrs.frozen(kw_only=True)
+class _Unhandled(Event):
+    """An event type the distributor has no handler for."""
+
+    call_id: str
+
+
+@attrs.frozen(kw_only=True)
+class _ArrivedSubclass(CallArrived):
+    """A subclass of a handled type: handled by exact type only, so refused."""
+
+
+def test_an_event_type_without_a_handler_is_refused_after_the_common_checks() -> None:
+    # handle() looks an event's handlers up by its exact type; any other
+    # Event is refused with the first error the common checks find, in the
+    # order a handled type meets them (instant, clock, deadline, ids), then
+    # for having no handler, and nothing changes.
+    acd = busy_distributor()
+    before = acd.snapshot()
+    due = acd.next_deadline()
+    assert due is not None
+    cases: list[tuple[Event, type[AcdError], str]] = [
+        (_Unhandled(now=math.nan, call_id=""), InvalidValue, "_Unhandled.now"),
+        (_Unhandled(now=9, call_id=""), TimeWentBackwards, "before the distributor's clock"),
+        (_Unhandled(now=due, call_id=""), AdvanceRequired, "advance"),
+        (_Unhandled(now=10, call_id=""), InvalidValue, "_Unhandled.call_id"),
+        (_Unhandled(now=10, call_id="x"), InvalidValue, "no handler for event type _Unhandled"),
+        (_ArrivedSubclass(now=10, call_id="", queue="q"), InvalidValue, "call_id"),
+        (
+            _ArrivedSubclass(now=10, call_id="n", queue="q"),
+            InvalidValue,
+            "no handler for event type _ArrivedSubclass",
+        ),
+    ]
+    for event, error, mentions in cases:
+        with pytest.raises(error, match=re.escape(mentions)):
+            acd.handle(event)
+        assert acd.snapshot() == before
     acd.check()
 
 
