@@ -43,12 +43,20 @@ int scan_extend(const acd_core *core, const agent_t *a, scan_t *sc)
     return ACD_OK;
 }
 
+/* Is membership mi of agent ai in its queue's free list, at pos? A
+ * membership's freepos is its place while it is there and may be stale once
+ * it has left (the list is a sparse set: the entry is checked). */
+static inline int in_free(const queue_t *q, int pos, int ai, int mi)
+{
+    return pos >= 0 && pos < q->nfree && q->free_agent[pos] == ai && q->free_mem[pos] == mi;
+}
+
 static int free_add(acd_core *core, int ai, int mi)
 {
     agent_t *a = &core->a[ai];
     mem_t *m = &a->mem[mi];
     queue_t *q = &core->q[m->queue];
-    if (m->freepos >= 0)
+    if (in_free(q, m->freepos, ai, mi))
         return ACD_OK;
     if (q->nfree == q->capfree) {
         int cap1 = q->capfree, cap2 = q->capfree;
@@ -60,15 +68,16 @@ static int free_add(acd_core *core, int ai, int mi)
     q->free_agent[q->nfree] = ai;
     q->free_mem[q->nfree] = mi;
     m->freepos = q->nfree++;
+    core->nfree_all++;
     return ACD_OK;
 }
 
 static void free_del(acd_core *core, int ai, int mi)
 {
     mem_t *m = &core->a[ai].mem[mi];
-    if (m->freepos < 0)
-        return;
     queue_t *q = &core->q[m->queue];
+    if (!in_free(q, m->freepos, ai, mi))
+        return;
     int pos = m->freepos, last = --q->nfree;
     if (pos != last) {
         int oa = q->free_agent[last], om = q->free_mem[last];
@@ -77,6 +86,7 @@ static void free_del(acd_core *core, int ai, int mi)
         core->a[oa].mem[om].freepos = pos;
     }
     m->freepos = -1;
+    core->nfree_all--;
 }
 
 /* Make room for the agent in each of its queues' free lists. */
@@ -111,83 +121,48 @@ int set_offerable(acd_core *core, int ai, int on)
             free_del(core, ai, i);
     }
     a->offerable = on;
+    core->off[ai] = (unsigned char)on;
     return ACD_OK;
 }
 
 /* Leaving the free lists in bulk (acd_match_agents, where many agents fill
  * up one after another). drop_mark takes the agent out of service at once
- * (offerable 0) but leaves its entries where they are, each membership's
- * freepos turned into -2 - pos (negative: "not in the list" to everything
- * else; the position kept), and counts a pending drop in each queue.
- * drop_flush then removes them queue by queue: a queue losing at least a
- * quarter of its free list is compacted in one pass over the list
- * (survivors keep their order), any other by swap-remove per entry, as
- * free_del does. Either way O(1) amortized per entry removed, and the pass
- * reads the list and the agents in order instead of jumping to the agent
- * moved into each hole. Pending drops never outlive the call that made
- * them: acd_match_agents flushes before it adds an agent or returns. */
+ * (offerable 0) but leaves its entries in the lists; drop_flush then
+ * removes every pending entry: when they are at least a quarter of all the
+ * free lists' entries, by compacting each list in one pass that reads the
+ * dense offerable flags (survivors keep their order, and only a survivor
+ * that moves is written to); else agent by agent, by swap-remove as
+ * free_del does. O(1) amortized per entry removed either way, and in the
+ * common bulk case no dropped agent's memberships are read at all (their
+ * freepos go stale: see in_free). Pending drops never outlive the call
+ * that made them: acd_match_agents flushes before it adds an agent or
+ * returns. */
 void drop_mark(acd_core *core, int ai)
 {
     agent_t *a = &core->a[ai];
     if (!a->offerable)
         return;
-    if (grow((void **)&core->drop, &core->capdrop, core->ndrop + 1, sizeof(int)) ||
-        grow((void **)&core->dq, &core->capdq, core->ndq + a->nmem, sizeof(int))) {
+    if (grow((void **)&core->drop, &core->capdrop, core->ndrop + 1, sizeof(int))) {
         set_offerable(core, ai, 0); /* one at a time; never fails */
         return;
     }
-    for (int i = 0; i < a->nmem; i++) {
-        mem_t *m = &a->mem[i];
-        if (m->freepos < 0)
-            continue;
-        m->freepos = -2 - m->freepos;
-        queue_t *q = &core->q[m->queue];
-        if (q->ndrop++ == 0)
-            core->dq[core->ndq++] = m->queue;
-    }
     core->drop[core->ndrop++] = ai;
+    core->dropmem += a->nmem;
     a->offerable = 0;
+    core->off[ai] = 0;
 }
 
 void drop_flush(acd_core *core)
 {
     if (!core->ndrop)
         return;
-    int swaps = 0;
-    for (int k = 0; k < core->ndq; k++) {
-        queue_t *q = &core->q[core->dq[k]];
-        if ((long long)q->ndrop * 4 < q->nfree) {
-            q->ndrop = -1; /* swap-remove in this queue */
-            swaps = 1;
-        }
-    }
-    for (int d = 0; swaps && d < core->ndrop; d++) {
-        agent_t *a = &core->a[core->drop[d]];
-        for (int i = 0; i < a->nmem; i++) {
-            mem_t *m = &a->mem[i];
-            queue_t *q = &core->q[m->queue];
-            if (m->freepos > -2 || q->ndrop != -1)
-                continue;
-            int pos = -2 - m->freepos, last = --q->nfree;
-            if (pos != last) {
-                int oa = q->free_agent[last], om = q->free_mem[last];
-                q->free_agent[pos] = oa;
-                q->free_mem[pos] = om;
-                int *fp = &core->a[oa].mem[om].freepos;
-                *fp = *fp >= 0 ? pos : -2 - pos;
-            }
-            m->freepos = -1;
-        }
-    }
-    for (int k = 0; k < core->ndq; k++) {
-        queue_t *q = &core->q[core->dq[k]];
-        if (q->ndrop > 0 && q->ndrop == q->nfree) {
-            q->nfree = 0; /* every entry leaves */
-        } else if (q->ndrop > 0) {
+    if (core->dropmem * 4 >= core->nfree_all) {
+        for (int qi = 0; qi < core->nq; qi++) {
+            queue_t *q = &core->q[qi];
             int n = 0;
             for (int i = 0; i < q->nfree; i++) {
                 int ai = q->free_agent[i];
-                if (!core->a[ai].offerable)
+                if (!core->off[ai])
                     continue;
                 if (n != i) {
                     int mi = q->free_mem[i];
@@ -197,19 +172,29 @@ void drop_flush(acd_core *core)
                 }
                 n++;
             }
+            core->nfree_all -= q->nfree - n;
             q->nfree = n;
         }
-        q->ndrop = 0;
+    } else {
+        for (int d = 0; d < core->ndrop; d++) {
+            agent_t *a = &core->a[core->drop[d]];
+            for (int i = 0; i < a->nmem; i++)
+                free_del(core, core->drop[d], i);
+        }
     }
-    core->ndrop = core->ndq = 0;
+    core->ndrop = 0;
+    core->dropmem = 0;
 }
 
 static int ensure_agent(acd_core *core, int ai)
 {
     if (ai < core->na)
         return ACD_OK;
-    if (grow((void **)&core->a, &core->capa, ai + 1, sizeof(agent_t)))
+    int capoff = core->capa;
+    if (grow((void **)&core->off, &capoff, ai + 1, 1) ||
+        grow((void **)&core->a, &core->capa, ai + 1, sizeof(agent_t)))
         return ACD_ENOMEM;
+    memset(&core->off[core->na], 0, (size_t)(ai + 1 - core->na));
     memset(&core->a[core->na], 0, sizeof(agent_t) * (size_t)(ai + 1 - core->na));
     for (int i = core->na; i <= ai; i++)
         core->a[i].capsess = SESS_INLINE;
@@ -295,16 +280,33 @@ int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
         mem[i].position = mpos[i];
         mem[i].weight = mweight[i];
     }
-    for (int i = 0; i < nscan; i++) {
-        scan[i].queue = scanq[i];
-        scan[i].mem = scanmem[i];
+    /* own queues first, by priority (stable: insertion), then the borrowed
+     * ones as given */
+    int nown = 0;
+    for (int i = 0; i < nscan; i++)
+        nown += scanmem[i] >= 0;
+    for (int i = 0, o = 0, r = nown; i < nscan; i++) {
+        scan_t e;
+        e.queue = scanq[i];
+        e.mem = scanmem[i];
         if (scanmem[i] >= 0)
-            scan[i].pd = mem[scanmem[i]].pd;
+            e.pd = mem[scanmem[i]].pd;
         else
-            scan[i].pd.priority = scan[i].pd.delay = 0;
-        scan[i].nv = 0;
-        scan[i].ok0 = 0;
-        scan[i].more = NULL;
+            e.pd.priority = e.pd.delay = 0;
+        e.nv = 0;
+        e.orig = i;
+        e.ok0 = 0;
+        e.more = NULL;
+        if (e.mem < 0) {
+            scan[r++] = e;
+            continue;
+        }
+        int at = o++;
+        while (at > 0 && scan[at - 1].pd.priority > e.pd.priority) {
+            scan[at] = scan[at - 1];
+            at--;
+        }
+        scan[at] = e;
     }
     free(a->sk);
     free(a->mem);
@@ -317,6 +319,7 @@ int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
     a->nmem = nmem;
     a->scan = scan;
     a->nscan = nscan;
+    a->nown = nown;
     memcpy(a->cap, cap, sizeof a->cap);
     a->capmask = 0;
     for (int ch = 0; ch < ACD_NCH; ch++)

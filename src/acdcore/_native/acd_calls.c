@@ -81,7 +81,7 @@ static void link_call(acd_core *core, int slot)
     b->count++;
     c->state = 2;
     if (b->fwd[0] == slot)
-        place(core, c->i.ref);
+        place(core, c->i.ref, -1);
     else if (update[0] == b->fwd[0])
         core->q[b->queue].hn[b->local] = slot; /* right after the head */
 }
@@ -269,18 +269,22 @@ static int active_bound(const queue_t *q, int lo, int hi, const double *key)
  * that starts after the best call found so far; and the bucket's summary
  * (hw, hk, hn) its head's. Called when a bucket's head changes; O(log b) key
  * comparisons (in the queue's hk[]) and a memmove of O(b) ints for b live
- * buckets in the queue. The list is as if the bucket were taken out and put
+ * buckets in the queue (the search for its place is skipped when the caller
+ * knows it: `where`, checked; else -1). The list is as if the bucket were taken out and put
  * back at the first place whose key is not below its new head's; when the
  * head was taken (its key grows) that is after its old place, and it moves
  * there in one step. */
-void place(acd_core *core, int bi)
+void place(acd_core *core, int bi, int where)
 {
     bucket_t *b = &core->b[bi];
     queue_t *q = &core->q[b->queue];
     const int local = b->local;
     int pos = -1;
     if (b->active) {
-        pos = active_find(q, b);
+        if (where >= 0 && where < q->nact && ACT_LOCAL(q->active[where]) == local)
+            pos = where; /* the caller knew */
+        else
+            pos = active_find(q, b);
         if (pos >= q->nact)
             pos = -1;
         b->active = 0;
@@ -323,7 +327,9 @@ void place(acd_core *core, int bi)
     b->active = 1;
 }
 
-void take_call(acd_core *core, int slot)
+/* Take a waiting call out of its bucket (`where`: its bucket's place in the
+ * active list when the caller knows it, else -1). */
+void take_call(acd_core *core, int slot, int where)
 {
     call_t *c = &core->c[slot];
     if (c->state != 2)
@@ -333,7 +339,7 @@ void take_call(acd_core *core, int slot)
     unlink_call(core, slot);
     core->q[core->b[bi].queue].nwaiting--;
     if (was_head)
-        place(core, bi);
+        place(core, bi, where);
 }
 
 int acd_call_put(acd_core *core, long long seq, int queue, int cls, const double *key,
@@ -376,7 +382,7 @@ int acd_call_remove(acd_core *core, int slot)
 {
     if (!core || slot < 0 || slot >= core->nc || core->c[slot].state == 0)
         return ACD_EINDEX;
-    take_call(core, slot);
+    take_call(core, slot, -1);
     core->c[slot].state = 0;
     core->c[slot].fwd[0] = core->freehead;
     core->freehead = slot;
@@ -396,7 +402,7 @@ int acd_call_restage(acd_core *core, int slot, int cls)
     int bi;
     if (bucket_for(core, queue, cls, &bi) || tower_reserve(core))
         return ACD_ENOMEM;
-    take_call(core, slot);
+    take_call(core, slot, -1);
     c->i.ref = bi;
     link_call(core, slot);
     core->q[queue].nwaiting++;

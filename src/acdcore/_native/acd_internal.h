@@ -89,7 +89,7 @@ typedef struct {
 
 typedef struct {
     int queue;
-    int freepos; /* index in the queue's free list, -1 when not there */
+    int freepos; /* index in the queue's free list while there (see in_free) */
     pd_t pd;
     double position;
     long long weight;
@@ -107,6 +107,7 @@ typedef struct {
     int mem; /* index in mem[], or -1 for a queue borrowing this agent's queues */
     pd_t pd; /* a copy of mem[mem].pd (read with the scan list: one array) */
     int nv;  /* buckets 0..nv-1 of the queue have their verdict: bit l of */
+    int orig; /* its index in the scan list as given (the order of ties) */
     unsigned long long ok0;   /* buckets 0..63 (inline: no pointer to chase) */
     unsigned long long *more; /* buckets 64.., (nv - 1) / 64 words; NULL below 65 */
 } scan_t;
@@ -146,7 +147,10 @@ typedef struct {
     int nmem;
     mem_t *mem;
     int nscan;
-    scan_t *scan;
+    int nown;     /* scan[0..nown-1]: its own queues by priority; then the borrowed */
+    scan_t *scan; /* (in that order so that a search stops at the first own
+                   * queue whose priority is above its pick's; `orig` keeps
+                   * ties in the given order) */
 } agent_t;
 
 /* A queue. Its active list holds its non-empty buckets in the order of
@@ -177,7 +181,6 @@ typedef struct {
     int nfree, capfree;
     int *free_agent;
     int *free_mem;
-    int ndrop; /* free-list entries of agents pending a drop (see drop_mark) */
 } queue_t;
 
 #define ACT_ENTRY(local, ch, tie) ((local) << 4 | (ch) << 1 | (tie))
@@ -208,10 +211,11 @@ struct acd_core {
     int ncalls; /* allocated call slots */
     int *scratch_mem; /* per route_call candidate: membership index */
     int capscratch;
+    unsigned char *off; /* per agent: its offerable flag (a dense copy; capacity capa) */
+    long long nfree_all; /* entries in all the free lists */
     int ndrop, capdrop;
     int *drop; /* agents pending a drop from the free lists (drop_mark) */
-    int ndq, capdq;
-    int *dq; /* queues with pending drops */
+    long long dropmem; /* their memberships */
 };
 
 /* ---------------------------------------------------- shared, in their files */
@@ -224,8 +228,8 @@ ACD_HIDDEN int set_offerable(acd_core *core, int ai, int on);
 ACD_HIDDEN int reserve_free(acd_core *core, int ai);
 ACD_HIDDEN void drop_mark(acd_core *core, int ai);
 ACD_HIDDEN void drop_flush(acd_core *core);
-ACD_HIDDEN void place(acd_core *core, int bi);
-ACD_HIDDEN void take_call(acd_core *core, int slot);
+ACD_HIDDEN void place(acd_core *core, int bi, int where);
+ACD_HIDDEN void take_call(acd_core *core, int slot, int where);
 
 /* ------------------------------------------------------------ inline helpers */
 

@@ -8,6 +8,12 @@
 
 #include "acd_internal.h"
 
+#if defined(__GNUC__)
+#define ACD_NOINLINE __attribute__((noinline)) /* off the hot path */
+#else
+#define ACD_NOINLINE
+#endif
+
 /* When the call opens to the agent, given its class is met: now, or later by
  * the membership delay or another agent's reservation. */
 static double opens(const info_t *c, const pd_t *m, int agent, double now)
@@ -209,6 +215,16 @@ typedef struct {
     const pd_t *mem;
 } pick_t;
 
+/* The queue's buckets (among its first 64) on a channel in fm. */
+static inline unsigned long long chan_mask(const queue_t *q, unsigned fm)
+{
+    unsigned long long m = 0;
+    for (int ch = 0; fm; ch++, fm >>= 1)
+        if (fm & 1)
+            m |= q->chm[ch];
+    return m;
+}
+
 /* The first active entry from k on whose bucket is open to the agent
  * (class verdict and channel free), or nact: a bit test each. The verdicts
  * must cover every bucket of the queue (sc->nv == q->nbk). */
@@ -234,9 +250,9 @@ static inline int next_open(const queue_t *q, int k, const scan_t *sc, unsigned 
     return k;
 }
 
-static void queue_first(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
+ACD_NOINLINE static void queue_first(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
                         const pd_t *own, const queue_t *q, unsigned fm, double now,
-                        pick_t *out, int *held)
+                        pick_t *out, int *held, int *at)
 {
     int qbest = -1;
     const double *qkey = NULL;
@@ -281,6 +297,7 @@ static void queue_first(const acd_core *core, const agent_t *a, int ai, scan_t *
                 continue;
             if (opens(ci, m, ai, now) <= now) {
                 qbest = x;
+                *at = head ? k : -1;
                 out->next = head ? q->hn[local] : core->c[x].fwd[0];
                 qkey = ck;
                 qi = ci;
@@ -297,55 +314,9 @@ static void queue_first(const acd_core *core, const agent_t *a, int ai, scan_t *
     out->mem = qmem;
 }
 
-/* queue_first in its common case, in one pass and no loop over calls: at
- * most 64 buckets with every verdict known, and the first open bucket's
- * head, not tied with the next bucket's, is the agent's now. Returns 1 with
- * the answer in out (as queue_first's, with nothing held back), or 0 when
- * queue_first must decide. */
-static inline int quick_first(const acd_core *core, const agent_t *a, int ai, const scan_t *sc,
-                              const pd_t *own, const queue_t *q, unsigned fm, double now,
-                              pick_t *out)
-{
-    if (sc->more || sc->nv < q->nbk)
-        return 0;
-    unsigned long long open = 0;
-    for (int ch = 0; fm; ch++, fm >>= 1)
-        if (fm & 1)
-            open |= q->chm[ch];
-    open &= sc->ok0;
-    const int *act = q->active;
-    const int n = q->nact;
-    int k = open ? 0 : n;
-    while (k < n && !((open >> ACT_LOCAL(act[k])) & 1))
-        k++;
-    if (k == n) {
-        out->slot = -1; /* no bucket open to the agent has a call */
-        return 1;
-    }
-    if (k + 1 < n && ACT_TIE(act[k + 1]))
-        return 0;
-    int local = ACT_LOCAL(act[k]);
-    const info_t *hw = &q->hw[local];
-    if (a->nsess && in_session(a, hw->seq))
-        return 0;
-    const pd_t *m = own;
-    if (!m) {
-        const bucket_t *b = &core->b[q->bk[local]];
-        m = &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
-    }
-    if (opens(hw, m, ai, now) > now)
-        return 0;
-    out->slot = hw->ref;
-    out->next = q->hn[local];
-    out->key = q->hk[local].v;
-    out->info = hw;
-    out->mem = m;
-    return 1;
-}
-
 /* The earliest instant a call of queue q ahead of the pick (all of them
  * without one) opens to the agent, when after now; else `soonest`. */
-static double queue_soonest(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
+ACD_NOINLINE static double queue_soonest(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
                             const pd_t *own, const queue_t *q, unsigned fm, double now,
                             const pick_t *p, double soonest)
 {
@@ -374,6 +345,24 @@ static double queue_soonest(const acd_core *core, const agent_t *a, int ai, scan
     return soonest;
 }
 
+/* Does a queue's pick (its membership's priority, its info, the scan
+ * entry's given index) rank before the best so far? By priority, then the
+ * earliest entered, then the lowest sequence number: a total order over
+ * calls, whatever the order the queues are searched in; exact ties (only a
+ * caller giving two calls one sequence number could make one) go to the
+ * queue given first, as when the scan list was searched in its given order. */
+static inline int better_pick(double prio, const info_t *h, int orig, double bprio,
+                              double bentered, long long bseq, int borig)
+{
+    if (prio != bprio)
+        return prio < bprio;
+    if (h->entered != bentered)
+        return h->entered < bentered;
+    if (h->seq != bseq)
+        return h->seq < bseq;
+    return orig < borig;
+}
+
 /* Ask for the lines that taking call `slot` will touch (the call, written
  * as it leaves its bucket, and the one after it, read as the new head) while
  * the search goes on: both are cold. `next` is a hint; anything else in
@@ -398,36 +387,83 @@ static inline void prefetch_take(const acd_core *core, int slot, int next)
 
 /* The best waiting call for agent ai now, across its scan list; -1 and the
  * earliest instant a held-back call opens when there is none. */
-static int best_call(acd_core *core, int ai, unsigned fm, double now, double *earliest)
+static int best_call(acd_core *core, int ai, unsigned fm, double now, double *earliest,
+                     int *where)
 {
     agent_t *a = &core->a[ai];
-    int best = -1;
-    const info_t *bh = NULL;
-    double bprio = 0, soonest = INFINITY;
+    int best = -1, borig = 0;
+    double bprio = 0, bentered = 0;
+    long long bseq = 0;
+    double soonest = INFINITY;
+    *where = -1;
     for (int s = 0; s < a->nscan; s++) {
         scan_t *sc = &a->scan[s];
         const pd_t *own = sc->mem >= 0 ? &sc->pd : NULL;
-        if (own && best >= 0 && own->priority > bprio)
+        if (own && best >= 0 && own->priority > bprio) {
+            s = a->nown - 1; /* no later own queue can give a better pick */
             continue;
+        }
         const queue_t *q = &core->q[sc->queue];
+        const int n = q->nact;
         if (q->nwaiting == 0)
             continue;
         pick_t p;
-        if (!quick_first(core, a, ai, sc, own, q, fm, now, &p)) {
-            int held = 0; /* saw a call that opens later: second pass needed */
-            queue_first(core, a, ai, sc, own, q, fm, now, &p, &held);
-            if (held)
-                soonest = queue_soonest(core, a, ai, sc, own, q, fm, now, &p, soonest);
+        int at = -1; /* the pick's place in the active list, when its bucket's head */
+        if (!sc->more && sc->nv >= q->nbk) {
+            /* The common case in one pass: at most 64 buckets, every verdict
+             * known. The buckets open to the agent are one word; when the
+             * first of them in the list has a head that is not tied with the
+             * next bucket's, not the agent's already and open to it now, it
+             * is the queue's pick, as queue_first would find (and nothing
+             * is held back); otherwise queue_first decides. */
+            unsigned long long open = sc->ok0 & (fm == 1 ? q->chm[0] : chan_mask(q, fm));
+            if (!open)
+                continue;
+            const int *act = q->active;
+            int k = 0;
+            while (k < n && !((open >> ACT_LOCAL(act[k])) & 1))
+                k++;
+            if (k == n)
+                continue;
+            const int local = ACT_LOCAL(act[k]);
+            const info_t *hw = &q->hw[local];
+            if (k + 1 < n && ACT_TIE(act[k + 1]))
+                goto general;
+            if (a->nsess && in_session(a, hw->seq))
+                goto general;
+            const pd_t *m = own;
+            if (!m) {
+                const bucket_t *b = &core->b[q->bk[local]];
+                m = &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
+            }
+            if (opens(hw, m, ai, now) > now)
+                goto general;
+            if (best < 0 || better_pick(m->priority, hw, sc->orig, bprio, bentered, bseq, borig)) {
+                best = hw->ref;
+                bprio = m->priority;
+                bentered = hw->entered;
+                bseq = hw->seq;
+                borig = sc->orig;
+                *where = k;
+                prefetch_take(core, best, q->hn[local]);
+            }
+            continue;
         }
+    general:;
+        int held = 0; /* saw a call that opens later: second pass needed */
+        queue_first(core, a, ai, sc, own, q, fm, now, &p, &held, &at);
+        if (held)
+            soonest = queue_soonest(core, a, ai, sc, own, q, fm, now, &p, soonest);
         if (p.slot < 0)
             continue;
         const info_t *qh = p.info;
-        if (best < 0 || p.mem->priority < bprio ||
-            (p.mem->priority == bprio &&
-             (qh->entered < bh->entered || (qh->entered == bh->entered && qh->seq < bh->seq)))) {
+        if (best < 0 || better_pick(p.mem->priority, qh, sc->orig, bprio, bentered, bseq, borig)) {
             best = p.slot;
-            bh = qh;
             bprio = p.mem->priority;
+            bentered = qh->entered;
+            bseq = qh->seq;
+            borig = sc->orig;
+            *where = at;
             prefetch_take(core, p.slot, p.next);
         }
     }
@@ -435,7 +471,9 @@ static int best_call(acd_core *core, int ai, unsigned fm, double now, double *ea
     return best;
 }
 
-static int assign(acd_core *core, int ai, int slot)
+/* Give the agent call `slot` (at place `where` of its queue's active list
+ * when it is its bucket's head there, else -1: a hint). */
+static int assign(acd_core *core, int ai, int slot, int where)
 {
     agent_t *a = &core->a[ai];
     if (sess_reserve(a, a->nsess + 1))
@@ -445,7 +483,7 @@ static int assign(acd_core *core, int ai, int slot)
     ss[a->nsess].seq = c->i.seq;
     ss[a->nsess].ch = core->b[c->i.ref].channel;
     a->nsess++;
-    take_call(core, slot);
+    take_call(core, slot, where);
     return ACD_OK;
 }
 
@@ -461,12 +499,13 @@ int acd_route_agent(acd_core *core, int agent, int avail, double now, int max, i
     unsigned fm;
     while (n < max && avail && (fm = free_mask(&core->a[agent])) != 0) {
         double soonest;
-        int slot = best_call(core, agent, fm, now, &soonest);
+        int where;
+        int slot = best_call(core, agent, fm, now, &soonest, &where);
         if (slot < 0) {
             *earliest = soonest;
             break;
         }
-        int rc = assign(core, agent, slot);
+        int rc = assign(core, agent, slot, where);
         if (rc)
             return rc;
         out_slot[n++] = slot;
@@ -518,10 +557,11 @@ int acd_match_agents(acd_core *core, int n, const int *agents, double now, int c
         unsigned fm = 0;
         while (made < cap && a->avail && (fm = free_mask(a)) != 0) {
             double soonest;
-            int slot = best_call(core, ai, fm, now, &soonest);
+            int where;
+            int slot = best_call(core, ai, fm, now, &soonest, &where);
             if (slot < 0)
                 break;
-            int rc = assign(core, ai, slot);
+            int rc = assign(core, ai, slot, where);
             if (rc) {
                 drop_flush(core);
                 return rc;

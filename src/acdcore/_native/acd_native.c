@@ -117,7 +117,7 @@ void acd_free(acd_core *core)
     free(core->cls);
     free(core->scratch_mem);
     free(core->drop);
-    free(core->dq);
+    free(core->off);
     free(core);
 }
 
@@ -221,7 +221,7 @@ long long acd_memory(const acd_core *core)
     for (int i = 0; i < core->nq; i++)
         m += (long long)core->q[i].capfree * 8 + (long long)core->q[i].capact * 4 +
              (long long)core->q[i].capbk * (8 + (long long)sizeof(info_t) + (long long)sizeof(hkey_t));
-    m += (long long)core->capa * (long long)sizeof(agent_t);
+    m += (long long)core->capa * (long long)(sizeof(agent_t) + 1) + (long long)core->capdrop * 4;
     for (int i = 0; i < core->na; i++) {
         const agent_t *a = &core->a[i];
         m += a->nsk + (a->capsess > SESS_INLINE ? (long long)a->capsess * (long long)sizeof(sess_t) : 0) + (long long)a->nmem * (long long)sizeof(mem_t) +
