@@ -515,7 +515,7 @@ int acd_route_agent(acd_core *core, int agent, int avail, double now, int max, i
 
 /* Ask for the next agents' data while this one is matched (each agent is
  * cold: nothing has read it since its profile and sync): the agent two
- * ahead, and the scan list and memberships of the one after this. */
+ * ahead, and the scan list of the one after this. */
 static void prefetch_agents(const acd_core *core, int n, const int *agents, int i)
 {
 #if defined(__GNUC__)
@@ -528,9 +528,6 @@ static void prefetch_agents(const acd_core *core, int n, const int *agents, int 
         const agent_t *a = &core->a[agents[i + 1]];
         const char *p = (const char *)a->scan;
         for (size_t o = 0; o < sizeof(scan_t) * (size_t)a->nscan; o += 64)
-            __builtin_prefetch(p + o);
-        p = (const char *)a->mem;
-        for (size_t o = 0; o < sizeof(mem_t) * (size_t)a->nmem; o += 64)
             __builtin_prefetch(p + o);
     }
 #else
