@@ -101,10 +101,16 @@ static void unlink_call(acd_core *core, int slot)
             while ((nx = *lnk(core, b, x, l)) >= 0 && nx != slot &&
                    keycmp(core->c[nx].key, c->key) < 0)
                 x = nx;
-            int *prev = lnk(core, b, x, l);
-            if (l < c->level && *prev == slot) {
+            if (l >= c->level)
+                continue;
+            /* past calls of an equal key (linked before it) to the call */
+            int y = x;
+            while ((nx = *lnk(core, b, y, l)) >= 0 && nx != slot)
+                y = nx;
+            int *prev = lnk(core, b, y, l);
+            if (*prev == slot) {
                 *prev = *lnk(core, b, slot, l);
-                if (l == 0 && x == b->fwd[0]) /* it was right after the head */
+                if (l == 0 && y == b->fwd[0]) /* it was right after the head */
                     core->q[b->queue].hn[b->local] = *prev;
             }
         }
