@@ -283,9 +283,13 @@ static inline unsigned free_mask(const agent_t *a)
     if (a->nsess == 0)
         return a->capmask;
     unsigned m = 0;
-    for (int ch = 0; ch < ACD_NCH; ch++)
+    for (unsigned left = a->capmask; left; left &= left - 1) {
+        int ch = 0;
+        while (!((left >> ch) & 1))
+            ch++;
         if (channel_free(a, ch))
             m |= 1u << ch;
+    }
     return m;
 }
 

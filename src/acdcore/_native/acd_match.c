@@ -201,12 +201,7 @@ static inline const pd_t *bucket_mem(const acd_core *core, const agent_t *a, sca
     return &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
 }
 
-/* The first call of queue q (in its policy order) that agent ai may take
- * now through scan entry sc: its slot, its key and info and the membership
- * it is taken through; -1 when there is none, and then *held says whether a
- * call opens to it later. Reads the queue's active list and, for the buckets
- * open to the agent, their head summaries; a bucket's other calls only when
- * its head is held back or already the agent's. */
+/* A queue's pick for an agent: the call and what ranks it. */
 typedef struct {
     int slot;
     int next; /* the slot after it in its bucket (for prefetching only), or -1 */
@@ -250,9 +245,17 @@ static inline int next_open(const queue_t *q, int k, const scan_t *sc, unsigned 
     return k;
 }
 
+/* The first call of queue q (in its policy order) that agent ai may take
+ * now through scan entry sc: its slot, its key and info and the membership
+ * it is taken through, and in *at its place in the active list when it is
+ * its bucket's head (else -1); slot -1 when there is none, and then *held
+ * says whether a call opens to it later. Reads the queue's active list and,
+ * for the buckets open to the agent, their head summaries; a bucket's other
+ * calls only when its head is held back or already the agent's. The general
+ * case: best_call decides the common one itself. */
 ACD_NOINLINE static void queue_first(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
-                        const pd_t *own, const queue_t *q, unsigned fm, double now,
-                        pick_t *out, int *held, int *at)
+                                     const pd_t *own, const queue_t *q, unsigned fm, double now,
+                                     pick_t *out, int *held, int *at)
 {
     int qbest = -1;
     const double *qkey = NULL;
@@ -316,9 +319,10 @@ ACD_NOINLINE static void queue_first(const acd_core *core, const agent_t *a, int
 
 /* The earliest instant a call of queue q ahead of the pick (all of them
  * without one) opens to the agent, when after now; else `soonest`. */
-ACD_NOINLINE static double queue_soonest(const acd_core *core, const agent_t *a, int ai, scan_t *sc,
-                            const pd_t *own, const queue_t *q, unsigned fm, double now,
-                            const pick_t *p, double soonest)
+ACD_NOINLINE static double queue_soonest(const acd_core *core, const agent_t *a, int ai,
+                                         scan_t *sc, const pd_t *own, const queue_t *q,
+                                         unsigned fm, double now, const pick_t *p,
+                                         double soonest)
 {
     for (int k = 0; k < q->nact; k++) {
         int e = q->active[k];
@@ -385,8 +389,10 @@ static inline void prefetch_take(const acd_core *core, int slot, int next)
 #endif
 }
 
-/* The best waiting call for agent ai now, across its scan list; -1 and the
- * earliest instant a held-back call opens when there is none. */
+/* The best waiting call for agent ai now (fm: its free channels), across
+ * its scan list; -1 and the earliest instant a held-back call opens when
+ * there is none. *where: the pick's place in its queue's active list when
+ * it is its bucket's head, else -1 (a hint for place). */
 static int best_call(acd_core *core, int ai, unsigned fm, double now, double *earliest,
                      int *where)
 {

@@ -20,11 +20,17 @@
  * one queue as a skip list in policy-key order, so an agent looking for work
  * tests each class once (not each call) and then reads the bucket's head.
  * Each queue keeps its non-empty buckets sorted by their head's key (the
- * active list), and each bucket a copy of its head's search fields. Each
+ * active list: one int each, the bucket's local index, channel and a tie
+ * bit) and, by local index, a copy of each head's search fields (hw, hk,
+ * hn), so a search touches no bucket and no call until it takes one. Each
  * agent keeps, per queue it scans, a bit per bucket of that queue: is the
  * bucket's class open to it (membership, region, skills). The bits are set
  * when the profile is set and when a search first meets a newer bucket, so
- * stepping over a class the agent cannot serve costs a bit test.
+ * stepping over a class the agent cannot serve costs a bit test (with at
+ * most 64 buckets, the open ones are a single word: see best_call). An
+ * agent's scan list holds its own queues first, by priority. Free lists are
+ * sparse sets; a bulk match drops the agents that fill up in one pass
+ * (drop_mark, drop_flush in acd_agents.c).
  *
  * Memory per waiting call: a 96-byte slot (search fields, bucket, two skip
  * list links, state and level); one call in 16 also holds a 56-byte tower of
