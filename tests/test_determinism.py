@@ -328,7 +328,7 @@ def test_check_counts_wrap_up_sessions_against_capacity() -> None:
     ):
         acd.handle(ev)
     acd.check()
-    alice = acd._agents["alice"]
+    alice = acd._reads()._agents["alice"]
     states = sorted(s.state.value for s in alice.sessions.values())
     assert states == ["connected", "wrap-up"]
     # With one chat slot, the wrap-up alone would fill it: check() must see two.

@@ -6,7 +6,11 @@ each step their actions must be equal, their snapshots (every agent, call,
 queue, counter and timer-visible field) equal, and their next deadlines equal.
 A refused event must be refused by both, with the same error type and
 message, and leave both unchanged. The random strategies draw from twin
-seeded RNGs, so their draws must match too.
+seeded RNGs, so their draws must match too. Where the C engine covers the
+configuration, the native distributor runs on it (and hands its state over
+to the Python handlers at a transfer or a skill change); the plain and
+ring-all machines also run with the engine off, on the Python handlers over
+the C matching core.
 """
 
 from __future__ import annotations
@@ -101,11 +105,22 @@ class DifferentialCallback(Differential, base.CallbackMachine):
     """Announcements, callbacks, retries and failures, on both backends."""
 
 
-def test_differential() -> None:
+@pytest.fixture(params=["engine", "hybrid"])
+def native_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which native path decides a configuration the C engine covers: the
+    engine (the default), or the Python handlers over the C matching core
+    (``ACDCORE_ENGINE=0``; the path of every configuration it does not
+    cover, and of a distributor after a hand-over)."""
+    if request.param == "hybrid":
+        monkeypatch.setenv("ACDCORE_ENGINE", "0")
+    return str(request.param)
+
+
+def test_differential(native_path: str) -> None:
     run_state_machine_as_test(DifferentialMachine)
 
 
-def test_differential_ring_all() -> None:
+def test_differential_ring_all(native_path: str) -> None:
     run_state_machine_as_test(DifferentialRingAll)
 
 

@@ -584,15 +584,6 @@ def shortest_failure(seed: int, steps: int) -> int:
 
 # --------------------------------------------------------------------- pytest
 
-# Shortest failing prefixes found while building the engine (seed, steps):
-# each replays one divergence that was fixed.
-REGRESSIONS: list[tuple[int, int]] = []
-
-
-@pytest.mark.parametrize(("seed", "steps"), REGRESSIONS)
-def test_engine_regression(seed: int, steps: int) -> None:
-    run(seed, steps)
-
 
 @given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 120))
 def test_engine_matches_reference(seed: int, steps: int) -> None:

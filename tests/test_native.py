@@ -27,6 +27,13 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(autouse=True)
+def hybrid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the matching core behind the Python handlers
+    (the path of configurations the C engine does not cover): engine off."""
+    monkeypatch.setenv("ACDCORE_ENGINE", "0")
+
+
 def _core() -> tuple[Distributor, object]:
     acd = Distributor([QueueConfig("q"), QueueConfig("r")], backend="native")
     acd.handle(AgentLoggedIn(now=0.0, profile=AgentProfile("a1", skills={"x": 3}, queues=["q"])))

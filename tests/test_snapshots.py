@@ -205,7 +205,7 @@ def test_a_plain_waiting_call_allocates_no_extras() -> None:
 
     acd = Distributor([QueueConfig("q")])
     acd.handle(CallArrived(now=0.0, call_id="c1", queue="q"))
-    call = acd._calls["c1"]
+    call = acd._reads()._calls["c1"]  # on the engine: the record materialized from it
     assert call._x is None
     call.announced = 0  # a default value allocates nothing
     call.region = None

@@ -163,8 +163,8 @@ class DistributorMachine(RuleBasedStateMachine):
                 assert view.state is not AgentState.LOGGED_OUT
                 # Checked against the current state when the offer is still
                 # outstanding (later actions of this step may have ended it).
-                agent = self.acd._agents[a.agent_id]
-                call = self.acd._calls.get(a.call_id)
+                agent = self.acd._reads()._agents[a.agent_id]
+                call = self.acd._reads()._calls.get(a.call_id)
                 if call is not None and a.agent_id in call.offers:
                     assert skill_eligible(agent, call), (
                         f"{a.agent_id} offered ineligible {a.call_id}"
@@ -271,7 +271,7 @@ class DistributorMachine(RuleBasedStateMachine):
         aid = AGENT_IDS[i]
         ev = AgentLoggedIn(now=self.t, profile=self.profiles[aid])
         self._advance(self.t)
-        known = aid in self.acd._agents
+        known = aid in self.acd._reads()._agents
         if known and self.acd.agent(aid).state is not AgentState.LOGGED_OUT:
             self._refused(ev)
         else:
@@ -282,7 +282,7 @@ class DistributorMachine(RuleBasedStateMachine):
         aid = AGENT_IDS[i]
         self._advance(self.t)
         ev = AgentLoggedOut(now=self.t, agent_id=aid)
-        if aid not in self.acd._agents:
+        if aid not in self.acd._reads()._agents:
             self._refused(ev)
             return
         view = self.acd.agent(aid)
@@ -296,7 +296,10 @@ class DistributorMachine(RuleBasedStateMachine):
         aid = AGENT_IDS[i]
         self._advance(self.t)
         ev = AgentPaused(now=self.t, agent_id=aid, reason=reason)
-        if aid in self.acd._agents and self.acd.agent(aid).state is not AgentState.LOGGED_OUT:
+        if (
+            aid in self.acd._reads()._agents
+            and self.acd.agent(aid).state is not AgentState.LOGGED_OUT
+        ):
             self._send(ev)
         else:
             self._refused(ev)
@@ -306,7 +309,7 @@ class DistributorMachine(RuleBasedStateMachine):
         aid = AGENT_IDS[i]
         self._advance(self.t)
         ev = AgentResumed(now=self.t, agent_id=aid)
-        if aid in self.acd._agents and self.acd.agent(aid).paused_reason is not None:
+        if aid in self.acd._reads()._agents and self.acd.agent(aid).paused_reason is not None:
             self._send(ev)
         else:
             self._refused(ev)
@@ -316,7 +319,7 @@ class DistributorMachine(RuleBasedStateMachine):
         aid = AGENT_IDS[i]
         self._advance(self.t)
         ev = AgentSkillsChanged(now=self.t, agent_id=aid, skills=skills)
-        if aid in self.acd._agents:
+        if aid in self.acd._reads()._agents:
             self._send(ev)
         else:
             self._refused(ev)
@@ -386,7 +389,7 @@ class DistributorMachine(RuleBasedStateMachine):
             return
         wrapping = any(
             s.call_id == cid and s.state.value == "wrap-up"
-            for a in self.acd._agents.values()
+            for a in self.acd._reads()._agents.values()
             for s in a.sessions.values()
         )
         event("id reused during its wrap-up" if wrapping else "id reused after it ended")
@@ -519,8 +522,9 @@ class DistributorMachine(RuleBasedStateMachine):
         if not hasattr(self, "acd"):
             return
         seen = self.dead
-        for _, tseq, kind, rec, token in self.acd._timers:
-            if _deadlines.timer_live(self.acd, tseq, kind, rec, token):
+        reads = self.acd._reads()  # on the engine: its state as records (live deadlines only)
+        for _, tseq, kind, rec, token in reads._timers:
+            if _deadlines.timer_live(reads, tseq, kind, rec, token):
                 assert tseq not in seen, f"deadline #{tseq} (kind {kind}) came back to life"
             else:
                 seen.add(tseq)
@@ -547,7 +551,7 @@ class DistributorMachine(RuleBasedStateMachine):
         # A callback keeps its place (its key in its queue) until it is served.
         for cid, (queue, key) in self.callbacks.items():
             if self.live.get(cid) in ("waiting", "ringing", "callback-pending"):
-                call = self.acd._calls[cid]
+                call = self.acd._reads()._calls[cid]
                 assert (call.queue, call.key) == (queue, key), f"callback {cid} lost its place"
 
     def teardown(self) -> None:
@@ -608,7 +612,7 @@ class CallbackMachine(DistributorMachine):
             for c, s in self.live.items()
             if s == "waiting"
             and c not in self.callbacks
-            and self.acd.queues[self.acd._calls[c].queue].callback is not None
+            and self.acd.queues[self.acd._reads()._calls[c].queue].callback is not None
         )
         # Mostly a caller who may accept; now and then any call (refused if not).
         cands = eligible if eligible and k % 4 else sorted(self.live)
@@ -616,7 +620,7 @@ class CallbackMachine(DistributorMachine):
             return
         cid = cands[k % len(cands)]
         ev = CallbackRequested(now=self.t, call_id=cid, number=f"+1{k}")
-        call = self.acd._calls[cid]
+        call = self.acd._reads()._calls[cid]
         if (
             self.live[cid] != "waiting"
             or cid in self.callbacks
@@ -719,7 +723,7 @@ class PlanMachine(DistributorMachine):
     def relaxation_never_narrows(self) -> None:
         if not hasattr(self, "acd"):
             return
-        for cid, call in self.acd._calls.items():
+        for cid, call in self.acd._reads()._calls.items():
             now = (call.stage_gen, call.stage, call.requirement, call.extra_queues, call.regional)
             before = self.stage_seen.get(call.seq)
             self.stage_seen[call.seq] = now

@@ -91,12 +91,15 @@ def materialize(
     agents: Mapping[int, AgentFacts],
     callers: Sequence[tuple[str, str]] = (),
     remember_callers: int = 10_000,
+    ended: Mapping[int, tuple[str, float]] | None = None,
 ) -> Distributor:
     """A python-backend distributor holding the engine's state as records.
 
     ``calls`` maps each live call's sequence number to its façade facts,
     ``agents`` each agent index (of agents ever logged in) to theirs;
-    ``callers`` are the remembered (caller, last agent) pairs, oldest first.
+    ``callers`` are the remembered (caller, last agent) pairs, oldest first;
+    ``ended`` maps the sequence numbers of calls that ended recently to
+    their ids (and end instants): an agent wrapping one up still names it.
     """
     from .distributor import Distributor
 
@@ -140,8 +143,9 @@ def materialize(
         id_of[idx] = facts.agent_id
     for idx, rec in by_index.items():
         for seq, channel, queue, state, until in engine.export_sessions(idx):
+            facts_of = calls.get(seq)
             rec.sessions[seq] = Session(
-                call_id=calls[seq].call_id,
+                call_id=facts_of.call_id if facts_of is not None else (ended or {})[seq][0],
                 channel=CHANNEL_OF[channel],
                 queue=qnames[queue],
                 state=SESSION_STATES[state],

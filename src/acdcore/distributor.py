@@ -42,6 +42,7 @@ rules are functions over the distributor's state, one module per concept:
 from __future__ import annotations
 
 import heapq
+import os
 import random
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -94,6 +95,7 @@ from .skills import (
 )
 
 if TYPE_CHECKING:
+    from ._engine_facade import EngineFacade
     from ._native.core import NativeCore
 
 from . import (
@@ -232,6 +234,15 @@ class Distributor:
         # Queues a call in each queue may be moved to by queue exits
         # (configuration only: checked at arrival and transfer).
         self._reachable = {name: tuple(_calls.reachable(self, name)) for name in records}
+        # The C engine holds the state when the backend is native and the
+        # engine covers the configuration (see _engine_facade); else None,
+        # and the Python handlers below run (mirroring into the core, _nat).
+        self._eng: EngineFacade | None = None
+        if backend == "native" and _engine_covers(self):
+            from ._engine_facade import EngineFacade
+
+            self._eng = EngineFacade(self)
+            self._nat = None  # the engine owns its own core
 
     # ------------------------------------------------------------------ time
 
@@ -252,6 +263,9 @@ class Distributor:
         A pure read, O(1): every :meth:`handle` and :meth:`advance` leaves a
         live deadline (or none) at the top of the heap.
         """
+        eng = self._eng
+        if eng is not None:
+            return eng.eng.next_deadline()
         timers = self._timers
         return timers[0][0] if timers else None
 
@@ -263,6 +277,8 @@ class Distributor:
             raise TimeWentBackwards(
                 f"advance to {now!r} is before the distributor's clock {self._now!r}"
             )
+        if self._eng is not None:
+            return self._eng.advance(now)
         self._actions = []
         timers = self._timers
         fired = False
@@ -304,16 +320,26 @@ class Distributor:
             raise TimeWentBackwards(
                 f"{type(event).__name__} at {now!r} is before the distributor's clock {self._now!r}"
             )
-        timers = self._timers
-        if timers and timers[0][0] <= now:
+        eng = self._eng
+        if eng is None:
+            timers = self._timers
+            due = timers[0][0] if timers else None
+        else:
+            due = eng.eng.next_deadline()
+        if due is not None and due <= now:
             raise AdvanceRequired(
-                f"{type(event).__name__} at {now!r}: a deadline is due at {timers[0][0]!r}; "
+                f"{type(event).__name__} at {now!r}: a deadline is due at {due!r}; "
                 f"call advance({now!r}) first"
             )
         for field in fields:
             value = getattr(event, field)
             if value.__class__ is not str or not value:
                 _check_id(event, field, value)
+        if eng is not None:
+            handled = eng.handle(event)
+            if handled is not None:
+                return handled
+            # the engine handed its state over (an event it does not cover)
         # The check raises for a bad event and changes nothing; what it found
         # (the call, the agent, the arrival's decision) goes to the apply.
         found = check(self, event)
@@ -367,7 +393,7 @@ class Distributor:
         not waiting) or :class:`InvalidValue` (no such estimator). Cost: that
         of the estimator, plus O(log n) for the position.
         """
-        return _estimates.estimate_call(self, call_id, estimator)
+        return _estimates.estimate_call(self._reads(), call_id, estimator)
 
     def estimate_new(
         self,
@@ -389,7 +415,7 @@ class Distributor:
         priority, requirement or attribute.
         """
         return _estimates.estimate_arrival(
-            self,
+            self._reads(),
             queue,
             priority=priority,
             emergency=emergency,
@@ -401,46 +427,67 @@ class Distributor:
 
     def call(self, call_id: str) -> CallView:
         """A view of a live call. Raises :class:`UnknownCall`."""
-        return _views.call_view(self, call_id)
+        return _views.call_view(self._reads(), call_id)
 
     def live_calls(self) -> list[str]:
         """The ids of every live call (waiting, ringing, connected or between
         callback attempts), in arrival order: what an adapter reconciles with
         its switch after a reconnect or a restart. O(n log n) in live calls."""
-        return _views.live_call_ids(self)
+        return _views.live_call_ids(self._reads())
 
     def agent(self, agent_id: str) -> AgentView:
         """A view of an agent. Raises :class:`UnknownAgent`."""
-        return _views.agent_view(self, agent_id)
+        return _views.agent_view(self._reads(), agent_id)
 
     def waiting(self, queue: str) -> list[str]:
         """The ids of the calls waiting in ``queue``, in the order they will be
         served. Cost: O(n)."""
-        return _views.waiting_ids(self, queue)
+        return _views.waiting_ids(self._reads(), queue)
 
     def counts(self) -> dict[str, int]:
         """How many calls arrived and where they are now; ``arrived`` is the sum
         of all the others."""
-        return _views.count_calls(self)
+        return _views.count_calls(self._reads())
 
     def explain(self, call_id: str) -> Explanation:
         """Why a live call is where it is (see :class:`Explanation`).
         Raises :class:`UnknownCall`. Cost: O(agents of its pool)."""
-        return _views.explain_call(self, call_id)
+        return _views.explain_call(self._reads(), call_id)
 
     def agent_states(self) -> dict[str, int]:
         """How many agents are in each :class:`AgentState` (logged-out included)."""
-        return _views.count_agent_states(self)
+        return _views.count_agent_states(self._reads())
 
     def snapshot(self) -> dict[str, Any]:
         """Every observable part of the state as plain data, for comparisons
         (before and after a refused event, across backends) and debugging."""
-        return _views.snapshot_dict(self)
+        return _views.snapshot_dict(self._reads())
 
     def check(self) -> None:
         """Assert every invariant; raise :class:`AssertionError` naming the
         first one broken. Cost: O(calls x agents); meant for tests."""
+        eng = self._eng
+        if eng is not None:
+            eng.eng.check()
+            return _checks.check_all(eng.shadow())
         return _checks.check_all(self)
+
+    def _reads(self) -> Distributor:
+        """What the reads read: this distributor's records, or, when the C
+        engine holds the state, the same records materialized from it
+        (built once per state; reading changes nothing)."""
+        eng = self._eng
+        return self if eng is None else eng.shadow()
+
+
+def _engine_covers(d: Distributor) -> bool:
+    """Whether the C engine covers ``d``'s configuration: no routing plan,
+    no estimator, no announcements, no callback offers. ``ACDCORE_ENGINE=0``
+    in the environment turns it off (the native backend then runs the
+    Python handlers over the C matching core, as before the engine)."""
+    if d._plan is not None or d._ests or os.environ.get("ACDCORE_ENGINE", "1") == "0":
+        return False
+    return all(q.config.announce is None and q.config.callback is None for q in d._queues.values())
 
 
 # The id fields ``handle`` checks are non-empty strings, in this order.

@@ -233,9 +233,9 @@ def _config(d: Distributor) -> dict[str, Any]:
 def save(distributor: Distributor, *, metrics: Metrics | None = None) -> dict[str, Any]:
     """The distributor's state (and ``metrics``' state, if given) as a JSON
     document. A pure read: saving changes nothing."""
-    d = distributor
-    if not isinstance(d, Distributor):
-        raise InvalidValue(f"distributor must be a Distributor, got {show(d)}")
+    if not isinstance(distributor, Distributor):
+        raise InvalidValue(f"distributor must be a Distributor, got {show(distributor)}")
+    d = distributor._reads()  # the engine's state as records, when it holds it
     deadlines = []
     for when, tseq, kind, record, token in sorted(d._timers, key=lambda t: t[:2]):
         if not _deadlines.timer_live(d, tseq, kind, record, token):
@@ -309,6 +309,10 @@ def restore(document: Any, distributor: Distributor, *, metrics: Metrics | None 
     d = distributor
     if not isinstance(d, Distributor):
         raise InvalidValue(f"distributor must be a Distributor, got {show(d)}")
+    if d._eng is not None:
+        # Restored state runs on the Python handlers (over the C matching
+        # core): the engine has no import of records yet.
+        d._eng.hand_over()
     if d._arrived or d._agents or d._timer_seq or d._call_seq:
         raise InvalidValue("restore needs a fresh distributor: this one has handled events")
     doc = rec.require_keys(document, "snapshot", _TOP)

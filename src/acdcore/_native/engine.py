@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +69,9 @@ CODES = {
 """The engine's return codes (ACD_E*) by number."""
 
 _N = 624
+
+_RECORD = struct.Struct("@iiqiiqddd")
+"""``acd_action`` as laid out in C: kind, reason, call, agent, queue, n, x, y, at."""
 
 
 @attrs.frozen
@@ -138,12 +142,14 @@ class EngineRefused(NativeError):
         super().__init__(f"native engine: {detail}{CODES.get(code, 'error')} ({code})")
 
 
-def _padded_key(key: Sequence[float]) -> list[float]:
-    out = [float(x) for x in key]
-    if len(out) > 6:
+def _padded_key(key: tuple[float, ...]) -> tuple[float, ...]:
+    if len(key) > 6:
         raise EngineRefused(-3, "a sort key holds at most 6 numbers")
-    out.extend([-math.inf] * (6 - len(out)))
-    return out
+    return key + _PADS[len(key)]
+
+
+_PADS = tuple((-math.inf,) * (6 - n) for n in range(7))
+"""The -inf padding of a sort key of each length (shorter keys sort first)."""
 
 
 class NativeEngine:
@@ -165,6 +171,8 @@ class NativeEngine:
         if eng == ffi.NULL:
             raise NativeError("native engine: could not create (bad argument or out of memory)")
         self.eng = ffi.gc(eng, lib.acd_engine_free)
+        if ffi.sizeof("acd_action") != _RECORD.size:
+            raise NativeError("native engine: acd_action's layout is not the one expected")
         self._nact = ffi.new("int *")
         self._when = ffi.new("double *")
         self._i4 = ffi.new("int[4]")
@@ -272,10 +280,10 @@ class NativeEngine:
     ) -> tuple[int, list[Action]]:
         """CallArrived: the call's sequence number and the actions. ``key``
         is the policy's sort key (padded with -inf to 6 numbers)."""
-        buf = self._key
-        for i, x in enumerate(_padded_key(key)):
-            buf[i] = x
-        seq = self.lib.acd_engine_arrive(self.eng, float(now), queue, cls, buf, preferred)
+        k = tuple(key)
+        if len(k) != 6:
+            k = _padded_key(k)
+        seq = self.lib.acd_engine_arrive(self.eng, float(now), queue, cls, k, preferred)
         if seq < 0:
             raise EngineRefused(int(seq), "arrive")
         return int(seq), self._actions()
@@ -474,8 +482,11 @@ class NativeEngine:
         return self._actions()
 
     def _actions(self) -> list[Action]:
-        ptr = self.lib.acd_engine_actions(self.eng, self._nact)
-        return [
-            (a.kind, a.reason, a.call, a.agent, a.queue, a.n, a.x, a.y, a.at)
-            for a in (ptr[i] for i in range(self._nact[0]))
-        ]
+        nact = self._nact
+        ptr = self.lib.acd_engine_actions(self.eng, nact)
+        n = nact[0]
+        if not n:
+            return []
+        # One C-level unpack of the records (acd_action's layout, checked
+        # against the compiled struct's size when the engine is made).
+        return list(_RECORD.iter_unpack(self.ffi.buffer(ptr, n * _RECORD.size)))

@@ -1,0 +1,465 @@
+"""The façade of the C engine: a native distributor whose state the engine holds (internal).
+
+When a distributor is built with the native backend and a configuration the
+engine covers (no routing plan, no estimators, no announcements, no callback
+offers; ``acd_engine.h``), its events go to the C engine instead of the
+Python handlers. This module is the thin layer between: it checks what the
+engine cannot (types and strings), maps ids to the engine's numbers (a call
+is its arrival sequence number, an agent its index of first sight, a queue
+its index), computes each arrival's sort key with the queue's policy, and
+turns the engine's action records into the public action objects. It keeps
+what only it knows (ids, profiles, attributes, keys, pause reasons) in
+:class:`~acdcore._materialize.CallFacts` and
+:class:`~acdcore._materialize.AgentFacts`.
+
+Reads (views, ``snapshot()``, ``check()``, saving) run the existing code on
+:func:`~acdcore._materialize.materialize`'s records, built once per state
+(cached until the next event or advance), so both implementations are read
+the same way and reading changes nothing.
+
+Refusals are the reference's, by construction: when the engine refuses an
+event (or a check of this layer fails), the event is checked by the Python
+handlers' checks against the materialized records, which raise the reference's error
+and message; the engine and the reference agree on what is refused (the
+contract-level differential, ``tests/test_engine_differential.py``).
+
+An event the engine does not cover (a transfer, a skill change, a callback
+event) hands the state over for good: the records are materialized into the
+distributor and a matching core is rebuilt, and the Python handlers carry
+on, deciding as they would have (:meth:`EngineFacade.hand_over`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import _calls
+from ._materialize import AgentFacts, CallFacts, materialize
+from ._native.core import CHANNELS, STRATEGIES, NativeError
+from ._native.engine import EngineRefused, NativeEngine
+from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
+from .config import AgentProfile
+from .events import (
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentPaused,
+    AgentResumed,
+    CallAbandoned,
+    CallArrived,
+    CallEnded,
+    Event,
+    OfferAnswered,
+    OfferDeclined,
+)
+from .skills import Channel, SkillRequirement
+
+if TYPE_CHECKING:
+    from .distributor import Distributor
+
+__all__ = ["EngineFacade", "covers"]
+
+# Action kinds and reasons of acd_engine.h.
+_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE = 1, 2, 3, 4, 5
+_REASONS = (
+    "",
+    "arrived",
+    "ring-timeout",
+    "declined",
+    "answered-elsewhere",
+    "agent-logged-out",
+    "caller-abandoned",
+    "queue-full",
+)
+
+
+def covers(d: Distributor) -> bool:
+    """Whether the engine covers ``d``'s configuration."""
+    if d._plan is not None or d._ests:
+        return False
+    return all(q.config.announce is None and q.config.callback is None for q in d._queues.values())
+
+
+class EngineFacade:
+    """The engine of one distributor and what only the façade knows.
+
+    Memory: a :class:`CallFacts` per live call and an :class:`AgentFacts`
+    per agent ever logged in, beside the engine's own state.
+    """
+
+    def __init__(self, d: Distributor) -> None:
+        self.d = d
+        configs = [q.config for q in d._queues.values()]
+        self.configs = configs
+        self.qnames = [c.name for c in configs]
+        self.qidx = {n: i for i, n in enumerate(self.qnames)}
+        self.eng = eng = NativeEngine(len(configs), d._now, d._rng)
+        for i, c in enumerate(configs):
+            na = c.no_answer
+            eng.queue(
+                i,
+                STRATEGIES[c.strategy],
+                c.ring_timeout,
+                c.wrap_up,
+                c.max_length,
+                c.preferred_agent_wait,
+                na.delay,
+                na.auto_pause_after,
+            )
+        self.calls: dict[int, CallFacts] = {}  # live calls by sequence number
+        self.seq_of: dict[str, int] = {}  # live call id -> sequence number
+        self.agents: dict[int, AgentFacts] = {}  # agents ever logged in, by index
+        self.aidx: dict[str, int] = {}  # agent id -> index (first sight)
+        self.ids: list[str] = []  # index -> agent id
+        self.skills: dict[str, int] = {}
+        self.classes: dict[tuple[Any, ...], int] = {}
+        # Calls that ended lately: sequence number -> (id, end instant). An
+        # agent wrapping one up still names it; kept while a wrap-up may last.
+        self.ended: dict[int, tuple[str, float]] = {}
+        self.max_wrap = max((c.wrap_up for c in configs), default=0.0)
+        self.version = 0  # bumped by every event or advance that may change state
+        self._shadow: Distributor | None = None
+        self._shadow_version = -1
+        self.handlers: dict[type[Event], Any] = {
+            CallArrived: self.arrive,
+            CallAbandoned: self.abandon,
+            OfferAnswered: self.answer,
+            OfferDeclined: self.decline,
+            CallEnded: self.end,
+            AgentLoggedIn: self.login,
+            AgentLoggedOut: self.logout,
+            AgentPaused: self.pause,
+            AgentResumed: self.resume,
+        }
+
+    # ----------------------------------------------------------------- reads
+
+    def shadow(self) -> Distributor:
+        """The engine's state as a python-backend distributor's records
+        (cached until the state changes). Read it; never change it."""
+        if self._shadow is None or self._shadow_version != self.version:
+            d = self.d
+            self._shadow = materialize(
+                self.configs,
+                self.eng,
+                self.calls,
+                self.agents,
+                list(d._callers.items()),
+                d._remember,
+                self.ended,
+            )
+            self._shadow_version = self.version
+        return self._shadow
+
+    def next_deadline(self) -> float | None:
+        return self.eng.next_deadline()
+
+    # ---------------------------------------------------------------- events
+
+    def refuse(self, event: Event) -> None:
+        """Raise the reference's error for a refused event: validate it
+        with the Python handler against the materialized records."""
+        from .distributor import _HANDLERS
+
+        check = _HANDLERS[type(event)][0]
+        check(self.shadow(), event)
+        raise NativeError(
+            f"the engine refused {type(event).__name__} that the reference accepts: {event!r}"
+        )
+
+    def handle(self, event: Event) -> list[Action] | None:
+        """Apply ``event`` (already checked for type, instant and ids by the
+        distributor); ``None`` when the engine does not cover it (the state
+        has been handed over: run the Python handler)."""
+        fn = self.handlers.get(type(event))
+        if fn is None:
+            self.hand_over()
+            return None
+        out: list[Action] = fn(event)
+        self.d._now = float(event.now)
+        return out
+
+    def advance(self, now: float) -> list[Action]:
+        acts = self.eng.advance(now)
+        self.version += 1
+        self.d._now = float(now)
+        return self.wrap(acts, None) if acts else []
+
+    def call_seq(self, event: Event, call_id: str) -> int:
+        seq = self.seq_of.get(call_id)
+        if seq is None:
+            self.refuse(event)
+            raise AssertionError  # pragma: no cover - refuse raises
+        return seq
+
+    def agent_index(self, event: Event, agent_id: str) -> int:
+        idx = self.aidx.get(agent_id)
+        if idx is None or idx not in self.agents:
+            self.refuse(event)
+            raise AssertionError  # pragma: no cover - refuse raises
+        return idx
+
+    def name(self, agent_id: str) -> int:
+        """The agent's index, given on first sight."""
+        idx = self.aidx.get(agent_id)
+        if idx is None:
+            idx = self.aidx[agent_id] = len(self.ids)
+            self.ids.append(agent_id)
+            self.eng.name_agent(idx)
+        return idx
+
+    def run(self, event: Event, fn: Any, *args: Any) -> list[Any]:
+        """Call the engine; on a refusal raise the reference's error."""
+        try:
+            acts: list[Any] = fn(*args)
+        except EngineRefused:
+            self.refuse(event)
+            raise  # pragma: no cover - refuse raises
+        self.version += 1
+        return acts
+
+    def arrive(self, ev: CallArrived) -> list[Action]:
+        d = self.d
+        if ev.call_id in self.seq_of:
+            self.refuse(ev)
+        d._call_seq = self.eng.next_seq  # the number resolve_arrival gives the policy
+        decision = _calls.check_call_arrived(d, ev)  # raises the reference's errors
+        assert decision.key is not None and decision.exit is None
+        requirement = decision.requirement
+        cls = self.klass(requirement, ev.channel)
+        pref = -1 if ev.preferred_agent is None else self.name(ev.preferred_agent)
+        seq, acts = self.eng.arrive(
+            float(ev.now), self.qidx[decision.queue], cls, decision.key, pref
+        )
+        self.version += 1
+        d._call_seq = seq + 1
+        caller = decision.attributes.get("caller")
+        facts = CallFacts(
+            call_id=ev.call_id,
+            channel=ev.channel,
+            attributes=decision.attributes,
+            requirement=requirement,
+            priority=decision.priority,
+            emergency=decision.emergency,
+            preferred_agent=ev.preferred_agent,
+            key=decision.key,
+            last_agent=d._callers.get(caller) if isinstance(caller, str) else None,
+            rule=decision.rule_name,
+        )
+        rejected = bool(acts) and acts[0][0] == _REJECT
+        if not rejected:
+            self.calls[seq] = facts
+            self.seq_of[ev.call_id] = seq
+        return self.wrap(acts, facts)
+
+    def klass(self, requirement: SkillRequirement, channel: Channel) -> int:
+        items = tuple(requirement.items())
+        ident = (items, channel)
+        cid = self.classes.get(ident)
+        if cid is None:
+            skills = self.skills
+            ids = []
+            for name, _ in items:
+                sid = skills.get(name)
+                if sid is None:
+                    sid = skills[name] = len(skills)
+                ids.append(sid)
+            cid = self.classes[ident] = self.eng.klass(
+                ids, [m for _, m in items], CHANNELS[channel]
+            )
+        return cid
+
+    def forget(self, seq: int) -> None:
+        facts = self.calls.pop(seq)
+        del self.seq_of[facts.call_id]
+
+    def abandon(self, ev: CallAbandoned) -> list[Action]:
+        seq = self.call_seq(ev, ev.call_id)
+        acts = self.run(ev, self.eng.abandon, float(ev.now), seq)
+        out = self.wrap(acts, None)
+        self.forget(seq)
+        return out
+
+    def end(self, ev: CallEnded) -> list[Action]:
+        seq = self.call_seq(ev, ev.call_id)
+        now = float(ev.now)
+        acts = self.run(ev, self.eng.end, now, seq)
+        out = self.wrap(acts, None)
+        self.forget(seq)
+        if self.max_wrap > 0:
+            # Its agent may wrap it up: keep its id until that must be over
+            # (a wrap-up ends by its deadline, which fires before any event
+            # after it), oldest first out.
+            ended = self.ended
+            ended[seq] = (ev.call_id, now)
+            limit = self.max_wrap
+            while ended:
+                oldest = next(iter(ended))
+                if ended[oldest][1] + limit >= now:
+                    break
+                del ended[oldest]
+        return out
+
+    def answer(self, ev: OfferAnswered) -> list[Action]:
+        seq = self.call_seq(ev, ev.call_id)
+        idx = self.agent_index(ev, ev.agent_id)
+        acts = self.run(ev, self.eng.answer, float(ev.now), seq, idx)
+        d = self.d
+        caller = self.calls[seq].attributes.get("caller")
+        if isinstance(caller, str) and d._remember > 0:
+            d._callers[caller] = ev.agent_id
+            d._callers.move_to_end(caller)
+            while len(d._callers) > d._remember:
+                d._callers.popitem(last=False)
+        return self.wrap(acts, None)
+
+    def decline(self, ev: OfferDeclined) -> list[Action]:
+        seq = self.call_seq(ev, ev.call_id)
+        idx = self.agent_index(ev, ev.agent_id)
+        if not isinstance(ev.reason, str):
+            self.refuse(ev)
+        return self.wrap(self.run(ev, self.eng.decline, float(ev.now), seq, idx), None)
+
+    def login(self, ev: AgentLoggedIn) -> list[Action]:
+        profile = ev.profile
+        if not isinstance(profile, AgentProfile) or any(q not in self.qidx for q in profile.queues):
+            self.refuse(ev)
+        idx = self.name(profile.agent_id)
+        facts = self.agents.get(idx)
+        order = facts.order if facts is not None else len(self.agents)
+        skills = self.skills
+        sk = []
+        for name, level in profile.skills.items():
+            sid = skills.get(name)
+            if sid is None:
+                sid = skills[name] = len(skills)
+            sk.append((sid, level))
+        cap = [0] * 8
+        for ch, n in profile.capacity.items():
+            cap[CHANNELS[ch]] = n
+        excl = 0
+        for ch in profile.exclusive:
+            excl |= 1 << CHANNELS[ch]
+        mems = [
+            (self.qidx[q], float(m.priority), float(m.delay), float(m.position), m.weight)
+            for q, m in profile.queues.items()
+        ]
+        acts = self.run(ev, self.eng.login, float(ev.now), idx, order, sk, cap, excl, mems)
+        if facts is None:
+            facts = self.agents[idx] = AgentFacts(profile.agent_id, profile, order)
+        facts.profile = profile
+        facts.paused = None
+        return self.wrap(acts, None)
+
+    def logout(self, ev: AgentLoggedOut) -> list[Action]:
+        idx = self.agent_index(ev, ev.agent_id)
+        return self.wrap(self.run(ev, self.eng.logout, float(ev.now), idx), None)
+
+    def pause(self, ev: AgentPaused) -> list[Action]:
+        idx = self.agent_index(ev, ev.agent_id)
+        if not isinstance(ev.reason, str) or not ev.reason:
+            self.refuse(ev)
+        acts = self.run(ev, self.eng.pause, float(ev.now), idx)
+        self.agents[idx].paused = ev.reason
+        return self.wrap(acts, None)
+
+    def resume(self, ev: AgentResumed) -> list[Action]:
+        idx = self.agent_index(ev, ev.agent_id)
+        acts = self.run(ev, self.eng.resume, float(ev.now), idx)
+        self.agents[idx].paused = None
+        return self.wrap(acts, None)
+
+    # --------------------------------------------------------------- actions
+
+    def wrap(self, acts: Sequence[Any], arriving: CallFacts | None) -> list[Action]:
+        """The public action objects for the engine's records. ``arriving``
+        is the facts of a call that has just arrived (a rejected one is
+        never among the live calls)."""
+        out: list[Action] = []
+        calls = self.calls
+        ids = self.ids
+        qnames = self.qnames
+        for kind, reason, seq, agent, queue, n, x, y, at in acts:
+            if kind == _OFFER:
+                c = calls[seq]
+                out.append(
+                    Offer(
+                        at=at,
+                        call_id=c.call_id,
+                        agent_id=ids[agent],
+                        queue=qnames[queue],
+                        channel=c.channel,
+                        attributes=c.attributes,
+                        waited=x,
+                        ring_timeout=y,
+                        rule=c.rule,
+                        last_agent=c.last_agent,
+                    )
+                )
+            elif kind == _QUEUED:
+                c = calls[seq]
+                out.append(
+                    Queued(
+                        at=at,
+                        call_id=c.call_id,
+                        queue=qnames[queue],
+                        position=n,
+                        reason=_REASONS[reason],
+                        rule=c.rule,
+                    )
+                )
+            elif kind == _CANCEL:
+                out.append(
+                    CancelOffer(
+                        at=at,
+                        call_id=calls[seq].call_id,
+                        agent_id=ids[agent],
+                        reason=_REASONS[reason],
+                    )
+                )
+            elif kind == _REJECT:
+                assert arriving is not None
+                out.append(
+                    Reject(
+                        at=at,
+                        call_id=arriving.call_id,
+                        queue=qnames[queue],
+                        reason=_REASONS[reason],
+                    )
+                )
+            elif kind == _PAUSE:
+                why = self.configs[queue].no_answer.pause_reason
+                self.agents[agent].paused = why
+                out.append(PauseAgent(at=at, agent_id=ids[agent], reason=why))
+            else:  # pragma: no cover - the engine emits no other kind
+                raise NativeError(f"the engine emitted an action of kind {kind}")
+        return out
+
+    # ------------------------------------------------------------- hand-over
+
+    def hand_over(self) -> None:
+        """Give the state to the Python handlers for good: materialize the
+        records into the distributor, rebuild its matching core from them
+        and drop the engine. Decisions continue as the reference's."""
+        from .snapshots import _rebuild_native
+
+        shadow = self.shadow()
+        d = self.d
+        for name in (
+            "_now",
+            "_call_seq",
+            "_timer_seq",
+            "_arrived",
+            "_outcomes",
+            "_agents",
+            "_calls",
+            "_queues",
+            "_timers",
+        ):
+            setattr(d, name, getattr(shadow, name))
+        d._staff_cache = {}
+        d._staff_gen += 1
+        d._rng.setstate(shadow._rng.getstate())
+        d._eng = None
+        _rebuild_native(d)
+        self._shadow = None
