@@ -550,6 +550,9 @@ def profile(args: argparse.Namespace) -> None:
             return from_sim(lambda path, name: path.endswith(file_end) and name in funcs)
 
         handle = called("distributor.py", "handle")
+        c_engine = math.fsum(
+            v[2] for (_, _, fn), v in raw.items() if "_acdnative.acd_engine_" in fn
+        )
         advance = called("distributor.py", "advance", "next_deadline")
         observe_event = called("metrics.py", "observe_event")
         observe_actions = called("metrics.py", "observe_actions")
@@ -567,12 +570,19 @@ def profile(args: argparse.Namespace) -> None:
         )
         rows = [
             ("Distributor.handle", handle),
-            ("  on_call_arrived (both passes)", cum("/_calls.py", "on_call_arrived")),
-            ("    of which route_call (free agents for a call)", cum("/_routing.py", "route_call")),
-            ("  on_offer_answered (both passes)", cum("/_offers.py", "on_offer_answered")),
-            ("  on_call_ended (both passes)", cum("/_offers.py", "on_call_ended")),
-            ("    of which route_agent (all callers; a freed agent looks for a call)", cum("/_routing.py", "route_agent")),
-            ("  on_call_abandoned (both passes)", cum("/_calls.py", "on_call_abandoned")),
+            ("  on the engine (native backend, a covered configuration):", None),
+            ("    arrivals (_engine_facade.arrive)", cum("/_engine_facade.py", "arrive")),
+            ("      of which the Python checks and the sort key", cum("/_calls.py", "check_call_arrived")),
+            ("    answers, ends, abandons (_engine_facade)", cum("/_engine_facade.py", "answer", "end", "abandon")),
+            ("    in C (acd_engine_*: the handlers, routing, deadlines)", c_engine),
+            ("    action records to action objects (_engine_facade.wrap)", cum("/_engine_facade.py", "wrap")),
+            ("  on the Python handlers (python backend, or the engine off):", None),
+            ("    arrivals (check and apply)", cum("/_calls.py", "apply_call_arrived") + (0.0 if c_engine else cum("/_calls.py", "check_call_arrived"))),
+            ("      of which route_call (free agents for a call)", cum("/_routing.py", "route_call")),
+            ("    answers (check and apply)", cum("/_offers.py", "check_offer_answered", "apply_offer_answered")),
+            ("    call ends (check and apply)", cum("/_offers.py", "check_call_ended", "apply_call_ended")),
+            ("      of which route_agent (a freed agent looks for a call)", cum("/_routing.py", "route_agent")),
+            ("    abandons (check and apply)", cum("/_calls.py", "check_call_abandoned", "apply_call_abandoned")),
             ("Distributor.advance + next_deadline", advance),
             ("Metrics (observe_event, observe_actions, advance)", metrics),
             ("  observe_event", observe_event),
@@ -583,7 +593,10 @@ def profile(args: argparse.Namespace) -> None:
             ("driver itself (_sim_run.py loop, heap, bookkeeping)", driver),
         ]  # fmt: skip
         for label, seconds in rows:
-            print(f"  {label:<72} {100 * seconds / total:5.1f} %")
+            if seconds is None:
+                print(f"  {label}")
+            else:
+                print(f"  {label:<72} {100 * seconds / total:5.1f} %")
         print(f"  top {args.top} functions by own time:")
         entries = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[: args.top]
         for (f, line, fn), v in entries:
