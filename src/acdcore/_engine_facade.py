@@ -32,7 +32,7 @@ on, deciding as they would have (:meth:`EngineFacade.hand_over`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _calls
 from ._materialize import AgentFacts, CallFacts, materialize
@@ -106,6 +106,10 @@ class EngineFacade:
                 na.delay,
                 na.auto_pause_after,
             )
+        # The hot events call C directly (NativeEngine's methods wrap the same).
+        self._lib = eng.lib
+        self._e = eng.eng
+        self._acts = eng._actions
         self.calls: dict[int, CallFacts] = {}  # live calls by sequence number
         self.seq_of: dict[str, int] = {}  # live call id -> sequence number
         self.agents: dict[int, AgentFacts] = {}  # agents ever logged in, by index
@@ -156,7 +160,7 @@ class EngineFacade:
 
     # ---------------------------------------------------------------- events
 
-    def refuse(self, event: Event) -> None:
+    def refuse(self, event: Event) -> NoReturn:
         """Raise the reference's error for a refused event: validate it
         with the Python handler against the materialized records."""
         from .distributor import _HANDLERS
@@ -180,7 +184,9 @@ class EngineFacade:
         return out
 
     def advance(self, now: float) -> list[Action]:
-        acts = self.eng.advance(now)
+        if self._lib.acd_engine_advance(self._e, float(now)) < 0:  # pragma: no cover
+            raise NativeError(f"the engine refused advance({now!r}) after the distributor's checks")
+        acts = self._acts()
         self.version += 1
         self.d._now = float(now)
         return self.wrap(acts, None) if acts else []
@@ -189,14 +195,12 @@ class EngineFacade:
         seq = self.seq_of.get(call_id)
         if seq is None:
             self.refuse(event)
-            raise AssertionError  # pragma: no cover - refuse raises
         return seq
 
     def agent_index(self, event: Event, agent_id: str) -> int:
         idx = self.aidx.get(agent_id)
         if idx is None or idx not in self.agents:
             self.refuse(event)
-            raise AssertionError  # pragma: no cover - refuse raises
         return idx
 
     def name(self, agent_id: str) -> int:
@@ -214,7 +218,6 @@ class EngineFacade:
             acts: list[Any] = fn(*args)
         except EngineRefused:
             self.refuse(event)
-            raise  # pragma: no cover - refuse raises
         self.version += 1
         return acts
 
@@ -275,16 +278,20 @@ class EngineFacade:
 
     def abandon(self, ev: CallAbandoned) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
-        acts = self.run(ev, self.eng.abandon, float(ev.now), seq)
-        out = self.wrap(acts, None)
+        if self._lib.acd_engine_abandon(self._e, ev.now, seq) < 0:
+            self.refuse(ev)
+        self.version += 1
+        out = self.wrap(self._acts(), None)
         self.forget(seq)
         return out
 
     def end(self, ev: CallEnded) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
         now = float(ev.now)
-        acts = self.run(ev, self.eng.end, now, seq)
-        out = self.wrap(acts, None)
+        if self._lib.acd_engine_end(self._e, now, seq) < 0:
+            self.refuse(ev)
+        self.version += 1
+        out = self.wrap(self._acts(), None)
         self.forget(seq)
         if self.max_wrap > 0:
             # Its agent may wrap it up: keep its id until that must be over
@@ -303,7 +310,10 @@ class EngineFacade:
     def answer(self, ev: OfferAnswered) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
         idx = self.agent_index(ev, ev.agent_id)
-        acts = self.run(ev, self.eng.answer, float(ev.now), seq, idx)
+        if self._lib.acd_engine_answer(self._e, ev.now, seq, idx) < 0:
+            self.refuse(ev)
+        self.version += 1
+        acts = self._acts()
         d = self.d
         caller = self.calls[seq].attributes.get("caller")
         if isinstance(caller, str) and d._remember > 0:
@@ -318,7 +328,10 @@ class EngineFacade:
         idx = self.agent_index(ev, ev.agent_id)
         if not isinstance(ev.reason, str):
             self.refuse(ev)
-        return self.wrap(self.run(ev, self.eng.decline, float(ev.now), seq, idx), None)
+        if self._lib.acd_engine_decline(self._e, ev.now, seq, idx) < 0:
+            self.refuse(ev)
+        self.version += 1
+        return self.wrap(self._acts(), None)
 
     def login(self, ev: AgentLoggedIn) -> list[Action]:
         profile = ev.profile
