@@ -21,7 +21,9 @@ RSS is per process):
   order, all at one instant 60 s after the last arrival (so every membership delay and
   preferred-agent reservation has run out). Each login is timed alone; every ``Offer``
   returned is one decision.
-- ``core`` (native only): the same fill, then the agents are created in the C core without
+- ``api-native`` runs on the C engine (the large scenario's configuration is one it
+  covers); its memory per waiting call is the engine's.
+- ``core`` (native only, with the engine off: ``ACDCORE_ENGINE=0``): the same fill, then the agents are created in the C core without
   a Python call per decision: an ``AgentRecord`` per agent, ``NativeCore.profile`` and
   ``NativeCore.sync(avail=True)`` (they enter the free lists; no decision is made), and
   one timed call of ``acd_match_agents`` runs the whole matching loop in C: each agent, in
@@ -257,6 +259,10 @@ def spawn(mode: str, args: argparse.Namespace) -> dict[str, Any] | None:
     if args.where:
         cmd.append("--where")
     env = dict(os.environ, ACDCORE_BACKEND=BACKEND_OF[mode])
+    if mode == "core":
+        # The matching core alone: the one behind the Python handlers (the
+        # engine owns a core of its own, which this mode cannot reach).
+        env["ACDCORE_ENGINE"] = "0"
     w0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode == dispatch.UNAVAILABLE:

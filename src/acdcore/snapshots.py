@@ -90,7 +90,11 @@ def _load_attributes(data: Any, where: str) -> Mapping[str, Any]:
 
 
 def _dump_ordered_set(value: Any, where: str) -> list[str]:
-    return rec.list_of(rec.STR).dump(list(value), where)  # type: ignore[no-any-return]
+    # Saved sorted: a queue's members and free agents are sets whose order
+    # carries no meaning (every choice among them is made by an explicit
+    # key), so the document is the same whichever way the set was built
+    # (the Python handlers' insertion order, or the engine's free lists).
+    return rec.list_of(rec.STR).dump(sorted(value), where)  # type: ignore[no-any-return]
 
 
 def _load_ordered_set(data: Any, where: str) -> dict[str, None]:
