@@ -284,7 +284,7 @@ def memory_table(rows: list[dict[str, Any]]) -> str:
         "RSS with backlog MiB",
         "bytes/call",
         "bytes/call, 2nd half",
-        "of which C core",
+        "of which C core (core mode)",
         "fill us/CallArrived",
         f"<= {TARGET_BYTES} B",
     ]
@@ -304,7 +304,7 @@ def memory_table(rows: list[dict[str, Any]]) -> str:
                 f"{rss1 / 2**20:.1f}",
                 f"{per:,.0f}",
                 f"{half:,.0f}",
-                f"{(c1 - c0) / (n1 - n0):,.0f}" if r["backend"] == "native" else "-",
+                f"{(c1 - c0) / (n1 - n0):,.0f}" if r["mode"] == "core" else "-",
                 f"{r['fill']['api_s'] / n1 * 1e6:.1f}",
                 "met" if per <= TARGET_BYTES else "MISSED",
             ]

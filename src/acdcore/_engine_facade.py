@@ -231,9 +231,12 @@ class EngineFacade:
         requirement = decision.requirement
         cls = self.klass(requirement, ev.channel)
         pref = -1 if ev.preferred_agent is None else self.name(ev.preferred_agent)
-        seq, acts = self.eng.arrive(
+        seq = d._call_seq  # the int the sort key holds: kept once, not twice
+        got, acts = self.eng.arrive(
             float(ev.now), self.qidx[decision.queue], cls, decision.key, pref
         )
+        if got != seq:  # pragma: no cover - the engine numbers arrivals as the façade does
+            raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}, not {seq}")
         self.version += 1
         d._call_seq = seq + 1
         caller = decision.attributes.get("caller")

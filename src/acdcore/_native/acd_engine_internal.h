@@ -109,23 +109,27 @@ typedef struct {
  * ring-all's longer lists in `many` (capacity `capmany`, kept when the
  * entry is reused), which `inmany` says is in use. */
 typedef struct {
-    int used;
-    int next_free;
     int64_t seq;
-    int queue, cls, channel, state; /* state: ACD_C_* */
-    int slot;   /* core slot while waiting, -1 else */
-    int oqh;    /* handle in its queue's `waiting`, -1 else */
-    int preferred; /* agent index or -1 */
-    int agent;     /* connected: the agent, -1 else */
     double key[ACD_KEYLEN];
     double arrived, entered, preferred_until, offered_at, answered_at;
-    int has_recheck;
-    double recheck_at;
+    double recheck_at;     /* while has_recheck */
     int64_t recheck_timer; /* -1: none */
     int64_t ring_round;
-    int noffers, inmany, capmany;
-    int one;
     int *many;
+    int next_free;
+    int queue, cls;
+    int slot;      /* core slot while waiting, -1 else */
+    int oqh;       /* handle in its queue's `waiting`, -1 else */
+    int preferred; /* agent index or -1 */
+    int agent;     /* connected: the agent, -1 else */
+    int noffers, capmany;
+    int one;
+    /* Small fields last, in bytes (176 bytes a call in all). */
+    unsigned char used;
+    unsigned char channel;
+    unsigned char state; /* ACD_C_* */
+    unsigned char has_recheck;
+    unsigned char inmany;
 } ecall_t;
 
 struct acd_engine {
