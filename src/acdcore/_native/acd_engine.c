@@ -416,6 +416,15 @@ int acd_engine_counts(const acd_engine *e, int64_t *live, int64_t *completed,
     return ACD_OK;
 }
 
+int acd_engine_set_draw(acd_engine *e, acd_draw_fn draw, void *ctx)
+{
+    if (!e)
+        return ACD_EARG;
+    e->draw = draw;
+    e->draw_ctx = draw ? ctx : NULL;
+    return ACD_OK;
+}
+
 int acd_engine_rng_state(const acd_engine *e, uint32_t *words, int *index)
 {
     if (!e)

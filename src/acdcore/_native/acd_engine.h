@@ -44,7 +44,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 2
+#define ACD_ENGINE_ABI 3
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -96,6 +96,18 @@ int acd_engine_abi_version(void);
  * out of memory or an argument is malformed. */
 acd_engine *acd_engine_new(int nqueues, double start, const uint32_t *rng_words, int rng_index);
 void acd_engine_free(acd_engine *e);
+
+/* Where the random strategies' draws come from. By default the engine's own
+ * Mersenne Twister, loaded at acd_engine_new (acd_rng.h). With a draw
+ * function set, every draw is made by calling it instead: the façade passes
+ * one that draws from the injected random.Random itself, so that the
+ * engine's draws interleave with anyone else's on that generator exactly as
+ * the Python handlers' do. draw(ctx, n, &out) stores a number in [0, n)
+ * (random.Random.randrange(n)) and returns 0, or returns nonzero when it
+ * cannot (the event then fails as out of memory does). NULL: back to the
+ * engine's own generator. */
+typedef int (*acd_draw_fn)(void *ctx, uint64_t n, uint64_t *out);
+int acd_engine_set_draw(acd_engine *e, acd_draw_fn draw, void *ctx);
 
 /* A queue's configuration (before any event): strategy as in acd_native.c's
  * order (STRATEGIES in core.py), seconds as in QueueConfig, max_length -1

@@ -33,6 +33,18 @@ static void fail(acd_engine *e, int rc)
         e->err = rc < 0 ? rc : ACD_ESTATE;
 }
 
+/* router.draw's rng.randrange(n): from the caller's draw function when set,
+ * else from the engine's own generator. */
+static int draw_below(acd_engine *e, uint64_t n, uint64_t *r)
+{
+    if (e->draw) {
+        if (e->draw(e->draw_ctx, n, r) != 0 || *r >= n)
+            return ACD_ESTATE;
+        return ACD_OK;
+    }
+    return acd_rng_randbelow(&e->rng, n, r);
+}
+
 void emit(acd_engine *e, int kind, int reason, int64_t call, int agent, int queue,
                  int64_t n, double x, double y)
 {
@@ -376,7 +388,7 @@ static void route_call(acd_engine *e, int ci)
     if (c->preferred < 0 || e->out_agent[0] != c->preferred) { /* router.draw */
         uint64_t r = 0;
         if (q->strategy == ESTRAT_RANDOM) {
-            if (acd_rng_randbelow(&e->rng, (uint64_t)n, &r) != ACD_OK) {
+            if (draw_below(e, (uint64_t)n, &r) != ACD_OK) {
                 fail(e, ACD_ESTATE);
                 return;
             }
@@ -386,7 +398,7 @@ static void route_call(acd_engine *e, int ci)
             uint64_t total = 0;
             for (int i = 0; i < n; i++)
                 total += (uint64_t)e->out_weight[i];
-            if (acd_rng_randbelow(&e->rng, total, &r) != ACD_OK) {
+            if (draw_below(e, total, &r) != ACD_OK) {
                 fail(e, ACD_ESTATE);
                 return;
             }

@@ -136,6 +136,8 @@ struct acd_engine {
     acd_core *core;
     acd_heap *heap;
     acd_rng rng;
+    acd_draw_fn draw; /* when set, draws are made by it (acd_engine_set_draw) */
+    void *draw_ctx;
     double now;
     int64_t next_seq; /* the next arrival's sequence number */
     int64_t completed, abandoned, rejected;

@@ -68,7 +68,9 @@ def _cdef() -> str:
     return "\n".join(out)
 
 
-CDEF = _cdef()
+CDEF = _cdef() + '\nextern "Python" int acd_py_draw(void *, uint64_t, uint64_t *);\n'
+"""The declarations, and the Python function the engine may call for its
+random draws (acdcore._native.engine installs it; acd_engine_set_draw)."""
 
 
 def _extra_flags() -> list[str]:

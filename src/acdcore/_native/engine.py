@@ -70,6 +70,26 @@ CODES = {
 
 _N = 624
 
+_DRAW_INSTALLED: list[bool] = []
+
+
+def _install_draw(ffi: Any) -> None:
+    """Define, once, the Python function the engine calls for each random
+    draw (``acd_py_draw`` in build.py's declarations): ``randrange(n)`` on
+    the generator whose handle it is given."""
+    if _DRAW_INSTALLED:
+        return
+
+    @ffi.def_extern()  # type: ignore[untyped-decorator]
+    def acd_py_draw(ctx: Any, n: int, out: Any) -> int:
+        try:
+            out[0] = ffi.from_handle(ctx).randrange(n)
+        except Exception:  # a broken generator: the engine fails the event
+            return 1
+        return 0
+
+    _DRAW_INSTALLED.append(True)
+
 _RECORD = struct.Struct("@iiqiiqddd")
 """``acd_action`` as laid out in C: kind, reason, call, agent, queue, n, x, y, at."""
 
@@ -165,6 +185,7 @@ class NativeEngine:
         mod = load()
         self.ffi = ffi = mod.ffi
         self.lib = lib = mod.lib
+        _install_draw(ffi)
         state = rng.getstate()
         words = ffi.new("uint32_t[]", list(state[1][:_N]))
         eng = lib.acd_engine_new(nqueues, float(start), words, state[1][_N])
@@ -178,6 +199,11 @@ class NativeEngine:
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
         self._key = ffi.new("double[6]")
+        # Every draw of the random strategies is rng.randrange(n), made on
+        # the generator itself (the engine's own copy of its state is unused).
+        self.rng = rng
+        self._rng_handle = ffi.new_handle(rng)
+        self._ok(lib.acd_engine_set_draw(self.eng, lib.acd_py_draw, self._rng_handle), "draw")
 
     # ------------------------------------------------------- configuration
 
@@ -341,11 +367,9 @@ class NativeEngine:
         return (int(v[0]), int(v[1]), int(v[2]), int(v[3]))
 
     def rng_state(self) -> tuple[Any, ...]:
-        """The generator's state, as random.Random.setstate takes it."""
-        words = self.ffi.new("uint32_t[]", _N)
-        index = self.ffi.new("int *")
-        self._ok(self.lib.acd_engine_rng_state(self.eng, words, index), "rng_state")
-        return (3, (*words, int(index[0])), None)
+        """The state of the generator the engine draws from (the one it was
+        given), as random.Random.setstate takes it."""
+        return self.rng.getstate()
 
     # -------------------------------------------------------------- export
 
