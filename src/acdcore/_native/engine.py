@@ -90,6 +90,7 @@ def _install_draw(ffi: Any) -> None:
 
     _DRAW_INSTALLED.append(True)
 
+
 _RECORD = struct.Struct("@iiqiiqddd")
 """``acd_action`` as laid out in C: kind, reason, call, agent, queue, n, x, y, at."""
 
