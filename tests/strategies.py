@@ -115,6 +115,9 @@ call_attributes = st.fixed_dictionaries(
         "caller": st.sampled_from(["+100", "+200", "+300"]),
         "customer_value": st.integers(0, 1),
         "urgency": st.integers(0, 1),
+        # A call keeps its region (saved with it) even with no plan to read it:
+        # the engine's saved documents must keep it too (found by review).
+        "region": st.sampled_from(["north", "south", 7]),
     },
 )
 

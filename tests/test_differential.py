@@ -62,6 +62,12 @@ class Differential(base.DistributorMachine):
         assert snapshots.save(self.acd) == snapshots.save(self.other), (
             f"saved documents differ after {what!r}"
         )
+        # And the views one call or agent at a time (on the engine they are
+        # read from C directly, not from the materialized records).
+        for cid in self.acd.live_calls():
+            assert self.acd.call(cid) == self.other.call(cid), (cid, what)
+        for aid in self.acd._agents:
+            assert self.acd.agent(aid) == self.other.agent(aid), (aid, what)
 
     def _advance(self, now: float) -> None:
         self.journal.append(("advance", now))

@@ -34,10 +34,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _calls
-from ._materialize import AgentFacts, CallFacts, materialize
+from . import _agents, _calls
+from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
 from ._native.core import CHANNELS, STRATEGIES, NativeError
 from ._native.engine import EngineRefused, NativeEngine
+from ._state import AgentState
+from ._views import AgentView, CallView
 from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
 from .config import AgentProfile
 from .events import (
@@ -57,10 +59,11 @@ from .skills import Channel, SkillRequirement
 if TYPE_CHECKING:
     from .distributor import Distributor
 
-__all__ = ["EngineFacade", "covers"]
+__all__ = ["EngineFacade"]
 
 # Action kinds and reasons of acd_engine.h.
 _OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE = 1, 2, 3, 4, 5
+_EARG = -3  # ACD_EARG: an argument past the engine's limits
 _REASONS = (
     "",
     "arrived",
@@ -71,13 +74,6 @@ _REASONS = (
     "caller-abandoned",
     "queue-full",
 )
-
-
-def covers(d: Distributor) -> bool:
-    """Whether the engine covers ``d``'s configuration."""
-    if d._plan is not None or d._ests:
-        return False
-    return all(q.config.announce is None and q.config.callback is None for q in d._queues.values())
 
 
 class EngineFacade:
@@ -155,8 +151,93 @@ class EngineFacade:
             self._shadow_version = self.version
         return self._shadow
 
+    def partial(self, call_ids: Sequence[object], agent_ids: Sequence[object]) -> Distributor:
+        """The records of just these calls and agents (those that are live,
+        or known), with no queue order, free sets or deadlines: what an
+        event's check reads. Cost: O(their sessions and offers), plus
+        building a distributor."""
+        seqs = [self.seq_of[c] for c in call_ids if isinstance(c, str) and c in self.seq_of]
+        idxs = [self.aidx[a] for a in agent_ids if isinstance(a, str) and a in self.aidx]
+        d = self.d
+        return materialize(
+            self.configs,
+            self.eng,
+            self.calls,
+            self.agents,
+            list(d._callers.items()),
+            d._remember,
+            self.ended,
+            only=(seqs, idxs),
+        )
+
+    def call_view(self, call_id: str) -> CallView:
+        """``Distributor.call`` read from the engine directly: O(log n)."""
+        seq = self.seq_of.get(call_id) if isinstance(call_id, str) else None
+        x = None if seq is None else self.eng.export_call(seq)
+        if seq is None or x is None:
+            _calls.live_call(self.partial([], []), call_id)  # raises UnknownCall
+            raise NativeError(f"call {call_id!r} is live in the façade, not in the engine")
+        f = self.calls[seq]
+        ids = self.ids
+        return CallView(
+            call_id=f.call_id,
+            queue=self.qnames[x.queue],
+            state=CALL_STATES[x.state],
+            channel=f.channel,
+            priority=f.priority,
+            emergency=f.emergency,
+            arrived=x.arrived,
+            position=self.eng.call_position(seq),
+            offered_to=tuple(ids[a] for a in x.offers),
+            agent=None if x.agent < 0 else ids[x.agent],
+            rule=f.rule,
+        )
+
+    def agent_view(self, agent_id: str) -> AgentView:
+        """``Distributor.agent`` read from the engine directly: O(sessions)."""
+        idx = self.aidx.get(agent_id) if isinstance(agent_id, str) else None
+        facts = None if idx is None else self.agents.get(idx)
+        if idx is None or facts is None:
+            _agents.known_agent(self.partial([], []), agent_id)  # raises UnknownAgent
+            raise NativeError(f"agent {agent_id!r} is known to the façade, not to the engine")
+        ex = self.eng.export_agent(idx)
+        sessions = self.eng.export_sessions(idx)
+        states = {s[3] for s in sessions}
+        if not ex.logged_in:
+            state = AgentState.LOGGED_OUT
+        elif 1 in states:
+            state = AgentState.RINGING
+        elif 2 in states:
+            state = AgentState.BUSY
+        elif 3 in states:
+            state = AgentState.WRAP_UP
+        elif ex.paused:
+            state = AgentState.PAUSED
+        else:
+            state = AgentState.AVAILABLE
+        calls, ended = self.calls, self.ended
+        return AgentView(
+            agent_id=facts.agent_id,
+            state=state,
+            paused_reason=facts.paused if ex.paused else None,
+            pending_logout=ex.pending_logout,
+            calls=tuple(calls[s[0]].call_id if s[0] in calls else ended[s[0]][0] for s in sessions),
+            calls_taken=ex.calls_taken,
+            talk_time=ex.talk_time,
+            idle_since=ex.idle_since,
+            last_call_end=ex.last_call_end,
+            consecutive_misses=ex.misses,
+            not_before=ex.not_before,
+        )
+
     def next_deadline(self) -> float | None:
         return self.eng.next_deadline()
+
+    def fresh(self) -> bool:
+        """Whether no call has arrived, no agent logged in and no deadline
+        been armed (what ``snapshots.restore`` asks of a distributor)."""
+        scal = self.eng.scalars()
+        return not (scal.call_seq or scal.timer_seq or self.agents)
 
     # ---------------------------------------------------------------- events
 
@@ -166,7 +247,11 @@ class EngineFacade:
         from .distributor import _HANDLERS
 
         check = _HANDLERS[type(event)][0]
-        check(self.shadow(), event)
+        names = [getattr(event, "agent_id", None)]
+        profile = getattr(event, "profile", None)
+        if isinstance(profile, AgentProfile):
+            names.append(profile.agent_id)
+        check(self.partial([getattr(event, "call_id", None)], names), event)
         raise NativeError(
             f"the engine refused {type(event).__name__} that the reference accepts: {event!r}"
         )
@@ -177,10 +262,16 @@ class EngineFacade:
         has been handed over: run the Python handler)."""
         fn = self.handlers.get(type(event))
         if fn is None:
+            # Refused here if it is bad (the state stays on the engine);
+            # else the Python handlers take the state over and apply it.
+            from .distributor import _HANDLERS
+
+            _HANDLERS[type(event)][0](self.shadow(), event)
             self.hand_over()
             return None
-        out: list[Action] = fn(event)
-        self.d._now = float(event.now)
+        out: list[Action] | None = fn(event)
+        if out is not None:
+            self.d._now = float(event.now)
         return out
 
     def advance(self, now: float) -> list[Action]:
@@ -221,7 +312,7 @@ class EngineFacade:
         self.version += 1
         return acts
 
-    def arrive(self, ev: CallArrived) -> list[Action]:
+    def arrive(self, ev: CallArrived) -> list[Action] | None:
         d = self.d
         if ev.call_id in self.seq_of:
             self.refuse(ev)
@@ -229,7 +320,11 @@ class EngineFacade:
         decision = _calls.check_call_arrived(d, ev)  # raises the reference's errors
         assert decision.key is not None and decision.exit is None
         requirement = decision.requirement
-        cls = self.klass(requirement, ev.channel)
+        try:
+            cls = self.klass(requirement, ev.channel)
+        except EngineRefused:  # a requirement past the engine's limits
+            self.hand_over()
+            return None
         pref = -1 if ev.preferred_agent is None else self.name(ev.preferred_agent)
         seq = d._call_seq  # the int the sort key holds: kept once, not twice
         got, acts = self.eng.arrive(
@@ -336,7 +431,7 @@ class EngineFacade:
         self.version += 1
         return self.wrap(self._acts(), None)
 
-    def login(self, ev: AgentLoggedIn) -> list[Action]:
+    def login(self, ev: AgentLoggedIn) -> list[Action] | None:
         profile = ev.profile
         if not isinstance(profile, AgentProfile) or any(q not in self.qidx for q in profile.queues):
             self.refuse(ev)
@@ -360,7 +455,17 @@ class EngineFacade:
             (self.qidx[q], float(m.priority), float(m.delay), float(m.position), m.weight)
             for q, m in profile.queues.items()
         ]
-        acts = self.run(ev, self.eng.login, float(ev.now), idx, order, sk, cap, excl, mems)
+        try:
+            acts = self.eng.login(float(ev.now), idx, order, sk, cap, excl, mems)
+        except (EngineRefused, OverflowError) as exc:
+            if isinstance(exc, EngineRefused) and exc.code != _EARG:
+                self.refuse(ev)
+            # A profile past the engine's limits (a membership weight above
+            # 2**32 - 1, an unbounded delay...) that the reference accepts:
+            # the Python handlers take over.
+            self.hand_over()
+            return None
+        self.version += 1
         if facts is None:
             facts = self.agents[idx] = AgentFacts(profile.agent_id, profile, order)
         facts.profile = profile

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -92,6 +92,7 @@ def materialize(
     callers: Sequence[tuple[str, str]] = (),
     remember_callers: int = 10_000,
     ended: Mapping[int, tuple[str, float]] | None = None,
+    only: tuple[Collection[int], Collection[int]] | None = None,
 ) -> Distributor:
     """A python-backend distributor holding the engine's state as records.
 
@@ -100,6 +101,12 @@ def materialize(
     ``callers`` are the remembered (caller, last agent) pairs, oldest first;
     ``ended`` maps the sequence numbers of calls that ended recently to
     their ids (and end instants): an agent wrapping one up still names it.
+
+    ``only`` = (call sequence numbers, agent indices) makes a partial
+    distributor holding just those calls and agents, with no queue order,
+    free sets or deadlines: enough for an event's check to raise the
+    reference's error, or for one view. Cost: O(their sessions and offers),
+    plus the construction of a distributor.
     """
     from .distributor import Distributor
 
@@ -121,8 +128,9 @@ def materialize(
 
     # Agents, in order of first login (the records' insertion order).
     by_index: dict[int, AgentRecord] = {}
-    id_of: dict[int, str] = {}
-    for idx, facts in sorted(agents.items(), key=lambda kv: kv[1].order):
+    id_of = {i: f.agent_id for i, f in agents.items()}  # every agent ever logged in
+    chosen = agents.items() if only is None else [(i, agents[i]) for i in only[1] if i in agents]
+    for idx, facts in sorted(chosen, key=lambda kv: kv[1].order):
         ex = engine.export_agent(idx)
         rec = AgentRecord(agent_id=facts.agent_id, order=facts.order, profile=facts.profile)
         rec.set_profile(facts.profile)
@@ -155,7 +163,11 @@ def materialize(
 
     # Calls, in arrival order (the records' insertion order).
     by_seq: dict[int, CallRecord] = {}
-    for cx in engine.export_calls():
+    if only is None:
+        exported = engine.export_calls()
+    else:
+        exported = [x for x in map(engine.export_call, sorted(only[0])) if x is not None]
+    for cx in exported:
         cf = calls[cx.seq]
         crec = CallRecord(
             call_id=cf.call_id,
@@ -181,11 +193,17 @@ def materialize(
             stage_gen=1,
             offered_at=cx.offered_at,
         )
+        region = cf.attributes.get("region")  # as the Python handlers keep it
+        if isinstance(region, str):
+            crec.region = region
         crec.preferred_until = cx.preferred_until
         crec.recheck_at = cx.recheck_at
         crec.recheck_timer = cx.recheck_timer
         d._calls[cf.call_id] = crec
         by_seq[cx.seq] = crec
+
+    if only is not None:
+        return d
 
     # Queues: members in login order, free agents, waiting calls by key.
     for qi, name in enumerate(qnames):

@@ -427,7 +427,10 @@ class Distributor:
 
     def call(self, call_id: str) -> CallView:
         """A view of a live call. Raises :class:`UnknownCall`."""
-        return _views.call_view(self._reads(), call_id)
+        eng = self._eng
+        if eng is not None:
+            return eng.call_view(call_id)
+        return _views.call_view(self, call_id)
 
     def live_calls(self) -> list[str]:
         """The ids of every live call (waiting, ringing, connected or between
@@ -437,7 +440,10 @@ class Distributor:
 
     def agent(self, agent_id: str) -> AgentView:
         """A view of an agent. Raises :class:`UnknownAgent`."""
-        return _views.agent_view(self._reads(), agent_id)
+        eng = self._eng
+        if eng is not None:
+            return eng.agent_view(agent_id)
+        return _views.agent_view(self, agent_id)
 
     def waiting(self, queue: str) -> list[str]:
         """The ids of the calls waiting in ``queue``, in the order they will be
@@ -487,7 +493,14 @@ def _engine_covers(d: Distributor) -> bool:
     Python handlers over the C matching core, as before the engine)."""
     if d._plan is not None or d._ests or os.environ.get("ACDCORE_ENGINE", "1") == "0":
         return False
-    return all(q.config.announce is None and q.config.callback is None for q in d._queues.values())
+    limit = 2**31 - 1  # the engine keeps these in C ints
+    for q in d._queues.values():
+        c = q.config
+        if c.announce is not None or c.callback is not None:
+            return False
+        if (c.max_length or 0) > limit or (c.no_answer.auto_pause_after or 0) > limit:
+            return False
+    return True
 
 
 # The id fields ``handle`` checks are non-empty strings, in this order.

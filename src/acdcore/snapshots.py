@@ -314,6 +314,8 @@ def restore(document: Any, distributor: Distributor, *, metrics: Metrics | None 
     if not isinstance(d, Distributor):
         raise InvalidValue(f"distributor must be a Distributor, got {show(d)}")
     if d._eng is not None:
+        if not d._eng.fresh():
+            raise InvalidValue("restore needs a fresh distributor: this one has handled events")
         # Restored state runs on the Python handlers (over the C matching
         # core): the engine has no import of records yet.
         d._eng.hand_over()

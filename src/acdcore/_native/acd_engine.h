@@ -218,6 +218,10 @@ typedef struct acd_session_export {
 int acd_engine_scalars_get(const acd_engine *e, acd_engine_scalars *out);
 /* Live calls in arrival order. */
 int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max);
+/* One live call (ACD_EUNKNOWN_CALL if none), and a waiting call's
+ * 1-based position in its queue (0 when it is not waiting): O(log n). */
+int acd_engine_export_call(const acd_engine *e, int64_t call, acd_call_export *out);
+int acd_engine_call_position(const acd_engine *e, int64_t call);
 /* A live call's ringing offers (agent indices), in offer order. */
 int acd_engine_call_offers(const acd_engine *e, int64_t call, int *agents, int max);
 /* Agents known to the engine: na (logged in once, or named). */

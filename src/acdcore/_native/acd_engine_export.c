@@ -32,6 +32,26 @@ static int by_seq(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
+static void fill_call(const ecall_t *c, acd_call_export *x)
+{
+    x->seq = c->seq;
+    x->state = c->state;
+    x->queue = c->queue;
+    x->agent = c->agent;
+    x->noffers = c->noffers;
+    x->preferred = c->preferred;
+    x->has_answered = c->state == ACD_C_CONNECTED;
+    x->has_recheck = c->has_recheck;
+    x->ring_round = c->ring_round;
+    x->recheck_timer = c->recheck_timer;
+    x->arrived = c->arrived;
+    x->entered = c->entered;
+    x->offered_at = c->offered_at;
+    x->answered_at = x->has_answered ? c->answered_at : 0.0;
+    x->preferred_until = c->preferred_until;
+    x->recheck_at = c->has_recheck ? c->recheck_at : 0.0;
+}
+
 int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max)
 {
     if (!e || max < 0 || (max > 0 && !out))
@@ -43,26 +63,37 @@ int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max)
         const ecall_t *c = &e->c[ci];
         if (!c->used)
             continue;
-        acd_call_export *x = &out[n++];
-        x->seq = c->seq;
-        x->state = c->state;
-        x->queue = c->queue;
-        x->agent = c->agent;
-        x->noffers = c->noffers;
-        x->preferred = c->preferred;
-        x->has_answered = c->state == ACD_C_CONNECTED;
-        x->has_recheck = c->has_recheck;
-        x->ring_round = c->ring_round;
-        x->recheck_timer = c->recheck_timer;
-        x->arrived = c->arrived;
-        x->entered = c->entered;
-        x->offered_at = c->offered_at;
-        x->answered_at = x->has_answered ? c->answered_at : 0.0;
-        x->preferred_until = c->preferred_until;
-        x->recheck_at = c->has_recheck ? c->recheck_at : 0.0;
+        if (n >= max) /* never: live counts the used entries (check() verifies) */
+            return ACD_ESTATE;
+        fill_call(c, &out[n++]);
     }
     qsort(out, (size_t)n, sizeof *out, by_seq);
     return n;
+}
+
+int acd_engine_export_call(const acd_engine *e, int64_t call, acd_call_export *out)
+{
+    if (!e || !out)
+        return ACD_EARG;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    fill_call(&e->c[ci], out);
+    return ACD_OK;
+}
+
+int acd_engine_call_position(const acd_engine *e, int64_t call)
+{
+    if (!e)
+        return ACD_EARG;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    const ecall_t *c = &e->c[ci];
+    if (c->state != ACD_C_WAITING || c->oqh < 0)
+        return 0;
+    int i = acd_oq_index(e->q[c->queue].waiting, c->oqh);
+    return i < 0 ? i : i + 1;
 }
 
 int acd_engine_call_offers(const acd_engine *e, int64_t call, int *agents, int max)

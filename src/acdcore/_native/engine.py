@@ -394,33 +394,44 @@ class NativeEngine:
         n = self._ok(lib.acd_engine_export_calls(self.eng, ffi.NULL, 0), "calls")
         buf = ffi.new("acd_call_export[]", max(n, 1))
         n = self._ok(lib.acd_engine_export_calls(self.eng, buf, n), "calls")
-        offers = ffi.new("int[]", 64)
-        out = []
-        for i in range(n):
-            c = buf[i]
-            k = c.noffers
-            if k > len(offers):
-                offers = ffi.new("int[]", k)
-            if k:
-                lib.acd_engine_call_offers(self.eng, c.seq, offers, k)
-            out.append(
-                CallExport(
-                    seq=int(c.seq),
-                    state=int(c.state),
-                    queue=int(c.queue),
-                    agent=int(c.agent),
-                    offers=tuple(int(offers[j]) for j in range(k)),
-                    ring_round=int(c.ring_round),
-                    arrived=float(c.arrived),
-                    entered=float(c.entered),
-                    offered_at=float(c.offered_at),
-                    answered_at=float(c.answered_at) if c.has_answered else None,
-                    preferred_until=float(c.preferred_until),
-                    recheck_at=float(c.recheck_at) if c.has_recheck else None,
-                    recheck_timer=int(c.recheck_timer),
-                )
-            )
-        return out
+        return [self._call_export(buf[i]) for i in range(n)]
+
+    def export_call(self, seq: int) -> CallExport | None:
+        """One live call, or None: O(its offers)."""
+        buf = self.ffi.new("acd_call_export *")
+        rc = self.lib.acd_engine_export_call(self.eng, seq, buf)
+        if rc == -10:
+            return None
+        self._ok(rc, "call")
+        return self._call_export(buf[0])
+
+    def call_position(self, seq: int) -> int | None:
+        """A waiting call's 1-based position in its queue, else None: O(log n)."""
+        rc = self._ok(self.lib.acd_engine_call_position(self.eng, seq), "position")
+        return rc or None
+
+    def _call_export(self, c: Any) -> CallExport:
+        k = c.noffers
+        offers: tuple[int, ...] = ()
+        if k:
+            buf = self.ffi.new("int[]", k)
+            self._ok(self.lib.acd_engine_call_offers(self.eng, c.seq, buf, k), "offers")
+            offers = tuple(buf)
+        return CallExport(
+            seq=int(c.seq),
+            state=int(c.state),
+            queue=int(c.queue),
+            agent=int(c.agent),
+            offers=offers,
+            ring_round=int(c.ring_round),
+            arrived=float(c.arrived),
+            entered=float(c.entered),
+            offered_at=float(c.offered_at),
+            answered_at=float(c.answered_at) if c.has_answered else None,
+            preferred_until=float(c.preferred_until),
+            recheck_at=float(c.recheck_at) if c.has_recheck else None,
+            recheck_timer=int(c.recheck_timer),
+        )
 
     def export_agent(self, i: int) -> AgentExport:
         """Agent ``i``'s state."""
