@@ -6,7 +6,9 @@ channels, agents who answer, decline or miss, callers who abandon, wrap-up,
 pauses, transfers and logins/logouts. Every event kind goes through the
 public API. Resident memory (``/proc/self/statm``) is sampled at fixed event
 counts; the report gives the samples and the growth from the end of warm-up
-to the end.
+to the end. The driver reads the distributor through its public views only
+(on the native backend the C engine holds the state until the first
+transfer, which hands it over to the Python handlers).
 
     python benchmarks/steady_rss.py --backend native --events 10000000
 """
@@ -66,6 +68,14 @@ def main(argv: list[str] | None = None) -> None:
     heap: list[tuple[float, int, str, str]] = []
     seq = 0
 
+    def call_view(call_id: str) -> a.CallView | None:
+        """The live call's view (public reads only: on the C engine the
+        records are not kept), or None."""
+        try:
+            return acd.call(call_id)
+        except a.UnknownCall:
+            return None
+
     def at(when: float, kind: str, ref: str) -> None:
         nonlocal seq
         heapq.heappush(heap, (when, seq, kind, ref))
@@ -124,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
             at(when + rng.expovariate(1 / 90.0), "abandon", cid)
             at(when + rng.expovariate(rate), "arrive", "")
         elif kind == "abandon":
-            view = acd._calls.get(ref)
+            view = call_view(ref)
             if view is not None and view.state is not a.CallState.CONNECTED:
                 send(a.CallAbandoned(now=when, call_id=ref))
         elif kind == "answer":
@@ -135,22 +145,22 @@ def main(argv: list[str] | None = None) -> None:
             cid, aid = ref.split("|")
             send(a.OfferDeclined(now=when, call_id=cid, agent_id=aid))
         elif kind == "end":
-            call = acd._calls.get(ref)
+            call = call_view(ref)
             if call is not None and call.state is a.CallState.CONNECTED:
                 if rng.random() < 0.03:
                     send(a.CallTransferred(now=when, call_id=ref, queue=f"q{rng.randrange(6)}"))
                 else:
                     send(a.CallEnded(now=when, call_id=ref))
         elif kind == "resume":
-            agent = acd._agents[ref]
-            if agent.logged_in and agent.paused is not None:
+            agent = acd.agent(ref)
+            if agent.state is not a.AgentState.LOGGED_OUT and agent.paused_reason is not None:
                 send(a.AgentResumed(now=when, agent_id=ref))
         elif kind == "login":
             send(a.AgentLoggedIn(now=when, profile=profiles[int(ref[1:])]))
             at(when + rng.uniform(600, 3600), "logout", ref)
         elif kind == "logout":
-            agent = acd._agents[ref]
-            if agent.logged_in and not agent.pending_logout:
+            agent = acd.agent(ref)
+            if agent.state is not a.AgentState.LOGGED_OUT and not agent.pending_logout:
                 if rng.random() < 0.5:
                     send(a.AgentPaused(now=when, agent_id=ref, reason="break"))
                     at(when + rng.uniform(60, 300), "resume", ref)
