@@ -23,8 +23,7 @@ handlers' checks against the materialized records, which raise the reference's e
 and message; the engine and the reference agree on what is refused (the
 contract-level differential, ``tests/test_engine_differential.py``).
 
-An event the engine does not cover (a transfer, a skill change, a callback
-event) hands the state over for good: the records are materialized into the
+An event the engine does not cover (a skill change, a callback event) hands the state over for good: the records are materialized into the
 distributor and a matching core is rebuilt, and the Python handlers carry
 on, deciding as they would have (:meth:`EngineFacade.hand_over`).
 """
@@ -50,6 +49,7 @@ from .events import (
     CallAbandoned,
     CallArrived,
     CallEnded,
+    CallTransferred,
     Event,
     OfferAnswered,
     OfferDeclined,
@@ -73,6 +73,7 @@ _REASONS = (
     "agent-logged-out",
     "caller-abandoned",
     "queue-full",
+    "transferred",
 )
 
 
@@ -126,6 +127,7 @@ class EngineFacade:
             OfferAnswered: self.answer,
             OfferDeclined: self.decline,
             CallEnded: self.end,
+            CallTransferred: self.transfer,
             AgentLoggedIn: self.login,
             AgentLoggedOut: self.logout,
             AgentPaused: self.pause,
@@ -147,6 +149,7 @@ class EngineFacade:
                 list(d._callers.items()),
                 d._remember,
                 self.ended,
+                transfers=d._transfers,
             )
             self._shadow_version = self.version
         return self._shadow
@@ -168,6 +171,7 @@ class EngineFacade:
             d._remember,
             self.ended,
             only=(seqs, idxs),
+            transfers=d._transfers,
         )
 
     def call_view(self, call_id: str) -> CallView:
@@ -191,6 +195,7 @@ class EngineFacade:
             offered_to=tuple(ids[a] for a in x.offers),
             agent=None if x.agent < 0 else ids[x.agent],
             rule=f.rule,
+            transfers=f.transfers,
         )
 
     def agent_view(self, agent_id: str) -> AgentView:
@@ -404,6 +409,40 @@ class EngineFacade:
                     break
                 del ended[oldest]
         return out
+
+    def transfer(self, ev: CallTransferred) -> list[Action] | None:
+        seq = self.call_seq(ev, ev.call_id)
+        # The reference's checks (state, queue, keep_arrival, the keys).
+        _calls.check_call_transferred(self.partial([ev.call_id], []), ev)
+        f = self.calls[seq]
+        x = self.eng.export_call(seq)
+        assert x is not None
+        now = float(ev.now)
+        arrived = x.arrived if ev.keep_arrival else now
+        key = _calls.policy_key(
+            self.d, ev.call_id, ev.queue, seq, arrived, f.priority, f.emergency, f.attributes
+        )
+        req = ev.requirement
+        if req is None:
+            req = self.configs[self.qidx[ev.queue]].requirement
+        try:
+            cls = self.klass(req, f.channel)
+        except EngineRefused:  # a requirement past the engine's limits
+            self.hand_over()
+            return None
+        rule, f.rule = f.rule, "transfer"  # its actions carry the new rule
+        try:
+            acts = self.eng.transfer(now, seq, self.qidx[ev.queue], cls, key, ev.keep_arrival)
+        except EngineRefused:
+            f.rule = rule
+            self.refuse(ev)
+        self.version += 1
+        f.key = key
+        f.requirement = req
+        f.preferred_agent = None
+        f.transfers += 1
+        self.d._transfers += 1
+        return self.wrap(acts, None)
 
     def answer(self, ev: OfferAnswered) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)

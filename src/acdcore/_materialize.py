@@ -71,6 +71,7 @@ class CallFacts:
     key: SortKey
     last_agent: str | None
     rule: str = "default"
+    transfers: int = 0
 
 
 @attrs.define(slots=True)
@@ -93,6 +94,7 @@ def materialize(
     remember_callers: int = 10_000,
     ended: Mapping[int, tuple[str, float]] | None = None,
     only: tuple[Collection[int], Collection[int]] | None = None,
+    transfers: int = 0,
 ) -> Distributor:
     """A python-backend distributor holding the engine's state as records.
 
@@ -116,6 +118,7 @@ def materialize(
     d._timer_seq = scal.timer_seq
     d._call_seq = scal.call_seq
     d._arrived = scal.arrived
+    d._transfers = transfers
     d._outcomes[CallState.COMPLETED] = scal.completed
     d._outcomes[CallState.ABANDONED] = scal.abandoned
     d._outcomes[CallState.REJECTED] = scal.rejected
@@ -190,13 +193,14 @@ def materialize(
             last_agent=cf.last_agent,
             rule=cf.rule,
             stages=(Stage(cf.requirement, (), False, None),),
-            stage_gen=1,
+            stage_gen=1 + cf.transfers,  # set at arrival, then at each move
             offered_at=cx.offered_at,
         )
         region = cf.attributes.get("region")  # as the Python handlers keep it
         if isinstance(region, str):
             crec.region = region
         crec.preferred_until = cx.preferred_until
+        crec.transfers = cf.transfers
         crec.recheck_at = cx.recheck_at
         crec.recheck_timer = cx.recheck_timer
         d._calls[cf.call_id] = crec

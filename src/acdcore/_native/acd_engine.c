@@ -540,8 +540,10 @@ int acd_engine_check(const acd_engine *e)
             const esess_t *s = &a->sess[i];
             int ci = call_find(e, s->call);
             if (s->state == ES_WRAP) {
-                if (ci >= 0)
-                    return -115; /* a wrap-up follows the call's end */
+                /* A wrap-up follows the agent's side of a call: the call has
+                 * ended, or was transferred and lives on elsewhere. */
+                if (ci >= 0 && e->c[ci].agent == ai)
+                    return -115;
                 continue;
             }
             if (ci < 0)

@@ -44,7 +44,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 3
+#define ACD_ENGINE_ABI 4
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -69,6 +69,7 @@
 #define ACD_R_AGENT_LOGGED_OUT 5 /* "agent-logged-out" */
 #define ACD_R_CALLER_ABANDONED 6 /* "caller-abandoned" */
 #define ACD_R_QUEUE_FULL 7       /* "queue-full" */
+#define ACD_R_TRANSFERRED 8      /* "transferred" */
 
 /* Call states (acd_engine_call). */
 #define ACD_C_WAITING 1
@@ -148,6 +149,11 @@ int acd_engine_abandon(acd_engine *e, double now, int64_t call);
 int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent);
 int acd_engine_decline(acd_engine *e, double now, int64_t call, int agent);
 int acd_engine_end(acd_engine *e, double now, int64_t call);
+/* CallTransferred: a connected call goes to queue (its agent's side ends as
+ * at a call end), with the class and sort key the façade computed for it
+ * there (its arrival instant kept, or now, as keep_arrival says). */
+int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int cls,
+                        const double *key, int keep_arrival);
 /* Move the clock to now, firing every deadline due at or before it. */
 int acd_engine_advance(acd_engine *e, double now);
 

@@ -373,6 +373,43 @@ int acd_engine_end(acd_engine *e, double now, int64_t call)
     return conclude(e);
 }
 
+/* _calls.apply_call_transferred: release the agent, move, enter. */
+int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int cls,
+                        const double *key, int keep_arrival)
+{
+    int rc = prologue(e, now);
+    if (rc)
+        return rc;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    if (e->c[ci].state != ACD_C_CONNECTED)
+        return ACD_ECALL_STATE;
+    if (queue < 0 || queue >= e->nq || cls < 0 || cls >= e->ncls)
+        return ACD_EINDEX;
+    if (!key)
+        return ACD_EARG;
+    for (int i = 0; i < ACD_KEYLEN; i++)
+        if (isnan(key[i]))
+            return ACD_EARG;
+    begin(e, now);
+    release_agent(e, e->c[ci].agent, call, e->c[ci].answered_at);
+    ecall_t *c = &e->c[ci];
+    c->agent = -1;
+    c->answered_at = 0.0;
+    /* _queueing.move: new queue, key and class; no preferred agent. */
+    if (!keep_arrival)
+        c->arrived = now;
+    c->queue = queue;
+    c->entered = now;
+    memcpy(c->key, key, sizeof c->key);
+    c->preferred = -1;
+    c->cls = cls;
+    c->channel = (unsigned char)e->cls[cls].channel;
+    requeue(e, ci, ACD_R_TRANSFERRED); /* _queueing.enter: enqueue, route_call */
+    return conclude(e);
+}
+
 int acd_engine_advance(acd_engine *e, double now)
 {
     if (!e)

@@ -47,6 +47,7 @@ REASONS = {
     5: "agent-logged-out",
     6: "caller-abandoned",
     7: "queue-full",
+    8: "transferred",
 }
 """Queued's and CancelOffer's reason strings (ACD_R_*) by number."""
 
@@ -326,6 +327,18 @@ class NativeEngine:
 
     def end(self, now: float, call: int) -> list[Action]:
         return self._run(self.lib.acd_engine_end(self.eng, float(now), call), "end")
+
+    def transfer(
+        self, now: float, call: int, queue: int, cls: int, key: Sequence[float], keep_arrival: bool
+    ) -> list[Action]:
+        """CallTransferred, with the call's class and sort key in ``queue``."""
+        k = tuple(key)
+        if len(k) != 6:
+            k = _padded_key(k)
+        rc = self.lib.acd_engine_transfer(
+            self.eng, float(now), call, queue, cls, k, 1 if keep_arrival else 0
+        )
+        return self._run(rc, "transfer")
 
     def advance(self, now: float) -> list[Action]:
         """Move the clock to ``now``, firing every deadline due by then."""
