@@ -1,12 +1,14 @@
-/* valgrind driver for the engine (acd_engine.c, acd_engine_events.c and
- * what they own: the core, the deadline heap, the generator, the queues'
- * treaps): random events, valid and not, over queues of every strategy,
- * with ring-all lists, multi-channel agents, an agent taking more than 64
- * calls in one go, logouts and re-logins; acd_engine_check() all along;
+/* valgrind driver for the engine (acd_engine*.c and what they own: the
+ * core, the deadline heap, the generator, the queues' treaps): random
+ * events, valid and not, over queues of every strategy, with ring-all
+ * lists, multi-channel agents, an agent taking more than 64 calls in one
+ * go, transfers, logouts and re-logins; acd_engine_check() all along, and
+ * the whole state read out (export) every 250 steps;
  * refusals with their codes; then free. Prints a checksum of the actions. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "acd_engine.h"
 #include "acd_native.h"
 
@@ -51,6 +53,48 @@ static void take_actions(acd_engine *e)
             rung_agent[a[i].call & 8191] = a[i].agent;
         }
     }
+}
+
+/* Read the whole state out (acd_engine.h, export), as the façade does for
+ * views and snapshots: every list with the two-call protocol. */
+static int export_all(acd_engine *e)
+{
+    acd_engine_scalars sc;
+    if (acd_engine_scalars_get(e, &sc) != ACD_OK)
+        return 1;
+    int n = acd_engine_export_calls(e, NULL, 0);
+    acd_call_export *calls = malloc(sizeof *calls * (size_t)(n + 1));
+    if (n < 0 || !calls || acd_engine_export_calls(e, calls, n) != n || n != sc.live)
+        return 2;
+    for (int i = 0; i < n; i++) {
+        int offers[64];
+        acd_call_export one;
+        if (acd_engine_call_offers(e, calls[i].seq, offers, 64) != calls[i].noffers ||
+            acd_engine_export_call(e, calls[i].seq, &one) != ACD_OK || one.seq != calls[i].seq ||
+            acd_engine_call_position(e, calls[i].seq) < 0 ||
+            (i && calls[i - 1].seq >= calls[i].seq))
+            return 3;
+        checksum += calls[i].state + calls[i].noffers;
+    }
+    free(calls);
+    for (int a = 0; a < acd_engine_nagents(e); a++) {
+        acd_agent_export ax;
+        acd_session_export sess[64];
+        if (acd_engine_export_agent(e, a, &ax) != ACD_OK ||
+            acd_engine_export_sessions(e, a, sess, 64) != ax.nsess)
+            return 4;
+    }
+    for (int q = 0; q < NQ; q++) {
+        int rr, free_agents[NA + 8];
+        if (acd_engine_queue_free(e, q, &rr, free_agents, NA + 8) < 0)
+            return 5;
+    }
+    int d = acd_engine_export_deadlines(e, NULL, 0);
+    acd_deadline *dl = malloc(sizeof *dl * (size_t)(d + 1));
+    if (d < 0 || !dl || acd_engine_export_deadlines(e, dl, d) != d)
+        return 6;
+    free(dl);
+    return 0;
 }
 
 static int login(acd_engine *e, double now, int agent)
@@ -167,8 +211,15 @@ int main(void)
         } else if (pick < 70 && have && st == ACD_C_RINGING) {
             rc = acd_engine_decline(e, now, call, agent);
         } else if (pick < 85 && have) {
-            rc = st == ACD_C_CONNECTED ? acd_engine_end(e, now, call)
-                                       : acd_engine_abandon(e, now, call);
+            if (st == ACD_C_CONNECTED && next(5) == 0) { /* a transfer, sometimes */
+                double key[6] = {-(double)next(3), now, (double)call,
+                                 -INFINITY, -INFINITY, -INFINITY};
+                rc = acd_engine_transfer(e, now, call, (int)next(NQ), classes[next(4)], key,
+                                         (int)next(2));
+            } else {
+                rc = st == ACD_C_CONNECTED ? acd_engine_end(e, now, call)
+                                           : acd_engine_abandon(e, now, call);
+            }
         } else if (pick < 88) {
             rc = acd_engine_abandon(e, now, 1000000 + step);
             if (rc != ACD_EUNKNOWN_CALL)
@@ -189,6 +240,8 @@ int main(void)
             printf("check %d at step %d\n", acd_engine_check(e), step);
             return 13;
         }
+        if (step % 250 == 0 && export_all(e) != 0)
+            return 18;
     }
     /* Refusals at the boundary, with their codes. */
     double key[6] = {0, 0, 0, 0, 0, NAN};
