@@ -72,23 +72,13 @@ from acdcore._calls import policy_key
 
 try:
     from acdcore._native.core import CHANNELS, STRATEGIES
-    from acdcore._native.engine import EngineRefused, NativeEngine
+    from acdcore._native.engine import REASONS, EngineRefused, NativeEngine, profile_arrays
 except ImportError:  # pragma: no cover - the extension is not built
     NativeEngine = None  # type: ignore[assignment,misc]
 
 pytestmark = pytest.mark.skipif(NativeEngine is None, reason="the native extension is not built")
 
 SKILLS = ("s0", "s1", "s2", "s3")
-REASONS = {
-    1: "arrived",
-    2: "ring-timeout",
-    3: "declined",
-    4: "answered-elsewhere",
-    5: "agent-logged-out",
-    6: "caller-abandoned",
-    7: "queue-full",
-    8: "transferred",
-}
 OFFER, QUEUED, CANCEL, REJECT, PAUSE = 1, 2, 3, 4, 5
 # The refusal each error class of the reference is, on the engine's side.
 CODES: dict[type[Exception], int] = {
@@ -485,17 +475,7 @@ class Episode:
         known = aid in self.order
         idx = self.agent_index(aid)
         order = self.order.get(aid, len(self.order))
-        cap = [0] * 8
-        for ch, n in profile.capacity.items():
-            cap[CHANNELS[ch]] = n
-        excl = 0
-        for ch in profile.exclusive:
-            excl |= 1 << CHANNELS[ch]
-        mems = [
-            (self.qidx[q], float(m.priority), float(m.delay), float(m.position), m.weight)
-            for q, m in profile.queues.items()
-        ]
-        sk = [(self.skill_ids[s], lv) for s, lv in profile.skills.items()]
+        sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill_ids.__getitem__)
         self.both(
             f"login {aid}",
             lambda: self.ref.handle(V.AgentLoggedIn(now=t, profile=profile)),

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(not native_available(), reason="native extension
 
 if native_available():
     from acdcore._native.core import CHANNELS, STRATEGIES, NativeError
-    from acdcore._native.engine import REASONS, EngineRefused, NativeEngine
+    from acdcore._native.engine import REASONS, EngineRefused, NativeEngine, profile_arrays
 
 
 @pytest.fixture(params=["native"], autouse=True)
@@ -180,17 +180,7 @@ class Twin:
         if agent_id in self.logged_once:
             order = self.py._agents[agent_id].order
         self.logged_once.add(agent_id)
-        cap = [0] * 8
-        for ch, n in profile.capacity.items():
-            cap[CHANNELS[ch]] = n
-        excl = 0
-        for ch in profile.exclusive:
-            excl |= 1 << CHANNELS[ch]
-        mems = [
-            (self.qidx[q], float(m.priority), float(m.delay), float(m.position), m.weight)
-            for q, m in profile.queues.items()
-        ]
-        sk = [(self.skill(n), lv) for n, lv in profile.skills.items()]
+        sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill)
         eng = self.eng.login(now, idx, order, sk, cap, excl, mems)
         assert self.py._agents[agent_id].order == order
         return self.compare(py, eng)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from . import _agents, _calls
 from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
 from ._native.core import CHANNELS, STRATEGIES, NativeError
-from ._native.engine import EngineRefused, NativeEngine
+from ._native.engine import EngineRefused, NativeEngine, profile_arrays
 from ._state import AgentState
 from ._views import AgentView, CallView
 from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
@@ -140,27 +140,12 @@ class EngineFacade:
         """The engine's state as a python-backend distributor's records
         (cached until the state changes). Read it; never change it."""
         if self._shadow is None or self._shadow_version != self.version:
-            d = self.d
-            self._shadow = materialize(
-                self.configs,
-                self.eng,
-                self.calls,
-                self.agents,
-                list(d._callers.items()),
-                d._remember,
-                self.ended,
-                transfers=d._transfers,
-            )
+            self._shadow = self.records(None)
             self._shadow_version = self.version
         return self._shadow
 
-    def partial(self, call_ids: Sequence[object], agent_ids: Sequence[object]) -> Distributor:
-        """The records of just these calls and agents (those that are live,
-        or known), with no queue order, free sets or deadlines: what an
-        event's check reads. Cost: O(their sessions and offers), plus
-        building a distributor."""
-        seqs = [self.seq_of[c] for c in call_ids if isinstance(c, str) and c in self.seq_of]
-        idxs = [self.aidx[a] for a in agent_ids if isinstance(a, str) and a in self.aidx]
+    def records(self, only: tuple[list[int], list[int]] | None) -> Distributor:
+        """:func:`materialize` with everything the façade knows."""
         d = self.d
         return materialize(
             self.configs,
@@ -170,9 +155,18 @@ class EngineFacade:
             list(d._callers.items()),
             d._remember,
             self.ended,
-            only=(seqs, idxs),
+            only=only,
             transfers=d._transfers,
         )
+
+    def partial(self, call_ids: Sequence[object], agent_ids: Sequence[object]) -> Distributor:
+        """The records of just these calls and agents (those that are live,
+        or known), with no queue order, free sets or deadlines: what an
+        event's check reads. Cost: O(their sessions and offers), plus
+        building a distributor."""
+        seqs = [self.seq_of[c] for c in call_ids if isinstance(c, str) and c in self.seq_of]
+        idxs = [self.aidx[a] for a in agent_ids if isinstance(a, str) and a in self.aidx]
+        return self.records((seqs, idxs))
 
     def call_view(self, call_id: str) -> CallView:
         """``Distributor.call`` read from the engine directly: O(log n)."""
@@ -358,20 +352,21 @@ class EngineFacade:
             self.seq_of[ev.call_id] = seq
         return self.wrap(acts, facts)
 
+    def skill_id(self, name: str) -> int:
+        """A skill's number, given on first sight."""
+        skills = self.skills
+        sid = skills.get(name)
+        if sid is None:
+            sid = skills[name] = len(skills)
+        return sid
+
     def klass(self, requirement: SkillRequirement, channel: Channel) -> int:
         items = tuple(requirement.items())
         ident = (items, channel)
         cid = self.classes.get(ident)
         if cid is None:
-            skills = self.skills
-            ids = []
-            for name, _ in items:
-                sid = skills.get(name)
-                if sid is None:
-                    sid = skills[name] = len(skills)
-                ids.append(sid)
             cid = self.classes[ident] = self.eng.klass(
-                ids, [m for _, m in items], CHANNELS[channel]
+                [self.skill_id(n) for n, _ in items], [m for _, m in items], CHANNELS[channel]
             )
         return cid
 
@@ -477,23 +472,7 @@ class EngineFacade:
         idx = self.name(profile.agent_id)
         facts = self.agents.get(idx)
         order = facts.order if facts is not None else len(self.agents)
-        skills = self.skills
-        sk = []
-        for name, level in profile.skills.items():
-            sid = skills.get(name)
-            if sid is None:
-                sid = skills[name] = len(skills)
-            sk.append((sid, level))
-        cap = [0] * 8
-        for ch, n in profile.capacity.items():
-            cap[CHANNELS[ch]] = n
-        excl = 0
-        for ch in profile.exclusive:
-            excl |= 1 << CHANNELS[ch]
-        mems = [
-            (self.qidx[q], float(m.priority), float(m.delay), float(m.position), m.weight)
-            for q, m in profile.queues.items()
-        ]
+        sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill_id)
         try:
             acts = self.eng.login(float(ev.now), idx, order, sk, cap, excl, mems)
         except (EngineRefused, OverflowError) as exc:

@@ -17,12 +17,15 @@ from __future__ import annotations
 import math
 import random
 import struct
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .core import NativeError, load
+if TYPE_CHECKING:
+    from ..config import AgentProfile
+
+from .core import CHANNELS, NativeError, load
 
 __all__ = [
     "ACTION_KINDS",
@@ -152,6 +155,27 @@ class QueueExport:
 
     rr_last: int | None
     free: tuple[int, ...]
+
+
+def profile_arrays(
+    profile: AgentProfile, qidx: Mapping[str, int], skill_id: Callable[[str], int]
+) -> tuple[list[tuple[int, int]], list[int], int, list[tuple[int, float, float, float, int]]]:
+    """An agent's profile as :meth:`NativeEngine.login` takes it: skills as
+    (id, level) with ids from ``skill_id``, capacity per channel index, the
+    exclusive channels' bit mask, and the memberships as (queue index,
+    priority, delay, position, weight) in the profile's order."""
+    skills = [(skill_id(name), level) for name, level in profile.skills.items()]
+    cap = [0] * 8
+    for ch, n in profile.capacity.items():
+        cap[CHANNELS[ch]] = n
+    excl = 0
+    for ch in profile.exclusive:
+        excl |= 1 << CHANNELS[ch]
+    mems = [
+        (qidx[q], float(m.priority), float(m.delay), float(m.position), m.weight)
+        for q, m in profile.queues.items()
+    ]
+    return skills, cap, excl, mems
 
 
 class EngineRefused(NativeError):
