@@ -1,31 +1,27 @@
-"""The façade of the C engine: a native distributor whose state the engine holds (internal).
+"""The façade of the C engine: the events of a native distributor whose state the engine holds (internal).
 
 When a distributor is built with the native backend and a configuration the
 engine covers (no routing plan, no estimators, no announcements, no callback
 offers; ``acd_engine.h``), its events go to the C engine instead of the
-Python handlers. This module is the thin layer between: it checks what the
-engine cannot (types and strings), maps ids to the engine's numbers (a call
-is its arrival sequence number, an agent its index of first sight, a queue
-its index), computes each arrival's sort key with the queue's policy, and
-turns the engine's action records into the public action objects. It keeps
-what only it knows (ids, profiles, attributes, keys, pause reasons) in
-:class:`~acdcore._materialize.CallFacts` and
-:class:`~acdcore._materialize.AgentFacts`.
-
-Reads (views, ``snapshot()``, ``check()``, saving) run the existing code on
-:func:`~acdcore._materialize.materialize`'s records, built once per state
-(cached until the next event or advance), so both implementations are read
-the same way and reading changes nothing.
+Python handlers. :class:`EngineFacade` is the thin layer between: it checks
+what the engine cannot (types and strings), maps ids to the engine's
+numbers (a call is its arrival sequence number, an agent its index of first
+sight, a queue its index), computes each arrival's (and a transferred
+call's) sort key with the queue's policy, and turns the engine's action
+records into the public action objects. The state it keeps beside the
+engine, and every read, are :class:`~acdcore._engine_state.EngineState`'s.
 
 Refusals are the reference's, by construction: when the engine refuses an
-event (or a check of this layer fails), the event is checked by the Python
-handlers' checks against the materialized records, which raise the reference's error
-and message; the engine and the reference agree on what is refused (the
-contract-level differential, ``tests/test_engine_differential.py``).
+event (or a check of this layer fails), the Python handlers' check runs
+against the records of the call and agent the event names, and raises the
+reference's error and message; the engine and the reference agree on what
+is refused (the contract-level differential,
+``tests/test_engine_differential.py``).
 
-An event the engine does not cover (a skill change, a callback event) hands the state over for good: the records are materialized into the
-distributor and a matching core is rebuilt, and the Python handlers carry
-on, deciding as they would have (:meth:`EngineFacade.hand_over`).
+An event the engine does not cover (a skill change, a callback event) is
+checked, then hands the state over for good
+(:meth:`~acdcore._engine_state.EngineState.hand_over`): the Python handlers
+carry on, deciding as they would have.
 """
 
 from __future__ import annotations
@@ -33,12 +29,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _agents, _calls
-from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
-from ._native.core import CHANNELS, STRATEGIES, NativeError
-from ._native.engine import EngineRefused, NativeEngine, profile_arrays
-from ._state import AgentState
-from ._views import AgentView, CallView
+from . import _calls
+from ._engine_state import EngineState
+from ._materialize import AgentFacts, CallFacts
+from ._native.core import NativeError
+from ._native.engine import EngineRefused, profile_arrays
 from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
 from .config import AgentProfile
 from .events import (
@@ -54,7 +49,6 @@ from .events import (
     OfferAnswered,
     OfferDeclined,
 )
-from .skills import Channel, SkillRequirement
 
 if TYPE_CHECKING:
     from .distributor import Distributor
@@ -77,50 +71,12 @@ _REASONS = (
 )
 
 
-class EngineFacade:
-    """The engine of one distributor and what only the façade knows.
-
-    Memory: a :class:`CallFacts` per live call and an :class:`AgentFacts`
-    per agent ever logged in, beside the engine's own state.
-    """
+class EngineFacade(EngineState):
+    """The events of a distributor whose state the C engine holds (see the
+    module docstring); the state and its reads are :class:`EngineState`'s."""
 
     def __init__(self, d: Distributor) -> None:
-        self.d = d
-        configs = [q.config for q in d._queues.values()]
-        self.configs = configs
-        self.qnames = [c.name for c in configs]
-        self.qidx = {n: i for i, n in enumerate(self.qnames)}
-        self.eng = eng = NativeEngine(len(configs), d._now, d._rng)
-        for i, c in enumerate(configs):
-            na = c.no_answer
-            eng.queue(
-                i,
-                STRATEGIES[c.strategy],
-                c.ring_timeout,
-                c.wrap_up,
-                c.max_length,
-                c.preferred_agent_wait,
-                na.delay,
-                na.auto_pause_after,
-            )
-        # The hot events call C directly (NativeEngine's methods wrap the same).
-        self._lib = eng.lib
-        self._e = eng.eng
-        self._acts = eng._actions
-        self.calls: dict[int, CallFacts] = {}  # live calls by sequence number
-        self.seq_of: dict[str, int] = {}  # live call id -> sequence number
-        self.agents: dict[int, AgentFacts] = {}  # agents ever logged in, by index
-        self.aidx: dict[str, int] = {}  # agent id -> index (first sight)
-        self.ids: list[str] = []  # index -> agent id
-        self.skills: dict[str, int] = {}
-        self.classes: dict[tuple[Any, ...], int] = {}
-        # Calls that ended lately: sequence number -> (id, end instant). An
-        # agent wrapping one up still names it; kept while a wrap-up may last.
-        self.ended: dict[int, tuple[str, float]] = {}
-        self.max_wrap = max((c.wrap_up for c in configs), default=0.0)
-        self.version = 0  # bumped by every event or advance that may change state
-        self._shadow: Distributor | None = None
-        self._shadow_version = -1
+        super().__init__(d)
         self.handlers: dict[type[Event], Any] = {
             CallArrived: self.arrive,
             CallAbandoned: self.abandon,
@@ -133,110 +89,6 @@ class EngineFacade:
             AgentPaused: self.pause,
             AgentResumed: self.resume,
         }
-
-    # ----------------------------------------------------------------- reads
-
-    def shadow(self) -> Distributor:
-        """The engine's state as a python-backend distributor's records
-        (cached until the state changes). Read it; never change it."""
-        if self._shadow is None or self._shadow_version != self.version:
-            self._shadow = self.records(None)
-            self._shadow_version = self.version
-        return self._shadow
-
-    def records(self, only: tuple[list[int], list[int]] | None) -> Distributor:
-        """:func:`materialize` with everything the façade knows."""
-        d = self.d
-        return materialize(
-            self.configs,
-            self.eng,
-            self.calls,
-            self.agents,
-            list(d._callers.items()),
-            d._remember,
-            self.ended,
-            only=only,
-            transfers=d._transfers,
-        )
-
-    def partial(self, call_ids: Sequence[object], agent_ids: Sequence[object]) -> Distributor:
-        """The records of just these calls and agents (those that are live,
-        or known), with no queue order, free sets or deadlines: what an
-        event's check reads. Cost: O(their sessions and offers), plus
-        building a distributor."""
-        seqs = [self.seq_of[c] for c in call_ids if isinstance(c, str) and c in self.seq_of]
-        idxs = [self.aidx[a] for a in agent_ids if isinstance(a, str) and a in self.aidx]
-        return self.records((seqs, idxs))
-
-    def call_view(self, call_id: str) -> CallView:
-        """``Distributor.call`` read from the engine directly: O(log n)."""
-        seq = self.seq_of.get(call_id) if isinstance(call_id, str) else None
-        x = None if seq is None else self.eng.export_call(seq)
-        if seq is None or x is None:
-            _calls.live_call(self.partial([], []), call_id)  # raises UnknownCall
-            raise NativeError(f"call {call_id!r} is live in the façade, not in the engine")
-        f = self.calls[seq]
-        ids = self.ids
-        return CallView(
-            call_id=f.call_id,
-            queue=self.qnames[x.queue],
-            state=CALL_STATES[x.state],
-            channel=f.channel,
-            priority=f.priority,
-            emergency=f.emergency,
-            arrived=x.arrived,
-            position=self.eng.call_position(seq),
-            offered_to=tuple(ids[a] for a in x.offers),
-            agent=None if x.agent < 0 else ids[x.agent],
-            rule=f.rule,
-            transfers=f.transfers,
-        )
-
-    def agent_view(self, agent_id: str) -> AgentView:
-        """``Distributor.agent`` read from the engine directly: O(sessions)."""
-        idx = self.aidx.get(agent_id) if isinstance(agent_id, str) else None
-        facts = None if idx is None else self.agents.get(idx)
-        if idx is None or facts is None:
-            _agents.known_agent(self.partial([], []), agent_id)  # raises UnknownAgent
-            raise NativeError(f"agent {agent_id!r} is known to the façade, not to the engine")
-        ex = self.eng.export_agent(idx)
-        sessions = self.eng.export_sessions(idx)
-        states = {s[3] for s in sessions}
-        if not ex.logged_in:
-            state = AgentState.LOGGED_OUT
-        elif 1 in states:
-            state = AgentState.RINGING
-        elif 2 in states:
-            state = AgentState.BUSY
-        elif 3 in states:
-            state = AgentState.WRAP_UP
-        elif ex.paused:
-            state = AgentState.PAUSED
-        else:
-            state = AgentState.AVAILABLE
-        calls, ended = self.calls, self.ended
-        return AgentView(
-            agent_id=facts.agent_id,
-            state=state,
-            paused_reason=facts.paused if ex.paused else None,
-            pending_logout=ex.pending_logout,
-            calls=tuple(calls[s[0]].call_id if s[0] in calls else ended[s[0]][0] for s in sessions),
-            calls_taken=ex.calls_taken,
-            talk_time=ex.talk_time,
-            idle_since=ex.idle_since,
-            last_call_end=ex.last_call_end,
-            consecutive_misses=ex.misses,
-            not_before=ex.not_before,
-        )
-
-    def next_deadline(self) -> float | None:
-        return self.eng.next_deadline()
-
-    def fresh(self) -> bool:
-        """Whether no call has arrived, no agent logged in and no deadline
-        been armed (what ``snapshots.restore`` asks of a distributor)."""
-        scal = self.eng.scalars()
-        return not (scal.call_seq or scal.timer_seq or self.agents)
 
     # ---------------------------------------------------------------- events
 
@@ -293,15 +145,6 @@ class EngineFacade:
             self.refuse(event)
         return idx
 
-    def name(self, agent_id: str) -> int:
-        """The agent's index, given on first sight."""
-        idx = self.aidx.get(agent_id)
-        if idx is None:
-            idx = self.aidx[agent_id] = len(self.ids)
-            self.ids.append(agent_id)
-            self.eng.name_agent(idx)
-        return idx
-
     def run(self, event: Event, fn: Any, *args: Any) -> list[Any]:
         """Call the engine; on a refusal raise the reference's error."""
         try:
@@ -351,28 +194,6 @@ class EngineFacade:
             self.calls[seq] = facts
             self.seq_of[ev.call_id] = seq
         return self.wrap(acts, facts)
-
-    def skill_id(self, name: str) -> int:
-        """A skill's number, given on first sight."""
-        skills = self.skills
-        sid = skills.get(name)
-        if sid is None:
-            sid = skills[name] = len(skills)
-        return sid
-
-    def klass(self, requirement: SkillRequirement, channel: Channel) -> int:
-        items = tuple(requirement.items())
-        ident = (items, channel)
-        cid = self.classes.get(ident)
-        if cid is None:
-            cid = self.classes[ident] = self.eng.klass(
-                [self.skill_id(n) for n, _ in items], [m for _, m in items], CHANNELS[channel]
-            )
-        return cid
-
-    def forget(self, seq: int) -> None:
-        facts = self.calls.pop(seq)
-        del self.seq_of[facts.call_id]
 
     def abandon(self, ev: CallAbandoned) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
@@ -573,32 +394,3 @@ class EngineFacade:
             else:  # pragma: no cover - the engine emits no other kind
                 raise NativeError(f"the engine emitted an action of kind {kind}")
         return out
-
-    # ------------------------------------------------------------- hand-over
-
-    def hand_over(self) -> None:
-        """Give the state to the Python handlers for good: materialize the
-        records into the distributor, rebuild its matching core from them
-        and drop the engine. Decisions continue as the reference's."""
-        from .snapshots import _rebuild_native
-
-        shadow = self.shadow()
-        d = self.d
-        for name in (
-            "_now",
-            "_call_seq",
-            "_timer_seq",
-            "_arrived",
-            "_outcomes",
-            "_agents",
-            "_calls",
-            "_queues",
-            "_timers",
-        ):
-            setattr(d, name, getattr(shadow, name))
-        d._staff_cache = {}
-        d._staff_gen += 1
-        d._rng.setstate(shadow._rng.getstate())
-        d._eng = None
-        _rebuild_native(d)
-        self._shadow = None

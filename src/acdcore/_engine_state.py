@@ -1,0 +1,243 @@
+"""The state of a distributor whose events the C engine runs, and the reads of it (internal).
+
+:class:`EngineState` holds the engine (``_native/acd_engine.h``) and what
+only the façade knows of its calls and agents (ids, profiles, attributes,
+sort keys, pause reasons, the callers' last agents), numbers agents, skills
+and call classes on first sight, and answers every read: ``call()`` and
+``agent()`` straight from the engine, everything else from the records
+:func:`~acdcore._materialize.materialize` rebuilds (all of them, cached per
+state, or just an event's call and agent). It also hands the state over to
+the Python handlers for good (:meth:`EngineState.hand_over`).
+:class:`~acdcore._engine_facade.EngineFacade` adds the events on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import _agents, _calls
+from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
+from ._native.core import CHANNELS, STRATEGIES, NativeError
+from ._native.engine import NativeEngine
+from ._state import AgentState
+from ._views import AgentView, CallView
+from .skills import Channel, SkillRequirement
+
+if TYPE_CHECKING:
+    from .distributor import Distributor
+
+__all__ = ["EngineState"]
+
+
+class EngineState:
+    """The engine of one distributor, what only the façade knows, and the
+    reads.
+
+    Memory: a :class:`CallFacts` per live call and an :class:`AgentFacts`
+    per agent ever logged in, beside the engine's own state.
+    """
+
+    def __init__(self, d: Distributor) -> None:
+        self.d = d
+        configs = [q.config for q in d._queues.values()]
+        self.configs = configs
+        self.qnames = [c.name for c in configs]
+        self.qidx = {n: i for i, n in enumerate(self.qnames)}
+        self.eng = eng = NativeEngine(len(configs), d._now, d._rng)
+        for i, c in enumerate(configs):
+            na = c.no_answer
+            eng.queue(
+                i,
+                STRATEGIES[c.strategy],
+                c.ring_timeout,
+                c.wrap_up,
+                c.max_length,
+                c.preferred_agent_wait,
+                na.delay,
+                na.auto_pause_after,
+            )
+        # The hot events call C directly (NativeEngine's methods wrap the same).
+        self._lib = eng.lib
+        self._e = eng.eng
+        self._acts = eng._actions
+        self.calls: dict[int, CallFacts] = {}  # live calls by sequence number
+        self.seq_of: dict[str, int] = {}  # live call id -> sequence number
+        self.agents: dict[int, AgentFacts] = {}  # agents ever logged in, by index
+        self.aidx: dict[str, int] = {}  # agent id -> index (first sight)
+        self.ids: list[str] = []  # index -> agent id
+        self.skills: dict[str, int] = {}
+        self.classes: dict[tuple[Any, ...], int] = {}
+        # Calls that ended lately: sequence number -> (id, end instant). An
+        # agent wrapping one up still names it; kept while a wrap-up may last.
+        self.ended: dict[int, tuple[str, float]] = {}
+        self.max_wrap = max((c.wrap_up for c in configs), default=0.0)
+        self.version = 0  # bumped by every event or advance that may change state
+        self._shadow: Distributor | None = None
+        self._shadow_version = -1
+
+    # ----------------------------------------------------------------- reads
+
+    def shadow(self) -> Distributor:
+        """The engine's state as a python-backend distributor's records
+        (cached until the state changes). Read it; never change it."""
+        if self._shadow is None or self._shadow_version != self.version:
+            self._shadow = self.records(None)
+            self._shadow_version = self.version
+        return self._shadow
+
+    def records(self, only: tuple[list[int], list[int]] | None) -> Distributor:
+        """:func:`materialize` with everything the façade knows."""
+        d = self.d
+        return materialize(
+            self.configs,
+            self.eng,
+            self.calls,
+            self.agents,
+            list(d._callers.items()),
+            d._remember,
+            self.ended,
+            only=only,
+            transfers=d._transfers,
+        )
+
+    def partial(self, call_ids: Sequence[object], agent_ids: Sequence[object]) -> Distributor:
+        """The records of just these calls and agents (those that are live,
+        or known), with no queue order, free sets or deadlines: what an
+        event's check reads. Cost: O(their sessions and offers), plus
+        building a distributor."""
+        seqs = [self.seq_of[c] for c in call_ids if isinstance(c, str) and c in self.seq_of]
+        idxs = [self.aidx[a] for a in agent_ids if isinstance(a, str) and a in self.aidx]
+        return self.records((seqs, idxs))
+
+    def call_view(self, call_id: str) -> CallView:
+        """``Distributor.call`` read from the engine directly: O(log n)."""
+        seq = self.seq_of.get(call_id) if isinstance(call_id, str) else None
+        x = None if seq is None else self.eng.export_call(seq)
+        if seq is None or x is None:
+            _calls.live_call(self.partial([], []), call_id)  # raises UnknownCall
+            raise NativeError(f"call {call_id!r} is live in the façade, not in the engine")
+        f = self.calls[seq]
+        ids = self.ids
+        return CallView(
+            call_id=f.call_id,
+            queue=self.qnames[x.queue],
+            state=CALL_STATES[x.state],
+            channel=f.channel,
+            priority=f.priority,
+            emergency=f.emergency,
+            arrived=x.arrived,
+            position=self.eng.call_position(seq),
+            offered_to=tuple(ids[a] for a in x.offers),
+            agent=None if x.agent < 0 else ids[x.agent],
+            rule=f.rule,
+            transfers=f.transfers,
+        )
+
+    def agent_view(self, agent_id: str) -> AgentView:
+        """``Distributor.agent`` read from the engine directly: O(sessions)."""
+        idx = self.aidx.get(agent_id) if isinstance(agent_id, str) else None
+        facts = None if idx is None else self.agents.get(idx)
+        if idx is None or facts is None:
+            _agents.known_agent(self.partial([], []), agent_id)  # raises UnknownAgent
+            raise NativeError(f"agent {agent_id!r} is known to the façade, not to the engine")
+        ex = self.eng.export_agent(idx)
+        sessions = self.eng.export_sessions(idx)
+        states = {s[3] for s in sessions}
+        if not ex.logged_in:
+            state = AgentState.LOGGED_OUT
+        elif 1 in states:
+            state = AgentState.RINGING
+        elif 2 in states:
+            state = AgentState.BUSY
+        elif 3 in states:
+            state = AgentState.WRAP_UP
+        elif ex.paused:
+            state = AgentState.PAUSED
+        else:
+            state = AgentState.AVAILABLE
+        calls, ended = self.calls, self.ended
+        return AgentView(
+            agent_id=facts.agent_id,
+            state=state,
+            paused_reason=facts.paused if ex.paused else None,
+            pending_logout=ex.pending_logout,
+            calls=tuple(calls[s[0]].call_id if s[0] in calls else ended[s[0]][0] for s in sessions),
+            calls_taken=ex.calls_taken,
+            talk_time=ex.talk_time,
+            idle_since=ex.idle_since,
+            last_call_end=ex.last_call_end,
+            consecutive_misses=ex.misses,
+            not_before=ex.not_before,
+        )
+
+    def next_deadline(self) -> float | None:
+        return self.eng.next_deadline()
+
+    def fresh(self) -> bool:
+        """Whether no call has arrived, no agent logged in and no deadline
+        been armed (what ``snapshots.restore`` asks of a distributor)."""
+        scal = self.eng.scalars()
+        return not (scal.call_seq or scal.timer_seq or self.agents)
+
+    # --------------------------------------------------------------- numbers
+
+    def name(self, agent_id: str) -> int:
+        """The agent's index, given on first sight."""
+        idx = self.aidx.get(agent_id)
+        if idx is None:
+            idx = self.aidx[agent_id] = len(self.ids)
+            self.ids.append(agent_id)
+            self.eng.name_agent(idx)
+        return idx
+
+    def skill_id(self, name: str) -> int:
+        """A skill's number, given on first sight."""
+        skills = self.skills
+        sid = skills.get(name)
+        if sid is None:
+            sid = skills[name] = len(skills)
+        return sid
+
+    def klass(self, requirement: SkillRequirement, channel: Channel) -> int:
+        items = tuple(requirement.items())
+        ident = (items, channel)
+        cid = self.classes.get(ident)
+        if cid is None:
+            cid = self.classes[ident] = self.eng.klass(
+                [self.skill_id(n) for n, _ in items], [m for _, m in items], CHANNELS[channel]
+            )
+        return cid
+
+    def forget(self, seq: int) -> None:
+        facts = self.calls.pop(seq)
+        del self.seq_of[facts.call_id]
+
+    # ------------------------------------------------------------- hand-over
+
+    def hand_over(self) -> None:
+        """Give the state to the Python handlers for good: materialize the
+        records into the distributor, rebuild its matching core from them
+        and drop the engine. Decisions continue as the reference's."""
+        from .snapshots import _rebuild_native
+
+        shadow = self.shadow()
+        d = self.d
+        for name in (
+            "_now",
+            "_call_seq",
+            "_timer_seq",
+            "_arrived",
+            "_outcomes",
+            "_agents",
+            "_calls",
+            "_queues",
+            "_timers",
+        ):
+            setattr(d, name, getattr(shadow, name))
+        d._staff_cache = {}
+        d._staff_gen += 1
+        d._rng.setstate(shadow._rng.getstate())
+        d._eng = None
+        _rebuild_native(d)
+        self._shadow = None
