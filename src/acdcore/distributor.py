@@ -37,6 +37,13 @@ rules are functions over the distributor's state, one module per concept:
 - ``_experience``: announcements, callback offers and callbacks;
 - ``_estimates``: the wait-estimate context and sampling;
 - ``_views`` and ``_checks``: pure reads (views, snapshot, ``check()``).
+
+With the native backend and a configuration the C engine covers (no routing
+plan, estimators, announcements or callback offers), the engine holds the
+state and runs these rules in C, deciding as they do: ``_engine_facade``
+hands it the events, ``_engine_state`` answers the reads (from C, or from
+the records ``_materialize`` rebuilds), and an event it does not cover hands
+the state over to the functions above for good.
 """
 
 from __future__ import annotations
