@@ -67,7 +67,8 @@ int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max)
             return ACD_ESTATE;
         fill_call(c, &out[n++]);
     }
-    qsort(out, (size_t)n, sizeof *out, by_seq);
+    if (n > 1) /* out may be NULL when there is nothing to sort */
+        qsort(out, (size_t)n, sizeof *out, by_seq);
     return n;
 }
 
