@@ -237,6 +237,16 @@ int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const d
     return rc ? rc : seq;
 }
 
+/* _offers.reroute: the n agents in e->tmp, released from offers, take
+ * their next calls. */
+static void reroute(acd_engine *e, int n)
+{
+    for (int i = 0; i < n && !e->err; i++) {
+        refresh(e, e->tmp[i]);
+        route_agent(e, e->tmp[i]);
+    }
+}
+
 /* An event's call and agent, and whether that agent's offer of it rings. */
 static int outstanding_offer(const acd_engine *e, int64_t call, int agent, int *out_ci)
 {
@@ -286,10 +296,7 @@ int acd_engine_abandon(acd_engine *e, double now, int64_t call)
         c->inmany = 0;
     }
     finish(e, ci, &e->abandoned);
-    for (int i = 0; i < n && !e->err; i++) { /* _offers.reroute */
-        refresh(e, e->tmp[i]);
-        route_agent(e, e->tmp[i]);
-    }
+    reroute(e, n);
     return conclude(e);
 }
 
@@ -325,10 +332,7 @@ int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent)
         sess_del(&e->a[e->tmp[i]], c->seq);
         emit(e, ACD_A_CANCEL, ACD_R_ANSWERED_ELSEWHERE, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
     }
-    for (int i = 0; i < n && !e->err; i++) {
-        refresh(e, e->tmp[i]);
-        route_agent(e, e->tmp[i]);
-    }
+    reroute(e, n);
     return conclude(e);
 }
 
