@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from ._frozenmap import FrozenMap
 from .errors import AcdError, InvalidValue
 from .values import check_number, show
 
@@ -49,19 +50,24 @@ def freeze_mapping(
     """Return a read-only copy of ``value`` (an empty one for ``None``);
     anything but a mapping raises ``error`` naming ``what``. Every empty
     result is one shared empty mapping (a waiting call with no attributes
-    costs nothing for them)."""
+    costs nothing for them); a non-empty one is a
+    :class:`~acdcore._frozenmap.FrozenMap`, whose keys are shared with every
+    other map with the same keys (about 96 bytes for one key, against 224
+    for a ``MappingProxyType`` over a copied dict). An already read-only
+    mapping (a ``FrozenMap`` or a ``MappingProxyType``) is returned as it
+    is."""
     if value is None:
         return _EMPTY
-    if isinstance(value, MappingProxyType):
+    if isinstance(value, (FrozenMap, MappingProxyType)):
         return value
     if not isinstance(value, Mapping):
         raise error(f"{what} must be a mapping, got {show(value)}")
     if not value:
         return _EMPTY
-    return MappingProxyType(dict(value))
+    return FrozenMap(value)
 
 
-_EMPTY: Mapping[Any, Any] = MappingProxyType({})
+_EMPTY: Mapping[Any, Any] = FrozenMap({})
 
 
 def freeze_sequence(
