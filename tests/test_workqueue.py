@@ -536,3 +536,56 @@ def test_a_policy_that_fails_on_an_item_is_refused_as_invalid_value(backend: str
         q.insert("b", arrived=1.0, attributes={"boom": True})
     assert list(q) == ["a"] and "b" not in q
     q.check()
+
+
+@pytest.mark.skipif(not acdcore.backend.native_available(), reason="native extension not built")
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["insert", "remove", "grow"]), st.integers(0, 40)),
+        max_size=80,
+    )
+)
+def test_native_queue_with_shared_keys_reads_them_in_place(ops: list[tuple[str, int]]) -> None:
+    """acd_oq_new_shared (the engine's queues): the nodes hold no keys, they
+    read item ``ref``'s key in an array that may be reallocated between
+    calls; ranks, order, first and the invariants are a sorted list's."""
+    mod = _lib()
+    ffi, lib = mod.ffi, mod.lib
+    stride, offset = 8 * 8, 16  # items of 8 doubles, the key from the third
+    size = 4
+    items = ffi.new("double[]", size * 8)
+    base = ffi.new("void *[1]", [items])
+    q = lib.acd_oq_new_shared(base, stride, offset)
+    handle: dict[int, int] = {}  # item -> node
+    try:
+        assert q != ffi.NULL
+        assert lib.acd_oq_insert(q, ffi.new("double[6]")) < 0  # not for a shared queue
+        for op, n in ops:
+            item = n % size
+            if op == "grow":  # a reallocation: the keys move, the queue follows
+                bigger = ffi.new("double[]", 2 * size * 8)
+                ffi.memmove(bigger, items, size * 8 * 8)
+                ffi.memmove(items, b"\xff" * (size * 8 * 8), size * 8 * 8)  # poison the old
+                items, size = bigger, 2 * size
+                base[0] = items
+            elif op == "insert" and item not in handle:
+                key = [float(n % 7), float(item), *([-math.inf] * 4)]
+                for i, v in enumerate(key):
+                    items[item * 8 + 2 + i] = v
+                h = lib.acd_oq_insert_shared(q, item)
+                assert h >= 0
+                handle[item] = h
+            elif op == "remove" and item in handle:
+                assert lib.acd_oq_remove(q, handle.pop(item)) == 0
+            note(f"{op} {item}")
+            assert lib.acd_oq_check(q) == 0
+            order = sorted(handle, key=lambda i: (items[i * 8 + 2], items[i * 8 + 3]))
+            assert lib.acd_oq_len(q) == len(order)
+            for place, i in enumerate(order):
+                assert lib.acd_oq_index(q, handle[i]) == place
+            assert lib.acd_oq_first(q) == (handle[order[0]] if order else -1)
+            out = ffi.new("int[]", max(1, len(order)))
+            got = lib.acd_oq_slice(q, 0, len(order), out)
+            assert [out[k] for k in range(got)] == [handle[i] for i in order]
+    finally:
+        lib.acd_oq_free(q)

@@ -20,6 +20,7 @@
  * per armed deadline, dead ones included until they reach the top).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +77,9 @@ acd_engine *acd_engine_new(int nqueues, double start, const uint32_t *rng_words,
         e->q[i].ring_timeout = 15.0;
         e->q[i].preferred_wait = 30.0;
         e->q[i].no_answer_delay = 5.0;
-        e->q[i].waiting = acd_oq_new();
+        /* Positions by the calls' own keys in the slab (no copy). */
+        e->q[i].waiting =
+            acd_oq_new_shared((const void *const *)&e->c, sizeof(ecall_t), offsetof(ecall_t, key));
         if (!e->q[i].waiting) {
             acd_engine_free(e);
             return NULL;

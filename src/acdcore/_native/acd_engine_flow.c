@@ -240,7 +240,7 @@ static void enqueue(acd_engine *e, int ci, int reason)
     ecall_t *c = &e->c[ci];
     equeue_t *q = &e->q[c->queue];
     c->state = ACD_C_WAITING;
-    int h = acd_oq_insert(q->waiting, c->key);
+    int h = acd_oq_insert_shared(q->waiting, ci);
     if (h < 0) {
         fail(e, h);
         return;

@@ -49,7 +49,8 @@
 /* A queue's configuration and its dynamic part. `waiting` holds the keys of
  * the calls waiting in it, in policy order, only to give Queued its
  * position (O(log n) insert, remove, index); the core holds the same calls
- * for matching. */
+ * for matching. Its nodes hold no keys: they read the calls' own, in the
+ * slab (acd_oq_new_shared), 24 bytes a waiting call. */
 typedef struct {
     int configured;
     int strategy;

@@ -17,16 +17,22 @@
 
 #define OQ_MAX (1 << 28)
 
+/* A node: 24 bytes. Its key is either the queue's own copy (keys[node],
+ * 48 bytes more) or, for a queue made by acd_oq_new_shared, someone else's:
+ * the key of item `ref` in the array *base. */
 typedef struct {
-    double key[ACD_KEYLEN];
     int left, right, size;
     unsigned prio;
     int used; /* 1 in the tree, 0 on the free list */
+    int ref;  /* shared keys: the item whose key this is */
 } oq_node;
 
 struct acd_oq {
     oq_node *n;
-    int nn, capn; /* nodes ever allocated, array capacity */
+    double (*keys)[ACD_KEYLEN]; /* own keys, by node (NULL when shared) */
+    const void *const *base;    /* shared keys: *base is the items' array, */
+    size_t stride, offset;      /* each stride bytes, its key at offset */
+    int nn, capn; /* nodes ever allocated, array capacity (of n and keys) */
     int *freelist;
     int nfree, capfree;
     int root;
@@ -74,6 +80,14 @@ static int key_ok(const double *key)
     return 1;
 }
 
+/* The key of node t, wherever it is held. */
+static inline const double *KEY(const acd_oq *q, int t)
+{
+    if (!q->base)
+        return q->keys[t];
+    return (const double *)((const char *)*q->base + (size_t)q->n[t].ref * q->stride + q->offset);
+}
+
 static inline int sz(const acd_oq *q, int t) { return t < 0 ? 0 : q->n[t].size; }
 
 static inline void fix(acd_oq *q, int t)
@@ -97,11 +111,25 @@ acd_oq *acd_oq_new(void)
     return q;
 }
 
+acd_oq *acd_oq_new_shared(const void *const *base, size_t stride, size_t offset)
+{
+    if (!base || stride < offset + sizeof(double[ACD_KEYLEN]))
+        return NULL;
+    acd_oq *q = acd_oq_new();
+    if (!q)
+        return NULL;
+    q->base = base;
+    q->stride = stride;
+    q->offset = offset;
+    return q;
+}
+
 void acd_oq_free(acd_oq *q)
 {
     if (!q)
         return;
     free(q->n);
+    free(q->keys);
     free(q->freelist);
     free(q);
 }
@@ -123,7 +151,7 @@ static void split(acd_oq *q, int t, const double *key, int *l, int *r)
         *l = *r = -1;
         return;
     }
-    if (oq_cmp(q->n[t].key, key) < 0) {
+    if (oq_cmp(KEY(q, t), key) < 0) {
         split(q, q->n[t].right, key, &q->n[t].right, r);
         *l = t;
     } else {
@@ -154,7 +182,7 @@ static int find(const acd_oq *q, const double *key)
 {
     int t = q->root;
     while (t >= 0) {
-        int c = oq_cmp(key, q->n[t].key);
+        int c = oq_cmp(key, KEY(q, t));
         if (c == 0)
             return t;
         t = c < 0 ? q->n[t].left : q->n[t].right;
@@ -162,10 +190,10 @@ static int find(const acd_oq *q, const double *key)
     return -1;
 }
 
-int acd_oq_insert(acd_oq *q, const double *key)
+/* Insert a node for key (the queue's own copy is made when it keeps its
+ * own keys; else key is item ref's, already in place). */
+static int insert_node(acd_oq *q, const double *key, int ref)
 {
-    if (!q)
-        return ACD_EINDEX;
     if (!key_ok(key))
         return ACD_EARG;
     if (find(q, key) >= 0)
@@ -177,13 +205,22 @@ int acd_oq_insert(acd_oq *q, const double *key)
         if (q->nn >= OQ_MAX)
             return ACD_ENOMEM;
         /* the free list gets room for every node now, so remove never allocates */
-        if (oq_grow((void **)&q->n, &q->capn, q->nn + 1, sizeof(oq_node)) ||
-            oq_grow((void **)&q->freelist, &q->capfree, q->nn + 1, sizeof(int)))
+        if (q->nn >= q->capn) {
+            int cap = q->capn, kcap = q->capn;
+            if (oq_grow((void **)&q->n, &cap, q->nn + 1, sizeof(oq_node)))
+                return ACD_ENOMEM;
+            if (!q->base && oq_grow((void **)&q->keys, &kcap, q->nn + 1, sizeof *q->keys))
+                return ACD_ENOMEM; /* n is larger than capn says: harmless */
+            q->capn = cap;
+        }
+        if (oq_grow((void **)&q->freelist, &q->capfree, q->nn + 1, sizeof(int)))
             return ACD_ENOMEM;
         h = q->nn++;
     }
     oq_node *x = &q->n[h];
-    memcpy(x->key, key, sizeof x->key);
+    if (!q->base)
+        memcpy(q->keys[h], key, sizeof q->keys[h]);
+    x->ref = ref;
     x->left = x->right = -1;
     x->size = 1;
     x->prio = next_prio(q);
@@ -192,15 +229,31 @@ int acd_oq_insert(acd_oq *q, const double *key)
     split(q, q->root, key, &l, &r);
     q->root = merge(q, merge(q, l, h), r);
     q->count++;
-    if (q->first < 0 || oq_cmp(key, q->n[q->first].key) < 0)
+    if (q->first < 0 || oq_cmp(key, KEY(q, q->first)) < 0)
         q->first = h;
     return h;
+}
+
+int acd_oq_insert(acd_oq *q, const double *key)
+{
+    if (!q || q->base)
+        return ACD_EINDEX;
+    return insert_node(q, key, -1);
+}
+
+int acd_oq_insert_shared(acd_oq *q, int ref)
+{
+    if (!q || !q->base || ref < 0)
+        return ACD_EINDEX;
+    return insert_node(q, (const double *)((const char *)*q->base + (size_t)ref * q->stride +
+                                           q->offset),
+                       ref);
 }
 
 /* Take the node holding key (present) out of subtree t; returns the new root. */
 static int erase(acd_oq *q, int t, const double *key)
 {
-    int c = oq_cmp(key, q->n[t].key);
+    int c = oq_cmp(key, KEY(q, t));
     if (c == 0)
         return merge(q, q->n[t].left, q->n[t].right);
     if (c < 0)
@@ -215,7 +268,7 @@ int acd_oq_remove(acd_oq *q, int handle)
 {
     if (!handle_ok(q, handle))
         return ACD_EINDEX;
-    q->root = erase(q, q->root, q->n[handle].key);
+    q->root = erase(q, q->root, KEY(q, handle));
     q->n[handle].used = 0;
     q->freelist[q->nfree++] = handle;
     q->count--;
@@ -232,7 +285,7 @@ static int rank_of(const acd_oq *q, const double *key)
 {
     int t = q->root, below = 0;
     while (t >= 0) {
-        if (oq_cmp(q->n[t].key, key) < 0) {
+        if (oq_cmp(KEY(q, t), key) < 0) {
             below += sz(q, q->n[t].left) + 1;
             t = q->n[t].right;
         } else {
@@ -255,7 +308,7 @@ int acd_oq_index(const acd_oq *q, int handle)
 {
     if (!handle_ok(q, handle))
         return ACD_EINDEX;
-    return rank_of(q, q->n[handle].key);
+    return rank_of(q, KEY(q, handle));
 }
 
 int acd_oq_first(const acd_oq *q) { return q ? q->first : ACD_EINDEX; }
@@ -268,7 +321,7 @@ int acd_oq_key(const acd_oq *q, int handle, double *out)
         return ACD_EINDEX;
     if (!out)
         return ACD_EARG;
-    memcpy(out, q->n[handle].key, sizeof q->n[handle].key);
+    memcpy(out, KEY(q, handle), sizeof(double[ACD_KEYLEN]));
     return ACD_OK;
 }
 
@@ -310,13 +363,14 @@ static int check_tree(const acd_oq *q, int t, const double *lo, const double *hi
     if (t >= q->nn || !q->n[t].used || depth > q->nn)
         return -1;
     const oq_node *x = &q->n[t];
-    if (!key_ok(x->key) || (lo && oq_cmp(lo, x->key) >= 0) || (hi && oq_cmp(x->key, hi) >= 0))
+    const double *key = KEY(q, t);
+    if (!key_ok(key) || (lo && oq_cmp(lo, key) >= 0) || (hi && oq_cmp(key, hi) >= 0))
         return -1;
     if ((x->left >= 0 && q->n[x->left].prio > x->prio) ||
         (x->right >= 0 && q->n[x->right].prio > x->prio))
         return -1;
-    int l = check_tree(q, x->left, lo, x->key, depth + 1);
-    int r = check_tree(q, x->right, x->key, hi, depth + 1);
+    int l = check_tree(q, x->left, lo, key, depth + 1);
+    int r = check_tree(q, x->right, key, hi, depth + 1);
     if (l < 0 || r < 0 || x->size != l + r + 1)
         return -1;
     return x->size;

@@ -13,12 +13,24 @@
 #ifndef ACD_QUEUE_H
 #define ACD_QUEUE_H
 
+#include <stddef.h>
+
 typedef struct acd_oq acd_oq;
 
 acd_oq *acd_oq_new(void);
+/* A queue that holds no keys of its own: item `ref`'s key is the
+ * ACD_KEYLEN doubles at byte `offset` of the `ref`-th `stride`-byte item of
+ * the array *base (read through base at each use, so the array may be
+ * reallocated). An item's key must not change while it is held. It saves
+ * 48 bytes a key; use acd_oq_insert_shared, not acd_oq_insert. NULL when
+ * out of memory or when a key would not fit in an item. */
+acd_oq *acd_oq_new_shared(const void *const *base, size_t stride, size_t offset);
 void acd_oq_free(acd_oq *q);
 /* Returns the new key's handle (>= 0); ACD_ESTATE when an equal key is held. */
 int acd_oq_insert(acd_oq *q, const double *key);
+/* A shared-keys queue's insert of item ref (its key read in place): the
+ * same returns as acd_oq_insert. */
+int acd_oq_insert_shared(acd_oq *q, int ref);
 int acd_oq_remove(acd_oq *q, int handle);
 /* How many held keys sort strictly before key. */
 int acd_oq_rank(const acd_oq *q, const double *key);
