@@ -389,89 +389,173 @@ static inline void prefetch_take(const acd_core *core, int slot, int next)
 #endif
 }
 
+/* A queue's pick for an agent, when it is the first bucket open to the
+ * agent whose head is not tied, not already the agent's and open now: the
+ * common case, decided from the queue's active list and head summaries.
+ * Returns 0 when queue_first must decide instead. */
+static inline int fast_pick(const acd_core *core, const agent_t *a, int ai, const scan_t *sc,
+                            const pd_t *own, const queue_t *q, int k, double now,
+                            const pd_t **mout)
+{
+    const int *act = q->active;
+    const int local = ACT_LOCAL(act[k]);
+    const info_t *hw = &q->hw[local];
+    if (k + 1 < q->nact && ACT_TIE(act[k + 1]))
+        return 0;
+    if (a->nsess && in_session(a, hw->seq))
+        return 0;
+    const pd_t *m = own;
+    if (!m) {
+        const bucket_t *b = &core->b[q->bk[local]];
+        m = &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
+    }
+    if (opens(hw, m, ai, now) > now)
+        return 0;
+    *mout = m;
+    return 1;
+}
+
+/* Scan entries searched together (see best_call). */
+#define BATCH 16
+
 /* The best waiting call for agent ai now (fm: its free channels), across
  * its scan list; -1 and the earliest instant a held-back call opens when
  * there is none. *where: the pick's place in its queue's active list when
- * it is its bucket's head, else -1 (a hint for place). */
+ * it is its bucket's head, else -1 (a hint for place).
+ *
+ * The best is the least pick by better_pick, a total order, so the queues
+ * may be searched in any order; the search stops at the first own queue
+ * whose priority is above the best's (own queues come first, by priority).
+ * It goes through runs of own queues of one priority (or of borrowed
+ * queues), up to BATCH at a time, in passes: the queues' summaries, then
+ * their active lists, then the heads found; each pass asks for the lines the
+ * next one reads, so the misses of a run's queues overlap instead of
+ * queueing up behind one another (the data is shared by every agent and
+ * mostly out of L1). A run visits exactly the queues the one-by-one search
+ * would: all of one priority, or none. */
 static int best_call(acd_core *core, int ai, unsigned fm, double now, double *earliest,
                      int *where)
 {
     agent_t *a = &core->a[ai];
+    scan_t *const scan = a->scan;
+    const int nscan = a->nscan, nown = a->nown;
     int best = -1, borig = 0;
     double bprio = 0, bentered = 0;
     long long bseq = 0;
     double soonest = INFINITY;
     *where = -1;
-    for (int s = 0; s < a->nscan; s++) {
-        scan_t *sc = &a->scan[s];
-        const pd_t *own = sc->mem >= 0 ? &sc->pd : NULL;
-        if (own && best >= 0 && own->priority > bprio) {
-            s = a->nown - 1; /* no later own queue can give a better pick */
-            continue;
+    struct {
+        const queue_t *q;
+        unsigned long long open; /* buckets open to the agent (fast), else 0 */
+        int k;                   /* its first open active entry; -1: general case */
+    } run[BATCH];
+    for (int s = 0; s < nscan;) {
+        int e = s + 1;
+        if (s < nown) {
+            if (best >= 0 && scan[s].pd.priority > bprio) {
+                s = nown; /* no later own queue can give a better pick */
+                continue;
+            }
+            const double prio = scan[s].pd.priority;
+            while (e < nown && e - s < BATCH && scan[e].pd.priority == prio)
+                e++;
+        } else {
+            while (e < nscan && e - s < BATCH)
+                e++;
         }
-        const queue_t *q = &core->q[sc->queue];
-        const int n = q->nact;
-        if (q->nwaiting == 0)
-            continue;
-        pick_t p;
-        int at = -1; /* the pick's place in the active list, when its bucket's head */
-        if (!sc->more && sc->nv >= q->nbk) {
-            /* The common case in one pass: at most 64 buckets, every verdict
-             * known. The buckets open to the agent are one word; when the
-             * first of them in the list has a head that is not tied with the
-             * next bucket's, not the agent's already and open to it now, it
-             * is the queue's pick, as queue_first would find (and nothing
-             * is held back); otherwise queue_first decides. */
-            unsigned long long open = sc->ok0 & (fm == 1 ? q->chm[0] : chan_mask(q, fm));
+        const int n = e - s;
+        /* pass 1: ask for the queues' summaries */
+#if defined(__GNUC__)
+        for (int i = 0; i < n; i++)
+            __builtin_prefetch(&core->q[scan[s + i].queue]);
+#endif
+        /* pass 2: which buckets are open; ask for the active lists */
+        for (int i = 0; i < n; i++) {
+            scan_t *sc = &scan[s + i];
+            const queue_t *q = &core->q[sc->queue];
+            run[i].q = q;
+            run[i].open = 0;
+            run[i].k = -1;
+            if (q->nwaiting == 0) {
+                run[i].k = q->nact; /* nothing: skipped */
+                continue;
+            }
+            if (!sc->more && sc->nv >= q->nbk) {
+                /* at most 64 buckets, every verdict known: one word */
+                unsigned long long open = sc->ok0 & (fm == 1 ? q->chm[0] : chan_mask(q, fm));
+                run[i].open = open;
+                run[i].k = q->nact; /* skipped unless an open bucket is found */
+#if defined(__GNUC__)
+                if (open)
+                    __builtin_prefetch(q->active);
+#endif
+            }
+        }
+        /* pass 3: the first open bucket in each list; ask for its head */
+        for (int i = 0; i < n; i++) {
+            const unsigned long long open = run[i].open;
             if (!open)
                 continue;
+            const queue_t *q = run[i].q;
             const int *act = q->active;
+            const int na = q->nact;
             int k = 0;
-            while (k < n && !((open >> ACT_LOCAL(act[k])) & 1))
+            while (k < na && !((open >> ACT_LOCAL(act[k])) & 1))
                 k++;
-            if (k == n)
+            run[i].k = k;
+#if defined(__GNUC__)
+            if (k < na)
+                __builtin_prefetch(&q->hw[ACT_LOCAL(act[k])]);
+#endif
+        }
+        /* pass 4: each queue's pick against the best */
+        for (int i = 0; i < n; i++) {
+            scan_t *sc = &scan[s + i];
+            const queue_t *q = run[i].q;
+            const pd_t *own = sc->mem >= 0 ? &sc->pd : NULL;
+            const int k = run[i].k;
+            if (k >= 0) {
+                if (k >= q->nact)
+                    continue; /* nothing open to the agent */
+                const pd_t *m;
+                if (fast_pick(core, a, ai, sc, own, q, k, now, &m)) {
+                    const int local = ACT_LOCAL(q->active[k]);
+                    const info_t *hw = &q->hw[local];
+                    if (best < 0 ||
+                        better_pick(m->priority, hw, sc->orig, bprio, bentered, bseq, borig)) {
+                        best = hw->ref;
+                        bprio = m->priority;
+                        bentered = hw->entered;
+                        bseq = hw->seq;
+                        borig = sc->orig;
+                        *where = k;
+                                prefetch_take(core, best, q->hn[local]);
+                    }
+                    continue;
+                }
+            }
+            /* the general case */
+            pick_t p;
+            int at = -1; /* the pick's place in the active list, when its bucket's head */
+            int held = 0; /* saw a call that opens later: second pass needed */
+            queue_first(core, a, ai, sc, own, q, fm, now, &p, &held, &at);
+            if (held)
+                soonest = queue_soonest(core, a, ai, sc, own, q, fm, now, &p, soonest);
+            if (p.slot < 0)
                 continue;
-            const int local = ACT_LOCAL(act[k]);
-            const info_t *hw = &q->hw[local];
-            if (k + 1 < n && ACT_TIE(act[k + 1]))
-                goto general;
-            if (a->nsess && in_session(a, hw->seq))
-                goto general;
-            const pd_t *m = own;
-            if (!m) {
-                const bucket_t *b = &core->b[q->bk[local]];
-                m = &a->mem[membership_for(a, sc->queue, &core->cls[b->cls])].pd;
-            }
-            if (opens(hw, m, ai, now) > now)
-                goto general;
-            if (best < 0 || better_pick(m->priority, hw, sc->orig, bprio, bentered, bseq, borig)) {
-                best = hw->ref;
-                bprio = m->priority;
-                bentered = hw->entered;
-                bseq = hw->seq;
+            const info_t *qh = p.info;
+            if (best < 0 ||
+                better_pick(p.mem->priority, qh, sc->orig, bprio, bentered, bseq, borig)) {
+                best = p.slot;
+                bprio = p.mem->priority;
+                bentered = qh->entered;
+                bseq = qh->seq;
                 borig = sc->orig;
-                *where = k;
-                prefetch_take(core, best, q->hn[local]);
+                *where = at;
+                prefetch_take(core, p.slot, p.next);
             }
-            continue;
         }
-    general:;
-        int held = 0; /* saw a call that opens later: second pass needed */
-        queue_first(core, a, ai, sc, own, q, fm, now, &p, &held, &at);
-        if (held)
-            soonest = queue_soonest(core, a, ai, sc, own, q, fm, now, &p, soonest);
-        if (p.slot < 0)
-            continue;
-        const info_t *qh = p.info;
-        if (best < 0 || better_pick(p.mem->priority, qh, sc->orig, bprio, bentered, bseq, borig)) {
-            best = p.slot;
-            bprio = p.mem->priority;
-            bentered = qh->entered;
-            bseq = qh->seq;
-            borig = sc->orig;
-            *where = at;
-            prefetch_take(core, p.slot, p.next);
-        }
+        s = e;
     }
     *earliest = soonest;
     return best;
