@@ -13,9 +13,10 @@ Complexity: building one from a mapping of n keys is O(n) (one tuple of
 the keys, looked up in the shared table, one tuple of the values); a lookup
 is O(1) (a dict lookup in the shared index, then a tuple index);
 iteration, ``len`` and equality are as for a dict. The shared table holds at
-most :data:`MAX_SHARED` key sets; past that, a map keeps an index of its own
-(correct, only larger), so keys that differ from call to call cannot grow it
-without bound.
+most :data:`MAX_SHARED` key sets: when a new one would pass that, the table
+is emptied and starts again (the maps made before keep the index they have),
+so keys that differ from map to map (agents' skills, say) cannot grow it
+without bound, nor crowd out the few key sets that calls share.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ V = TypeVar("V")
 D = TypeVar("D")
 
 MAX_SHARED = 4096
-"""Key sets whose index is shared; further ones get an index per map."""
+"""Key sets held in the shared table before it is emptied."""
 
 _SHARED: dict[tuple[Any, ...], dict[Any, int]] = {}
 
@@ -38,9 +39,9 @@ _SHARED: dict[tuple[Any, ...], dict[Any, int]] = {}
 def _index_of(keys: tuple[Any, ...]) -> dict[Any, int]:
     index = _SHARED.get(keys)
     if index is None:
-        index = {k: i for i, k in enumerate(keys)}
-        if len(_SHARED) < MAX_SHARED:
-            index = _SHARED.setdefault(keys, index)
+        if len(_SHARED) >= MAX_SHARED:
+            _SHARED.clear()
+        index = _SHARED.setdefault(keys, {k: i for i, k in enumerate(keys)})
     return index
 
 
