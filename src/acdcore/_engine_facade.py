@@ -158,7 +158,8 @@ class EngineFacade(EngineState):
         d = self.d
         if ev.call_id in self.seq_of:
             self.refuse(ev)
-        d._call_seq = self.eng.next_seq  # the number resolve_arrival gives the policy
+        # d._call_seq is the engine's next sequence number (each arrival,
+        # rejected or not, takes one; checked against the engine's below).
         decision = _calls.check_call_arrived(d, ev)  # raises the reference's errors
         assert decision.key is not None and decision.exit is None
         requirement = decision.requirement

@@ -45,6 +45,7 @@ class EngineState:
         self.qnames = [c.name for c in configs]
         self.qidx = {n: i for i, n in enumerate(self.qnames)}
         self.eng = eng = NativeEngine(len(configs), d._now, d._rng)
+        self.status = eng._status  # acd_engine_status: nact, the next deadline
         for i, c in enumerate(configs):
             na = c.no_answer
             eng.queue(

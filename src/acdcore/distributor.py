@@ -332,7 +332,8 @@ class Distributor:
             timers = self._timers
             due = timers[0][0] if timers else None
         else:
-            due = eng.eng.next_deadline()
+            st = eng.status  # the engine's status block, read in place
+            due = st.due if st.has_due else None
         if due is not None and due <= now:
             raise AdvanceRequired(
                 f"{type(event).__name__} at {now!r}: a deadline is due at {due!r}; "

@@ -360,6 +360,11 @@ const acd_action *acd_engine_actions(const acd_engine *e, int *n)
     return e ? e->act : NULL;
 }
 
+const acd_engine_status *acd_engine_status_of(const acd_engine *e)
+{
+    return e ? &e->status : NULL;
+}
+
 int acd_engine_next_deadline(const acd_engine *e, double *when)
 {
     acd_deadline d;
@@ -477,8 +482,12 @@ int acd_engine_check(const acd_engine *e)
     if (acd_heap_check(e->heap) != ACD_OK)
         return -101;
     acd_deadline top;
-    if (acd_heap_peek(e->heap, &top) == 1 && !timer_live(e, &top))
+    int has_top = acd_heap_peek(e->heap, &top) == 1;
+    if (has_top && !timer_live(e, &top))
         return -102; /* next_deadline must name a live deadline */
+    if (e->status.nact != e->nact || e->status.has_due != has_top ||
+        (has_top && e->status.due != top.when))
+        return -103; /* the status block must say what the engine holds */
     int waiting = 0, live = 0;
     for (int ci = 0; ci < e->nc; ci++) {
         const ecall_t *c = &e->c[ci];

@@ -44,7 +44,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 4
+#define ACD_ENGINE_ABI 5
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -89,6 +89,18 @@ typedef struct acd_action {
 } acd_action;
 
 typedef struct acd_engine acd_engine;
+
+/* What a caller asks after every event or advance, kept up to date by the
+ * engine in memory the caller may read in place (acd_engine_status): how
+ * many actions the last event or advance left in the buffer, and the next
+ * deadline (has_due 0 when there is none). A refused call leaves it as it
+ * was, as it leaves everything. Reading it is a load, not a call: the
+ * façade asks it before every event and after every advance. */
+typedef struct acd_engine_status {
+    int nact;
+    int has_due;
+    double due;
+} acd_engine_status;
 
 int acd_engine_abi_version(void);
 
@@ -165,6 +177,9 @@ int acd_engine_name_agent(acd_engine *e, int agent);
 
 /* The actions of the last event or advance: *n of them. */
 const acd_action *acd_engine_actions(const acd_engine *e, int *n);
+/* The engine's status block (see acd_engine_status), valid until the
+ * engine is freed. */
+const acd_engine_status *acd_engine_status_of(const acd_engine *e);
 /* The next deadline's instant into *when: 1, or 0 when none. Pure. */
 int acd_engine_next_deadline(const acd_engine *e, double *when);
 double acd_engine_now(const acd_engine *e);

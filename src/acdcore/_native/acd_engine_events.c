@@ -49,6 +49,10 @@ static void begin(acd_engine *e, double now)
 static int conclude(acd_engine *e)
 {
     drop_dead(e);
+    acd_deadline top;
+    e->status.nact = e->nact;
+    e->status.has_due = acd_heap_peek(e->heap, &top) == 1;
+    e->status.due = e->status.has_due ? top.when : 0.0;
     if (e->err) {
         e->broken = e->err;
         return e->err;

@@ -166,6 +166,7 @@ struct acd_engine {
 
     /* The actions of the running (or last) event. */
     int nact, capact;
+    acd_engine_status status; /* set by conclude: nact and the next deadline */
     acd_action *act;
 
     /* Scratch for the core: route_call's answer (capacity capout) and a

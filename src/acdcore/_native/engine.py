@@ -220,8 +220,9 @@ class NativeEngine:
         self.eng = ffi.gc(eng, lib.acd_engine_free)
         if ffi.sizeof("acd_action") != _RECORD.size:
             raise NativeError("native engine: acd_action's layout is not the one expected")
-        self._nact = ffi.new("int *")
-        self._when = ffi.new("double *")
+        # The engine's status block, read in place: the number of actions
+        # of the last event and the next deadline without a call into C.
+        self._status = lib.acd_engine_status_of(self.eng)
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
         self._key = ffi.new("double[6]")
@@ -371,9 +372,8 @@ class NativeEngine:
     # --------------------------------------------------------------- reads
 
     def next_deadline(self) -> float | None:
-        if self.lib.acd_engine_next_deadline(self.eng, self._when):
-            return float(self._when[0])
-        return None
+        st = self._status
+        return st.due if st.has_due else None
 
     @property
     def now(self) -> float:
@@ -555,11 +555,10 @@ class NativeEngine:
         return self._actions()
 
     def _actions(self) -> list[Action]:
-        nact = self._nact
-        ptr = self.lib.acd_engine_actions(self.eng, nact)
-        n = nact[0]
+        n = self._status.nact
         if not n:
             return []
+        ptr = self.lib.acd_engine_actions(self.eng, self.ffi.NULL)
         # One C-level unpack of the records (acd_action's layout, checked
         # against the compiled struct's size when the engine is made).
         return list(_RECORD.iter_unpack(self.ffi.buffer(ptr, n * _RECORD.size)))
