@@ -6,7 +6,10 @@ each step their actions must be equal, their snapshots (every agent, call,
 queue, counter and timer-visible field) equal, and their next deadlines equal.
 A refused event must be refused by both, with the same error type and
 message, and leave both unchanged. The random strategies draw from twin
-seeded RNGs, so their draws must match too. Where the C engine covers the
+seeded RNGs, so their draws must match too. At any step the native
+distributor may be saved and restored into a fresh one that carries on (on
+the engine, loaded with the saved state, where it covers the
+configuration). Where the C engine covers the
 configuration, the native distributor runs on it (and hands its state over
 to the Python handlers at a transfer or a skill change); the plain and
 ring-all machines also run with the engine off, on the Python handlers over
@@ -18,9 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis.stateful import invariant, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 
 from acdcore import AcdError, Action, Distributor, Event, native_available, snapshots
+from acdcore.distributor import _engine_covers
 
 from . import test_stateful as base
 
@@ -108,6 +112,22 @@ class Differential(base.DistributorMachine):
         super().distributor_invariants()
         if hasattr(self, "other"):
             self.other.check()
+
+    @rule()
+    def restart_native(self) -> None:
+        """The native distributor is saved, the document passed through JSON
+        text and restored into a fresh native distributor, which carries on
+        in its place. Where the engine covers the configuration, the restored
+        state must run on the engine (loaded, not handed to the Python
+        handlers), whichever path the saved distributor was on."""
+        doc = snapshots.loads(snapshots.dumps(snapshots.save(self.other)))
+        fresh = self.build("native")
+        snapshots.restore(doc, fresh)
+        assert snapshots.save(fresh) == doc
+        if _engine_covers(fresh):
+            assert fresh._eng is not None, "the engine did not take the restored state"
+        self.other = fresh
+        self._same([], [], "restart native")
 
 
 class DifferentialMachine(Differential):

@@ -35,6 +35,7 @@ from acdcore import (
     RoutingPlan,
     snapshots,
 )
+from acdcore.distributor import _engine_covers
 
 from .test_determinism import drive, ops, setups
 
@@ -69,6 +70,10 @@ def test_a_restored_distributor_makes_the_same_decisions(
         again = build(target)
         snapshots.restore(doc, again)
         assert snapshots.save(again) == doc  # nothing lost or added on the way
+        if target == "native" and _engine_covers(again):
+            # The restored state runs on the C engine, as a native
+            # distributor built with this configuration does.
+            assert again._eng is not None, "the engine did not take the restored state"
         return again
 
     whole = drive(build(), steps, read=False)

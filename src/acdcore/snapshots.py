@@ -313,11 +313,13 @@ def restore(document: Any, distributor: Distributor, *, metrics: Metrics | None 
     d = distributor
     if not isinstance(d, Distributor):
         raise InvalidValue(f"distributor must be a Distributor, got {show(d)}")
-    if d._eng is not None:
+    on_engine = d._eng is not None
+    if on_engine:
+        assert d._eng is not None
         if not d._eng.fresh():
             raise InvalidValue("restore needs a fresh distributor: this one has handled events")
-        # Restored state runs on the Python handlers (over the C matching
-        # core): the engine has no import of records yet.
+        # The records are restored and checked on the Python handlers first;
+        # then a fresh engine is loaded with them (_engine_load, below).
         d._eng.hand_over()
     if d._arrived or d._agents or d._timer_seq or d._call_seq:
         raise InvalidValue("restore needs a fresh distributor: this one has handled events")
@@ -340,7 +342,7 @@ def restore(document: Any, distributor: Distributor, *, metrics: Metrics | None 
     saved = rec.require_keys(doc["estimators"], "snapshot.estimators", [e.name for e in ests])
     before = [e.save_state() for e in ests]
     old_rng = d._rng.getstate()
-    old = {name: getattr(d, name) for name in (*new, "_nat")}
+    old = {name: getattr(d, name) for name in (*new, "_nat", "_eng")}
     try:
         for e in ests:
             e.load_state(saved[e.name])
@@ -356,6 +358,12 @@ def restore(document: Any, distributor: Distributor, *, metrics: Metrics | None 
             d.check()
         except AssertionError as exc:
             raise InvalidValue(f"snapshot: the state it describes is inconsistent: {exc}") from None
+        if on_engine:
+            # The engine takes the restored state (verified: the same saved
+            # document); else the Python handlers keep it, deciding the same.
+            from ._engine_load import load
+
+            d._eng = load(d)
         if metrics is not None:  # last: it cannot be taken back, and refuses atomically
             metrics.load_state(doc["metrics"])
     except BaseException:

@@ -3,12 +3,15 @@
  * events, valid and not, over queues of every strategy, with ring-all
  * lists, multi-channel agents, an agent taking more than 64 calls in one
  * go, transfers, logouts and re-logins; acd_engine_check() all along, and
- * the whole state read out (export) every 250 steps;
+ * the whole state read out (export) every 250 steps, and every 5,000 steps
+ * the run carries on with a copy loaded from that export (acd_engine.h,
+ * "load"): the checksum is the same as without the copies;
  * refusals with their codes; then free. Prints a checksum of the actions. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "acd_engine.h"
 #include "acd_native.h"
 
@@ -97,6 +100,26 @@ static int export_all(acd_engine *e)
     return 0;
 }
 
+/* What the driver gave the engine and the export does not return, kept
+ * to load a copy: each agent's last profile, each call's class and key. */
+typedef struct {
+    int skill[2], level[2], cap[8], nmem, mq[NQ];
+    unsigned excl;
+    double prio[NQ], delay[NQ], pos[NQ];
+    long long weight[NQ];
+} profile_t;
+static profile_t profiles[NA + 2];
+#define MAXSEQ 65536
+static int call_cls[MAXSEQ];
+static double call_key[MAXSEQ][6];
+
+static void remember_call(int64_t seq, int cls, const double *key)
+{
+    call_cls[seq % MAXSEQ] = cls;
+    for (int i = 0; i < 6; i++)
+        call_key[seq % MAXSEQ][i] = key[i];
+}
+
 static int login(acd_engine *e, double now, int agent)
 {
     int skill[2] = {0, 1}, level[2] = {(int)next(4), (int)next(4)};
@@ -119,8 +142,121 @@ static int login(acd_engine *e, double now, int agent)
         mq[0] = 0;
         delay[0] = 0;
     }
-    return acd_engine_login(e, now, agent, agent, 2, skill, level, cap, next(2) ? 1u : 0u, nmem,
-                            mq, prio, delay, pos, weight);
+    unsigned excl = next(2) ? 1u : 0u;
+    int rc = acd_engine_login(e, now, agent, agent, 2, skill, level, cap, excl, nmem, mq, prio,
+                              delay, pos, weight);
+    if (rc == ACD_OK) {
+        profile_t *p = &profiles[agent];
+        memcpy(p->skill, skill, sizeof skill);
+        memcpy(p->level, level, sizeof level);
+        memcpy(p->cap, cap, sizeof cap);
+        p->excl = excl;
+        p->nmem = nmem;
+        for (int i = 0; i < nmem; i++) {
+            p->mq[i] = mq[i];
+            p->prio[i] = prio[i];
+            p->delay[i] = delay[i];
+            p->pos[i] = pos[i];
+            p->weight[i] = weight[i];
+        }
+    }
+    return rc;
+}
+
+static acd_engine *configured(const uint32_t *words, int index, int *classes)
+{
+    acd_engine *e = acd_engine_new(NQ, 0.0, words, index);
+    if (!e)
+        return NULL;
+    for (int q = 0; q < NQ; q++)
+        if (acd_engine_queue(e, q, q, 2.0 + q % 3, q % 2 ? 1.0 : 0.0, q == 3 ? 5 : -1, 1.0,
+                             q % 3 ? 0.5 : 0.0, q % 4 ? 2 : -1) != ACD_OK)
+            return NULL;
+    int req_skill[1] = {0}, req_min[1] = {2};
+    classes[0] = acd_engine_class(e, 0, NULL, NULL, 0);
+    classes[1] = acd_engine_class(e, 0, NULL, NULL, 1);
+    classes[2] = acd_engine_class(e, 1, req_skill, req_min, 0);
+    classes[3] = acd_engine_class(e, 1, req_skill, req_min, 1);
+    for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
+        if (acd_engine_name_agent(e, a) != ACD_OK)
+            return NULL;
+    return e;
+}
+
+/* A copy of e made through the export and the load (acd_engine.h, "load"),
+ * as snapshots.restore does; NULL when the load is refused. e is freed. */
+static acd_engine *reload(acd_engine *e)
+{
+    uint32_t words[624];
+    int index, classes[4];
+    if (acd_engine_rng_state(e, words, &index) != ACD_OK)
+        return NULL;
+    acd_engine *x = configured(words, index, classes);
+    if (!x)
+        return NULL;
+    int nd = acd_engine_export_deadlines(e, NULL, 0);
+    acd_deadline *dl = malloc(sizeof *dl * (size_t)(nd + 1));
+    if (!dl || acd_engine_export_deadlines(e, dl, nd) != nd)
+        return NULL;
+    for (int a = 0; a < acd_engine_nagents(e); a++) {
+        acd_agent_export ax;
+        acd_session_export sess[128];
+        if (acd_engine_export_agent(e, a, &ax) != ACD_OK)
+            return NULL;
+        if (!ax.profiled)
+            continue;
+        profile_t *p = &profiles[a];
+        if (acd_engine_load_agent(x, a, &ax, 2, p->skill, p->level, p->cap, p->excl, p->nmem,
+                                  p->mq, p->prio, p->delay, p->pos, p->weight) != ACD_OK)
+            return NULL;
+        int ns = acd_engine_export_sessions(e, a, sess, 128);
+        if (ns < 0 || ns > 128)
+            return NULL;
+        for (int i = 0; i < ns; i++) {
+            int64_t tseq = -1;
+            for (int k = 0; k < nd; k++)
+                if (dl[k].kind == 1 && dl[k].ref == a && dl[k].token == sess[i].call)
+                    tseq = dl[k].seq;
+            if (acd_engine_load_session(x, a, &sess[i], tseq) != ACD_OK)
+                return NULL;
+        }
+    }
+    int nc = acd_engine_export_calls(e, NULL, 0);
+    acd_call_export *calls = malloc(sizeof *calls * (size_t)(nc + 1));
+    if (!calls || acd_engine_export_calls(e, calls, nc) != nc)
+        return NULL;
+    for (int i = 0; i < nc; i++) {
+        int offers[128];
+        if (acd_engine_call_offers(e, calls[i].seq, offers, 128) != calls[i].noffers)
+            return NULL;
+        int64_t s = calls[i].seq % MAXSEQ;
+        if (acd_engine_load_call(x, &calls[i], call_cls[s], call_key[s], offers) != ACD_OK)
+            return NULL;
+    }
+    for (int q = 0; q < NQ; q++) {
+        int rr, free_agents[NA + 8];
+        if (acd_engine_queue_free(e, q, &rr, free_agents, NA + 8) < 0 ||
+            acd_engine_load_queue(x, q, rr) != ACD_OK)
+            return NULL;
+    }
+    /* In increasing scheduling number. */
+    for (int i = 1; i < nd; i++)
+        for (int k = i; k > 0 && dl[k - 1].seq > dl[k].seq; k--) {
+            acd_deadline t = dl[k];
+            dl[k] = dl[k - 1];
+            dl[k - 1] = t;
+        }
+    for (int i = 0; i < nd; i++)
+        if (acd_engine_load_deadline(x, &dl[i]) != ACD_OK)
+            return NULL;
+    acd_engine_scalars sc;
+    if (acd_engine_scalars_get(e, &sc) != ACD_OK || acd_engine_load_finish(x, &sc) != ACD_OK ||
+        acd_engine_load_finish(x, &sc) != ACD_ESTATE) /* loaded once only */
+        return NULL;
+    free(dl);
+    free(calls);
+    acd_engine_free(e);
+    return x;
 }
 
 int main(void)
@@ -132,24 +268,12 @@ int main(void)
     if (acd_engine_new(0, 0.0, words, 624) != NULL || acd_engine_new(1, NAN, words, 624) != NULL ||
         acd_engine_new(1, 0.0, words, 625) != NULL)
         return 1;
-    acd_engine *e = acd_engine_new(NQ, 0.0, words, 624);
+    int classes[4];
+    acd_engine *e = configured(words, 624, classes);
     if (!e || acd_engine_abi_version() != ACD_ENGINE_ABI)
         return 2;
-    for (int q = 0; q < NQ; q++)
-        if (acd_engine_queue(e, q, q, 2.0 + q % 3, q % 2 ? 1.0 : 0.0, q == 3 ? 5 : -1, 1.0,
-                             q % 3 ? 0.5 : 0.0, q % 4 ? 2 : -1) != ACD_OK)
-            return 3;
-    int req_skill[1] = {0}, req_min[1] = {2};
-    int classes[4];
-    classes[0] = acd_engine_class(e, 0, NULL, NULL, 0);
-    classes[1] = acd_engine_class(e, 0, NULL, NULL, 1);
-    classes[2] = acd_engine_class(e, 1, req_skill, req_min, 0);
-    classes[3] = acd_engine_class(e, 1, req_skill, req_min, 1);
     if (classes[0] < 0 || acd_engine_class(e, 0, NULL, NULL, 0) != classes[0])
         return 4;
-    for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
-        if (acd_engine_name_agent(e, a) != ACD_OK)
-            return 5;
 
     double now = 0.0;
     long refusals = 0;
@@ -159,6 +283,7 @@ int main(void)
         int64_t seq = acd_engine_arrive(e, now, 0, classes[1], key, -1);
         if (seq < 0)
             return 6;
+        remember_call(seq, classes[1], key);
         live[nlive++] = seq;
     }
     if (login(e, now, 0) != ACD_OK)
@@ -192,9 +317,11 @@ int main(void)
             double key[6] = {-(double)next(3), now, (double)acd_engine_next_seq(e),
                              -INFINITY, -INFINITY, -INFINITY};
             int preferred = next(5) == 0 ? (int)next(NA + 2) : -1;
-            int64_t seq = acd_engine_arrive(e, now, queue, classes[next(4)], key, preferred);
+            int cls = classes[next(4)];
+            int64_t seq = acd_engine_arrive(e, now, queue, cls, key, preferred);
             if (seq < 0)
                 return 10;
+            remember_call(seq, cls, key);
             int s2, q2, a2, n2;
             if (acd_engine_call(e, seq, &s2, &q2, &a2, &n2) == ACD_OK && nlive < MAXLIVE)
                 live[nlive++] = seq;
@@ -214,8 +341,10 @@ int main(void)
             if (st == ACD_C_CONNECTED && next(5) == 0) { /* a transfer, sometimes */
                 double key[6] = {-(double)next(3), now, (double)call,
                                  -INFINITY, -INFINITY, -INFINITY};
-                rc = acd_engine_transfer(e, now, call, (int)next(NQ), classes[next(4)], key,
-                                         (int)next(2));
+                int cls = classes[next(4)];
+                rc = acd_engine_transfer(e, now, call, (int)next(NQ), cls, key, (int)next(2));
+                if (rc == ACD_OK)
+                    remember_call(call, cls, key);
             } else {
                 rc = st == ACD_C_CONNECTED ? acd_engine_end(e, now, call)
                                            : acd_engine_abandon(e, now, call);
@@ -242,6 +371,8 @@ int main(void)
         }
         if (step % 250 == 0 && export_all(e) != 0)
             return 18;
+        if (step % 5000 == 4999 && !(e = reload(e))) /* carry on with a loaded copy */
+            return 19;
     }
     /* Refusals at the boundary, with their codes. */
     double key[6] = {0, 0, 0, 0, 0, NAN};

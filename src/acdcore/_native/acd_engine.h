@@ -255,6 +255,34 @@ int acd_engine_queue_free(const acd_engine *e, int queue, int *rr_last, int *age
 /* The live deadlines (dead ones are left out), in no particular order. */
 int acd_engine_export_deadlines(const acd_engine *e, acd_deadline *out, int max);
 
+/* ------------------------------------------------------------------ load
+ *
+ * A saved state (snapshots.restore) loaded into a fresh engine: the inverse
+ * of the export, with the same structures. In this order: each agent ever
+ * logged in (acd_engine_load_agent: its profile as at login, its state),
+ * then its sessions in the order they were opened (acd_engine_load_session:
+ * a wrap-up's deadline number with it); agents named before any login with
+ * acd_engine_name_agent; each live call in arrival order
+ * (acd_engine_load_call: its class and key as at arrival, its ringing
+ * offers); each queue's round-robin memory (acd_engine_load_queue); each
+ * live deadline in increasing scheduling number (acd_engine_load_deadline);
+ * then acd_engine_load_finish with the scalars. finish feeds the core (the
+ * agents' states, the waiting calls), empties the action buffer, runs
+ * acd_engine_check and opens the engine to events. Loading is refused
+ * (ACD_ESTATE) once the engine has handled an event or finished a load; a
+ * failed load leaves an engine to be discarded, never used. */
+int acd_engine_load_agent(acd_engine *e, int agent, const acd_agent_export *x, int nsk,
+                          const int *skill, const int *level, const int *cap, unsigned excl,
+                          int nmem, const int *mqueue, const double *mprio, const double *mdelay,
+                          const double *mpos, const long long *mweight);
+int acd_engine_load_session(acd_engine *e, int agent, const acd_session_export *s,
+                            int64_t wrap_tseq);
+int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const double *key,
+                         const int *offers);
+int acd_engine_load_queue(acd_engine *e, int queue, int rr_last);
+int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d);
+int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s);
+
 /* 0 when every internal invariant holds (the core's free lists agree with
  * the agents' states, every waiting call is in the core, offers and sessions
  * mirror each other, the heap is a heap), else a negative code naming the

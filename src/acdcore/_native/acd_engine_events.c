@@ -41,18 +41,25 @@ static int prologue(const acd_engine *e, double now)
 
 static void begin(acd_engine *e, double now)
 {
+    e->sealed = 1;
     e->nact = 0;
     e->err = 0;
     e->now = now;
 }
 
-static int conclude(acd_engine *e)
+/* The status block says what the engine now holds (acd_engine_status). */
+void publish(acd_engine *e)
 {
-    drop_dead(e);
     acd_deadline top;
     e->status.nact = e->nact;
     e->status.has_due = acd_heap_peek(e->heap, &top) == 1;
     e->status.due = e->status.has_due ? top.when : 0.0;
+}
+
+static int conclude(acd_engine *e)
+{
+    drop_dead(e);
+    publish(e);
     if (e->err) {
         e->broken = e->err;
         return e->err;
@@ -72,18 +79,11 @@ static int known_agent(const acd_engine *e, int agent)
 
 /* ----------------------------------------------------------------- events */
 
-int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, const int *skill,
-                     const int *level, const int *cap, unsigned excl, int nmem,
-                     const int *mqueue, const double *mprio, const double *mdelay,
-                     const double *mpos, const long long *mweight)
+/* Login's (and a loaded agent's) profile arguments: ACD_OK, or the code. */
+int profile_args(const acd_engine *e, int order, int nsk, const int *skill, const int *level,
+                 const int *cap, unsigned excl, int nmem, const int *mqueue, const double *mprio,
+                 const double *mdelay, const double *mpos, const long long *mweight)
 {
-    int rc = prologue(e, now);
-    if (rc)
-        return rc;
-    if (agent < 0 || agent > ENGINE_MAX_AGENT)
-        return ACD_EINDEX;
-    if (agent < e->na && e->a[agent].logged_in)
-        return ACD_EAGENT_STATE;
     if (nmem < 0 || nmem > e->nq || (nmem && (!mqueue || !mprio || !mdelay || !mpos || !mweight)))
         return ACD_EARG;
     for (int i = 0; i < nmem; i++)
@@ -106,6 +106,25 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, c
             if (mqueue[k] == mqueue[i])
                 return ACD_EARG;
     }
+    return ACD_OK;
+}
+
+int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, const int *skill,
+                     const int *level, const int *cap, unsigned excl, int nmem,
+                     const int *mqueue, const double *mprio, const double *mdelay,
+                     const double *mpos, const long long *mweight)
+{
+    int rc = prologue(e, now);
+    if (rc)
+        return rc;
+    if (agent < 0 || agent > ENGINE_MAX_AGENT)
+        return ACD_EINDEX;
+    if (agent < e->na && e->a[agent].logged_in)
+        return ACD_EAGENT_STATE;
+    rc = profile_args(e, order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay, mpos,
+                      mweight);
+    if (rc)
+        return rc;
     if (agent_reserve(e, agent) || tmp_reserve(e, nmem))
         return ACD_ENOMEM;
     for (int i = 0; i < nmem; i++)
@@ -428,6 +447,7 @@ int acd_engine_advance(acd_engine *e, double now)
         return ACD_EARG;
     if (now < e->now)
         return ACD_EBACKWARDS;
+    e->sealed = 1;
     e->nact = 0;
     e->err = 0;
     acd_deadline d;

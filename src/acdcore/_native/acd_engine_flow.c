@@ -163,7 +163,7 @@ static void sess_add(acd_engine *e, int ai, int64_t call, int channel, int queue
 /* ---------------------------------------------------------------- agents */
 
 /* Push the agent's dynamic state to the core (NativeCore.sync). */
-static void sync_agent(acd_engine *e, int ai, int avail)
+void sync_agent(acd_engine *e, int ai, int avail)
 {
     eagent_t *a = &e->a[ai];
     if (a->nsess > e->capsync) {
@@ -235,7 +235,7 @@ void dequeue(acd_engine *e, int ci)
     }
 }
 
-static void enqueue(acd_engine *e, int ci, int reason)
+void enqueue(acd_engine *e, int ci, int reason)
 {
     ecall_t *c = &e->c[ci];
     equeue_t *q = &e->q[c->queue];
@@ -276,7 +276,7 @@ void finish(acd_engine *e, int ci, int64_t *outcome)
 
 /* ----------------------------------------------------------------- offers */
 
-static void set_offers(acd_engine *e, ecall_t *c, const int *agents, int n)
+void set_offers(acd_engine *e, ecall_t *c, const int *agents, int n)
 {
     if (n <= 1) {
         c->inmany = 0;

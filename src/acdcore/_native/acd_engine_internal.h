@@ -167,6 +167,7 @@ struct acd_engine {
     /* The actions of the running (or last) event. */
     int nact, capact;
     acd_engine_status status; /* set by conclude: nact and the next deadline */
+    int sealed; /* set by the first event or by acd_engine_load_finish: no more loading */
     acd_action *act;
 
     /* Scratch for the core: route_call's answer (capacity capout) and a
@@ -195,6 +196,14 @@ ACD_ENGINE_HIDDEN int agent_reserve(acd_engine *e, int agent);
 ACD_ENGINE_HIDDEN int timer_live(const acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN int *offers_of(ecall_t *c);
 
+/* ------------------------------------------ shared, acd_engine_events.c */
+
+ACD_ENGINE_HIDDEN void publish(acd_engine *e);
+ACD_ENGINE_HIDDEN int profile_args(const acd_engine *e, int order, int nsk, const int *skill,
+                                   const int *level, const int *cap, unsigned excl, int nmem,
+                                   const int *mqueue, const double *mprio, const double *mdelay,
+                                   const double *mpos, const long long *mweight);
+
 /* -------------------------------------------- shared, acd_engine_flow.c */
 
 ACD_ENGINE_HIDDEN int agent_available(const eagent_t *a, double now);
@@ -204,10 +213,13 @@ ACD_ENGINE_HIDDEN void drop_dead(acd_engine *e);
 ACD_ENGINE_HIDDEN int tmp_reserve(acd_engine *e, int need);
 ACD_ENGINE_HIDDEN int sess_index(const eagent_t *a, int64_t call);
 ACD_ENGINE_HIDDEN void sess_del(eagent_t *a, int64_t call);
+ACD_ENGINE_HIDDEN void sync_agent(acd_engine *e, int ai, int avail);
 ACD_ENGINE_HIDDEN void refresh(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void complete_logout(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void end_wrapups(eagent_t *a);
 ACD_ENGINE_HIDDEN void dequeue(acd_engine *e, int ci);
+ACD_ENGINE_HIDDEN void enqueue(acd_engine *e, int ci, int reason);
+ACD_ENGINE_HIDDEN void set_offers(acd_engine *e, ecall_t *c, const int *agents, int n);
 ACD_ENGINE_HIDDEN void finish(acd_engine *e, int ci, int64_t *outcome);
 ACD_ENGINE_HIDDEN void offers_remove(ecall_t *c, int ai);
 ACD_ENGINE_HIDDEN void miss(acd_engine *e, int ai, int queue);

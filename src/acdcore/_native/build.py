@@ -28,6 +28,7 @@ SOURCES = (
     "acd_engine_flow.c",
     "acd_engine_events.c",
     "acd_engine_export.c",
+    "acd_engine_load.c",
 )
 """The C files compiled into the module: the dispatch core (acd_native.c, its
 lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
@@ -36,9 +37,10 @@ building blocks (acd_rng.c, the Mersenne Twister; acd_heap.c, the deadline
 heap) and the engine itself (acd_engine.h: acd_engine.c, its life,
 configuration, call table, reads and check; acd_engine_flow.c, the
 mechanics: deadlines, sessions, queueing, offers, routing;
-acd_engine_events.c, the event handlers; acd_engine_export.c, the state read out whole; sharing the private
-acd_engine_internal.h), which owns a core and
-feeds it only through acd_native.h."""
+acd_engine_events.c, the event handlers; acd_engine_export.c, the state
+read out whole; acd_engine_load.c, a saved state loaded in; sharing the
+private acd_engine_internal.h), which owns a core and feeds it only through
+acd_native.h."""
 
 
 def _cdef() -> str:

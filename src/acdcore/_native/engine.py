@@ -369,6 +369,111 @@ class NativeEngine:
         """Move the clock to ``now``, firing every deadline due by then."""
         return self._run(self.lib.acd_engine_advance(self.eng, float(now)), "advance")
 
+    # ---------------------------------------------------------------- load
+
+    def load_agent(
+        self,
+        agent: int,
+        x: AgentExport,
+        order: int,
+        skills: Sequence[tuple[int, int]],
+        cap: Sequence[int],
+        excl: int,
+        memberships: Sequence[tuple[int, float, float, float, int]],
+    ) -> None:
+        """Load an agent ever logged in: its profile as :meth:`login` takes
+        it and its state as :meth:`export_agent` gives it (acd_engine.h,
+        "load"; the sessions follow with :meth:`load_session`)."""
+        ffi = self.ffi
+        c = ffi.new("acd_agent_export *")
+        c.profiled, c.order = 1, order
+        c.logged_in, c.paused, c.pending_logout = x.logged_in, x.paused, x.pending_logout
+        c.misses, c.not_before, c.idle_since = x.misses, x.not_before, x.idle_since
+        c.has_last_end = x.last_call_end is not None
+        c.last_call_end = x.last_call_end or 0.0
+        c.calls_taken, c.talk_time = x.calls_taken, x.talk_time
+        c.has_wake = x.wake_at is not None
+        c.wake_at = x.wake_at or 0.0
+        c.wake_timer = x.wake_timer
+        if len(cap) != 8:
+            raise EngineRefused(-3, "load_agent: cap must hold 8 capacities")
+        self._ok(
+            self.lib.acd_engine_load_agent(
+                self.eng,
+                agent,
+                c,
+                len(skills),
+                ffi.new("int[]", [s for s, _ in skills] or [0]),
+                ffi.new("int[]", [lv for _, lv in skills] or [0]),
+                ffi.new("int[]", list(cap)),
+                excl,
+                len(memberships),
+                ffi.new("int[]", [m[0] for m in memberships] or [0]),
+                ffi.new("double[]", [m[1] for m in memberships] or [0.0]),
+                ffi.new("double[]", [m[2] for m in memberships] or [0.0]),
+                ffi.new("double[]", [m[3] for m in memberships] or [0.0]),
+                ffi.new("long long[]", [m[4] for m in memberships] or [0]),
+            ),
+            "load agent",
+        )
+
+    def load_session(
+        self,
+        agent: int,
+        call: int,
+        channel: int,
+        queue: int,
+        state: int,
+        until: float | None,
+        wrap_tseq: int,
+    ) -> None:
+        """Load one of an agent's sessions (state 1 ringing, 2 connected, 3
+        wrap-up with its end and its deadline's scheduling number)."""
+        s = self.ffi.new("acd_session_export *")
+        s.call, s.channel, s.queue, s.state = call, channel, queue, state
+        s.until = until if until is not None else 0.0
+        self._ok(self.lib.acd_engine_load_session(self.eng, agent, s, wrap_tseq), "load session")
+
+    def load_call(self, x: CallExport, cls: int, key: Sequence[float], preferred: int) -> None:
+        """Load a live call as :meth:`export_call` gives it, with its class
+        and sort key as at arrival and its preferred agent (-1 for none)."""
+        ffi = self.ffi
+        k = tuple(key)
+        if len(k) != 6:
+            k = _padded_key(k)
+        c = ffi.new("acd_call_export *")
+        c.seq, c.state, c.queue, c.agent = x.seq, x.state, x.queue, x.agent
+        c.noffers, c.preferred = len(x.offers), preferred
+        c.has_answered = x.answered_at is not None
+        c.has_recheck = x.recheck_at is not None
+        c.ring_round, c.recheck_timer = x.ring_round, x.recheck_timer
+        c.arrived, c.entered, c.offered_at = x.arrived, x.entered, x.offered_at
+        c.answered_at = x.answered_at or 0.0
+        c.preferred_until = x.preferred_until
+        c.recheck_at = x.recheck_at or 0.0
+        offers = ffi.new("int[]", list(x.offers) or [0])
+        self._ok(self.lib.acd_engine_load_call(self.eng, c, cls, k, offers), "load call")
+
+    def load_queue(self, q: int, rr_last: int | None) -> None:
+        """Load a queue's round-robin memory (the order of the agent last
+        offered one of its calls)."""
+        rr = -1 if rr_last is None else rr_last
+        self._ok(self.lib.acd_engine_load_queue(self.eng, q, rr), "load queue")
+
+    def load_deadline(self, when: float, tseq: int, kind: int, ref: int, token: int) -> None:
+        """Load a live deadline; in increasing scheduling number."""
+        d = self.ffi.new("acd_deadline *")
+        d.when, d.seq, d.kind, d.ref, d.token = when, tseq, kind, ref, token
+        self._ok(self.lib.acd_engine_load_deadline(self.eng, d), "load deadline")
+
+    def load_finish(self, s: Scalars) -> None:
+        """End a load: the clock and counters; the core is fed and every
+        invariant checked (a refusal leaves an engine to discard)."""
+        x = self.ffi.new("acd_engine_scalars *")
+        x.now, x.timer_seq, x.call_seq = s.now, s.timer_seq, s.call_seq
+        x.completed, x.abandoned, x.rejected = s.completed, s.abandoned, s.rejected
+        self._ok(self.lib.acd_engine_load_finish(self.eng, x), "load finish")
+
     # --------------------------------------------------------------- reads
 
     def next_deadline(self) -> float | None:

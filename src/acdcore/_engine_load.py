@@ -1,0 +1,175 @@
+"""A restored state loaded into the C engine (internal).
+
+``snapshots.restore`` decodes a document into the reference's records (the
+Python handlers' state) and checks them. For a distributor that was built
+on the engine, :func:`load` then hands those records to a fresh engine
+(``acd_engine.h``, "load": the inverse of the export that
+:mod:`~acdcore._materialize` reads), so the restored distributor runs on the
+engine as the saved one did instead of on the Python handlers for good.
+
+The load is verified before it is used: the saved document the loaded
+engine gives must equal the one the records give. When it does not, or
+when the state holds something the engine has no place for (which a
+distributor built on the engine cannot have saved, but a document from a
+python-backend distributor with the same configuration may), ``load``
+returns ``None`` and the distributor keeps the records and runs on the
+Python handlers, deciding the same.
+
+Cost: O(agents x profile + sessions + calls + deadlines), plus two saved
+documents for the comparison.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import _deadlines
+from ._materialize import CALL_STATES, SESSION_STATES, AgentFacts, CallFacts
+from ._native.core import CHANNELS, NativeError
+from ._native.engine import AgentExport, CallExport, Scalars, profile_arrays
+from ._state import CallState, QueueRecord
+
+if TYPE_CHECKING:
+    from ._engine_facade import EngineFacade
+    from .distributor import Distributor
+
+__all__ = ["load"]
+
+_STATE_NO = {v: k for k, v in CALL_STATES.items()}
+_SESSION_NO = {v: k for k, v in SESSION_STATES.items()}
+_KINDS = (_deadlines.RING, _deadlines.WRAP, _deadlines.AGENT_WAKE, _deadlines.CALL_RECHECK)
+
+
+class _NoPlace(Exception):
+    """The records hold something the engine has no place for."""
+
+
+def load(d: Distributor) -> EngineFacade | None:
+    """Move ``d``'s restored records into a fresh engine and return its
+    façade (``d``'s own records are then emptied: the engine holds the
+    state); ``None``, with ``d`` untouched, when the engine cannot hold
+    exactly this state."""
+    from ._engine_facade import EngineFacade
+    from .snapshots import save
+
+    f = EngineFacade(d)
+    try:
+        _fill(f, d)
+    except (_NoPlace, NativeError, OverflowError, KeyError):
+        return None
+    f.version += 1
+    want = save(d)
+    d._eng = f
+    try:
+        same = save(d) == want
+    finally:
+        d._eng = None
+    if not same:
+        return None
+    d._calls = {}
+    d._agents = {}
+    d._timers = []
+    d._queues = {name: QueueRecord(config=q.config) for name, q in d._queues.items()}
+    d._nat = None
+    d._staff_cache = {}
+    d._staff_gen += 1
+    return f
+
+
+def _fill(f: EngineFacade, d: Distributor) -> None:
+    eng = f.eng
+    qidx = f.qidx
+    live = [t for t in d._timers if _deadlines.timer_live(d, t[1], t[2], t[3], t[4])]
+    wrap_tseq = {
+        (rec.agent_id, token.seq): tseq
+        for _, tseq, kind, rec, token in live
+        if kind == _deadlines.WRAP
+    }
+    # Agents ever logged in, in order of first login; then their sessions.
+    for rec in sorted(d._agents.values(), key=lambda a: a.order):
+        idx = f.name(rec.agent_id)
+        skills, cap, excl, mems = profile_arrays(rec.profile, qidx, f.skill_id)
+        state = AgentExport(
+            logged_in=rec.logged_in,
+            paused=rec.paused is not None,
+            pending_logout=rec.pending_logout,
+            misses=rec.misses,
+            not_before=rec.not_before,
+            idle_since=rec.idle_since,
+            last_call_end=rec.last_call_end,
+            calls_taken=rec.calls_taken,
+            talk_time=rec.talk_time,
+            wake_at=rec.wake_at,
+            wake_timer=rec.wake_timer,
+            staffed=rec.staffed,
+        )
+        eng.load_agent(idx, state, rec.order, skills, cap, excl, mems)
+        f.agents[idx] = AgentFacts(rec.agent_id, rec.profile, rec.order, rec.paused)
+        for seq, s in rec.sessions.items():
+            tseq = wrap_tseq.get((rec.agent_id, seq), -1)
+            state_no = _SESSION_NO[s.state]
+            eng.load_session(idx, seq, CHANNELS[s.channel], qidx[s.queue], state_no, s.until, tseq)
+            live_call = d._calls.get(s.call_id)
+            if live_call is None or live_call.seq != seq:  # wrapping up an ended call
+                f.ended[seq] = (s.call_id, d._now)
+    # Live calls in arrival order.
+    for c in sorted(d._calls.values(), key=lambda r: r.seq):
+        if c.state not in _STATE_NO or c.extra_queues or c.regional or len(c.stages) != 1:
+            raise _NoPlace(f"call {c.call_id!r}")
+        cls = f.klass(c.requirement, c.channel)
+        pref = -1 if c.preferred_agent is None else f.name(c.preferred_agent)
+        x = CallExport(
+            seq=c.seq,
+            state=_STATE_NO[c.state],
+            queue=qidx[c.queue],
+            agent=-1 if c.agent is None else f.aidx[c.agent],
+            offers=tuple(f.aidx[a] for a in c.offers),
+            ring_round=c.ring_round,
+            arrived=c.arrived,
+            entered=c.entered,
+            offered_at=c.offered_at,
+            answered_at=c.answered_at if c.state is CallState.CONNECTED else None,
+            preferred_until=c.preferred_until,
+            recheck_at=c.recheck_at,
+            recheck_timer=c.recheck_timer,
+        )
+        eng.load_call(x, cls, c.key, pref)
+        f.calls[c.seq] = CallFacts(
+            call_id=c.call_id,
+            channel=c.channel,
+            attributes=c.attributes,
+            requirement=c.requirement,
+            priority=c.priority,
+            emergency=c.emergency,
+            preferred_agent=c.preferred_agent,
+            key=c.key,
+            last_agent=c.last_agent,
+            rule=c.rule,
+            transfers=c.transfers,
+        )
+        f.seq_of[c.call_id] = c.seq
+    for i, name in enumerate(f.qnames):
+        eng.load_queue(i, d._queues[name].rr_last)
+    # Live deadlines, numbered as they were.
+    for when, tseq, kind, rec, token in sorted(live, key=lambda t: t[1]):
+        if kind not in _KINDS:
+            raise _NoPlace(f"a deadline of kind {kind}")
+        if kind == _deadlines.RING:
+            eng.load_deadline(when, tseq, kind, rec.seq, token)
+        elif kind == _deadlines.WRAP:
+            eng.load_deadline(when, tseq, kind, f.aidx[rec.agent_id], token.seq)
+        elif kind == _deadlines.AGENT_WAKE:
+            eng.load_deadline(when, tseq, kind, f.aidx[rec.agent_id], 0)
+        else:
+            eng.load_deadline(when, tseq, kind, rec.seq, 0)
+    eng.load_finish(
+        Scalars(
+            now=d._now,
+            timer_seq=d._timer_seq,
+            call_seq=d._call_seq,
+            arrived=d._arrived,
+            completed=d._outcomes[CallState.COMPLETED],
+            abandoned=d._outcomes[CallState.ABANDONED],
+            rejected=d._outcomes[CallState.REJECTED],
+        )
+    )
