@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from acdcore import native_available
+from acdcore import AcdError, native_available, snapshots
 from acdcore.actions import CancelOffer, Offer, PauseAgent, Queued, Reject
 from acdcore.config import AgentProfile, NoAnswerPolicy, QueueConfig, QueueMembership, Strategy
 from acdcore.distributor import Distributor
@@ -635,3 +637,84 @@ def test_refusals_return_their_code_and_change_nothing() -> None:
     refused(-3, eng.queue, 0, 99, 1.0, 0.0, None, 0.0, 0.0, None)
     refused(-2, eng.name_agent, -1)
     assert snapshot(eng, seqs, agents) == before
+
+
+# ------------------------------------------------- named agents come and go
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["arrive", "arrive", "arrive", "abandon", "answer", "end", "login"]),
+            st.integers(0, 7),
+        ),
+        max_size=120,
+    )
+)
+def test_preferred_agents_never_logged_in_do_not_grow_the_tables(
+    steps: list[tuple[str, int]],
+) -> None:
+    """A call may name any preferred agent. The façade gives a name never
+    logged in an index only while a live call names it (then it is spare
+    for the next new name), so distinct names that come and go cannot grow
+    its tables; the decisions are the Python handlers' all along. Found by
+    reading: every name ever seen kept an index, and the engine an agent
+    entry, for good."""
+    configs = [QueueConfig("q", ring_timeout=5.0, preferred_agent_wait=10.0)]
+    eng_d = Distributor(configs, backend="native", rng=random.Random(1))
+    ref_d = Distributor(configs, backend="python", rng=random.Random(1))
+    facade = eng_d._eng
+    assert facade is not None
+    live: list[str] = []
+    ringing: dict[str, str] = {}
+    connected: list[str] = []
+    now = 0.0
+    for i, (op, n) in enumerate(steps):
+        now += 1.0
+        assert eng_d.advance(now) == ref_d.advance(now)
+        event: Any = None
+        if op == "arrive":
+            pref = f"named{i}" if n < 5 else f"a{n}"  # mostly a name seen once
+            event = CallArrived(now=now, call_id=f"c{i}", queue="q", preferred_agent=pref)
+        elif op == "login":
+            event = AgentLoggedIn(
+                now=now, profile=AgentProfile(f"a{n}", queues={"q": QueueMembership()})
+            )
+        elif op == "abandon" and live:
+            event = CallAbandoned(now=now, call_id=live[n % len(live)])
+        elif op == "answer" and ringing:
+            cid = sorted(ringing)[n % len(ringing)]
+            event = OfferAnswered(now=now, call_id=cid, agent_id=ringing[cid])
+        elif op == "end" and connected:
+            event = CallEnded(now=now, call_id=connected[n % len(connected)])
+        if event is None:
+            continue
+        outcomes = []
+        for d in (eng_d, ref_d):
+            try:
+                outcomes.append(("ok", d.handle(event)))
+            except AcdError as exc:
+                outcomes.append((type(exc).__name__, str(exc)))
+        assert outcomes[0] == outcomes[1], event
+        live = list(ref_d.live_calls())
+        ringing = {}
+        connected = []
+        for cid in live:
+            view = ref_d.call(cid)
+            if view.state.value == "ringing" and view.offered_to:
+                ringing[cid] = view.offered_to[0]
+            elif view.state.value == "connected":
+                connected.append(cid)
+        # Every index in use is an agent once logged in or a name a live
+        # call holds, and the counts are the live calls'.
+        held: dict[int, int] = {}
+        for facts in facade.calls.values():
+            if facts.preferred_agent is not None:
+                idx = facade.aidx[facts.preferred_agent]
+                if idx not in facade.agents:
+                    held[idx] = held.get(idx, 0) + 1
+        in_use = len(facade.ids) - len(getattr(facade, "spare", ()))
+        assert in_use == len(facade.agents) + len(held), (in_use, held)
+        assert facade.named == held
+    assert snapshots.save(eng_d) == snapshots.save(ref_d)

@@ -194,6 +194,10 @@ class EngineFacade(EngineState):
         if not rejected:
             self.calls[seq] = facts
             self.seq_of[ev.call_id] = seq
+            if pref >= 0:
+                self.hold(pref)
+        elif pref >= 0:
+            self.release(pref)  # named for this call alone: spare again
         return self.wrap(acts, facts)
 
     def abandon(self, ev: CallAbandoned) -> list[Action]:
@@ -256,6 +260,8 @@ class EngineFacade(EngineState):
         self.version += 1
         f.key = key
         f.requirement = req
+        if f.preferred_agent is not None:
+            self.unhold(f.preferred_agent)
         f.preferred_agent = None
         f.transfers += 1
         self.d._transfers += 1
@@ -308,6 +314,7 @@ class EngineFacade(EngineState):
         self.version += 1
         if facts is None:
             facts = self.agents[idx] = AgentFacts(profile.agent_id, profile, order)
+            self.named.pop(idx, None)  # logged in: its index is its for good
         facts.profile = profile
         facts.paused = None
         return self.wrap(acts, None)

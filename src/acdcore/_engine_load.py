@@ -134,6 +134,8 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             recheck_timer=c.recheck_timer,
         )
         eng.load_call(x, cls, c.key, pref)
+        if pref >= 0:
+            f.hold(pref)
         f.calls[c.seq] = CallFacts(
             call_id=c.call_id,
             channel=c.channel,

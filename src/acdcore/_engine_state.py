@@ -67,6 +67,13 @@ class EngineState:
         self.agents: dict[int, AgentFacts] = {}  # agents ever logged in, by index
         self.aidx: dict[str, int] = {}  # agent id -> index (first sight)
         self.ids: list[str] = []  # index -> agent id
+        # Agents named as a live call's preferred agent but never logged in:
+        # how many live calls name each (by index). An index no call names
+        # any more goes back to `spare` for the next new name, so names that
+        # come and go do not grow the tables; an agent once logged in keeps
+        # its index for good.
+        self.named: dict[int, int] = {}
+        self.spare: list[int] = []
         self.skills: dict[str, int] = {}
         self.classes: dict[tuple[Any, ...], int] = {}
         # Calls that ended lately: sequence number -> (id, end instant). An
@@ -184,13 +191,44 @@ class EngineState:
     # --------------------------------------------------------------- numbers
 
     def name(self, agent_id: str) -> int:
-        """The agent's index, given on first sight."""
+        """The agent's index, given on first sight (a spare one if any)."""
         idx = self.aidx.get(agent_id)
         if idx is None:
-            idx = self.aidx[agent_id] = len(self.ids)
-            self.ids.append(agent_id)
-            self.eng.name_agent(idx)
+            if self.spare:
+                idx = self.spare.pop()
+                self.ids[idx] = agent_id
+            else:
+                idx = len(self.ids)
+                self.ids.append(agent_id)
+                self.eng.name_agent(idx)
+            self.aidx[agent_id] = idx
         return idx
+
+    def hold(self, idx: int) -> None:
+        """One more live call names agent ``idx`` as its preferred agent."""
+        if idx not in self.agents:
+            self.named[idx] = self.named.get(idx, 0) + 1
+
+    def unhold(self, agent_id: str) -> None:
+        """A live call no longer names ``agent_id``: its index is spare
+        once no call names it and it never logged in."""
+        idx = self.aidx.get(agent_id)
+        if idx is None:
+            return
+        n = self.named.get(idx, 0)
+        if n > 1:
+            self.named[idx] = n - 1
+        elif n == 1:
+            del self.named[idx]
+            self.release(idx)
+
+    def release(self, idx: int) -> None:
+        """Give back the index of an agent never logged in that no live
+        call names."""
+        if idx not in self.agents and idx not in self.named:
+            del self.aidx[self.ids[idx]]
+            self.ids[idx] = ""
+            self.spare.append(idx)
 
     def skill_id(self, name: str) -> int:
         """A skill's number, given on first sight."""
@@ -213,6 +251,8 @@ class EngineState:
     def forget(self, seq: int) -> None:
         facts = self.calls.pop(seq)
         del self.seq_of[facts.call_id]
+        if facts.preferred_agent is not None:
+            self.unhold(facts.preferred_agent)
 
     # ------------------------------------------------------------- hand-over
 
