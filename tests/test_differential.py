@@ -11,7 +11,7 @@ distributor may be saved and restored into a fresh one that carries on (on
 the engine, loaded with the saved state, where it covers the
 configuration). Where the C engine covers the
 configuration, the native distributor runs on it (and hands its state over
-to the Python handlers at a transfer or a skill change); the plain and
+to the Python handlers only past the engine's limits); the plain and
 ring-all machines also run with the engine off, on the Python handlers over
 the C matching core.
 """

@@ -324,6 +324,20 @@ class DistributorMachine(RuleBasedStateMachine):
         else:
             self._refused(ev)
 
+    @rule(data=st.data())
+    def strip_skills_while_ringing(self, data: st.DataObject) -> None:
+        """An agent loses its skills while an offer rings for it: offers it
+        no longer qualifies for are withdrawn at once ("skills-changed") and
+        their calls go back to their places. The random skill changes above
+        rarely land while one of its offers rings."""
+        self._advance(self.t)
+        ringing = sorted(
+            {aid for cid in self.acd.live_calls() for aid in self.acd.call(cid).offered_to}
+        )
+        if ringing:
+            aid = data.draw(st.sampled_from(ringing))
+            self._send(AgentSkillsChanged(now=self.t, agent_id=aid, skills={}))
+
     @rule(
         q=st.integers(0, 2),
         channel=channels,

@@ -18,7 +18,7 @@ reference's error and message; the engine and the reference agree on what
 is refused (the contract-level differential,
 ``tests/test_engine_differential.py``).
 
-An event the engine does not cover (a skill change, a callback event) is
+An event the engine does not cover (a callback event) is
 checked, then hands the state over for good
 (:meth:`~acdcore._engine_state.EngineState.hand_over`): the Python handlers
 carry on, deciding as they would have.
@@ -41,6 +41,7 @@ from .events import (
     AgentLoggedOut,
     AgentPaused,
     AgentResumed,
+    AgentSkillsChanged,
     CallAbandoned,
     CallArrived,
     CallEnded,
@@ -49,6 +50,7 @@ from .events import (
     OfferAnswered,
     OfferDeclined,
 )
+from .skills import validate_skills
 
 if TYPE_CHECKING:
     from .distributor import Distributor
@@ -68,6 +70,7 @@ _REASONS = (
     "caller-abandoned",
     "queue-full",
     "transferred",
+    "skills-changed",
 )
 
 
@@ -88,6 +91,7 @@ class EngineFacade(EngineState):
             AgentLoggedOut: self.logout,
             AgentPaused: self.pause,
             AgentResumed: self.resume,
+            AgentSkillsChanged: self.skills_changed,
         }
 
     # ---------------------------------------------------------------- events
@@ -317,6 +321,25 @@ class EngineFacade(EngineState):
             self.named.pop(idx, None)  # logged in: its index is its for good
         facts.profile = profile
         facts.paused = None
+        return self.wrap(acts, None)
+
+    def skills_changed(self, ev: AgentSkillsChanged) -> list[Action] | None:
+        idx = self.agent_index(ev, ev.agent_id)
+        facts = self.agents[idx]
+        # The reference's check (_agents.check_agent_skills_changed) after
+        # known_agent, with its error and message.
+        validate_skills(ev.skills, f"agent {ev.agent_id!r}")
+        profile = facts.profile.with_skills(ev.skills)
+        sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill_id)
+        try:
+            acts = self.eng.skills_changed(float(ev.now), idx, sk, cap, excl, mems)
+        except (EngineRefused, OverflowError) as exc:
+            if isinstance(exc, EngineRefused) and exc.code != _EARG:
+                self.refuse(ev)
+            self.hand_over()  # skills past the engine's limits: the Python handlers take over
+            return None
+        self.version += 1
+        facts.profile = profile
         return self.wrap(acts, None)
 
     def logout(self, ev: AgentLoggedOut) -> list[Action]:

@@ -70,6 +70,7 @@
 #define ACD_R_CALLER_ABANDONED 6 /* "caller-abandoned" */
 #define ACD_R_QUEUE_FULL 7       /* "queue-full" */
 #define ACD_R_TRANSFERRED 8      /* "transferred" */
+#define ACD_R_SKILLS_CHANGED 9   /* "skills-changed" */
 
 /* Call states (acd_engine_call). */
 #define ACD_C_WAITING 1
@@ -166,6 +167,16 @@ int acd_engine_end(acd_engine *e, double now, int64_t call);
  * there (its arrival instant kept, or now, as keep_arrival says). */
 int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int cls,
                         const double *key, int keep_arrival);
+/* AgentSkillsChanged: the agent (ever logged in) takes its new profile
+ * (the façade passes the whole profile, with the new skills, as at login).
+ * At once, when it is logged in: each offer ringing for it whose call's
+ * requirement the new skills do not meet is withdrawn (CancelOffer
+ * "skills-changed", not a miss), the calls left ringing nobody go back to
+ * their places (Queued "skills-changed"), and the agent looks for work. */
+int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, const int *skill,
+                              const int *level, const int *cap, unsigned excl, int nmem,
+                              const int *mqueue, const double *mprio, const double *mdelay,
+                              const double *mpos, const long long *mweight);
 /* Move the clock to now, firing every deadline due at or before it. */
 int acd_engine_advance(acd_engine *e, double now);
 

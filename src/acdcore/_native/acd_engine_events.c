@@ -150,6 +150,73 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, c
     return conclude(e);
 }
 
+/* Whether skills (nsk ids with their levels) meet class cls's requirement
+ * (SkillRequirement.met_by): O(required x nsk). */
+static int meets(const acd_engine *e, int cls, int nsk, const int *skill, const int *level)
+{
+    const eclass_t *k = &e->cls[cls];
+    for (int r = 0; r < k->nreq; r++) {
+        int have = 0;
+        for (int i = 0; i < nsk; i++)
+            if (skill[i] == k->skill[r])
+                have = level[i];
+        if (have < k->minimum[r])
+            return 0;
+    }
+    return 1;
+}
+
+int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, const int *skill,
+                              const int *level, const int *cap, unsigned excl, int nmem,
+                              const int *mqueue, const double *mprio, const double *mdelay,
+                              const double *mpos, const long long *mweight)
+{
+    int rc = prologue(e, now);
+    if (rc)
+        return rc;
+    if ((rc = known_agent(e, agent)))
+        return rc;
+    eagent_t *a = &e->a[agent];
+    rc = profile_args(e, a->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay,
+                      mpos, mweight);
+    if (rc)
+        return rc;
+    if (tmp_reserve(e, nmem > a->nsess ? nmem : a->nsess))
+        return ACD_ENOMEM;
+    for (int i = 0; i < nmem; i++)
+        e->tmp[i] = i;
+    rc = acd_agent_profile(e->core, agent, a->order, 0, nsk, skill, level, cap, excl, nmem, mqueue,
+                           mprio, mdelay, mpos, mweight, nmem, mqueue, e->tmp);
+    if (rc < 0)
+        return rc; /* the core refused before changing anything */
+    begin(e, now);
+    memcpy(a->cap, cap, sizeof a->cap);
+    a->excl = excl;
+    if (!a->logged_in) {
+        sync_agent(e, agent, 0); /* the core's view of it after a new profile */
+        return conclude(e);
+    }
+    /* The ringing offers it no longer qualifies for, in session order. */
+    int k = 0;
+    for (int i = 0; i < a->nsess; i++) {
+        if (a->sess[i].state != ES_RINGING)
+            continue;
+        int ci = call_find(e, a->sess[i].call);
+        if (!meets(e, e->c[ci].cls, nsk, skill, level))
+            e->tmp[k++] = ci;
+    }
+    int nback = 0;
+    for (int i = 0; i < k; i++)
+        if (withdraw(e, agent, e->tmp[i], ACD_R_SKILLS_CHANGED))
+            e->tmp[nback++] = e->tmp[i];
+    refresh(e, agent);
+    for (int i = 0; i < nback && !e->err; i++)
+        requeue(e, e->tmp[i], ACD_R_SKILLS_CHANGED);
+    if (!e->err)
+        route_agent(e, agent);
+    return conclude(e);
+}
+
 int acd_engine_logout(acd_engine *e, double now, int agent)
 {
     int rc = prologue(e, now);

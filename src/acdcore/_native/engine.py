@@ -51,6 +51,7 @@ REASONS = {
     6: "caller-abandoned",
     7: "queue-full",
     8: "transferred",
+    9: "skills-changed",
 }
 """Queued's and CancelOffer's reason strings (ACD_R_*) by number."""
 
@@ -317,6 +318,40 @@ class NativeEngine:
                 ffi.new("long long[]", [m[4] for m in memberships] or [0]),
             ),
             "login",
+        )
+
+    def skills_changed(
+        self,
+        now: float,
+        agent: int,
+        skills: Sequence[tuple[int, int]],
+        cap: Sequence[int],
+        excl: int,
+        memberships: Sequence[tuple[int, float, float, float, int]],
+    ) -> list[Action]:
+        """AgentSkillsChanged: the agent's whole new profile, as :meth:`login`
+        takes it."""
+        ffi = self.ffi
+        if len(cap) != 8:
+            raise EngineRefused(-3, "skills_changed: cap must hold 8 capacities")
+        return self._run(
+            self.lib.acd_engine_skills_changed(
+                self.eng,
+                float(now),
+                agent,
+                len(skills),
+                ffi.new("int[]", [s for s, _ in skills] or [0]),
+                ffi.new("int[]", [lv for _, lv in skills] or [0]),
+                ffi.new("int[]", list(cap)),
+                excl,
+                len(memberships),
+                ffi.new("int[]", [m[0] for m in memberships] or [0]),
+                ffi.new("double[]", [m[1] for m in memberships] or [0.0]),
+                ffi.new("double[]", [m[2] for m in memberships] or [0.0]),
+                ffi.new("double[]", [m[3] for m in memberships] or [0.0]),
+                ffi.new("long long[]", [m[4] for m in memberships] or [0]),
+            ),
+            "skills_changed",
         )
 
     def logout(self, now: float, agent: int) -> list[Action]:
