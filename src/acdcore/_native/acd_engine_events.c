@@ -80,9 +80,10 @@ static int known_agent(const acd_engine *e, int agent)
 /* ----------------------------------------------------------------- events */
 
 /* Login's (and a loaded agent's) profile arguments: ACD_OK, or the code. */
-int profile_args(const acd_engine *e, int order, int nsk, const int *skill, const int *level,
-                 const int *cap, unsigned excl, int nmem, const int *mqueue, const double *mprio,
-                 const double *mdelay, const double *mpos, const long long *mweight)
+static int profile_args(const acd_engine *e, int order, int nsk, const int *skill,
+                        const int *level, const int *cap, unsigned excl, int nmem,
+                        const int *mqueue, const double *mprio, const double *mdelay,
+                        const double *mpos, const long long *mweight)
 {
     if (nmem < 0 || nmem > e->nq || (nmem && (!mqueue || !mprio || !mdelay || !mpos || !mweight)))
         return ACD_EARG;
@@ -109,6 +110,27 @@ int profile_args(const acd_engine *e, int order, int nsk, const int *skill, cons
     return ACD_OK;
 }
 
+/* Check a profile and push it to the core as the agent's (login's scan
+ * list: its own queues, each with its membership); ACD_OK, or a code with
+ * nothing changed. The engine's own copy (cap, excl) is the caller's. */
+int push_profile(acd_engine *e, int agent, int order, int nsk, const int *skill,
+                 const int *level, const int *cap, unsigned excl, int nmem, const int *mqueue,
+                 const double *mprio, const double *mdelay, const double *mpos,
+                 const long long *mweight)
+{
+    int rc = profile_args(e, order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay,
+                          mpos, mweight);
+    if (rc)
+        return rc;
+    if (agent_reserve(e, agent) || tmp_reserve(e, nmem))
+        return ACD_ENOMEM;
+    for (int i = 0; i < nmem; i++)
+        e->tmp[i] = i;
+    rc = acd_agent_profile(e->core, agent, order, 0, nsk, skill, level, cap, excl, nmem, mqueue,
+                           mprio, mdelay, mpos, mweight, nmem, mqueue, e->tmp);
+    return rc < 0 ? rc : ACD_OK;
+}
+
 int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, const int *skill,
                      const int *level, const int *cap, unsigned excl, int nmem,
                      const int *mqueue, const double *mprio, const double *mdelay,
@@ -121,18 +143,10 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, c
         return ACD_EINDEX;
     if (agent < e->na && e->a[agent].logged_in)
         return ACD_EAGENT_STATE;
-    rc = profile_args(e, order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay, mpos,
-                      mweight);
+    rc = push_profile(e, agent, order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay,
+                      mpos, mweight);
     if (rc)
-        return rc;
-    if (agent_reserve(e, agent) || tmp_reserve(e, nmem))
-        return ACD_ENOMEM;
-    for (int i = 0; i < nmem; i++)
-        e->tmp[i] = i; /* the scan list: its own queues, each with its membership */
-    rc = acd_agent_profile(e->core, agent, order, 0, nsk, skill, level, cap, excl, nmem, mqueue,
-                           mprio, mdelay, mpos, mweight, nmem, mqueue, e->tmp);
-    if (rc < 0)
-        return rc; /* the core refused before changing anything */
+        return rc; /* refused before anything changed */
     begin(e, now);
     eagent_t *a = &e->a[agent];
     a->profiled = 1;
@@ -177,18 +191,13 @@ int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, con
     if ((rc = known_agent(e, agent)))
         return rc;
     eagent_t *a = &e->a[agent];
-    rc = profile_args(e, a->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay,
-                      mpos, mweight);
-    if (rc)
-        return rc;
-    if (tmp_reserve(e, nmem > a->nsess ? nmem : a->nsess))
+    if (tmp_reserve(e, a->nsess)) /* first: push_profile must be the last refusal */
         return ACD_ENOMEM;
-    for (int i = 0; i < nmem; i++)
-        e->tmp[i] = i;
-    rc = acd_agent_profile(e->core, agent, a->order, 0, nsk, skill, level, cap, excl, nmem, mqueue,
-                           mprio, mdelay, mpos, mweight, nmem, mqueue, e->tmp);
-    if (rc < 0)
-        return rc; /* the core refused before changing anything */
+    rc = push_profile(e, agent, a->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio,
+                      mdelay, mpos, mweight);
+    if (rc)
+        return rc; /* refused before anything changed */
+    a = &e->a[agent];
     begin(e, now);
     memcpy(a->cap, cap, sizeof a->cap);
     a->excl = excl;

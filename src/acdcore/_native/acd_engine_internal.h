@@ -199,7 +199,7 @@ ACD_ENGINE_HIDDEN int *offers_of(ecall_t *c);
 /* ------------------------------------------ shared, acd_engine_events.c */
 
 ACD_ENGINE_HIDDEN void publish(acd_engine *e);
-ACD_ENGINE_HIDDEN int profile_args(const acd_engine *e, int order, int nsk, const int *skill,
+ACD_ENGINE_HIDDEN int push_profile(acd_engine *e, int agent, int order, int nsk, const int *skill,
                                    const int *level, const int *cap, unsigned excl, int nmem,
                                    const int *mqueue, const double *mprio, const double *mdelay,
                                    const double *mpos, const long long *mweight);

@@ -43,17 +43,9 @@ int acd_engine_load_agent(acd_engine *e, int agent, const acd_agent_export *x, i
         return ACD_EARG;
     if (agent < e->na && e->a[agent].profiled)
         return ACD_ESTATE;
-    rc = profile_args(e, x->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay, mpos,
-                      mweight);
+    rc = push_profile(e, agent, x->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio,
+                      mdelay, mpos, mweight);
     if (rc)
-        return rc;
-    if (agent_reserve(e, agent) || tmp_reserve(e, nmem))
-        return ACD_ENOMEM;
-    for (int i = 0; i < nmem; i++)
-        e->tmp[i] = i;
-    rc = acd_agent_profile(e->core, agent, x->order, 0, nsk, skill, level, cap, excl, nmem, mqueue,
-                           mprio, mdelay, mpos, mweight, nmem, mqueue, e->tmp);
-    if (rc < 0)
         return rc;
     eagent_t *a = &e->a[agent];
     a->profiled = 1;

@@ -296,28 +296,9 @@ class NativeEngine:
         """AgentLoggedIn: skills as (skill id, level); cap per channel
         index (8 ints); memberships (queue, priority, delay, position,
         weight) in the profile's order."""
-        ffi = self.ffi
-        if len(cap) != 8:
-            raise EngineRefused(-3, "login: cap must hold 8 capacities")
+        prof = self._profile("login", skills, cap, excl, memberships)
         return self._run(
-            self.lib.acd_engine_login(
-                self.eng,
-                float(now),
-                agent,
-                order,
-                len(skills),
-                ffi.new("int[]", [s for s, _ in skills] or [0]),
-                ffi.new("int[]", [lv for _, lv in skills] or [0]),
-                ffi.new("int[]", list(cap)),
-                excl,
-                len(memberships),
-                ffi.new("int[]", [m[0] for m in memberships] or [0]),
-                ffi.new("double[]", [float(m[1]) for m in memberships] or [0.0]),
-                ffi.new("double[]", [float(m[2]) for m in memberships] or [0.0]),
-                ffi.new("double[]", [float(m[3]) for m in memberships] or [0.0]),
-                ffi.new("long long[]", [m[4] for m in memberships] or [0]),
-            ),
-            "login",
+            self.lib.acd_engine_login(self.eng, float(now), agent, order, *prof), "login"
         )
 
     def skills_changed(
@@ -331,26 +312,9 @@ class NativeEngine:
     ) -> list[Action]:
         """AgentSkillsChanged: the agent's whole new profile, as :meth:`login`
         takes it."""
-        ffi = self.ffi
-        if len(cap) != 8:
-            raise EngineRefused(-3, "skills_changed: cap must hold 8 capacities")
+        prof = self._profile("skills_changed", skills, cap, excl, memberships)
         return self._run(
-            self.lib.acd_engine_skills_changed(
-                self.eng,
-                float(now),
-                agent,
-                len(skills),
-                ffi.new("int[]", [s for s, _ in skills] or [0]),
-                ffi.new("int[]", [lv for _, lv in skills] or [0]),
-                ffi.new("int[]", list(cap)),
-                excl,
-                len(memberships),
-                ffi.new("int[]", [m[0] for m in memberships] or [0]),
-                ffi.new("double[]", [m[1] for m in memberships] or [0.0]),
-                ffi.new("double[]", [m[2] for m in memberships] or [0.0]),
-                ffi.new("double[]", [m[3] for m in memberships] or [0.0]),
-                ffi.new("long long[]", [m[4] for m in memberships] or [0]),
-            ),
+            self.lib.acd_engine_skills_changed(self.eng, float(now), agent, *prof),
             "skills_changed",
         )
 
@@ -430,27 +394,8 @@ class NativeEngine:
         c.has_wake = x.wake_at is not None
         c.wake_at = x.wake_at or 0.0
         c.wake_timer = x.wake_timer
-        if len(cap) != 8:
-            raise EngineRefused(-3, "load_agent: cap must hold 8 capacities")
-        self._ok(
-            self.lib.acd_engine_load_agent(
-                self.eng,
-                agent,
-                c,
-                len(skills),
-                ffi.new("int[]", [s for s, _ in skills] or [0]),
-                ffi.new("int[]", [lv for _, lv in skills] or [0]),
-                ffi.new("int[]", list(cap)),
-                excl,
-                len(memberships),
-                ffi.new("int[]", [m[0] for m in memberships] or [0]),
-                ffi.new("double[]", [m[1] for m in memberships] or [0.0]),
-                ffi.new("double[]", [m[2] for m in memberships] or [0.0]),
-                ffi.new("double[]", [m[3] for m in memberships] or [0.0]),
-                ffi.new("long long[]", [m[4] for m in memberships] or [0]),
-            ),
-            "load agent",
-        )
+        prof = self._profile("load_agent", skills, cap, excl, memberships)
+        self._ok(self.lib.acd_engine_load_agent(self.eng, agent, c, *prof), "load agent")
 
     def load_session(
         self,
@@ -683,6 +628,34 @@ class NativeEngine:
             raise AssertionError(f"native engine: invariant {rc} broken")
 
     # ----------------------------------------------------------- internals
+
+    def _profile(
+        self,
+        what: str,
+        skills: Sequence[tuple[int, int]],
+        cap: Sequence[int],
+        excl: int,
+        memberships: Sequence[tuple[int, float, float, float, int]],
+    ) -> tuple[Any, ...]:
+        """A profile as the engine's functions take it, after the agent:
+        (nsk, skill, level, cap, excl, nmem, queue, priority, delay,
+        position, weight), the arrays made with ffi.new."""
+        if len(cap) != 8:
+            raise EngineRefused(-3, f"{what}: cap must hold 8 capacities")
+        ffi = self.ffi
+        return (
+            len(skills),
+            ffi.new("int[]", [s for s, _ in skills] or [0]),
+            ffi.new("int[]", [lv for _, lv in skills] or [0]),
+            ffi.new("int[]", list(cap)),
+            excl,
+            len(memberships),
+            ffi.new("int[]", [m[0] for m in memberships] or [0]),
+            ffi.new("double[]", [float(m[1]) for m in memberships] or [0.0]),
+            ffi.new("double[]", [float(m[2]) for m in memberships] or [0.0]),
+            ffi.new("double[]", [float(m[3]) for m in memberships] or [0.0]),
+            ffi.new("long long[]", [m[4] for m in memberships] or [0]),
+        )
 
     def _ok(self, rc: int, what: str) -> int:
         if rc < 0:
