@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import strategies as st
 
 from acdcore import (
@@ -150,9 +151,15 @@ def _exit(queues: tuple[str, ...], here: str) -> st.SearchStrategy[Exit]:
 
 
 @st.composite
-def routing_plans(draw: st.DrawFn, queues: tuple[str, ...]) -> RoutingPlan:
+def routing_plans(
+    draw: st.DrawFn, queues: tuple[str, ...], engine_covered: bool = False
+) -> RoutingPlan:
     """A random but valid plan over ``queues``: intent rules with widening
-    steps, a preferred-agent rule, per-queue exits and surge modes."""
+    steps, a preferred-agent rule, per-queue exits and surge modes. With
+    ``engine_covered``, only what the C engine covers
+    (``distributor._plan_covered``): rules with steps and alerts, no exits,
+    preferred-agent rule, regional or skip-if-empty steps, queue rules or
+    load guard."""
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
         queue = draw(st.sampled_from(queues))
@@ -160,7 +167,7 @@ def routing_plans(draw: st.DrawFn, queues: tuple[str, ...]) -> RoutingPlan:
         steps = []
         t = 0.0
         level = 9
-        regional = draw(st.booleans())
+        regional = draw(st.booleans()) and not engine_covered
         for _ in range(n_steps):
             t += draw(st.sampled_from([2.5, 5.0, 10.0]))
             level = draw(st.integers(1, level))
@@ -170,11 +177,14 @@ def routing_plans(draw: st.DrawFn, queues: tuple[str, ...]) -> RoutingPlan:
                     add_queues=tuple(draw(st.lists(st.sampled_from(queues), max_size=2))),
                     regional=regional,
                     expires_after=t,
-                    skip_if_empty=draw(st.booleans()),
+                    skip_if_empty=draw(st.booleans()) and not engine_covered,
                 )
             )
             regional = regional and draw(st.booleans())
-        exit_rule = draw(st.integers(0, 5)) == 0
+        if engine_covered and steps and draw(st.booleans()):
+            # A last step that never expires: the call stays in it.
+            steps[-1] = attrs.evolve(steps[-1], expires_after=None)
+        exit_rule = draw(st.integers(0, 5)) == 0 and not engine_covered
         rules.append(
             Rule(
                 f"r{i}",
@@ -187,6 +197,10 @@ def routing_plans(draw: st.DrawFn, queues: tuple[str, ...]) -> RoutingPlan:
                 steps=() if exit_rule else tuple(steps),
                 alert=draw(st.one_of(st.none(), st.just("listen"))),
             )
+        )
+    if engine_covered:
+        return RoutingPlan(
+            rules=tuple(rules), default=Rule("default", queue=draw(st.sampled_from(queues)))
         )
     rules.append(
         Rule(

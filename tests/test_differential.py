@@ -144,6 +144,20 @@ class DifferentialPlan(Differential, base.PlanMachine):
     surges, transfers and the load guard, on both backends."""
 
 
+class DifferentialEnginePlan(Differential, base.EnginePlanMachine):
+    """Routing plans the C engine covers (rules, relaxation steps, added
+    queues, alerts, transfers): the native distributor runs them on the
+    engine, against the Python handlers."""
+
+    def build(self, backend: str | None = None) -> Distributor:
+        d = super().build(backend)
+        if backend is None and hasattr(self, "other"):
+            assert _engine_covers(self.other) and self.other._eng is not None, (
+                "the engine does not cover the plan"
+            )
+        return d
+
+
 class DifferentialCallback(Differential, base.CallbackMachine):
     """Announcements, callbacks, retries and failures, on both backends."""
 
@@ -169,6 +183,10 @@ def test_differential_ring_all(native_path: str) -> None:
 
 def test_differential_plan() -> None:
     run_state_machine_as_test(DifferentialPlan)
+
+
+def test_differential_engine_plan() -> None:
+    run_state_machine_as_test(DifferentialEnginePlan)
 
 
 def test_differential_callback() -> None:

@@ -982,7 +982,7 @@ def test_queues_added_twice_count_once() -> None:
     )
     acd = Distributor(QUEUES, plan=plan)
     feed(acd, arrive(0, "c1", attributes={"intent": "billing"}))
-    assert acd._calls["c1"].extra_queues == ("general",)
+    assert acd._reads()._calls["c1"].extra_queues == ("general",)
     run_until(acd, 25)
     feed(acd, login(25, "helper", ["general"], skills={"billing": 1}))
     assert acd.call("c1").offered_to == ("helper",)

@@ -750,5 +750,19 @@ class PlanMachine(DistributorMachine):
             assert regional0 or not call.regional, f"{cid} became regional again"
 
 
+class EnginePlanMachine(PlanMachine):
+    """Plans made only of what the C engine covers (rules with relaxation
+    steps, added queues and alerts): on the native backend they run on the
+    engine rather than on the Python handlers."""
+
+    def make_plan(self, data: st.DataObject, names: tuple[str, ...]) -> RoutingPlan | None:
+        self.stage_seen = {}
+        return data.draw(routing_plans(names, engine_covered=True))
+
+
 def test_plans() -> None:
     run_state_machine_as_test(PlanMachine)
+
+
+def test_engine_plans() -> None:
+    run_state_machine_as_test(EnginePlanMachine)

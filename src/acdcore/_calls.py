@@ -402,11 +402,14 @@ def plain_stages(d: Distributor, requirement: SkillRequirement) -> tuple[Stage, 
     return plain
 
 
-def start_stages(
-    d: Distributor, call: CallRecord, requirement: SkillRequirement, steps: tuple[Step, ...]
-) -> None:
-    """Resolve the rule's steps into absolute stages (timed from arrival)
-    and enter the first one."""
+def resolve_stages(
+    queue: str, arrived: float, requirement: SkillRequirement, steps: tuple[Step, ...]
+) -> tuple[Stage, ...]:
+    """A rule's steps as absolute stages, timed from ``arrived``, for a call
+    of ``queue`` needing ``requirement`` (empty without steps): each
+    requirement never narrower than the one before, added queues
+    accumulating, and an unbounded last stage when every step expires.
+    Pure: the engine's façade resolves them the same way."""
     stages: list[Stage] = []
     extras: tuple[str, ...] = ()
     req = requirement
@@ -416,19 +419,23 @@ def start_stages(
             # requirement was: keep only what both ask, at the lower level.
             req = widest(req, step.requirement)
         for x in step.add_queues:
-            if x not in extras and x != call.queue:
+            if x not in extras and x != queue:
                 extras = (*extras, x)
-        expires = None if step.expires_after is None else call.arrived + step.expires_after
+        expires = None if step.expires_after is None else arrived + step.expires_after
         stages.append(Stage(req, extras, step.regional, expires, step.skip_if_empty))
-    if not stages:
-        call.stages = plain_stages(d, requirement)
-        call.stage_gen += 1
-        enter_stage(d, call, 0)
-        return
-    elif stages[-1].expires_at is not None:
+    if stages and stages[-1].expires_at is not None:
         # Every step has expired: any agent of the queue (and of the added queues).
         stages.append(Stage(SkillRequirement(), extras, False, None))
-    call.stages = tuple(stages)
+    return tuple(stages)
+
+
+def start_stages(
+    d: Distributor, call: CallRecord, requirement: SkillRequirement, steps: tuple[Step, ...]
+) -> None:
+    """Resolve the rule's steps into absolute stages (timed from arrival)
+    and enter the first one."""
+    stages = resolve_stages(call.queue, call.arrived, requirement, steps)
+    call.stages = stages if stages else plain_stages(d, requirement)
     call.stage_gen += 1
     enter_stage(d, call, 0)
 

@@ -1,14 +1,17 @@
 """The façade of the C engine: the events of a native distributor whose state the engine holds (internal).
 
 When a distributor is built with the native backend and a configuration the
-engine covers (no routing plan, no estimators, no announcements, no callback
-offers; ``acd_engine.h``), its events go to the C engine instead of the
-Python handlers. :class:`EngineFacade` is the thin layer between: it checks
-what the engine cannot (types and strings), maps ids to the engine's
-numbers (a call is its arrival sequence number, an agent its index of first
-sight, a queue its index), computes each arrival's (and a transferred
-call's) sort key with the queue's policy, and turns the engine's action
-records into the public action objects. The state it keeps beside the
+engine covers (no estimators, no announcements, no callback offers, and a
+routing plan only as far as ``distributor._plan_covered`` allows;
+``acd_engine.h``), its events go to the C engine instead of the Python
+handlers. :class:`EngineFacade` is the thin layer between: it checks what
+the engine cannot (types and strings), maps ids to the engine's numbers (a
+call is its arrival sequence number, an agent its index of first sight, a
+queue its index), evaluates the routing plan's rules once at arrival (the
+queue, the call's facts, an alert) and hands the engine the resulting
+relaxation table (a class and an expiry per stage), computes each
+arrival's (and a transferred call's) sort key with the queue's policy, and
+turns the engine's action records into the public action objects. The state it keeps beside the
 engine, and every read, are :class:`~acdcore._engine_state.EngineState`'s.
 
 Refusals are the reference's, by construction: when the engine refuses an
@@ -26,6 +29,7 @@ carry on, deciding as they would have.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -34,7 +38,7 @@ from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
-from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
+from .actions import Action, Alert, CancelOffer, Offer, PauseAgent, Queued, Reject
 from .config import AgentProfile
 from .events import (
     AgentLoggedIn,
@@ -165,18 +169,29 @@ class EngineFacade(EngineState):
         # d._call_seq is the engine's next sequence number (each arrival,
         # rejected or not, takes one; checked against the engine's below).
         decision = _calls.check_call_arrived(d, ev)  # raises the reference's errors
-        assert decision.key is not None and decision.exit is None
+        # A covered plan has no exits, so no hops either (_plan_covered).
+        assert decision.key is not None and decision.exit is None and not decision.hops
         requirement = decision.requirement
+        now = float(ev.now)
+        stages = None
+        if decision.steps:
+            stages = _calls.resolve_stages(decision.queue, now, requirement, decision.steps)
         try:
-            cls = self.klass(requirement, ev.channel)
+            if stages is None:
+                cls = self.klass(requirement, ev.channel)
+            else:
+                classes = [self.klass(s.requirement, ev.channel, s.extra_queues) for s in stages]
         except EngineRefused:  # a requirement past the engine's limits
             self.hand_over()
             return None
         pref = -1 if ev.preferred_agent is None else self.name(ev.preferred_agent)
         seq = d._call_seq  # the int the sort key holds: kept once, not twice
-        got, acts = self.eng.arrive(
-            float(ev.now), self.qidx[decision.queue], cls, decision.key, pref
-        )
+        qi = self.qidx[decision.queue]
+        if stages is None:
+            got, acts = self.eng.arrive(now, qi, cls, decision.key, pref)
+        else:
+            expires = [math.inf if s.expires_at is None else s.expires_at for s in stages]
+            got, acts = self.eng.arrive_staged(now, qi, decision.key, pref, classes, expires)
         if got != seq:  # pragma: no cover - the engine numbers arrivals as the façade does
             raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}, not {seq}")
         self.version += 1
@@ -193,6 +208,7 @@ class EngineFacade(EngineState):
             key=decision.key,
             last_agent=d._callers.get(caller) if isinstance(caller, str) else None,
             rule=decision.rule_name,
+            stages=stages,
         )
         rejected = bool(acts) and acts[0][0] == _REJECT
         if not rejected:
@@ -202,6 +218,17 @@ class EngineFacade(EngineState):
                 self.hold(pref)
         elif pref >= 0:
             self.release(pref)  # named for this call alone: spare again
+        rule = decision.rule
+        if rule is not None and rule.alert is not None:
+            # The reference emits it before anything the call's entry does.
+            alert = Alert(
+                at=now,
+                call_id=ev.call_id,
+                queue=decision.queue,
+                rule=decision.rule_name,
+                message=rule.alert,
+            )
+            return [alert, *self.wrap(acts, facts)]
         return self.wrap(acts, facts)
 
     def abandon(self, ev: CallAbandoned) -> list[Action]:
@@ -210,7 +237,7 @@ class EngineFacade(EngineState):
             self.refuse(ev)
         self.version += 1
         out = self.wrap(self._acts(), None)
-        self.forget(seq)
+        self.forget(seq, float(ev.now))
         return out
 
     def end(self, ev: CallEnded) -> list[Action]:
@@ -220,19 +247,7 @@ class EngineFacade(EngineState):
             self.refuse(ev)
         self.version += 1
         out = self.wrap(self._acts(), None)
-        self.forget(seq)
-        if self.max_wrap > 0:
-            # Its agent may wrap it up: keep its id until that must be over
-            # (a wrap-up ends by its deadline, which fires before any event
-            # after it), oldest first out.
-            ended = self.ended
-            ended[seq] = (ev.call_id, now)
-            limit = self.max_wrap
-            while ended:
-                oldest = next(iter(ended))
-                if ended[oldest][1] + limit >= now:
-                    break
-                del ended[oldest]
+        self.forget(seq, now)
         return out
 
     def transfer(self, ev: CallTransferred) -> list[Action] | None:
@@ -264,6 +279,7 @@ class EngineFacade(EngineState):
         self.version += 1
         f.key = key
         f.requirement = req
+        f.stages = None  # one plain stage again (_queueing.move)
         if f.preferred_agent is not None:
             self.unhold(f.preferred_agent)
         f.preferred_agent = None

@@ -21,6 +21,7 @@ documents for the comparison.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from . import _deadlines
@@ -37,7 +38,13 @@ __all__ = ["load"]
 
 _STATE_NO = {v: k for k, v in CALL_STATES.items()}
 _SESSION_NO = {v: k for k, v in SESSION_STATES.items()}
-_KINDS = (_deadlines.RING, _deadlines.WRAP, _deadlines.AGENT_WAKE, _deadlines.CALL_RECHECK)
+_KINDS = (
+    _deadlines.RING,
+    _deadlines.WRAP,
+    _deadlines.AGENT_WAKE,
+    _deadlines.CALL_RECHECK,
+    _deadlines.STAGE,
+)
 
 
 class _NoPlace(Exception):
@@ -114,9 +121,15 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
                 f.ended[seq] = (s.call_id, d._now)
     # Live calls in arrival order.
     for c in sorted(d._calls.values(), key=lambda r: r.seq):
-        if c.state not in _STATE_NO or c.extra_queues or c.regional or len(c.stages) != 1:
+        if c.state not in _STATE_NO or any(st.regional or st.skip_if_empty for st in c.stages):
             raise _NoPlace(f"call {c.call_id!r}")
-        cls = f.klass(c.requirement, c.channel)
+        stage = c.stages[c.stage]
+        if stage.requirement != c.requirement or stage.extra_queues != c.extra_queues:
+            raise _NoPlace(f"call {c.call_id!r}: not in its stage")
+        cls = f.klass(c.requirement, c.channel, c.extra_queues)
+        # A call with no steps has its one plain stage; any other table is
+        # the engine's too (transfers give a call a plain stage again).
+        plain = len(c.stages) == 1 and not stage.extra_queues and stage.expires_at is None
         pref = -1 if c.preferred_agent is None else f.name(c.preferred_agent)
         x = CallExport(
             seq=c.seq,
@@ -134,6 +147,14 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             recheck_timer=c.recheck_timer,
         )
         eng.load_call(x, cls, c.key, pref)
+        if not plain:
+            eng.load_stages(
+                c.seq,
+                [f.klass(st.requirement, c.channel, st.extra_queues) for st in c.stages],
+                [math.inf if st.expires_at is None else st.expires_at for st in c.stages],
+                c.stage,
+                c.stage_timer,
+            )
         if pref >= 0:
             f.hold(pref)
         f.calls[c.seq] = CallFacts(
@@ -148,6 +169,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             last_agent=c.last_agent,
             rule=c.rule,
             transfers=c.transfers,
+            stages=None if plain else c.stages,
         )
         f.seq_of[c.call_id] = c.seq
     for i, name in enumerate(f.qnames):
@@ -156,7 +178,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
     for when, tseq, kind, rec, token in sorted(live, key=lambda t: t[1]):
         if kind not in _KINDS:
             raise _NoPlace(f"a deadline of kind {kind}")
-        if kind == _deadlines.RING:
+        if kind in (_deadlines.RING, _deadlines.STAGE):  # a ring round, a stage index
             eng.load_deadline(when, tseq, kind, rec.seq, token)
         elif kind == _deadlines.WRAP:
             eng.load_deadline(when, tseq, kind, f.aidx[rec.agent_id], token.seq)

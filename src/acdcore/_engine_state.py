@@ -58,6 +58,10 @@ class EngineState:
                 na.delay,
                 na.auto_pause_after,
             )
+        # A routing plan's borrowing: an agent of a queue that plan steps
+        # add scans the borrowing queues too (_routing.scan_list).
+        for lender, borrowers in d._borrowers.items():
+            eng.borrowers(self.qidx[lender], [self.qidx[b] for b in borrowers])
         # The hot events call C directly (NativeEngine's methods wrap the same).
         self._lib = eng.lib
         self._e = eng.eng
@@ -107,6 +111,7 @@ class EngineState:
             self.ended,
             only=only,
             transfers=d._transfers,
+            plan=d._plan,
         )
 
     def partial(self, call_ids: Sequence[object], agent_ids: Sequence[object]) -> Distributor:
@@ -238,21 +243,42 @@ class EngineState:
             sid = skills[name] = len(skills)
         return sid
 
-    def klass(self, requirement: SkillRequirement, channel: Channel) -> int:
+    def klass(
+        self, requirement: SkillRequirement, channel: Channel, extra: tuple[str, ...] = ()
+    ) -> int:
+        """The engine's class of a requirement, channel and the queues a
+        plan step added (numbered on first sight)."""
         items = tuple(requirement.items())
-        ident = (items, channel)
+        ident = (items, channel, extra)
         cid = self.classes.get(ident)
         if cid is None:
             cid = self.classes[ident] = self.eng.klass(
-                [self.skill_id(n) for n, _ in items], [m for _, m in items], CHANNELS[channel]
+                [self.skill_id(n) for n, _ in items],
+                [m for _, m in items],
+                CHANNELS[channel],
+                [self.qidx[q] for q in extra],
             )
         return cid
 
-    def forget(self, seq: int) -> None:
+    def forget(self, seq: int, now: float) -> None:
+        """A live call has ended (at ``now``): drop its facts. An agent may
+        still wrap it up (its own, or one it transferred away before the
+        caller hung up), so its id is kept in ``ended`` until any wrap-up
+        begun by then must be over (a wrap-up ends by its deadline, which
+        fires before any event after it), oldest first out."""
         facts = self.calls.pop(seq)
         del self.seq_of[facts.call_id]
         if facts.preferred_agent is not None:
             self.unhold(facts.preferred_agent)
+        if self.max_wrap > 0:
+            ended = self.ended
+            ended[seq] = (facts.call_id, now)
+            limit = self.max_wrap
+            while ended:
+                oldest = next(iter(ended))
+                if ended[oldest][1] + limit >= now:
+                    break
+                del ended[oldest]
 
     # ------------------------------------------------------------- hand-over
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._deadlines import AGENT_WAKE, CALL_RECHECK, RING, WRAP
+from ._deadlines import AGENT_WAKE, CALL_RECHECK, RING, STAGE, WRAP
 from ._state import (
     _NO_OFFERS,
     AgentRecord,
@@ -47,6 +47,7 @@ from .skills import Channel, SkillRequirement
 if TYPE_CHECKING:
     from ._native.engine import NativeEngine
     from .distributor import Distributor
+    from .plans import RoutingPlan
 
 __all__ = ["AgentFacts", "CallFacts", "materialize"]
 
@@ -72,6 +73,9 @@ class CallFacts:
     last_agent: str | None
     rule: str = "default"
     transfers: int = 0
+    # A plan rule's relaxation stages as resolved at arrival (the engine
+    # knows which is current); None for one plain stage (``requirement``).
+    stages: tuple[Stage, ...] | None = None
 
 
 @attrs.define(slots=True)
@@ -95,6 +99,7 @@ def materialize(
     ended: Mapping[int, tuple[str, float]] | None = None,
     only: tuple[Collection[int], Collection[int]] | None = None,
     transfers: int = 0,
+    plan: RoutingPlan | None = None,
 ) -> Distributor:
     """A python-backend distributor holding the engine's state as records.
 
@@ -108,11 +113,12 @@ def materialize(
     distributor holding just those calls and agents, with no queue order,
     free sets or deadlines: enough for an event's check to raise the
     reference's error, or for one view. Cost: O(their sessions and offers),
-    plus the construction of a distributor.
+    plus the construction of a distributor. ``plan`` is the distributor's
+    routing plan (one the engine covers), or ``None``.
     """
     from .distributor import Distributor
 
-    d = Distributor(list(queues), backend="python", remember_callers=remember_callers)
+    d = Distributor(list(queues), plan=plan, backend="python", remember_callers=remember_callers)
     scal = engine.scalars()
     d._now = scal.now
     d._timer_seq = scal.timer_seq
@@ -172,13 +178,15 @@ def materialize(
         exported = [x for x in map(engine.export_call, sorted(only[0])) if x is not None]
     for cx in exported:
         cf = calls[cx.seq]
+        stages = cf.stages or (Stage(cf.requirement, (), False, None),)
+        stage = stages[cx.stage]
         crec = CallRecord(
             call_id=cf.call_id,
             seq=cx.seq,
             queue=qnames[cx.queue],
             channel=cf.channel,
             attributes=cf.attributes,
-            requirement=cf.requirement,
+            requirement=stage.requirement,
             priority=cf.priority,
             emergency=cf.emergency,
             preferred_agent=cf.preferred_agent,
@@ -192,7 +200,8 @@ def materialize(
             answered_at=cx.answered_at,
             last_agent=cf.last_agent,
             rule=cf.rule,
-            stages=(Stage(cf.requirement, (), False, None),),
+            stages=stages,
+            stage=cx.stage,
             stage_gen=1 + cf.transfers,  # set at arrival, then at each move
             offered_at=cx.offered_at,
         )
@@ -203,6 +212,9 @@ def materialize(
         crec.transfers = cf.transfers
         crec.recheck_at = cx.recheck_at
         crec.recheck_timer = cx.recheck_timer
+        crec.stage_timer = cx.stage_timer
+        if stage.extra_queues:
+            crec.extra_queues = stage.extra_queues
         d._calls[cf.call_id] = crec
         by_seq[cx.seq] = crec
 
@@ -234,6 +246,8 @@ def materialize(
         elif kind == WRAP:
             agent = by_index[ref]
             timers.append((when, tseq, kind, agent, agent.sessions[token]))
+        elif kind == STAGE:
+            timers.append((when, tseq, kind, by_seq[ref], token))
         elif kind in (AGENT_WAKE, CALL_RECHECK):
             rec_any: Any = by_index[ref] if kind == AGENT_WAKE else by_seq[ref]
             timers.append((when, tseq, kind, rec_any, None))

@@ -495,11 +495,14 @@ class Distributor:
 
 
 def _engine_covers(d: Distributor) -> bool:
-    """Whether the C engine covers ``d``'s configuration: no routing plan,
-    no estimator, no announcements, no callback offers. ``ACDCORE_ENGINE=0``
-    in the environment turns it off (the native backend then runs the
-    Python handlers over the C matching core, as before the engine)."""
-    if d._plan is not None or d._ests or os.environ.get("ACDCORE_ENGINE", "1") == "0":
+    """Whether the C engine covers ``d``'s configuration: no estimator, no
+    announcements, no callback offers, and a routing plan (if any) that
+    :func:`_plan_covered` accepts. ``ACDCORE_ENGINE=0`` in the environment
+    turns it off (the native backend then runs the Python handlers over the
+    C matching core, as before the engine)."""
+    if d._ests or os.environ.get("ACDCORE_ENGINE", "1") == "0":
+        return False
+    if d._plan is not None and not _plan_covered(d._plan):
         return False
     limit = 2**31 - 1  # the engine keeps these in C ints
     for q in d._queues.values():
@@ -507,6 +510,23 @@ def _engine_covers(d: Distributor) -> bool:
         if c.announce is not None or c.callback is not None:
             return False
         if (c.max_length or 0) > limit or (c.no_answer.auto_pause_after or 0) > limit:
+            return False
+    return True
+
+
+def _plan_covered(plan: RoutingPlan) -> bool:
+    """Whether the engine covers a routing plan: rules that choose a queue,
+    priority, emergency flag, attributes, requirement and alert, with
+    relaxation steps (requirements, added queues, expiries); no exits (a
+    rule's, or a queue's: closed hours, join-empty, leave-empty, maximum
+    wait, surge), no preferred-agent rule, no regional or skip-if-empty
+    step, no load guard."""
+    if plan.load_guard is not None or plan.queues:
+        return False
+    for rule in plan.all_rules():
+        if rule.exit is not None or rule.preferred is not None:
+            return False
+        if any(step.regional or step.skip_if_empty for step in rule.steps):
             return False
     return True
 

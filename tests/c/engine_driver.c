@@ -5,7 +5,9 @@
  * go, transfers, logouts and re-logins; acd_engine_check() all along, and
  * the whole state read out (export) every 250 steps, and every 5,000 steps
  * the run carries on with a copy loaded from that export (acd_engine.h,
- * "load"): the checksum is the same as without the copies;
+ * "load"): the checksum is the same as without the copies; some arrivals
+ * carry a relaxation table (a routing plan's steps: classes that widen and
+ * add a queue, with expiries), and queue 1 borrows queue 0's agents;
  * refusals with their codes; then free. Prints a checksum of the actions. */
 #include <math.h>
 #include <stdint.h>
@@ -112,12 +114,25 @@ static profile_t profiles[NA + 2];
 #define MAXSEQ 65536
 static int call_cls[MAXSEQ];
 static double call_key[MAXSEQ][6];
+/* A staged call's table (call_nst 0: none). */
+static int call_nst[MAXSEQ], call_stcls[MAXSEQ][3];
+static double call_stexp[MAXSEQ][3];
 
 static void remember_call(int64_t seq, int cls, const double *key)
 {
     call_cls[seq % MAXSEQ] = cls;
+    call_nst[seq % MAXSEQ] = 0;
     for (int i = 0; i < 6; i++)
         call_key[seq % MAXSEQ][i] = key[i];
+}
+
+static void remember_stages(int64_t seq, int nst, const int *cls, const double *expires)
+{
+    call_nst[seq % MAXSEQ] = nst;
+    for (int i = 0; i < nst; i++) {
+        call_stcls[seq % MAXSEQ][i] = cls[i];
+        call_stexp[seq % MAXSEQ][i] = expires[i];
+    }
 }
 
 static int login(acd_engine *e, double now, int agent)
@@ -177,6 +192,12 @@ static acd_engine *configured(const uint32_t *words, int index, int *classes)
     classes[1] = acd_engine_class(e, 0, NULL, NULL, 1);
     classes[2] = acd_engine_class(e, 1, req_skill, req_min, 0);
     classes[3] = acd_engine_class(e, 1, req_skill, req_min, 1);
+    /* Queue 1's plan steps add queue 0: its agents scan queue 1 too. */
+    int lender = 0, borrower = 1;
+    if (acd_engine_borrowers(e, lender, 1, &borrower) != ACD_OK)
+        return NULL;
+    classes[4] = acd_engine_class_ex(e, 0, NULL, NULL, 0, 1, &lender);
+    classes[5] = acd_engine_class_ex(e, 1, req_skill, req_min, 0, 1, &lender);
     for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
         if (acd_engine_name_agent(e, a) != ACD_OK)
             return NULL;
@@ -188,7 +209,7 @@ static acd_engine *configured(const uint32_t *words, int index, int *classes)
 static acd_engine *reload(acd_engine *e)
 {
     uint32_t words[624];
-    int index, classes[4];
+    int index, classes[6];
     if (acd_engine_rng_state(e, words, &index) != ACD_OK)
         return NULL;
     acd_engine *x = configured(words, index, classes);
@@ -230,7 +251,14 @@ static acd_engine *reload(acd_engine *e)
         if (acd_engine_call_offers(e, calls[i].seq, offers, 128) != calls[i].noffers)
             return NULL;
         int64_t s = calls[i].seq % MAXSEQ;
-        if (acd_engine_load_call(x, &calls[i], call_cls[s], call_key[s], offers) != ACD_OK)
+        int nst = calls[i].nstages;
+        if (nst != call_nst[s])
+            return NULL;
+        int cls = nst ? call_stcls[s][calls[i].stage] : call_cls[s];
+        if (acd_engine_load_call(x, &calls[i], cls, call_key[s], offers) != ACD_OK)
+            return NULL;
+        if (nst && acd_engine_load_stages(x, calls[i].seq, nst, call_stcls[s], call_stexp[s],
+                                          calls[i].stage, calls[i].stage_timer) != ACD_OK)
             return NULL;
     }
     for (int q = 0; q < NQ; q++) {
@@ -268,7 +296,7 @@ int main(void)
     if (acd_engine_new(0, 0.0, words, 624) != NULL || acd_engine_new(1, NAN, words, 624) != NULL ||
         acd_engine_new(1, 0.0, words, 625) != NULL)
         return 1;
-    int classes[4];
+    int classes[6];
     acd_engine *e = configured(words, 624, classes);
     if (!e || acd_engine_abi_version() != ACD_ENGINE_ABI)
         return 2;
@@ -318,10 +346,22 @@ int main(void)
                              -INFINITY, -INFINITY, -INFINITY};
             int preferred = next(5) == 0 ? (int)next(NA + 2) : -1;
             int cls = classes[next(4)];
-            int64_t seq = acd_engine_arrive(e, now, queue, cls, key, preferred);
-            if (seq < 0)
-                return 10;
-            remember_call(seq, cls, key);
+            int64_t seq;
+            if (next(4) == 0) { /* a plan's steps: skill 0, then added queue 0, then anyone */
+                int nst = 1 + (int)next(3);
+                int stcls[3] = {classes[2], classes[5], classes[4]};
+                double stexp[3] = {now + next(3), now + 2.0 + next(3), INFINITY};
+                seq = acd_engine_arrive_staged(e, now, queue, key, preferred, nst, stcls, stexp);
+                if (seq < 0)
+                    return 10;
+                remember_call(seq, stcls[0], key);
+                remember_stages(seq, nst, stcls, stexp);
+            } else {
+                seq = acd_engine_arrive(e, now, queue, cls, key, preferred);
+                if (seq < 0)
+                    return 10;
+                remember_call(seq, cls, key);
+            }
             int s2, q2, a2, n2;
             if (acd_engine_call(e, seq, &s2, &q2, &a2, &n2) == ACD_OK && nlive < MAXLIVE)
                 live[nlive++] = seq;

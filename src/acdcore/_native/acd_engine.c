@@ -94,19 +94,24 @@ void acd_engine_free(acd_engine *e)
 {
     if (!e)
         return;
-    for (int i = 0; i < e->nq; i++)
+    for (int i = 0; i < e->nq; i++) {
         acd_oq_free(e->q[i].waiting);
+        free(e->q[i].borrow);
+    }
     free(e->q);
     for (int i = 0; i < e->ncls; i++) {
         free(e->cls[i].skill);
         free(e->cls[i].minimum);
+        free(e->cls[i].extra);
     }
     free(e->cls);
     for (int i = 0; i < e->na; i++)
         free(e->a[i].sess);
     free(e->a);
-    for (int i = 0; i < e->nc; i++)
+    for (int i = 0; i < e->nc; i++) {
         free(e->c[i].many);
+        free(e->c[i].st);
+    }
     free(e->c);
     free(e->hash);
     free(e->slot_call);
@@ -154,23 +159,34 @@ int acd_engine_queue(acd_engine *e, int queue, int strategy, double ring_timeout
 
 int acd_engine_class(acd_engine *e, int nreq, const int *skill, const int *minimum, int channel)
 {
+    return acd_engine_class_ex(e, nreq, skill, minimum, channel, 0, NULL);
+}
+
+int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *minimum,
+                        int channel, int nextra, const int *extra)
+{
     if (!e)
         return ACD_EARG;
     if (nreq < 0 || nreq > 1024 || (nreq && (!skill || !minimum)) || channel < 0 ||
-        channel >= ACD_NCH)
+        channel >= ACD_NCH || nextra < 0 || nextra > e->nq || (nextra && !extra))
         return ACD_EARG;
     for (int i = 0; i < nreq; i++)
         if (skill[i] < 0 || skill[i] > (1 << 24) || minimum[i] < 0 || minimum[i] > 255)
             return ACD_EARG;
+    for (int i = 0; i < nextra; i++)
+        if (extra[i] < 0 || extra[i] >= e->nq)
+            return ACD_EINDEX;
     if (e->broken)
         return e->broken;
     for (int k = 0; k < e->ncls; k++) {
         const eclass_t *c = &e->cls[k];
-        if (c->nreq != nreq || c->channel != channel)
+        if (c->nreq != nreq || c->channel != channel || c->nextra != nextra)
             continue;
         int same = 1;
         for (int i = 0; i < nreq && same; i++)
             same = c->skill[i] == skill[i] && c->minimum[i] == minimum[i];
+        for (int i = 0; i < nextra && same; i++)
+            same = c->extra[i] == extra[i];
         if (same)
             return k;
     }
@@ -179,25 +195,58 @@ int acd_engine_class(acd_engine *e, int nreq, const int *skill, const int *minim
     eclass_t c;
     c.nreq = nreq;
     c.channel = channel;
+    c.nextra = nextra;
     c.skill = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
     c.minimum = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
-    if (!c.skill || !c.minimum) {
+    c.extra = nextra ? malloc(sizeof(int) * (size_t)nextra) : NULL;
+    if (!c.skill || !c.minimum || (nextra && !c.extra)) {
         free(c.skill);
         free(c.minimum);
+        free(c.extra);
         return ACD_ENOMEM;
     }
     if (nreq) {
         memcpy(c.skill, skill, sizeof(int) * (size_t)nreq);
         memcpy(c.minimum, minimum, sizeof(int) * (size_t)nreq);
     }
-    int id = acd_class_add(e->core, nreq, skill, minimum, channel, -1, 0, NULL);
+    if (nextra)
+        memcpy(c.extra, extra, sizeof(int) * (size_t)nextra);
+    int id = acd_class_add(e->core, nreq, skill, minimum, channel, -1, nextra, extra);
     if (id < 0 || id != e->ncls) { /* the engine is the core's only client */
         free(c.skill);
         free(c.minimum);
+        free(c.extra);
         return id < 0 ? id : ACD_ESTATE;
     }
     e->cls[e->ncls++] = c;
     return id;
+}
+
+int acd_engine_borrowers(acd_engine *e, int queue, int n, const int *borrowers)
+{
+    if (!e)
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    if (n < 0 || n > e->nq || (n && !borrowers))
+        return ACD_EARG;
+    for (int i = 0; i < n; i++)
+        if (borrowers[i] < 0 || borrowers[i] >= e->nq || borrowers[i] == queue)
+            return ACD_EINDEX;
+    if (e->broken)
+        return e->broken;
+    if (e->sealed)
+        return ACD_ESTATE;
+    int *copy = n ? malloc(sizeof(int) * (size_t)n) : NULL;
+    if (n && !copy)
+        return ACD_ENOMEM;
+    if (n)
+        memcpy(copy, borrowers, sizeof(int) * (size_t)n);
+    equeue_t *q = &e->q[queue];
+    free(q->borrow);
+    q->borrow = copy;
+    q->nborrow = n;
+    return ACD_OK;
 }
 
 /* ------------------------------------------------------------- the tables */
@@ -279,12 +328,19 @@ int call_new(acd_engine *e, int64_t seq)
         ci = e->nc++;
         e->c[ci].many = NULL;
         e->c[ci].capmany = 0;
+        e->c[ci].st = NULL;
+        e->c[ci].capst = 0;
     }
     ecall_t *c = &e->c[ci];
     int *many = c->many, capmany = c->capmany;
+    estage_t *st = c->st;
+    int capst = c->capst;
     memset(c, 0, sizeof *c);
     c->many = many; /* kept for reuse */
     c->capmany = capmany;
+    c->st = st;
+    c->capst = capst;
+    c->stage_timer = -1;
     c->used = 1;
     c->seq = seq;
     c->slot = -1;
@@ -348,6 +404,8 @@ int timer_live(const acd_engine *e, const acd_deadline *d)
     const ecall_t *c = &e->c[ci];
     if (d->kind == EK_RING)
         return c->state == ACD_C_RINGING && c->ring_round == d->token;
+    if (d->kind == EK_STAGE)
+        return c->stage_timer == d->seq;
     return c->recheck_timer == d->seq;
 }
 
@@ -496,6 +554,13 @@ int acd_engine_check(const acd_engine *e)
         live++;
         if (call_find(e, c->seq) != ci || c->queue < 0 || c->queue >= e->nq)
             return -103;
+        /* A staged call's class is its current stage's; a stage deadline
+         * is armed only before the last stage. */
+        if (c->nst > 0 && (c->stage < 0 || c->stage >= c->nst || c->st[c->stage].cls != c->cls))
+            return -120;
+        if (c->nst == 0 ? (c->stage != 0 || c->stage_timer >= 0)
+                        : (c->stage_timer >= 0 && c->stage == c->nst - 1))
+            return -120;
         if (c->state == ACD_C_WAITING) {
             waiting++;
             if (c->slot < 0 || c->slot >= e->capslot || e->slot_call[c->slot] != ci ||

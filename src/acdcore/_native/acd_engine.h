@@ -5,9 +5,11 @@
  * and runs every handler of the events it covers, deciding exactly what the
  * Python handlers decide (src/acdcore/_calls.py, _offers.py, _agents.py,
  * _queueing.py, _routing.py, _deadlines.py are its specification, read for
- * a distributor with no routing plan, no estimator, no announcements and no
- * callbacks). The matching decisions are the dispatch core's (acd_native.h),
- * which the engine owns and feeds through that header's functions.
+ * a distributor with no estimator, no announcements, no callbacks, and no
+ * routing plan or one whose rules only choose the queue, the call's facts
+ * and its relaxation steps: distributor._plan_covered). The matching
+ * decisions are the dispatch core's (acd_native.h), which the engine owns
+ * and feeds through that header's functions.
  *
  * Identity is the distributor's own: a call is its arrival sequence number
  * (the engine counts arrivals, rejected ones included), an agent its index
@@ -44,7 +46,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 5
+#define ACD_ENGINE_ABI 6
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -133,6 +135,14 @@ int acd_engine_queue(acd_engine *e, int queue, int strategy, double ring_timeout
 /* A call class for arrivals: the requirement (skill ids and minimum levels)
  * and channel; returns the class id (>= 0), the same id for the same class. */
 int acd_engine_class(acd_engine *e, int nreq, const int *skill, const int *minimum, int channel);
+/* The same, with the queues a routing plan's step added (their agents may
+ * take the call too; the call's own queue not among them, each once). */
+int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *minimum,
+                        int channel, int nextra, const int *extra);
+/* A routing plan's borrowing (before any event): the n queues whose rules'
+ * steps add queue, in the order the distributor found them. An agent of
+ * queue scans them for work after its own queues (_routing.scan_list). */
+int acd_engine_borrowers(acd_engine *e, int queue, int n, const int *borrowers);
 
 /* ------------------------------------------------------------------ events */
 
@@ -158,6 +168,15 @@ int acd_engine_resume(acd_engine *e, double now, int agent);
  * acd_engine_name_agent). */
 int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const double *key,
                           int preferred);
+/* CallArrived for a call with a relaxation table (a routing plan rule's
+ * steps, resolved by the façade: _calls.start_stages): nst >= 1 stages,
+ * each a class (one channel for all) and the instant it expires (ignored
+ * for the last stage, which never does; finite for the others). The call
+ * enters stage 0 (skipping stages already expired) before it is queued;
+ * each expiry is a deadline that moves it to the next stage and routes it
+ * again if it waits. A transfer gives it one plain stage again. */
+int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const double *key,
+                                 int preferred, int nst, const int *cls, const double *expires);
 int acd_engine_abandon(acd_engine *e, double now, int64_t call);
 int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent);
 int acd_engine_decline(acd_engine *e, double now, int64_t call, int agent);
@@ -229,6 +248,8 @@ typedef struct acd_call_export {
     int preferred, has_answered, has_recheck;
     int64_t ring_round, recheck_timer;
     double arrived, entered, offered_at, answered_at, preferred_until, recheck_at;
+    int nstages, stage;   /* its relaxation table's size (0: none) and stage */
+    int64_t stage_timer;  /* the next stage's deadline number, -1 none */
 } acd_call_export;
 
 /* An agent (AgentRecord's fields the engine holds). */
@@ -290,6 +311,12 @@ int acd_engine_load_session(acd_engine *e, int agent, const acd_session_export *
                             int64_t wrap_tseq);
 int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const double *key,
                          const int *offers);
+/* A loaded call's relaxation table (after acd_engine_load_call, when the
+ * export said nstages > 0): the stages as at arrival, the current stage
+ * (whose class must be the one the call was loaded with) and its
+ * deadline's number (-1: none). */
+int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
+                           const double *expires, int stage, int64_t stage_timer);
 int acd_engine_load_queue(acd_engine *e, int queue, int rr_last);
 int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d);
 int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s);

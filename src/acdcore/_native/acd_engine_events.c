@@ -122,12 +122,31 @@ int push_profile(acd_engine *e, int agent, int order, int nsk, const int *skill,
                           mpos, mweight);
     if (rc)
         return rc;
-    if (agent_reserve(e, agent) || tmp_reserve(e, nmem))
+    int room = nmem + e->nq;
+    if (agent_reserve(e, agent) || tmp_reserve(e, 2 * room))
         return ACD_ENOMEM;
-    for (int i = 0; i < nmem; i++)
-        e->tmp[i] = i;
+    /* The queues it scans for work (_routing.scan_list): its own, in
+     * profile order, then the queues borrowing each of them (plan steps
+     * that add its queues), each once. */
+    int *scanq = e->tmp, *scanmem = e->tmp + room, ns = 0;
+    for (int i = 0; i < nmem; i++) {
+        scanq[ns] = mqueue[i];
+        scanmem[ns++] = i;
+    }
+    for (int i = 0; i < nmem; i++) {
+        const equeue_t *q = &e->q[mqueue[i]];
+        for (int b = 0; b < q->nborrow; b++) {
+            int seen = 0;
+            for (int k = 0; k < ns && !seen; k++)
+                seen = scanq[k] == q->borrow[b];
+            if (!seen) {
+                scanq[ns] = q->borrow[b];
+                scanmem[ns++] = -1;
+            }
+        }
+    }
     rc = acd_agent_profile(e->core, agent, order, 0, nsk, skill, level, cap, excl, nmem, mqueue,
-                           mprio, mdelay, mpos, mweight, nmem, mqueue, e->tmp);
+                           mprio, mdelay, mpos, mweight, ns, scanq, scanmem);
     return rc < 0 ? rc : ACD_OK;
 }
 
@@ -294,12 +313,16 @@ int acd_engine_resume(acd_engine *e, double now, int agent)
     return conclude(e);
 }
 
-int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const double *key,
-                          int preferred)
+/* An arrival, with no relaxation table (nst 0: the one plain stage, class
+ * cls) or with one (nst stages: stage_cls, expires; cls unused). */
+static int64_t arrive(acd_engine *e, double now, int queue, int cls, const double *key,
+                      int preferred, int nst, const int *stage_cls, const double *expires)
 {
     int rc = prologue(e, now);
     if (rc)
         return rc;
+    if (nst > 0)
+        cls = stage_cls ? stage_cls[0] : -1;
     if (queue < 0 || queue >= e->nq || cls < 0 || cls >= e->ncls || preferred < -1 ||
         preferred > ENGINE_MAX_AGENT)
         return ACD_EINDEX;
@@ -308,6 +331,11 @@ int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const d
     for (int i = 0; i < ACD_KEYLEN; i++)
         if (isnan(key[i]))
             return ACD_EARG;
+    if (nst > 0) {
+        rc = stages_valid(e, e->cls[cls].channel, nst, stage_cls, expires);
+        if (rc)
+            return rc;
+    }
     const equeue_t *q = &e->q[queue];
     if (q->max_length >= 0 && acd_oq_len(q->waiting) >= q->max_length) {
         begin(e, now);
@@ -331,9 +359,31 @@ int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const d
     c->preferred = preferred;
     if (preferred >= 0)
         c->preferred_until = c->entered + q->preferred_wait;
-    requeue(e, ci, ACD_R_ARRIVED); /* _queueing.enter: enqueue, route_call */
+    if (nst > 0) { /* _calls.start_stages, before the call is queued */
+        if (stages_set(e, ci, nst, stage_cls, expires)) {
+            e->err = ACD_ENOMEM;
+        } else {
+            enter_stage(e, ci, 0);
+        }
+    }
+    if (!e->err)
+        requeue(e, ci, ACD_R_ARRIVED); /* _queueing.enter: enqueue, route_call */
     rc = conclude(e);
     return rc ? rc : seq;
+}
+
+int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const double *key,
+                          int preferred)
+{
+    return arrive(e, now, queue, cls, key, preferred, 0, NULL, NULL);
+}
+
+int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const double *key,
+                                 int preferred, int nst, const int *cls, const double *expires)
+{
+    if (nst < 1)
+        return ACD_EARG;
+    return arrive(e, now, queue, -1, key, preferred, nst, cls, expires);
 }
 
 /* _offers.reroute: the n agents in e->tmp, released from offers, take
@@ -422,6 +472,7 @@ int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent)
     c->agent = agent;
     c->answered_at = now;
     c->ring_round++;
+    c->stage_timer = -1; /* a connected call's steps no longer matter (transfers restart them) */
     eagent_t *a = &e->a[agent];
     a->sess[sess_index(a, c->seq)].state = ES_CONNECTED;
     a->calls_taken += 1;
@@ -509,6 +560,9 @@ int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int 
     c->preferred = -1;
     c->cls = cls;
     c->channel = (unsigned char)e->cls[cls].channel;
+    c->nst = 0; /* one plain stage: its deadline, if any, dies */
+    c->stage = 0;
+    c->stage_timer = -1;
     requeue(e, ci, ACD_R_TRANSFERRED); /* _queueing.enter: enqueue, route_call */
     return conclude(e);
 }

@@ -108,6 +108,68 @@ static void recheck_call(acd_engine *e, int ci, double when)
     }
 }
 
+/* ----------------------------------------------------------------- stages */
+
+/* Whether a relaxation table can be a call's: nst classes of the call's
+ * channel, each stage but the last expiring at a finite instant. */
+int stages_valid(const acd_engine *e, int channel, int nst, const int *cls, const double *expires)
+{
+    if (nst < 1 || nst > 4096 || !cls || !expires)
+        return ACD_EARG;
+    for (int i = 0; i < nst; i++) {
+        if (cls[i] < 0 || cls[i] >= e->ncls)
+            return ACD_EINDEX;
+        if (e->cls[cls[i]].channel != channel || (i < nst - 1 && !isfinite(expires[i])))
+            return ACD_EARG;
+    }
+    return ACD_OK;
+}
+
+/* Give call ci the relaxation table (checked by stages_valid), at stage 0
+ * with no deadline; enter_stage makes a stage current. */
+int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *expires)
+{
+    ecall_t *c = &e->c[ci];
+    if (eng_grow((void **)&c->st, &c->capst, nst, sizeof *c->st))
+        return ACD_ENOMEM;
+    for (int i = 0; i < nst; i++) {
+        c->st[i].cls = cls[i];
+        c->st[i].expires = i < nst - 1 ? expires[i] : INFINITY;
+    }
+    c->nst = nst;
+    c->stage = 0;
+    c->stage_timer = -1;
+    return ACD_OK;
+}
+
+/* _calls.enter_stage: make stage index current (the call takes its class;
+ * a waiting call is restaged in the core), skipping stages already
+ * expired, and arm the deadline of the next one. */
+void enter_stage(acd_engine *e, int ci, int index)
+{
+    ecall_t *c = &e->c[ci];
+    c->stage_timer = -1;
+    for (;;) {
+        c->stage = index;
+        c->cls = c->st[index].cls;
+        if (c->slot >= 0) {
+            int rc = acd_call_restage(e->core, c->slot, c->cls);
+            if (rc < 0) {
+                fail(e, rc);
+                return;
+            }
+        }
+        if (index == c->nst - 1)
+            return;
+        if (c->st[index].expires <= e->now) {
+            index++;
+            continue;
+        }
+        c->stage_timer = schedule(e, c->st[index].expires, EK_STAGE, c->seq, index + 1);
+        return;
+    }
+}
+
 /* Pop dead deadlines off the top, so next_deadline names a live one. */
 void drop_dead(acd_engine *e)
 {
@@ -512,6 +574,12 @@ void fire(acd_engine *e, const acd_deadline *d)
         e->a[ai].wake_timer = -1;
         refresh(e, ai);
         route_agent(e, ai);
+    } else if (d->kind == EK_STAGE) {
+        int ci = call_find(e, d->ref);
+        e->c[ci].stage_timer = -1;
+        enter_stage(e, ci, (int)d->token);
+        if (!e->err && e->c[ci].state == ACD_C_WAITING)
+            route_call(e, ci);
     } else {
         int ci = call_find(e, d->ref);
         ecall_t *c = &e->c[ci];

@@ -6,7 +6,8 @@
  * the module's interface.
  *
  * The engine keeps, per object, exactly what the Python handlers read and
- * write for a distributor with no plan, estimator, announcement or callback
+ * write for a distributor with no estimator, announcement or callback, and
+ * a routing plan only as far as distributor._plan_covered allows
  * (src/acdcore/_state.py's records, trimmed to that); the matching state
  * (free lists, waiting calls in buckets) is the core's (acd_native.h).
  */
@@ -32,6 +33,8 @@
 #define EK_WRAP 1   /* ref: agent, token: call seq of the session wrapping up */
 #define EK_WAKE 2   /* ref: agent (live while the agent's wake_timer is its seq) */
 #define EK_RECHECK 3 /* ref: call seq (live while the call's recheck_timer is its seq) */
+#define EK_STAGE 4   /* ref: call seq, token: the stage it enters (live while the call's
+                      * stage_timer is its seq) */
 
 /* Session states (SessionState). */
 #define ES_RINGING 1
@@ -59,17 +62,32 @@ typedef struct {
     double ring_timeout, wrap_up, preferred_wait, no_answer_delay;
     int rr_last; /* order of the agent last offered a call of the queue, -1 none */
     acd_oq *waiting;
+    /* Queues whose plan steps add this one (Distributor._borrowers): an
+     * agent of this queue scans them too, after its own (configuration). */
+    int nborrow;
+    int *borrow;
 } equeue_t;
 
-/* A call class as the façade gave it (interned: the same requirement and
- * channel give the same id, found by a linear scan at acd_engine_class,
- * O(classes x requirement)); its id is the core's class id. */
+/* A call class as the façade gave it (interned: the same requirement,
+ * channel and added queues give the same id, found by a linear scan at
+ * acd_engine_class_ex, O(classes x requirement)); its id is the core's
+ * class id. */
 typedef struct {
     int nreq;
     int *skill;
     int *minimum;
     int channel;
+    int nextra;
+    int *extra; /* queues a plan step added, in order (NULL when none) */
 } eclass_t;
+
+/* One stage of a call's relaxation table (a plan rule's steps, resolved at
+ * arrival: _calls.start_stages): its class, and the instant it expires
+ * (INFINITY for the last, which never does). */
+typedef struct {
+    int cls;
+    double expires;
+} estage_t;
 
 /* One of an agent's sessions (AgentRecord.sessions): a call it rings with,
  * talks on or wraps up. An agent's sessions are kept in an array in the
@@ -117,6 +135,12 @@ typedef struct {
     int64_t recheck_timer; /* -1: none */
     int64_t ring_round;
     int *many;
+    /* The relaxation table (nst stages, capacity capst, kept when the entry
+     * is reused), the current stage and its deadline's number (-1: none);
+     * nst 0 for a call with no steps (one plain stage: its class, cls). */
+    estage_t *st;
+    int64_t stage_timer;
+    int nst, capst, stage;
     int next_free;
     int queue, cls;
     int slot;      /* core slot while waiting, -1 else */
@@ -125,7 +149,7 @@ typedef struct {
     int agent;     /* connected: the agent, -1 else */
     int noffers, capmany;
     int one;
-    /* Small fields last, in bytes (176 bytes a call in all). */
+    /* Small fields last, in bytes (208 bytes a call in all). */
     unsigned char used;
     unsigned char channel;
     unsigned char state; /* ACD_C_* */
@@ -228,5 +252,10 @@ ACD_ENGINE_HIDDEN void route_agent(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void requeue(acd_engine *e, int ci, int reason);
 ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at);
 ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
+ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);
+ACD_ENGINE_HIDDEN int stages_valid(const acd_engine *e, int channel, int nst, const int *cls,
+                                   const double *expires);
+ACD_ENGINE_HIDDEN int stages_set(acd_engine *e, int ci, int nst, const int *cls,
+                                 const double *expires);
 
 #endif

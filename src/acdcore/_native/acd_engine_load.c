@@ -149,6 +149,31 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
     return ACD_OK;
 }
 
+int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
+                           const double *expires, int stage, int64_t stage_timer)
+{
+    int rc = open_for_load(e);
+    if (rc)
+        return rc;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    ecall_t *c = &e->c[ci];
+    if (c->nst > 0)
+        return ACD_ESTATE;
+    rc = stages_valid(e, c->channel, nst, cls, expires);
+    if (rc)
+        return rc;
+    if (stage < 0 || stage >= nst || cls[stage] != c->cls || stage_timer < -1 ||
+        (stage == nst - 1 && stage_timer >= 0))
+        return ACD_EARG;
+    if (stages_set(e, ci, nst, cls, expires))
+        return ACD_ENOMEM;
+    c->stage = stage;
+    c->stage_timer = stage_timer;
+    return ACD_OK;
+}
+
 int acd_engine_load_queue(acd_engine *e, int queue, int rr_last)
 {
     int rc = open_for_load(e);
@@ -167,7 +192,7 @@ int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d)
     int rc = open_for_load(e);
     if (rc)
         return rc;
-    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_RECHECK || d->ref < 0)
+    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_STAGE || d->ref < 0)
         return ACD_EARG;
     /* Numbered as it was: in increasing order, each above those held. */
     rc = acd_heap_set_next_seq(e->heap, d->seq);

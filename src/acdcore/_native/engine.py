@@ -130,6 +130,9 @@ class CallExport:
     preferred_until: float
     recheck_at: float | None
     recheck_timer: int
+    nstages: int = 0  # its relaxation table's size (0: none)
+    stage: int = 0
+    stage_timer: int = -1
 
 
 @attrs.frozen
@@ -262,20 +265,33 @@ class NativeEngine:
             "queue",
         )
 
-    def klass(self, skills: Sequence[int], minimums: Sequence[int], channel: int) -> int:
-        """The id of the call class (requirement, channel); the same id for
-        the same class."""
+    def klass(
+        self,
+        skills: Sequence[int],
+        minimums: Sequence[int],
+        channel: int,
+        extra: Sequence[int] = (),
+    ) -> int:
+        """The id of the call class (requirement, channel, the queues a
+        plan step added); the same id for the same class."""
         ffi = self.ffi
         return self._ok(
-            self.lib.acd_engine_class(
+            self.lib.acd_engine_class_ex(
                 self.eng,
                 len(skills),
                 ffi.new("int[]", list(skills) or [0]),
                 ffi.new("int[]", list(minimums) or [0]),
                 channel,
+                len(extra),
+                ffi.new("int[]", list(extra) or [0]),
             ),
             "class",
         )
+
+    def borrowers(self, q: int, borrowers: Sequence[int]) -> None:
+        """The queues whose plan steps add queue ``q`` (before any event)."""
+        buf = self.ffi.new("int[]", list(borrowers) or [0])
+        self._ok(self.lib.acd_engine_borrowers(self.eng, q, len(borrowers), buf), "borrowers")
 
     def name_agent(self, agent: int) -> None:
         """Reserve an agent index before its first login (a preferred agent)."""
@@ -336,6 +352,35 @@ class NativeEngine:
         if len(k) != 6:
             k = _padded_key(k)
         seq = self.lib.acd_engine_arrive(self.eng, float(now), queue, cls, k, preferred)
+        if seq < 0:
+            raise EngineRefused(int(seq), "arrive")
+        return int(seq), self._actions()
+
+    def arrive_staged(
+        self,
+        now: float,
+        queue: int,
+        key: Sequence[float],
+        preferred: int,
+        classes: Sequence[int],
+        expires: Sequence[float],
+    ) -> tuple[int, list[Action]]:
+        """CallArrived for a call with a relaxation table: each stage's
+        class and the instant it expires (the last one's is ignored)."""
+        k = tuple(key)
+        if len(k) != 6:
+            k = _padded_key(k)
+        ffi = self.ffi
+        seq = self.lib.acd_engine_arrive_staged(
+            self.eng,
+            float(now),
+            queue,
+            k,
+            preferred,
+            len(classes),
+            ffi.new("int[]", list(classes)),
+            ffi.new("double[]", [float(x) for x in expires]),
+        )
         if seq < 0:
             raise EngineRefused(int(seq), "arrive")
         return int(seq), self._actions()
@@ -433,6 +478,28 @@ class NativeEngine:
         c.recheck_at = x.recheck_at or 0.0
         offers = ffi.new("int[]", list(x.offers) or [0])
         self._ok(self.lib.acd_engine_load_call(self.eng, c, cls, k, offers), "load call")
+
+    def load_stages(
+        self,
+        seq: int,
+        classes: Sequence[int],
+        expires: Sequence[float],
+        stage: int,
+        stage_timer: int,
+    ) -> None:
+        """Load a loaded call's relaxation table, current stage and its
+        deadline's number (-1: none)."""
+        ffi = self.ffi
+        rc = self.lib.acd_engine_load_stages(
+            self.eng,
+            seq,
+            len(classes),
+            ffi.new("int[]", list(classes) or [0]),
+            ffi.new("double[]", [float(x) for x in expires] or [0.0]),
+            stage,
+            stage_timer,
+        )
+        self._ok(rc, "load stages")
 
     def load_queue(self, q: int, rr_last: int | None) -> None:
         """Load a queue's round-robin memory (the order of the agent last
@@ -553,6 +620,9 @@ class NativeEngine:
             preferred_until=float(c.preferred_until),
             recheck_at=float(c.recheck_at) if c.has_recheck else None,
             recheck_timer=int(c.recheck_timer),
+            nstages=int(c.nstages),
+            stage=int(c.stage),
+            stage_timer=int(c.stage_timer),
         )
 
     def export_agent(self, i: int) -> AgentExport:

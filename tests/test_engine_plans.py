@@ -1,0 +1,155 @@
+"""Routing plans on the C engine: what it covers, and that it decides as the
+Python handlers do for those plans (the random side of it is
+``test_differential.test_differential_engine_plan``; these are the worked
+cases and the regressions that machine found)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from acdcore import (
+    AgentProfile,
+    Distributor,
+    QueueConfig,
+    QueueMembership,
+    native_available,
+    snapshots,
+)
+from acdcore.actions import Alert, Offer, Queued
+from acdcore.conditions import Equals
+from acdcore.distributor import _engine_covers
+from acdcore.events import (
+    AgentLoggedIn,
+    CallAbandoned,
+    CallArrived,
+    CallTransferred,
+    Event,
+    OfferAnswered,
+)
+from acdcore.plans import Exit, LoadGuard, PreferredAgent, QueueRules, RoutingPlan, Rule, Step
+
+pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
+
+QUEUES = [QueueConfig("vip", wrap_up=5.0), QueueConfig("retail", wrap_up=5.0)]
+VIP = Rule(
+    "vip",
+    when=Equals("tier", "vip"),
+    queue="vip",
+    priority=10,
+    requirement={"advice": 5},
+    alert="a VIP is waiting",
+    steps=(
+        Step(expires_after=30.0),
+        Step(requirement={"advice": 2}, add_queues=("retail",), expires_after=60.0),
+    ),
+)
+PLAN = RoutingPlan(rules=(VIP,), default=Rule("default", queue="retail"))
+
+
+def pair(plan: RoutingPlan | None = PLAN) -> tuple[Distributor, Distributor]:
+    py = Distributor(QUEUES, plan=plan, backend="python", rng=random.Random(3))
+    nat = Distributor(QUEUES, plan=plan, backend="native", rng=random.Random(3))
+    return py, nat
+
+
+def both(py: Distributor, nat: Distributor, item: Event | float) -> list[Any]:
+    """Send an event (or an advance) to both; their actions, saved documents
+    and invariants must agree."""
+    if isinstance(item, Event):
+        mine, theirs = py.handle(item), nat.handle(item)
+    else:
+        mine, theirs = py.advance(item), nat.advance(item)
+    assert mine == theirs, (item, mine, theirs)
+    assert snapshots.save(py) == snapshots.save(nat), item
+    nat.check()
+    return mine
+
+
+def login(now: float, agent: str, skills: dict[str, int], *queues: str) -> AgentLoggedIn:
+    mem = {q: QueueMembership() for q in queues}
+    return AgentLoggedIn(now=now, profile=AgentProfile(agent, skills=skills, queues=mem))
+
+
+def test_a_covered_plan_runs_on_the_engine() -> None:
+    _, nat = pair()
+    assert _engine_covers(nat) and nat._eng is not None
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        RoutingPlan(rules=(), default=Rule("d", queue="vip"), load_guard=LoadGuard()),
+        RoutingPlan(rules=(), default=Rule("d", queue="vip"), queues={"vip": QueueRules()}),
+        RoutingPlan(rules=(), default=Rule("d", exit=Exit("reject"))),
+        RoutingPlan(
+            rules=(Rule("p", when=Equals("x", "y"), queue="vip", preferred=PreferredAgent("am")),),
+            default=Rule("d", queue="vip"),
+        ),
+        RoutingPlan(
+            rules=(Rule("r", when=Equals("x", "y"), queue="vip", steps=(Step(regional=True),)),),
+            default=Rule("d", queue="vip"),
+        ),
+        RoutingPlan(
+            rules=(
+                Rule("s", when=Equals("x", "y"), queue="vip", steps=(Step(skip_if_empty=True),)),
+            ),
+            default=Rule("d", queue="vip"),
+        ),
+    ],
+    ids=["load-guard", "queue-rules", "exit", "preferred", "regional", "skip-if-empty"],
+)
+def test_what_the_engine_leaves_to_the_python_handlers(plan: RoutingPlan) -> None:
+    _, nat = pair(plan)
+    assert not _engine_covers(nat) and nat._eng is None
+
+
+def test_a_vip_call_relaxes_step_by_step_on_the_engine() -> None:
+    py, nat = pair()
+    both(py, nat, login(0.0, "ann", {"advice": 3}, "vip"))
+    both(py, nat, login(0.0, "bob", {"advice": 9}, "retail"))
+    acts = both(
+        py, nat, CallArrived(now=1.0, call_id="c1", queue="retail", attributes={"tier": "vip"})
+    )
+    assert [type(a) for a in acts] == [Alert, Queued]
+    assert acts[1].queue == "vip"
+    assert nat.next_deadline() == 31.0  # the first step expires
+    assert nat.explain("c1").requirement == (("advice", 5),)
+    # At 31 the requirement widens to advice 2 and retail's agents may take it:
+    # ann (advice 3, vip's own agent) is offered it first.
+    acts = both(py, nat, 31.0)
+    assert [(type(a), getattr(a, "agent_id", None)) for a in acts] == [(Offer, "ann")]
+    assert nat.explain("c1").step == 1
+    assert nat.explain("c1").extra_queues == ("retail",)
+
+
+def test_a_restored_staged_call_carries_on_on_the_engine() -> None:
+    py, nat = pair()
+    both(py, nat, CallArrived(now=1.0, call_id="c1", queue="retail", attributes={"tier": "vip"}))
+    doc = snapshots.loads(snapshots.dumps(snapshots.save(nat)))
+    fresh = Distributor(QUEUES, plan=PLAN, backend="native", rng=random.Random(3))
+    snapshots.restore(doc, fresh)
+    assert fresh._eng is not None, "the engine did not take the staged call"
+    assert snapshots.save(fresh) == doc
+    both(py, fresh, login(2.0, "bob", {"advice": 9}, "retail"))
+    acts = both(py, fresh, 40.0)  # step 1 at 31: retail's bob may take it
+    assert [(type(a), a.agent_id) for a in acts if isinstance(a, Offer)] == [(Offer, "bob")]
+
+
+def test_a_transferred_call_abandoned_while_its_first_agent_wraps_up() -> None:
+    """Regression (found by the engine plan machine): a connected call is
+    transferred (its first agent starts wrapping it up), then its caller
+    hangs up while it waits again. The engine's façade forgot the call's id
+    although the agent's wrap-up still named it, and every read of the
+    state failed (KeyError) until that wrap-up ended."""
+    py, nat = pair(None)
+    both(py, nat, login(0.0, "ann", {}, "vip"))
+    both(py, nat, CallArrived(now=1.0, call_id="c1", queue="vip"))
+    both(py, nat, OfferAnswered(now=2.0, call_id="c1", agent_id="ann"))
+    both(py, nat, CallTransferred(now=3.0, call_id="c1", queue="retail", keep_arrival=False))
+    both(py, nat, CallAbandoned(now=4.0, call_id="c1"))
+    assert nat.agent("ann").calls == ("c1",)  # still wrapping up its side
+    both(py, nat, 8.0)
+    assert nat.agent("ann").calls == ()
