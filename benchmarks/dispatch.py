@@ -8,8 +8,9 @@ Run from the repository root::
     PYTHONPATH=src python benchmarks/dispatch.py --scenario large --backend native --profile /tmp/p
 
 Scenarios: ``small``, ``large``, ``backlog`` (large with about 100,000 calls waiting
-throughout) and ``scale-1k``/``scale-10k``/``scale-100k`` (large's contact centre at
-1,000/10,000/100,000 agents; the group ``scaling`` runs the three). ``all`` runs every one.
+throughout), ``scale-1k``/``scale-10k``/``scale-100k`` (large's contact centre at
+1,000/10,000/100,000 agents; the group ``scaling`` runs the three) and ``small-plan``
+(small routed through a routing plan with relaxation steps). ``all`` runs every one.
 
 Each (scenario, backend) pair runs in its own child process: the backend is chosen at
 import time (``ACDCORE_BACKEND``) and peak RSS (``ru_maxrss``) is per process, so a
@@ -86,6 +87,7 @@ class Scenario:
     ring_all_queue: bool  # make one queue ring-all
     capped_queue: int | None  # max_length of one queue (exercises Reject)
     backlog: int = 0  # calls that arrive over BACKLOG_LEAD s before the first login
+    plan: bool = False  # route every call through a routing plan (see plan_of)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -149,8 +151,13 @@ for _n in SCALING_AGENTS:
         warmup=SCALING_WARMUP,
     )
 SCALING = tuple(f"scale-{n // 1000}k" for n in SCALING_AGENTS)
+# The small scenario routed through a routing plan: a rule per queue that keeps the call's
+# requirement for PLAN_STEPS[0] s, then lets the next queue's agents take it too until
+# PLAN_STEPS[1] s, then anyone of the two queues (plan_of).
+SCENARIOS["small-plan"] = replace(SCENARIOS["small"], name="small-plan", plan=True)
+PLAN_STEPS = (20.0, 60.0)
 GROUPS: dict[str, tuple[str, ...]] = {
-    "all": ("small", "large", "backlog", *SCALING),
+    "all": ("small", "large", "backlog", *SCALING, "small-plan"),
     "scaling": SCALING,
 }
 
@@ -276,7 +283,24 @@ def build(scen: Scenario, seed: int, acd_mod: Any) -> dict[str, Any]:
         "requirements": requirements,
         "queue_names": qnames,
         "queue_cum_weights": cum,
+        "plan": plan_of(qnames, a) if scen.plan else None,
     }
+
+
+def plan_of(qnames: list[str], acd_mod: Any) -> Any:
+    """The routing plan of a scenario with ``plan``: a rule per queue, chosen by the
+    call's ``dest`` attribute (the queue it asks for), with relaxation steps that keep
+    the call's requirement, then add the next queue, then drop the requirement."""
+    a = acd_mod
+    rules = []
+    for i, q in enumerate(qnames):
+        neighbour = qnames[(i + 1) % len(qnames)]
+        steps = (
+            a.Step(expires_after=PLAN_STEPS[0]),
+            a.Step(add_queues=(neighbour,), expires_after=PLAN_STEPS[1]),
+        )
+        rules.append(a.Rule(f"to-{q}", when=a.Equals("dest", q), queue=q, steps=steps))
+    return a.RoutingPlan(rules=tuple(rules), default=a.Rule("default", queue=qnames[0]))
 
 
 def arrival_rate(scen: Scenario) -> float:
@@ -351,7 +375,7 @@ class Driver:
         self.scen = scen
         self.rng = random.Random(f"sim:{seed}")
         self.acd = a.Distributor(
-            world["queues"], rng=random.Random(f"acd:{seed}"), backend=a.BACKEND
+            world["queues"], rng=random.Random(f"acd:{seed}"), backend=a.BACKEND, plan=world["plan"]
         )
         self.world = world
         self.agents = {p.agent_id: Agent(p) for p in world["profiles"]}
@@ -528,11 +552,14 @@ class Driver:
         if rng.random() < P_PREFERRED and w["members"][q]:
             preferred = rng.choice(w["members"][q])
         self.calls[cid] = Call()
+        attributes = {"caller": f"+1555{rng.randrange(CALLERS):07d}"}
+        if self.scen.plan:
+            attributes["dest"] = q  # the plan's rule for q sends it there
         return self.mod.CallArrived(
             now=now,
             call_id=cid,
             queue=q,
-            attributes={"caller": f"+1555{rng.randrange(CALLERS):07d}"},
+            attributes=attributes,
             requirement=rng.choice(w["requirements"][q]),
             priority=priority,
             emergency=rng.random() < 0.005,

@@ -38,6 +38,7 @@ from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
+from ._state import Stage
 from .actions import Action, Alert, CancelOffer, Offer, PauseAgent, Queued, Reject
 from .config import AgentProfile
 from .events import (
@@ -54,7 +55,7 @@ from .events import (
     OfferAnswered,
     OfferDeclined,
 )
-from .skills import validate_skills
+from .skills import Channel, validate_skills
 
 if TYPE_CHECKING:
     from .distributor import Distributor
@@ -84,6 +85,8 @@ class EngineFacade(EngineState):
 
     def __init__(self, d: Distributor) -> None:
         super().__init__(d)
+        # Relaxation tables timed from 0, with their classes (stage_table).
+        self.tables: dict[tuple[Any, ...], tuple[tuple[Stage, ...], list[int]]] = {}
         self.handlers: dict[type[Event], Any] = {
             CallArrived: self.arrive,
             CallAbandoned: self.abandon,
@@ -174,13 +177,11 @@ class EngineFacade(EngineState):
         requirement = decision.requirement
         now = float(ev.now)
         stages = None
-        if decision.steps:
-            stages = _calls.resolve_stages(decision.queue, now, requirement, decision.steps)
         try:
-            if stages is None:
+            if not decision.steps:
                 cls = self.klass(requirement, ev.channel)
             else:
-                classes = [self.klass(s.requirement, ev.channel, s.extra_queues) for s in stages]
+                stages, classes = self.stage_table(decision, ev.channel, now)
         except EngineRefused:  # a requirement past the engine's limits
             self.hand_over()
             return None
@@ -230,6 +231,34 @@ class EngineFacade(EngineState):
             )
             return [alert, *self.wrap(acts, facts)]
         return self.wrap(acts, facts)
+
+    def stage_table(
+        self, decision: _calls.Arrival, channel: Channel, now: float
+    ) -> tuple[tuple[Stage, ...], list[int]]:
+        """An arriving call's relaxation stages (as ``_calls.resolve_stages``
+        gives them, timed from ``now``) and the engine's class of each. The
+        stages timed from 0 and their classes depend only on the rule, the
+        requirement, the queue and the channel, so they are resolved once
+        (a table bounded like the plain stages' cache) and only shifted to
+        ``now`` per call: ``now + (0.0 + after)`` is ``now + after``."""
+        key = (decision.rule_name, decision.requirement, decision.queue, channel)
+        hit = self.tables.get(key)
+        if hit is None:
+            rel = _calls.resolve_stages(decision.queue, 0.0, decision.requirement, decision.steps)
+            classes = [self.klass(s.requirement, channel, s.extra_queues) for s in rel]
+            if len(self.tables) >= 4096:
+                self.tables.clear()
+            hit = self.tables[key] = (rel, classes)
+        rel, classes = hit
+        stages = tuple(
+            s
+            if s.expires_at is None
+            else Stage(
+                s.requirement, s.extra_queues, s.regional, now + s.expires_at, s.skip_if_empty
+            )
+            for s in rel
+        )
+        return stages, classes
 
     def abandon(self, ev: CallAbandoned) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
