@@ -23,6 +23,7 @@ from acdcore import (
     QueueRules,
     RoutingPlan,
     Rule,
+    Schedule,
     SkillRequirement,
     Step,
     Strategy,
@@ -157,9 +158,9 @@ def routing_plans(
     """A random but valid plan over ``queues``: intent rules with widening
     steps, a preferred-agent rule, per-queue exits and surge modes. With
     ``engine_covered``, only what the C engine covers
-    (``distributor._plan_covered``): rules with steps and alerts, no exits,
-    preferred-agent rule, regional or skip-if-empty steps, queue rules or
-    load guard."""
+    (``distributor._plan_covered``): rules with steps, alerts and exits,
+    queues' business hours; no preferred-agent rule, regional or
+    skip-if-empty steps, live-state queue exits or load guard."""
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
         queue = draw(st.sampled_from(queues))
@@ -184,7 +185,7 @@ def routing_plans(
         if engine_covered and steps and draw(st.booleans()):
             # A last step that never expires: the call stays in it.
             steps[-1] = attrs.evolve(steps[-1], expires_after=None)
-        exit_rule = draw(st.integers(0, 5)) == 0 and not engine_covered
+        exit_rule = draw(st.integers(0, 5)) == 0
         rules.append(
             Rule(
                 f"r{i}",
@@ -199,8 +200,22 @@ def routing_plans(
             )
         )
     if engine_covered:
+        # Business hours (the machines' clock starts at 1970-01-01 00:00 UTC,
+        # a Thursday): queues open for the first minute or two, then closed,
+        # their calls sent away by their exits (to another queue, too).
+        hours = Schedule("UTC", hours={"thu": ["00:00-00:01", "00:02-00:03"]})
+        closed = {}
+        for q in queues:
+            if draw(st.booleans()):
+                exit_ = draw(_exit(queues, q))
+                if exit_.kind == "self-service" and draw(st.booleans()):
+                    exit_ = Exit("self-service", callback_next_open=True)
+                closed[q] = QueueRules(schedule="hours", when_closed=exit_)
         return RoutingPlan(
-            rules=tuple(rules), default=Rule("default", queue=draw(st.sampled_from(queues)))
+            rules=tuple(rules),
+            default=Rule("default", queue=draw(st.sampled_from(queues))),
+            queues=closed,
+            schedules={"hours": hours},
         )
     rules.append(
         Rule(

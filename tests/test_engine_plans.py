@@ -18,7 +18,7 @@ from acdcore import (
     native_available,
     snapshots,
 )
-from acdcore.actions import Alert, Offer, Queued
+from acdcore.actions import Alert, Offer, Overflow, Queued, Reject, SelfService
 from acdcore.conditions import Equals
 from acdcore.distributor import _engine_covers
 from acdcore.events import (
@@ -29,7 +29,17 @@ from acdcore.events import (
     Event,
     OfferAnswered,
 )
-from acdcore.plans import Exit, LoadGuard, PreferredAgent, QueueRules, RoutingPlan, Rule, Step
+from acdcore.plans import (
+    Exit,
+    LoadGuard,
+    PreferredAgent,
+    QueueRules,
+    RoutingPlan,
+    Rule,
+    Step,
+    Surge,
+)
+from acdcore.schedules import Schedule
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
 
@@ -82,8 +92,28 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
     "plan",
     [
         RoutingPlan(rules=(), default=Rule("d", queue="vip"), load_guard=LoadGuard()),
-        RoutingPlan(rules=(), default=Rule("d", queue="vip"), queues={"vip": QueueRules()}),
-        RoutingPlan(rules=(), default=Rule("d", exit=Exit("reject"))),
+        RoutingPlan(
+            rules=(), default=Rule("d", queue="vip"), queues={"vip": QueueRules(max_wait=30.0)}
+        ),
+        RoutingPlan(
+            rules=(),
+            default=Rule("d", queue="vip"),
+            queues={"vip": QueueRules(join_empty=Exit("reject"))},
+        ),
+        RoutingPlan(
+            rules=(),
+            default=Rule("d", queue="vip"),
+            queues={"vip": QueueRules(leave_empty=Exit("reject"))},
+        ),
+        RoutingPlan(
+            rules=(),
+            default=Rule("d", queue="vip"),
+            queues={
+                "vip": QueueRules(
+                    surge=Surge(enter_waiting=2, leave_waiting=1, simple=Equals("x", "y"))
+                )
+            },
+        ),
         RoutingPlan(
             rules=(Rule("p", when=Equals("x", "y"), queue="vip", preferred=PreferredAgent("am")),),
             default=Rule("d", queue="vip"),
@@ -99,7 +129,16 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
             default=Rule("d", queue="vip"),
         ),
     ],
-    ids=["load-guard", "queue-rules", "exit", "preferred", "regional", "skip-if-empty"],
+    ids=[
+        "load-guard",
+        "max-wait",
+        "join-empty",
+        "leave-empty",
+        "surge",
+        "preferred",
+        "regional",
+        "skip-if-empty",
+    ],
 )
 def test_what_the_engine_leaves_to_the_python_handlers(plan: RoutingPlan) -> None:
     _, nat = pair(plan)
@@ -153,3 +192,44 @@ def test_a_transferred_call_abandoned_while_its_first_agent_wraps_up() -> None:
     assert nat.agent("ann").calls == ("c1",)  # still wrapping up its side
     both(py, nat, 8.0)
     assert nat.agent("ann").calls == ()
+
+
+def test_exits_at_arrival_on_the_engine() -> None:
+    """A rule's exit and a closed queue's send the call away before it joins
+    a queue: the engine numbers and counts it, the façade words it (and a
+    closed queue that exits to another queue moves the call there)."""
+    hours = Schedule("UTC", hours={"thu": ["00:00-00:01"]})  # t = 0 is a Thursday, 00:00
+    plan = RoutingPlan(
+        rules=(
+            Rule("faq", when=Equals("intent", "faq"), exit=Exit("self-service"), alert="faq"),
+            Rule("spam", when=Equals("intent", "spam"), exit=Exit("reject")),
+        ),
+        default=Rule("default", queue="vip"),
+        queues={
+            "vip": QueueRules(schedule="day", when_closed=Exit("queue", "retail")),
+            "retail": QueueRules(
+                schedule="day", when_closed=Exit("self-service", callback_next_open=True)
+            ),
+        },
+        schedules={"day": hours},
+    )
+    py, nat = pair(plan)
+    assert nat._eng is not None
+    acts = both(
+        py, nat, CallArrived(now=1.0, call_id="c1", queue="vip", attributes={"intent": "faq"})
+    )
+    assert [type(a) for a in acts] == [Alert, SelfService]
+    acts = both(
+        py, nat, CallArrived(now=2.0, call_id="c2", queue="vip", attributes={"intent": "spam"})
+    )
+    assert [type(a) for a in acts] == [Reject]
+    acts = both(py, nat, CallArrived(now=3.0, call_id="c3", queue="vip"))
+    assert [type(a) for a in acts] == [Queued]  # open: it waits in vip
+    # Closed from 60 s: vip sends calls to retail, closed too: self-service,
+    # with a callback when the day opens again (next Thursday).
+    acts = both(py, nat, CallArrived(now=70.0, call_id="c4", queue="vip"))
+    assert [type(a) for a in acts] == [Overflow, SelfService]
+    assert acts[0].target_queue == "retail" and acts[1].callback_at == 7 * 86400.0
+    assert nat.live_calls() == ["c3"]
+    doc = snapshots.save(nat)
+    assert doc["outcomes"] == snapshots.save(py)["outcomes"]

@@ -33,13 +33,23 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _calls
+from . import _calls, _queueing
 from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
 from ._state import Stage
-from .actions import Action, Alert, CancelOffer, Offer, PauseAgent, Queued, Reject
+from .actions import (
+    Action,
+    Alert,
+    CancelOffer,
+    Offer,
+    Overflow,
+    PauseAgent,
+    Queued,
+    Reject,
+    SelfService,
+)
 from .config import AgentProfile
 from .events import (
     AgentLoggedIn,
@@ -172,10 +182,17 @@ class EngineFacade(EngineState):
         # d._call_seq is the engine's next sequence number (each arrival,
         # rejected or not, takes one; checked against the engine's below).
         decision = _calls.check_call_arrived(d, ev)  # raises the reference's errors
-        # A covered plan has no exits, so no hops either (_plan_covered).
-        assert decision.key is not None and decision.exit is None and not decision.hops
-        requirement = decision.requirement
         now = float(ev.now)
+        notes, outcome = _plan_actions(d, decision, ev.call_id, now)
+        if outcome is not None:  # a plan's exit sent it away before any queue
+            got = self.eng.exit(now, outcome)
+            if got != d._call_seq:  # pragma: no cover - numbered as the façade does
+                raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}")
+            self.version += 1
+            d._call_seq = got + 1
+            return notes
+        assert decision.key is not None
+        requirement = decision.requirement
         stages = None
         try:
             if not decision.steps:
@@ -219,17 +236,8 @@ class EngineFacade(EngineState):
                 self.hold(pref)
         elif pref >= 0:
             self.release(pref)  # named for this call alone: spare again
-        rule = decision.rule
-        if rule is not None and rule.alert is not None:
-            # The reference emits it before anything the call's entry does.
-            alert = Alert(
-                at=now,
-                call_id=ev.call_id,
-                queue=decision.queue,
-                rule=decision.rule_name,
-                message=rule.alert,
-            )
-            return [alert, *self.wrap(acts, facts)]
+        if notes:
+            return [*notes, *self.wrap(acts, facts)]
         return self.wrap(acts, facts)
 
     def stage_table(
@@ -470,3 +478,49 @@ class EngineFacade(EngineState):
             else:  # pragma: no cover - the engine emits no other kind
                 raise NativeError(f"the engine emitted an action of kind {kind}")
         return out
+
+
+# The engine's outcome code of each exit kind (acd_engine.h, ACD_O_*).
+_EXIT_OUTCOME = {"reject": 0, "destination": 1, "self-service": 2}
+
+
+def _plan_actions(
+    d: Distributor, decision: _calls.Arrival, call_id: str, now: float
+) -> tuple[list[Action], int | None]:
+    """What a routing plan says of an arrival before the call joins a
+    queue, as ``_calls.apply_call_arrived`` says it: the moves between
+    queues its exits made (``Overflow`` to a queue), the rule's alert, and
+    a terminal exit (``Overflow`` to a destination, ``SelfService`` or
+    ``Reject``, as ``_queueing.exit_outcome`` words them) with the engine's
+    outcome code for it (``None``: the call joins ``decision.queue``)."""
+    out: list[Action] = [
+        Overflow(at=now, call_id=call_id, queue=src, target_queue=dst, reason=reason)
+        for src, dst, reason in decision.hops
+    ]
+    rule = decision.rule
+    if rule is not None and rule.alert is not None:
+        out.append(
+            Alert(
+                at=now,
+                call_id=call_id,
+                queue=decision.queue,
+                rule=decision.rule_name,
+                message=rule.alert,
+            )
+        )
+    if decision.exit is None:
+        return out, None
+    exit_, reason = decision.exit
+    queue = decision.queue
+    if exit_.kind == "destination":
+        out.append(
+            Overflow(at=now, call_id=call_id, queue=queue, destination=exit_.target, reason=reason)
+        )
+    elif exit_.kind == "self-service":
+        when = _queueing.next_open_at(d._plan, queue, now) if exit_.callback_next_open else None
+        out.append(
+            SelfService(at=now, call_id=call_id, queue=queue, reason=reason, callback_at=when)
+        )
+    else:
+        out.append(Reject(at=now, call_id=call_id, queue=queue, reason=reason))
+    return out, _EXIT_OUTCOME[exit_.kind]

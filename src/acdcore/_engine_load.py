@@ -195,5 +195,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             completed=d._outcomes[CallState.COMPLETED],
             abandoned=d._outcomes[CallState.ABANDONED],
             rejected=d._outcomes[CallState.REJECTED],
+            overflowed=d._outcomes[CallState.OVERFLOWED],
+            self_service=d._outcomes[CallState.SELF_SERVICE],
         )
     )

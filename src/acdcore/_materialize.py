@@ -128,6 +128,8 @@ def materialize(
     d._outcomes[CallState.COMPLETED] = scal.completed
     d._outcomes[CallState.ABANDONED] = scal.abandoned
     d._outcomes[CallState.REJECTED] = scal.rejected
+    d._outcomes[CallState.OVERFLOWED] = scal.overflowed
+    d._outcomes[CallState.SELF_SERVICE] = scal.self_service
     rng = random.Random()
     rng.setstate(engine.rng_state())
     d._rng = rng

@@ -27,7 +27,7 @@ from .actions import (
     SelfService,
     SurgeMode,
 )
-from .plans import Exit, QueueRules
+from .plans import Exit, QueueRules, RoutingPlan
 from .skills import (
     SkillRequirement,
 )
@@ -154,11 +154,17 @@ def exit_outcome(d: Distributor, call_id: str, queue: str, exit_: Exit, reason: 
 
 
 def next_open(d: Distributor, queue: str) -> float | None:
-    rules = queue_rules(d, queue)
+    return next_open_at(d._plan, queue, d._now)
+
+
+def next_open_at(plan: RoutingPlan | None, queue: str, now: float) -> float | None:
+    """When ``queue``'s business hours next open after ``now`` (``None``:
+    it has no schedule)."""
+    rules = None if plan is None else plan.queues.get(queue)
     if rules is None or rules.schedule is None:
         return None
-    assert d._plan is not None
-    return d._plan.schedules[rules.schedule].next_open(d._now)
+    assert plan is not None
+    return plan.schedules[rules.schedule].next_open(now)
 
 
 def move(

@@ -517,14 +517,23 @@ def _engine_covers(d: Distributor) -> bool:
 def _plan_covered(plan: RoutingPlan) -> bool:
     """Whether the engine covers a routing plan: rules that choose a queue,
     priority, emergency flag, attributes, requirement and alert, with
-    relaxation steps (requirements, added queues, expiries); no exits (a
-    rule's, or a queue's: closed hours, join-empty, leave-empty, maximum
-    wait, surge), no preferred-agent rule, no regional or skip-if-empty
-    step, no load guard."""
-    if plan.load_guard is not None or plan.queues:
+    relaxation steps (requirements, added queues, expiries), or send the
+    call away (a rule's exit); queues' business hours (a closed queue's
+    exit). Not covered: the exits that depend on the live state (join-empty,
+    leave-empty, maximum wait, surge), preferred-agent rules, regional or
+    skip-if-empty steps, the load guard."""
+    if plan.load_guard is not None:
         return False
+    for rules in plan.queues.values():
+        if (
+            rules.max_wait is not None
+            or rules.join_empty is not None
+            or rules.leave_empty is not None
+            or rules.surge is not None
+        ):
+            return False
     for rule in plan.all_rules():
-        if rule.exit is not None or rule.preferred is not None:
+        if rule.preferred is not None:
             return False
         if any(step.regional or step.skip_if_empty for step in rule.steps):
             return False

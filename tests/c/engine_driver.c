@@ -347,7 +347,11 @@ int main(void)
             int preferred = next(5) == 0 ? (int)next(NA + 2) : -1;
             int cls = classes[next(4)];
             int64_t seq;
-            if (next(4) == 0) { /* a plan's steps: skill 0, then added queue 0, then anyone */
+            if (next(16) == 0) { /* a plan's exit sends it away: numbered, counted, no action */
+                seq = acd_engine_exit(e, now, (int)next(3));
+                if (seq < 0 || acd_engine_call(e, seq, &st, &q, &ag, &no) != ACD_EUNKNOWN_CALL)
+                    return 10;
+            } else if (next(4) == 0) { /* a plan's steps: skill 0, then added queue 0, then anyone */
                 int nst = 1 + (int)next(3);
                 int stcls[3] = {classes[2], classes[5], classes[4]};
                 double stexp[3] = {now + next(3), now + 2.0 + next(3), INFINITY};
@@ -430,11 +434,15 @@ int main(void)
     int64_t nlv, done, gone, rej;
     uint32_t back[624];
     int index;
+    acd_engine_scalars sc;
     if (acd_engine_counts(e, &nlv, &done, &gone, &rej) != ACD_OK ||
-        acd_engine_rng_state(e, back, &index) != ACD_OK)
-        return 17;
-    printf("live %lld completed %lld abandoned %lld rejected %lld refusals %ld checksum %lld\n",
-           (long long)nlv, (long long)done, (long long)gone, (long long)rej, refusals, checksum);
+        acd_engine_rng_state(e, back, &index) != ACD_OK || acd_engine_scalars_get(e, &sc) != ACD_OK ||
+        sc.call_seq != nlv + done + gone + rej + sc.overflowed + sc.self_service)
+        return 17; /* every arrival is live or ended one way */
+    printf("live %lld completed %lld abandoned %lld rejected %lld overflowed %lld self-service %lld "
+           "refusals %ld checksum %lld\n",
+           (long long)nlv, (long long)done, (long long)gone, (long long)rej,
+           (long long)sc.overflowed, (long long)sc.self_service, refusals, checksum);
     acd_engine_free(e);
     acd_engine_free(NULL);
     return 0;

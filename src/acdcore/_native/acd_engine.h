@@ -6,10 +6,10 @@
  * Python handlers decide (src/acdcore/_calls.py, _offers.py, _agents.py,
  * _queueing.py, _routing.py, _deadlines.py are its specification, read for
  * a distributor with no estimator, no announcements, no callbacks, and no
- * routing plan or one whose rules only choose the queue, the call's facts
- * and its relaxation steps: distributor._plan_covered). The matching
- * decisions are the dispatch core's (acd_native.h), which the engine owns
- * and feeds through that header's functions.
+ * routing plan or one whose rules choose the queue, the call's facts and its
+ * relaxation steps or send it away at arrival: distributor._plan_covered).
+ * The matching decisions are the dispatch core's (acd_native.h), which the
+ * engine owns and feeds through that header's functions.
  *
  * Identity is the distributor's own: a call is its arrival sequence number
  * (the engine counts arrivals, rejected ones included), an agent its index
@@ -46,7 +46,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 6
+#define ACD_ENGINE_ABI 7
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -177,6 +177,14 @@ int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const d
  * again if it waits. A transfer gives it one plain stage again. */
 int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const double *key,
                                  int preferred, int nst, const int *cls, const double *expires);
+/* An arrival that a routing plan's exit sends away before it joins any
+ * queue (a rule's exit, or a queue's closed hours): it takes the next
+ * sequence number, which is returned, and is counted under its outcome;
+ * it makes no action (the façade tells the adapter where it went). */
+#define ACD_O_REJECTED 0
+#define ACD_O_OVERFLOWED 1
+#define ACD_O_SELF_SERVICE 2
+int64_t acd_engine_exit(acd_engine *e, double now, int outcome);
 int acd_engine_abandon(acd_engine *e, double now, int64_t call);
 int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent);
 int acd_engine_decline(acd_engine *e, double now, int64_t call, int agent);
@@ -238,6 +246,7 @@ typedef struct acd_engine_scalars {
     int64_t timer_seq; /* the next scheduling number */
     int64_t call_seq;  /* the next arrival's sequence number (= arrivals so far) */
     int64_t completed, abandoned, rejected, live;
+    int64_t overflowed, self_service;
 } acd_engine_scalars;
 
 /* A live call (CallRecord's fields the engine holds). Flags say which of

@@ -417,6 +417,25 @@ static int outstanding_offer(const acd_engine *e, int64_t call, int agent, int *
     return ACD_ENO_OFFER;
 }
 
+int64_t acd_engine_exit(acd_engine *e, double now, int outcome)
+{
+    int rc = prologue(e, now);
+    if (rc)
+        return rc;
+    if (outcome < ACD_O_REJECTED || outcome > ACD_O_SELF_SERVICE)
+        return ACD_EARG;
+    begin(e, now);
+    int64_t seq = e->next_seq++;
+    if (outcome == ACD_O_REJECTED)
+        e->rejected++;
+    else if (outcome == ACD_O_OVERFLOWED)
+        e->overflowed++;
+    else
+        e->self_service++;
+    rc = conclude(e);
+    return rc ? rc : seq;
+}
+
 int acd_engine_abandon(acd_engine *e, double now, int64_t call)
 {
     int rc = prologue(e, now);

@@ -22,6 +22,8 @@ int acd_engine_scalars_get(const acd_engine *e, acd_engine_scalars *out)
     out->completed = e->completed;
     out->abandoned = e->abandoned;
     out->rejected = e->rejected;
+    out->overflowed = e->overflowed;
+    out->self_service = e->self_service;
     out->live = e->live;
     return ACD_OK;
 }

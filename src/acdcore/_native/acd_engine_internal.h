@@ -166,6 +166,7 @@ struct acd_engine {
     double now;
     int64_t next_seq; /* the next arrival's sequence number */
     int64_t completed, abandoned, rejected;
+    int64_t overflowed, self_service; /* arrivals a plan's exit sent away (acd_engine_exit) */
     int broken; /* nonzero (a code) once an allocation failed mid-event */
     int err;    /* the first failure of the running event (sticky) */
 

@@ -208,7 +208,7 @@ int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s)
     if (rc)
         return rc;
     if (!s || !finite(s->now) || s->timer_seq < 0 || s->call_seq < 0 || s->completed < 0 ||
-        s->abandoned < 0 || s->rejected < 0)
+        s->abandoned < 0 || s->rejected < 0 || s->overflowed < 0 || s->self_service < 0)
         return ACD_EARG;
     for (int ci = 0; ci < e->nc; ci++)
         if (e->c[ci].used && e->c[ci].seq >= s->call_seq)
@@ -222,6 +222,8 @@ int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s)
     e->completed = s->completed;
     e->abandoned = s->abandoned;
     e->rejected = s->rejected;
+    e->overflowed = s->overflowed;
+    e->self_service = s->self_service;
     e->err = 0;
     e->nact = 0;
     for (int ai = 0; ai < e->na && !e->err; ai++)

@@ -111,6 +111,8 @@ class Scalars:
     completed: int
     abandoned: int
     rejected: int
+    overflowed: int = 0  # sent away by a plan's exit at arrival (acd_engine_exit)
+    self_service: int = 0
 
 
 @attrs.frozen
@@ -385,6 +387,14 @@ class NativeEngine:
             raise EngineRefused(int(seq), "arrive")
         return int(seq), self._actions()
 
+    def exit(self, now: float, outcome: int) -> int:
+        """An arrival a plan's exit sends away (outcome: 0 rejected, 1
+        overflowed, 2 self-service): its sequence number."""
+        seq = self.lib.acd_engine_exit(self.eng, float(now), outcome)
+        if seq < 0:
+            raise EngineRefused(int(seq), "exit")
+        return int(seq)
+
     def abandon(self, now: float, call: int) -> list[Action]:
         return self._run(self.lib.acd_engine_abandon(self.eng, float(now), call), "abandon")
 
@@ -519,6 +529,7 @@ class NativeEngine:
         x = self.ffi.new("acd_engine_scalars *")
         x.now, x.timer_seq, x.call_seq = s.now, s.timer_seq, s.call_seq
         x.completed, x.abandoned, x.rejected = s.completed, s.abandoned, s.rejected
+        x.overflowed, x.self_service = s.overflowed, s.self_service
         self._ok(self.lib.acd_engine_load_finish(self.eng, x), "load finish")
 
     # --------------------------------------------------------------- reads
@@ -575,6 +586,8 @@ class NativeEngine:
             completed=int(x.completed),
             abandoned=int(x.abandoned),
             rejected=int(x.rejected),
+            overflowed=int(x.overflowed),
+            self_service=int(x.self_service),
         )
 
     def export_calls(self) -> list[CallExport]:
