@@ -329,18 +329,15 @@ int call_new(acd_engine *e, int64_t seq)
         e->c[ci].many = NULL;
         e->c[ci].capmany = 0;
         e->c[ci].st = NULL;
-        e->c[ci].capst = 0;
     }
     ecall_t *c = &e->c[ci];
     int *many = c->many, capmany = c->capmany;
-    estage_t *st = c->st;
-    int capst = c->capst;
+    estages_t *st = c->st;
     memset(c, 0, sizeof *c);
     c->many = many; /* kept for reuse */
     c->capmany = capmany;
     c->st = st;
-    c->capst = capst;
-    c->stage_timer = -1;
+    stages_clear(c);
     c->used = 1;
     c->seq = seq;
     c->slot = -1;
@@ -405,7 +402,7 @@ int timer_live(const acd_engine *e, const acd_deadline *d)
     if (d->kind == EK_RING)
         return c->state == ACD_C_RINGING && c->ring_round == d->token;
     if (d->kind == EK_STAGE)
-        return c->stage_timer == d->seq;
+        return call_stage_timer(c) == d->seq;
     return c->recheck_timer == d->seq;
 }
 
@@ -556,10 +553,11 @@ int acd_engine_check(const acd_engine *e)
             return -103;
         /* A staged call's class is its current stage's; a stage deadline
          * is armed only before the last stage. */
-        if (c->nst > 0 && (c->stage < 0 || c->stage >= c->nst || c->st[c->stage].cls != c->cls))
+        int nst = call_nst(c), stage = call_stage(c);
+        if (nst > 0 && (stage < 0 || stage >= nst || c->st->s[stage].cls != c->cls))
             return -120;
-        if (c->nst == 0 ? (c->stage != 0 || c->stage_timer >= 0)
-                        : (c->stage_timer >= 0 && c->stage == c->nst - 1))
+        if (nst == 0 ? (c->st && (c->st->cur != 0 || c->st->timer >= 0))
+                     : (call_stage_timer(c) >= 0 && stage == nst - 1))
             return -120;
         if (c->state == ACD_C_WAITING) {
             waiting++;

@@ -491,7 +491,8 @@ int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent)
     c->agent = agent;
     c->answered_at = now;
     c->ring_round++;
-    c->stage_timer = -1; /* a connected call's steps no longer matter (transfers restart them) */
+    if (c->st)
+        c->st->timer = -1; /* a connected call's steps no longer matter (transfers restart them) */
     eagent_t *a = &e->a[agent];
     a->sess[sess_index(a, c->seq)].state = ES_CONNECTED;
     a->calls_taken += 1;
@@ -579,9 +580,7 @@ int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int 
     c->preferred = -1;
     c->cls = cls;
     c->channel = (unsigned char)e->cls[cls].channel;
-    c->nst = 0; /* one plain stage: its deadline, if any, dies */
-    c->stage = 0;
-    c->stage_timer = -1;
+    stages_clear(c); /* one plain stage: its deadline, if any, dies */
     requeue(e, ci, ACD_R_TRANSFERRED); /* _queueing.enter: enqueue, route_call */
     return conclude(e);
 }

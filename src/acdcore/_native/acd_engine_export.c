@@ -52,9 +52,9 @@ static void fill_call(const ecall_t *c, acd_call_export *x)
     x->answered_at = x->has_answered ? c->answered_at : 0.0;
     x->preferred_until = c->preferred_until;
     x->recheck_at = c->has_recheck ? c->recheck_at : 0.0;
-    x->nstages = c->nst;
-    x->stage = c->stage;
-    x->stage_timer = c->stage_timer;
+    x->nstages = call_nst(c);
+    x->stage = call_stage(c);
+    x->stage_timer = call_stage_timer(c);
 }
 
 int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max)

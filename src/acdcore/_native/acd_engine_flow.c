@@ -130,15 +130,23 @@ int stages_valid(const acd_engine *e, int channel, int nst, const int *cls, cons
 int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *expires)
 {
     ecall_t *c = &e->c[ci];
-    if (eng_grow((void **)&c->st, &c->capst, nst, sizeof *c->st))
-        return ACD_ENOMEM;
-    for (int i = 0; i < nst; i++) {
-        c->st[i].cls = cls[i];
-        c->st[i].expires = i < nst - 1 ? expires[i] : INFINITY;
+    if (!c->st || c->st->cap < nst) {
+        estages_t *t = realloc(c->st, sizeof *t + sizeof t->s[0] * (size_t)nst);
+        if (!t)
+            return ACD_ENOMEM;
+        if (!c->st)
+            t->n = 0;
+        t->cap = nst;
+        c->st = t;
     }
-    c->nst = nst;
-    c->stage = 0;
-    c->stage_timer = -1;
+    estages_t *t = c->st;
+    for (int i = 0; i < nst; i++) {
+        t->s[i].cls = cls[i];
+        t->s[i].expires = i < nst - 1 ? expires[i] : INFINITY;
+    }
+    t->n = nst;
+    t->cur = 0;
+    t->timer = -1;
     return ACD_OK;
 }
 
@@ -148,10 +156,11 @@ int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *exp
 void enter_stage(acd_engine *e, int ci, int index)
 {
     ecall_t *c = &e->c[ci];
-    c->stage_timer = -1;
+    estages_t *t = c->st;
+    t->timer = -1;
     for (;;) {
-        c->stage = index;
-        c->cls = c->st[index].cls;
+        t->cur = index;
+        c->cls = t->s[index].cls;
         if (c->slot >= 0) {
             int rc = acd_call_restage(e->core, c->slot, c->cls);
             if (rc < 0) {
@@ -159,13 +168,13 @@ void enter_stage(acd_engine *e, int ci, int index)
                 return;
             }
         }
-        if (index == c->nst - 1)
+        if (index == t->n - 1)
             return;
-        if (c->st[index].expires <= e->now) {
+        if (t->s[index].expires <= e->now) {
             index++;
             continue;
         }
-        c->stage_timer = schedule(e, c->st[index].expires, EK_STAGE, c->seq, index + 1);
+        t->timer = schedule(e, t->s[index].expires, EK_STAGE, c->seq, index + 1);
         return;
     }
 }
@@ -576,7 +585,7 @@ void fire(acd_engine *e, const acd_deadline *d)
         route_agent(e, ai);
     } else if (d->kind == EK_STAGE) {
         int ci = call_find(e, d->ref);
-        e->c[ci].stage_timer = -1;
+        e->c[ci].st->timer = -1;
         enter_stage(e, ci, (int)d->token);
         if (!e->err && e->c[ci].state == ACD_C_WAITING)
             route_call(e, ci);

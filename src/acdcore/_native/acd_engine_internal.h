@@ -89,6 +89,16 @@ typedef struct {
     double expires;
 } estage_t;
 
+/* A call's relaxation table, allocated apart so that the many calls with
+ * none pay a pointer only: n stages (capacity cap, kept when the call's
+ * entry is reused), the current one, and its deadline's number (-1: none).
+ * n 0 for a call with no steps (one plain stage: its class, cls). */
+typedef struct {
+    int64_t timer;
+    int n, cap, cur;
+    estage_t s[];
+} estages_t;
+
 /* One of an agent's sessions (AgentRecord.sessions): a call it rings with,
  * talks on or wraps up. An agent's sessions are kept in an array in the
  * order they were made (Python's dict order, which logout walks), removed
@@ -135,12 +145,7 @@ typedef struct {
     int64_t recheck_timer; /* -1: none */
     int64_t ring_round;
     int *many;
-    /* The relaxation table (nst stages, capacity capst, kept when the entry
-     * is reused), the current stage and its deadline's number (-1: none);
-     * nst 0 for a call with no steps (one plain stage: its class, cls). */
-    estage_t *st;
-    int64_t stage_timer;
-    int nst, capst, stage;
+    estages_t *st; /* its relaxation table, NULL (or n 0) when none */
     int next_free;
     int queue, cls;
     int slot;      /* core slot while waiting, -1 else */
@@ -149,7 +154,7 @@ typedef struct {
     int agent;     /* connected: the agent, -1 else */
     int noffers, capmany;
     int one;
-    /* Small fields last, in bytes (208 bytes a call in all). */
+    /* Small fields last, in bytes (184 bytes a call in all). */
     unsigned char used;
     unsigned char channel;
     unsigned char state; /* ACD_C_* */
@@ -254,6 +259,22 @@ ACD_ENGINE_HIDDEN void requeue(acd_engine *e, int ci, int reason);
 ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at);
 ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);
+/* A call's stage count (0: none), current stage, and its deadline's number. */
+static inline int call_nst(const ecall_t *c) { return c->st ? c->st->n : 0; }
+static inline int call_stage(const ecall_t *c) { return c->st && c->st->n ? c->st->cur : 0; }
+static inline int64_t call_stage_timer(const ecall_t *c)
+{
+    return c->st && c->st->n ? c->st->timer : -1;
+}
+/* Back to one plain stage: the table's deadline, if any, dies. */
+static inline void stages_clear(ecall_t *c)
+{
+    if (c->st) {
+        c->st->n = 0;
+        c->st->cur = 0;
+        c->st->timer = -1;
+    }
+}
 ACD_ENGINE_HIDDEN int stages_valid(const acd_engine *e, int channel, int nst, const int *cls,
                                    const double *expires);
 ACD_ENGINE_HIDDEN int stages_set(acd_engine *e, int ci, int nst, const int *cls,

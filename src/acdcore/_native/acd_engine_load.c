@@ -159,7 +159,7 @@ int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
     if (ci < 0)
         return ACD_EUNKNOWN_CALL;
     ecall_t *c = &e->c[ci];
-    if (c->nst > 0)
+    if (call_nst(c) > 0)
         return ACD_ESTATE;
     rc = stages_valid(e, c->channel, nst, cls, expires);
     if (rc)
@@ -169,8 +169,8 @@ int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
         return ACD_EARG;
     if (stages_set(e, ci, nst, cls, expires))
         return ACD_ENOMEM;
-    c->stage = stage;
-    c->stage_timer = stage_timer;
+    c->st->cur = stage;
+    c->st->timer = stage_timer;
     return ACD_OK;
 }
 
