@@ -158,9 +158,9 @@ def routing_plans(
     """A random but valid plan over ``queues``: intent rules with widening
     steps, a preferred-agent rule, per-queue exits and surge modes. With
     ``engine_covered``, only what the C engine covers
-    (``distributor._plan_covered``): rules with steps, alerts and exits,
-    queues' business hours; no preferred-agent rule, regional or
-    skip-if-empty steps, live-state queue exits or load guard."""
+    (``distributor._plan_covered``): rules with steps, alerts, exits and a
+    preferred agent, queues' business hours; no regional or skip-if-empty
+    steps, live-state queue exits or load guard."""
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
         queue = draw(st.sampled_from(queues))
@@ -199,6 +199,18 @@ def routing_plans(
                 alert=draw(st.one_of(st.none(), st.just("listen"))),
             )
         )
+    rules.append(
+        Rule(
+            "returning",
+            when=Present("am"),
+            queue=draw(st.sampled_from(queues)),
+            preferred=PreferredAgent(
+                attribute="am",
+                wait=draw(st.sampled_from([0.0, 5.0, 20.0])),
+                if_busy=draw(st.sampled_from(["wait", "fallback"])),
+            ),
+        )
+    )
     if engine_covered:
         # Business hours (the machines' clock starts at 1970-01-01 00:00 UTC,
         # a Thursday): queues open for the first minute or two, then closed,
@@ -217,18 +229,6 @@ def routing_plans(
             queues=closed,
             schedules={"hours": hours},
         )
-    rules.append(
-        Rule(
-            "returning",
-            when=Present("am"),
-            queue=draw(st.sampled_from(queues)),
-            preferred=PreferredAgent(
-                attribute="am",
-                wait=draw(st.sampled_from([0.0, 5.0, 20.0])),
-                if_busy=draw(st.sampled_from(["wait", "fallback"])),
-            ),
-        )
-    )
     queue_rules = {}
     for q in queues:
         if draw(st.booleans()):

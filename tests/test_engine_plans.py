@@ -18,7 +18,15 @@ from acdcore import (
     native_available,
     snapshots,
 )
-from acdcore.actions import Alert, Offer, Overflow, Queued, Reject, SelfService
+from acdcore.actions import (
+    Alert,
+    Offer,
+    Overflow,
+    PreferredAgentBusy,
+    Queued,
+    Reject,
+    SelfService,
+)
 from acdcore.conditions import Equals
 from acdcore.distributor import _engine_covers
 from acdcore.events import (
@@ -115,10 +123,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
             },
         ),
         RoutingPlan(
-            rules=(Rule("p", when=Equals("x", "y"), queue="vip", preferred=PreferredAgent("am")),),
-            default=Rule("d", queue="vip"),
-        ),
-        RoutingPlan(
             rules=(Rule("r", when=Equals("x", "y"), queue="vip", steps=(Step(regional=True),)),),
             default=Rule("d", queue="vip"),
         ),
@@ -135,7 +139,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
         "join-empty",
         "leave-empty",
         "surge",
-        "preferred",
         "regional",
         "skip-if-empty",
     ],
@@ -233,3 +236,37 @@ def test_exits_at_arrival_on_the_engine() -> None:
     assert nat.live_calls() == ["c3"]
     doc = snapshots.save(nat)
     assert doc["outcomes"] == snapshots.save(py)["outcomes"]
+
+
+@pytest.mark.parametrize("if_busy", ["wait", "fallback"])
+def test_a_returning_callers_agent_on_the_engine(if_busy: str) -> None:
+    """A rule reserves the call for the agent its attribute names: free, the
+    agent is offered it at once; busy, the adapter is told, and the call
+    waits for the agent (or, with fallback, goes to anyone at once)."""
+    rule = Rule(
+        "returning",
+        when=Equals("tier", "gold"),
+        queue="vip",
+        preferred=PreferredAgent(attribute="am", wait=20.0, if_busy=if_busy),
+    )
+    py, nat = pair(RoutingPlan(rules=(rule,), default=Rule("d", queue="vip")))
+    assert nat._eng is not None
+    both(py, nat, login(0.0, "ann", {}, "vip"))
+    both(py, nat, login(0.0, "bob", {}, "vip"))
+    gold = {"tier": "gold", "am": "bob"}
+    acts = both(py, nat, CallArrived(now=1.0, call_id="c1", queue="vip", attributes=gold))
+    assert [(type(a), getattr(a, "agent_id", None)) for a in acts] == [
+        (Queued, None),
+        (Offer, "bob"),
+    ]
+    acts = both(py, nat, CallArrived(now=2.0, call_id="c2", queue="vip", attributes=gold))
+    busy = acts[0]
+    assert isinstance(busy, PreferredAgentBusy) and busy.agent_id == "bob"
+    assert busy.fallback == (if_busy == "fallback")
+    offered = [a.agent_id for a in acts if isinstance(a, Offer)]
+    assert offered == (["ann"] if if_busy == "fallback" else [])
+    # A name no agent has: busy, as for the Python handlers.
+    acts = both(
+        py, nat, CallArrived(now=3.0, call_id="c3", queue="vip", attributes={**gold, "am": "zed"})
+    )
+    assert isinstance(acts[0], PreferredAgentBusy)

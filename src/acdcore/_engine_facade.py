@@ -8,8 +8,9 @@ handlers. :class:`EngineFacade` is the thin layer between: it checks what
 the engine cannot (types and strings), maps ids to the engine's numbers (a
 call is its arrival sequence number, an agent its index of first sight, a
 queue its index), evaluates the routing plan's rules once at arrival (the
-queue, the call's facts, an alert) and hands the engine the resulting
-relaxation table (a class and an expiry per stage), computes each
+queue, the call's facts, an alert, an exit, a preferred agent's
+reservation) and hands the engine the resulting relaxation table (a class
+and an expiry per stage), computes each
 arrival's (and a transferred call's) sort key with the queue's policy, and
 turns the engine's action records into the public action objects. The state it keeps beside the
 engine, and every read, are :class:`~acdcore._engine_state.EngineState`'s.
@@ -38,7 +39,6 @@ from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
-from ._state import Stage
 from .actions import (
     Action,
     Alert,
@@ -65,7 +65,7 @@ from .events import (
     OfferAnswered,
     OfferDeclined,
 )
-from .skills import Channel, validate_skills
+from .skills import validate_skills
 
 if TYPE_CHECKING:
     from .distributor import Distributor
@@ -95,8 +95,6 @@ class EngineFacade(EngineState):
 
     def __init__(self, d: Distributor) -> None:
         super().__init__(d)
-        # Relaxation tables timed from 0, with their classes (stage_table).
-        self.tables: dict[tuple[Any, ...], tuple[tuple[Stage, ...], list[int]]] = {}
         self.handlers: dict[type[Event], Any] = {
             CallArrived: self.arrive,
             CallAbandoned: self.abandon,
@@ -202,14 +200,17 @@ class EngineFacade(EngineState):
         except EngineRefused:  # a requirement past the engine's limits
             self.hand_over()
             return None
-        pref = -1 if ev.preferred_agent is None else self.name(ev.preferred_agent)
+        wanted, wait, busy = self.preferred(decision, ev, stages, now)
+        pref = -1 if wanted is None else self.name(wanted)
         seq = d._call_seq  # the int the sort key holds: kept once, not twice
         qi = self.qidx[decision.queue]
-        if stages is None:
+        if stages is None and wait != wait:  # no plan's table or reservation (NaN)
             got, acts = self.eng.arrive(now, qi, cls, decision.key, pref)
+        elif stages is None:
+            got, acts = self.eng.arrive_planned(now, qi, decision.key, pref, [cls], None, wait)
         else:
             expires = [math.inf if s.expires_at is None else s.expires_at for s in stages]
-            got, acts = self.eng.arrive_staged(now, qi, decision.key, pref, classes, expires)
+            got, acts = self.eng.arrive_planned(now, qi, decision.key, pref, classes, expires, wait)
         if got != seq:  # pragma: no cover - the engine numbers arrivals as the façade does
             raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}, not {seq}")
         self.version += 1
@@ -222,7 +223,7 @@ class EngineFacade(EngineState):
             requirement=requirement,
             priority=decision.priority,
             emergency=decision.emergency,
-            preferred_agent=ev.preferred_agent,
+            preferred_agent=wanted,
             key=decision.key,
             last_agent=d._callers.get(caller) if isinstance(caller, str) else None,
             rule=decision.rule_name,
@@ -236,37 +237,11 @@ class EngineFacade(EngineState):
                 self.hold(pref)
         elif pref >= 0:
             self.release(pref)  # named for this call alone: spare again
+        if busy is not None and not rejected:
+            notes.append(busy)  # after the alert, before the call's queueing
         if notes:
             return [*notes, *self.wrap(acts, facts)]
         return self.wrap(acts, facts)
-
-    def stage_table(
-        self, decision: _calls.Arrival, channel: Channel, now: float
-    ) -> tuple[tuple[Stage, ...], list[int]]:
-        """An arriving call's relaxation stages (as ``_calls.resolve_stages``
-        gives them, timed from ``now``) and the engine's class of each. The
-        stages timed from 0 and their classes depend only on the rule, the
-        requirement, the queue and the channel, so they are resolved once
-        (a table bounded like the plain stages' cache) and only shifted to
-        ``now`` per call: ``now + (0.0 + after)`` is ``now + after``."""
-        key = (decision.rule_name, decision.requirement, decision.queue, channel)
-        hit = self.tables.get(key)
-        if hit is None:
-            rel = _calls.resolve_stages(decision.queue, 0.0, decision.requirement, decision.steps)
-            classes = [self.klass(s.requirement, channel, s.extra_queues) for s in rel]
-            if len(self.tables) >= 4096:
-                self.tables.clear()
-            hit = self.tables[key] = (rel, classes)
-        rel, classes = hit
-        stages = tuple(
-            s
-            if s.expires_at is None
-            else Stage(
-                s.requirement, s.extra_queues, s.regional, now + s.expires_at, s.skip_if_empty
-            )
-            for s in rel
-        )
-        return stages, classes
 
     def abandon(self, ev: CallAbandoned) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)

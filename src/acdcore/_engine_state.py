@@ -13,6 +13,7 @@ the Python handlers for good (:meth:`EngineState.hand_over`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +21,11 @@ from . import _agents, _calls
 from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
 from ._native.core import CHANNELS, STRATEGIES, NativeError
 from ._native.engine import NativeEngine
-from ._state import AgentState
+from ._state import AgentState, CallRecord, Stage
 from ._views import AgentView, CallView
+from .actions import PreferredAgentBusy
+from .events import CallArrived
+from .router import eligible_at
 from .skills import Channel, SkillRequirement
 
 if TYPE_CHECKING:
@@ -84,6 +88,8 @@ class EngineState:
         # agent wrapping one up still names it; kept while a wrap-up may last.
         self.ended: dict[int, tuple[str, float]] = {}
         self.max_wrap = max((c.wrap_up for c in configs), default=0.0)
+        # Relaxation tables timed from 0, with their classes (stage_table).
+        self.tables: dict[tuple[Any, ...], tuple[tuple[Stage, ...], list[int]]] = {}
         self.version = 0  # bumped by every event or advance that may change state
         self._shadow: Distributor | None = None
         self._shadow_version = -1
@@ -259,6 +265,111 @@ class EngineState:
                 [self.qidx[q] for q in extra],
             )
         return cid
+
+    def stage_table(
+        self, decision: _calls.Arrival, channel: Channel, now: float
+    ) -> tuple[tuple[Stage, ...], list[int]]:
+        """An arriving call's relaxation stages (as ``_calls.resolve_stages``
+        gives them, timed from ``now``) and the engine's class of each. The
+        stages timed from 0 and their classes depend only on the rule, the
+        requirement, the queue and the channel, so they are resolved once
+        (a table bounded like the plain stages' cache) and only shifted to
+        ``now`` per call: ``now + (0.0 + after)`` is ``now + after``."""
+        key = (decision.rule_name, decision.requirement, decision.queue, channel)
+        hit = self.tables.get(key)
+        if hit is None:
+            rel = _calls.resolve_stages(decision.queue, 0.0, decision.requirement, decision.steps)
+            classes = [self.klass(s.requirement, channel, s.extra_queues) for s in rel]
+            if len(self.tables) >= 4096:
+                self.tables.clear()
+            hit = self.tables[key] = (rel, classes)
+        rel, classes = hit
+        stages = tuple(
+            s
+            if s.expires_at is None
+            else Stage(
+                s.requirement, s.extra_queues, s.regional, now + s.expires_at, s.skip_if_empty
+            )
+            for s in rel
+        )
+        return stages, classes
+
+    def preferred(
+        self,
+        decision: _calls.Arrival,
+        ev: CallArrived,
+        stages: tuple[Stage, ...] | None,
+        now: float,
+    ) -> tuple[str | None, float, PreferredAgentBusy | None]:
+        """An arriving call's preferred agent, as ``_calls.set_preferred``
+        decides it: the event's, else the one the rule's ``PreferredAgent``
+        attribute names; how long it is reserved (NaN: the queue's
+        ``preferred_agent_wait``; the rule's wait; 0 when the agent is busy
+        and the rule falls back at once); and, when the rule's agent is not
+        free for the call now, the ``PreferredAgentBusy`` to tell the
+        adapter (its freedom read from the agent's materialized record with
+        the reference's ``eligible_at``)."""
+        wanted = ev.preferred_agent
+        rule = decision.rule
+        pref = rule.preferred if rule is not None else None
+        if wanted is None and pref is not None:
+            value = decision.attributes.get(pref.attribute)
+            wanted = value if isinstance(value, str) and value else None
+        if wanted is None or pref is None:
+            return wanted, math.nan, None
+        if self.free_for(wanted, decision, ev.channel, stages, now):
+            return wanted, pref.wait, None
+        fallback = pref.if_busy == "fallback"
+        busy = PreferredAgentBusy(at=now, call_id=ev.call_id, agent_id=wanted, fallback=fallback)
+        return wanted, 0.0 if fallback else pref.wait, busy
+
+    def free_for(
+        self,
+        agent_id: str,
+        decision: _calls.Arrival,
+        channel: Channel,
+        stages: tuple[Stage, ...] | None,
+        now: float,
+    ) -> bool:
+        """Whether ``agent_id`` may be offered the arriving call at once: the
+        reference's ``eligible_at`` over the agent's materialized record and
+        the call as it enters its first unexpired stage. O(the agent's
+        sessions), plus building a partial distributor."""
+        idx = self.aidx.get(agent_id)
+        if idx is None or idx not in self.agents:
+            return False  # never logged in
+        part = self.partial([], [agent_id])
+        agent = part._agents.get(agent_id)
+        if agent is None:
+            return False
+        requirement = decision.requirement
+        extras: tuple[str, ...] = ()
+        if stages:
+            last = len(stages) - 1
+            stage = next(
+                s for i, s in enumerate(stages) if i == last or (s.expires_at or 0.0) > now
+            )
+            requirement, extras = stage.requirement, stage.extra_queues
+        call = CallRecord(
+            call_id="",
+            seq=self.d._call_seq,
+            queue=decision.queue,
+            channel=channel,
+            attributes=decision.attributes,
+            requirement=requirement,
+            priority=decision.priority,
+            emergency=decision.emergency,
+            preferred_agent=agent_id,
+            arrived=now,
+            entered=now,
+            key=decision.key or (),
+            last_agent=None,
+            rule=decision.rule_name,
+            stages=(),
+            stage_gen=0,
+        )
+        call.extra_queues = extras
+        return eligible_at(agent, call, part._queues[decision.queue], now) == now
 
     def forget(self, seq: int, now: float) -> None:
         """A live call has ended (at ``now``): drop its facts. An agent may

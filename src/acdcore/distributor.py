@@ -518,10 +518,10 @@ def _plan_covered(plan: RoutingPlan) -> bool:
     """Whether the engine covers a routing plan: rules that choose a queue,
     priority, emergency flag, attributes, requirement and alert, with
     relaxation steps (requirements, added queues, expiries), or send the
-    call away (a rule's exit); queues' business hours (a closed queue's
-    exit). Not covered: the exits that depend on the live state (join-empty,
-    leave-empty, maximum wait, surge), preferred-agent rules, regional or
-    skip-if-empty steps, the load guard."""
+    call away (a rule's exit) or reserve it for a preferred agent; queues'
+    business hours (a closed queue's exit). Not covered: the exits that
+    depend on the live state (join-empty, leave-empty, maximum wait, surge),
+    regional or skip-if-empty steps, the load guard."""
     if plan.load_guard is not None:
         return False
     for rules in plan.queues.values():
@@ -533,8 +533,6 @@ def _plan_covered(plan: RoutingPlan) -> bool:
         ):
             return False
     for rule in plan.all_rules():
-        if rule.preferred is not None:
-            return False
         if any(step.regional or step.skip_if_empty for step in rule.steps):
             return False
     return True

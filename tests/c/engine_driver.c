@@ -360,6 +360,12 @@ int main(void)
                     return 10;
                 remember_call(seq, stcls[0], key);
                 remember_stages(seq, nst, stcls, stexp);
+            } else if (next(8) == 0) { /* a plan rule's own reservation of its agent */
+                double wait = next(2) ? 0.0 : 3.0;
+                seq = acd_engine_arrive_planned(e, now, queue, key, preferred, wait, 0, &cls, NULL);
+                if (seq < 0)
+                    return 10;
+                remember_call(seq, cls, key);
             } else {
                 seq = acd_engine_arrive(e, now, queue, cls, key, preferred);
                 if (seq < 0)

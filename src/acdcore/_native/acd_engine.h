@@ -6,8 +6,9 @@
  * Python handlers decide (src/acdcore/_calls.py, _offers.py, _agents.py,
  * _queueing.py, _routing.py, _deadlines.py are its specification, read for
  * a distributor with no estimator, no announcements, no callbacks, and no
- * routing plan or one whose rules choose the queue, the call's facts and its
- * relaxation steps or send it away at arrival: distributor._plan_covered).
+ * routing plan or one whose rules choose the queue, the call's facts, its
+ * relaxation steps and preferred agent, or send it away at arrival:
+ * distributor._plan_covered).
  * The matching decisions are the dispatch core's (acd_native.h), which the
  * engine owns and feeds through that header's functions.
  *
@@ -46,7 +47,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 7
+#define ACD_ENGINE_ABI 8
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -177,6 +178,14 @@ int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const d
  * again if it waits. A transfer gives it one plain stage again. */
 int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const double *key,
                                  int preferred, int nst, const int *cls, const double *expires);
+/* The general arrival a routing plan's rule makes: as acd_engine_arrive
+ * (nst 0: cls[0] is the call's one class) or acd_engine_arrive_staged
+ * (nst >= 1), with the preferred agent's reservation lasting
+ * preferred_wait seconds from arrival (a rule's PreferredAgent.wait, 0 for
+ * a busy agent with fallback) instead of the queue's. */
+int64_t acd_engine_arrive_planned(acd_engine *e, double now, int queue, const double *key,
+                                  int preferred, double preferred_wait, int nst, const int *cls,
+                                  const double *expires);
 /* An arrival that a routing plan's exit sends away before it joins any
  * queue (a rule's exit, or a queue's closed hours): it takes the next
  * sequence number, which is returned, and is counted under its outcome;

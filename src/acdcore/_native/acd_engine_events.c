@@ -314,13 +314,18 @@ int acd_engine_resume(acd_engine *e, double now, int agent)
 }
 
 /* An arrival, with no relaxation table (nst 0: the one plain stage, class
- * cls) or with one (nst stages: stage_cls, expires; cls unused). */
+ * cls) or with one (nst stages: stage_cls, expires; cls unused); a
+ * preferred agent's reservation lasts preferred_wait seconds (NAN: the
+ * queue's preferred_wait). */
 static int64_t arrive(acd_engine *e, double now, int queue, int cls, const double *key,
-                      int preferred, int nst, const int *stage_cls, const double *expires)
+                      int preferred, double preferred_wait, int nst, const int *stage_cls,
+                      const double *expires)
 {
     int rc = prologue(e, now);
     if (rc)
         return rc;
+    if (!isnan(preferred_wait) && (!isfinite(preferred_wait) || preferred_wait < 0))
+        return ACD_EARG;
     if (nst > 0)
         cls = stage_cls ? stage_cls[0] : -1;
     if (queue < 0 || queue >= e->nq || cls < 0 || cls >= e->ncls || preferred < -1 ||
@@ -357,8 +362,10 @@ static int64_t arrive(acd_engine *e, double now, int queue, int cls, const doubl
     memcpy(c->key, key, sizeof c->key);
     c->arrived = c->entered = now;
     c->preferred = preferred;
-    if (preferred >= 0)
-        c->preferred_until = c->entered + q->preferred_wait;
+    if (preferred >= 0) {
+        double wait = isnan(preferred_wait) ? q->preferred_wait : preferred_wait;
+        c->preferred_until = c->entered + wait;
+    }
     if (nst > 0) { /* _calls.start_stages, before the call is queued */
         if (stages_set(e, ci, nst, stage_cls, expires)) {
             e->err = ACD_ENOMEM;
@@ -375,7 +382,7 @@ static int64_t arrive(acd_engine *e, double now, int queue, int cls, const doubl
 int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const double *key,
                           int preferred)
 {
-    return arrive(e, now, queue, cls, key, preferred, 0, NULL, NULL);
+    return arrive(e, now, queue, cls, key, preferred, NAN, 0, NULL, NULL);
 }
 
 int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const double *key,
@@ -383,7 +390,18 @@ int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const dou
 {
     if (nst < 1)
         return ACD_EARG;
-    return arrive(e, now, queue, -1, key, preferred, nst, cls, expires);
+    return arrive(e, now, queue, -1, key, preferred, NAN, nst, cls, expires);
+}
+
+int64_t acd_engine_arrive_planned(acd_engine *e, double now, int queue, const double *key,
+                                  int preferred, double preferred_wait, int nst, const int *cls,
+                                  const double *expires)
+{
+    if (nst < 0 || (nst == 0 && !cls))
+        return ACD_EARG;
+    if (nst == 0)
+        return arrive(e, now, queue, cls[0], key, preferred, preferred_wait, 0, NULL, NULL);
+    return arrive(e, now, queue, -1, key, preferred, preferred_wait, nst, cls, expires);
 }
 
 /* _offers.reroute: the n agents in e->tmp, released from offers, take

@@ -358,30 +358,35 @@ class NativeEngine:
             raise EngineRefused(int(seq), "arrive")
         return int(seq), self._actions()
 
-    def arrive_staged(
+    def arrive_planned(
         self,
         now: float,
         queue: int,
         key: Sequence[float],
         preferred: int,
         classes: Sequence[int],
-        expires: Sequence[float],
+        expires: Sequence[float] | None,
+        preferred_wait: float = math.nan,
     ) -> tuple[int, list[Action]]:
-        """CallArrived for a call with a relaxation table: each stage's
-        class and the instant it expires (the last one's is ignored)."""
+        """CallArrived as a routing plan's rule makes it: with a relaxation
+        table (each stage's class and the instant it expires, the last
+        one's ignored), or with none (``expires`` None: ``classes`` is the
+        call's one class); the preferred agent's reservation lasting
+        ``preferred_wait`` seconds (NaN: the queue's)."""
         k = tuple(key)
         if len(k) != 6:
             k = _padded_key(k)
         ffi = self.ffi
-        seq = self.lib.acd_engine_arrive_staged(
+        seq = self.lib.acd_engine_arrive_planned(
             self.eng,
             float(now),
             queue,
             k,
             preferred,
-            len(classes),
+            float(preferred_wait),
+            0 if expires is None else len(classes),
             ffi.new("int[]", list(classes)),
-            ffi.new("double[]", [float(x) for x in expires]),
+            ffi.new("double[]", [float(x) for x in expires or (0.0,)]),
         )
         if seq < 0:
             raise EngineRefused(int(seq), "arrive")
