@@ -6,10 +6,12 @@ cases and the regressions that machine found)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import acdcore.backend
 from acdcore import (
     AgentProfile,
     Distributor,
@@ -47,7 +49,9 @@ from acdcore.plans import (
     Step,
     Surge,
 )
+from acdcore.scenario import Scenario
 from acdcore.schedules import Schedule
+from acdcore.sim import run_replication
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
 
@@ -270,3 +274,35 @@ def test_a_returning_callers_agent_on_the_engine(if_busy: str) -> None:
         py, nat, CallArrived(now=3.0, call_id="c3", queue="vip", attributes={**gold, "am": "zed"})
     )
     assert isinstance(acts[0], PreferredAgentBusy)
+
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples" / "scenarios"
+EXAMPLES = sorted(p.stem for p in EXAMPLES_DIR.glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_scenarios_journal_the_same_on_both_implementations(
+    name: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every example scenario, one replication: every event, action and KPI
+    is the same on the Python handlers and on the native backend, which
+    runs it on the engine where the engine covers its configuration (no
+    announcements, callbacks or estimators; a plan as far as
+    ``_plan_covered`` allows)."""
+    if backend != "python":
+        pytest.skip("compares the two implementations itself; once is enough")
+    scenario = Scenario.load(EXAMPLES_DIR / f"{name}.toml")
+    probe = Distributor(scenario.queue_configs, plan=scenario.routing_plan, backend="native")
+    covered = probe._eng is not None
+    assert covered == (name in ("bank_vip", "small_team")), name
+    runs = {}
+    for impl in ("python", "native"):
+        monkeypatch.setattr(acdcore.backend, "BACKEND", impl)
+        journal: list[Any] = []
+        rep = run_replication(scenario, random.Random(f"example:{name}"), journal=journal)
+        runs[impl] = (journal, rep.kpis, rep.waits, rep.abandoned_waits)
+    python, native = runs["python"], runs["native"]
+    assert len(python[0]) == len(native[0]) > 100
+    for a, b in zip(python[0], native[0], strict=True):
+        assert a == b
+    assert python[1:] == native[1:]
