@@ -23,6 +23,7 @@ from ._state import (
     Stage,
 )
 from .actions import (
+    Action,
     Alert,
     Overflow,
     PreferredAgentBusy,
@@ -152,22 +153,9 @@ def apply_call_arrived(d: Distributor, ev: CallArrived, decision: Arrival) -> No
     d._arrived += 1
     seq = d._call_seq
     d._call_seq += 1
-    for src, dst, reason in decision.hops:
-        _deadlines.emit(
-            d, Overflow(at=now, call_id=ev.call_id, queue=src, target_queue=dst, reason=reason)
-        )
+    if decision.rule is not None:
+        d._actions.extend(arrival_notes(decision, ev.call_id, now))
     rule = decision.rule
-    if rule is not None and rule.alert is not None:
-        _deadlines.emit(
-            d,
-            Alert(
-                at=now,
-                call_id=ev.call_id,
-                queue=decision.queue,
-                rule=decision.rule_name,
-                message=rule.alert,
-            ),
-        )
     if decision.exit is not None:
         exit_, reason = decision.exit
         _queueing.exit_outcome(d, ev.call_id, decision.queue, exit_, reason)
@@ -218,6 +206,27 @@ def apply_call_arrived(d: Distributor, ev: CallArrived, decision: Arrival) -> No
     if ev.preferred_agent is not None or rule is not None:
         set_preferred(d, call, ev, rule)
     _queueing.enter(d, call, "arrived")
+
+
+def arrival_notes(decision: Arrival, call_id: str, now: float) -> list[Action]:
+    """What a routing plan tells the adapter of an arrival before anything
+    else: the moves its exits made between queues (``Overflow`` to a queue),
+    then the rule's alert. Pure: the engine's façade says the same."""
+    out: list[Action] = [
+        Overflow(at=now, call_id=call_id, queue=src, target_queue=dst, reason=reason)
+        for src, dst, reason in decision.hops
+    ]
+    rule = decision.rule
+    if rule is not None and rule.alert is not None:
+        alert = Alert(
+            at=now,
+            call_id=call_id,
+            queue=decision.queue,
+            rule=decision.rule_name,
+            message=rule.alert,
+        )
+        out.append(alert)
+    return out
 
 
 def resolve_arrival(d: Distributor, ev: CallArrived, seq: int) -> Arrival:

@@ -39,17 +39,8 @@ from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
-from .actions import (
-    Action,
-    Alert,
-    CancelOffer,
-    Offer,
-    Overflow,
-    PauseAgent,
-    Queued,
-    Reject,
-    SelfService,
-)
+from ._state import CallState
+from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
 from .config import AgentProfile
 from .events import (
     AgentLoggedIn,
@@ -455,47 +446,22 @@ class EngineFacade(EngineState):
         return out
 
 
-# The engine's outcome code of each exit kind (acd_engine.h, ACD_O_*).
-_EXIT_OUTCOME = {"reject": 0, "destination": 1, "self-service": 2}
+# The engine's outcome code of each terminal exit's outcome (acd_engine.h, ACD_O_*).
+_OUTCOME_CODE = {CallState.REJECTED: 0, CallState.OVERFLOWED: 1, CallState.SELF_SERVICE: 2}
 
 
 def _plan_actions(
     d: Distributor, decision: _calls.Arrival, call_id: str, now: float
 ) -> tuple[list[Action], int | None]:
     """What a routing plan says of an arrival before the call joins a
-    queue, as ``_calls.apply_call_arrived`` says it: the moves between
-    queues its exits made (``Overflow`` to a queue), the rule's alert, and
-    a terminal exit (``Overflow`` to a destination, ``SelfService`` or
-    ``Reject``, as ``_queueing.exit_outcome`` words them) with the engine's
-    outcome code for it (``None``: the call joins ``decision.queue``)."""
-    out: list[Action] = [
-        Overflow(at=now, call_id=call_id, queue=src, target_queue=dst, reason=reason)
-        for src, dst, reason in decision.hops
-    ]
-    rule = decision.rule
-    if rule is not None and rule.alert is not None:
-        out.append(
-            Alert(
-                at=now,
-                call_id=call_id,
-                queue=decision.queue,
-                rule=decision.rule_name,
-                message=rule.alert,
-            )
-        )
+    queue, in the reference's words (``_calls.arrival_notes``: the moves
+    between queues its exits made, the rule's alert; then
+    ``_queueing.exit_action``: a terminal exit), with the engine's outcome
+    code for that exit (``None``: the call joins ``decision.queue``)."""
+    out = _calls.arrival_notes(decision, call_id, now)
     if decision.exit is None:
         return out, None
     exit_, reason = decision.exit
-    queue = decision.queue
-    if exit_.kind == "destination":
-        out.append(
-            Overflow(at=now, call_id=call_id, queue=queue, destination=exit_.target, reason=reason)
-        )
-    elif exit_.kind == "self-service":
-        when = _queueing.next_open_at(d._plan, queue, now) if exit_.callback_next_open else None
-        out.append(
-            SelfService(at=now, call_id=call_id, queue=queue, reason=reason, callback_at=when)
-        )
-    else:
-        out.append(Reject(at=now, call_id=call_id, queue=queue, reason=reason))
-    return out, _EXIT_OUTCOME[exit_.kind]
+    action, outcome = _queueing.exit_action(d._plan, call_id, decision.queue, exit_, reason, now)
+    out.append(action)
+    return out, _OUTCOME_CODE[outcome]

@@ -21,6 +21,7 @@ from ._state import (
     Stage,
 )
 from .actions import (
+    Action,
     Overflow,
     Queued,
     Reject,
@@ -131,26 +132,31 @@ def exit_outcome_or_move(d: Distributor, call: CallRecord, exit_: Exit, reason: 
 
 def exit_outcome(d: Distributor, call_id: str, queue: str, exit_: Exit, reason: str) -> None:
     """Record a terminal exit (destination, self-service, reject)."""
-    now = d._now
+    action, outcome = exit_action(d._plan, call_id, queue, exit_, reason, d._now)
+    d._outcomes[outcome] += 1
+    _deadlines.emit(d, action)
+
+
+def exit_action(
+    plan: RoutingPlan | None, call_id: str, queue: str, exit_: Exit, reason: str, now: float
+) -> tuple[Action, CallState]:
+    """What a terminal exit tells the adapter (``Overflow`` to a
+    destination, ``SelfService`` with the next opening if asked, ``Reject``)
+    and the outcome it counts under. Pure: the engine's façade words the
+    exits it counts with it too."""
     if exit_.kind == "destination":
-        d._outcomes[CallState.OVERFLOWED] += 1
-        _deadlines.emit(
-            d,
-            Overflow(at=now, call_id=call_id, queue=queue, destination=exit_.target, reason=reason),
+        overflow = Overflow(
+            at=now, call_id=call_id, queue=queue, destination=exit_.target, reason=reason
         )
-    elif exit_.kind == "self-service":
-        d._outcomes[CallState.SELF_SERVICE] += 1
-        callback_at = next_open(d, queue) if exit_.callback_next_open else None
-        _deadlines.emit(
-            d,
-            SelfService(
-                at=now, call_id=call_id, queue=queue, reason=reason, callback_at=callback_at
-            ),
+        return overflow, CallState.OVERFLOWED
+    if exit_.kind == "self-service":
+        callback_at = next_open_at(plan, queue, now) if exit_.callback_next_open else None
+        service = SelfService(
+            at=now, call_id=call_id, queue=queue, reason=reason, callback_at=callback_at
         )
-    else:
-        assert exit_.kind == "reject"
-        d._outcomes[CallState.REJECTED] += 1
-        _deadlines.emit(d, Reject(at=now, call_id=call_id, queue=queue, reason=reason))
+        return service, CallState.SELF_SERVICE
+    assert exit_.kind == "reject"
+    return Reject(at=now, call_id=call_id, queue=queue, reason=reason), CallState.REJECTED
 
 
 def next_open(d: Distributor, queue: str) -> float | None:
