@@ -172,7 +172,8 @@ class EngineFacade(EngineState):
         # rejected or not, takes one; checked against the engine's below).
         decision = _calls.check_call_arrived(d, ev)  # raises the reference's errors
         now = float(ev.now)
-        notes, outcome = _plan_actions(d, decision, ev.call_id, now)
+        planned = decision.rule is not None  # a routing plan decided (else: no plan)
+        notes, outcome = _plan_actions(d, decision, ev.call_id, now) if planned else ([], None)
         if outcome is not None:  # a plan's exit sent it away before any queue
             got = self.eng.exit(now, outcome)
             if got != d._call_seq:  # pragma: no cover - numbered as the façade does
@@ -191,7 +192,10 @@ class EngineFacade(EngineState):
         except EngineRefused:  # a requirement past the engine's limits
             self.hand_over()
             return None
-        wanted, wait, busy = self.preferred(decision, ev, stages, now)
+        if planned:
+            wanted, wait, busy = self.preferred(decision, ev, stages, now)
+        else:
+            wanted, wait, busy = ev.preferred_agent, math.nan, None
         pref = -1 if wanted is None else self.name(wanted)
         seq = d._call_seq  # the int the sort key holds: kept once, not twice
         qi = self.qidx[decision.queue]
