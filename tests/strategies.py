@@ -159,8 +159,9 @@ def routing_plans(
     steps, a preferred-agent rule, per-queue exits and surge modes. With
     ``engine_covered``, only what the C engine covers
     (``distributor._plan_covered``): rules with steps, alerts, exits and a
-    preferred agent, queues' business hours; no regional or skip-if-empty
-    steps, live-state queue exits or load guard."""
+    preferred agent, queues' business hours, maximum waits, join-empty and
+    leave-empty exits; no regional or skip-if-empty steps, surge or load
+    guard."""
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
         queue = draw(st.sampled_from(queues))
@@ -216,13 +217,25 @@ def routing_plans(
         # a Thursday): queues open for the first minute or two, then closed,
         # their calls sent away by their exits (to another queue, too).
         hours = Schedule("UTC", hours={"thu": ["00:00-00:01", "00:02-00:03"]})
+        # Maximum waits, join-empty and leave-empty exits, to any exit
+        # (other queues too, so chains and cycles of moves).
         closed = {}
         for q in queues:
-            if draw(st.booleans()):
-                exit_ = draw(_exit(queues, q))
-                if exit_.kind == "self-service" and draw(st.booleans()):
-                    exit_ = Exit("self-service", callback_next_open=True)
-                closed[q] = QueueRules(schedule="hours", when_closed=exit_)
+            hours_rule = draw(st.booleans())
+            live_rule = draw(st.booleans())
+            if not (hours_rule or live_rule):
+                continue
+            exit_ = draw(_exit(queues, q))
+            if exit_.kind == "self-service" and draw(st.booleans()):
+                exit_ = Exit("self-service", callback_next_open=True)
+            closed[q] = QueueRules(
+                schedule="hours" if hours_rule else None,
+                when_closed=exit_,
+                max_wait=draw(st.sampled_from([None, 5.0, 20.0])) if live_rule else None,
+                on_max_wait=draw(_exit(queues, q)),
+                join_empty=draw(st.one_of(st.none(), _exit(queues, q))) if live_rule else None,
+                leave_empty=draw(st.one_of(st.none(), _exit(queues, q))) if live_rule else None,
+            )
         return RoutingPlan(
             rules=tuple(rules),
             default=Rule("default", queue=draw(st.sampled_from(queues))),

@@ -105,19 +105,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
     [
         RoutingPlan(rules=(), default=Rule("d", queue="vip"), load_guard=LoadGuard()),
         RoutingPlan(
-            rules=(), default=Rule("d", queue="vip"), queues={"vip": QueueRules(max_wait=30.0)}
-        ),
-        RoutingPlan(
-            rules=(),
-            default=Rule("d", queue="vip"),
-            queues={"vip": QueueRules(join_empty=Exit("reject"))},
-        ),
-        RoutingPlan(
-            rules=(),
-            default=Rule("d", queue="vip"),
-            queues={"vip": QueueRules(leave_empty=Exit("reject"))},
-        ),
-        RoutingPlan(
             rules=(),
             default=Rule("d", queue="vip"),
             queues={
@@ -139,9 +126,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
     ],
     ids=[
         "load-guard",
-        "max-wait",
-        "join-empty",
-        "leave-empty",
         "surge",
         "regional",
         "skip-if-empty",

@@ -315,7 +315,7 @@ def arrival_exit(
         return None
     if rules.schedule is not None and not d._plan.schedule_open(rules.schedule, now):
         return (rules.when_closed, "closed")
-    if rules.join_empty is not None and not d._queues[queue].members:
+    if rules.join_empty is not None and not has_members(d, queue):
         return (rules.join_empty, "join-empty")
     if (
         rules.surge is not None
@@ -324,6 +324,15 @@ def arrival_exit(
     ):
         return (rules.surge.exit, "surge")
     return None
+
+
+def has_members(d: Distributor, queue: str) -> bool:
+    """Whether any logged-in agent is a member of ``queue``: the records'
+    members, or the engine's count when the C engine holds the state."""
+    eng = d._eng
+    if eng is None:
+        return bool(d._queues[queue].members)
+    return eng.eng.members(eng.qidx[queue]) > 0
 
 
 def reachable(d: Distributor, queue: str) -> list[str]:

@@ -34,7 +34,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _calls, _queueing
+from . import _calls, _engine_exits, _queueing
 from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["EngineFacade"]
 
 # Action kinds and reasons of acd_engine.h.
-_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE = 1, 2, 3, 4, 5
+_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT = 1, 2, 3, 4, 5, 6, 7
 _EARG = -3  # ACD_EARG: an argument past the engine's limits
 _REASONS = (
     "",
@@ -77,6 +77,9 @@ _REASONS = (
     "queue-full",
     "transferred",
     "skills-changed",
+    "overflow",
+    "max-wait",
+    "leave-empty",
 )
 
 
@@ -230,6 +233,8 @@ class EngineFacade(EngineState):
             self.seq_of[ev.call_id] = seq
             if pref >= 0:
                 self.hold(pref)
+            if self.moves:  # the places a plan's queue exits may move it to
+                _engine_exits.give_moves(self, seq, facts, decision.queue, now)
         elif pref >= 0:
             self.release(pref)  # named for this call alone: spare again
         if busy is not None and not rejected:
@@ -292,6 +297,8 @@ class EngineFacade(EngineState):
         f.preferred_agent = None
         f.transfers += 1
         self.d._transfers += 1
+        if self.moves:
+            _engine_exits.give_moves(self, seq, f, ev.queue, arrived)
         return self.wrap(acts, None)
 
     def answer(self, ev: OfferAnswered) -> list[Action]:
@@ -445,6 +452,10 @@ class EngineFacade(EngineState):
                 why = self.configs[queue].no_answer.pause_reason
                 self.agents[agent].paused = why
                 out.append(PauseAgent(at=at, agent_id=ids[agent], reason=why))
+            elif kind == _MOVE:
+                out.append(_engine_exits.moved(self, seq, queue, n, _REASONS[reason], at))
+            elif kind == _EXIT:
+                out.append(_engine_exits.exited(self, seq, queue, _REASONS[reason], at))
             else:  # pragma: no cover - the engine emits no other kind
                 raise NativeError(f"the engine emitted an action of kind {kind}")
         return out

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from . import _deadlines
+from . import _deadlines, _engine_exits
 from ._materialize import CALL_STATES, SESSION_STATES, AgentFacts, CallFacts
 from ._native.core import CHANNELS, NativeError
 from ._native.engine import AgentExport, CallExport, Scalars, profile_arrays
@@ -44,6 +44,7 @@ _KINDS = (
     _deadlines.AGENT_WAKE,
     _deadlines.CALL_RECHECK,
     _deadlines.STAGE,
+    _deadlines.MAX_WAIT,
 )
 
 
@@ -145,7 +146,11 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             preferred_until=c.preferred_until,
             recheck_at=c.recheck_at,
             recheck_timer=c.recheck_timer,
+            max_wait_timer=c.max_wait_timer,
         )
+        moves = c.stage_gen - 1 - c.transfers  # each move and transfer re-stages it
+        if moves < 0:
+            raise _NoPlace(f"call {c.call_id!r}: staged {c.stage_gen} times")
         eng.load_call(x, cls, c.key, pref)
         if not plain:
             eng.load_stages(
@@ -170,8 +175,11 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             rule=c.rule,
             transfers=c.transfers,
             stages=None if plain else c.stages,
+            moves=moves,
         )
         f.seq_of[c.call_id] = c.seq
+        if f.moves:  # where a plan's queue exits may move it from here
+            _engine_exits.give_moves(f, c.seq, f.calls[c.seq], c.queue, c.arrived)
     for i, name in enumerate(f.qnames):
         eng.load_queue(i, d._queues[name].rr_last)
     # Live deadlines, numbered as they were.

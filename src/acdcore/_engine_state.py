@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _agents, _calls
+from . import _agents, _calls, _engine_exits
 from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
 from ._native.core import CHANNELS, STRATEGIES, NativeError
 from ._native.engine import NativeEngine
@@ -93,6 +93,10 @@ class EngineState:
         self.version = 0  # bumped by every event or advance that may change state
         self._shadow: Distributor | None = None
         self._shadow_version = -1
+        # A plan's maximum waits and leave-empty exits; the queues each
+        # queue's calls may be moved to by them (a call's move table).
+        self.moves = _engine_exits.configure(self)
+        self.move_arrived: dict[int, float] = {}  # arrival instants of calls with a move table
 
     # ----------------------------------------------------------------- reads
 
@@ -379,6 +383,8 @@ class EngineState:
         fires before any event after it), oldest first out."""
         facts = self.calls.pop(seq)
         del self.seq_of[facts.call_id]
+        if self.moves:
+            self.move_arrived.pop(seq, None)
         if facts.preferred_agent is not None:
             self.unhold(facts.preferred_agent)
         if self.max_wrap > 0:

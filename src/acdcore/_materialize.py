@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._deadlines import AGENT_WAKE, CALL_RECHECK, RING, STAGE, WRAP
+from ._deadlines import AGENT_WAKE, CALL_RECHECK, MAX_WAIT, RING, STAGE, WRAP
 from ._state import (
     _NO_OFFERS,
     AgentRecord,
@@ -76,6 +76,7 @@ class CallFacts:
     # A plan rule's relaxation stages as resolved at arrival (the engine
     # knows which is current); None for one plain stage (``requirement``).
     stages: tuple[Stage, ...] | None = None
+    moves: int = 0  # times a plan's queue exit moved it (each re-stages it)
 
 
 @attrs.define(slots=True)
@@ -204,7 +205,7 @@ def materialize(
             rule=cf.rule,
             stages=stages,
             stage=cx.stage,
-            stage_gen=1 + cf.transfers,  # set at arrival, then at each move
+            stage_gen=1 + cf.transfers + cf.moves,  # set at arrival, then at each move
             offered_at=cx.offered_at,
         )
         region = cf.attributes.get("region")  # as the Python handlers keep it
@@ -215,6 +216,7 @@ def materialize(
         crec.recheck_at = cx.recheck_at
         crec.recheck_timer = cx.recheck_timer
         crec.stage_timer = cx.stage_timer
+        crec.max_wait_timer = cx.max_wait_timer
         if stage.extra_queues:
             crec.extra_queues = stage.extra_queues
         d._calls[cf.call_id] = crec
@@ -250,6 +252,8 @@ def materialize(
             timers.append((when, tseq, kind, agent, agent.sessions[token]))
         elif kind == STAGE:
             timers.append((when, tseq, kind, by_seq[ref], token))
+        elif kind == MAX_WAIT:
+            timers.append((when, tseq, kind, by_seq[ref], None))
         elif kind in (AGENT_WAKE, CALL_RECHECK):
             rec_any: Any = by_index[ref] if kind == AGENT_WAKE else by_seq[ref]
             timers.append((when, tseq, kind, rec_any, None))

@@ -519,18 +519,13 @@ def _plan_covered(plan: RoutingPlan) -> bool:
     priority, emergency flag, attributes, requirement and alert, with
     relaxation steps (requirements, added queues, expiries), or send the
     call away (a rule's exit) or reserve it for a preferred agent; queues'
-    business hours (a closed queue's exit). Not covered: the exits that
-    depend on the live state (join-empty, leave-empty, maximum wait, surge),
-    regional or skip-if-empty steps, the load guard."""
+    business hours (a closed queue's exit), maximum wait, join-empty and
+    leave-empty exits. Not covered: surge modes, regional or skip-if-empty
+    steps, the load guard."""
     if plan.load_guard is not None:
         return False
     for rules in plan.queues.values():
-        if (
-            rules.max_wait is not None
-            or rules.join_empty is not None
-            or rules.leave_empty is not None
-            or rules.surge is not None
-        ):
+        if rules.surge is not None:
             return False
     for rule in plan.all_rules():
         if any(step.regional or step.skip_if_empty for step in rule.steps):

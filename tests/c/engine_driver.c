@@ -8,6 +8,8 @@
  * "load"): the checksum is the same as without the copies; some arrivals
  * carry a relaxation table (a routing plan's steps: classes that widen and
  * add a queue, with expiries), and queue 1 borrows queue 0's agents;
+ * queues 2, 4, 5 and 6 have a plan's maximum waits and leave-empty exits
+ * (moves between queues too, with each call's move table);
  * refusals with their codes; then free. Prints a checksum of the actions. */
 #include <math.h>
 #include <stdint.h>
@@ -37,6 +39,8 @@ static long long checksum;
 /* The agent last offered each call (by seq modulo the table: a guess). */
 static int64_t rung_call[8192];
 static int rung_agent[8192];
+static int classes[6];
+static void moved(int64_t seq, int target);
 
 static void forget_dead(acd_engine *e)
 {
@@ -57,6 +61,8 @@ static void take_actions(acd_engine *e)
             rung_call[a[i].call & 8191] = a[i].call;
             rung_agent[a[i].call & 8191] = a[i].agent;
         }
+        if (a[i].kind == ACD_A_MOVE)
+            moved(a[i].call, (int)a[i].n);
     }
 }
 
@@ -126,6 +132,47 @@ static void remember_call(int64_t seq, int cls, const double *key)
         call_key[seq % MAXSEQ][i] = key[i];
 }
 
+/* The live-state exits' moves: the queues a call entering each queue may
+ * be moved to (itself first), none for the others. */
+static const int move_n[NQ] = {0, 0, 2, 0, 0, 3, 0, 0, 0};
+static const int move_q[NQ][3] = {{0}, {0}, {2, 4}, {0}, {0}, {5, 2, 4}, {0}, {0}, {0}};
+static int call_entry[MAXSEQ]; /* the queue its move table is for, -1: none */
+
+static int channel_of(int cls) { return cls == classes[1] || cls == classes[3]; }
+
+static void move_key(int64_t seq, int queue, double *key)
+{
+    key[0] = queue;
+    key[1] = (double)seq;
+    for (int i = 2; i < 6; i++)
+        key[i] = -INFINITY;
+}
+
+/* The move table of a call that entered queue (as the façade gives it). */
+static int give_moves(acd_engine *e, int64_t seq, int queue)
+{
+    int64_t s = seq % MAXSEQ;
+    call_entry[s] = move_n[queue] ? queue : -1;
+    if (!move_n[queue])
+        return ACD_OK;
+    int cls[3];
+    double keys[3 * 6];
+    for (int i = 0; i < move_n[queue]; i++) {
+        cls[i] = classes[channel_of(call_cls[s])];
+        move_key(seq, move_q[queue][i], &keys[i * 6]);
+    }
+    return acd_engine_call_moves(e, seq, move_n[queue], move_q[queue], cls, keys);
+}
+
+/* An exit moved the call: it has that queue's class and key, one stage. */
+static void moved(int64_t seq, int target)
+{
+    int64_t s = seq % MAXSEQ;
+    call_cls[s] = classes[channel_of(call_cls[s])];
+    call_nst[s] = 0;
+    move_key(seq, target, call_key[s]);
+}
+
 static void remember_stages(int64_t seq, int nst, const int *cls, const double *expires)
 {
     call_nst[seq % MAXSEQ] = nst;
@@ -178,7 +225,7 @@ static int login(acd_engine *e, double now, int agent)
     return rc;
 }
 
-static acd_engine *configured(const uint32_t *words, int index, int *classes)
+static acd_engine *configured(const uint32_t *words, int index)
 {
     acd_engine *e = acd_engine_new(NQ, 0.0, words, index);
     if (!e)
@@ -198,6 +245,16 @@ static acd_engine *configured(const uint32_t *words, int index, int *classes)
         return NULL;
     classes[4] = acd_engine_class_ex(e, 0, NULL, NULL, 0, 1, &lender);
     classes[5] = acd_engine_class_ex(e, 1, req_skill, req_min, 0, 1, &lender);
+    /* Queue 2 waits 6 s, then moves to 4; 4 waits 9 s, then self-service,
+     * and rejects when left empty; 5 moves to 2 when left empty; 6 waits
+     * 3 s, then a destination. */
+    if (acd_engine_queue_exits(e, 2, 6.0, ACD_X_QUEUE, 4, ACD_X_NONE, -1) != ACD_OK ||
+        acd_engine_queue_exits(e, 4, 9.0, ACD_O_SELF_SERVICE, -1, ACD_O_REJECTED, -1) != ACD_OK ||
+        acd_engine_queue_exits(e, 5, NAN, ACD_X_NONE, -1, ACD_X_QUEUE, 2) != ACD_OK ||
+        acd_engine_queue_exits(e, 6, 3.0, ACD_O_OVERFLOWED, -1, ACD_X_NONE, -1) != ACD_OK ||
+        acd_engine_queue_exits(e, 7, 0.0, ACD_O_REJECTED, -1, ACD_X_NONE, -1) != ACD_EARG ||
+        acd_engine_queue_exits(e, 7, NAN, ACD_X_NONE, -1, ACD_X_QUEUE, NQ) != ACD_EARG)
+        return NULL;
     for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
         if (acd_engine_name_agent(e, a) != ACD_OK)
             return NULL;
@@ -209,10 +266,10 @@ static acd_engine *configured(const uint32_t *words, int index, int *classes)
 static acd_engine *reload(acd_engine *e)
 {
     uint32_t words[624];
-    int index, classes[6];
+    int index;
     if (acd_engine_rng_state(e, words, &index) != ACD_OK)
         return NULL;
-    acd_engine *x = configured(words, index, classes);
+    acd_engine *x = configured(words, index);
     if (!x)
         return NULL;
     int nd = acd_engine_export_deadlines(e, NULL, 0);
@@ -260,6 +317,8 @@ static acd_engine *reload(acd_engine *e)
         if (nst && acd_engine_load_stages(x, calls[i].seq, nst, call_stcls[s], call_stexp[s],
                                           calls[i].stage, calls[i].stage_timer) != ACD_OK)
             return NULL;
+        if (call_entry[s] >= 0 && give_moves(x, calls[i].seq, call_entry[s]) != ACD_OK)
+            return NULL;
     }
     for (int q = 0; q < NQ; q++) {
         int rr, free_agents[NA + 8];
@@ -296,8 +355,7 @@ int main(void)
     if (acd_engine_new(0, 0.0, words, 624) != NULL || acd_engine_new(1, NAN, words, 624) != NULL ||
         acd_engine_new(1, 0.0, words, 625) != NULL)
         return 1;
-    int classes[6];
-    acd_engine *e = configured(words, 624, classes);
+    acd_engine *e = configured(words, 624);
     if (!e || acd_engine_abi_version() != ACD_ENGINE_ABI)
         return 2;
     if (classes[0] < 0 || acd_engine_class(e, 0, NULL, NULL, 0) != classes[0])
@@ -373,8 +431,12 @@ int main(void)
                 remember_call(seq, cls, key);
             }
             int s2, q2, a2, n2;
-            if (acd_engine_call(e, seq, &s2, &q2, &a2, &n2) == ACD_OK && nlive < MAXLIVE)
-                live[nlive++] = seq;
+            if (acd_engine_call(e, seq, &s2, &q2, &a2, &n2) == ACD_OK) {
+                if (give_moves(e, seq, queue) != ACD_OK)
+                    return 20;
+                if (nlive < MAXLIVE)
+                    live[nlive++] = seq;
+            }
         } else if (pick < 42) {
             int paused, pending, sess;
             int in = acd_engine_agent(e, agent, &paused, &pending, &sess);
@@ -391,10 +453,13 @@ int main(void)
             if (st == ACD_C_CONNECTED && next(5) == 0) { /* a transfer, sometimes */
                 double key[6] = {-(double)next(3), now, (double)call,
                                  -INFINITY, -INFINITY, -INFINITY};
-                int cls = classes[next(4)];
-                rc = acd_engine_transfer(e, now, call, (int)next(NQ), cls, key, (int)next(2));
-                if (rc == ACD_OK)
+                int cls = classes[next(4)], to = (int)next(NQ);
+                rc = acd_engine_transfer(e, now, call, to, cls, key, (int)next(2));
+                if (rc == ACD_OK) {
                     remember_call(call, cls, key);
+                    if (give_moves(e, call, to) != ACD_OK)
+                        return 21;
+                }
             } else {
                 rc = st == ACD_C_CONNECTED ? acd_engine_end(e, now, call)
                                            : acd_engine_abandon(e, now, call);

@@ -77,6 +77,8 @@ acd_engine *acd_engine_new(int nqueues, double start, const uint32_t *rng_words,
         e->q[i].ring_timeout = 15.0;
         e->q[i].preferred_wait = 30.0;
         e->q[i].no_answer_delay = 5.0;
+        e->q[i].mw_kind = ACD_X_NONE;
+        e->q[i].le_kind = ACD_X_NONE;
         /* Positions by the calls' own keys in the slab (no copy). */
         e->q[i].waiting =
             acd_oq_new_shared((const void *const *)&e->c, sizeof(ecall_t), offsetof(ecall_t, key));
@@ -105,12 +107,15 @@ void acd_engine_free(acd_engine *e)
         free(e->cls[i].extra);
     }
     free(e->cls);
-    for (int i = 0; i < e->na; i++)
+    for (int i = 0; i < e->na; i++) {
         free(e->a[i].sess);
+        free(e->a[i].mq);
+    }
     free(e->a);
     for (int i = 0; i < e->nc; i++) {
         free(e->c[i].many);
         free(e->c[i].st);
+        free(e->c[i].mv);
     }
     free(e->c);
     free(e->hash);
@@ -121,6 +126,7 @@ void acd_engine_free(acd_engine *e)
     free(e->sync_seq);
     free(e->sync_ch);
     free(e->tmp);
+    free(e->ltmp);
     acd_heap_free(e->heap);
     acd_free(e->core);
     free(e);
@@ -249,6 +255,76 @@ int acd_engine_borrowers(acd_engine *e, int queue, int n, const int *borrowers)
     return ACD_OK;
 }
 
+static int exit_ok(const acd_engine *e, int kind, int target)
+{
+    if (kind == ACD_X_QUEUE)
+        return target >= 0 && target < e->nq;
+    return kind == ACD_O_REJECTED || kind == ACD_O_OVERFLOWED || kind == ACD_O_SELF_SERVICE;
+}
+
+int acd_engine_queue_exits(acd_engine *e, int queue, double max_wait, int on_max_wait,
+                           int max_wait_target, int leave_empty, int leave_empty_target)
+{
+    if (!e)
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    int has_mw = !isnan(max_wait);
+    if ((has_mw && !(max_wait > 0)) || (has_mw && !exit_ok(e, on_max_wait, max_wait_target)) ||
+        (leave_empty != ACD_X_NONE && !exit_ok(e, leave_empty, leave_empty_target)))
+        return ACD_EARG;
+    if (e->broken)
+        return e->broken;
+    if (e->sealed)
+        return ACD_ESTATE;
+    equeue_t *q = &e->q[queue];
+    q->max_wait = has_mw ? max_wait : 0.0;
+    q->mw_kind = has_mw ? on_max_wait : ACD_X_NONE;
+    q->mw_target = has_mw && on_max_wait == ACD_X_QUEUE ? max_wait_target : -1;
+    q->le_kind = leave_empty;
+    q->le_target = leave_empty == ACD_X_QUEUE ? leave_empty_target : -1;
+    return ACD_OK;
+}
+
+int acd_engine_call_moves(acd_engine *e, int64_t call, int n, const int *queue, const int *cls,
+                          const double *keys)
+{
+    if (!e)
+        return ACD_EARG;
+    if (e->broken)
+        return e->broken;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    if (n < 0 || n > e->nq || (n && (!queue || !cls || !keys)))
+        return ACD_EARG;
+    ecall_t *c = &e->c[ci];
+    for (int i = 0; i < n; i++) {
+        if (queue[i] < 0 || queue[i] >= e->nq || cls[i] < 0 || cls[i] >= e->ncls)
+            return ACD_EINDEX;
+        if (e->cls[cls[i]].channel != c->channel)
+            return ACD_EARG;
+        for (int k = 0; k < ACD_KEYLEN; k++)
+            if (isnan(keys[i * ACD_KEYLEN + k]))
+                return ACD_EARG;
+    }
+    if (n && (!c->mv || c->mv->cap < n)) {
+        emoves_t *t = realloc(c->mv, sizeof *t + sizeof t->m[0] * (size_t)n);
+        if (!t)
+            return ACD_ENOMEM;
+        t->cap = n;
+        c->mv = t;
+    }
+    for (int i = 0; i < n; i++) {
+        c->mv->m[i].queue = queue[i];
+        c->mv->m[i].cls = cls[i];
+        memcpy(c->mv->m[i].key, &keys[i * ACD_KEYLEN], sizeof c->mv->m[i].key);
+    }
+    if (c->mv)
+        c->mv->n = n;
+    return ACD_OK;
+}
+
 /* ------------------------------------------------------------- the tables */
 
 /* Room for agent index `agent` (entries up to it exist, zeroed). */
@@ -329,15 +405,21 @@ int call_new(acd_engine *e, int64_t seq)
         e->c[ci].many = NULL;
         e->c[ci].capmany = 0;
         e->c[ci].st = NULL;
+        e->c[ci].mv = NULL;
     }
     ecall_t *c = &e->c[ci];
     int *many = c->many, capmany = c->capmany;
     estages_t *st = c->st;
+    emoves_t *mv = c->mv;
     memset(c, 0, sizeof *c);
     c->many = many; /* kept for reuse */
     c->capmany = capmany;
     c->st = st;
+    c->mv = mv;
     stages_clear(c);
+    if (mv)
+        mv->n = 0;
+    c->mw_timer = -1;
     c->used = 1;
     c->seq = seq;
     c->slot = -1;
@@ -403,6 +485,8 @@ int timer_live(const acd_engine *e, const acd_deadline *d)
         return c->state == ACD_C_RINGING && c->ring_round == d->token;
     if (d->kind == EK_STAGE)
         return call_stage_timer(c) == d->seq;
+    if (d->kind == EK_MAXWAIT)
+        return c->mw_timer == d->seq;
     return c->recheck_timer == d->seq;
 }
 
@@ -465,6 +549,15 @@ int acd_engine_agent(const acd_engine *e, int agent, int *paused, int *pending_l
     *pending_logout = a->pending_logout;
     *sessions = a->nsess;
     return a->logged_in;
+}
+
+int acd_engine_members(const acd_engine *e, int queue)
+{
+    if (!e)
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    return e->q[queue].members;
 }
 
 int acd_engine_counts(const acd_engine *e, int64_t *live, int64_t *completed,
@@ -559,6 +652,9 @@ int acd_engine_check(const acd_engine *e)
         if (nst == 0 ? (c->st && (c->st->cur != 0 || c->st->timer >= 0))
                      : (call_stage_timer(c) >= 0 && stage == nst - 1))
             return -120;
+        if (c->state == ACD_C_WAITING && e->q[c->queue].max_wait > 0 && c->mw_timer < 0 &&
+            e->now < c->entered + e->q[c->queue].max_wait)
+            return -122; /* a call waiting within its maximum wait has that deadline */
         if (c->state == ACD_C_WAITING) {
             waiting++;
             if (c->slot < 0 || c->slot >= e->capslot || e->slot_call[c->slot] != ci ||
@@ -645,6 +741,15 @@ int acd_engine_check(const acd_engine *e)
         int want = agent_available(a, e->now) && has_free_channel(a);
         if (acd_agent_offerable(e->core, ai) != want)
             return -119;
+    }
+    /* Each queue's member count: its logged-in members. */
+    for (int q = 0; q < e->nq; q++) {
+        int n = 0;
+        for (int ai = 0; ai < e->na; ai++)
+            for (int i = 0; e->a[ai].logged_in && i < e->a[ai].nmq; i++)
+                n += e->a[ai].mq[i] == q;
+        if (n != e->q[q].members)
+            return -121;
     }
     return ACD_OK;
 }

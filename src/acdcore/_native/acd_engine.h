@@ -7,8 +7,9 @@
  * _queueing.py, _routing.py, _deadlines.py are its specification, read for
  * a distributor with no estimator, no announcements, no callbacks, and no
  * routing plan or one whose rules choose the queue, the call's facts, its
- * relaxation steps and preferred agent, or send it away at arrival:
- * distributor._plan_covered).
+ * relaxation steps and preferred agent, or send it away at arrival, and
+ * whose queues have business hours, maximum waits, join-empty and
+ * leave-empty exits: distributor._plan_covered).
  * The matching decisions are the dispatch core's (acd_native.h), which the
  * engine owns and feeds through that header's functions.
  *
@@ -47,7 +48,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 8
+#define ACD_ENGINE_ABI 9
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -63,6 +64,13 @@
 #define ACD_A_CANCEL 3 /* CancelOffer: call, agent, reason */
 #define ACD_A_REJECT 4 /* Reject: call, queue, reason (ACD_R_QUEUE_FULL) */
 #define ACD_A_PAUSE 5  /* PauseAgent: agent, queue = whose no-answer policy paused it */
+/* A waiting (or requeued) call leaves its queue by the queue's exit
+ * (acd_engine_queue_exits), reason ACD_R_MAX_WAIT or ACD_R_LEAVE_EMPTY:
+ * MOVE, an Overflow to another queue (call, queue = the one it left, n =
+ * the new one; its Queued "overflow" there and any offer follow), or EXIT,
+ * it ends (call, queue, n = its outcome, ACD_O_*). */
+#define ACD_A_MOVE 6
+#define ACD_A_EXIT 7
 
 /* Reasons (Queued's and CancelOffer's reason strings). */
 #define ACD_R_ARRIVED 1          /* "arrived" */
@@ -74,6 +82,9 @@
 #define ACD_R_QUEUE_FULL 7       /* "queue-full" */
 #define ACD_R_TRANSFERRED 8      /* "transferred" */
 #define ACD_R_SKILLS_CHANGED 9   /* "skills-changed" */
+#define ACD_R_OVERFLOW 10        /* "overflow": Queued after a move */
+#define ACD_R_MAX_WAIT 11        /* "max-wait" */
+#define ACD_R_LEAVE_EMPTY 12     /* "leave-empty" */
 
 /* Call states (acd_engine_call). */
 #define ACD_C_WAITING 1
@@ -144,6 +155,20 @@ int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *mi
  * steps add queue, in the order the distributor found them. An agent of
  * queue scans them for work after its own queues (_routing.scan_list). */
 int acd_engine_borrowers(acd_engine *e, int queue, int n, const int *borrowers);
+/* A routing plan's exits of a queue that read the live state (QueueRules),
+ * before any event. max_wait > 0 (NAN: none): a call that has waited that
+ * long since it entered the queue (ringing or not; armed once per queue
+ * entered) leaves by on_max_wait when it waits, or when its offer ends.
+ * leave_empty (ACD_X_NONE: none): when the queue's last logged-in member
+ * logs out, its waiting calls leave by it (and so does a call whose offer
+ * ends while the queue has no member). An exit is ACD_O_REJECTED,
+ * ACD_O_OVERFLOWED (to a destination), ACD_O_SELF_SERVICE, or ACD_X_QUEUE
+ * with a target queue: the call moves there with the class and key the
+ * façade gave it for that queue (acd_engine_call_moves). */
+#define ACD_X_NONE -1
+#define ACD_X_QUEUE 3
+int acd_engine_queue_exits(acd_engine *e, int queue, double max_wait, int on_max_wait,
+                           int max_wait_target, int leave_empty, int leave_empty_target);
 
 /* ------------------------------------------------------------------ events */
 
@@ -194,6 +219,15 @@ int64_t acd_engine_arrive_planned(acd_engine *e, double now, int queue, const do
 #define ACD_O_OVERFLOWED 1
 #define ACD_O_SELF_SERVICE 2
 int64_t acd_engine_exit(acd_engine *e, double now, int outcome);
+/* The class and sort key a live call takes in each queue an exit may move
+ * it to (_queueing.move: the queue's requirement, its arrival kept): n
+ * queues, their classes (of the call's channel) and n x ACD_KEYLEN key
+ * numbers; n 0 for none. Not an event: it changes no decision until a move
+ * reads it. The façade gives it after the arrival (and after a transfer,
+ * which drops the call's table) of a call that may be moved; a move that
+ * finds no entry breaks the engine (ACD_ESTATE). */
+int acd_engine_call_moves(acd_engine *e, int64_t call, int n, const int *queue, const int *cls,
+                          const double *keys);
 int acd_engine_abandon(acd_engine *e, double now, int64_t call);
 int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent);
 int acd_engine_decline(acd_engine *e, double now, int64_t call, int agent);
@@ -238,6 +272,9 @@ int acd_engine_call(const acd_engine *e, int64_t call, int *state, int *queue, i
 /* An agent: 0 logged out, 1 logged in; *paused, *pending_logout, *sessions. */
 int acd_engine_agent(const acd_engine *e, int agent, int *paused, int *pending_logout,
                      int *sessions);
+/* How many logged-in agents are members of queue (QueueRecord.members),
+ * or ACD_EINDEX. */
+int acd_engine_members(const acd_engine *e, int queue);
 /* Live calls and how many calls ended in each way so far. */
 int acd_engine_counts(const acd_engine *e, int64_t *live, int64_t *completed,
                       int64_t *abandoned, int64_t *rejected);
@@ -268,6 +305,7 @@ typedef struct acd_call_export {
     double arrived, entered, offered_at, answered_at, preferred_until, recheck_at;
     int nstages, stage;   /* its relaxation table's size (0: none) and stage */
     int64_t stage_timer;  /* the next stage's deadline number, -1 none */
+    int64_t max_wait_timer; /* its queue's max-wait deadline number, -1 none */
 } acd_call_export;
 
 /* An agent (AgentRecord's fields the engine holds). */

@@ -162,6 +162,8 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, c
         return ACD_EINDEX;
     if (agent < e->na && e->a[agent].logged_in)
         return ACD_EAGENT_STATE;
+    if (nmem >= 0 && nmem <= e->nq && (agent_reserve(e, agent) || mq_reserve(e, agent, nmem)))
+        return ACD_ENOMEM;
     rc = push_profile(e, agent, order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay,
                       mpos, mweight);
     if (rc)
@@ -172,7 +174,10 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, c
     a->order = order;
     memcpy(a->cap, cap, sizeof a->cap);
     a->excl = excl;
+    set_memberships(e, agent, nmem, mqueue); /* logged out: no count changes */
     a->logged_in = 1;
+    for (int i = 0; i < nmem; i++)
+        e->q[mqueue[i]].members++;
     a->paused = 0;
     a->pending_logout = 0;
     a->misses = 0;
@@ -210,8 +215,8 @@ int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, con
     if ((rc = known_agent(e, agent)))
         return rc;
     eagent_t *a = &e->a[agent];
-    if (tmp_reserve(e, a->nsess)) /* first: push_profile must be the last refusal */
-        return ACD_ENOMEM;
+    if (tmp_reserve(e, a->nsess) || (nmem >= 0 && nmem <= e->nq && mq_reserve(e, agent, nmem)))
+        return ACD_ENOMEM; /* first: push_profile must be the last refusal */
     rc = push_profile(e, agent, a->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio,
                       mdelay, mpos, mweight);
     if (rc)
@@ -220,6 +225,7 @@ int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, con
     begin(e, now);
     memcpy(a->cap, cap, sizeof a->cap);
     a->excl = excl;
+    set_memberships(e, agent, nmem, mqueue);
     if (!a->logged_in) {
         sync_agent(e, agent, 0); /* the core's view of it after a new profile */
         return conclude(e);
@@ -374,7 +380,7 @@ static int64_t arrive(acd_engine *e, double now, int queue, int cls, const doubl
         }
     }
     if (!e->err)
-        requeue(e, ci, ACD_R_ARRIVED); /* _queueing.enter: enqueue, route_call */
+        enter(e, ci, ACD_R_ARRIVED); /* _queueing.enter: enqueue, route_call */
     rc = conclude(e);
     return rc ? rc : seq;
 }
@@ -599,7 +605,10 @@ int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int 
     c->cls = cls;
     c->channel = (unsigned char)e->cls[cls].channel;
     stages_clear(c); /* one plain stage: its deadline, if any, dies */
-    requeue(e, ci, ACD_R_TRANSFERRED); /* _queueing.enter: enqueue, route_call */
+    c->mw_timer = -1; /* the new queue's own maximum wait applies */
+    if (c->mv)
+        c->mv->n = 0; /* its moves were from its old place: the façade gives new ones */
+    enter(e, ci, ACD_R_TRANSFERRED); /* _queueing.enter: enqueue, route_call */
     return conclude(e);
 }
 

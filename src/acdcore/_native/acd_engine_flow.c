@@ -5,14 +5,16 @@
  * withdrawals, and routing (the core's decisions, then router.draw's).
  *
  * Each function is named after its Python reference and does what it does,
- * in the same order, for a distributor with no plan, estimator,
- * announcement or callback:
+ * in the same order, for a distributor with no estimator, announcement or
+ * callback, and a plan as far as distributor._plan_covered allows:
  *
  *   _deadlines.py  after, schedule, wake_agent, recheck_call, drop_dead
  *                  (drop_dead_timers), fire;
- *   _agents.py     refresh, complete_logout, end_wrapups;
- *   _queueing.py   enqueue, dequeue, requeue, finish (enter is requeue
- *                  here: enqueue and route_call);
+ *   _agents.py     refresh, complete_logout (with the leave-empty exits),
+ *                  end_wrapups;
+ *   _queueing.py   enqueue, dequeue, enter, requeue, finish, and a plan's
+ *                  queue exits: exit_waiting, exit_or_move
+ *                  (exit_outcome_or_move, with move);
  *   _routing.py    route_call (the core, then router.draw), route_agent;
  *   _offers.py     offer, miss, withdraw, release_agent.
  *
@@ -266,6 +268,31 @@ void refresh(acd_engine *e, int ai)
         wake_agent(e, ai, a->not_before);
 }
 
+int mq_reserve(acd_engine *e, int ai, int n)
+{
+    eagent_t *a = &e->a[ai];
+    return eng_grow((void **)&a->mq, &a->capmq, n, sizeof *a->mq);
+}
+
+void set_memberships(acd_engine *e, int ai, int nmem, const int *mqueue)
+{
+    eagent_t *a = &e->a[ai];
+    if (a->logged_in)
+        for (int i = 0; i < a->nmq; i++)
+            e->q[a->mq[i]].members--;
+    if (nmem)
+        memmove(a->mq, mqueue, sizeof *a->mq * (size_t)nmem);
+    a->nmq = nmem;
+    if (a->logged_in)
+        for (int i = 0; i < nmem; i++)
+            e->q[mqueue[i]].members++;
+}
+
+static void exit_waiting(acd_engine *e, int ci, int kind, int target, int reason);
+
+/* _agents.complete_logout: out of its queues' members; each queue it
+ * leaves with no member sends its waiting calls away by its leave-empty
+ * exit, queue by queue in profile order, calls in queue order. */
 void complete_logout(acd_engine *e, int ai)
 {
     eagent_t *a = &e->a[ai];
@@ -274,7 +301,26 @@ void complete_logout(acd_engine *e, int ai)
     a->paused = 0;
     a->has_wake = 0;
     a->wake_timer = -1;
+    for (int i = 0; i < a->nmq; i++)
+        e->q[a->mq[i]].members--;
     sync_agent(e, ai, 0);
+    for (int i = 0; i < a->nmq && !e->err; i++) {
+        const equeue_t *q = &e->q[a->mq[i]];
+        if (q->members || q->le_kind == ACD_X_NONE)
+            continue;
+        int n = acd_oq_len(q->waiting);
+        if (n == 0)
+            continue;
+        if (eng_grow((void **)&e->ltmp, &e->capltmp, n, sizeof *e->ltmp)) {
+            fail(e, ACD_ENOMEM);
+            return;
+        }
+        acd_oq_slice(q->waiting, 0, n, e->ltmp);
+        for (int k = 0; k < n; k++)
+            e->ltmp[k] = acd_oq_ref(q->waiting, e->ltmp[k]);
+        for (int k = 0; k < n && !e->err; k++)
+            exit_waiting(e, e->ltmp[k], q->le_kind, q->le_target, ACD_R_LEAVE_EMPTY);
+    }
 }
 
 void end_wrapups(eagent_t *a)
@@ -306,7 +352,15 @@ void dequeue(acd_engine *e, int ci)
     }
 }
 
-void enqueue(acd_engine *e, int ci, int reason)
+/* _deadlines.max_wait_end: strictly after the call entered its queue. */
+static double max_wait_end(const ecall_t *c, const equeue_t *q)
+{
+    double end = c->entered + q->max_wait;
+    return end > c->entered ? end : nextafter(c->entered, INFINITY);
+}
+
+/* A call takes its place in its queue and in the core (Queued). */
+void enqueue_place(acd_engine *e, int ci, int reason)
 {
     ecall_t *c = &e->c[ci];
     equeue_t *q = &e->q[c->queue];
@@ -337,6 +391,17 @@ void enqueue(acd_engine *e, int ci, int reason)
     e->slot_call[slot] = ci;
     c->slot = slot;
     emit(e, ACD_A_QUEUED, reason, c->seq, -1, c->queue, position, 0.0, 0.0);
+}
+
+/* _queueing.enqueue: placed, and its queue's maximum wait armed (once per
+ * queue entered; it stays armed while the call rings). */
+void enqueue(acd_engine *e, int ci, int reason)
+{
+    enqueue_place(e, ci, reason);
+    ecall_t *c = &e->c[ci];
+    const equeue_t *q = &e->q[c->queue];
+    if (!e->err && q->max_wait > 0 && c->mw_timer < 0)
+        c->mw_timer = schedule(e, max_wait_end(c, q), EK_MAXWAIT, c->seq, 0);
 }
 
 void finish(acd_engine *e, int ci, int64_t *outcome)
@@ -507,11 +572,81 @@ void route_agent(acd_engine *e, int ai)
         wake_agent(e, ai, earliest);
 }
 
-void requeue(acd_engine *e, int ci, int reason)
+/* _queueing.enter: a call enters its queue afresh (arrival, transfer,
+ * move): queued, then routed. */
+void enter(acd_engine *e, int ci, int reason)
 {
     enqueue(e, ci, reason);
     if (!e->err)
         route_call(e, ci);
+}
+
+/* The entry of a call's move table for queue, NULL when none. */
+static const emove_t *move_to(const ecall_t *c, int queue)
+{
+    if (!c->mv)
+        return NULL;
+    for (int i = 0; i < c->mv->n; i++)
+        if (c->mv->m[i].queue == queue)
+            return &c->mv->m[i];
+    return NULL;
+}
+
+/* _queueing.exit_outcome_or_move: a live call in no queue, ringing nobody,
+ * leaves by an exit: to another queue (_queueing.move, keeping its
+ * arrival, then enter), or it ends with the exit's outcome. */
+static void exit_or_move(acd_engine *e, int ci, int kind, int target, int reason)
+{
+    ecall_t *c = &e->c[ci];
+    if (kind == ACD_X_QUEUE) {
+        const emove_t *m = move_to(c, target);
+        if (!m) {
+            fail(e, ACD_ESTATE); /* the façade gave no table for this move */
+            return;
+        }
+        emit(e, ACD_A_MOVE, reason, c->seq, -1, c->queue, target, 0.0, 0.0);
+        c->queue = target;
+        c->entered = e->now;
+        c->mw_timer = -1; /* the new queue's own maximum wait applies */
+        memcpy(c->key, m->key, sizeof c->key);
+        c->preferred = -1;
+        c->cls = m->cls;
+        stages_clear(c);
+        enter(e, ci, ACD_R_OVERFLOW);
+        return;
+    }
+    emit(e, ACD_A_EXIT, reason, c->seq, -1, c->queue, kind, 0.0, 0.0);
+    if (kind == ACD_O_OVERFLOWED)
+        finish(e, ci, &e->overflowed);
+    else if (kind == ACD_O_SELF_SERVICE)
+        finish(e, ci, &e->self_service);
+    else
+        finish(e, ci, &e->rejected);
+}
+
+/* _queueing.exit_waiting: a waiting call leaves its queue by an exit. */
+static void exit_waiting(acd_engine *e, int ci, int kind, int target, int reason)
+{
+    dequeue(e, ci);
+    exit_or_move(e, ci, kind, target, reason);
+}
+
+/* _queueing.requeue: a call whose offer ended goes back to its place,
+ * unless it has reached its queue's maximum wait meanwhile, or the queue
+ * has no member left and a leave-empty exit: then it leaves by that. */
+void requeue(acd_engine *e, int ci, int reason)
+{
+    ecall_t *c = &e->c[ci];
+    const equeue_t *q = &e->q[c->queue];
+    if (q->max_wait > 0 && e->now >= max_wait_end(c, q)) {
+        exit_or_move(e, ci, q->mw_kind, q->mw_target, ACD_R_MAX_WAIT);
+        return;
+    }
+    if (q->le_kind != ACD_X_NONE && !q->members) {
+        exit_or_move(e, ci, q->le_kind, q->le_target, ACD_R_LEAVE_EMPTY);
+        return;
+    }
+    enter(e, ci, reason);
 }
 
 /* _offers.release_agent: the agent's side of a connected call that ended. */
@@ -589,6 +724,15 @@ void fire(acd_engine *e, const acd_deadline *d)
         enter_stage(e, ci, (int)d->token);
         if (!e->err && e->c[ci].state == ACD_C_WAITING)
             route_call(e, ci);
+    } else if (d->kind == EK_MAXWAIT) {
+        int ci = call_find(e, d->ref);
+        ecall_t *c = &e->c[ci];
+        c->mw_timer = -1;
+        /* A call ringing now leaves when its offer ends (requeue). */
+        if (c->state == ACD_C_WAITING) {
+            const equeue_t *q = &e->q[c->queue];
+            exit_waiting(e, ci, q->mw_kind, q->mw_target, ACD_R_MAX_WAIT);
+        }
     } else {
         int ci = call_find(e, d->ref);
         ecall_t *c = &e->c[ci];

@@ -35,6 +35,7 @@
 #define EK_RECHECK 3 /* ref: call seq (live while the call's recheck_timer is its seq) */
 #define EK_STAGE 4   /* ref: call seq, token: the stage it enters (live while the call's
                       * stage_timer is its seq) */
+#define EK_MAXWAIT 5 /* ref: call seq (live while the call's mw_timer is its seq) */
 
 /* Session states (SessionState). */
 #define ES_RINGING 1
@@ -66,6 +67,13 @@ typedef struct {
      * agent of this queue scans them too, after its own (configuration). */
     int nborrow;
     int *borrow;
+    /* A routing plan's live-state exits (acd_engine_queue_exits): the
+     * maximum wait (0: none) and its exit, the leave-empty exit (kind
+     * ACD_X_NONE: none); each a kind (ACD_O_* or ACD_X_QUEUE) and, for
+     * ACD_X_QUEUE, a target queue. */
+    double max_wait;
+    int mw_kind, mw_target, le_kind, le_target;
+    int members; /* logged-in agents whose profile lists it (QueueRecord.members) */
 } equeue_t;
 
 /* A call class as the façade gave it (interned: the same requirement,
@@ -99,6 +107,20 @@ typedef struct {
     estage_t s[];
 } estages_t;
 
+/* Where a call goes in a queue an exit moves it to: that queue, and the
+ * class and key the façade computed for it there. */
+typedef struct {
+    int queue, cls;
+    double key[ACD_KEYLEN];
+} emove_t;
+
+/* A call's move table (acd_engine_call_moves), allocated apart like the
+ * stages: n entries (capacity cap, kept when the call's entry is reused). */
+typedef struct {
+    int n, cap;
+    emove_t m[];
+} emoves_t;
+
 /* One of an agent's sessions (AgentRecord.sessions): a call it rings with,
  * talks on or wraps up. An agent's sessions are kept in an array in the
  * order they were made (Python's dict order, which logout walks), removed
@@ -130,6 +152,8 @@ typedef struct {
     int64_t wake_timer; /* -1: none */
     int nsess, capsess;
     esess_t *sess;
+    int nmq, capmq; /* the queues its profile lists (members of each while logged in) */
+    int *mq;
 } eagent_t;
 
 /* A live call (CallRecord), in a slab of entries reused through a free
@@ -146,6 +170,8 @@ typedef struct {
     int64_t ring_round;
     int *many;
     estages_t *st; /* its relaxation table, NULL (or n 0) when none */
+    emoves_t *mv;  /* its move table, NULL (or n 0) when none */
+    int64_t mw_timer; /* its queue's max-wait deadline number, -1 none */
     int next_free;
     int queue, cls;
     int slot;      /* core slot while waiting, -1 else */
@@ -154,7 +180,7 @@ typedef struct {
     int agent;     /* connected: the agent, -1 else */
     int noffers, capmany;
     int one;
-    /* Small fields last, in bytes (184 bytes a call in all). */
+    /* Small fields last, in bytes (200 bytes a call in all). */
     unsigned char used;
     unsigned char channel;
     unsigned char state; /* ACD_C_* */
@@ -213,6 +239,10 @@ struct acd_engine {
      * back, an agent's scan list at login. */
     int captmp;
     int *tmp;
+    /* Scratch of the leave-empty exits (complete_logout runs inside
+     * handlers that hold tmp): the calls of an emptied queue. */
+    int capltmp;
+    int *ltmp;
 };
 
 /* ------------------------------------------------- shared, acd_engine.c */
@@ -248,6 +278,7 @@ ACD_ENGINE_HIDDEN void refresh(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void complete_logout(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void end_wrapups(eagent_t *a);
 ACD_ENGINE_HIDDEN void dequeue(acd_engine *e, int ci);
+ACD_ENGINE_HIDDEN void enqueue_place(acd_engine *e, int ci, int reason);
 ACD_ENGINE_HIDDEN void enqueue(acd_engine *e, int ci, int reason);
 ACD_ENGINE_HIDDEN void set_offers(acd_engine *e, ecall_t *c, const int *agents, int n);
 ACD_ENGINE_HIDDEN void finish(acd_engine *e, int ci, int64_t *outcome);
@@ -255,7 +286,12 @@ ACD_ENGINE_HIDDEN void offers_remove(ecall_t *c, int ai);
 ACD_ENGINE_HIDDEN void miss(acd_engine *e, int ai, int queue);
 ACD_ENGINE_HIDDEN int withdraw(acd_engine *e, int ai, int ci, int reason);
 ACD_ENGINE_HIDDEN void route_agent(acd_engine *e, int ai);
+ACD_ENGINE_HIDDEN void enter(acd_engine *e, int ci, int reason);
 ACD_ENGINE_HIDDEN void requeue(acd_engine *e, int ci, int reason);
+/* An agent's membership list: room for n (changes nothing), then set (the
+ * queues' member counts follow while it is logged in). */
+ACD_ENGINE_HIDDEN int mq_reserve(acd_engine *e, int ai, int n);
+ACD_ENGINE_HIDDEN void set_memberships(acd_engine *e, int ai, int nmem, const int *mqueue);
 ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at);
 ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);

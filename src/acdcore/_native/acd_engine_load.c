@@ -43,6 +43,8 @@ int acd_engine_load_agent(acd_engine *e, int agent, const acd_agent_export *x, i
         return ACD_EARG;
     if (agent < e->na && e->a[agent].profiled)
         return ACD_ESTATE;
+    if (nmem >= 0 && nmem <= e->nq && (agent_reserve(e, agent) || mq_reserve(e, agent, nmem)))
+        return ACD_ENOMEM;
     rc = push_profile(e, agent, x->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio,
                       mdelay, mpos, mweight);
     if (rc)
@@ -52,7 +54,10 @@ int acd_engine_load_agent(acd_engine *e, int agent, const acd_agent_export *x, i
     a->order = x->order;
     memcpy(a->cap, cap, sizeof a->cap);
     a->excl = excl;
+    set_memberships(e, agent, nmem, mqueue); /* not logged in yet: no counts */
     a->logged_in = x->logged_in != 0;
+    for (int i = 0; a->logged_in && i < nmem; i++)
+        e->q[mqueue[i]].members++;
     a->paused = x->paused != 0;
     a->pending_logout = x->pending_logout != 0;
     a->misses = x->misses;
@@ -110,7 +115,7 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
         (x->state == ACD_C_CONNECTED) != (x->agent >= 0) || x->agent >= e->na ||
         !finite(x->arrived) || !finite(x->entered) || !finite(x->offered_at) ||
         !finite(x->preferred_until) || (x->has_answered && !finite(x->answered_at)) ||
-        (x->has_recheck && !finite(x->recheck_at)))
+        (x->has_recheck && !finite(x->recheck_at)) || x->max_wait_timer < -1)
         return ACD_EARG;
     for (int i = 0; i < ACD_KEYLEN; i++)
         if (isnan(key[i]))
@@ -139,6 +144,7 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
     c->has_recheck = x->has_recheck != 0;
     c->recheck_at = x->has_recheck ? x->recheck_at : 0.0;
     c->recheck_timer = x->recheck_timer;
+    c->mw_timer = x->max_wait_timer;
     c->agent = x->agent;
     e->err = 0;
     set_offers(e, c, offers, x->noffers);
@@ -192,7 +198,7 @@ int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d)
     int rc = open_for_load(e);
     if (rc)
         return rc;
-    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_STAGE || d->ref < 0)
+    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_MAXWAIT || d->ref < 0)
         return ACD_EARG;
     /* Numbered as it was: in increasing order, each above those held. */
     rc = acd_heap_set_next_seq(e->heap, d->seq);
@@ -231,7 +237,7 @@ int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s)
             sync_agent(e, ai, agent_available(&e->a[ai], e->now));
     for (int ci = 0; ci < e->nc && !e->err; ci++)
         if (e->c[ci].used && e->c[ci].state == ACD_C_WAITING)
-            enqueue(e, ci, 0);
+            enqueue_place(e, ci, 0); /* its max-wait deadline, if any, was loaded */
     e->nact = 0; /* enqueue's Queued actions: not news, the saved state */
     if (e->err) {
         e->broken = e->err;

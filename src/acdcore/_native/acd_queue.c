@@ -315,6 +315,13 @@ int acd_oq_first(const acd_oq *q) { return q ? q->first : ACD_EINDEX; }
 
 int acd_oq_len(const acd_oq *q) { return q ? q->count : ACD_EINDEX; }
 
+int acd_oq_ref(const acd_oq *q, int handle)
+{
+    if (!handle_ok(q, handle) || !q->base)
+        return ACD_EINDEX;
+    return q->n[handle].ref;
+}
+
 int acd_oq_key(const acd_oq *q, int handle, double *out)
 {
     if (!handle_ok(q, handle))

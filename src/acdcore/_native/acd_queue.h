@@ -40,6 +40,8 @@ int acd_oq_index(const acd_oq *q, int handle);
 int acd_oq_first(const acd_oq *q);
 int acd_oq_len(const acd_oq *q);
 int acd_oq_key(const acd_oq *q, int handle, double *out);
+/* A shared-keys queue's item behind a held handle (ACD_EINDEX otherwise). */
+int acd_oq_ref(const acd_oq *q, int handle);
 /* Up to count handles in key order from place start into out; returns how many. */
 int acd_oq_slice(const acd_oq *q, int start, int count, int *out);
 /* 0 when every invariant holds, else ACD_ESTATE. */

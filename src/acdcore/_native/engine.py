@@ -39,7 +39,15 @@ __all__ = [
 Action = tuple[int, int, int, int, int, int, float, float, float]
 """``(kind, reason, call, agent, queue, n, x, y, at)``."""
 
-ACTION_KINDS = {1: "offer", 2: "queued", 3: "cancel", 4: "reject", 5: "pause"}
+ACTION_KINDS = {
+    1: "offer",
+    2: "queued",
+    3: "cancel",
+    4: "reject",
+    5: "pause",
+    6: "move",
+    7: "exit",
+}
 """Action kinds (ACD_A_*) by number."""
 
 REASONS = {
@@ -52,6 +60,9 @@ REASONS = {
     7: "queue-full",
     8: "transferred",
     9: "skills-changed",
+    10: "overflow",
+    11: "max-wait",
+    12: "leave-empty",
 }
 """Queued's and CancelOffer's reason strings (ACD_R_*) by number."""
 
@@ -135,6 +146,7 @@ class CallExport:
     nstages: int = 0  # its relaxation table's size (0: none)
     stage: int = 0
     stage_timer: int = -1
+    max_wait_timer: int = -1  # its queue's max-wait deadline number (-1: none)
 
 
 @attrs.frozen
@@ -294,6 +306,43 @@ class NativeEngine:
         """The queues whose plan steps add queue ``q`` (before any event)."""
         buf = self.ffi.new("int[]", list(borrowers) or [0])
         self._ok(self.lib.acd_engine_borrowers(self.eng, q, len(borrowers), buf), "borrowers")
+
+    def queue_exits(
+        self,
+        q: int,
+        max_wait: float | None,
+        on_max_wait: tuple[int, int],
+        leave_empty: tuple[int, int] | None,
+    ) -> None:
+        """Queue ``q``'s live-state exits (before any event): the maximum
+        wait (None: none) and its exit, the leave-empty exit (None: none);
+        an exit is (kind, target): 0 reject, 1 destination, 2 self-service,
+        or 3 with a target queue."""
+        le = (-1, -1) if leave_empty is None else leave_empty
+        mw = math.nan if max_wait is None else float(max_wait)
+        rc = self.lib.acd_engine_queue_exits(self.eng, q, mw, *on_max_wait, *le)
+        self._ok(rc, "queue exits")
+
+    def call_moves(self, seq: int, moves: Sequence[tuple[int, int, tuple[float, ...]]]) -> None:
+        """Live call ``seq``'s move table: per queue an exit may move it to,
+        (queue, class, sort key) there."""
+        ffi = self.ffi
+        keys: list[float] = []
+        for _, _, key in moves:
+            keys.extend(key if len(key) == 6 else _padded_key(key))
+        rc = self.lib.acd_engine_call_moves(
+            self.eng,
+            seq,
+            len(moves),
+            ffi.new("int[]", [m[0] for m in moves] or [0]),
+            ffi.new("int[]", [m[1] for m in moves] or [0]),
+            ffi.new("double[]", keys or [0.0]),
+        )
+        self._ok(rc, "call moves")
+
+    def members(self, q: int) -> int:
+        """How many logged-in agents are members of queue ``q``."""
+        return self._ok(self.lib.acd_engine_members(self.eng, q), "members")
 
     def name_agent(self, agent: int) -> None:
         """Reserve an agent index before its first login (a preferred agent)."""
@@ -491,6 +540,7 @@ class NativeEngine:
         c.answered_at = x.answered_at or 0.0
         c.preferred_until = x.preferred_until
         c.recheck_at = x.recheck_at or 0.0
+        c.max_wait_timer = x.max_wait_timer
         offers = ffi.new("int[]", list(x.offers) or [0])
         self._ok(self.lib.acd_engine_load_call(self.eng, c, cls, k, offers), "load call")
 
@@ -641,6 +691,7 @@ class NativeEngine:
             nstages=int(c.nstages),
             stage=int(c.stage),
             stage_timer=int(c.stage_timer),
+            max_wait_timer=int(c.max_wait_timer),
         )
 
     def export_agent(self, i: int) -> AgentExport:
