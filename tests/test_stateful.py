@@ -759,6 +759,23 @@ class EnginePlanMachine(PlanMachine):
         self.stage_seen = {}
         return data.draw(routing_plans(names, engine_covered=True))
 
+    @rule(q=st.integers(0, 2))
+    def empty_a_queue(self, q: int) -> None:
+        """Every logged-in member of a queue logs out, so that its
+        leave-empty exit fires (now, or when the last one's calls end),
+        which single random logouts rarely bring about (a moved call that
+        kept its old queue's max-wait deadline went unseen without it)."""
+        queue = self.queue_names[q % len(self.queue_names)]
+        self._advance(self.t)
+        for aid in AGENT_IDS:
+            if queue not in self.profiles[aid].queues:
+                continue
+            if aid not in self.acd._reads()._agents:
+                continue
+            view = self.acd.agent(aid)
+            if view.state is not AgentState.LOGGED_OUT and not view.pending_logout:
+                self._send(AgentLoggedOut(now=self.t, agent_id=aid))
+
 
 def test_plans() -> None:
     run_state_machine_as_test(PlanMachine)

@@ -129,9 +129,19 @@ def check_all(d: Distributor) -> None:
             )
         if a.wake_timer >= 0:
             require(("wake", aid) in pending, f"{aid} holds a wake-up that is not pending")
-    # Relaxation and maximum wait are scheduled, never polled.
+    # Relaxation and maximum wait are scheduled, never polled; a maximum
+    # wait's deadline is the current queue's (a move re-arms it).
+    max_wait_at = {seq: when for when, kind, _, seq in live_deadlines(d) if kind == "max-wait"}
     for cid, call in d._calls.items():
         seq = call.seq
+        if call.max_wait_timer >= 0:
+            rules = _queueing.queue_rules(d, call.queue)
+            require(
+                rules is not None
+                and rules.max_wait is not None
+                and max_wait_at.get(seq) == _deadlines.max_wait_end(call, rules),
+                f"{cid} holds a max-wait deadline that is not its queue's",
+            )
         for kind, armed in (
             ("stage", call.stage_timer), ("max-wait", call.max_wait_timer),
             ("announce", call.announce_timer), ("recheck", call.recheck_timer),
