@@ -151,6 +151,22 @@ def _exit(queues: tuple[str, ...], here: str) -> st.SearchStrategy[Exit]:
     return st.one_of(*options)
 
 
+def _surges(queues: tuple[str, ...], here: str) -> st.SearchStrategy[Surge | None]:
+    """No surge mode, or one entered at 1 to 4 waiting calls and left one
+    below, for some intents, to any exit."""
+
+    def make(enter: int, intent: str, exit_: Exit) -> Surge:
+        return Surge(
+            enter_waiting=enter,
+            leave_waiting=enter - 1,
+            simple=Equals("intent", intent),
+            exit=exit_,
+        )
+
+    some = st.builds(make, st.integers(1, 4), st.sampled_from(INTENTS), _exit(queues, here))
+    return st.one_of(st.none(), some)
+
+
 @st.composite
 def routing_plans(
     draw: st.DrawFn, queues: tuple[str, ...], engine_covered: bool = False
@@ -160,8 +176,8 @@ def routing_plans(
     ``engine_covered``, only what the C engine covers
     (``distributor._plan_covered``): rules with steps, alerts, exits and a
     preferred agent, queues' business hours, maximum waits, join-empty and
-    leave-empty exits; no regional or skip-if-empty steps, surge or load
-    guard."""
+    leave-empty exits, surge modes; no regional or skip-if-empty steps or
+    load guard."""
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
         queue = draw(st.sampled_from(queues))
@@ -235,6 +251,7 @@ def routing_plans(
                 on_max_wait=draw(_exit(queues, q)),
                 join_empty=draw(st.one_of(st.none(), _exit(queues, q))) if live_rule else None,
                 leave_empty=draw(st.one_of(st.none(), _exit(queues, q))) if live_rule else None,
+                surge=draw(_surges(queues, q)) if live_rule else None,
             )
         return RoutingPlan(
             rules=tuple(rules),

@@ -21,7 +21,8 @@ from acdcore import (
     native_available,
     snapshots,
 )
-from acdcore.actions import Offer, Overflow, Queued, Reject, SelfService
+from acdcore.actions import Offer, Overflow, Queued, Reject, SelfService, SurgeMode
+from acdcore.conditions import Equals
 from acdcore.distributor import _engine_covers
 from acdcore.events import (
     AgentLoggedIn,
@@ -32,7 +33,7 @@ from acdcore.events import (
     Event,
     OfferAnswered,
 )
-from acdcore.plans import Exit, QueueRules, RoutingPlan, Rule
+from acdcore.plans import Exit, QueueRules, RoutingPlan, Rule, Surge
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
 
@@ -81,8 +82,9 @@ def login(now: float, agent: str, *queues: str, advice: int = 9) -> AgentLoggedI
         QueueRules(max_wait=30.0),
         QueueRules(join_empty=Exit("reject")),
         QueueRules(leave_empty=Exit("queue", "retail")),
+        QueueRules(surge=Surge(enter_waiting=2, leave_waiting=1, simple=Equals("x", "y"))),
     ],
-    ids=["max-wait", "join-empty", "leave-empty"],
+    ids=["max-wait", "join-empty", "leave-empty", "surge"],
 )
 def test_live_state_exits_run_on_the_engine(rules: QueueRules) -> None:
     nat = Distributor(QUEUES, plan=plan(vip=rules), backend="native")
@@ -226,3 +228,29 @@ def test_a_call_moved_by_leave_empty_takes_the_new_queues_maximum_wait() -> None
     acts = both(py, nat, 5.0)
     assert [(type(a), a.reason) for a in acts] == [(Reject, "max-wait")]
     both(py, nat, 12.0)
+
+
+def test_surge_mode_on_the_engine() -> None:
+    surge = Surge(enter_waiting=2, leave_waiting=0, simple=Equals("intent", "status"))
+    py, nat = pair(plan(vip=QueueRules(surge=surge)))
+    assert nat.surge_active("vip") is False
+    both(py, nat, CallArrived(now=1.0, call_id="c1", queue="vip"))
+    acts = both(py, nat, CallArrived(now=2.0, call_id="c2", queue="vip"))
+    assert isinstance(acts[-1], SurgeMode) and acts[-1].active and acts[-1].waiting == 2
+    assert nat.surge_active("vip") is True
+    status = {"intent": "status"}
+    acts = both(py, nat, CallArrived(now=3.0, call_id="c3", queue="vip", attributes=status))
+    assert [type(a) for a in acts] == [SelfService] and acts[0].reason == "surge"
+    both(py, nat, CallArrived(now=3.0, call_id="c4", queue="vip"))  # not matching: it waits
+    both(py, nat, login(4.0, "ann", "vip"))
+    both(py, nat, OfferAnswered(now=5.0, call_id="c1", agent_id="ann"))
+    both(py, nat, CallEnded(now=6.0, call_id="c1"))
+    both(py, nat, 11.0)  # ann's wrap-up ends: she takes c2
+    both(py, nat, OfferAnswered(now=12.0, call_id="c2", agent_id="ann"))
+    both(py, nat, CallEnded(now=13.0, call_id="c2"))
+    acts = both(py, nat, 18.0)  # then c4: nobody waits, and the mode ends
+    assert isinstance(acts[-1], SurgeMode) and not acts[-1].active
+    doc = snapshots.save(nat)
+    again = Distributor(QUEUES, plan=plan(vip=QueueRules(surge=surge)), backend="native")
+    snapshots.restore(doc, again)
+    assert again._eng is not None and again.surge_active("vip") is False

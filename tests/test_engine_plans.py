@@ -47,7 +47,6 @@ from acdcore.plans import (
     RoutingPlan,
     Rule,
     Step,
-    Surge,
 )
 from acdcore.scenario import Scenario
 from acdcore.schedules import Schedule
@@ -105,15 +104,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
     [
         RoutingPlan(rules=(), default=Rule("d", queue="vip"), load_guard=LoadGuard()),
         RoutingPlan(
-            rules=(),
-            default=Rule("d", queue="vip"),
-            queues={
-                "vip": QueueRules(
-                    surge=Surge(enter_waiting=2, leave_waiting=1, simple=Equals("x", "y"))
-                )
-            },
-        ),
-        RoutingPlan(
             rules=(Rule("r", when=Equals("x", "y"), queue="vip", steps=(Step(regional=True),)),),
             default=Rule("d", queue="vip"),
         ),
@@ -126,7 +116,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
     ],
     ids=[
         "load-guard",
-        "surge",
         "regional",
         "skip-if-empty",
     ],
@@ -278,7 +267,7 @@ def test_example_scenarios_journal_the_same_on_both_implementations(
     scenario = Scenario.load(EXAMPLES_DIR / f"{name}.toml")
     probe = Distributor(scenario.queue_configs, plan=scenario.routing_plan, backend="native")
     covered = probe._eng is not None
-    assert covered == (name in ("bank_vip", "small_team")), name
+    assert covered == (name in ("bank_vip", "promotion", "small_team")), name
     runs = {}
     for impl in ("python", "native"):
         monkeypatch.setattr(acdcore.backend, "BACKEND", impl)

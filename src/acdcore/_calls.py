@@ -319,7 +319,7 @@ def arrival_exit(
         return (rules.join_empty, "join-empty")
     if (
         rules.surge is not None
-        and d._queues[queue].surge
+        and surge_on(d, queue)
         and rules.surge.simple.matches(attributes, now, d._plan)
     ):
         return (rules.surge.exit, "surge")
@@ -333,6 +333,15 @@ def has_members(d: Distributor, queue: str) -> bool:
     if eng is None:
         return bool(d._queues[queue].members)
     return eng.eng.members(eng.qidx[queue]) > 0
+
+
+def surge_on(d: Distributor, queue: str) -> bool:
+    """Whether ``queue`` is in surge mode: the records' flag, or the
+    engine's when the C engine holds the state."""
+    eng = d._eng
+    if eng is None:
+        return d._queues[queue].surge
+    return eng.eng.surge(eng.qidx[queue])
 
 
 def reachable(d: Distributor, queue: str) -> list[str]:

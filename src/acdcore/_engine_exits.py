@@ -1,12 +1,14 @@
-"""A routing plan's live-state queue exits on the C engine: maximum wait and leave-empty (internal).
+"""A routing plan's live-state queue exits on the C engine: maximum wait, leave-empty, surge (internal).
 
 The engine runs these exits itself (``acd_engine_queue_exits``): a call that
 has waited its queue's ``max_wait`` leaves by ``on_max_wait``; when a
 queue's last logged-in member logs out, its waiting calls leave by
-``leave_empty``; a call whose offer ends past either leaves then. What only
-the façade knows is here:
+``leave_empty``; a call whose offer ends past either leaves then; a queue
+enters and leaves surge mode by its waiting count. What only the façade
+knows is here:
 
-- each queue's exits in the engine's numbers (:func:`configure`);
+- each queue's exits and surge thresholds in the engine's numbers
+  (:func:`configure`);
 - a call's move table (:func:`give_moves`): for each queue an exit may move
   it to, the class (that queue's requirement) and the sort key (its policy,
   the arrival instant kept) that ``_queueing.move`` would give it there,
@@ -16,8 +18,9 @@ the façade knows is here:
   reference's ``Overflow`` to the new queue, or its terminal exit's action
   (``_queueing.exit_action``), and the façade's facts updated to match.
 
-Join-empty is decided at arrival by the reference's ``_calls.arrival_exit``,
-which reads the queue's members from the engine (``_calls.has_members``).
+Join-empty and surge exits are decided at arrival by the reference's
+``_calls.arrival_exit``, which reads the queue's members and surge mode from
+the engine (``_calls.has_members``, ``_calls.surge_on``).
 Cost: nothing for a queue without these exits; a move table is O(queues
 reachable by exits) per call that may be moved.
 """
@@ -41,8 +44,8 @@ _KIND = {"reject": 0, "destination": 1, "self-service": 2, "queue": 3}
 
 
 def configure(state: EngineState) -> dict[str, tuple[str, ...]]:
-    """Hand the engine each queue's maximum wait and leave-empty exit;
-    return, per queue whose calls an exit may move, the queues of its move
+    """Hand the engine each queue's maximum wait, leave-empty exit and
+    surge mode; return, per queue whose calls an exit may move, the queues of its move
     table (the queue itself first: a chain of exits may lead back to it)."""
     d = state.d
     plan = d._plan
@@ -53,7 +56,11 @@ def configure(state: EngineState) -> dict[str, tuple[str, ...]]:
         target = state.qidx[exit_.target] if exit_.kind == "queue" and exit_.target else -1
         return _KIND[exit_.kind], target
 
-    for name, rules in plan.queues.items():
+    for name, rules in plan.queues.items():  # the plan's order: surge modes are checked in it
+        if rules.surge is not None:
+            state.eng.queue_surge(
+                state.qidx[name], rules.surge.enter_waiting, rules.surge.leave_waiting
+            )
         if rules.max_wait is None and rules.leave_empty is None:
             continue
         leave = None if rules.leave_empty is None else code(rules.leave_empty)

@@ -40,7 +40,7 @@ from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
 from ._state import CallState
-from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject
+from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject, SurgeMode
 from .config import AgentProfile
 from .events import (
     AgentLoggedIn,
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["EngineFacade"]
 
 # Action kinds and reasons of acd_engine.h.
-_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT = 1, 2, 3, 4, 5, 6, 7
+_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT, _SURGE = 1, 2, 3, 4, 5, 6, 7, 8
 _EARG = -3  # ACD_EARG: an argument past the engine's limits
 _REASONS = (
     "",
@@ -183,7 +183,8 @@ class EngineFacade(EngineState):
                 raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}")
             self.version += 1
             d._call_seq = got + 1
-            return notes
+            acts = self._acts()  # a surge mode's change, if any
+            return [*notes, *self.wrap(acts, None)] if acts else notes
         assert decision.key is not None
         requirement = decision.requirement
         stages = None
@@ -456,6 +457,8 @@ class EngineFacade(EngineState):
                 out.append(_engine_exits.moved(self, seq, queue, n, _REASONS[reason], at))
             elif kind == _EXIT:
                 out.append(_engine_exits.exited(self, seq, queue, _REASONS[reason], at))
+            elif kind == _SURGE:
+                out.append(SurgeMode(at=at, queue=qnames[queue], active=x == 1.0, waiting=n))
             else:  # pragma: no cover - the engine emits no other kind
                 raise NativeError(f"the engine emitted an action of kind {kind}")
         return out

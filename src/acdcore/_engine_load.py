@@ -182,6 +182,8 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             _engine_exits.give_moves(f, c.seq, f.calls[c.seq], c.queue, c.arrived)
     for i, name in enumerate(f.qnames):
         eng.load_queue(i, d._queues[name].rr_last)
+        if d._queues[name].surge:
+            eng.load_surge(i, True)
     # Live deadlines, numbered as they were.
     for when, tseq, kind, rec, token in sorted(live, key=lambda t: t[1]):
         if kind not in _KINDS:

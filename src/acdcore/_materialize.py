@@ -230,6 +230,7 @@ def materialize(
         q = d._queues[name]
         qs = engine.queue_state(qi)
         q.rr_last = qs.rr_last
+        q.surge = engine.surge(qi)
         for rec in d._agents.values():
             if name in rec.profile.queues:
                 if rec.logged_in:

@@ -383,7 +383,7 @@ class Distributor:
         q = self._queues.get(queue) if isinstance(queue, str) else None
         if q is None:
             raise UnknownQueue(f"no queue named {queue!r}")
-        return q.surge
+        return _calls.surge_on(self, queue)
 
     # ------------------------------------------------ estimates, views, checks
 
@@ -520,13 +520,13 @@ def _plan_covered(plan: RoutingPlan) -> bool:
     relaxation steps (requirements, added queues, expiries), or send the
     call away (a rule's exit) or reserve it for a preferred agent; queues'
     business hours (a closed queue's exit), maximum wait, join-empty and
-    leave-empty exits. Not covered: surge modes, regional or skip-if-empty
+    leave-empty exits, surge modes. Not covered: regional or skip-if-empty
     steps, the load guard."""
     if plan.load_guard is not None:
         return False
     for rules in plan.queues.values():
-        if rules.surge is not None:
-            return False
+        if rules.surge is not None and rules.surge.enter_waiting > 2**31 - 1:
+            return False  # the engine keeps the thresholds in C ints
     for rule in plan.all_rules():
         if any(step.regional or step.skip_if_empty for step in rule.steps):
             return False

@@ -9,7 +9,8 @@
  * carry a relaxation table (a routing plan's steps: classes that widen and
  * add a queue, with expiries), and queue 1 borrows queue 0's agents;
  * queues 2, 4, 5 and 6 have a plan's maximum waits and leave-empty exits
- * (moves between queues too, with each call's move table);
+ * (moves between queues too, with each call's move table), queues 7 and 3
+ * surge modes;
  * refusals with their codes; then free. Prints a checksum of the actions. */
 #include <math.h>
 #include <stdint.h>
@@ -255,6 +256,10 @@ static acd_engine *configured(const uint32_t *words, int index)
         acd_engine_queue_exits(e, 7, 0.0, ACD_O_REJECTED, -1, ACD_X_NONE, -1) != ACD_EARG ||
         acd_engine_queue_exits(e, 7, NAN, ACD_X_NONE, -1, ACD_X_QUEUE, NQ) != ACD_EARG)
         return NULL;
+    /* Queues 7 and 3 have surge modes (checked in that order). */
+    if (acd_engine_queue_surge(e, 7, 3, 1) != ACD_OK || acd_engine_queue_surge(e, 3, 2, 0) != ACD_OK ||
+        acd_engine_queue_surge(e, 3, 2, 0) != ACD_ESTATE || acd_engine_queue_surge(e, 1, 2, 2) != ACD_EARG)
+        return NULL;
     for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
         if (acd_engine_name_agent(e, a) != ACD_OK)
             return NULL;
@@ -323,7 +328,8 @@ static acd_engine *reload(acd_engine *e)
     for (int q = 0; q < NQ; q++) {
         int rr, free_agents[NA + 8];
         if (acd_engine_queue_free(e, q, &rr, free_agents, NA + 8) < 0 ||
-            acd_engine_load_queue(x, q, rr) != ACD_OK)
+            acd_engine_load_queue(x, q, rr) != ACD_OK ||
+            acd_engine_load_surge(x, q, acd_engine_surge(e, q)) != ACD_OK)
             return NULL;
     }
     /* In increasing scheduling number. */

@@ -101,6 +101,7 @@ void acd_engine_free(acd_engine *e)
         free(e->q[i].borrow);
     }
     free(e->q);
+    free(e->surgeq);
     for (int i = 0; i < e->ncls; i++) {
         free(e->cls[i].skill);
         free(e->cls[i].minimum);
@@ -284,6 +285,40 @@ int acd_engine_queue_exits(acd_engine *e, int queue, double max_wait, int on_max
     q->le_kind = leave_empty;
     q->le_target = leave_empty == ACD_X_QUEUE ? leave_empty_target : -1;
     return ACD_OK;
+}
+
+int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leave_waiting)
+{
+    if (!e)
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    if (enter_waiting < 1 || leave_waiting < 0 || leave_waiting >= enter_waiting)
+        return ACD_EARG;
+    if (e->broken)
+        return e->broken;
+    if (e->sealed)
+        return ACD_ESTATE;
+    for (int i = 0; i < e->nsurge; i++)
+        if (e->surgeq[i] == queue)
+            return ACD_ESTATE; /* once per queue */
+    int *q = realloc(e->surgeq, sizeof *q * (size_t)(e->nsurge + 1));
+    if (!q)
+        return ACD_ENOMEM;
+    e->surgeq = q;
+    e->surgeq[e->nsurge++] = queue;
+    e->q[queue].surge_enter = enter_waiting;
+    e->q[queue].surge_leave = leave_waiting;
+    return ACD_OK;
+}
+
+int acd_engine_surge(const acd_engine *e, int queue)
+{
+    if (!e)
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    return e->q[queue].surge;
 }
 
 int acd_engine_call_moves(acd_engine *e, int64_t call, int n, const int *queue, const int *cls,
@@ -750,6 +785,8 @@ int acd_engine_check(const acd_engine *e)
                 n += e->a[ai].mq[i] == q;
         if (n != e->q[q].members)
             return -121;
+        if (e->q[q].surge && e->q[q].surge_enter < 1)
+            return -123; /* in surge mode without a surge rule */
     }
     return ACD_OK;
 }

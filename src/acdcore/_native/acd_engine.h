@@ -9,7 +9,7 @@
  * routing plan or one whose rules choose the queue, the call's facts, its
  * relaxation steps and preferred agent, or send it away at arrival, and
  * whose queues have business hours, maximum waits, join-empty and
- * leave-empty exits: distributor._plan_covered).
+ * leave-empty exits and surge modes: distributor._plan_covered).
  * The matching decisions are the dispatch core's (acd_native.h), which the
  * engine owns and feeds through that header's functions.
  *
@@ -71,6 +71,9 @@
  * it ends (call, queue, n = its outcome, ACD_O_*). */
 #define ACD_A_MOVE 6
 #define ACD_A_EXIT 7
+/* SurgeMode: queue, n = calls waiting, x = 1.0 entering surge mode, 0.0
+ * leaving it (acd_engine_queue_surge). */
+#define ACD_A_SURGE 8
 
 /* Reasons (Queued's and CancelOffer's reason strings). */
 #define ACD_R_ARRIVED 1          /* "arrived" */
@@ -169,6 +172,16 @@ int acd_engine_borrowers(acd_engine *e, int queue, int n, const int *borrowers);
 #define ACD_X_QUEUE 3
 int acd_engine_queue_exits(acd_engine *e, int queue, double max_wait, int on_max_wait,
                            int max_wait_target, int leave_empty, int leave_empty_target);
+/* A routing plan's surge mode of a queue (Surge), before any event, in the
+ * plan's order of queues: the queue enters it when enter_waiting calls or
+ * more wait, and leaves it when leave_waiting or fewer do (leave_waiting <
+ * enter_waiting), checked in that order after every event and after every
+ * deadline fired (_queueing.update_surge), each change an ACD_A_SURGE
+ * action. The façade reads the mode (acd_engine_surge) to decide a surge
+ * exit at arrival. */
+int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leave_waiting);
+/* Whether queue is in surge mode (1, 0), or ACD_EINDEX. */
+int acd_engine_surge(const acd_engine *e, int queue);
 
 /* ------------------------------------------------------------------ events */
 
@@ -374,6 +387,8 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
 int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
                            const double *expires, int stage, int64_t stage_timer);
 int acd_engine_load_queue(acd_engine *e, int queue, int rr_last);
+/* A loaded queue's surge mode (0 or 1; the queue must have a surge rule to be in it). */
+int acd_engine_load_surge(acd_engine *e, int queue, int active);
 int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d);
 int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s);
 

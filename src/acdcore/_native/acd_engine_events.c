@@ -58,6 +58,8 @@ void publish(acd_engine *e)
 
 static int conclude(acd_engine *e)
 {
+    if (e->nsurge && !e->err)
+        update_surge(e);
     drop_dead(e);
     publish(e);
     if (e->err) {
@@ -632,6 +634,8 @@ int acd_engine_advance(acd_engine *e, double now)
             continue;
         e->now = d.when;
         fire(e, &d);
+        if (e->nsurge && !e->err)
+            update_surge(e);
     }
     e->now = now;
     return conclude(e);

@@ -681,6 +681,26 @@ void release_agent(acd_engine *e, int ai, int64_t call, double answered_at)
     route_agent(e, ai);
 }
 
+/* ------------------------------------------------------------------ surge */
+
+/* _queueing.update_surge: each surge queue, in the plan's order, enters or
+ * leaves surge mode by its waiting count (with hysteresis). */
+void update_surge(acd_engine *e)
+{
+    for (int i = 0; i < e->nsurge; i++) {
+        int qi = e->surgeq[i];
+        equeue_t *q = &e->q[qi];
+        int n = acd_oq_len(q->waiting);
+        if (!q->surge && n >= q->surge_enter) {
+            q->surge = 1;
+            emit(e, ACD_A_SURGE, 0, -1, -1, qi, n, 1.0, 0.0);
+        } else if (q->surge && n <= q->surge_leave) {
+            q->surge = 0;
+            emit(e, ACD_A_SURGE, 0, -1, -1, qi, n, 0.0, 0.0);
+        }
+    }
+}
+
 /* -------------------------------------------------------------- deadlines */
 
 void fire(acd_engine *e, const acd_deadline *d)

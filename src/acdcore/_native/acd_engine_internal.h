@@ -74,6 +74,8 @@ typedef struct {
     double max_wait;
     int mw_kind, mw_target, le_kind, le_target;
     int members; /* logged-in agents whose profile lists it (QueueRecord.members) */
+    /* Surge mode (acd_engine_queue_surge): the thresholds, and whether on. */
+    int surge_enter, surge_leave, surge;
 } equeue_t;
 
 /* A call class as the façade gave it (interned: the same requirement,
@@ -203,6 +205,8 @@ struct acd_engine {
 
     int nq;
     equeue_t *q;
+    int nsurge;  /* queues with a surge rule, in the plan's order: */
+    int *surgeq; /* (their modes are checked in this order) */
     int ncls, capcls;
     eclass_t *cls;
 
@@ -294,6 +298,7 @@ ACD_ENGINE_HIDDEN int mq_reserve(acd_engine *e, int ai, int n);
 ACD_ENGINE_HIDDEN void set_memberships(acd_engine *e, int ai, int nmem, const int *mqueue);
 ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at);
 ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
+ACD_ENGINE_HIDDEN void update_surge(acd_engine *e);
 ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);
 /* A call's stage count (0: none), current stage, and its deadline's number. */
 static inline int call_nst(const ecall_t *c) { return c->st ? c->st->n : 0; }

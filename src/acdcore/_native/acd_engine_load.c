@@ -193,6 +193,24 @@ int acd_engine_load_queue(acd_engine *e, int queue, int rr_last)
     return ACD_OK;
 }
 
+int acd_engine_load_surge(acd_engine *e, int queue, int active)
+{
+    int rc = open_for_load(e);
+    if (rc)
+        return rc;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    if (active != 0 && active != 1)
+        return ACD_EARG;
+    int has = 0;
+    for (int i = 0; i < e->nsurge; i++)
+        has |= e->surgeq[i] == queue;
+    if (active && !has)
+        return ACD_EARG;
+    e->q[queue].surge = active;
+    return ACD_OK;
+}
+
 int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d)
 {
     int rc = open_for_load(e);

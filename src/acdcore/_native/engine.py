@@ -47,6 +47,7 @@ ACTION_KINDS = {
     5: "pause",
     6: "move",
     7: "exit",
+    8: "surge",
 }
 """Action kinds (ACD_A_*) by number."""
 
@@ -339,6 +340,20 @@ class NativeEngine:
             ffi.new("double[]", keys or [0.0]),
         )
         self._ok(rc, "call moves")
+
+    def queue_surge(self, q: int, enter_waiting: int, leave_waiting: int) -> None:
+        """Queue ``q``'s surge mode thresholds (before any event; in the
+        plan's order of queues)."""
+        rc = self.lib.acd_engine_queue_surge(self.eng, q, enter_waiting, leave_waiting)
+        self._ok(rc, "queue surge")
+
+    def surge(self, q: int) -> bool:
+        """Whether queue ``q`` is in surge mode."""
+        return bool(self._ok(self.lib.acd_engine_surge(self.eng, q), "surge"))
+
+    def load_surge(self, q: int, active: bool) -> None:
+        """A loaded queue's surge mode."""
+        self._ok(self.lib.acd_engine_load_surge(self.eng, q, int(active)), "load surge")
 
     def members(self, q: int) -> int:
         """How many logged-in agents are members of queue ``q``."""
