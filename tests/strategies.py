@@ -151,6 +151,11 @@ def _exit(queues: tuple[str, ...], here: str) -> st.SearchStrategy[Exit]:
     return st.one_of(*options)
 
 
+_rates = st.sampled_from([0.5, 0.8, 1.0])
+_windows = st.integers(2, 5)
+_mins = st.integers(1, 2)
+
+
 def _surges(queues: tuple[str, ...], here: str) -> st.SearchStrategy[Surge | None]:
     """No surge mode, or one entered at 1 to 4 waiting calls and left one
     below, for some intents, to any exit."""
@@ -176,8 +181,8 @@ def routing_plans(
     ``engine_covered``, only what the C engine covers
     (``distributor._plan_covered``): rules with steps, alerts, exits and a
     preferred agent, queues' business hours, maximum waits, join-empty and
-    leave-empty exits, surge modes; no regional or skip-if-empty steps or
-    load guard."""
+    leave-empty exits, surge modes, a load guard; no regional or
+    skip-if-empty steps."""
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
         queue = draw(st.sampled_from(queues))
@@ -258,6 +263,7 @@ def routing_plans(
             default=Rule("default", queue=draw(st.sampled_from(queues))),
             queues=closed,
             schedules={"hours": hours},
+            load_guard=draw(st.one_of(st.none(), st.builds(LoadGuard, _rates, _windows, _mins))),
         )
     queue_rules = {}
     for q in queues:

@@ -27,13 +27,14 @@ from acdcore.distributor import _engine_covers
 from acdcore.events import (
     AgentLoggedIn,
     AgentLoggedOut,
+    CallAbandoned,
     CallArrived,
     CallEnded,
     CallTransferred,
     Event,
     OfferAnswered,
 )
-from acdcore.plans import Exit, QueueRules, RoutingPlan, Rule, Surge
+from acdcore.plans import Exit, LoadGuard, QueueRules, RoutingPlan, Rule, Surge
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
 
@@ -254,3 +255,35 @@ def test_surge_mode_on_the_engine() -> None:
     again = Distributor(QUEUES, plan=plan(vip=QueueRules(surge=surge)), backend="native")
     snapshots.restore(doc, again)
     assert again._eng is not None and again.surge_active("vip") is False
+
+
+def test_the_load_guard_on_the_engine() -> None:
+    guard = LoadGuard(min_answer_rate=0.75, window=4, min_offers=2)
+    p = RoutingPlan(rules=(), default=Rule("default", queue="retail"), load_guard=guard)
+    py = Distributor(QUEUES, plan=p, backend="python", rng=random.Random(5))
+    nat = Distributor(QUEUES, plan=p, backend="native", rng=random.Random(5))
+    assert nat._eng is not None
+    both(py, nat, login(0.0, "ann", "retail"))
+    t = 1.0
+    for i in range(3):  # ann lets two calls ring out, then answers one
+        both(py, nat, CallArrived(now=t, call_id=f"x{i}", queue="retail"))
+        if i < 2:
+            t += 8.0
+            both(py, nat, t)  # rings out: a miss
+            both(py, nat, CallAbandoned(now=t, call_id=f"x{i}"))
+            t += 5.0
+            both(py, nat, t)  # her no-answer delay ends
+        else:
+            both(py, nat, OfferAnswered(now=t, call_id=f"x{i}", agent_id="ann"))
+            both(py, nat, CallEnded(now=t + 1.0, call_id=f"x{i}"))
+            t += 10.0
+            both(py, nat, t)
+    assert nat._reads()._agents["ann"].answers == [False, False, True]
+    both(py, nat, login(t, "bob", "retail"))
+    # Both free: the guard passes ann (1 answered of 3) over for bob.
+    acts = both(py, nat, CallArrived(now=t + 1.0, call_id="c1", queue="retail"))
+    assert isinstance(acts[-1], Offer) and acts[-1].agent_id == "bob"
+    doc = snapshots.save(nat)
+    again = Distributor(QUEUES, plan=p, backend="native", rng=random.Random(5))
+    snapshots.restore(doc, again)
+    assert again._eng is not None and snapshots.save(again) == doc

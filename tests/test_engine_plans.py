@@ -41,7 +41,6 @@ from acdcore.events import (
 )
 from acdcore.plans import (
     Exit,
-    LoadGuard,
     PreferredAgent,
     QueueRules,
     RoutingPlan,
@@ -102,7 +101,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
 @pytest.mark.parametrize(
     "plan",
     [
-        RoutingPlan(rules=(), default=Rule("d", queue="vip"), load_guard=LoadGuard()),
         RoutingPlan(
             rules=(Rule("r", when=Equals("x", "y"), queue="vip", steps=(Step(regional=True),)),),
             default=Rule("d", queue="vip"),
@@ -115,7 +113,6 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
         ),
     ],
     ids=[
-        "load-guard",
         "regional",
         "skip-if-empty",
     ],

@@ -1,14 +1,14 @@
-"""A routing plan's live-state queue exits on the C engine: maximum wait, leave-empty, surge (internal).
+"""A routing plan's live-state rules on the C engine: maximum wait, leave-empty, surge, load guard (internal).
 
 The engine runs these exits itself (``acd_engine_queue_exits``): a call that
 has waited its queue's ``max_wait`` leaves by ``on_max_wait``; when a
 queue's last logged-in member logs out, its waiting calls leave by
 ``leave_empty``; a call whose offer ends past either leaves then; a queue
-enters and leaves surge mode by its waiting count. What only the façade
-knows is here:
+enters and leaves surge mode by its waiting count; the load guard passes
+over agents who keep missing offers. What only the façade knows is here:
 
-- each queue's exits and surge thresholds in the engine's numbers
-  (:func:`configure`);
+- the guard, each queue's exits and surge thresholds in the engine's
+  numbers (:func:`configure`);
 - a call's move table (:func:`give_moves`): for each queue an exit may move
   it to, the class (that queue's requirement) and the sort key (its policy,
   the arrival instant kept) that ``_queueing.move`` would give it there,
@@ -44,13 +44,16 @@ _KIND = {"reject": 0, "destination": 1, "self-service": 2, "queue": 3}
 
 
 def configure(state: EngineState) -> dict[str, tuple[str, ...]]:
-    """Hand the engine each queue's maximum wait, leave-empty exit and
-    surge mode; return, per queue whose calls an exit may move, the queues of its move
+    """Hand the engine the load guard and each queue's maximum wait,
+    leave-empty exit and surge mode; return, per queue whose calls an exit may move, the queues of its move
     table (the queue itself first: a chain of exits may lead back to it)."""
     d = state.d
     plan = d._plan
     if plan is None:
         return {}
+    guard = plan.load_guard
+    if guard is not None:
+        state.eng.load_guard(guard.min_answer_rate, guard.window, guard.min_offers)
 
     def code(exit_: Exit) -> tuple[int, int]:
         target = state.qidx[exit_.target] if exit_.kind == "queue" and exit_.target else -1

@@ -112,6 +112,8 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             staffed=rec.staffed,
         )
         eng.load_agent(idx, state, rec.order, skills, cap, excl, mems)
+        if rec.answers:
+            eng.load_answers(idx, rec.answers)
         f.agents[idx] = AgentFacts(rec.agent_id, rec.profile, rec.order, rec.paused)
         for seq, s in rec.sessions.items():
             tseq = wrap_tseq.get((rec.agent_id, seq), -1)

@@ -139,6 +139,7 @@ def materialize(
     qnames = [q.name for q in queues]
 
     # Agents, in order of first login (the records' insertion order).
+    guarded = plan is not None and plan.load_guard is not None
     by_index: dict[int, AgentRecord] = {}
     id_of = {i: f.agent_id for i, f in agents.items()}  # every agent ever logged in
     chosen = agents.items() if only is None else [(i, agents[i]) for i in only[1] if i in agents]
@@ -158,6 +159,8 @@ def materialize(
         rec.wake_at = ex.wake_at
         rec.wake_timer = ex.wake_timer
         rec.staffed = ex.staffed
+        if guarded:
+            rec.answers = engine.answers(idx)
         d._agents[facts.agent_id] = rec
         by_index[idx] = rec
         id_of[idx] = facts.agent_id

@@ -10,7 +10,7 @@
  * add a queue, with expiries), and queue 1 borrows queue 0's agents;
  * queues 2, 4, 5 and 6 have a plan's maximum waits and leave-empty exits
  * (moves between queues too, with each call's move table), queues 7 and 3
- * surge modes;
+ * surge modes; a load guard;
  * refusals with their codes; then free. Prints a checksum of the actions. */
 #include <math.h>
 #include <stdint.h>
@@ -256,6 +256,10 @@ static acd_engine *configured(const uint32_t *words, int index)
         acd_engine_queue_exits(e, 7, 0.0, ACD_O_REJECTED, -1, ACD_X_NONE, -1) != ACD_EARG ||
         acd_engine_queue_exits(e, 7, NAN, ACD_X_NONE, -1, ACD_X_QUEUE, NQ) != ACD_EARG)
         return NULL;
+    /* A load guard: agents answering under 3 of their last 4 offers (once
+     * they have 2) are passed over while others are free. */
+    if (acd_engine_load_guard(e, 0.75, 4, 2) != ACD_OK || acd_engine_load_guard(e, 0.5, 4, 2) != ACD_ESTATE)
+        return NULL;
     /* Queues 7 and 3 have surge modes (checked in that order). */
     if (acd_engine_queue_surge(e, 7, 3, 1) != ACD_OK || acd_engine_queue_surge(e, 3, 2, 0) != ACD_OK ||
         acd_engine_queue_surge(e, 3, 2, 0) != ACD_ESTATE || acd_engine_queue_surge(e, 1, 2, 2) != ACD_EARG)
@@ -291,6 +295,10 @@ static acd_engine *reload(acd_engine *e)
         profile_t *p = &profiles[a];
         if (acd_engine_load_agent(x, a, &ax, 2, p->skill, p->level, p->cap, p->excl, p->nmem,
                                   p->mq, p->prio, p->delay, p->pos, p->weight) != ACD_OK)
+            return NULL;
+        unsigned char answers[8];
+        int nans = acd_engine_export_answers(e, a, answers, 8);
+        if (nans < 0 || nans > 4 || acd_engine_load_answers(x, a, nans, answers) != ACD_OK)
             return NULL;
         int ns = acd_engine_export_sessions(e, a, sess, 128);
         if (ns < 0 || ns > 128)

@@ -111,6 +111,7 @@ void acd_engine_free(acd_engine *e)
     for (int i = 0; i < e->na; i++) {
         free(e->a[i].sess);
         free(e->a[i].mq);
+        free(e->a[i].ans);
     }
     free(e->a);
     for (int i = 0; i < e->nc; i++) {
@@ -310,6 +311,37 @@ int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leav
     e->q[queue].surge_enter = enter_waiting;
     e->q[queue].surge_leave = leave_waiting;
     return ACD_OK;
+}
+
+int acd_engine_load_guard(acd_engine *e, double min_answer_rate, int window, int min_offers)
+{
+    if (!e)
+        return ACD_EARG;
+    if (!(min_answer_rate >= 0 && min_answer_rate <= 1) || window < 1 || window > (1 << 24) ||
+        min_offers < 1 || min_offers > window)
+        return ACD_EARG;
+    if (e->broken)
+        return e->broken;
+    if (e->sealed || e->guard_window)
+        return ACD_ESTATE;
+    e->guard_rate = min_answer_rate;
+    e->guard_window = window;
+    e->guard_min = min_offers;
+    return ACD_OK;
+}
+
+int acd_engine_export_answers(const acd_engine *e, int agent, unsigned char *out, int max)
+{
+    if (!e || max < 0 || (max > 0 && !out))
+        return ACD_EARG;
+    if (agent < 0 || agent >= e->na)
+        return ACD_EINDEX;
+    const eagent_t *a = &e->a[agent];
+    if (max < a->ans_n)
+        return a->ans_n;
+    for (int i = 0; i < a->ans_n; i++)
+        out[i] = a->ans[(a->ans_head + i) % e->guard_window];
+    return a->ans_n;
 }
 
 int acd_engine_surge(const acd_engine *e, int queue)
@@ -787,6 +819,14 @@ int acd_engine_check(const acd_engine *e)
             return -121;
         if (e->q[q].surge && e->q[q].surge_enter < 1)
             return -123; /* in surge mode without a surge rule */
+    }
+    for (int ai = 0; ai < e->na; ai++) { /* the guard's memory stays in its window */
+        const eagent_t *a = &e->a[ai];
+        int sum = 0;
+        for (int i = 0; i < a->ans_n; i++)
+            sum += a->ans[(a->ans_head + i) % e->guard_window];
+        if (a->ans_n < 0 || a->ans_n > e->guard_window || sum != a->ans_sum)
+            return -124;
     }
     return ACD_OK;
 }

@@ -9,7 +9,8 @@
  * routing plan or one whose rules choose the queue, the call's facts, its
  * relaxation steps and preferred agent, or send it away at arrival, and
  * whose queues have business hours, maximum waits, join-empty and
- * leave-empty exits and surge modes: distributor._plan_covered).
+ * leave-empty exits and surge modes, and a load guard:
+ * distributor._plan_covered).
  * The matching decisions are the dispatch core's (acd_native.h), which the
  * engine owns and feeds through that header's functions.
  *
@@ -182,6 +183,14 @@ int acd_engine_queue_exits(acd_engine *e, int queue, double max_wait, int on_max
 int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leave_waiting);
 /* Whether queue is in surge mode (1, 0), or ACD_EINDEX. */
 int acd_engine_surge(const acd_engine *e, int queue);
+/* A routing plan's load guard (LoadGuard), before any event: each agent
+ * keeps the outcomes of its last `window` offers (answered or missed);
+ * once it has min_offers of them and answered fewer than min_answer_rate
+ * of them, it is passed over when another free agent can take the call. */
+int acd_engine_load_guard(acd_engine *e, double min_answer_rate, int window, int min_offers);
+/* An agent's kept offer outcomes, oldest first (1 answered, 0 missed):
+ * writes at most max, returns how many there are. */
+int acd_engine_export_answers(const acd_engine *e, int agent, unsigned char *out, int max);
 
 /* ------------------------------------------------------------------ events */
 
@@ -387,6 +396,9 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
 int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
                            const double *expires, int stage, int64_t stage_timer);
 int acd_engine_load_queue(acd_engine *e, int queue, int rr_last);
+/* A loaded agent's kept offer outcomes (after acd_engine_load_agent; at
+ * most the guard's window). */
+int acd_engine_load_answers(acd_engine *e, int agent, int n, const unsigned char *answers);
 /* A loaded queue's surge mode (0 or 1; the queue must have a surge rule to be in it). */
 int acd_engine_load_surge(acd_engine *e, int queue, int active);
 int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d);

@@ -523,6 +523,7 @@ int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent)
     a->sess[sess_index(a, c->seq)].state = ES_CONNECTED;
     a->calls_taken += 1;
     a->misses = 0;
+    record_answer(e, agent, 1);
     refresh(e, agent);
     for (int i = 0; i < n; i++) {
         sess_del(&e->a[e->tmp[i]], c->seq);

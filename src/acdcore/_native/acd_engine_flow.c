@@ -235,6 +235,35 @@ static void sess_add(acd_engine *e, int ai, int64_t call, int channel, int queue
 
 /* ---------------------------------------------------------------- agents */
 
+/* _offers.record_answer: an offer's outcome into the agent's window. */
+void record_answer(acd_engine *e, int ai, int answered)
+{
+    int w = e->guard_window;
+    if (!w)
+        return;
+    eagent_t *a = &e->a[ai];
+    if (!a->ans && !(a->ans = calloc((size_t)w, 1))) {
+        fail(e, ACD_ENOMEM);
+        return;
+    }
+    if (a->ans_n == w) { /* the oldest goes */
+        a->ans_sum -= a->ans[a->ans_head];
+        a->ans_head = (a->ans_head + 1) % w;
+        a->ans_n--;
+    }
+    a->ans[(a->ans_head + a->ans_n) % w] = answered ? 1 : 0;
+    a->ans_n++;
+    a->ans_sum += answered ? 1 : 0;
+}
+
+/* _agents.load_guarded: whether the guard passes the agent over. */
+int load_guarded(const acd_engine *e, const eagent_t *a)
+{
+    if (!e->guard_window || a->ans_n < e->guard_min)
+        return 0;
+    return (double)a->ans_sum / a->ans_n < e->guard_rate;
+}
+
 /* Push the agent's dynamic state to the core (NativeCore.sync). */
 void sync_agent(acd_engine *e, int ai, int avail)
 {
@@ -252,8 +281,8 @@ void sync_agent(acd_engine *e, int ai, int avail)
         e->sync_seq[i] = a->sess[i].call;
         e->sync_ch[i] = a->sess[i].channel;
     }
-    int rc = acd_agent_sync(e->core, ai, avail, a->idle_since, a->calls_taken, a->talk_time, 0,
-                            a->nsess, e->sync_seq, e->sync_ch);
+    int rc = acd_agent_sync(e->core, ai, avail, a->idle_since, a->calls_taken, a->talk_time,
+                            load_guarded(e, a), a->nsess, e->sync_seq, e->sync_ch);
     if (rc < 0)
         fail(e, rc);
 }
@@ -465,6 +494,7 @@ static void offer(acd_engine *e, int ci, const int *agents, int n)
 
 void miss(acd_engine *e, int ai, int queue)
 {
+    record_answer(e, ai, 0);
     eagent_t *a = &e->a[ai];
     const equeue_t *q = &e->q[queue];
     a->misses++;

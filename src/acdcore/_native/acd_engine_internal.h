@@ -156,6 +156,11 @@ typedef struct {
     esess_t *sess;
     int nmq, capmq; /* the queues its profile lists (members of each while logged in) */
     int *mq;
+    /* The load guard's memory (AgentRecord.answers): its last offers'
+     * outcomes in a ring of the guard's window (allocated at the first),
+     * oldest at ans_head; how many, and how many answered. */
+    unsigned char *ans;
+    int ans_head, ans_n, ans_sum;
 } eagent_t;
 
 /* A live call (CallRecord), in a slab of entries reused through a free
@@ -205,6 +210,9 @@ struct acd_engine {
 
     int nq;
     equeue_t *q;
+    /* The load guard (acd_engine_load_guard): off while guard_window is 0. */
+    double guard_rate;
+    int guard_window, guard_min;
     int nsurge;  /* queues with a surge rule, in the plan's order: */
     int *surgeq; /* (their modes are checked in this order) */
     int ncls, capcls;
@@ -299,6 +307,8 @@ ACD_ENGINE_HIDDEN void set_memberships(acd_engine *e, int ai, int nmem, const in
 ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at);
 ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN void update_surge(acd_engine *e);
+ACD_ENGINE_HIDDEN void record_answer(acd_engine *e, int ai, int answered);
+ACD_ENGINE_HIDDEN int load_guarded(const acd_engine *e, const eagent_t *a);
 ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);
 /* A call's stage count (0: none), current stage, and its deadline's number. */
 static inline int call_nst(const ecall_t *c) { return c->st ? c->st->n : 0; }

@@ -193,6 +193,28 @@ int acd_engine_load_queue(acd_engine *e, int queue, int rr_last)
     return ACD_OK;
 }
 
+int acd_engine_load_answers(acd_engine *e, int agent, int n, const unsigned char *answers)
+{
+    int rc = open_for_load(e);
+    if (rc)
+        return rc;
+    if (agent < 0 || agent >= e->na || !e->a[agent].profiled)
+        return ACD_EINDEX;
+    if (n < 0 || n > e->guard_window || (n && !answers) || e->a[agent].ans_n)
+        return ACD_EARG;
+    for (int i = 0; i < n; i++)
+        if (answers[i] > 1)
+            return ACD_EARG;
+    e->err = 0;
+    for (int i = 0; i < n && !e->err; i++)
+        record_answer(e, agent, answers[i]);
+    if (e->err) {
+        e->broken = e->err;
+        return e->err;
+    }
+    return ACD_OK;
+}
+
 int acd_engine_load_surge(acd_engine *e, int queue, int active)
 {
     int rc = open_for_load(e);

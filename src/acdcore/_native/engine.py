@@ -347,6 +347,26 @@ class NativeEngine:
         rc = self.lib.acd_engine_queue_surge(self.eng, q, enter_waiting, leave_waiting)
         self._ok(rc, "queue surge")
 
+    def load_guard(self, min_answer_rate: float, window: int, min_offers: int) -> None:
+        """A routing plan's load guard (before any event)."""
+        rc = self.lib.acd_engine_load_guard(self.eng, float(min_answer_rate), window, min_offers)
+        self._ok(rc, "load guard")
+
+    def answers(self, i: int) -> list[bool]:
+        """Agent ``i``'s kept offer outcomes, oldest first (the load guard's)."""
+        ffi, lib = self.ffi, self.lib
+        n = self._ok(lib.acd_engine_export_answers(self.eng, i, ffi.NULL, 0), "answers")
+        if not n:
+            return []
+        buf = ffi.new("unsigned char[]", n)
+        self._ok(lib.acd_engine_export_answers(self.eng, i, buf, n), "answers")
+        return [bool(b) for b in buf]
+
+    def load_answers(self, i: int, answers: Sequence[bool]) -> None:
+        """A loaded agent's kept offer outcomes."""
+        buf = self.ffi.new("unsigned char[]", [int(bool(a)) for a in answers] or [0])
+        self._ok(self.lib.acd_engine_load_answers(self.eng, i, len(answers), buf), "load answers")
+
     def surge(self, q: int) -> bool:
         """Whether queue ``q`` is in surge mode."""
         return bool(self._ok(self.lib.acd_engine_surge(self.eng, q), "surge"))
