@@ -181,7 +181,7 @@ def routing_plans(
     ``engine_covered``, only what the C engine covers
     (``distributor._plan_covered``): rules with steps, alerts, exits and a
     preferred agent, queues' business hours, maximum waits, join-empty and
-    leave-empty exits, surge modes, a load guard; no regional or
+    leave-empty exits, surge modes, a load guard, regional and
     skip-if-empty steps."""
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
@@ -190,7 +190,7 @@ def routing_plans(
         steps = []
         t = 0.0
         level = 9
-        regional = draw(st.booleans()) and not engine_covered
+        regional = draw(st.booleans())
         for _ in range(n_steps):
             t += draw(st.sampled_from([2.5, 5.0, 10.0]))
             level = draw(st.integers(1, level))
@@ -200,7 +200,7 @@ def routing_plans(
                     add_queues=tuple(draw(st.lists(st.sampled_from(queues), max_size=2))),
                     regional=regional,
                     expires_after=t,
-                    skip_if_empty=draw(st.booleans()) and not engine_covered,
+                    skip_if_empty=draw(st.booleans()),
                 )
             )
             regional = regional and draw(st.booleans())

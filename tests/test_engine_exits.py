@@ -34,7 +34,7 @@ from acdcore.events import (
     Event,
     OfferAnswered,
 )
-from acdcore.plans import Exit, LoadGuard, QueueRules, RoutingPlan, Rule, Surge
+from acdcore.plans import Exit, LoadGuard, QueueRules, RoutingPlan, Rule, Step, Surge
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
 
@@ -283,6 +283,40 @@ def test_the_load_guard_on_the_engine() -> None:
     # Both free: the guard passes ann (1 answered of 3) over for bob.
     acts = both(py, nat, CallArrived(now=t + 1.0, call_id="c1", queue="retail"))
     assert isinstance(acts[-1], Offer) and acts[-1].agent_id == "bob"
+    doc = snapshots.save(nat)
+    again = Distributor(QUEUES, plan=p, backend="native", rng=random.Random(5))
+    snapshots.restore(doc, again)
+    assert again._eng is not None and snapshots.save(again) == doc
+
+
+def test_regional_and_skip_if_empty_steps_on_the_engine() -> None:
+    steps = (
+        Step(regional=True, skip_if_empty=True, expires_after=10.0),
+        Step(requirement={}, regional=True, expires_after=20.0),
+    )
+    rule = Rule(
+        "local",
+        when=Equals("intent", "status"),
+        queue="retail",
+        requirement={"advice": 9},
+        steps=steps,
+    )
+    p = RoutingPlan(rules=(rule,), default=Rule("default", queue="retail"))
+    py = Distributor(QUEUES, plan=p, backend="python", rng=random.Random(5))
+    nat = Distributor(QUEUES, plan=p, backend="native", rng=random.Random(5))
+    assert nat._eng is not None
+    north = AgentProfile(
+        "ann", skills={"advice": 3}, queues={"retail": QueueMembership()}, region="north"
+    )
+    both(py, nat, AgentLoggedIn(now=0.0, profile=north))
+    attrs = {"intent": "status", "region": "south"}
+    # Nobody has advice 9: the first stage is skipped at once; the regional
+    # stage then keeps ann (north) from a southern call until it expires.
+    acts = both(py, nat, CallArrived(now=1.0, call_id="c1", queue="retail", attributes=attrs))
+    assert [type(a) for a in acts] == [Queued]
+    assert nat._reads()._calls["c1"].stage == 1 and nat._reads()._calls["c1"].regional
+    acts = both(py, nat, 21.0)
+    assert [type(a) for a in acts] == [Offer] and acts[0].agent_id == "ann"
     doc = snapshots.save(nat)
     again = Distributor(QUEUES, plan=p, backend="native", rng=random.Random(5))
     snapshots.restore(doc, again)

@@ -41,11 +41,13 @@ from acdcore.events import (
 )
 from acdcore.plans import (
     Exit,
+    LoadGuard,
     PreferredAgent,
     QueueRules,
     RoutingPlan,
     Rule,
     Step,
+    Surge,
 )
 from acdcore.scenario import Scenario
 from acdcore.schedules import Schedule
@@ -98,24 +100,30 @@ def test_a_covered_plan_runs_on_the_engine() -> None:
     assert _engine_covers(nat) and nat._eng is not None
 
 
+@pytest.mark.parametrize("step", [Step(regional=True), Step(skip_if_empty=True)])
+def test_regional_and_skip_if_empty_steps_run_on_the_engine(step: Step) -> None:
+    rule = Rule("r", when=Equals("x", "y"), queue="vip", steps=(step,))
+    _, nat = pair(RoutingPlan(rules=(rule,), default=Rule("d", queue="vip")))
+    assert _engine_covers(nat) and nat._eng is not None
+
+
 @pytest.mark.parametrize(
     "plan",
     [
         RoutingPlan(
-            rules=(Rule("r", when=Equals("x", "y"), queue="vip", steps=(Step(regional=True),)),),
-            default=Rule("d", queue="vip"),
+            rules=(), default=Rule("d", queue="vip"), load_guard=LoadGuard(window=(1 << 24) + 1)
         ),
         RoutingPlan(
-            rules=(
-                Rule("s", when=Equals("x", "y"), queue="vip", steps=(Step(skip_if_empty=True),)),
-            ),
+            rules=(),
             default=Rule("d", queue="vip"),
+            queues={
+                "vip": QueueRules(
+                    surge=Surge(enter_waiting=2**31, leave_waiting=1, simple=Equals("x", "y"))
+                )
+            },
         ),
     ],
-    ids=[
-        "regional",
-        "skip-if-empty",
-    ],
+    ids=["guard-window-past-the-engine", "surge-threshold-past-an-int"],
 )
 def test_what_the_engine_leaves_to_the_python_handlers(plan: RoutingPlan) -> None:
     _, nat = pair(plan)

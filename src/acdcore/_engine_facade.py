@@ -209,7 +209,10 @@ class EngineFacade(EngineState):
             got, acts = self.eng.arrive_planned(now, qi, decision.key, pref, [cls], None, wait)
         else:
             expires = [math.inf if s.expires_at is None else s.expires_at for s in stages]
-            got, acts = self.eng.arrive_planned(now, qi, decision.key, pref, classes, expires, wait)
+            skips = [s.skip_if_empty for s in stages]
+            got, acts = self.eng.arrive_planned(
+                now, qi, decision.key, pref, classes, expires, wait, skips
+            )
         if got != seq:  # pragma: no cover - the engine numbers arrivals as the façade does
             raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}, not {seq}")
         self.version += 1
@@ -337,7 +340,8 @@ class EngineFacade(EngineState):
         order = facts.order if facts is not None else len(self.agents)
         sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill_id)
         try:
-            acts = self.eng.login(float(ev.now), idx, order, sk, cap, excl, mems)
+            region = self.region_id(profile.region)
+            acts = self.eng.login(float(ev.now), idx, order, sk, cap, excl, mems, region)
         except (EngineRefused, OverflowError) as exc:
             if isinstance(exc, EngineRefused) and exc.code != _EARG:
                 self.refuse(ev)
@@ -363,7 +367,8 @@ class EngineFacade(EngineState):
         profile = facts.profile.with_skills(ev.skills)
         sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill_id)
         try:
-            acts = self.eng.skills_changed(float(ev.now), idx, sk, cap, excl, mems)
+            region = self.region_id(profile.region)
+            acts = self.eng.skills_changed(float(ev.now), idx, sk, cap, excl, mems, region)
         except (EngineRefused, OverflowError) as exc:
             if isinstance(exc, EngineRefused) and exc.code != _EARG:
                 self.refuse(ev)

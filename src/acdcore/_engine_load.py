@@ -28,7 +28,8 @@ from . import _deadlines, _engine_exits
 from ._materialize import CALL_STATES, SESSION_STATES, AgentFacts, CallFacts
 from ._native.core import CHANNELS, NativeError
 from ._native.engine import AgentExport, CallExport, Scalars, profile_arrays
-from ._state import CallState, QueueRecord
+from ._state import CallState, QueueRecord, Stage
+from .skills import Channel
 
 if TYPE_CHECKING:
     from ._engine_facade import EngineFacade
@@ -46,6 +47,12 @@ _KINDS = (
     _deadlines.STAGE,
     _deadlines.MAX_WAIT,
 )
+
+
+def _stage_class(f: EngineFacade, st: Stage, channel: Channel, region: int) -> int:
+    """The engine's class of a stage of a call of ``channel`` whose region
+    has id ``region`` (a regional stage admits only that region)."""
+    return f.klass(st.requirement, channel, st.extra_queues, region if st.regional else -1)
 
 
 class _NoPlace(Exception):
@@ -111,7 +118,9 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             wake_timer=rec.wake_timer,
             staffed=rec.staffed,
         )
-        eng.load_agent(idx, state, rec.order, skills, cap, excl, mems)
+        eng.load_agent(
+            idx, state, rec.order, skills, cap, excl, mems, f.region_id(rec.profile.region)
+        )
         if rec.answers:
             eng.load_answers(idx, rec.answers)
         f.agents[idx] = AgentFacts(rec.agent_id, rec.profile, rec.order, rec.paused)
@@ -124,15 +133,26 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
                 f.ended[seq] = (s.call_id, d._now)
     # Live calls in arrival order.
     for c in sorted(d._calls.values(), key=lambda r: r.seq):
-        if c.state not in _STATE_NO or any(st.regional or st.skip_if_empty for st in c.stages):
+        if c.state not in _STATE_NO:
             raise _NoPlace(f"call {c.call_id!r}")
         stage = c.stages[c.stage]
-        if stage.requirement != c.requirement or stage.extra_queues != c.extra_queues:
+        if (stage.requirement, stage.extra_queues, stage.regional) != (
+            c.requirement,
+            c.extra_queues,
+            c.regional,
+        ):
             raise _NoPlace(f"call {c.call_id!r}: not in its stage")
-        cls = f.klass(c.requirement, c.channel, c.extra_queues)
+        rid = f.region_id(c.region)
+        cls = _stage_class(f, stage, c.channel, rid)
         # A call with no steps has its one plain stage; any other table is
         # the engine's too (transfers give a call a plain stage again).
-        plain = len(c.stages) == 1 and not stage.extra_queues and stage.expires_at is None
+        plain = (
+            len(c.stages) == 1
+            and not stage.extra_queues
+            and stage.expires_at is None
+            and not stage.regional
+            and not stage.skip_if_empty
+        )
         pref = -1 if c.preferred_agent is None else f.name(c.preferred_agent)
         x = CallExport(
             seq=c.seq,
@@ -157,10 +177,11 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
         if not plain:
             eng.load_stages(
                 c.seq,
-                [f.klass(st.requirement, c.channel, st.extra_queues) for st in c.stages],
+                [_stage_class(f, st, c.channel, rid) for st in c.stages],
                 [math.inf if st.expires_at is None else st.expires_at for st in c.stages],
                 c.stage,
                 c.stage_timer,
+                [st.skip_if_empty for st in c.stages],
             )
         if pref >= 0:
             f.hold(pref)

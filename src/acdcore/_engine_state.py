@@ -83,6 +83,7 @@ class EngineState:
         self.named: dict[int, int] = {}
         self.spare: list[int] = []
         self.skills: dict[str, int] = {}
+        self.regions: dict[str | None, int] = {None: 0}  # as the core numbers them
         self.classes: dict[tuple[Any, ...], int] = {}
         # Calls that ended lately: sequence number -> (id, end instant). An
         # agent wrapping one up still names it; kept while a wrap-up may last.
@@ -253,13 +254,25 @@ class EngineState:
             sid = skills[name] = len(skills)
         return sid
 
+    def region_id(self, region: str | None) -> int:
+        """A region's number, given on first sight (0: no region)."""
+        rid = self.regions.get(region)
+        if rid is None:
+            rid = self.regions[region] = len(self.regions)
+        return rid
+
     def klass(
-        self, requirement: SkillRequirement, channel: Channel, extra: tuple[str, ...] = ()
+        self,
+        requirement: SkillRequirement,
+        channel: Channel,
+        extra: tuple[str, ...] = (),
+        region: int = -1,
     ) -> int:
-        """The engine's class of a requirement, channel and the queues a
-        plan step added (numbered on first sight)."""
+        """The engine's class of a requirement, channel, the queues a plan
+        step added and a regional stage's region id (-1: any region),
+        numbered on first sight."""
         items = tuple(requirement.items())
-        ident = (items, channel, extra)
+        ident = (items, channel, extra, region)
         cid = self.classes.get(ident)
         if cid is None:
             cid = self.classes[ident] = self.eng.klass(
@@ -267,6 +280,7 @@ class EngineState:
                 [m for _, m in items],
                 CHANNELS[channel],
                 [self.qidx[q] for q in extra],
+                region,
             )
         return cid
 
@@ -274,16 +288,23 @@ class EngineState:
         self, decision: _calls.Arrival, channel: Channel, now: float
     ) -> tuple[tuple[Stage, ...], list[int]]:
         """An arriving call's relaxation stages (as ``_calls.resolve_stages``
-        gives them, timed from ``now``) and the engine's class of each. The
-        stages timed from 0 and their classes depend only on the rule, the
-        requirement, the queue and the channel, so they are resolved once
-        (a table bounded like the plain stages' cache) and only shifted to
+        gives them, timed from ``now``) and the engine's class of each (a
+        regional stage's for the call's region). The stages timed from 0
+        and their classes depend only on the rule, the requirement, the
+        queue, the channel and the region, so they are resolved once (a
+        table bounded like the plain stages' cache) and only shifted to
         ``now`` per call: ``now + (0.0 + after)`` is ``now + after``."""
-        key = (decision.rule_name, decision.requirement, decision.queue, channel)
+        region = decision.attributes.get("region")
+        region = region if isinstance(region, str) else None
+        key = (decision.rule_name, decision.requirement, decision.queue, channel, region)
         hit = self.tables.get(key)
         if hit is None:
             rel = _calls.resolve_stages(decision.queue, 0.0, decision.requirement, decision.steps)
-            classes = [self.klass(s.requirement, channel, s.extra_queues) for s in rel]
+            rid = self.region_id(region)
+            classes = [
+                self.klass(s.requirement, channel, s.extra_queues, rid if s.regional else -1)
+                for s in rel
+            ]
             if len(self.tables) >= 4096:
                 self.tables.clear()
             hit = self.tables[key] = (rel, classes)
@@ -348,12 +369,13 @@ class EngineState:
             return False
         requirement = decision.requirement
         extras: tuple[str, ...] = ()
+        regional = False
         if stages:
             last = len(stages) - 1
             stage = next(
                 s for i, s in enumerate(stages) if i == last or (s.expires_at or 0.0) > now
             )
-            requirement, extras = stage.requirement, stage.extra_queues
+            requirement, extras, regional = stage.requirement, stage.extra_queues, stage.regional
         call = CallRecord(
             call_id="",
             seq=self.d._call_seq,
@@ -373,6 +395,9 @@ class EngineState:
             stage_gen=0,
         )
         call.extra_queues = extras
+        call.regional = regional
+        region = decision.attributes.get("region")
+        call.region = region if isinstance(region, str) else None
         return eligible_at(agent, call, part._queues[decision.queue], now) == now
 
     def forget(self, seq: int, now: float) -> None:

@@ -222,6 +222,8 @@ def materialize(
         crec.max_wait_timer = cx.max_wait_timer
         if stage.extra_queues:
             crec.extra_queues = stage.extra_queues
+        if stage.regional:
+            crec.regional = True
         d._calls[cf.call_id] = crec
         by_seq[cx.seq] = crec
 

@@ -520,16 +520,13 @@ def _plan_covered(plan: RoutingPlan) -> bool:
     relaxation steps (requirements, added queues, expiries), or send the
     call away (a rule's exit) or reserve it for a preferred agent; queues'
     business hours (a closed queue's exit), maximum wait, join-empty and
-    leave-empty exits, surge modes, the load guard. Not covered: regional
-    or skip-if-empty steps."""
+    leave-empty exits, surge modes, the load guard, regional and
+    skip-if-empty steps: all of a plan, within the engine's numbers."""
     if plan.load_guard is not None and plan.load_guard.window > 1 << 24:
         return False  # the engine keeps each agent's window in memory
     for rules in plan.queues.values():
         if rules.surge is not None and rules.surge.enter_waiting > 2**31 - 1:
             return False  # the engine keeps the thresholds in C ints
-    for rule in plan.all_rules():
-        if any(step.regional or step.skip_if_empty for step in rule.steps):
-            return False
     return True
 
 

@@ -10,7 +10,8 @@
  * add a queue, with expiries), and queue 1 borrows queue 0's agents;
  * queues 2, 4, 5 and 6 have a plan's maximum waits and leave-empty exits
  * (moves between queues too, with each call's move table), queues 7 and 3
- * surge modes; a load guard;
+ * surge modes; a load guard; agents in three regions, stages that admit
+ * one region only or are skipped when nobody could take the call;
  * refusals with their codes; then free. Prints a checksum of the actions. */
 #include <math.h>
 #include <stdint.h>
@@ -40,7 +41,7 @@ static long long checksum;
 /* The agent last offered each call (by seq modulo the table: a guess). */
 static int64_t rung_call[8192];
 static int rung_agent[8192];
-static int classes[6];
+static int classes[7];
 static void moved(int64_t seq, int target);
 
 static void forget_dead(acd_engine *e)
@@ -123,6 +124,7 @@ static int call_cls[MAXSEQ];
 static double call_key[MAXSEQ][6];
 /* A staged call's table (call_nst 0: none). */
 static int call_nst[MAXSEQ], call_stcls[MAXSEQ][3];
+static unsigned char call_skip[MAXSEQ][3];
 static double call_stexp[MAXSEQ][3];
 
 static void remember_call(int64_t seq, int cls, const double *key)
@@ -174,12 +176,14 @@ static void moved(int64_t seq, int target)
     move_key(seq, target, call_key[s]);
 }
 
-static void remember_stages(int64_t seq, int nst, const int *cls, const double *expires)
+static void remember_stages(int64_t seq, int nst, const int *cls, const double *expires,
+                            const unsigned char *skip)
 {
     call_nst[seq % MAXSEQ] = nst;
     for (int i = 0; i < nst; i++) {
         call_stcls[seq % MAXSEQ][i] = cls[i];
         call_stexp[seq % MAXSEQ][i] = expires[i];
+        call_skip[seq % MAXSEQ][i] = skip ? skip[i] : 0;
     }
 }
 
@@ -206,8 +210,8 @@ static int login(acd_engine *e, double now, int agent)
         delay[0] = 0;
     }
     unsigned excl = next(2) ? 1u : 0u;
-    int rc = acd_engine_login(e, now, agent, agent, 2, skill, level, cap, excl, nmem, mq, prio,
-                              delay, pos, weight);
+    int rc = acd_engine_login(e, now, agent, agent, agent % 3, 2, skill, level, cap, excl, nmem,
+                              mq, prio, delay, pos, weight);
     if (rc == ACD_OK) {
         profile_t *p = &profiles[agent];
         memcpy(p->skill, skill, sizeof skill);
@@ -246,6 +250,7 @@ static acd_engine *configured(const uint32_t *words, int index)
         return NULL;
     classes[4] = acd_engine_class_ex(e, 0, NULL, NULL, 0, 1, &lender);
     classes[5] = acd_engine_class_ex(e, 1, req_skill, req_min, 0, 1, &lender);
+    classes[6] = acd_engine_class_rx(e, 1, req_skill, req_min, 0, 1, 0, NULL);
     /* Queue 2 waits 6 s, then moves to 4; 4 waits 9 s, then self-service,
      * and rejects when left empty; 5 moves to 2 when left empty; 6 waits
      * 3 s, then a destination. */
@@ -328,7 +333,7 @@ static acd_engine *reload(acd_engine *e)
         if (acd_engine_load_call(x, &calls[i], cls, call_key[s], offers) != ACD_OK)
             return NULL;
         if (nst && acd_engine_load_stages(x, calls[i].seq, nst, call_stcls[s], call_stexp[s],
-                                          calls[i].stage, calls[i].stage_timer) != ACD_OK)
+                                          call_skip[s], calls[i].stage, calls[i].stage_timer) != ACD_OK)
             return NULL;
         if (call_entry[s] >= 0 && give_moves(x, calls[i].seq, call_entry[s]) != ACD_OK)
             return NULL;
@@ -427,14 +432,22 @@ int main(void)
                 int nst = 1 + (int)next(3);
                 int stcls[3] = {classes[2], classes[5], classes[4]};
                 double stexp[3] = {now + next(3), now + 2.0 + next(3), INFINITY};
-                seq = acd_engine_arrive_staged(e, now, queue, key, preferred, nst, stcls, stexp);
+                unsigned char skip[3] = {(unsigned char)next(2), (unsigned char)next(2), 0};
+                if (next(2)) /* the first stage regional: region 1's agents only */
+                    stcls[0] = classes[6];
+                int skips = (int)next(2); /* skip_if_empty stages, or none */
+                seq = skips ? acd_engine_arrive_planned(e, now, queue, key, preferred, NAN, nst,
+                                                        stcls, stexp, skip)
+                            : acd_engine_arrive_staged(e, now, queue, key, preferred, nst, stcls,
+                                                       stexp);
                 if (seq < 0)
                     return 10;
                 remember_call(seq, stcls[0], key);
-                remember_stages(seq, nst, stcls, stexp);
+                remember_stages(seq, nst, stcls, stexp, skips ? skip : NULL);
             } else if (next(8) == 0) { /* a plan rule's own reservation of its agent */
                 double wait = next(2) ? 0.0 : 3.0;
-                seq = acd_engine_arrive_planned(e, now, queue, key, preferred, wait, 0, &cls, NULL);
+                seq = acd_engine_arrive_planned(e, now, queue, key, preferred, wait, 0, &cls, NULL,
+                                                NULL);
                 if (seq < 0)
                     return 10;
                 remember_call(seq, cls, key);

@@ -112,6 +112,8 @@ void acd_engine_free(acd_engine *e)
         free(e->a[i].sess);
         free(e->a[i].mq);
         free(e->a[i].ans);
+        free(e->a[i].sk);
+        free(e->a[i].lv);
     }
     free(e->a);
     for (int i = 0; i < e->nc; i++) {
@@ -173,10 +175,17 @@ int acd_engine_class(acd_engine *e, int nreq, const int *skill, const int *minim
 int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *minimum,
                         int channel, int nextra, const int *extra)
 {
+    return acd_engine_class_rx(e, nreq, skill, minimum, channel, -1, nextra, extra);
+}
+
+int acd_engine_class_rx(acd_engine *e, int nreq, const int *skill, const int *minimum,
+                        int channel, int region, int nextra, const int *extra)
+{
     if (!e)
         return ACD_EARG;
     if (nreq < 0 || nreq > 1024 || (nreq && (!skill || !minimum)) || channel < 0 ||
-        channel >= ACD_NCH || nextra < 0 || nextra > e->nq || (nextra && !extra))
+        channel >= ACD_NCH || nextra < 0 || nextra > e->nq || (nextra && !extra) ||
+        region < -1 || region > (1 << 24))
         return ACD_EARG;
     for (int i = 0; i < nreq; i++)
         if (skill[i] < 0 || skill[i] > (1 << 24) || minimum[i] < 0 || minimum[i] > 255)
@@ -188,7 +197,8 @@ int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *mi
         return e->broken;
     for (int k = 0; k < e->ncls; k++) {
         const eclass_t *c = &e->cls[k];
-        if (c->nreq != nreq || c->channel != channel || c->nextra != nextra)
+        if (c->nreq != nreq || c->channel != channel || c->nextra != nextra ||
+            c->region != region)
             continue;
         int same = 1;
         for (int i = 0; i < nreq && same; i++)
@@ -203,6 +213,7 @@ int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *mi
     eclass_t c;
     c.nreq = nreq;
     c.channel = channel;
+    c.region = region;
     c.nextra = nextra;
     c.skill = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
     c.minimum = malloc(sizeof(int) * (size_t)(nreq ? nreq : 1));
@@ -219,7 +230,7 @@ int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *mi
     }
     if (nextra)
         memcpy(c.extra, extra, sizeof(int) * (size_t)nextra);
-    int id = acd_class_add(e->core, nreq, skill, minimum, channel, -1, nextra, extra);
+    int id = acd_class_add(e->core, nreq, skill, minimum, channel, region, nextra, extra);
     if (id < 0 || id != e->ncls) { /* the engine is the core's only client */
         free(c.skill);
         free(c.minimum);

@@ -9,8 +9,8 @@
  * routing plan or one whose rules choose the queue, the call's facts, its
  * relaxation steps and preferred agent, or send it away at arrival, and
  * whose queues have business hours, maximum waits, join-empty and
- * leave-empty exits and surge modes, and a load guard:
- * distributor._plan_covered).
+ * leave-empty exits and surge modes, and a load guard; regional and
+ * skip-if-empty steps too: distributor._plan_covered).
  * The matching decisions are the dispatch core's (acd_native.h), which the
  * engine owns and feeds through that header's functions.
  *
@@ -155,6 +155,10 @@ int acd_engine_class(acd_engine *e, int nreq, const int *skill, const int *minim
  * take the call too; the call's own queue not among them, each once). */
 int acd_engine_class_ex(acd_engine *e, int nreq, const int *skill, const int *minimum,
                         int channel, int nextra, const int *extra);
+/* The same, for a regional stage: only agents of region (an id the façade
+ * interns, 0 for none; -1: any region, as acd_engine_class_ex) may take it. */
+int acd_engine_class_rx(acd_engine *e, int nreq, const int *skill, const int *minimum,
+                        int channel, int region, int nextra, const int *extra);
 /* A routing plan's borrowing (before any event): the n queues whose rules'
  * steps add queue, in the order the distributor found them. An agent of
  * queue scans them for work after its own queues (_routing.scan_list). */
@@ -200,7 +204,8 @@ int acd_engine_export_answers(const acd_engine *e, int agent, unsigned char *out
  * the agent's rank of first login (AgentRecord.order: round-robin and the
  * random draws read it), which differs from its index when the agent was
  * named as a preferred agent before it first logged in. */
-int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, const int *skill,
+int acd_engine_login(acd_engine *e, double now, int agent, int order, int region, int nsk,
+                     const int *skill,
                      const int *level, const int *cap, unsigned excl, int nmem,
                      const int *mqueue, const double *mprio, const double *mdelay,
                      const double *mpos, const long long *mweight);
@@ -229,10 +234,13 @@ int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const dou
  * (nst 0: cls[0] is the call's one class) or acd_engine_arrive_staged
  * (nst >= 1), with the preferred agent's reservation lasting
  * preferred_wait seconds from arrival (a rule's PreferredAgent.wait, 0 for
- * a busy agent with fallback) instead of the queue's. */
+ * a busy agent with fallback) instead of the queue's. skip (NULL: none)
+ * marks the stages a step made skip_if_empty: entering one when no
+ * logged-in agent of the call's pool could take the call (free or not)
+ * moves on to the next at once (_calls.enter_stage). */
 int64_t acd_engine_arrive_planned(acd_engine *e, double now, int queue, const double *key,
                                   int preferred, double preferred_wait, int nst, const int *cls,
-                                  const double *expires);
+                                  const double *expires, const unsigned char *skip);
 /* An arrival that a routing plan's exit sends away before it joins any
  * queue (a rule's exit, or a queue's closed hours): it takes the next
  * sequence number, which is returned, and is counted under its outcome;
@@ -265,7 +273,8 @@ int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int 
  * requirement the new skills do not meet is withdrawn (CancelOffer
  * "skills-changed", not a miss), the calls left ringing nobody go back to
  * their places (Queued "skills-changed"), and the agent looks for work. */
-int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, const int *skill,
+int acd_engine_skills_changed(acd_engine *e, double now, int agent, int region, int nsk,
+                              const int *skill,
                               const int *level, const int *cap, unsigned excl, int nmem,
                               const int *mqueue, const double *mprio, const double *mdelay,
                               const double *mpos, const long long *mweight);
@@ -334,6 +343,7 @@ typedef struct acd_call_export {
 typedef struct acd_agent_export {
     int profiled, order, logged_in, paused, pending_logout, misses;
     int nsess, has_wake, has_last_end;
+    int region; /* its profile's region id (0: none) */
     int64_t wake_timer;
     double not_before, idle_since, talk_time, last_call_end, calls_taken, wake_at;
 } acd_agent_export;
@@ -394,7 +404,8 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
  * (whose class must be the one the call was loaded with) and its
  * deadline's number (-1: none). */
 int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
-                           const double *expires, int stage, int64_t stage_timer);
+                           const double *expires, const unsigned char *skip, int stage,
+                           int64_t stage_timer);
 int acd_engine_load_queue(acd_engine *e, int queue, int rr_last);
 /* A loaded agent's kept offer outcomes (after acd_engine_load_agent; at
  * most the guard's window). */

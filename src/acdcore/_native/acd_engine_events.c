@@ -115,7 +115,7 @@ static int profile_args(const acd_engine *e, int order, int nsk, const int *skil
 /* Check a profile and push it to the core as the agent's (login's scan
  * list: its own queues, each with its membership); ACD_OK, or a code with
  * nothing changed. The engine's own copy (cap, excl) is the caller's. */
-int push_profile(acd_engine *e, int agent, int order, int nsk, const int *skill,
+int push_profile(acd_engine *e, int agent, int order, int region, int nsk, const int *skill,
                  const int *level, const int *cap, unsigned excl, int nmem, const int *mqueue,
                  const double *mprio, const double *mdelay, const double *mpos,
                  const long long *mweight)
@@ -124,9 +124,17 @@ int push_profile(acd_engine *e, int agent, int order, int nsk, const int *skill,
                           mpos, mweight);
     if (rc)
         return rc;
+    if (region < 0 || region > (1 << 24))
+        return ACD_EARG;
     int room = nmem + e->nq;
     if (agent_reserve(e, agent) || tmp_reserve(e, 2 * room))
         return ACD_ENOMEM;
+    eagent_t *a = &e->a[agent];
+    int c1 = a->capsk, c2 = a->capsk;
+    if (eng_grow((void **)&a->sk, &c1, nsk, sizeof *a->sk) ||
+        eng_grow((void **)&a->lv, &c2, nsk, sizeof *a->lv))
+        return ACD_ENOMEM;
+    a->capsk = c1 < c2 ? c1 : c2;
     /* The queues it scans for work (_routing.scan_list): its own, in
      * profile order, then the queues borrowing each of them (plan steps
      * that add its queues), each once. */
@@ -147,12 +155,21 @@ int push_profile(acd_engine *e, int agent, int order, int nsk, const int *skill,
             }
         }
     }
-    rc = acd_agent_profile(e->core, agent, order, 0, nsk, skill, level, cap, excl, nmem, mqueue,
-                           mprio, mdelay, mpos, mweight, ns, scanq, scanmem);
-    return rc < 0 ? rc : ACD_OK;
+    rc = acd_agent_profile(e->core, agent, order, region, nsk, skill, level, cap, excl, nmem,
+                           mqueue, mprio, mdelay, mpos, mweight, ns, scanq, scanmem);
+    if (rc < 0)
+        return rc;
+    a->region = region; /* the engine's copy, for anyone_could_take */
+    a->nsk = nsk;
+    if (nsk) {
+        memcpy(a->sk, skill, sizeof *a->sk * (size_t)nsk);
+        memcpy(a->lv, level, sizeof *a->lv * (size_t)nsk);
+    }
+    return ACD_OK;
 }
 
-int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, const int *skill,
+int acd_engine_login(acd_engine *e, double now, int agent, int order, int region, int nsk,
+                     const int *skill,
                      const int *level, const int *cap, unsigned excl, int nmem,
                      const int *mqueue, const double *mprio, const double *mdelay,
                      const double *mpos, const long long *mweight)
@@ -166,8 +183,8 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int nsk, c
         return ACD_EAGENT_STATE;
     if (nmem >= 0 && nmem <= e->nq && (agent_reserve(e, agent) || mq_reserve(e, agent, nmem)))
         return ACD_ENOMEM;
-    rc = push_profile(e, agent, order, nsk, skill, level, cap, excl, nmem, mqueue, mprio, mdelay,
-                      mpos, mweight);
+    rc = push_profile(e, agent, order, region, nsk, skill, level, cap, excl, nmem, mqueue, mprio,
+                      mdelay, mpos, mweight);
     if (rc)
         return rc; /* refused before anything changed */
     begin(e, now);
@@ -206,7 +223,8 @@ static int meets(const acd_engine *e, int cls, int nsk, const int *skill, const 
     return 1;
 }
 
-int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, const int *skill,
+int acd_engine_skills_changed(acd_engine *e, double now, int agent, int region, int nsk,
+                              const int *skill,
                               const int *level, const int *cap, unsigned excl, int nmem,
                               const int *mqueue, const double *mprio, const double *mdelay,
                               const double *mpos, const long long *mweight)
@@ -219,8 +237,8 @@ int acd_engine_skills_changed(acd_engine *e, double now, int agent, int nsk, con
     eagent_t *a = &e->a[agent];
     if (tmp_reserve(e, a->nsess) || (nmem >= 0 && nmem <= e->nq && mq_reserve(e, agent, nmem)))
         return ACD_ENOMEM; /* first: push_profile must be the last refusal */
-    rc = push_profile(e, agent, a->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio,
-                      mdelay, mpos, mweight);
+    rc = push_profile(e, agent, a->order, region, nsk, skill, level, cap, excl, nmem, mqueue,
+                      mprio, mdelay, mpos, mweight);
     if (rc)
         return rc; /* refused before anything changed */
     a = &e->a[agent];
@@ -327,7 +345,7 @@ int acd_engine_resume(acd_engine *e, double now, int agent)
  * queue's preferred_wait). */
 static int64_t arrive(acd_engine *e, double now, int queue, int cls, const double *key,
                       int preferred, double preferred_wait, int nst, const int *stage_cls,
-                      const double *expires)
+                      const double *expires, const unsigned char *skip)
 {
     int rc = prologue(e, now);
     if (rc)
@@ -375,7 +393,7 @@ static int64_t arrive(acd_engine *e, double now, int queue, int cls, const doubl
         c->preferred_until = c->entered + wait;
     }
     if (nst > 0) { /* _calls.start_stages, before the call is queued */
-        if (stages_set(e, ci, nst, stage_cls, expires)) {
+        if (stages_set(e, ci, nst, stage_cls, expires, skip)) {
             e->err = ACD_ENOMEM;
         } else {
             enter_stage(e, ci, 0);
@@ -390,7 +408,7 @@ static int64_t arrive(acd_engine *e, double now, int queue, int cls, const doubl
 int64_t acd_engine_arrive(acd_engine *e, double now, int queue, int cls, const double *key,
                           int preferred)
 {
-    return arrive(e, now, queue, cls, key, preferred, NAN, 0, NULL, NULL);
+    return arrive(e, now, queue, cls, key, preferred, NAN, 0, NULL, NULL, NULL);
 }
 
 int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const double *key,
@@ -398,18 +416,18 @@ int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const dou
 {
     if (nst < 1)
         return ACD_EARG;
-    return arrive(e, now, queue, -1, key, preferred, NAN, nst, cls, expires);
+    return arrive(e, now, queue, -1, key, preferred, NAN, nst, cls, expires, NULL);
 }
 
 int64_t acd_engine_arrive_planned(acd_engine *e, double now, int queue, const double *key,
                                   int preferred, double preferred_wait, int nst, const int *cls,
-                                  const double *expires)
+                                  const double *expires, const unsigned char *skip)
 {
     if (nst < 0 || (nst == 0 && !cls))
         return ACD_EARG;
     if (nst == 0)
-        return arrive(e, now, queue, cls[0], key, preferred, preferred_wait, 0, NULL, NULL);
-    return arrive(e, now, queue, -1, key, preferred, preferred_wait, nst, cls, expires);
+        return arrive(e, now, queue, cls[0], key, preferred, preferred_wait, 0, NULL, NULL, NULL);
+    return arrive(e, now, queue, -1, key, preferred, preferred_wait, nst, cls, expires, skip);
 }
 
 /* _offers.reroute: the n agents in e->tmp, released from offers, take

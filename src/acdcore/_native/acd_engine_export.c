@@ -128,6 +128,7 @@ int acd_engine_export_agent(const acd_engine *e, int agent, acd_agent_export *ou
     const eagent_t *a = &e->a[agent];
     out->profiled = a->profiled;
     out->order = a->order;
+    out->region = a->region;
     out->logged_in = a->logged_in;
     out->paused = a->paused;
     out->pending_logout = a->pending_logout;

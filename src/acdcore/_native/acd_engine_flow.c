@@ -129,7 +129,8 @@ int stages_valid(const acd_engine *e, int channel, int nst, const int *cls, cons
 
 /* Give call ci the relaxation table (checked by stages_valid), at stage 0
  * with no deadline; enter_stage makes a stage current. */
-int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *expires)
+int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *expires,
+               const unsigned char *skip)
 {
     ecall_t *c = &e->c[ci];
     if (!c->st || c->st->cap < nst) {
@@ -144,12 +145,52 @@ int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *exp
     estages_t *t = c->st;
     for (int i = 0; i < nst; i++) {
         t->s[i].cls = cls[i];
+        t->s[i].skip = skip ? skip[i] != 0 : 0;
         t->s[i].expires = i < nst - 1 ? expires[i] : INFINITY;
     }
     t->n = nst;
     t->cur = 0;
     t->timer = -1;
     return ACD_OK;
+}
+
+/* Whether agent a's skills and region let it take a call of class k
+ * (router.skill_eligible): O(required x skills). */
+static int eligible(const eagent_t *a, const eclass_t *k)
+{
+    if (k->region >= 0 && a->region != k->region)
+        return 0;
+    for (int r = 0; r < k->nreq; r++) {
+        int have = 0;
+        for (int i = 0; i < a->nsk; i++)
+            if (a->sk[i] == k->skill[r])
+                have = a->lv[i];
+        if (have < k->minimum[r])
+            return 0;
+    }
+    return 1;
+}
+
+/* _calls.anyone_could_take: a logged-in member of the call's queue or of
+ * its class's added queues can take it (free or not). O(agents x their
+ * queues), only for a skip_if_empty stage. */
+static int anyone_could_take(const acd_engine *e, const ecall_t *c)
+{
+    const eclass_t *k = &e->cls[c->cls];
+    for (int ai = 0; ai < e->na; ai++) {
+        const eagent_t *a = &e->a[ai];
+        if (!a->logged_in)
+            continue;
+        int member = 0;
+        for (int i = 0; i < a->nmq && !member; i++) {
+            member = a->mq[i] == c->queue;
+            for (int x = 0; x < k->nextra && !member; x++)
+                member = a->mq[i] == k->extra[x];
+        }
+        if (member && eligible(a, k))
+            return 1;
+    }
+    return 0;
 }
 
 /* _calls.enter_stage: make stage index current (the call takes its class;
@@ -173,6 +214,10 @@ void enter_stage(acd_engine *e, int ci, int index)
         if (index == t->n - 1)
             return;
         if (t->s[index].expires <= e->now) {
+            index++;
+            continue;
+        }
+        if (t->s[index].skip && !anyone_could_take(e, c)) {
             index++;
             continue;
         }

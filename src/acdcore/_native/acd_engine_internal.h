@@ -87,6 +87,7 @@ typedef struct {
     int *skill;
     int *minimum;
     int channel;
+    int region; /* a regional stage's region id, -1: any */
     int nextra;
     int *extra; /* queues a plan step added, in order (NULL when none) */
 } eclass_t;
@@ -96,6 +97,7 @@ typedef struct {
  * (INFINITY for the last, which never does). */
 typedef struct {
     int cls;
+    int skip; /* skip_if_empty: passed over when nobody could take the call */
     double expires;
 } estage_t;
 
@@ -161,6 +163,9 @@ typedef struct {
      * oldest at ans_head; how many, and how many answered. */
     unsigned char *ans;
     int ans_head, ans_n, ans_sum;
+    /* Its profile's region and skills (anyone_could_take reads them). */
+    int region, nsk, capsk;
+    int *sk, *lv;
 } eagent_t;
 
 /* A live call (CallRecord), in a slab of entries reused through a free
@@ -271,7 +276,8 @@ ACD_ENGINE_HIDDEN int *offers_of(ecall_t *c);
 /* ------------------------------------------ shared, acd_engine_events.c */
 
 ACD_ENGINE_HIDDEN void publish(acd_engine *e);
-ACD_ENGINE_HIDDEN int push_profile(acd_engine *e, int agent, int order, int nsk, const int *skill,
+ACD_ENGINE_HIDDEN int push_profile(acd_engine *e, int agent, int order, int region, int nsk,
+                                   const int *skill,
                                    const int *level, const int *cap, unsigned excl, int nmem,
                                    const int *mqueue, const double *mprio, const double *mdelay,
                                    const double *mpos, const long long *mweight);
@@ -329,6 +335,6 @@ static inline void stages_clear(ecall_t *c)
 ACD_ENGINE_HIDDEN int stages_valid(const acd_engine *e, int channel, int nst, const int *cls,
                                    const double *expires);
 ACD_ENGINE_HIDDEN int stages_set(acd_engine *e, int ci, int nst, const int *cls,
-                                 const double *expires);
+                                 const double *expires, const unsigned char *skip);
 
 #endif

@@ -45,8 +45,8 @@ int acd_engine_load_agent(acd_engine *e, int agent, const acd_agent_export *x, i
         return ACD_ESTATE;
     if (nmem >= 0 && nmem <= e->nq && (agent_reserve(e, agent) || mq_reserve(e, agent, nmem)))
         return ACD_ENOMEM;
-    rc = push_profile(e, agent, x->order, nsk, skill, level, cap, excl, nmem, mqueue, mprio,
-                      mdelay, mpos, mweight);
+    rc = push_profile(e, agent, x->order, x->region, nsk, skill, level, cap, excl, nmem, mqueue,
+                      mprio, mdelay, mpos, mweight);
     if (rc)
         return rc;
     eagent_t *a = &e->a[agent];
@@ -156,7 +156,8 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
 }
 
 int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
-                           const double *expires, int stage, int64_t stage_timer)
+                           const double *expires, const unsigned char *skip, int stage,
+                           int64_t stage_timer)
 {
     int rc = open_for_load(e);
     if (rc)
@@ -173,7 +174,7 @@ int acd_engine_load_stages(acd_engine *e, int64_t call, int nst, const int *cls,
     if (stage < 0 || stage >= nst || cls[stage] != c->cls || stage_timer < -1 ||
         (stage == nst - 1 && stage_timer >= 0))
         return ACD_EARG;
-    if (stages_set(e, ci, nst, cls, expires))
+    if (stages_set(e, ci, nst, cls, expires, skip))
         return ACD_ENOMEM;
     c->st->cur = stage;
     c->st->timer = stage_timer;

@@ -286,17 +286,20 @@ class NativeEngine:
         minimums: Sequence[int],
         channel: int,
         extra: Sequence[int] = (),
+        region: int = -1,
     ) -> int:
         """The id of the call class (requirement, channel, the queues a
-        plan step added); the same id for the same class."""
+        plan step added, a regional stage's region id or -1); the same id
+        for the same class."""
         ffi = self.ffi
         return self._ok(
-            self.lib.acd_engine_class_ex(
+            self.lib.acd_engine_class_rx(
                 self.eng,
                 len(skills),
                 ffi.new("int[]", list(skills) or [0]),
                 ffi.new("int[]", list(minimums) or [0]),
                 channel,
+                region,
                 len(extra),
                 ffi.new("int[]", list(extra) or [0]),
             ),
@@ -394,13 +397,14 @@ class NativeEngine:
         cap: Sequence[int],
         excl: int,
         memberships: Sequence[tuple[int, float, float, float, int]],
+        region: int = 0,
     ) -> list[Action]:
         """AgentLoggedIn: skills as (skill id, level); cap per channel
         index (8 ints); memberships (queue, priority, delay, position,
-        weight) in the profile's order."""
+        weight) in the profile's order; the profile's region id (0: none)."""
         prof = self._profile("login", skills, cap, excl, memberships)
         return self._run(
-            self.lib.acd_engine_login(self.eng, float(now), agent, order, *prof), "login"
+            self.lib.acd_engine_login(self.eng, float(now), agent, order, region, *prof), "login"
         )
 
     def skills_changed(
@@ -411,12 +415,13 @@ class NativeEngine:
         cap: Sequence[int],
         excl: int,
         memberships: Sequence[tuple[int, float, float, float, int]],
+        region: int = 0,
     ) -> list[Action]:
         """AgentSkillsChanged: the agent's whole new profile, as :meth:`login`
         takes it."""
         prof = self._profile("skills_changed", skills, cap, excl, memberships)
         return self._run(
-            self.lib.acd_engine_skills_changed(self.eng, float(now), agent, *prof),
+            self.lib.acd_engine_skills_changed(self.eng, float(now), agent, region, *prof),
             "skills_changed",
         )
 
@@ -451,12 +456,14 @@ class NativeEngine:
         classes: Sequence[int],
         expires: Sequence[float] | None,
         preferred_wait: float = math.nan,
+        skips: Sequence[bool] | None = None,
     ) -> tuple[int, list[Action]]:
         """CallArrived as a routing plan's rule makes it: with a relaxation
         table (each stage's class and the instant it expires, the last
         one's ignored), or with none (``expires`` None: ``classes`` is the
         call's one class); the preferred agent's reservation lasting
-        ``preferred_wait`` seconds (NaN: the queue's)."""
+        ``preferred_wait`` seconds (NaN: the queue's); ``skips`` marks the
+        stages that are skipped when nobody could take the call."""
         k = tuple(key)
         if len(k) != 6:
             k = _padded_key(k)
@@ -471,6 +478,7 @@ class NativeEngine:
             0 if expires is None else len(classes),
             ffi.new("int[]", list(classes)),
             ffi.new("double[]", [float(x) for x in expires or (0.0,)]),
+            ffi.NULL if not skips else ffi.new("unsigned char[]", [int(b) for b in skips]),
         )
         if seq < 0:
             raise EngineRefused(int(seq), "arrive")
@@ -523,13 +531,14 @@ class NativeEngine:
         cap: Sequence[int],
         excl: int,
         memberships: Sequence[tuple[int, float, float, float, int]],
+        region: int = 0,
     ) -> None:
         """Load an agent ever logged in: its profile as :meth:`login` takes
         it and its state as :meth:`export_agent` gives it (acd_engine.h,
         "load"; the sessions follow with :meth:`load_session`)."""
         ffi = self.ffi
         c = ffi.new("acd_agent_export *")
-        c.profiled, c.order = 1, order
+        c.profiled, c.order, c.region = 1, order, region
         c.logged_in, c.paused, c.pending_logout = x.logged_in, x.paused, x.pending_logout
         c.misses, c.not_before, c.idle_since = x.misses, x.not_before, x.idle_since
         c.has_last_end = x.last_call_end is not None
@@ -586,6 +595,7 @@ class NativeEngine:
         expires: Sequence[float],
         stage: int,
         stage_timer: int,
+        skips: Sequence[bool] | None = None,
     ) -> None:
         """Load a loaded call's relaxation table, current stage and its
         deadline's number (-1: none)."""
@@ -596,6 +606,7 @@ class NativeEngine:
             len(classes),
             ffi.new("int[]", list(classes) or [0]),
             ffi.new("double[]", [float(x) for x in expires] or [0.0]),
+            ffi.NULL if not skips else ffi.new("unsigned char[]", [int(b) for b in skips]),
             stage,
             stage_timer,
         )
