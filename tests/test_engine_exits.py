@@ -15,6 +15,7 @@ import pytest
 
 from acdcore import (
     AgentProfile,
+    Channel,
     Distributor,
     QueueConfig,
     QueueMembership,
@@ -321,3 +322,21 @@ def test_regional_and_skip_if_empty_steps_on_the_engine() -> None:
     again = Distributor(QUEUES, plan=p, backend="native", rng=random.Random(5))
     snapshots.restore(doc, again)
     assert again._eng is not None and snapshots.save(again) == doc
+
+
+def test_skip_if_empty_counts_only_agents_with_the_calls_channel() -> None:
+    # Found by the engine plan machine's soak: a skip-if-empty stage was
+    # kept for a voice call because a chat-only member met its requirement
+    # (the reference's skill_eligible asks for the call's channel too).
+    steps = (Step(requirement={}, expires_after=2.5, skip_if_empty=True),)
+    rule = Rule("r1", when=Equals("intent", "status"), queue="retail", steps=steps)
+    p = RoutingPlan(rules=(rule,), default=Rule("default", queue="vip"))
+    py = Distributor(QUEUES, plan=p, backend="python", rng=random.Random(5))
+    nat = Distributor(QUEUES, plan=p, backend="native", rng=random.Random(5))
+    chat_only = AgentProfile(
+        "ann", queues={"retail": QueueMembership()}, capacity={Channel.CHAT: 3}
+    )
+    both(py, nat, AgentLoggedIn(now=0.0, profile=chat_only))
+    attrs = {"intent": "status"}
+    both(py, nat, CallArrived(now=0.0, call_id="c0", queue="retail", attributes=attrs))
+    assert nat._reads()._calls["c0"].stage == 1 and nat.next_deadline() is None

@@ -154,11 +154,11 @@ int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *exp
     return ACD_OK;
 }
 
-/* Whether agent a's skills and region let it take a call of class k
- * (router.skill_eligible): O(required x skills). */
+/* Whether agent a's channels, skills and region let it take a call of
+ * class k (router.skill_eligible, membership aside): O(required x skills). */
 static int eligible(const eagent_t *a, const eclass_t *k)
 {
-    if (k->region >= 0 && a->region != k->region)
+    if (a->cap[k->channel] <= 0 || (k->region >= 0 && a->region != k->region))
         return 0;
     for (int r = 0; r < k->nreq; r++) {
         int have = 0;
