@@ -118,8 +118,9 @@ void acd_engine_free(acd_engine *e)
     free(e->a);
     for (int i = 0; i < e->nc; i++) {
         free(e->c[i].many);
+        if (e->c[i].st)
+            free(e->c[i].st->mv);
         free(e->c[i].st);
-        free(e->c[i].mv);
     }
     free(e->c);
     free(e->hash);
@@ -386,20 +387,23 @@ int acd_engine_call_moves(acd_engine *e, int64_t call, int n, const int *queue, 
             if (isnan(keys[i * ACD_KEYLEN + k]))
                 return ACD_EARG;
     }
-    if (n && (!c->mv || c->mv->cap < n)) {
-        emoves_t *t = realloc(c->mv, sizeof *t + sizeof t->m[0] * (size_t)n);
+    if (n && plan_table(e, ci))
+        return ACD_ENOMEM;
+    emoves_t *mv = call_moves(c);
+    if (n && (!mv || mv->cap < n)) {
+        emoves_t *t = realloc(mv, sizeof *t + sizeof t->m[0] * (size_t)n);
         if (!t)
             return ACD_ENOMEM;
         t->cap = n;
-        c->mv = t;
+        c->st->mv = mv = t;
     }
     for (int i = 0; i < n; i++) {
-        c->mv->m[i].queue = queue[i];
-        c->mv->m[i].cls = cls[i];
-        memcpy(c->mv->m[i].key, &keys[i * ACD_KEYLEN], sizeof c->mv->m[i].key);
+        mv->m[i].queue = queue[i];
+        mv->m[i].cls = cls[i];
+        memcpy(mv->m[i].key, &keys[i * ACD_KEYLEN], sizeof mv->m[i].key);
     }
-    if (c->mv)
-        c->mv->n = n;
+    if (mv)
+        mv->n = n;
     return ACD_OK;
 }
 
@@ -483,21 +487,18 @@ int call_new(acd_engine *e, int64_t seq)
         e->c[ci].many = NULL;
         e->c[ci].capmany = 0;
         e->c[ci].st = NULL;
-        e->c[ci].mv = NULL;
     }
     ecall_t *c = &e->c[ci];
     int *many = c->many, capmany = c->capmany;
     estages_t *st = c->st;
-    emoves_t *mv = c->mv;
     memset(c, 0, sizeof *c);
     c->many = many; /* kept for reuse */
     c->capmany = capmany;
     c->st = st;
-    c->mv = mv;
     stages_clear(c);
-    if (mv)
-        mv->n = 0;
-    c->mw_timer = -1;
+    call_mw_clear(c);
+    if (call_moves(c))
+        st->mv->n = 0;
     c->used = 1;
     c->seq = seq;
     c->slot = -1;
@@ -564,7 +565,7 @@ int timer_live(const acd_engine *e, const acd_deadline *d)
     if (d->kind == EK_STAGE)
         return call_stage_timer(c) == d->seq;
     if (d->kind == EK_MAXWAIT)
-        return c->mw_timer == d->seq;
+        return call_mw_timer(c) == d->seq;
     return c->recheck_timer == d->seq;
 }
 
@@ -730,7 +731,7 @@ int acd_engine_check(const acd_engine *e)
         if (nst == 0 ? (c->st && (c->st->cur != 0 || c->st->timer >= 0))
                      : (call_stage_timer(c) >= 0 && stage == nst - 1))
             return -120;
-        if (c->state == ACD_C_WAITING && e->q[c->queue].max_wait > 0 && c->mw_timer < 0 &&
+        if (c->state == ACD_C_WAITING && e->q[c->queue].max_wait > 0 && call_mw_timer(c) < 0 &&
             e->now < c->entered + e->q[c->queue].max_wait)
             return -122; /* a call waiting within its maximum wait has that deadline */
         if (c->state == ACD_C_WAITING) {

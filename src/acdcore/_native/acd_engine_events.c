@@ -626,9 +626,9 @@ int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int 
     c->cls = cls;
     c->channel = (unsigned char)e->cls[cls].channel;
     stages_clear(c); /* one plain stage: its deadline, if any, dies */
-    c->mw_timer = -1; /* the new queue's own maximum wait applies */
-    if (c->mv)
-        c->mv->n = 0; /* its moves were from its old place: the façade gives new ones */
+    call_mw_clear(c); /* the new queue's own maximum wait applies */
+    if (call_moves(c))
+        c->st->mv->n = 0; /* its moves were from its old place: the façade gives new ones */
     enter(e, ci, ACD_R_TRANSFERRED); /* _queueing.enter: enqueue, route_call */
     return conclude(e);
 }

@@ -55,7 +55,7 @@ static void fill_call(const ecall_t *c, acd_call_export *x)
     x->nstages = call_nst(c);
     x->stage = call_stage(c);
     x->stage_timer = call_stage_timer(c);
-    x->max_wait_timer = c->mw_timer;
+    x->max_wait_timer = call_mw_timer(c);
 }
 
 int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max)

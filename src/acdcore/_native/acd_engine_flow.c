@@ -127,21 +127,37 @@ int stages_valid(const acd_engine *e, int channel, int nst, const int *cls, cons
     return ACD_OK;
 }
 
+/* Room for nst stages in call ci's plan table (made if it has none). */
+static int table_room(acd_engine *e, int ci, int nst)
+{
+    ecall_t *c = &e->c[ci];
+    if (c->st && c->st->cap >= nst)
+        return ACD_OK;
+    estages_t *t = realloc(c->st, sizeof *t + sizeof t->s[0] * (size_t)nst);
+    if (!t)
+        return ACD_ENOMEM;
+    if (!c->st) {
+        t->n = 0;
+        t->cur = 0;
+        t->timer = -1;
+        t->mw_timer = -1;
+        t->mv = NULL;
+    }
+    t->cap = nst;
+    c->st = t;
+    return ACD_OK;
+}
+
+int plan_table(acd_engine *e, int ci) { return table_room(e, ci, 0); }
+
 /* Give call ci the relaxation table (checked by stages_valid), at stage 0
  * with no deadline; enter_stage makes a stage current. */
 int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *expires,
                const unsigned char *skip)
 {
     ecall_t *c = &e->c[ci];
-    if (!c->st || c->st->cap < nst) {
-        estages_t *t = realloc(c->st, sizeof *t + sizeof t->s[0] * (size_t)nst);
-        if (!t)
-            return ACD_ENOMEM;
-        if (!c->st)
-            t->n = 0;
-        t->cap = nst;
-        c->st = t;
-    }
+    if (table_room(e, ci, nst))
+        return ACD_ENOMEM;
     estages_t *t = c->st;
     for (int i = 0; i < nst; i++) {
         t->s[i].cls = cls[i];
@@ -474,8 +490,13 @@ void enqueue(acd_engine *e, int ci, int reason)
     enqueue_place(e, ci, reason);
     ecall_t *c = &e->c[ci];
     const equeue_t *q = &e->q[c->queue];
-    if (!e->err && q->max_wait > 0 && c->mw_timer < 0)
-        c->mw_timer = schedule(e, max_wait_end(c, q), EK_MAXWAIT, c->seq, 0);
+    if (!e->err && q->max_wait > 0 && call_mw_timer(c) < 0) {
+        if (plan_table(e, ci)) {
+            fail(e, ACD_ENOMEM);
+            return;
+        }
+        c->st->mw_timer = schedule(e, max_wait_end(c, q), EK_MAXWAIT, c->seq, 0);
+    }
 }
 
 void finish(acd_engine *e, int ci, int64_t *outcome)
@@ -659,11 +680,10 @@ void enter(acd_engine *e, int ci, int reason)
 /* The entry of a call's move table for queue, NULL when none. */
 static const emove_t *move_to(const ecall_t *c, int queue)
 {
-    if (!c->mv)
-        return NULL;
-    for (int i = 0; i < c->mv->n; i++)
-        if (c->mv->m[i].queue == queue)
-            return &c->mv->m[i];
+    const emoves_t *mv = call_moves(c);
+    for (int i = 0; mv && i < mv->n; i++)
+        if (mv->m[i].queue == queue)
+            return &mv->m[i];
     return NULL;
 }
 
@@ -682,7 +702,7 @@ static void exit_or_move(acd_engine *e, int ci, int kind, int target, int reason
         emit(e, ACD_A_MOVE, reason, c->seq, -1, c->queue, target, 0.0, 0.0);
         c->queue = target;
         c->entered = e->now;
-        c->mw_timer = -1; /* the new queue's own maximum wait applies */
+        call_mw_clear(c); /* the new queue's own maximum wait applies */
         memcpy(c->key, m->key, sizeof c->key);
         c->preferred = -1;
         c->cls = m->cls;
@@ -822,7 +842,7 @@ void fire(acd_engine *e, const acd_deadline *d)
     } else if (d->kind == EK_MAXWAIT) {
         int ci = call_find(e, d->ref);
         ecall_t *c = &e->c[ci];
-        c->mw_timer = -1;
+        call_mw_clear(c);
         /* A call ringing now leaves when its offer ends (requeue). */
         if (c->state == ACD_C_WAITING) {
             const equeue_t *q = &e->q[c->queue];

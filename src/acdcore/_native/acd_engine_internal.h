@@ -101,12 +101,17 @@ typedef struct {
     double expires;
 } estage_t;
 
-/* A call's relaxation table, allocated apart so that the many calls with
- * none pay a pointer only: n stages (capacity cap, kept when the call's
- * entry is reused), the current one, and its deadline's number (-1: none).
- * n 0 for a call with no steps (one plain stage: its class, cls). */
+/* A call's plan table, allocated apart so that the many calls a plan
+ * does not touch pay a pointer only: its relaxation table (n stages,
+ * capacity cap, kept when the call's entry is reused; the current one and
+ * its deadline's number, -1 none; n 0 for a call with no steps, whose one
+ * plain stage is its class, cls), its queue's max-wait deadline number (-1
+ * none) and its move table (NULL or n 0: none). */
+typedef struct emoves emoves_t;
 typedef struct {
     int64_t timer;
+    int64_t mw_timer;
+    emoves_t *mv;
     int n, cap, cur;
     estage_t s[];
 } estages_t;
@@ -120,10 +125,10 @@ typedef struct {
 
 /* A call's move table (acd_engine_call_moves), allocated apart like the
  * stages: n entries (capacity cap, kept when the call's entry is reused). */
-typedef struct {
+struct emoves {
     int n, cap;
     emove_t m[];
-} emoves_t;
+};
 
 /* One of an agent's sessions (AgentRecord.sessions): a call it rings with,
  * talks on or wraps up. An agent's sessions are kept in an array in the
@@ -181,9 +186,7 @@ typedef struct {
     int64_t recheck_timer; /* -1: none */
     int64_t ring_round;
     int *many;
-    estages_t *st; /* its relaxation table, NULL (or n 0) when none */
-    emoves_t *mv;  /* its move table, NULL (or n 0) when none */
-    int64_t mw_timer; /* its queue's max-wait deadline number, -1 none */
+    estages_t *st; /* its plan table (stages, max wait, moves), NULL when none */
     int next_free;
     int queue, cls;
     int slot;      /* core slot while waiting, -1 else */
@@ -192,7 +195,7 @@ typedef struct {
     int agent;     /* connected: the agent, -1 else */
     int noffers, capmany;
     int one;
-    /* Small fields last, in bytes (200 bytes a call in all). */
+    /* Small fields last, in bytes (184 bytes a call in all). */
     unsigned char used;
     unsigned char channel;
     unsigned char state; /* ACD_C_* */
@@ -323,6 +326,14 @@ static inline int64_t call_stage_timer(const ecall_t *c)
 {
     return c->st && c->st->n ? c->st->timer : -1;
 }
+/* Its queue's max-wait deadline number (-1: none) and move table. */
+static inline int64_t call_mw_timer(const ecall_t *c) { return c->st ? c->st->mw_timer : -1; }
+static inline void call_mw_clear(ecall_t *c)
+{
+    if (c->st)
+        c->st->mw_timer = -1;
+}
+static inline emoves_t *call_moves(const ecall_t *c) { return c->st ? c->st->mv : NULL; }
 /* Back to one plain stage: the table's deadline, if any, dies. */
 static inline void stages_clear(ecall_t *c)
 {
@@ -332,6 +343,8 @@ static inline void stages_clear(ecall_t *c)
         c->st->timer = -1;
     }
 }
+/* Give call ci a plan table (empty) if it has none: ACD_OK or ACD_ENOMEM. */
+ACD_ENGINE_HIDDEN int plan_table(acd_engine *e, int ci);
 ACD_ENGINE_HIDDEN int stages_valid(const acd_engine *e, int channel, int nst, const int *cls,
                                    const double *expires);
 ACD_ENGINE_HIDDEN int stages_set(acd_engine *e, int ci, int nst, const int *cls,

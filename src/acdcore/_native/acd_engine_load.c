@@ -144,7 +144,13 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
     c->has_recheck = x->has_recheck != 0;
     c->recheck_at = x->has_recheck ? x->recheck_at : 0.0;
     c->recheck_timer = x->recheck_timer;
-    c->mw_timer = x->max_wait_timer;
+    if (x->max_wait_timer >= 0) {
+        if (plan_table(e, ci)) {
+            call_delete(e, ci);
+            return ACD_ENOMEM;
+        }
+        c->st->mw_timer = x->max_wait_timer;
+    }
     c->agent = x->agent;
     e->err = 0;
     set_offers(e, c, offers, x->noffers);
