@@ -207,22 +207,6 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int region
     return conclude(e);
 }
 
-/* Whether skills (nsk ids with their levels) meet class cls's requirement
- * (SkillRequirement.met_by): O(required x nsk). */
-static int meets(const acd_engine *e, int cls, int nsk, const int *skill, const int *level)
-{
-    const eclass_t *k = &e->cls[cls];
-    for (int r = 0; r < k->nreq; r++) {
-        int have = 0;
-        for (int i = 0; i < nsk; i++)
-            if (skill[i] == k->skill[r])
-                have = level[i];
-        if (have < k->minimum[r])
-            return 0;
-    }
-    return 1;
-}
-
 int acd_engine_skills_changed(acd_engine *e, double now, int agent, int region, int nsk,
                               const int *skill,
                               const int *level, const int *cap, unsigned excl, int nmem,

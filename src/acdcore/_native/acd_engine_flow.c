@@ -170,21 +170,30 @@ int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *exp
     return ACD_OK;
 }
 
-/* Whether agent a's channels, skills and region let it take a call of
- * class k (router.skill_eligible, membership aside): O(required x skills). */
-static int eligible(const eagent_t *a, const eclass_t *k)
+/* Whether skills (nsk ids with their levels) meet class cls's requirement
+ * (SkillRequirement.met_by): O(required x nsk). */
+int meets(const acd_engine *e, int cls, int nsk, const int *skill, const int *level)
 {
-    if (a->cap[k->channel] <= 0 || (k->region >= 0 && a->region != k->region))
-        return 0;
+    const eclass_t *k = &e->cls[cls];
     for (int r = 0; r < k->nreq; r++) {
         int have = 0;
-        for (int i = 0; i < a->nsk; i++)
-            if (a->sk[i] == k->skill[r])
-                have = a->lv[i];
+        for (int i = 0; i < nsk; i++)
+            if (skill[i] == k->skill[r])
+                have = level[i];
         if (have < k->minimum[r])
             return 0;
     }
     return 1;
+}
+
+/* Whether agent a's channels, skills and region let it take a call of
+ * class cls (router.skill_eligible, membership aside). */
+static int eligible(const acd_engine *e, const eagent_t *a, int cls)
+{
+    const eclass_t *k = &e->cls[cls];
+    if (a->cap[k->channel] <= 0 || (k->region >= 0 && a->region != k->region))
+        return 0;
+    return meets(e, cls, a->nsk, a->sk, a->lv);
 }
 
 /* _calls.anyone_could_take: a logged-in member of the call's queue or of
@@ -203,7 +212,7 @@ static int anyone_could_take(const acd_engine *e, const ecall_t *c)
             for (int x = 0; x < k->nextra && !member; x++)
                 member = a->mq[i] == k->extra[x];
         }
-        if (member && eligible(a, k))
+        if (member && eligible(e, a, c->cls))
             return 1;
     }
     return 0;

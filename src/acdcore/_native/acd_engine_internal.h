@@ -318,6 +318,8 @@ ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN void update_surge(acd_engine *e);
 ACD_ENGINE_HIDDEN void record_answer(acd_engine *e, int ai, int answered);
 ACD_ENGINE_HIDDEN int load_guarded(const acd_engine *e, const eagent_t *a);
+ACD_ENGINE_HIDDEN int meets(const acd_engine *e, int cls, int nsk, const int *skill,
+                            const int *level);
 ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);
 /* A call's stage count (0: none), current stage, and its deadline's number. */
 static inline int call_nst(const ecall_t *c) { return c->st ? c->st->n : 0; }
