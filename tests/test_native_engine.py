@@ -718,3 +718,33 @@ def test_preferred_agents_never_logged_in_do_not_grow_the_tables(
         assert in_use == len(facade.agents) + len(held), (in_use, held)
         assert facade.named == held
     assert snapshots.save(eng_d) == snapshots.save(ref_d)
+
+
+def test_an_advance_with_nothing_due_moves_only_the_clock() -> None:
+    """``advance(t)`` with no deadline due at or before ``t`` does not call
+    into C (the benchmark's commonest call); every read after it still sees
+    the clock at ``t``, as the Python handlers' do."""
+    queues = [QueueConfig("q", ring_timeout=10.0, wrap_up=5.0, requirement={"x": 5})]
+    py = Distributor(queues, backend="python", rng=random.Random(1))
+    nat = Distributor(queues, backend="native", rng=random.Random(1))
+    assert nat._eng is not None
+    prof = AgentProfile("a", skills={"x": 1}, queues={"q": QueueMembership()})
+    for d in (py, nat):
+        d.handle(AgentLoggedIn(now=1.0, profile=prof))  # cannot take the call
+        d.handle(CallArrived(now=2.0, call_id="c", queue="q"))
+        assert d.next_deadline() is None
+    for t in (7.5, 7.5, 30.0):
+        assert py.advance(t) == nat.advance(t) == []
+        assert nat._eng.eng._lag == t  # no call into C: C's clock is behind
+        assert snapshots.save(py) == snapshots.save(nat)  # the saved clock is t
+        assert py.now == nat.now == t
+        assert py.snapshot() == nat.snapshot()
+        assert py.call("c") == nat.call("c")
+        assert py.explain("c") == nat.explain("c")
+        nat.check()
+    nat._eng.eng.check()  # C's own invariants, at C's clock caught up
+    assert nat._eng.eng.now == 30.0
+    # An event after a clock-only advance carries its own instant.
+    for d in (py, nat):
+        d.handle(CallAbandoned(now=31.0, call_id="c"))
+    assert snapshots.save(py) == snapshots.save(nat)

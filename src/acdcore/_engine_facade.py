@@ -138,7 +138,15 @@ class EngineFacade(EngineState):
             self.d._now = float(event.now)
         return out
 
+    def set_clock(self, now: float) -> None:
+        """Move the clock to ``now`` when no deadline is due at or before
+        it: no call into C (``NativeEngine.set_clock``)."""
+        self.eng._lag = now  # NativeEngine.set_clock, without the call
+        self.version += 1  # the records' clock changed
+        self.d._now = now
+
     def advance(self, now: float) -> list[Action]:
+        """Fire the deadlines due at or before ``now`` (at least one is)."""
         if self._lib.acd_engine_advance(self._e, float(now)) < 0:  # pragma: no cover
             raise NativeError(f"the engine refused advance({now!r}) after the distributor's checks")
         acts = self._acts()

@@ -242,6 +242,8 @@ class NativeEngine:
         # The engine's status block, read in place: the number of actions
         # of the last event and the next deadline without a call into C.
         self._status = lib.acd_engine_status_of(self.eng)
+        # A clock moved by set_clock that C has not seen yet (see _catch_up).
+        self._lag: float | None = None
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
         self._key = ffi.new("double[6]")
@@ -639,8 +641,25 @@ class NativeEngine:
         st = self._status
         return st.due if st.has_due else None
 
+    def set_clock(self, now: float) -> None:
+        """Move the clock to ``now``, when no deadline is due at or before it
+        (the caller checked): all that ``advance(now)`` would do then, but
+        without a call into C. C's clock catches up at the next read that
+        depends on it (:meth:`_catch_up`); an event carries its own instant."""
+        self._lag = now
+
+    def _catch_up(self) -> None:
+        """Give C the clock :meth:`set_clock` moved, if no event has moved it
+        since. Nothing is due before that instant, so it fires nothing."""
+        lag = self._lag
+        if lag is not None:
+            self._lag = None
+            if lag > self.lib.acd_engine_now(self.eng):
+                self._ok(self.lib.acd_engine_advance(self.eng, lag), "clock")
+
     @property
     def now(self) -> float:
+        self._catch_up()
         return float(self.lib.acd_engine_now(self.eng))
 
     @property
@@ -677,6 +696,7 @@ class NativeEngine:
 
     def scalars(self) -> Scalars:
         """The clock, counters and outcome counts."""
+        self._catch_up()
         x = self.ffi.new("acd_engine_scalars *")
         self._ok(self.lib.acd_engine_scalars_get(self.eng, x), "scalars")
         return Scalars(
@@ -804,10 +824,12 @@ class NativeEngine:
     def last_actions(self) -> list[Action]:
         """The actions of the last event or advance that was not refused
         (the engine's buffer, which a refused event leaves as it was)."""
+        self._catch_up()
         return self._actions()
 
     def check(self) -> None:
         """Raise AssertionError (with the code) unless every invariant holds."""
+        self._catch_up()
         rc = self.lib.acd_engine_check(self.eng)
         if rc != 0:
             raise AssertionError(f"native engine: invariant {rc} broken")
