@@ -63,10 +63,14 @@ from .events import (
 class _MetricsHandlers(_MetricsCore):
     """The event and action handlers of :class:`~acdcore.metrics.Metrics`."""
 
-    def _apply_event(self, event: Event) -> None:
-        now = float(event.now)
+    def _at(self, now: float) -> None:
+        """What every item does first: end the wrap-ups due by ``now``, then
+        move the clock to it."""
         self._settle(now)
         self._now = now
+
+    def _apply_event(self, event: Event) -> None:
+        self._at(float(event.now))
         handler = _EVENT_HANDLERS.get(type(event))
         if handler is None:
             self._unhandled.add(type(event).__name__)
@@ -74,9 +78,7 @@ class _MetricsHandlers(_MetricsCore):
         handler(self, event)
 
     def _apply_action(self, action: Action) -> None:
-        at = float(action.at)
-        self._settle(at)
-        self._now = at
+        self._at(float(action.at))
         handler = _ACTION_HANDLERS.get(type(action))
         if handler is None:
             self._unhandled.add(type(action).__name__)
@@ -86,32 +88,40 @@ class _MetricsHandlers(_MetricsCore):
     # ------------------------------------------------------ event handlers
     # To support a new event or action type, write a handler below and add
     # it to _EVENT_HANDLERS / _ACTION_HANDLERS at the end of the module.
+    # The commonest items' handlers take their fields (``_arrived``,
+    # ``_answered``...): the simulator's direct lane calls them with the
+    # engine's records' fields, after ``_at``, building no object.
 
     def _on_call_arrived(self, ev: CallArrived) -> None:
-        if ev.queue not in self._wrap:
+        self._call_arrived(float(ev.now), ev.call_id, ev.queue)
+
+    def _call_arrived(self, now: float, call_id: str, queue: str) -> None:
+        if queue not in self._wrap:
             self._ignored += 1
             return
-        now = float(ev.now)
         bucket = self._index(now)
-        self._calls[ev.call_id] = _Call(
-            call_id=ev.call_id,
+        self._calls[call_id] = _Call(
+            call_id=call_id,
             seq=self._call_seq,
-            queue=ev.queue,
-            current=ev.queue,
+            queue=queue,
+            current=queue,
             arrived=now,
             bucket=bucket,
         )
         self._call_seq += 1
-        self._qacc(bucket, ev.queue).offered += 1
+        self._qacc(bucket, queue).offered += 1
 
     def _on_call_abandoned(self, ev: CallAbandoned) -> None:
-        call = self._call(ev.call_id)
+        self._call_abandoned(float(ev.now), ev.call_id)
+
+    def _call_abandoned(self, now: float, call_id: str) -> None:
+        call = self._call(call_id)
         if call is None or call.state == "connected":
             return
-        del self._calls[ev.call_id]
+        del self._calls[call_id]
         if call.answered:
             return  # hung up waiting after a transfer: the call was answered
-        wait = float(ev.now) - call.arrived
+        wait = now - call.arrived
         acc = self._qacc(call.bucket, call.queue)
         acc.abandoned += 1
         acc.abandoned_waits.append(wait)
@@ -122,10 +132,12 @@ class _MetricsHandlers(_MetricsCore):
         # The agents still ringing are released by the CancelOffer actions.
 
     def _on_offer_answered(self, ev: OfferAnswered) -> None:
-        call = self._call(ev.call_id)
+        self._offer_answered(float(ev.now), ev.call_id, ev.agent_id)
+
+    def _offer_answered(self, now: float, call_id: str, agent_id: str) -> None:
+        call = self._call(call_id)
         if call is None:
             return
-        now = float(ev.now)
         if not call.answered:  # a call counts as answered once, transferred or not
             call.answered = True
             wait = now - call.arrived
@@ -135,9 +147,9 @@ class _MetricsHandlers(_MetricsCore):
             if wait <= self._threshold[call.queue]:
                 acc.answered_within += 1
         call.state = "connected"
-        call.agent = ev.agent_id
+        call.agent = agent_id
         call.answered_at = now
-        agent = self._agent(ev.agent_id)
+        agent = self._agent(agent_id)
         if agent is not None:
             self._close(agent, now)
             ringing = agent.sessions.get(call.seq)
@@ -149,20 +161,20 @@ class _MetricsHandlers(_MetricsCore):
                 leg_queue=ringing.leg_queue if ringing is not None else call.current,
             )
             self._recategorise(agent)
-            self._aacc(call.bucket, ev.agent_id).calls.answered += 1
+            self._aacc(call.bucket, agent_id).calls.answered += 1
         if self._remember > 0:
-            info = self._answered.get(ev.call_id)
+            info = self._answered.get(call_id)
             if info is None or info.seq != call.seq:  # not this call answered again
                 info = _Answered(
                     seq=call.seq,
                     queue=call.queue,
-                    agent=ev.agent_id,
+                    agent=agent_id,
                     bucket=call.bucket,
                     answered_at=now,
                 )
-            info.agent = ev.agent_id  # after a transfer, the survey is the last agent's
-            self._answered[ev.call_id] = info
-            self._answered.move_to_end(ev.call_id)
+            info.agent = agent_id  # after a transfer, the survey is the last agent's
+            self._answered[call_id] = info
+            self._answered.move_to_end(call_id)
             while len(self._answered) > self._remember:
                 self._answered.popitem(last=False)
 
@@ -170,11 +182,14 @@ class _MetricsHandlers(_MetricsCore):
         self._end_ringing(ev.call_id, ev.agent_id, float(ev.now), "declined")
 
     def _on_call_ended(self, ev: CallEnded) -> None:
-        call = self._call(ev.call_id)
+        self._call_ended(float(ev.now), ev.call_id)
+
+    def _call_ended(self, now: float, call_id: str) -> None:
+        call = self._call(call_id)
         if call is None or call.state != "connected":
             return
-        del self._calls[ev.call_id]
-        self._end_leg(call, float(ev.now))
+        del self._calls[call_id]
+        self._end_leg(call, now)
 
     def _on_call_transferred(self, ev: CallTransferred) -> None:
         call = self._call(ev.call_id)
@@ -277,11 +292,14 @@ class _MetricsHandlers(_MetricsCore):
     # ----------------------------------------------------- action handlers
 
     def _on_queued(self, a: Queued) -> None:
-        call = self._call(a.call_id)
+        self._call_queued(a.call_id, a.queue)
+
+    def _call_queued(self, call_id: str, queue: str) -> None:
+        call = self._call(call_id)
         if call is None:
             return
         call.state = "waiting"
-        call.current = a.queue
+        call.current = queue
 
     def _on_reject(self, a: Reject) -> None:
         self._exit(a.call_id, "rejected")
@@ -332,36 +350,41 @@ class _MetricsHandlers(_MetricsCore):
         agent busy)."""
 
     def _on_offer(self, a: Offer) -> None:
-        call = self._call(a.call_id)
+        self._offer_made(float(a.at), a.call_id, a.agent_id, a.queue)
+
+    def _offer_made(self, now: float, call_id: str, agent_id: str, leg_queue: str) -> None:
+        call = self._call(call_id)
         if call is None:
             return
         call.state = "ringing"
         self._qacc(call.bucket, call.queue).offers += 1
-        agent = self._agent(a.agent_id)
+        agent = self._agent(agent_id)
         if agent is None:
             return
-        now = float(a.at)
         self._close(agent, now)
         old = agent.sessions.get(call.seq)
         if old is not None and old.state == "wrap":
             # The distributor never offers a call to an agent still wrapping it
             # up; should another source do so, the offer ends that wrap-up.
-            self._handled(old, a.agent_id, now - old.ended)
+            self._handled(old, agent_id, now - old.ended)
         agent.sessions[call.seq] = _Session(
             call_id=call.call_id,
             state="ringing",
             queue=call.queue,
             bucket=call.bucket,
-            leg_queue=a.queue,
+            leg_queue=leg_queue,
         )
         self._recategorise(agent)
-        self._aacc(call.bucket, a.agent_id).calls.offers += 1
+        self._aacc(call.bucket, agent_id).calls.offers += 1
 
     def _on_cancel_offer(self, a: CancelOffer) -> None:
-        reason = "rona" if a.reason == "ring-timeout" else None
-        self._end_ringing(a.call_id, a.agent_id, float(a.at), reason)
-        if a.reason == "callback-unanswered":
-            call = self._calls.get(a.call_id)
+        self._offer_cancelled(float(a.at), a.call_id, a.agent_id, a.reason)
+
+    def _offer_cancelled(self, now: float, call_id: str, agent_id: str, reason: str) -> None:
+        count = "rona" if reason == "ring-timeout" else None
+        self._end_ringing(call_id, agent_id, now, count)
+        if reason == "callback-unanswered":
+            call = self._calls.get(call_id)
             if call is not None:
                 call.state = "waiting"  # it keeps its place until the next attempt
 
