@@ -519,7 +519,8 @@ def profile(args: argparse.Namespace) -> None:
     the shares, not the seconds."""
     # The driver: acdcore.sim and its parts (the event loop, the run's state).
     driver_files = tuple(
-        os.path.join("acdcore", name) for name in ("sim.py", "_sim_run.py", "_sim_state.py")
+        os.path.join("acdcore", name)
+        for name in ("sim.py", "_sim_run.py", "_sim_state.py", "_sim_direct.py")
     )
     for model, patience in MODELS.items():
         sc = scenario(patience, args.warmup, args.hours)
@@ -550,31 +551,43 @@ def profile(args: argparse.Namespace) -> None:
             return from_sim(lambda path, name: path.endswith(file_end) and name in funcs)
 
         handle = called("distributor.py", "handle")
+        lane_fns = ("lane_arrive", "lane_answer", "lane_end", "lane_abandon", "lane_advance")
+        lane = called("_engine_facade.py", *lane_fns)
         c_engine = math.fsum(
             v[2] for (_, _, fn), v in raw.items() if "_acdnative.acd_engine_" in fn
         )
         advance = called("distributor.py", "advance", "next_deadline")
         observe_event = called("metrics.py", "observe_event")
         observe_actions = called("metrics.py", "observe_actions")
-        metrics = observe_event + observe_actions + called("metrics.py", "advance")
+        fields = called(
+            "_metrics_handlers.py",
+            "_at", "_call_arrived", "_offer_answered", "_call_ended", "_call_abandoned",
+            "_offer_made", "_call_queued", "_offer_cancelled", "_exit", "_apply_action",
+        )  # fmt: skip
+        metrics = observe_event + observe_actions + called("metrics.py", "advance") + fields
         result = cum("_sim_state.py", "result")
         events = from_sim(lambda path, name: "acdcore.events" in path and name == "__init__")
         draws = from_sim(lambda path, _: path.endswith("distributions.py") or "random" in path)
-        driver = total - handle - advance - metrics - result - events - draws
+        driver = total - handle - lane - advance - metrics - result - events - draws
         per = rep.calls
         print()
         print(
             f"cProfile of one acdcore run, {model}: {per:,} customers, {rep.events:,} "
-            f"handle calls ({rep.events / per:.2f} per customer), {rep.advances:,} advance "
-            f"calls; {total:.2f} s under the profiler ({1e6 * total / per:.0f} us/customer)"
+            f"events ({rep.events / per:.2f} per customer; handle calls or direct-lane steps), "
+            f"{rep.advances:,} advances; {total:.2f} s under the profiler ({1e6 * total / per:.0f} us/customer)"
         )
         rows = [
-            ("Distributor.handle", handle),
-            ("  on the engine (native backend, a covered configuration):", None),
+            ("the direct lane (native backend, a covered configuration): the façade", lane),
+            ("  arrivals (lane_arrive)", cum("/_engine_facade.py", "lane_arrive")),
+            ("    of which the Python checks and the sort key", cum("/_calls.py", "check_call_arrived") if lane else 0.0),
+            ("  answers, ends, abandons, deadlines (lane_*)", cum("/_engine_facade.py", *lane_fns[1:])),
+            ("  in C (acd_engine_*: the handlers, routing, deadlines)", c_engine if lane else 0.0),
+            ("Distributor.handle (the object lane)", handle),
+            ("  on the engine (native backend, the direct lane off):", None),
             ("    arrivals (_engine_facade.arrive)", cum("/_engine_facade.py", "arrive")),
-            ("      of which the Python checks and the sort key", cum("/_calls.py", "check_call_arrived")),
+            ("      of which the Python checks and the sort key", 0.0 if lane else cum("/_calls.py", "check_call_arrived")),
             ("    answers, ends, abandons (_engine_facade)", cum("/_engine_facade.py", "answer", "end", "abandon")),
-            ("    in C (acd_engine_*: the handlers, routing, deadlines)", c_engine),
+            ("    in C (acd_engine_*: the handlers, routing, deadlines)", 0.0 if lane else c_engine),
             ("    action records to action objects (_engine_facade.wrap)", cum("/_engine_facade.py", "wrap")),
             ("  on the Python handlers (python backend, or the engine off):", None),
             ("    arrivals (check and apply)", cum("/_calls.py", "apply_call_arrived") + (0.0 if c_engine else cum("/_calls.py", "check_call_arrived"))),
@@ -584,7 +597,7 @@ def profile(args: argparse.Namespace) -> None:
             ("      of which route_agent (a freed agent looks for a call)", cum("/_routing.py", "route_agent")),
             ("    abandons (check and apply)", cum("/_calls.py", "check_call_abandoned", "apply_call_abandoned")),
             ("Distributor.advance + next_deadline", advance),
-            ("Metrics (observe_event, observe_actions, advance)", metrics),
+            ("Metrics (observe_event, observe_actions, advance; the lane's field handlers)", metrics),
             ("  observe_event", observe_event),
             ("  observe_actions", observe_actions),
             ("event objects built by the driver (attrs __init__)", events),

@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import acdcore.backend
 from acdcore import (
@@ -51,6 +53,7 @@ from acdcore import (
     RoutingPlan,
     Strategy,
     ValueUrgencyMatrix,
+    _sim_direct,
     erlang_a,
     erlang_c,
 )
@@ -903,6 +906,170 @@ def test_same_seed_gives_the_same_result_on_both_backends(
     for a, b in zip(python[0], native[0], strict=True):
         assert a == b
     assert python[1:] == native[1:]
+
+
+def _lane_scenarios() -> list[Any]:
+    return [
+        *(pytest.param(p, id=p.stem) for p in sorted(EXAMPLES.glob("*.toml"))),
+        pytest.param("busy", id="busy"),
+        pytest.param("stress", id="stress"),
+        pytest.param("mms", id="mms"),
+    ]
+
+
+@pytest.mark.parametrize("which", _lane_scenarios())
+def test_the_direct_lane_decides_as_the_object_lane(
+    which: Any, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator's direct lane (its steps straight to the engine's
+    contract, no event or action objects) against the object lane (every
+    step through ``Distributor.handle`` and the public objects): on every
+    example scenario, the same journal, KPIs, waits and metrics state; and
+    the same again without a journal (the lane then builds no object)."""
+    if backend != "native":
+        pytest.skip("the direct lane runs on the C engine")
+    if which == "busy":
+        scenario = busy_scenario()
+    elif which == "stress":
+        scenario = stress_scenario()
+    elif which == "mms":
+        scenario = mms(11)
+    else:
+        scenario = Scenario.load(which)
+    probe = Distributor(scenario.queue_configs, plan=scenario.routing_plan, backend="native")
+    covered = probe._eng is not None
+    taken = Counter[str]()
+    real_take = _sim_direct._Lane.take
+
+    def counting_take(lane: Any, recs: list[Any]) -> None:
+        taken["records"] += len(recs)
+        real_take(lane, recs)
+
+    monkeypatch.setattr(_sim_direct._Lane, "take", counting_take)
+
+    def outcome(rep: Any) -> tuple[Any, ...]:
+        return (
+            rep.kpis, rep.queue_kpis, rep.summary, rep.intervals, rep.interval_kpis,
+            rep.interval_queue_kpis, rep.waits, rep.abandoned_waits, rep.calls, rep.events,
+            rep.advances, rep.unresolved, rep.metrics.save_state(),
+        )  # fmt: skip
+
+    runs = {}
+    for direct in (False, True):
+        monkeypatch.setattr(_sim_direct, "ENABLED", direct)
+        journal: list[Any] = []
+        rep = run_replication(scenario, random.Random("lanes"), journal=journal)
+        bare = run_replication(scenario, random.Random("lanes"))
+        runs[direct] = (journal, outcome(rep), outcome(bare))
+        if not direct:
+            assert taken["records"] == 0
+    assert (taken["records"] > 100) == covered, (which, covered, taken)
+    objects, direct = runs[False], runs[True]
+    assert len(objects[0]) == len(direct[0]) > 100
+    for a, b in zip(objects[0], direct[0], strict=True):
+        assert a == b
+    assert objects[1] == direct[1] == objects[2] == direct[2]
+
+
+LANE_EXAMPLES = max(10, settings.default.max_examples // 20)
+"""Drawn scenarios per run of the lane property (20 under CI's profile; the
+soak profile scales it)."""
+
+
+@st.composite
+def lane_scenarios(draw: st.DrawFn) -> Scenario:
+    """Small busy scenarios drawing what the engine covers: any strategy
+    and policy, queue caps, wrap-up, no-answer delays and auto-pause, RONA,
+    breaks, shift ends mid-call, patience, and maybe a plan with a maximum
+    wait, a surge mode and self-service."""
+    strategies = list(Strategy)
+    queues = []
+    for name in ("a", "b"):
+        queues.append(
+            QueueConfig(
+                name,
+                strategy=draw(st.sampled_from(strategies)),
+                policy=draw(st.sampled_from([None, PriorityClasses(), EmergencyFirst()]))
+                or QueueConfig(name).policy,
+                wrap_up=draw(st.sampled_from([0, 3, 20])),
+                ring_timeout=draw(st.sampled_from([6, 15])),
+                max_length=draw(st.sampled_from([None, 2, 5])),
+                no_answer=NoAnswerPolicy(
+                    delay=draw(st.sampled_from([0, 4])),
+                    auto_pause_after=draw(st.sampled_from([None, 1, 2])),
+                ),
+            )
+        )
+    groups = [
+        AgentGroup(
+            "x",
+            count=draw(st.integers(1, 4)),
+            queues={"a": None, "b": QueueMembership(priority=draw(st.integers(0, 2)))},
+            shift=(0, draw(st.sampled_from([1200, 2400]))),
+            breaks=[Break(draw(st.integers(100, 900)), draw(st.integers(30, 300)))],
+            stagger=draw(st.sampled_from([0, 60])),
+            rona=draw(st.sampled_from([0.0, 0.2])),
+            answer_delay=Uniform(1, draw(st.sampled_from([2, 12]))),
+            resume_after=Uniform(5, 40),
+        ),
+        AgentGroup("y", count=draw(st.integers(0, 3)), queues=["b"], shift=(300, 2700)),
+    ]
+    plan: dict[str, Any] | None = None
+    if draw(st.booleans()):
+        general: dict[str, Any] = {"max_wait": draw(st.sampled_from([30, 120]))}
+        if draw(st.booleans()):
+            general["surge"] = {
+                "enter_waiting": draw(st.integers(1, 4)),
+                "leave_waiting": 0,
+                "simple": {"eq": ["kind", "faq"]},
+            }
+        plan = {
+            "rules": [{"name": "to-a", "when": {"eq": ["kind", "a"]}, "queue": "a"}],
+            "default": {"queue": "b"},
+            "queues": {"b": general},
+        }
+    patience = draw(st.sampled_from([None, 30.0, 200.0]))
+    return Scenario(
+        queues=queues,
+        agents=groups,
+        plan=plan,
+        traffic=Traffic(
+            rates=[draw(st.integers(10, 80)), draw(st.integers(10, 80))],
+            call_types=[
+                CallType("a", attributes={"kind": "a"}, priority=draw(st.integers(0, 2))),
+                CallType("faq", attributes={"kind": "faq"}),
+                CallType("other"),
+            ],
+            handle=LogNormal(120, 60),
+            patience=None if patience is None else Exponential(patience),
+        ),
+        drain=600,
+    )
+
+
+@settings(max_examples=LANE_EXAMPLES, deadline=None)
+@given(scenario=lane_scenarios(), seed=st.integers(0, 2**16))
+def test_the_direct_lane_decides_as_the_object_lane_on_drawn_scenarios(
+    scenario: Scenario, seed: int
+) -> None:
+    """Property: for any scenario the engine covers, the direct lane and
+    the object lane give the same journal and the same KPIs (the backend
+    fixture's python run covers the object lane alone: the lane is off)."""
+    if acdcore.backend.BACKEND != "native":
+        pytest.skip("the direct lane runs on the C engine")
+    runs = {}
+    for direct in (False, True):
+        _sim_direct.ENABLED = direct
+        try:
+            journal: list[Any] = []
+            rep = run_replication(scenario, random.Random(seed), journal=journal)
+            bare = run_replication(scenario, random.Random(seed))
+        finally:
+            _sim_direct.ENABLED = True
+        runs[direct] = (journal, rep.kpis, rep.metrics.save_state(), bare.metrics.save_state())
+    assert runs[False][0] == runs[True][0]
+    assert runs[False][1:] == runs[True][1:]
+    assert runs[False][2] == runs[True][3]  # no journal: the lane builds no object
 
 
 def test_calls_left_when_the_drain_runs_out_are_counted_and_reported() -> None:

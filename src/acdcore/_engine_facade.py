@@ -176,6 +176,20 @@ class EngineFacade(EngineState):
         return acts
 
     def arrive(self, ev: CallArrived) -> list[Action] | None:
+        got = self.arrival(ev)
+        if got is None:
+            return None  # handed over
+        notes, acts, facts = got
+        if not acts:
+            return notes
+        return [*notes, *self.wrap(acts, facts)] if notes else self.wrap(acts, facts)
+
+    def arrival(self, ev: CallArrived) -> tuple[list[Action], list[Any], CallFacts | None] | None:
+        """Carry out an arrival: what the routing plan said first (action
+        objects: alerts, moves, a terminal exit, a busy preferred agent),
+        the engine's records and the arriving call's facts (None when a
+        plan's exit sent it away before any queue). None: the engine does
+        not cover it, and the state has been handed over."""
         d = self.d
         if ev.call_id in self.seq_of:
             self.refuse(ev)
@@ -191,8 +205,7 @@ class EngineFacade(EngineState):
                 raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}")
             self.version += 1
             d._call_seq = got + 1
-            acts = self._acts()  # a surge mode's change, if any
-            return [*notes, *self.wrap(acts, None)] if acts else notes
+            return notes, self._acts(), None  # the records: a surge mode's change, if any
         assert decision.key is not None
         requirement = decision.requirement
         stages = None
@@ -251,9 +264,7 @@ class EngineFacade(EngineState):
             self.release(pref)  # named for this call alone: spare again
         if busy is not None and not rejected:
             notes.append(busy)  # after the alert, before the call's queueing
-        if notes:
-            return [*notes, *self.wrap(acts, facts)]
-        return self.wrap(acts, facts)
+        return notes, acts, facts
 
     def abandon(self, ev: CallAbandoned) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
@@ -319,15 +330,19 @@ class EngineFacade(EngineState):
         if self._lib.acd_engine_answer(self._e, ev.now, seq, idx) < 0:
             self.refuse(ev)
         self.version += 1
-        acts = self._acts()
+        self.answered(seq, ev.agent_id)
+        return self.wrap(self._acts(), None)
+
+    def answered(self, seq: int, agent_id: str) -> None:
+        """The façade's part of an answer the engine took: the caller's
+        last agent, remembered for a returning caller's rule."""
         d = self.d
         caller = self.calls[seq].attributes.get("caller")
         if isinstance(caller, str) and d._remember > 0:
-            d._callers[caller] = ev.agent_id
+            d._callers[caller] = agent_id
             d._callers.move_to_end(caller)
             while len(d._callers) > d._remember:
                 d._callers.popitem(last=False)
-        return self.wrap(acts, None)
 
     def decline(self, ev: OfferDeclined) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
@@ -403,6 +418,106 @@ class EngineFacade(EngineState):
         acts = self.run(ev, self.eng.resume, float(ev.now), idx)
         self.agents[idx].paused = None
         return self.wrap(acts, None)
+
+    # ---------------------------------------- the simulator's direct lane
+    # The simulator (``_sim_direct``) hands the commonest events over as
+    # plain numbers and takes the engine's records back, building no event
+    # or action object. Each method does what the event's handler above
+    # does, without the checks the simulator never needs (it only sends what
+    # the engine accepts; the engine still refuses anything else, raising
+    # EngineRefused with nothing changed), and returns :meth:`lane`'s split.
+
+    def lane_arrive(
+        self, ev: CallArrived, objects: bool
+    ) -> tuple[int, list[Action], list[Any], list[Action] | None] | None:
+        """An arrival (the plan and the policy read its event): the call's
+        sequence number (-1: it is not live: rejected, or sent away), the
+        plan's notes, then :meth:`lane`'s split. None: handed over."""
+        got = self.arrival(ev)
+        if got is None:
+            return None
+        notes, acts, facts = got
+        self.d._now = float(ev.now)
+        out, objs = self.lane(acts, facts, objects)
+        return self.seq_of.get(ev.call_id, -1), notes, out, objs
+
+    def lane_answer(
+        self, now: float, seq: int, agent: int, agent_id: str, objects: bool
+    ) -> tuple[list[Any], list[Action] | None]:
+        rc = self._lib.acd_engine_answer(self._e, now, seq, agent)
+        if rc < 0:
+            raise EngineRefused(int(rc), "answer")
+        self.version += 1
+        self.d._now = now
+        self.answered(seq, agent_id)
+        return self.lane(self._acts(), None, objects)
+
+    def lane_end(
+        self, now: float, seq: int, objects: bool
+    ) -> tuple[list[Any], list[Action] | None]:
+        rc = self._lib.acd_engine_end(self._e, now, seq)
+        if rc < 0:
+            raise EngineRefused(int(rc), "end")
+        return self._lane_gone(now, seq, objects)
+
+    def lane_abandon(
+        self, now: float, seq: int, objects: bool
+    ) -> tuple[list[Any], list[Action] | None]:
+        rc = self._lib.acd_engine_abandon(self._e, now, seq)
+        if rc < 0:
+            raise EngineRefused(int(rc), "abandon")
+        return self._lane_gone(now, seq, objects)
+
+    def _lane_gone(
+        self, now: float, seq: int, objects: bool
+    ) -> tuple[list[Any], list[Action] | None]:
+        self.version += 1
+        self.d._now = now
+        out = self.lane(self._acts(), None, objects)  # worded while its facts are kept
+        self.forget(seq, now)
+        return out
+
+    def lane_advance(self, now: float, objects: bool) -> tuple[list[Any], list[Action] | None]:
+        """``Distributor.advance(now)`` (a deadline is due by ``now``)."""
+        rc = self._lib.acd_engine_advance(self._e, now)
+        if rc < 0:
+            raise EngineRefused(int(rc), "advance")
+        self.version += 1
+        self.d._now = now
+        return self.lane(self._acts(), None, objects)
+
+    def lane(
+        self, acts: Sequence[Any], arriving: CallFacts | None, objects: bool
+    ) -> tuple[list[Any], list[Action] | None]:
+        """The engine's records for the direct lane: offers, queueings,
+        withdrawn offers and rejects stay records, with the call's id, the
+        agent's id ("" for none), the reason and the queue's name in place of
+        their numbers, ``(kind, reason, call_id, agent_id, queue, position,
+        waited, ring_timeout, at)``; any other kind becomes its action object
+        here, since wording it updates the façade's facts (once). With
+        ``objects``, also every record's action object, in order (a
+        journal's)."""
+        out: list[Any] = []
+        objs: list[Action] | None = [] if objects else None
+        calls, ids, qnames = self.calls, self.ids, self.qnames
+        for rec in acts:
+            kind, reason, seq, agent, queue, n, x, y, at = rec
+            if kind <= _REJECT:
+                if kind == _REJECT:
+                    assert arriving is not None
+                    cid = arriving.call_id
+                else:
+                    cid = calls[seq].call_id
+                aid = ids[agent] if agent >= 0 else ""
+                out.append((kind, _REASONS[reason], cid, aid, qnames[queue], n, x, y, at))
+                if objs is not None:
+                    objs.extend(self.wrap((rec,), arriving))
+            else:
+                worded = self.wrap((rec,), arriving)
+                out.extend(worded)
+                if objs is not None:
+                    objs.extend(worded)
+        return out, objs
 
     # --------------------------------------------------------------- actions
 

@@ -19,6 +19,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from typing import Any
 
+from ._sim_direct import _Lane
 from ._sim_state import (
     _ABANDON,
     _ANSWER,
@@ -81,11 +82,16 @@ class SimulationError(RuntimeError):
 
 class _Run(_RunState):
     """One replication: the event loop and its handlers, over the state and
-    set-up of :class:`~acdcore._sim_state._RunState`."""
+    set-up of :class:`~acdcore._sim_state._RunState`. Arrivals, answers,
+    call ends, abandons and deadlines take the direct lane
+    (:mod:`~acdcore._sim_direct`) while the C engine holds the distributor."""
+
+    lane: _Lane | None = None
 
     # ------------------------------------------------------------- run
 
     def run(self) -> None:
+        self.lane = _Lane.of(self)
         if self.arrivals is not None:
             first = next(self.arrivals, None)
             if first is not None:
@@ -110,6 +116,9 @@ class _Run(_RunState):
             if d is not None and d <= t:
                 if d > hard_stop:
                     break
+                if self.lane is not None:
+                    self.lane.advance(d)
+                    continue
                 acts = advance(d)
                 self.n_advances += 1
                 if journal is not None:
@@ -153,6 +162,8 @@ class _Run(_RunState):
         except AcdError as exc:
             raise SimulationError(f"the distributor refused {event!r}: {exc}") from exc
         self.n_events += 1
+        if self.lane is not None and not self.lane.live():
+            self.lane = None  # the event handed the state over: no engine any more
         metrics = self.metrics
         metrics.observe_event(event)
         if acts:
@@ -167,17 +178,7 @@ class _Run(_RunState):
             tp = type(act)
             if tp is Offer:
                 assert isinstance(act, Offer)
-                cid, aid = act.call_id, act.agent_id
-                call = calls[cid]
-                call.state = _RINGING
-                call.offered_from = act.queue
-                self.offer_token += 1
-                token = self.offer_token
-                self.offers[(cid, aid)] = token
-                agent = self.agents[aid]
-                if agent.rona > 0.0 and self.rng.random() < agent.rona:
-                    continue  # let it ring out
-                self.push(act.at + agent.answer.sample(self.rng), _ANSWER, cid, aid, token)
+                self.rang(act.at, act.call_id, act.agent_id, act.queue)
             elif tp is Queued:
                 calls[act.call_id].state = _WAITING  # type: ignore[attr-defined]
             elif tp is CancelOffer:
@@ -216,6 +217,20 @@ class _Run(_RunState):
                     agent.token += 1
                     delay = agent.resume.sample(self.rng)
                     self.push(act.at + delay, _RESUME, act.agent_id, agent.token)
+
+    def rang(self, at: float, cid: str, aid: str, queue: str) -> None:
+        """An offer of call ``cid`` (of ``queue``) rings agent ``aid``: it is
+        answered after the agent's answer delay, or let ring out."""
+        call = self.calls[cid]
+        call.state = _RINGING
+        call.offered_from = queue
+        self.offer_token += 1
+        token = self.offer_token
+        self.offers[(cid, aid)] = token
+        agent = self.agents[aid]
+        if agent.rona > 0.0 and self.rng.random() < agent.rona:
+            return  # let it ring out
+        self.push(at + agent.answer.sample(self.rng), _ANSWER, cid, aid, token)
 
     # ---------------------------------------------------------- arrivals
 
@@ -282,17 +297,19 @@ class _Run(_RunState):
         call = _Call(t, queue, bucket, handle, fixed)
         calls = self.calls
         calls[cid] = call
-        self.send(
-            CallArrived(
-                now=t,
-                call_id=cid,
-                queue=queue,
-                attributes=attributes,
-                priority=priority,
-                emergency=emergency,
-                requirement=requirement,
-            )
+        ev = CallArrived(
+            now=t,
+            call_id=cid,
+            queue=queue,
+            attributes=attributes,
+            priority=priority,
+            emergency=emergency,
+            requirement=requirement,
         )
+        lane = self.lane
+        if lane is None or not lane.arrive(ev):
+            self.lane = None  # (the engine handed the state over, if there was one)
+            self.send(ev)
         if cid not in calls:
             return  # rejected, or sent away by the plan
         if patience < math.inf:
@@ -316,7 +333,10 @@ class _Run(_RunState):
         t, _, _, cid, aid, token = item
         if self.offers.get((cid, aid)) != token:
             return  # cancelled: rang out, answered elsewhere, caller hung up...
-        self.send(OfferAnswered(now=t, call_id=cid, agent_id=aid))
+        if self.lane is not None:
+            self.lane.answer(t, cid, aid)
+        else:
+            self.send(OfferAnswered(now=t, call_id=cid, agent_id=aid))
         del self.offers[(cid, aid)]
         call = self.calls[cid]
         call.state = _CONNECTED
@@ -342,7 +362,10 @@ class _Run(_RunState):
         call = self.calls.get(cid)
         if call is None or call.state != _CONNECTED:
             return
-        self.send(CallEnded(now=t, call_id=cid))
+        if self.lane is not None:
+            self.lane.end(t, cid)
+        else:
+            self.send(CallEnded(now=t, call_id=cid))
         del self.calls[cid]
         agent = self.agents[call.agent]
         agent.connected -= 1
@@ -367,7 +390,10 @@ class _Run(_RunState):
         call = self.calls.get(cid)
         if call is None or call.state == _CONNECTED or call.callback:
             return
-        self.send(CallAbandoned(now=t, call_id=cid))
+        if self.lane is not None:
+            self.lane.abandon(t, cid)
+        else:
+            self.send(CallAbandoned(now=t, call_id=cid))
         del self.calls[cid]
         if call.bucket >= 0:
             self.abandoned[call.queue].append(t - call.arrived)
