@@ -144,7 +144,9 @@ class _MetricsCore:
         return bucket * self._interval - self._tz
 
     def _qacc(self, bucket: int, queue: str) -> _CallAcc:
-        per = self._queue_acc.setdefault(bucket, {})
+        per = self._queue_acc.get(bucket)
+        if per is None:
+            per = self._queue_acc[bucket] = {}
         acc = per.get(queue)
         if acc is None:
             acc = per[queue] = _CallAcc()
@@ -162,7 +164,13 @@ class _MetricsCore:
         t1: float,
     ) -> None:
         """Add the time [t0, t1) to ``field``, split at interval boundaries."""
+        if not t0 < t1:
+            return
         bucket = self._index(t0)
+        if t1 <= self._bucket_start(bucket + 1):  # the common case: one interval
+            acc = _acc_in(into, bucket, agent_id)
+            setattr(acc, field, getattr(acc, field) + (t1 - t0))
+            return
         while t0 < t1:
             t = min(t1, self._bucket_start(bucket + 1))
             if t > t0:

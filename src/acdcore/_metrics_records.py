@@ -154,7 +154,9 @@ class _Answered:
 
 
 def _acc_in(into: dict[int, dict[str, _AgentAcc]], bucket: int, agent_id: str) -> _AgentAcc:
-    per = into.setdefault(bucket, {})
+    per = into.get(bucket)
+    if per is None:
+        per = into[bucket] = {}
     acc = per.get(agent_id)
     if acc is None:
         acc = per[agent_id] = _AgentAcc()
