@@ -429,17 +429,16 @@ class EngineFacade(EngineState):
 
     def lane_arrive(
         self, ev: CallArrived, objects: bool
-    ) -> tuple[int, list[Action], list[Any], list[Action] | None] | None:
-        """An arrival (the plan and the policy read its event): the call's
-        sequence number (-1: it is not live: rejected, or sent away), the
-        plan's notes, then :meth:`lane`'s split. None: handed over."""
+    ) -> tuple[list[Action], list[Any], list[Action] | None] | None:
+        """An arrival (the plan and the policy read its event): the plan's
+        notes, then :meth:`lane`'s split. None: handed over."""
         got = self.arrival(ev)
         if got is None:
             return None
         notes, acts, facts = got
         self.d._now = float(ev.now)
         out, objs = self.lane(acts, facts, objects)
-        return self.seq_of.get(ev.call_id, -1), notes, out, objs
+        return notes, out, objs
 
     def lane_answer(
         self, now: float, seq: int, agent: int, agent_id: str, objects: bool

@@ -74,7 +74,7 @@ class _Lane:
         got = self.f.lane_arrive(ev, self.objects)
         if got is None:
             return False
-        _, notes, recs, objs = got
+        notes, recs, objs = got
         run = self.run
         run.n_events += 1
         now = float(ev.now)
