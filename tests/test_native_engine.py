@@ -733,9 +733,12 @@ def test_an_advance_with_nothing_due_moves_only_the_clock() -> None:
         d.handle(AgentLoggedIn(now=1.0, profile=prof))  # cannot take the call
         d.handle(CallArrived(now=2.0, call_id="c", queue="q"))
         assert d.next_deadline() is None
+    eng = nat._eng.eng
+    assert [r[0] for r in eng.last_actions()] == [2]  # the arrival's Queued
+    assert nat.advance(2.0) == [] and eng.last_actions() == []  # C's clock is there already
     for t in (7.5, 7.5, 30.0):
         assert py.advance(t) == nat.advance(t) == []
-        assert nat._eng.eng._lag == t  # no call into C: C's clock is behind
+        assert eng._lag == t and eng.last_actions() == []  # no call into C: C's clock is behind
         assert snapshots.save(py) == snapshots.save(nat)  # the saved clock is t
         assert py.now == nat.now == t
         assert py.snapshot() == nat.snapshot()
@@ -748,3 +751,9 @@ def test_an_advance_with_nothing_due_moves_only_the_clock() -> None:
     for d in (py, nat):
         d.handle(CallAbandoned(now=31.0, call_id="c"))
     assert snapshots.save(py) == snapshots.save(nat)
+    for d in (py, nat):
+        d.handle(CallArrived(now=31.0, call_id="e", queue="q"))
+        d.advance(40.0)  # clock-only
+        d.handle(CallArrived(now=40.0, call_id="f", queue="q"))  # at the lagging instant
+    assert snapshots.save(py) == snapshots.save(nat)  # a read in between...
+    assert [r[0] for r in eng.last_actions()] == [2]  # ...keeps the last event's Queued

@@ -971,6 +971,31 @@ def test_the_direct_lane_decides_as_the_object_lane(
     assert objects[1] == direct[1] == objects[2] == direct[2]
 
 
+def test_both_lanes_word_a_refused_arrival_alike(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused arrival is a simulator bug: a SimulationError naming the
+    event and the distributor's error, through either lane."""
+    if backend != "native":
+        pytest.skip("the direct lane runs on the C engine")
+    from acdcore._engine_facade import EngineFacade
+    from acdcore.errors import InvalidValue
+    from acdcore.sim import SimulationError
+
+    def refuse(self: Any, ev: Any) -> None:
+        raise InvalidValue(f"call {ev.call_id!r}: refused by the test")
+
+    monkeypatch.setattr(EngineFacade, "arrival", refuse)
+    said = []
+    for direct in (False, True):
+        monkeypatch.setattr(_sim_direct, "ENABLED", direct)
+        with pytest.raises(SimulationError) as info:
+            run_replication(mms(3), random.Random(1))
+        assert isinstance(info.value.__cause__, InvalidValue)
+        said.append(str(info.value))
+    assert said[0] == said[1] and "refused by the test" in said[0]
+
+
 LANE_EXAMPLES = max(10, settings.default.max_examples // 20)
 """Drawn scenarios per run of the lane property (20 under CI's profile; the
 soak profile scales it)."""

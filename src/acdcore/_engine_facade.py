@@ -141,7 +141,7 @@ class EngineFacade(EngineState):
     def set_clock(self, now: float) -> None:
         """Move the clock to ``now`` when no deadline is due at or before
         it: no call into C (``NativeEngine.set_clock``)."""
-        self.eng._lag = now  # NativeEngine.set_clock, without the call
+        self.eng.set_clock(now)
         self.version += 1  # the records' clock changed
         self.d._now = now
 

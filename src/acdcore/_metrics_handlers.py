@@ -88,9 +88,9 @@ class _MetricsHandlers(_MetricsCore):
     # ------------------------------------------------------ event handlers
     # To support a new event or action type, write a handler below and add
     # it to _EVENT_HANDLERS / _ACTION_HANDLERS at the end of the module.
-    # The commonest items' handlers take their fields (``_arrived``,
-    # ``_answered``...): the simulator's direct lane calls them with the
-    # engine's records' fields, after ``_at``, building no object.
+    # The commonest items' handlers take their fields (``_call_arrived``,
+    # ``_offer_answered``...): the simulator's direct lane calls them with
+    # the engine's records' fields, after ``_at``, building no object.
 
     def _on_call_arrived(self, ev: CallArrived) -> None:
         self._call_arrived(float(ev.now), ev.call_id, ev.queue)

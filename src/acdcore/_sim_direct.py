@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._sim_state import _WAITING
+from .errors import AcdError
 from .events import CallAbandoned, CallArrived, CallEnded, OfferAnswered
 
 if TYPE_CHECKING:
@@ -71,7 +72,12 @@ class _Lane:
     def arrive(self, ev: CallArrived) -> bool:
         """An arrival; False when the engine handed the state over instead
         (nothing was done: send the event on the object lane)."""
-        got = self.f.lane_arrive(ev, self.objects)
+        try:
+            got = self.f.lane_arrive(ev, self.objects)
+        except AcdError as exc:  # as the object lane words it (a simulator bug)
+            from ._sim_run import SimulationError
+
+            raise SimulationError(f"the distributor refused {ev!r}: {exc}") from exc
         if got is None:
             return False
         notes, recs, objs = got

@@ -242,8 +242,10 @@ class NativeEngine:
         # The engine's status block, read in place: the number of actions
         # of the last event and the next deadline without a call into C.
         self._status = lib.acd_engine_status_of(self.eng)
-        # A clock moved by set_clock that C has not seen yet (see _catch_up).
+        # A clock moved by set_clock that C has not seen yet (see _catch_up),
+        # and whether that was the last step (its actions: none).
         self._lag: float | None = None
+        self._quiet = False
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
         self._key = ffi.new("double[6]")
@@ -647,10 +649,13 @@ class NativeEngine:
         without a call into C. C's clock catches up at the next read that
         depends on it (:meth:`_catch_up`); an event carries its own instant."""
         self._lag = now
+        self._quiet = True
 
     def _catch_up(self) -> None:
         """Give C the clock :meth:`set_clock` moved, if no event has moved it
-        since. Nothing is due before that instant, so it fires nothing."""
+        since. Nothing is due before that instant, so it fires nothing; it
+        empties C's action buffer, which :meth:`last_actions` then reads as
+        the clock-only step's (none)."""
         lag = self._lag
         if lag is not None:
             self._lag = None
@@ -823,9 +828,11 @@ class NativeEngine:
 
     def last_actions(self) -> list[Action]:
         """The actions of the last event or advance that was not refused
-        (the engine's buffer, which a refused event leaves as it was)."""
-        self._catch_up()
-        return self._actions()
+        (the engine's buffer, which a refused event leaves as it was; none
+        after :meth:`set_clock`)."""
+        if self._quiet:
+            return []
+        return self._unpack()
 
     def check(self) -> None:
         """Raise AssertionError (with the code) unless every invariant holds."""
@@ -875,6 +882,13 @@ class NativeEngine:
         return self._actions()
 
     def _actions(self) -> list[Action]:
+        """The actions of the step that just ran in C (every event's and
+        advance's wrapper reads them: the last step is no longer a
+        clock-only one)."""
+        self._quiet = False
+        return self._unpack()
+
+    def _unpack(self) -> list[Action]:
         n = self._status.nact
         if not n:
             return []
