@@ -551,8 +551,8 @@ def profile(args: argparse.Namespace) -> None:
             return from_sim(lambda path, name: path.endswith(file_end) and name in funcs)
 
         handle = called("distributor.py", "handle")
-        lane_fns = ("lane_arrive", "lane_answer", "lane_end", "lane_abandon", "lane_advance")
-        lane = called("_engine_facade.py", *lane_fns)
+        lane_fns = ("arrive", "answer", "end", "abandon", "advance")
+        lane = called("_engine_lane.py", *lane_fns)
         c_engine = math.fsum(
             v[2] for (_, _, fn), v in raw.items() if "_acdnative.acd_engine_" in fn
         )
@@ -578,9 +578,9 @@ def profile(args: argparse.Namespace) -> None:
         )
         rows = [
             ("the direct lane (native backend, a covered configuration): the façade", lane),
-            ("  arrivals (lane_arrive)", cum("/_engine_facade.py", "lane_arrive")),
+            ("  arrivals (_engine_lane.arrive)", cum("/_engine_lane.py", "arrive")),
             ("    of which the Python checks and the sort key", cum("/_calls.py", "check_call_arrived") if lane else 0.0),
-            ("  answers, ends, abandons, deadlines (lane_*)", cum("/_engine_facade.py", *lane_fns[1:])),
+            ("  answers, ends, abandons, deadlines (_engine_lane)", cum("/_engine_lane.py", *lane_fns[1:])),
             ("  in C (acd_engine_*: the handlers, routing, deadlines)", c_engine if lane else 0.0),
             ("Distributor.handle (the object lane)", handle),
             ("  on the engine (native backend, the direct lane off):", None),

@@ -3,7 +3,7 @@
 When the C engine holds a replication's distributor (the native backend and a
 configuration the engine covers), :class:`_Lane` carries the steps that make
 up nearly all of a run (arrivals, answers, call ends, abandons and the
-deadlines that fall due) to the engine's façade as plain values, and takes
+deadlines that fall due) to the engine's façade (:mod:`~acdcore._engine_lane`) as plain values, and takes
 the engine's records back: no event or action object is built for them,
 except an arrival's event (the routing plan and the queue's policy read it)
 and the action objects of the rarer kinds (a plan's notes, pauses, moves,
@@ -45,8 +45,10 @@ class _Lane:
     its distributor's engine (see the module docstring)."""
 
     def __init__(self, run: _Run, f: EngineFacade) -> None:
-        from ._native.engine import EngineRefused  # (built, since an engine exists)
+        from . import _engine_lane  # (built, since an engine exists)
+        from ._native.engine import EngineRefused
 
+        self.el = _engine_lane
         self.refused = EngineRefused
         self.run = run
         self.f = f
@@ -73,7 +75,7 @@ class _Lane:
         """An arrival; False when the engine handed the state over instead
         (nothing was done: send the event on the object lane)."""
         try:
-            got = self.f.lane_arrive(ev, self.objects)
+            got = self.el.arrive(self.f, ev, self.objects)
         except AcdError as exc:  # as the object lane words it (a simulator bug)
             from ._sim_run import SimulationError
 
@@ -99,21 +101,21 @@ class _Lane:
 
     def answer(self, now: float, cid: str, aid: str) -> None:
         f = self.f
-        recs, objs = self.call(f.lane_answer, now, f.seq_of[cid], f.aidx[aid], aid)
+        recs, objs = self.call(self.el.answer, f, now, f.seq_of[cid], f.aidx[aid], aid)
         m = self.m
         m._at(now)
         m._offer_answered(now, cid, aid)
         self.close(OfferAnswered, now, cid, aid, recs, objs)
 
     def end(self, now: float, cid: str) -> None:
-        recs, objs = self.call(self.f.lane_end, now, self.f.seq_of[cid])
+        recs, objs = self.call(self.el.end, self.f, now, self.f.seq_of[cid])
         m = self.m
         m._at(now)
         m._call_ended(now, cid)
         self.close(CallEnded, now, cid, None, recs, objs)
 
     def abandon(self, now: float, cid: str) -> None:
-        recs, objs = self.call(self.f.lane_abandon, now, self.f.seq_of[cid])
+        recs, objs = self.call(self.el.abandon, self.f, now, self.f.seq_of[cid])
         m = self.m
         m._at(now)
         m._call_abandoned(now, cid)
@@ -121,7 +123,7 @@ class _Lane:
 
     def advance(self, now: float) -> None:
         """``advance(now)``, a deadline being due by then."""
-        recs, objs = self.call(self.f.lane_advance, now)
+        recs, objs = self.call(self.el.advance, self.f, now)
         run = self.run
         run.n_advances += 1
         if run.journal is not None:
