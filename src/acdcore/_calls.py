@@ -173,7 +173,7 @@ def apply_call_arrived(d: Distributor, ev: CallArrived, decision: Arrival) -> No
     if attributes:
         caller = attributes.get("caller")
         last_agent = d._callers.get(caller) if isinstance(caller, str) else None
-        region = attributes.get("region")
+        region = region_of(attributes)
     else:
         last_agent = region = None
     requirement = decision.requirement
@@ -199,13 +199,20 @@ def apply_call_arrived(d: Distributor, ev: CallArrived, decision: Arrival) -> No
         stage_gen=0 if steps else 1,
     )
     if region is not None:
-        call.region = region if isinstance(region, str) else None
+        call.region = region
     d._calls[call.call_id] = call
     if steps:
         start_stages(d, call, requirement, steps)
     if ev.preferred_agent is not None or rule is not None:
         set_preferred(d, call, ev, rule)
     _queueing.enter(d, call, "arrived")
+
+
+def region_of(attributes: Mapping[str, Any]) -> str | None:
+    """A call's region: its ``region`` attribute when that is a string
+    (what regional steps compare with an agent's region), else none."""
+    region = attributes.get("region")
+    return region if isinstance(region, str) else None
 
 
 def arrival_notes(decision: Arrival, call_id: str, now: float) -> list[Action]:

@@ -294,8 +294,7 @@ class EngineState:
         queue, the channel and the region, so they are resolved once (a
         table bounded like the plain stages' cache) and only shifted to
         ``now`` per call: ``now + (0.0 + after)`` is ``now + after``."""
-        region = decision.attributes.get("region")
-        region = region if isinstance(region, str) else None
+        region = _calls.region_of(decision.attributes)
         key = (decision.rule_name, decision.requirement, decision.queue, channel, region)
         hit = self.tables.get(key)
         if hit is None:
@@ -396,8 +395,7 @@ class EngineState:
         )
         call.extra_queues = extras
         call.regional = regional
-        region = decision.attributes.get("region")
-        call.region = region if isinstance(region, str) else None
+        call.region = _calls.region_of(decision.attributes)
         return eligible_at(agent, call, part._queues[decision.queue], now) == now
 
     def forget(self, seq: int, now: float) -> None:

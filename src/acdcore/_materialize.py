@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._calls import region_of
 from ._deadlines import AGENT_WAKE, CALL_RECHECK, MAX_WAIT, RING, STAGE, WRAP
 from ._state import (
     _NO_OFFERS,
@@ -211,9 +212,7 @@ def materialize(
             stage_gen=1 + cf.transfers + cf.moves,  # set at arrival, then at each move
             offered_at=cx.offered_at,
         )
-        region = cf.attributes.get("region")  # as the Python handlers keep it
-        if isinstance(region, str):
-            crec.region = region
+        crec.region = region_of(cf.attributes)  # as the Python handlers keep it
         crec.preferred_until = cx.preferred_until
         crec.transfers = cf.transfers
         crec.recheck_at = cx.recheck_at
