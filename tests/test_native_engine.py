@@ -458,6 +458,22 @@ def test_an_agent_taking_more_than_64_calls_at_once() -> None:
     t.advance(100.0)
 
 
+def test_the_action_buffer_is_read_where_it_is_after_it_grows() -> None:
+    """The wrapper keeps a view of the engine's action buffer while steps
+    leave no more actions than before (acd_engine_actions: it moves only to
+    grow). Steps of 1, 9, 3, 20, 2, 45 and 130 actions, with the engine
+    allocating calls between them, must each be read in full and in place."""
+    t = Twin([QueueConfig("q", ring_timeout=500.0)])
+    now = 0.0
+    for batch, name in enumerate([1, 9, 3, 20, 2, 45, 130]):
+        for k in range(name):
+            now += 0.01
+            t.arrive(now, f"b{batch}c{k}", "q", channel=Channel.CHAT)
+        now += 0.01
+        rows = t.login(now, f"a{batch}", capacity={Channel.CHAT: name}, exclusive=frozenset())
+        assert [r[2] for r in rows] == [f"b{batch}c{k}" for k in range(name)]
+
+
 @pytest.mark.parametrize("strategy", list(Strategy))
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_walk(strategy: Strategy, seed: int) -> None:

@@ -287,7 +287,11 @@ int acd_engine_name_agent(acd_engine *e, int agent);
 
 /* ------------------------------------------------------------------- reads */
 
-/* The actions of the last event or advance: *n of them. */
+/* The actions of the last event or advance: *n of them. The buffer moves
+ * only when it grows, that is when a step leaves more actions than any step
+ * before it: a caller may keep the pointer while the count it reads in the
+ * status block stays within the most it has seen (the Python wrapper keeps a
+ * view of it so). */
 const acd_action *acd_engine_actions(const acd_engine *e, int *n);
 /* The engine's status block (see acd_engine_status), valid until the
  * engine is freed. */

@@ -110,6 +110,7 @@ def _install_draw(ffi: Any) -> None:
 
 _RECORD = struct.Struct("@iiqiiqddd")
 """``acd_action`` as laid out in C: kind, reason, call, agent, queue, n, x, y, at."""
+_unpack_one = _RECORD.unpack_from
 
 
 @attrs.frozen
@@ -246,6 +247,10 @@ class NativeEngine:
         # and whether that was the last step (its actions: none).
         self._lag: float | None = None
         self._quiet = False
+        # A view of the action buffer, and the most records a step has left
+        # (the buffer stays put until a step leaves more: _unpack).
+        self._abuf = memoryview(b"")
+        self._seen = 0
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
         self._key = ffi.new("double[6]")
@@ -443,13 +448,17 @@ class NativeEngine:
     ) -> tuple[int, list[Action]]:
         """CallArrived: the call's sequence number and the actions. ``key``
         is the policy's sort key (padded with -inf to 6 numbers)."""
-        k = tuple(key)
-        if len(k) != 6:
-            k = _padded_key(k)
-        seq = self.lib.acd_engine_arrive(self.eng, float(now), queue, cls, k, preferred)
+        k = key if key.__class__ is tuple else tuple(key)
+        n = len(k)
+        if n != 6:
+            if n > 6:
+                raise EngineRefused(-3, "a sort key holds at most 6 numbers")
+            k += _PADS[n]
+        seq = self.lib.acd_engine_arrive(self.eng, now, queue, cls, k, preferred)
         if seq < 0:
             raise EngineRefused(int(seq), "arrive")
-        return int(seq), self._actions()
+        self._quiet = False
+        return seq, self._unpack()
 
     def arrive_planned(
         self,
@@ -892,7 +901,17 @@ class NativeEngine:
         n = self._status.nact
         if not n:
             return []
-        ptr = self.lib.acd_engine_actions(self.eng, self.ffi.NULL)
+        if n > self._seen:  # the buffer may have moved (it moves only to grow)
+            self._view(n)
         # One C-level unpack of the records (acd_action's layout, checked
         # against the compiled struct's size when the engine is made).
-        return list(_RECORD.iter_unpack(self.ffi.buffer(ptr, n * _RECORD.size)))
+        if n == 1:
+            return [_unpack_one(self._abuf)]
+        return list(_RECORD.iter_unpack(self._abuf[: n * _RECORD.size]))
+
+    def _view(self, n: int) -> None:
+        """Keep a view of the engine's action buffer, ``n`` records long:
+        valid until a step leaves more than ``n`` (acd_engine_actions)."""
+        ptr = self.lib.acd_engine_actions(self.eng, self.ffi.NULL)
+        self._abuf = memoryview(self.ffi.buffer(ptr, n * _RECORD.size))
+        self._seen = n
