@@ -108,3 +108,32 @@ def test_native_extension_was_built_through_the_install_hook() -> None:
 
     # The Python side asks for exactly this version (bumped when the C functions change).
     assert _acdnative.lib.acd_abi_version() == acdcore.backend._NATIVE_ABI == 3
+
+
+MODULE_LINES = 800
+"""The most lines a module of the library may have (Python, C or header)."""
+CLASS_LINES = 420
+"""The most lines a class may span: "about 400" (issue 18), with a little slack."""
+
+
+def test_no_module_or_class_outgrows_the_layout_limits() -> None:
+    """One module per concept: a module past MODULE_LINES, or a class past
+    CLASS_LINES, must split (by concept) before it lands."""
+    import ast
+
+    src = ROOT / "src" / "acdcore"
+    too_long = []
+    for path in sorted(src.rglob("*")):
+        if path.suffix not in (".py", ".c", ".h") or path.name == "_acdnative.c":
+            continue  # _acdnative.c: cffi's generated module, not ours
+        text = path.read_text()
+        n = len(text.splitlines())
+        if n > MODULE_LINES:
+            too_long.append(f"{path.relative_to(ROOT)}: {n} lines")
+        if path.suffix == ".py":
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.ClassDef):
+                    span = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if span > CLASS_LINES:
+                        too_long.append(f"{path.relative_to(ROOT)}: class {node.name} {span} lines")
+    assert not too_long, "split by concept: " + "; ".join(too_long)

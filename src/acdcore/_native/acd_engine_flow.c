@@ -18,6 +18,8 @@
  *   _routing.py    route_call (the core, then router.draw), route_agent;
  *   _offers.py     offer, miss, withdraw, release_agent.
  *
+ * A routing plan's relaxation stages are acd_engine_stages.c's.
+ *
  * A failure here (an allocation, or a core call refusing what the engine
  * checked) is recorded in e->err (fail) and ends the running event.
  */
@@ -29,7 +31,7 @@
 
 /* ------------------------------------------------------------ mechanics */
 
-static void fail(acd_engine *e, int rc)
+void fail(acd_engine *e, int rc)
 {
     if (!e->err)
         e->err = rc < 0 ? rc : ACD_ESTATE;
@@ -80,7 +82,7 @@ static double after(const acd_engine *e, double delay)
     return when;
 }
 
-static int64_t schedule(acd_engine *e, double when, int kind, int64_t ref, int64_t token)
+int64_t schedule(acd_engine *e, double when, int kind, int64_t ref, int64_t token)
 {
     int64_t seq = acd_heap_push(e->heap, when, kind, ref, token);
     if (seq < 0) {
@@ -107,147 +109,6 @@ static void recheck_call(acd_engine *e, int ci, double when)
         c->has_recheck = 1;
         c->recheck_at = when;
         c->recheck_timer = schedule(e, when, EK_RECHECK, c->seq, 0);
-    }
-}
-
-/* ----------------------------------------------------------------- stages */
-
-/* Whether a relaxation table can be a call's: nst classes of the call's
- * channel, each stage but the last expiring at a finite instant. */
-int stages_valid(const acd_engine *e, int channel, int nst, const int *cls, const double *expires)
-{
-    if (nst < 1 || nst > 4096 || !cls || !expires)
-        return ACD_EARG;
-    for (int i = 0; i < nst; i++) {
-        if (cls[i] < 0 || cls[i] >= e->ncls)
-            return ACD_EINDEX;
-        if (e->cls[cls[i]].channel != channel || (i < nst - 1 && !isfinite(expires[i])))
-            return ACD_EARG;
-    }
-    return ACD_OK;
-}
-
-/* Room for nst stages in call ci's plan table (made if it has none). */
-static int table_room(acd_engine *e, int ci, int nst)
-{
-    ecall_t *c = &e->c[ci];
-    if (c->st && c->st->cap >= nst)
-        return ACD_OK;
-    estages_t *t = realloc(c->st, sizeof *t + sizeof t->s[0] * (size_t)nst);
-    if (!t)
-        return ACD_ENOMEM;
-    if (!c->st) {
-        t->n = 0;
-        t->cur = 0;
-        t->timer = -1;
-        t->mw_timer = -1;
-        t->mv = NULL;
-    }
-    t->cap = nst;
-    c->st = t;
-    return ACD_OK;
-}
-
-int plan_table(acd_engine *e, int ci) { return table_room(e, ci, 0); }
-
-/* Give call ci the relaxation table (checked by stages_valid), at stage 0
- * with no deadline; enter_stage makes a stage current. */
-int stages_set(acd_engine *e, int ci, int nst, const int *cls, const double *expires,
-               const unsigned char *skip)
-{
-    ecall_t *c = &e->c[ci];
-    if (table_room(e, ci, nst))
-        return ACD_ENOMEM;
-    estages_t *t = c->st;
-    for (int i = 0; i < nst; i++) {
-        t->s[i].cls = cls[i];
-        t->s[i].skip = skip ? skip[i] != 0 : 0;
-        t->s[i].expires = i < nst - 1 ? expires[i] : INFINITY;
-    }
-    t->n = nst;
-    t->cur = 0;
-    t->timer = -1;
-    return ACD_OK;
-}
-
-/* Whether skills (nsk ids with their levels) meet class cls's requirement
- * (SkillRequirement.met_by): O(required x nsk). */
-int meets(const acd_engine *e, int cls, int nsk, const int *skill, const int *level)
-{
-    const eclass_t *k = &e->cls[cls];
-    for (int r = 0; r < k->nreq; r++) {
-        int have = 0;
-        for (int i = 0; i < nsk; i++)
-            if (skill[i] == k->skill[r])
-                have = level[i];
-        if (have < k->minimum[r])
-            return 0;
-    }
-    return 1;
-}
-
-/* Whether agent a's channels, skills and region let it take a call of
- * class cls (router.skill_eligible, membership aside). */
-static int eligible(const acd_engine *e, const eagent_t *a, int cls)
-{
-    const eclass_t *k = &e->cls[cls];
-    if (a->cap[k->channel] <= 0 || (k->region >= 0 && a->region != k->region))
-        return 0;
-    return meets(e, cls, a->nsk, a->sk, a->lv);
-}
-
-/* _calls.anyone_could_take: a logged-in member of the call's queue or of
- * its class's added queues can take it (free or not). O(agents x their
- * queues), only for a skip_if_empty stage. */
-static int anyone_could_take(const acd_engine *e, const ecall_t *c)
-{
-    const eclass_t *k = &e->cls[c->cls];
-    for (int ai = 0; ai < e->na; ai++) {
-        const eagent_t *a = &e->a[ai];
-        if (!a->logged_in)
-            continue;
-        int member = 0;
-        for (int i = 0; i < a->nmq && !member; i++) {
-            member = a->mq[i] == c->queue;
-            for (int x = 0; x < k->nextra && !member; x++)
-                member = a->mq[i] == k->extra[x];
-        }
-        if (member && eligible(e, a, c->cls))
-            return 1;
-    }
-    return 0;
-}
-
-/* _calls.enter_stage: make stage index current (the call takes its class;
- * a waiting call is restaged in the core), skipping stages already
- * expired, and arm the deadline of the next one. */
-void enter_stage(acd_engine *e, int ci, int index)
-{
-    ecall_t *c = &e->c[ci];
-    estages_t *t = c->st;
-    t->timer = -1;
-    for (;;) {
-        t->cur = index;
-        c->cls = t->s[index].cls;
-        if (c->slot >= 0) {
-            int rc = acd_call_restage(e->core, c->slot, c->cls);
-            if (rc < 0) {
-                fail(e, rc);
-                return;
-            }
-        }
-        if (index == t->n - 1)
-            return;
-        if (t->s[index].expires <= e->now) {
-            index++;
-            continue;
-        }
-        if (t->s[index].skip && !anyone_could_take(e, c)) {
-            index++;
-            continue;
-        }
-        t->timer = schedule(e, t->s[index].expires, EK_STAGE, c->seq, index + 1);
-        return;
     }
 }
 

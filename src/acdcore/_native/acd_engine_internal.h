@@ -297,6 +297,11 @@ ACD_ENGINE_HIDDEN void sess_del(eagent_t *a, int64_t call);
 ACD_ENGINE_HIDDEN void sync_agent(acd_engine *e, int ai, int avail);
 ACD_ENGINE_HIDDEN void refresh(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void complete_logout(acd_engine *e, int ai);
+/* A failure of the running event, recorded (the first one sticks). */
+ACD_ENGINE_HIDDEN void fail(acd_engine *e, int rc);
+/* Arm a deadline: its scheduling number, or -1 (failed: fail()). */
+ACD_ENGINE_HIDDEN int64_t schedule(acd_engine *e, double when, int kind, int64_t ref,
+                                   int64_t token);
 ACD_ENGINE_HIDDEN void end_wrapups(eagent_t *a);
 ACD_ENGINE_HIDDEN void dequeue(acd_engine *e, int ci);
 ACD_ENGINE_HIDDEN void enqueue_place(acd_engine *e, int ci, int reason);

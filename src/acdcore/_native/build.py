@@ -25,7 +25,9 @@ SOURCES = (
     "acd_rng.c",
     "acd_heap.c",
     "acd_engine.c",
+    "acd_engine_check.c",
     "acd_engine_flow.c",
+    "acd_engine_stages.c",
     "acd_engine_events.c",
     "acd_engine_export.c",
     "acd_engine_load.c",
@@ -35,8 +37,9 @@ lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
 the private acd_internal.h), the Queue's treap (acd_queue.c), the engine's
 building blocks (acd_rng.c, the Mersenne Twister; acd_heap.c, the deadline
 heap) and the engine itself (acd_engine.h: acd_engine.c, its life,
-configuration, call table, reads and check; acd_engine_flow.c, the
-mechanics: deadlines, sessions, queueing, offers, routing;
+configuration, call table and reads; acd_engine_check.c, its invariant
+check; acd_engine_flow.c, the mechanics: deadlines, sessions, queueing,
+offers, routing; acd_engine_stages.c, a routing plan's relaxation stages;
 acd_engine_events.c, the event handlers; acd_engine_export.c, the state
 read out whole; acd_engine_load.c, a saved state loaded in; sharing the
 private acd_engine_internal.h), which owns a core and feeds it only through
