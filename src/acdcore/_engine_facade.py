@@ -34,13 +34,14 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from . import _action_build as _build
 from . import _calls, _engine_exits, _queueing
 from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
 from ._state import CallState
-from .actions import Action, CancelOffer, Offer, PauseAgent, Queued, Reject, SurgeMode
+from .actions import Action, PauseAgent, SurgeMode
 from .config import AgentProfile
 from .events import (
     AgentLoggedIn,
@@ -429,54 +430,33 @@ class EngineFacade(EngineState):
         calls = self.calls
         ids = self.ids
         qnames = self.qnames
+        # The commonest four are built by _action_build (the same objects,
+        # without attrs' frozen __init__), positionally in field order.
         for kind, reason, seq, agent, queue, n, x, y, at in acts:
             if kind == _OFFER:
                 c = calls[seq]
                 out.append(
-                    Offer(
-                        at=at,
-                        call_id=c.call_id,
-                        agent_id=ids[agent],
-                        queue=qnames[queue],
-                        channel=c.channel,
-                        attributes=c.attributes,
-                        waited=x,
-                        ring_timeout=y,
-                        rule=c.rule,
-                        last_agent=c.last_agent,
+                    _build.offer(
+                        at,
+                        c.call_id,
+                        ids[agent],
+                        qnames[queue],
+                        c.channel,
+                        c.attributes,
+                        x,  # waited
+                        y,  # ring timeout
+                        c.rule,
+                        c.last_agent,
                     )
                 )
             elif kind == _QUEUED:
                 c = calls[seq]
-                out.append(
-                    Queued(
-                        at=at,
-                        call_id=c.call_id,
-                        queue=qnames[queue],
-                        position=n,
-                        reason=_REASONS[reason],
-                        rule=c.rule,
-                    )
-                )
+                out.append(_build.queued(at, c.call_id, qnames[queue], n, _REASONS[reason], c.rule))
             elif kind == _CANCEL:
-                out.append(
-                    CancelOffer(
-                        at=at,
-                        call_id=calls[seq].call_id,
-                        agent_id=ids[agent],
-                        reason=_REASONS[reason],
-                    )
-                )
+                out.append(_build.cancel(at, calls[seq].call_id, ids[agent], _REASONS[reason]))
             elif kind == _REJECT:
                 assert arriving is not None
-                out.append(
-                    Reject(
-                        at=at,
-                        call_id=arriving.call_id,
-                        queue=qnames[queue],
-                        reason=_REASONS[reason],
-                    )
-                )
+                out.append(_build.reject(at, arriving.call_id, qnames[queue], _REASONS[reason]))
             elif kind == _PAUSE:
                 why = self.configs[queue].no_answer.pause_reason
                 self.agents[agent].paused = why
