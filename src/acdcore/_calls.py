@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import (
     _deadlines,
+    _frozen_build,
     _offers,
     _queueing,
 )
@@ -45,7 +46,7 @@ from .events import (
     CallTransferred,
 )
 from .plans import Exit, Rule, Step
-from .policies import KEY_LENGTH, CallFacts
+from .policies import KEY_LENGTH
 from .router import eligible_at, skill_eligible
 from .skills import (
     Channel,
@@ -381,9 +382,7 @@ def policy_key(
     attributes: Mapping[str, Any],
 ) -> tuple[float, ...]:
     policy = d._queues[queue].config.policy
-    facts = CallFacts(
-        seq=seq, arrived=arrived, priority=priority, emergency=emergency, attributes=attributes
-    )
+    facts = _frozen_build.call_facts(seq, arrived, priority, emergency, attributes)
     try:
         key = policy.key(facts)
     except AcdError as exc:

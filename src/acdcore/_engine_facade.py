@@ -34,8 +34,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _action_build as _build
 from . import _calls, _engine_exits, _queueing
+from . import _frozen_build as _build
 from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
 from ._native.core import NativeError
@@ -430,7 +430,7 @@ class EngineFacade(EngineState):
         calls = self.calls
         ids = self.ids
         qnames = self.qnames
-        # The commonest four are built by _action_build (the same objects,
+        # The commonest four are built by _frozen_build (the same objects,
         # without attrs' frozen __init__), positionally in field order.
         for kind, reason, seq, agent, queue, n, x, y, at in acts:
             if kind == _OFFER:

@@ -1,19 +1,21 @@
-"""The commonest actions, built without attrs' frozen ``__init__`` (internal).
+"""The hottest frozen objects, built without attrs' frozen ``__init__`` (internal).
 
 The engine's façade turns nearly every engine record into an
 :class:`~acdcore.actions.Offer`, :class:`~acdcore.actions.Queued`,
-:class:`~acdcore.actions.CancelOffer` or :class:`~acdcore.actions.Reject`.
-The ``__init__`` attrs generates for a frozen slotted class sets each field
-through a bound ``object.__setattr__``; the builders here make the object
-with ``object.__new__`` and set each slot through its descriptor, which is
-about twice as fast (``benchmarks/README.md``, stop 28). The object is the
-same: the same class, equal, the same field values; ``Offer``'s attributes
-go through the converter's rule (a read-only mapping is kept as it is, any
+:class:`~acdcore.actions.CancelOffer` or :class:`~acdcore.actions.Reject`,
+and every arrival hands the queue's policy a
+:class:`~acdcore.policies.CallFacts`. The ``__init__`` attrs generates for a
+frozen slotted class sets each field through a bound
+``object.__setattr__``; the builders here make the object with
+``object.__new__`` and set each slot through its descriptor, which is about
+twice as fast (``benchmarks/README.md``, stop 28). The object is the same:
+the same class, equal, the same field values; ``Offer``'s attributes go
+through its converter's rule (a read-only mapping is kept as it is, any
 other is frozen by :func:`~acdcore.skills.freeze_mapping`). They validate
-nothing, as the attrs classes do not: the façade hands them values the
-engine and its own checks produced. ``tests/test_actions_build.py`` requires
-each builder to equal the class's own constructor on drawn values and to
-set every field the class has.
+nothing, as those classes do not: callers hand them values already checked.
+``tests/test_frozen_build.py`` requires each builder to make what its
+class's own constructor makes, on drawn values, and to set every field the
+class has.
 
 Each builder costs O(fields).
 """
@@ -26,9 +28,10 @@ from typing import Any
 
 from ._frozenmap import FrozenMap
 from .actions import Action, CancelOffer, Offer, Queued, Reject
+from .policies import CallFacts
 from .skills import Channel, freeze_mapping
 
-__all__ = ["cancel", "offer", "queued", "reject"]
+__all__ = ["call_facts", "cancel", "offer", "queued", "reject"]
 
 _new = object.__new__
 _at = Action.at.__set__  # type: ignore[attr-defined]
@@ -50,6 +53,9 @@ _q_call, _q_queue, _q_position, _q_reason, _q_rule = (
 )
 _c_call, _c_agent, _c_reason = (_setter(CancelOffer, n) for n in ("call_id", "agent_id", "reason"))
 _r_call, _r_queue, _r_reason = (_setter(Reject, n) for n in ("call_id", "queue", "reason"))
+_f_seq, _f_arrived, _f_priority, _f_emergency, _f_attributes = (
+    _setter(CallFacts, n) for n in ("seq", "arrived", "priority", "emergency", "attributes")
+)
 
 
 def offer(
@@ -110,4 +116,17 @@ def reject(at: float, call_id: str, queue: str, reason: str) -> Reject:
     _r_call(o, call_id)
     _r_queue(o, queue)
     _r_reason(o, reason)
+    return o
+
+
+def call_facts(
+    seq: int, arrived: float, priority: int, emergency: bool, attributes: Mapping[str, Any]
+) -> CallFacts:
+    """The policy's ``CallFacts(seq=seq, arrived=arrived, ...)``, field for field."""
+    o = _new(CallFacts)
+    _f_seq(o, seq)
+    _f_arrived(o, arrived)
+    _f_priority(o, priority)
+    _f_emergency(o, emergency)
+    _f_attributes(o, attributes)
     return o
