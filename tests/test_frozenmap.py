@@ -30,6 +30,12 @@ def test_reads_as_the_dict_it_was_built_from(d: dict[Any, Any], probes: list[Any
     assert list(m) == list(d)
     assert list(m.items()) == list(d.items())
     assert list(m.values()) == list(d.values())
+    # the views are the usual set-like ones (only their iteration is faster)
+    assert m.items() == d.items() and len(m.items()) == len(d)
+    assert all((k, v) in m.items() for k, v in d.items())
+    assert ("absent", object()) not in m.items()
+    assert m.keys() == d.keys() and len(m.values()) == len(d)
+    assert all(v in m.values() for v in d.values())
     assert len(m) == len(d)
     assert dict(m) == d and {**m} == d
     for k in [*d, *probes]:

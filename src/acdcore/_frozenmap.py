@@ -21,8 +21,8 @@ without bound, nor crowd out the few key sets that calls share.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Generic, TypeVar, overload
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
+from typing import Any, Generic, TypeVar, cast, overload
 
 __all__ = ["MAX_SHARED", "FrozenMap"]
 
@@ -84,6 +84,15 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     def __len__(self) -> int:
         return len(self._values)
 
+    def items(self) -> ItemsView[K, V]:
+        """The usual set-like view, iterated at C speed (keys zipped with
+        values, not a lookup per key)."""
+        return _Items(self)
+
+    def values(self) -> ValuesView[V]:
+        """The usual view, iterated at C speed (the values' tuple)."""
+        return _Values(self)
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenMap):
             if other._index is self._index:
@@ -106,3 +115,24 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenMap, (dict(self.items()),))
+
+
+class _Items(ItemsView[K, V]):
+    """A FrozenMap's items view: ``ItemsView`` with a C-level iterator."""
+
+    __slots__ = ()
+    _mapping: Mapping[K, V]  # MappingView's slot (typeshed leaves it out)
+
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        m = cast("FrozenMap[K, V]", self._mapping)
+        return zip(m._index, m._values, strict=True)
+
+
+class _Values(ValuesView[V]):
+    """A FrozenMap's values view: ``ValuesView`` with a C-level iterator."""
+
+    __slots__ = ()
+    _mapping: Mapping[Any, V]  # MappingView's slot (typeshed leaves it out)
+
+    def __iter__(self) -> Iterator[V]:
+        return iter(cast("FrozenMap[Any, V]", self._mapping)._values)
