@@ -773,3 +773,31 @@ def test_an_advance_with_nothing_due_moves_only_the_clock() -> None:
         d.handle(CallArrived(now=40.0, call_id="f", queue="q"))  # at the lagging instant
     assert snapshots.save(py) == snapshots.save(nat)  # a read in between...
     assert [r[0] for r in eng.last_actions()] == [2]  # ...keeps the last event's Queued
+
+
+def test_a_class_is_numbered_by_value_whatever_the_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EngineNumbers.klass remembers a plain class by the requirement
+    object's identity; the number is still the value's: equal requirements
+    (other objects) share it, another channel or requirement does not, and
+    emptying the memo changes no number."""
+    from acdcore import _engine_numbers
+
+    d = Distributor([QueueConfig("q")], backend="native")
+    st = d._eng
+    assert st is not None
+    r1, r2, r3 = (
+        SkillRequirement({"a": 2}),
+        SkillRequirement({"a": 2}),
+        SkillRequirement({"a": 3}),
+    )
+    c1 = st.klass(r1, Channel.VOICE)
+    assert st.klass(r1, Channel.VOICE) == c1 == st.klass(r2, Channel.VOICE)
+    assert st.klass(r1, Channel.CHAT) != c1
+    assert st.klass(r3, Channel.VOICE) not in (c1, st.klass(r1, Channel.CHAT))
+    c3 = st.klass(r3, Channel.VOICE)
+    monkeypatch.setattr(_engine_numbers, "PLAIN_MEMO", 1)
+    assert st.klass(SkillRequirement({"a": 2}), Channel.VOICE) == c1  # a new object: emptied
+    assert len(st.plain) == 1
+    for _ in range(3):
+        assert [st.klass(r, Channel.VOICE) for r in (r3, r1, r2)] == [c3, c1, c1]
+        assert len(st.plain) == 1

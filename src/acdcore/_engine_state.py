@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _agents, _calls, _engine_exits
+from ._engine_numbers import EngineNumbers
 from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
-from ._native.core import CHANNELS, STRATEGIES, NativeError
+from ._native.core import STRATEGIES, NativeError
 from ._native.engine import NativeEngine
 from ._state import AgentState, CallRecord, Stage
 from ._views import AgentView, CallView
 from .actions import PreferredAgentBusy
 from .events import CallArrived
 from .router import eligible_at
-from .skills import Channel, SkillRequirement
+from .skills import Channel
 
 if TYPE_CHECKING:
     from .distributor import Distributor
@@ -34,9 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["EngineState"]
 
 
-class EngineState:
+class EngineState(EngineNumbers):
     """The engine of one distributor, what only the façade knows, and the
-    reads.
+    reads (the numbering of skills, regions and classes is
+    :class:`~acdcore._engine_numbers.EngineNumbers`').
 
     Memory: a :class:`CallFacts` per live call and an :class:`AgentFacts`
     per agent ever logged in, beside the engine's own state.
@@ -47,8 +49,9 @@ class EngineState:
         configs = [q.config for q in d._queues.values()]
         self.configs = configs
         self.qnames = [c.name for c in configs]
-        self.qidx = {n: i for i, n in enumerate(self.qnames)}
-        self.eng = eng = NativeEngine(len(configs), d._now, d._rng)
+        qidx = {n: i for i, n in enumerate(self.qnames)}
+        eng = NativeEngine(len(configs), d._now, d._rng)
+        super().__init__(eng, qidx)  # self.eng, self.qidx and the numbering
         self.status = eng._status  # acd_engine_status: nact, the next deadline
         for i, c in enumerate(configs):
             na = c.no_answer
@@ -82,15 +85,10 @@ class EngineState:
         # its index for good.
         self.named: dict[int, int] = {}
         self.spare: list[int] = []
-        self.skills: dict[str, int] = {}
-        self.regions: dict[str | None, int] = {None: 0}  # as the core numbers them
-        self.classes: dict[tuple[Any, ...], int] = {}
         # Calls that ended lately: sequence number -> (id, end instant). An
         # agent wrapping one up still names it; kept while a wrap-up may last.
         self.ended: dict[int, tuple[str, float]] = {}
         self.max_wrap = max((c.wrap_up for c in configs), default=0.0)
-        # Relaxation tables timed from 0, with their classes (stage_table).
-        self.tables: dict[tuple[Any, ...], tuple[tuple[Stage, ...], list[int]]] = {}
         self.version = 0  # bumped by every event or advance that may change state
         self._shadow: Distributor | None = None
         self._shadow_version = -1
@@ -245,78 +243,6 @@ class EngineState:
             del self.aidx[self.ids[idx]]
             self.ids[idx] = ""
             self.spare.append(idx)
-
-    def skill_id(self, name: str) -> int:
-        """A skill's number, given on first sight."""
-        skills = self.skills
-        sid = skills.get(name)
-        if sid is None:
-            sid = skills[name] = len(skills)
-        return sid
-
-    def region_id(self, region: str | None) -> int:
-        """A region's number, given on first sight (0: no region)."""
-        rid = self.regions.get(region)
-        if rid is None:
-            rid = self.regions[region] = len(self.regions)
-        return rid
-
-    def klass(
-        self,
-        requirement: SkillRequirement,
-        channel: Channel,
-        extra: tuple[str, ...] = (),
-        region: int = -1,
-    ) -> int:
-        """The engine's class of a requirement, channel, the queues a plan
-        step added and a regional stage's region id (-1: any region),
-        numbered on first sight."""
-        items = tuple(requirement.items())
-        ident = (items, channel, extra, region)
-        cid = self.classes.get(ident)
-        if cid is None:
-            cid = self.classes[ident] = self.eng.klass(
-                [self.skill_id(n) for n, _ in items],
-                [m for _, m in items],
-                CHANNELS[channel],
-                [self.qidx[q] for q in extra],
-                region,
-            )
-        return cid
-
-    def stage_table(
-        self, decision: _calls.Arrival, channel: Channel, now: float
-    ) -> tuple[tuple[Stage, ...], list[int]]:
-        """An arriving call's relaxation stages (as ``_calls.resolve_stages``
-        gives them, timed from ``now``) and the engine's class of each (a
-        regional stage's for the call's region). The stages timed from 0
-        and their classes depend only on the rule, the requirement, the
-        queue, the channel and the region, so they are resolved once (a
-        table bounded like the plain stages' cache) and only shifted to
-        ``now`` per call: ``now + (0.0 + after)`` is ``now + after``."""
-        region = _calls.region_of(decision.attributes)
-        key = (decision.rule_name, decision.requirement, decision.queue, channel, region)
-        hit = self.tables.get(key)
-        if hit is None:
-            rel = _calls.resolve_stages(decision.queue, 0.0, decision.requirement, decision.steps)
-            rid = self.region_id(region)
-            classes = [
-                self.klass(s.requirement, channel, s.extra_queues, rid if s.regional else -1)
-                for s in rel
-            ]
-            if len(self.tables) >= 4096:
-                self.tables.clear()
-            hit = self.tables[key] = (rel, classes)
-        rel, classes = hit
-        stages = tuple(
-            s
-            if s.expires_at is None
-            else Stage(
-                s.requirement, s.extra_queues, s.regional, now + s.expires_at, s.skip_if_empty
-            )
-            for s in rel
-        )
-        return stages, classes
 
     def preferred(
         self,
