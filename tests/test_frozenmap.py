@@ -36,6 +36,7 @@ def test_reads_as_the_dict_it_was_built_from(d: dict[Any, Any], probes: list[Any
     assert ("absent", object()) not in m.items()
     assert m.keys() == d.keys() and len(m.values()) == len(d)
     assert all(v in m.values() for v in d.values())
+    assert repr(m.items()) == f"ItemsView({m!r})" and repr(m.values()) == f"ValuesView({m!r})"
     assert len(m) == len(d)
     assert dict(m) == d and {**m} == d
     for k in [*d, *probes]:

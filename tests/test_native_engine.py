@@ -586,6 +586,32 @@ def refused(code: int, fn: Any, *args: Any) -> None:
     assert isinstance(info.value, NativeError)
 
 
+def test_the_action_buffer_is_read_where_it_is_after_a_step_nobody_read() -> None:
+    """A step can grow (move) the action buffer without anyone unpacking it
+    (a caller going to C directly, as the façade's hot handlers do); the
+    next step read through the wrapper must still be read where the buffer
+    is now (the status block's acap), not through a view of the old one."""
+    eng = NativeEngine(1, 0.0, random.Random(3))
+    eng.queue(0, STRATEGIES[Strategy.LONGEST_IDLE], 500.0, 0.0, None, 0.0, 0.0, None)
+    chat = CHANNELS[Channel.CHAT]
+    cls = eng.klass([], [], chat)
+    seq, acts = eng.arrive(0.1, 0, cls, (0.1, 0), -1)  # read: a view of the first buffer
+    assert [a[:3] for a in acts] == [(2, 1, 0)]  # Queued, "arrived", call 0
+    for k in range(1, 200):  # unread: one Queued each
+        t = 0.1 + k / 1000
+        assert eng.lib.acd_engine_arrive(eng.eng, t, 0, cls, (t, k, *[-math.inf] * 4), -1) == k
+    cap = [0] * 8
+    cap[chat] = 500
+    prof = eng._profile("login", [], cap, 0, [(0, 0.0, 0.0, 0.0, 1)])
+    assert eng.lib.acd_engine_login(eng.eng, 1.0, 0, 0, 0, *prof) == 0  # 200 offers, unread
+    assert eng._status.nact == 200 and eng._status.acap >= 200
+    seq, acts = eng.arrive(2.0, 0, cls, (2.0, 200), -1)  # read: two actions
+    assert seq == 200
+    assert [a[:4] for a in acts] == [(2, 1, 200, -1), (1, 0, 200, 0)]  # Queued, then its Offer
+    assert eng.last_actions() == acts
+    eng.check()
+
+
 def test_refusals_return_their_code_and_change_nothing() -> None:
     eng = NativeEngine(2, 0.0, random.Random(3))
     for q in range(2):

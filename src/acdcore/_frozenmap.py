@@ -127,6 +127,9 @@ class _Items(ItemsView[K, V]):
         m = cast("FrozenMap[K, V]", self._mapping)
         return zip(m._index, m._values, strict=True)
 
+    def __repr__(self) -> str:
+        return f"ItemsView({self._mapping!r})"
+
 
 class _Values(ValuesView[V]):
     """A FrozenMap's values view: ``ValuesView`` with a C-level iterator."""
@@ -136,3 +139,6 @@ class _Values(ValuesView[V]):
 
     def __iter__(self) -> Iterator[V]:
         return iter(cast("FrozenMap[Any, V]", self._mapping)._values)
+
+    def __repr__(self) -> str:
+        return f"ValuesView({self._mapping!r})"

@@ -49,7 +49,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 9
+#define ACD_ENGINE_ABI 10
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -111,14 +111,16 @@ typedef struct acd_engine acd_engine;
 
 /* What a caller asks after every event or advance, kept up to date by the
  * engine in memory the caller may read in place (acd_engine_status): how
- * many actions the last event or advance left in the buffer, and the next
- * deadline (has_due 0 when there is none). A refused call leaves it as it
+ * many actions the last event or advance left in the buffer, the next
+ * deadline (has_due 0 when there is none) and the buffer's capacity (see
+ * acd_engine_actions). A refused call leaves it as it
  * was, as it leaves everything. Reading it is a load, not a call: the
  * façade asks it before every event and after every advance. */
 typedef struct acd_engine_status {
     int nact;
     int has_due;
     double due;
+    int acap; /* the action buffer's capacity: the buffer moves only when this changes */
 } acd_engine_status;
 
 int acd_engine_abi_version(void);
@@ -288,10 +290,10 @@ int acd_engine_name_agent(acd_engine *e, int agent);
 /* ------------------------------------------------------------------- reads */
 
 /* The actions of the last event or advance: *n of them. The buffer moves
- * only when it grows, that is when a step leaves more actions than any step
- * before it: a caller may keep the pointer while the count it reads in the
- * status block stays within the most it has seen (the Python wrapper keeps a
- * view of it so). */
+ * only when its capacity grows (in any step, or a load), and the status
+ * block's acap says its capacity: a caller may keep the pointer, and a view
+ * of acap records, for as long as acap stays the same, whether or not it
+ * read every step (the Python wrapper keeps a view so). */
 const acd_action *acd_engine_actions(const acd_engine *e, int *n);
 /* The engine's status block (see acd_engine_status), valid until the
  * engine is freed. */

@@ -55,7 +55,7 @@ int acd_engine_check(const acd_engine *e)
     int has_top = acd_heap_peek(e->heap, &top) == 1;
     if (has_top && !timer_live(e, &top))
         return -102; /* next_deadline must name a live deadline */
-    if (e->status.nact != e->nact || e->status.has_due != has_top ||
+    if (e->status.nact != e->nact || e->status.acap != e->capact || e->status.has_due != has_top ||
         (has_top && e->status.due != top.when))
         return -103; /* the status block must say what the engine holds */
     int waiting = 0, live = 0;

@@ -56,6 +56,7 @@ void emit(acd_engine *e, int kind, int reason, int64_t call, int agent, int queu
         fail(e, ACD_ENOMEM);
         return;
     }
+    e->status.acap = e->capact; /* it may have moved: say so at once */
     acd_action *a = &e->act[e->nact++];
     a->kind = kind;
     a->reason = reason;

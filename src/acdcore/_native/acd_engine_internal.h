@@ -1,9 +1,11 @@
 /* acdcore native backend, internal: the engine's structures (acd_engine.h is
  * the contract) and the functions its files share: acd_engine.c (the
- * engine's life, configuration, call table, reads and check),
- * acd_engine_flow.c (the mechanics: actions, deadlines, sessions, queueing,
- * offers, routing) and acd_engine_events.c (the event handlers). Not part of
- * the module's interface.
+ * engine's life, configuration, call table and reads), acd_engine_check.c
+ * (the invariant check), acd_engine_flow.c (the mechanics: actions,
+ * deadlines, sessions, queueing, offers, routing), acd_engine_stages.c (a
+ * routing plan's relaxation stages), acd_engine_events.c (the event
+ * handlers), acd_engine_export.c and acd_engine_load.c (the state out and
+ * in). Not part of the module's interface.
  *
  * The engine keeps, per object, exactly what the Python handlers read and
  * write for a distributor with no estimator, announcement or callback, and
@@ -323,6 +325,9 @@ ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN void update_surge(acd_engine *e);
 ACD_ENGINE_HIDDEN void record_answer(acd_engine *e, int ai, int answered);
 ACD_ENGINE_HIDDEN int load_guarded(const acd_engine *e, const eagent_t *a);
+
+/* ------------------------------------------ shared, acd_engine_stages.c */
+
 ACD_ENGINE_HIDDEN int meets(const acd_engine *e, int cls, int nsk, const int *skill,
                             const int *level);
 ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);

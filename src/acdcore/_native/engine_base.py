@@ -161,10 +161,10 @@ class EngineHandle:
         # and whether that was the last step (its actions: none).
         self._lag: float | None = None
         self._quiet = False
-        # A view of the action buffer, and the most records a step has left
-        # (the buffer stays put until a step leaves more: _unpack).
+        # A view of the whole action buffer and the capacity it was made for
+        # (the buffer moves only when the status block's acap changes).
         self._abuf = memoryview(b"")
-        self._seen = 0
+        self._acap = 0
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
         self._key = ffi.new("double[6]")
@@ -278,20 +278,21 @@ class EngineHandle:
         return self._unpack()
 
     def _unpack(self) -> list[Action]:
-        n = self._status.nact
+        st = self._status
+        n = st.nact
         if not n:
             return []
-        if n > self._seen:  # the buffer may have moved (it moves only to grow)
-            self._view(n)
+        if st.acap != self._acap:  # the buffer grew, so it may have moved
+            self._view(st.acap)
         # One C-level unpack of the records (acd_action's layout, checked
         # against the compiled struct's size when the engine is made).
         if n == 1:
             return [_unpack_one(self._abuf)]
         return list(_RECORD.iter_unpack(self._abuf[: n * _RECORD.size]))
 
-    def _view(self, n: int) -> None:
-        """Keep a view of the engine's action buffer, ``n`` records long:
-        valid until a step leaves more than ``n`` (acd_engine_actions)."""
+    def _view(self, cap: int) -> None:
+        """Keep a view of the engine's whole action buffer, ``cap`` records:
+        valid while its capacity stays ``cap`` (acd_engine_actions)."""
         ptr = self.lib.acd_engine_actions(self.eng, self.ffi.NULL)
-        self._abuf = memoryview(self.ffi.buffer(ptr, n * _RECORD.size))
-        self._seen = n
+        self._abuf = memoryview(self.ffi.buffer(ptr, cap * _RECORD.size))
+        self._acap = cap
