@@ -827,3 +827,23 @@ def test_a_class_is_numbered_by_value_whatever_the_object(monkeypatch: pytest.Mo
     for _ in range(3):
         assert [st.klass(r, Channel.VOICE) for r in (r3, r1, r2)] == [c3, c1, c1]
         assert len(st.plain) == 1
+
+
+@pytest.mark.parametrize("length", [0, 1, 3, 6, 7])
+def test_a_sort_key_is_padded_to_six_numbers_or_refused(length: int) -> None:
+    """padded_key: a key of up to 6 numbers (list or tuple) is padded with
+    -inf; a longer one is refused with the engine's malformed-argument code
+    and the engine is left as it was."""
+    eng = NativeEngine(1, 0.0, random.Random(3))
+    eng.queue(0, STRATEGIES[Strategy.LONGEST_IDLE], 10.0, 0.0, None, 0.0, 0.0, None)
+    cls = eng.klass([], [], 0)
+    key = [float(i) for i in range(length)]
+    if length > 6:
+        with pytest.raises(EngineRefused) as info:
+            eng.arrive(1.0, 0, cls, key, -1)
+        assert info.value.code == -3
+        assert eng.next_seq == 0 and eng.counts() == (0, 0, 0, 0)
+    else:
+        seq, acts = eng.arrive(1.0, 0, cls, key, -1)
+        assert (seq, [a[:3] for a in acts]) == (0, [(2, 1, 0)])
+        eng.check()

@@ -28,7 +28,6 @@ from .engine_base import (
     ACTION_KINDS,
     CALL_STATES,
     CODES,
-    PADS,
     REASONS,
     Action,
     EngineRefused,
@@ -165,7 +164,7 @@ class NativeEngine(EngineIO):
         ffi = self.ffi
         keys: list[float] = []
         for _, _, key in moves:
-            keys.extend(key if len(key) == 6 else padded_key(key))
+            keys.extend(padded_key(key))
         rc = self.lib.acd_engine_call_moves(
             self.eng,
             seq,
@@ -271,12 +270,7 @@ class NativeEngine(EngineIO):
     ) -> tuple[int, list[Action]]:
         """CallArrived: the call's sequence number and the actions. ``key``
         is the policy's sort key (padded with -inf to 6 numbers)."""
-        k = key if key.__class__ is tuple else tuple(key)
-        n = len(k)
-        if n != 6:
-            if n > 6:
-                raise EngineRefused(-3, "a sort key holds at most 6 numbers")
-            k += PADS[n]
+        k = padded_key(key)
         seq = self.lib.acd_engine_arrive(self.eng, now, queue, cls, k, preferred)
         if seq < 0:
             raise EngineRefused(int(seq), "arrive")
@@ -300,9 +294,7 @@ class NativeEngine(EngineIO):
         call's one class); the preferred agent's reservation lasting
         ``preferred_wait`` seconds (NaN: the queue's); ``skips`` marks the
         stages that are skipped when nobody could take the call."""
-        k = tuple(key)
-        if len(k) != 6:
-            k = padded_key(k)
+        k = padded_key(key)
         ffi = self.ffi
         seq = self.lib.acd_engine_arrive_planned(
             self.eng,
@@ -344,9 +336,7 @@ class NativeEngine(EngineIO):
         self, now: float, call: int, queue: int, cls: int, key: Sequence[float], keep_arrival: bool
     ) -> list[Action]:
         """CallTransferred, with the call's class and sort key in ``queue``."""
-        k = tuple(key)
-        if len(k) != 6:
-            k = padded_key(k)
+        k = padded_key(key)
         rc = self.lib.acd_engine_transfer(
             self.eng, float(now), call, queue, cls, k, 1 if keep_arrival else 0
         )

@@ -121,15 +121,20 @@ class EngineRefused(NativeError):
         super().__init__(f"native engine: {detail}{CODES.get(code, 'error')} ({code})")
 
 
-def padded_key(key: tuple[float, ...]) -> tuple[float, ...]:
-    """``key`` padded with -inf to the engine's 6 numbers; refused past 6."""
-    if len(key) > 6:
+def padded_key(key: Sequence[float]) -> tuple[float, ...]:
+    """``key`` as the engine takes it: a tuple of 6 numbers, padded with
+    -inf (shorter keys sort first); refused past 6."""
+    k = key if key.__class__ is tuple else tuple(key)
+    n = len(k)
+    if n == 6:
+        return k
+    if n > 6:
         raise EngineRefused(-3, "a sort key holds at most 6 numbers")
-    return key + PADS[len(key)]
+    return k + _PADS[n]
 
 
-PADS = tuple((-math.inf,) * (6 - n) for n in range(7))
-"""The -inf padding of a sort key of each length (shorter keys sort first)."""
+_PADS = tuple((-math.inf,) * (6 - n) for n in range(7))
+"""The -inf padding of a sort key of each length."""
 
 
 class EngineHandle:
@@ -167,7 +172,6 @@ class EngineHandle:
         self._acap = 0
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
-        self._key = ffi.new("double[6]")
         # Every draw of the random strategies is rng.randrange(n), made on
         # the generator itself (the engine's own copy of its state is unused).
         self.rng = rng

@@ -142,9 +142,7 @@ class EngineIO(EngineHandle):
         """Load a live call as :meth:`export_call` gives it, with its class
         and sort key as at arrival and its preferred agent (-1 for none)."""
         ffi = self.ffi
-        k = tuple(key)
-        if len(k) != 6:
-            k = padded_key(k)
+        k = padded_key(key)
         c = ffi.new("acd_call_export *")
         c.seq, c.state, c.queue, c.agent = x.seq, x.state, x.queue, x.agent
         c.noffers, c.preferred = len(x.offers), preferred
