@@ -4,8 +4,9 @@
  * sessions and offers, the deadline heap and the status block, surge modes,
  * load-guard rings and the counters.
  * It returns the number of the first invariant broken (negative), or
- * ACD_OK. Cost: O(calls + agents x sessions + deadlines); a test's and a
- * debugging tool, never called by the handlers.
+ * ACD_OK. Cost: O(calls + agents x sessions + deadlines). The event
+ * handlers never call it; acd_engine_load_finish does (a loaded state must
+ * hold every invariant), and so do the tests.
  */
 #include <math.h>
 #include <stddef.h>
