@@ -57,7 +57,9 @@ def eligible_staff(
     regional: bool,
 ) -> list[AgentRecord]:
     """Staffed agents of the pool who meet the requirement and have
-    capacity on the channel. Cost: O(members of the pool)."""
+    capacity on the channel (and, for a regional stage, are in the call's
+    region, none for none: the agents routing would offer the call to).
+    Cost: O(members of the pool)."""
     out: list[AgentRecord] = []
     seen: set[str] = set()
     for qname in (queue, *extras):
@@ -70,7 +72,7 @@ def eligible_staff(
                 continue
             if not requirement.met_by(a.skills):
                 continue
-            if regional and region is not None and a.profile.region != region:
+            if regional and a.profile.region != region:  # as router.skill_eligible
                 continue
             out.append(a)
     return out
@@ -88,7 +90,7 @@ def staff_for(
     """The eligible staffed agents (:meth:`_eligible_staff`), their
     capacity on ``channel``, and whether one of them serves another queue
     too; cached until an agent's login, pause or skills change."""
-    key = (queue, extras, requirement, channel, region if regional else None)
+    key = (queue, extras, requirement, channel, regional, region if regional else None)
     hit = d._staff_cache.get(key)
     if hit is not None and hit[0] == d._staff_gen:
         return hit[1], hit[2], hit[3]
@@ -141,7 +143,11 @@ def context(d: Distributor, call: CallRecord) -> WaitContext:
 
 def count_competing(d: Distributor, call: CallRecord, ahead: int, staff: list[AgentRecord]) -> int:
     """How many of the ``ahead`` calls before ``call`` in its queue one of
-    ``staff`` (the agents who could take ``call``) could also take."""
+    ``staff`` (the agents who could take ``call``) could also take: none
+    when nobody could take ``call`` (then no call competes for its agents,
+    whatever its requirement)."""
+    if not staff:
+        return 0
     q = d._queues[call.queue]
     verdict: dict[tuple[SkillRequirement, Channel], bool] = {}
     n = 0
