@@ -13,6 +13,7 @@
  * acd_engine_stages.c    a routing plan's relaxation stages (the table,
  *                        who could take a call, entering a stage);
  * acd_engine_events.c    the event handlers (and advance);
+ * acd_engine_hooks.c     the staffing counts and the estimators' hooks;
  *                        every function is named after its Python reference
  *                        in src/acdcore/.
  *
@@ -81,6 +82,7 @@ acd_engine *acd_engine_new(int nqueues, double start, const uint32_t *rng_words,
         e->q[i].no_answer_delay = 5.0;
         e->q[i].mw_kind = ACD_X_NONE;
         e->q[i].le_kind = ACD_X_NONE;
+        e->q[i].s_wait = e->q[i].s_staff = -1;
         /* Positions by the calls' own keys in the slab (no copy). */
         e->q[i].waiting =
             acd_oq_new_shared((const void *const *)&e->c, sizeof(ecall_t), offsetof(ecall_t, key));
@@ -134,6 +136,7 @@ void acd_engine_free(acd_engine *e)
     free(e->sync_ch);
     free(e->tmp);
     free(e->ltmp);
+    hooks_free(e);
     acd_heap_free(e->heap);
     acd_free(e->core);
     free(e);

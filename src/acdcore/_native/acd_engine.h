@@ -5,8 +5,8 @@
  * and runs every handler of the events it covers, deciding exactly what the
  * Python handlers decide (src/acdcore/_calls.py, _offers.py, _agents.py,
  * _queueing.py, _routing.py, _deadlines.py are its specification, read for
- * a distributor with no estimator, no announcements, no callbacks, and no
- * routing plan or one whose rules choose the queue, the call's facts, its
+ * a distributor with no announcements, no callbacks (estimators are told
+ * through the hooks below), and no routing plan or one whose rules choose the queue, the call's facts, its
  * relaxation steps and preferred agent, or send it away at arrival, and
  * whose queues have business hours, maximum waits, join-empty and
  * leave-empty exits and surge modes, and a load guard; regional and
@@ -49,7 +49,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 10
+#define ACD_ENGINE_ABI 11
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -121,6 +121,7 @@ typedef struct acd_engine_status {
     int has_due;
     double due;
     int acap; /* the action buffer's capacity: the buffer moves only when this changes */
+    int nhook; /* estimator hooks the last event or advance left (acd_engine_hooks) */
 } acd_engine_status;
 
 int acd_engine_abi_version(void);
@@ -312,6 +313,64 @@ int acd_engine_agent(const acd_engine *e, int agent, int *paused, int *pending_l
 /* How many logged-in agents are members of queue (QueueRecord.members),
  * or ACD_EINDEX. */
 int acd_engine_members(const acd_engine *e, int queue);
+/* How many members of queue are staffed (QueueRecord.staffed: logged in,
+ * not paused, not logging out), or ACD_EINDEX. */
+int acd_engine_staffed(const acd_engine *e, int queue);
+
+/* ------------------------------------------------------- estimator hooks
+ *
+ * With hooks on (acd_engine_set_hooks, for a distributor with estimators),
+ * every event and advance also leaves, in a buffer of its own, what the
+ * Python handlers tell the estimators (WaitEstimator's on_* methods), in
+ * the order they tell it, with every number computed where they compute
+ * it: the façade replays them to the estimators after the step. Estimators
+ * decide nothing the engine decides, so replaying after the step is
+ * exact. With hooks off nothing is computed and the buffer stays empty.
+ *
+ *   ACD_H_SAMPLE     on_sample: queue, n0 waiting, n1 staffed (after an
+ *                    event, and after each deadline fired, for each queue
+ *                    whose pair changed since it was last told)
+ *   ACD_H_ENTERED    on_entered: call, queue, and its WaitContext: n0
+ *                    ahead, n1 waiting, n2 servers, n3 agents, n4 shared,
+ *                    n5 competing, x head_wait (NAN: none), y waited
+ *   ACD_H_STARTED    on_started: call, queue, x waited
+ *   ACD_H_ANSWERED   on_answered: call, queue, x waited
+ *   ACD_H_ABANDONED  on_abandoned: call, queue, x waited
+ *   ACD_H_HANDLED    on_handled: queue (the session's), x seconds held
+ *   ACD_H_LEFT       on_left: call, queue
+ */
+#define ACD_H_SAMPLE 1
+#define ACD_H_ENTERED 2
+#define ACD_H_STARTED 3
+#define ACD_H_ANSWERED 4
+#define ACD_H_ABANDONED 5
+#define ACD_H_HANDLED 6
+#define ACD_H_LEFT 7
+
+typedef struct acd_hook {
+    int kind;
+    int queue;
+    int64_t call; /* -1 when none */
+    int64_t n[6];
+    double x, y;
+    double at;
+} acd_hook;
+
+/* Hooks on (1) or off (0); ACD_ESTATE once the engine has handled an event. */
+int acd_engine_set_hooks(acd_engine *e, int on);
+/* The last event's or advance's hooks (status.nhook of them); the buffer
+ * moves when it grows: ask again after every step. */
+const acd_hook *acd_engine_hooks(const acd_engine *e);
+/* A waiting call's estimator context now (_estimates.context, what
+ * Distributor.estimate reads), into *out as an ACD_H_ENTERED hook holds it:
+ * ACD_OK, ACD_EUNKNOWN_CALL, ACD_ECALL_STATE (not waiting) or ACD_ENOMEM.
+ * A read: it changes nothing the engine decides or reports (only the
+ * caches of the pools' counts and its scratch). O(calls ahead) and, when
+ * the staffing changed since the class's last count, O(agents). */
+int acd_engine_context(acd_engine *e, int64_t call, acd_hook *out);
+/* A queue's (waiting, staffed) as last told to the estimators
+ * (QueueRecord.sampled; -1, -1 before the first), or ACD_EINDEX. */
+int acd_engine_sampled(const acd_engine *e, int queue, int *waiting, int *staffed);
 /* Live calls and how many calls ended in each way so far. */
 int acd_engine_counts(const acd_engine *e, int64_t *live, int64_t *completed,
                       int64_t *abandoned, int64_t *rejected);
@@ -418,6 +477,9 @@ int acd_engine_load_queue(acd_engine *e, int queue, int rr_last);
 int acd_engine_load_answers(acd_engine *e, int agent, int n, const unsigned char *answers);
 /* A loaded queue's surge mode (0 or 1; the queue must have a surge rule to be in it). */
 int acd_engine_load_surge(acd_engine *e, int queue, int active);
+/* A loaded queue's (waiting, staffed) as last told to the estimators (each
+ * -1 or more). */
+int acd_engine_load_sampled(acd_engine *e, int queue, int waiting, int staffed);
 int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d);
 int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s);
 

@@ -165,14 +165,24 @@ int acd_engine_check(const acd_engine *e)
         if (acd_agent_offerable(e->core, ai) != want)
             return -119;
     }
-    /* Each queue's member count: its logged-in members. */
+    /* Each queue's member count: its logged-in members; and its staffed
+     * count: the staffed ones (logged in, not paused, not logging out). */
+    for (int ai = 0; ai < e->na; ai++) {
+        const eagent_t *a = &e->a[ai];
+        if (a->staffed != (a->logged_in && !a->paused && !a->pending_logout))
+            return -125;
+    }
     for (int q = 0; q < e->nq; q++) {
-        int n = 0;
+        int n = 0, s = 0;
         for (int ai = 0; ai < e->na; ai++)
-            for (int i = 0; e->a[ai].logged_in && i < e->a[ai].nmq; i++)
+            for (int i = 0; e->a[ai].logged_in && i < e->a[ai].nmq; i++) {
                 n += e->a[ai].mq[i] == q;
+                s += e->a[ai].mq[i] == q && e->a[ai].staffed;
+            }
         if (n != e->q[q].members)
             return -121;
+        if (s != e->q[q].staffed)
+            return -126;
         if (e->q[q].surge && e->q[q].surge_enter < 1)
             return -123; /* in surge mode without a surge rule */
     }

@@ -43,6 +43,7 @@ static void begin(acd_engine *e, double now)
 {
     e->sealed = 1;
     e->nact = 0;
+    e->nhook = 0;
     e->err = 0;
     e->now = now;
 }
@@ -52,14 +53,20 @@ void publish(acd_engine *e)
 {
     acd_deadline top;
     e->status.nact = e->nact;
+    e->status.nhook = e->nhook;
     e->status.has_due = acd_heap_peek(e->heap, &top) == 1;
     e->status.due = e->status.has_due ? top.when : 0.0;
 }
 
-static int conclude(acd_engine *e)
+/* The end of a step: surge modes, the estimators' samples after an event
+ * (`event`; an advance samples after each deadline it fires instead), dead
+ * deadlines dropped, the status published. */
+static int settle(acd_engine *e, int event)
 {
     if (e->nsurge && !e->err)
         update_surge(e);
+    if (event && !e->err)
+        hook_sample(e);
     drop_dead(e);
     publish(e);
     if (e->err) {
@@ -68,6 +75,8 @@ static int conclude(acd_engine *e)
     }
     return ACD_OK;
 }
+
+static int conclude(acd_engine *e) { return settle(e, 1); }
 
 /* An agent an event names: EINDEX, EUNKNOWN_AGENT (never logged in) or OK. */
 static int known_agent(const acd_engine *e, int agent)
@@ -202,6 +211,7 @@ int acd_engine_login(acd_engine *e, double now, int agent, int order, int region
     a->misses = 0;
     a->not_before = now;
     a->idle_since = now;
+    staffing(e, agent);
     refresh(e, agent);
     route_agent(e, agent);
     return conclude(e);
@@ -230,6 +240,7 @@ int acd_engine_skills_changed(acd_engine *e, double now, int agent, int region, 
     memcpy(a->cap, cap, sizeof a->cap);
     a->excl = excl;
     set_memberships(e, agent, nmem, mqueue);
+    e->staff_gen++; /* _staff_gen: the agent's skills changed */
     if (!a->logged_in) {
         sync_agent(e, agent, 0); /* the core's view of it after a new profile */
         return conclude(e);
@@ -281,6 +292,7 @@ int acd_engine_logout(acd_engine *e, double now, int agent)
     end_wrapups(a);
     if (a->nsess) {
         a->pending_logout = 1;
+        staffing(e, agent);
         refresh(e, agent);
     } else {
         complete_logout(e, agent);
@@ -301,6 +313,7 @@ int acd_engine_pause(acd_engine *e, double now, int agent)
         return ACD_EAGENT_STATE;
     begin(e, now);
     e->a[agent].paused = 1;
+    staffing(e, agent);
     refresh(e, agent);
     return conclude(e);
 }
@@ -318,6 +331,7 @@ int acd_engine_resume(acd_engine *e, double now, int agent)
     begin(e, now);
     a->paused = 0;
     a->misses = 0;
+    staffing(e, agent);
     refresh(e, agent);
     route_agent(e, agent);
     return conclude(e);
@@ -481,7 +495,9 @@ int acd_engine_abandon(acd_engine *e, double now, int64_t call)
     int n = 0;
     if (c->state == ACD_C_WAITING) {
         dequeue(e, ci);
+        hook(e, ACD_H_ABANDONED, c->seq, c->queue, now - c->entered);
     } else { /* _offers.release_offers */
+        hook(e, ACD_H_LEFT, c->seq, c->queue, 0.0);
         n = c->noffers;
         memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
         for (int i = 0; i < n; i++) {
@@ -519,6 +535,7 @@ int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent)
     c->agent = agent;
     c->answered_at = now;
     c->ring_round++;
+    hook(e, ACD_H_ANSWERED, c->seq, c->queue, now - c->entered);
     if (c->st)
         c->st->timer = -1; /* a connected call's steps no longer matter (transfers restart them) */
     eagent_t *a = &e->a[agent];
@@ -570,9 +587,9 @@ int acd_engine_end(acd_engine *e, double now, int64_t call)
         return ACD_ECALL_STATE;
     begin(e, now);
     int ai = c->agent;
-    double answered_at = c->answered_at;
+    double answered_at = c->answered_at, offered_at = c->offered_at;
     finish(e, ci, &e->completed);
-    release_agent(e, ai, call, answered_at);
+    release_agent(e, ai, call, answered_at, offered_at);
     return conclude(e);
 }
 
@@ -596,7 +613,7 @@ int acd_engine_transfer(acd_engine *e, double now, int64_t call, int queue, int 
         if (isnan(key[i]))
             return ACD_EARG;
     begin(e, now);
-    release_agent(e, e->c[ci].agent, call, e->c[ci].answered_at);
+    release_agent(e, e->c[ci].agent, call, e->c[ci].answered_at, e->c[ci].offered_at);
     ecall_t *c = &e->c[ci];
     c->agent = -1;
     c->answered_at = 0.0;
@@ -629,6 +646,7 @@ int acd_engine_advance(acd_engine *e, double now)
         return ACD_EBACKWARDS;
     e->sealed = 1;
     e->nact = 0;
+    e->nhook = 0;
     e->err = 0;
     acd_deadline d;
     while (!e->err && acd_heap_peek(e->heap, &d) == 1 && d.when <= now) {
@@ -639,9 +657,11 @@ int acd_engine_advance(acd_engine *e, double now)
         fire(e, &d);
         if (e->nsurge && !e->err)
             update_surge(e);
+        if (!e->err)
+            hook_sample(e);
     }
     e->now = now;
-    return conclude(e);
+    return settle(e, 0);
 }
 
 int acd_engine_name_agent(acd_engine *e, int agent)

@@ -5,7 +5,8 @@
  * withdrawals, and routing (the core's decisions, then router.draw's).
  *
  * Each function is named after its Python reference and does what it does,
- * in the same order, for a distributor with no estimator, announcement or
+ * in the same order (the estimators' hooks among them: acd_engine_hooks.c),
+ * for a distributor with no announcement or
  * callback, and a plan as far as distributor._plan_covered allows:
  *
  *   _deadlines.py  after, schedule, wake_agent, recheck_call, drop_dead
@@ -238,15 +239,17 @@ int mq_reserve(acd_engine *e, int ai, int n)
 void set_memberships(acd_engine *e, int ai, int nmem, const int *mqueue)
 {
     eagent_t *a = &e->a[ai];
-    if (a->logged_in)
-        for (int i = 0; i < a->nmq; i++)
-            e->q[a->mq[i]].members--;
+    for (int i = 0; i < a->nmq; i++) {
+        e->q[a->mq[i]].members -= a->logged_in;
+        e->q[a->mq[i]].staffed -= a->staffed;
+    }
     if (nmem)
         memmove(a->mq, mqueue, sizeof *a->mq * (size_t)nmem);
     a->nmq = nmem;
-    if (a->logged_in)
-        for (int i = 0; i < nmem; i++)
-            e->q[mqueue[i]].members++;
+    for (int i = 0; i < nmem; i++) {
+        e->q[mqueue[i]].members += a->logged_in;
+        e->q[mqueue[i]].staffed += a->staffed;
+    }
 }
 
 static void exit_waiting(acd_engine *e, int ci, int kind, int target, int reason);
@@ -262,6 +265,7 @@ void complete_logout(acd_engine *e, int ai)
     a->paused = 0;
     a->has_wake = 0;
     a->wake_timer = -1;
+    staffing(e, ai);
     for (int i = 0; i < a->nmq; i++)
         e->q[a->mq[i]].members--;
     sync_agent(e, ai, 0);
@@ -414,6 +418,7 @@ static void offer(acd_engine *e, int ci, const int *agents, int n)
     equeue_t *q = &e->q[c->queue];
     dequeue(e, ci);
     c->offered_at = e->now;
+    hook(e, ACD_H_STARTED, c->seq, c->queue, e->now - c->entered);
     double timeout = q->ring_timeout;
     c->state = ACD_C_RINGING;
     set_offers(e, c, agents, n);
@@ -441,6 +446,7 @@ void miss(acd_engine *e, int ai, int queue)
     if (q->auto_pause_after >= 0 && a->misses >= q->auto_pause_after && !a->paused &&
         a->logged_in) {
         a->paused = 1;
+        staffing(e, ai);
         emit(e, ACD_A_PAUSE, 0, -1, ai, queue, 0, 0.0, 0.0);
     }
     refresh(e, ai);
@@ -539,13 +545,21 @@ void route_agent(acd_engine *e, int ai)
         wake_agent(e, ai, earliest);
 }
 
-/* _queueing.enter: a call enters its queue afresh (arrival, transfer,
- * move): queued, then routed. */
-void enter(acd_engine *e, int ci, int reason)
+/* Queued, then routed: the start of enter, and all of requeue's. */
+static void enqueue_route(acd_engine *e, int ci, int reason)
 {
     enqueue(e, ci, reason);
     if (!e->err)
         route_call(e, ci);
+}
+
+/* _queueing.enter: a call enters its queue afresh (arrival, transfer,
+ * move): queued, then routed; if it must wait, the estimators hear of it. */
+void enter(acd_engine *e, int ci, int reason)
+{
+    enqueue_route(e, ci, reason);
+    if (!e->err && e->c[ci].state == ACD_C_WAITING)
+        hook_entered(e, ci);
 }
 
 /* The entry of a call's move table for queue, NULL when none. */
@@ -581,6 +595,7 @@ static void exit_or_move(acd_engine *e, int ci, int kind, int target, int reason
         enter(e, ci, ACD_R_OVERFLOW);
         return;
     }
+    hook(e, ACD_H_LEFT, c->seq, c->queue, 0.0);
     emit(e, ACD_A_EXIT, reason, c->seq, -1, c->queue, kind, 0.0, 0.0);
     if (kind == ACD_O_OVERFLOWED)
         finish(e, ci, &e->overflowed);
@@ -612,11 +627,11 @@ void requeue(acd_engine *e, int ci, int reason)
         exit_or_move(e, ci, q->le_kind, q->le_target, ACD_R_LEAVE_EMPTY);
         return;
     }
-    enter(e, ci, reason);
+    enqueue_route(e, ci, reason); /* (no estimator hears of a call put back) */
 }
 
 /* _offers.release_agent: the agent's side of a connected call that ended. */
-void release_agent(acd_engine *e, int ai, int64_t call, double answered_at)
+void release_agent(acd_engine *e, int ai, int64_t call, double answered_at, double offered_at)
 {
     eagent_t *a = &e->a[ai];
     a->talk_time += e->now - answered_at;
@@ -628,6 +643,9 @@ void release_agent(acd_engine *e, int ai, int64_t call, double answered_at)
         return;
     }
     double wrap = e->q[a->sess[si].queue].wrap_up;
+    if (e->hooks)
+        hook(e, ACD_H_HANDLED, -1, a->sess[si].queue,
+             e->now - offered_at + (a->pending_logout ? 0.0 : wrap));
     if (a->pending_logout) {
         sess_del_at(a, si);
         end_wrapups(a);

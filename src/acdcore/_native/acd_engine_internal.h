@@ -4,11 +4,13 @@
  * (the invariant check), acd_engine_flow.c (the mechanics: actions,
  * deadlines, sessions, queueing, offers, routing), acd_engine_stages.c (a
  * routing plan's relaxation stages), acd_engine_events.c (the event
- * handlers), acd_engine_export.c and acd_engine_load.c (the state out and
+ * handlers), acd_engine_hooks.c (staffing and the estimators' hooks),
+ * acd_engine_export.c and acd_engine_load.c (the state out and
  * in). Not part of the module's interface.
  *
  * The engine keeps, per object, exactly what the Python handlers read and
- * write for a distributor with no estimator, announcement or callback, and
+ * write for a distributor with no announcement or callback (estimators hear
+ * its hooks: acd_engine_hooks.c), and
  * a routing plan only as far as distributor._plan_covered allows
  * (src/acdcore/_state.py's records, trimmed to that); the matching state
  * (free lists, waiting calls in buckets) is the core's (acd_native.h).
@@ -76,6 +78,8 @@ typedef struct {
     double max_wait;
     int mw_kind, mw_target, le_kind, le_target;
     int members; /* logged-in agents whose profile lists it (QueueRecord.members) */
+    int staffed; /* of those, the staffed ones (QueueRecord.staffed) */
+    int s_wait, s_staff; /* (waiting, staffed) last told to the estimators (sampled) */
     /* Surge mode (acd_engine_queue_surge): the thresholds, and whether on. */
     int surge_enter, surge_leave, surge;
 } equeue_t;
@@ -152,6 +156,7 @@ typedef struct {
     int profiled;
     int order;
     int logged_in, paused, pending_logout;
+    int staffed; /* logged in, not paused, not logging out (AgentRecord.staffed) */
     int misses;
     int cap[ACD_NCH];
     unsigned excl;
@@ -174,6 +179,16 @@ typedef struct {
     int region, nsk, capsk;
     int *sk, *lv;
 } eagent_t;
+
+/* The staffed agents of a class's pool (_estimates.staff_for) in queue,
+ * as last computed: valid while the engine's staff_gen is gen. */
+typedef struct {
+    unsigned gen;
+    int valid, queue;
+    int servers, agents, shared;
+    int n, cap;
+    int *who;
+} estaff_t;
 
 /* A live call (CallRecord), in a slab of entries reused through a free
  * list (`next_free`); found by sequence number through the engine's hash
@@ -265,6 +280,24 @@ struct acd_engine {
      * handlers that hold tmp): the calls of an emptied queue. */
     int capltmp;
     int *ltmp;
+
+    /* Estimator hooks (acd_engine_set_hooks): on or off, the running
+     * step's hooks, the staffing generation (bumped by every change of an
+     * agent's staffing or skills: _staff_gen), each class's cached pool
+     * (capstaff entries), and a competing count's scratch (the calls ahead,
+     * and a verdict per class marked by vstamp). */
+    int hooks;
+    int nhook, caphook;
+    acd_hook *hk;
+    unsigned staff_gen;
+    int capstaff;
+    estaff_t *staff;
+    int caphtmp;
+    int *htmp;
+    unsigned vstamp;
+    int capv;
+    unsigned *vmark;
+    unsigned char *vval;
 };
 
 /* ------------------------------------------------- shared, acd_engine.c */
@@ -320,16 +353,33 @@ ACD_ENGINE_HIDDEN void requeue(acd_engine *e, int ci, int reason);
  * queues' member counts follow while it is logged in). */
 ACD_ENGINE_HIDDEN int mq_reserve(acd_engine *e, int ai, int n);
 ACD_ENGINE_HIDDEN void set_memberships(acd_engine *e, int ai, int nmem, const int *mqueue);
-ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at);
+ACD_ENGINE_HIDDEN void release_agent(acd_engine *e, int ai, int64_t call, double answered_at,
+                                     double offered_at);
 ACD_ENGINE_HIDDEN void fire(acd_engine *e, const acd_deadline *d);
 ACD_ENGINE_HIDDEN void update_surge(acd_engine *e);
 ACD_ENGINE_HIDDEN void record_answer(acd_engine *e, int ai, int answered);
 ACD_ENGINE_HIDDEN int load_guarded(const acd_engine *e, const eagent_t *a);
 
+/* ------------------------------------------- shared, acd_engine_hooks.c */
+
+/* _agents.staffing: recount the agent in its queues' staffing (and bump
+ * the staffing generation). */
+ACD_ENGINE_HIDDEN void staffing(acd_engine *e, int ai);
+/* An estimator hook with a call (-1: none), a queue and one number. */
+ACD_ENGINE_HIDDEN void hook(acd_engine *e, int kind, int64_t call, int queue, double x);
+/* on_entered: the waiting call's context, as _estimates.context computes it. */
+ACD_ENGINE_HIDDEN void hook_entered(acd_engine *e, int ci);
+/* _estimates.sample: each queue whose (waiting, staffed) changed. */
+ACD_ENGINE_HIDDEN void hook_sample(acd_engine *e);
+ACD_ENGINE_HIDDEN void hooks_free(acd_engine *e);
+
 /* ------------------------------------------ shared, acd_engine_stages.c */
 
 ACD_ENGINE_HIDDEN int meets(const acd_engine *e, int cls, int nsk, const int *skill,
                             const int *level);
+/* Whether the agent's channels, skills and region let it take a call of
+ * class cls (router.skill_eligible, membership aside). */
+ACD_ENGINE_HIDDEN int eligible(const acd_engine *e, const eagent_t *a, int cls);
 ACD_ENGINE_HIDDEN void enter_stage(acd_engine *e, int ci, int index);
 /* A call's stage count (0: none), current stage, and its deadline's number. */
 static inline int call_nst(const ecall_t *c) { return c->st ? c->st->n : 0; }

@@ -60,6 +60,7 @@ int acd_engine_load_agent(acd_engine *e, int agent, const acd_agent_export *x, i
         e->q[mqueue[i]].members++;
     a->paused = x->paused != 0;
     a->pending_logout = x->pending_logout != 0;
+    staffing(e, agent); /* (its queues' staffed counts) */
     a->misses = x->misses;
     a->not_before = x->not_before;
     a->idle_since = x->idle_since;
@@ -237,6 +238,20 @@ int acd_engine_load_surge(acd_engine *e, int queue, int active)
     if (active && !has)
         return ACD_EARG;
     e->q[queue].surge = active;
+    return ACD_OK;
+}
+
+int acd_engine_load_sampled(acd_engine *e, int queue, int waiting, int staffed)
+{
+    int rc = open_for_load(e);
+    if (rc)
+        return rc;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    if (waiting < -1 || staffed < -1)
+        return ACD_EARG;
+    e->q[queue].s_wait = waiting;
+    e->q[queue].s_staff = staffed;
     return ACD_OK;
 }
 

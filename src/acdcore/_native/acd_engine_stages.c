@@ -91,7 +91,7 @@ int meets(const acd_engine *e, int cls, int nsk, const int *skill, const int *le
 
 /* Whether agent a's channels, skills and region let it take a call of
  * class cls (router.skill_eligible, membership aside). */
-static int eligible(const acd_engine *e, const eagent_t *a, int cls)
+int eligible(const acd_engine *e, const eagent_t *a, int cls)
 {
     const eclass_t *k = &e->cls[cls];
     if (a->cap[k->channel] <= 0 || (k->region >= 0 && a->region != k->region))

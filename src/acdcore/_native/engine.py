@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..config import AgentProfile
@@ -208,6 +208,34 @@ class NativeEngine(EngineIO):
     def load_surge(self, q: int, active: bool) -> None:
         """A loaded queue's surge mode."""
         self._ok(self.lib.acd_engine_load_surge(self.eng, q, int(active)), "load surge")
+
+    def sampled(self, q: int) -> tuple[int, int]:
+        """Queue ``q``'s (waiting, staffed) as last told to the estimators
+        (``QueueRecord.sampled``; ``(-1, -1)`` before the first)."""
+        w = self.ffi.new("int[2]")
+        self._ok(self.lib.acd_engine_sampled(self.eng, q, w, w + 1), "sampled")
+        return int(w[0]), int(w[1])
+
+    def load_sampled(self, q: int, waiting: int, staffed: int) -> None:
+        """A loaded queue's (waiting, staffed) as last told to the estimators."""
+        self._ok(self.lib.acd_engine_load_sampled(self.eng, q, waiting, staffed), "load sampled")
+
+    def staffed(self, q: int) -> int:
+        """How many members of queue ``q`` are staffed."""
+        return self._ok(self.lib.acd_engine_staffed(self.eng, q), "staffed")
+
+    def context(self, seq: int) -> Any | None:
+        """Waiting call ``seq``'s estimator context now, as an
+        ``acd_hook`` (fields as an ACD_H_ENTERED hook's; valid until the
+        next call of this method), or None when the call is not live or not
+        waiting. A read: it changes nothing."""
+        self._catch_up()  # its waits are counted to the distributor's clock
+        out = self._ctx
+        rc = self.lib.acd_engine_context(self.eng, seq, out)
+        if rc in (-10, -12):  # unknown call, call state
+            return None
+        self._ok(rc, "context")
+        return out
 
     def members(self, q: int) -> int:
         """How many logged-in agents are members of queue ``q``."""

@@ -172,6 +172,8 @@ class EngineHandle:
         self._acap = 0
         self._i4 = ffi.new("int[4]")
         self._l4 = ffi.new("int64_t[4]")
+        # A waiting call's estimator context (NativeEngine.context).
+        self._ctx = ffi.new("acd_hook *")
         # Every draw of the random strategies is rng.randrange(n), made on
         # the generator itself (the engine's own copy of its state is unused).
         self.rng = rng
