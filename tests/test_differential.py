@@ -44,6 +44,19 @@ def _outcome(fn: Any) -> tuple[str, Any]:
         return type(exc).__name__, str(exc)
 
 
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    """Where two JSON documents first differ, and how (for a failure's message)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{path}.{k}")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+    return f"{path or '(top)'}: python {a!r}, native {b!r}"
+
+
 class Differential(base.DistributorMachine):
     """Drives a python and a native distributor side by side."""
 
@@ -71,8 +84,9 @@ class Differential(base.DistributorMachine):
         and the views one call or agent at a time (on the engine read from C
         directly). Every fifth step and at the end: they cost more than the
         snapshot compared at every step."""
-        assert snapshots.save(self.acd) == snapshots.save(self.other), (
-            f"saved documents differ after {what!r}"
+        mine, theirs = snapshots.save(self.acd), snapshots.save(self.other)
+        assert mine == theirs, (
+            f"saved documents differ after {what!r}: {_first_difference(mine, theirs)}"
         )
         for cid in self.acd.live_calls():
             assert self.acd.call(cid) == self.other.call(cid), (cid, what)

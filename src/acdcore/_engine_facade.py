@@ -1,8 +1,9 @@
 """The façade of the C engine: the events of a native distributor whose state the engine holds (internal).
 
 When a distributor is built with the native backend and a configuration the
-engine covers (no estimators, no announcements, no callback offers, and a
-routing plan only as far as ``distributor._plan_covered`` allows;
+engine covers (no announcements, no callback offers, and a routing plan
+only as far as ``distributor._plan_covered`` allows; estimators hear the
+engine's hooks, :mod:`~acdcore._engine_hooks`;
 ``acd_engine.h``), its events go to the C engine instead of the Python
 handlers. :class:`EngineFacade` is the thin layer between: it checks what
 the engine cannot (types and strings), maps ids to the engine's numbers (a
@@ -34,7 +35,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _calls, _engine_exits, _queueing
+from . import _calls, _engine_exits, _engine_hooks, _queueing
 from . import _frozen_build as _build
 from ._engine_state import EngineState
 from ._materialize import AgentFacts, CallFacts
@@ -152,6 +153,8 @@ class EngineFacade(EngineState):
             raise NativeError(f"the engine refused advance({now!r}) after the distributor's checks")
         acts = self._acts()
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         self.d._now = float(now)
         return self.wrap(acts, None) if acts else []
 
@@ -174,6 +177,8 @@ class EngineFacade(EngineState):
         except EngineRefused:
             self.refuse(event)
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         return acts
 
     def arrive(self, ev: CallArrived) -> list[Action] | None:
@@ -205,6 +210,8 @@ class EngineFacade(EngineState):
             if got != d._call_seq:  # pragma: no cover - numbered as the façade does
                 raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}")
             self.version += 1
+            if self.hooked:
+                _engine_hooks.replay(self)
             d._call_seq = got + 1
             return notes, self._acts(), None  # the records: a surge mode's change, if any
         assert decision.key is not None
@@ -238,6 +245,8 @@ class EngineFacade(EngineState):
         if got != seq:  # pragma: no cover - the engine numbers arrivals as the façade does
             raise NativeError(f"the engine numbered arrival {ev.call_id!r} {got}, not {seq}")
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self, seq, decision.priority)
         d._call_seq = seq + 1
         caller = decision.attributes.get("caller")
         facts = CallFacts(
@@ -272,6 +281,8 @@ class EngineFacade(EngineState):
         if self._lib.acd_engine_abandon(self._e, ev.now, seq) < 0:
             self.refuse(ev)
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         out = self.wrap(self._acts(), None)
         self.forget(seq, float(ev.now))
         return out
@@ -282,6 +293,8 @@ class EngineFacade(EngineState):
         if self._lib.acd_engine_end(self._e, now, seq) < 0:
             self.refuse(ev)
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         out = self.wrap(self._acts(), None)
         self.forget(seq, now)
         return out
@@ -313,6 +326,8 @@ class EngineFacade(EngineState):
             f.rule = rule
             self.refuse(ev)
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         f.key = key
         f.requirement = req
         f.stages = None  # one plain stage again (_queueing.move)
@@ -331,6 +346,8 @@ class EngineFacade(EngineState):
         if self._lib.acd_engine_answer(self._e, ev.now, seq, idx) < 0:
             self.refuse(ev)
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         self.answered(seq, ev.agent_id)
         return self.wrap(self._acts(), None)
 
@@ -353,6 +370,8 @@ class EngineFacade(EngineState):
         if self._lib.acd_engine_decline(self._e, ev.now, seq, idx) < 0:
             self.refuse(ev)
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         return self.wrap(self._acts(), None)
 
     def login(self, ev: AgentLoggedIn) -> list[Action] | None:
@@ -375,6 +394,8 @@ class EngineFacade(EngineState):
             self.hand_over()
             return None
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         if facts is None:
             facts = self.agents[idx] = AgentFacts(profile.agent_id, profile, order)
             self.named.pop(idx, None)  # logged in: its index is its for good
@@ -399,6 +420,8 @@ class EngineFacade(EngineState):
             self.hand_over()  # skills past the engine's limits: the Python handlers take over
             return None
         self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
         facts.profile = profile
         return self.wrap(acts, None)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import _engine_hooks
 from ._engine_facade import _REASONS, _REJECT
 from ._native.engine import EngineRefused
 
@@ -53,6 +54,8 @@ def answer(
     if rc < 0:
         raise EngineRefused(int(rc), "answer")
     f.version += 1
+    if f.hooked:
+        _engine_hooks.replay(f)
     f.d._now = now
     f.answered(seq, agent_id)
     return split(f, f._acts(), None, objects)
@@ -74,6 +77,8 @@ def abandon(f: EngineFacade, now: float, seq: int, objects: bool) -> Split:
 
 def _gone(f: EngineFacade, now: float, seq: int, objects: bool) -> Split:
     f.version += 1
+    if f.hooked:
+        _engine_hooks.replay(f)
     f.d._now = now
     out = split(f, f._acts(), None, objects)  # worded while its facts are kept
     f.forget(seq, now)
@@ -86,6 +91,8 @@ def advance(f: EngineFacade, now: float, objects: bool) -> Split:
     if rc < 0:
         raise EngineRefused(int(rc), "advance")
     f.version += 1
+    if f.hooked:
+        _engine_hooks.replay(f)
     f.d._now = now
     return split(f, f._acts(), None, objects)
 

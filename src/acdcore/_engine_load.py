@@ -205,6 +205,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             _engine_exits.give_moves(f, c.seq, f.calls[c.seq], c.queue, c.arrived)
     for i, name in enumerate(f.qnames):
         eng.load_queue(i, d._queues[name].rr_last)
+        eng.load_sampled(i, *d._queues[name].sampled)
         if d._queues[name].surge:
             eng.load_surge(i, True)
     # Live deadlines, numbered as they were.

@@ -72,6 +72,11 @@ class EngineState(EngineNumbers):
         # The hot events call C directly (NativeEngine's methods wrap the same).
         self._lib = eng.lib
         self._e = eng.eng
+        # With estimators, the engine leaves their hooks after every step
+        # (_engine_hooks.replay tells them); without, it computes none.
+        self.hooked = bool(d._ests)
+        if self.hooked and self._lib.acd_engine_set_hooks(self._e, 1) < 0:  # pragma: no cover
+            raise NativeError("the engine refused its estimator hooks before any event")
         self._acts = eng._actions
         self.calls: dict[int, CallFacts] = {}  # live calls by sequence number
         self.seq_of: dict[str, int] = {}  # live call id -> sequence number
@@ -110,7 +115,7 @@ class EngineState(EngineNumbers):
     def records(self, only: tuple[list[int], list[int]] | None) -> Distributor:
         """:func:`materialize` with everything the façade knows."""
         d = self.d
-        return materialize(
+        out = materialize(
             self.configs,
             self.eng,
             self.calls,
@@ -122,6 +127,8 @@ class EngineState(EngineNumbers):
             transfers=d._transfers,
             plan=d._plan,
         )
+        out._ests = d._ests  # the same estimators: estimates and snapshots read them
+        return out
 
     def partial(self, call_ids: Sequence[object], agent_ids: Sequence[object]) -> Distributor:
         """The records of just these calls and agents (those that are live,

@@ -235,6 +235,7 @@ def materialize(
         qs = engine.queue_state(qi)
         q.rr_last = qs.rr_last
         q.surge = engine.surge(qi)
+        q.sampled = engine.sampled(qi)
         for rec in d._agents.values():
             if name in rec.profile.queues:
                 if rec.logged_in:

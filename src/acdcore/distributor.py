@@ -38,8 +38,9 @@ rules are functions over the distributor's state, one module per concept:
 - ``_estimates``: the wait-estimate context and sampling;
 - ``_views`` and ``_checks``: pure reads (views, snapshot, ``check()``).
 
-With the native backend and a configuration the C engine covers (no routing
-plan, estimators, announcements or callback offers), the engine holds the
+With the native backend and a configuration the C engine covers (no
+announcements or callback offers; estimators hear its hooks through
+``_engine_hooks``), the engine holds the
 state and runs these rules in C, deciding as they do: ``_engine_facade``
 hands it the events, ``_engine_state`` answers the reads (from C, or from
 the records ``_materialize`` rebuilds), and an event it does not cover hands
@@ -110,6 +111,7 @@ from . import (
     _calls,
     _checks,
     _deadlines,
+    _engine_hooks,
     _estimates,
     _experience,
     _offers,
@@ -405,8 +407,14 @@ class Distributor:
 
         Raises :class:`UnknownCall`, :class:`InvalidCallState` (the call is
         not waiting) or :class:`InvalidValue` (no such estimator). Cost: that
-        of the estimator, plus O(log n) for the position.
+        of the estimator, plus O(log n) for the position (on the C engine,
+        O(calls ahead) and, after a change of staffing, O(agents)).
         """
+        eng = self._eng
+        if eng is not None:
+            got = _engine_hooks.estimate(eng, call_id, estimator)
+            if got is not None:
+                return got
         return _estimates.estimate_call(self._reads(), call_id, estimator)
 
     def estimate_new(
@@ -501,12 +509,13 @@ class Distributor:
 
 
 def _engine_covers(d: Distributor) -> bool:
-    """Whether the C engine covers ``d``'s configuration: no estimator, no
-    announcements, no callback offers, and a routing plan (if any) that
-    :func:`_plan_covered` accepts. ``ACDCORE_ENGINE=0`` in the environment
+    """Whether the C engine covers ``d``'s configuration: no announcements,
+    no callback offers, and a routing plan (if any) that
+    :func:`_plan_covered` accepts (estimators hear the engine's hooks:
+    :mod:`~acdcore._engine_hooks`). ``ACDCORE_ENGINE=0`` in the environment
     turns it off (the native backend then runs the Python handlers over the
     C matching core, as before the engine)."""
-    if d._ests or os.environ.get("ACDCORE_ENGINE", "1") == "0":
+    if os.environ.get("ACDCORE_ENGINE", "1") == "0":
         return False
     if d._plan is not None and not _plan_covered(d._plan):
         return False

@@ -1,0 +1,123 @@
+"""The estimators on the engine: the hooks the C engine leaves, told to them (internal).
+
+A distributor with estimators runs on the engine like any other: the engine
+keeps its staffing counts and, for every event and advance, leaves in a
+buffer of its own what the Python handlers tell the estimators, in the order
+they tell it, with every number computed where they compute it (see
+``acd_engine.h``, "estimator hooks"): each queue's sample when its waiting
+count or staffing changed (``_estimates.sample``), a waiting call's context
+when it enters a queue (``_estimates.context``: its place, the queue's length,
+the head's wait, the staffed pool's capacity, agents and sharing, and the
+competing calls ahead), an offer's start, an answer, an abandon, a call
+handled and a call that left. :func:`replay` tells them to the estimators
+after the step. Estimators decide nothing the engine decides (the engine
+does not cover announcements or callback offers, which read them), so
+telling them after the step is exact: the same calls, in the same order,
+with the same arguments as on the Python handlers.
+
+Cost: O(1) a hook, plus the estimators' own; nothing at all without
+estimators (the engine computes no hook then).
+
+Part of the engine's façade: functions over an
+:class:`~acdcore._engine_facade.EngineFacade`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from . import _estimates
+from .estimators import WaitContext, WaitEstimate, WaitEstimator
+
+if TYPE_CHECKING:
+    from ._engine_state import EngineState
+
+# The hook kinds (acd_engine.h's ACD_H_*).
+_SAMPLE, _ENTERED, _STARTED, _ANSWERED, _ABANDONED, _HANDLED, _LEFT = 1, 2, 3, 4, 5, 6, 7
+
+
+def replay(f: EngineState, arriving: int = -1, priority: int = 0) -> None:
+    """Tell the distributor's estimators the hooks of the engine's last
+    step, in order. ``arriving`` is the sequence number of a call that has
+    just arrived (its facts are not kept yet) and ``priority`` its
+    priority; every other call's comes from its facts, which the caller
+    still keeps (replay before wording the records)."""
+    n = f.status.nhook
+    if not n:
+        return
+    buf = f._lib.acd_engine_hooks(f._e)
+    ests = f.d._ests
+    qnames = f.qnames
+    calls = f.calls
+    for i in range(n):
+        h = buf[i]
+        kind = h.kind
+        queue = qnames[h.queue]
+        at = h.at
+        if kind == _SAMPLE:
+            waiting, staffed = int(h.n[0]), int(h.n[1])
+            for e in ests:
+                e.on_sample(queue, at, waiting, staffed)
+        elif kind == _ENTERED:
+            seq = int(h.call)
+            prio = priority if seq == arriving else calls[seq].priority
+            ctx = _context(h, queue, at, prio)
+            for e in ests:
+                e.on_entered(ctx, seq)
+        elif kind == _STARTED:
+            for e in ests:
+                e.on_started(queue, at, h.x, int(h.call))
+        elif kind == _ANSWERED:
+            seq = int(h.call)
+            prio = calls[seq].priority
+            for e in ests:
+                e.on_answered(queue, at, h.x, seq, prio)
+        elif kind == _ABANDONED:
+            for e in ests:
+                e.on_abandoned(queue, at, h.x, int(h.call))
+        elif kind == _HANDLED:
+            for e in ests:
+                e.on_handled(queue, at, h.x)
+        else:  # _LEFT
+            for e in ests:
+                e.on_left(queue, at, int(h.call))
+
+
+def estimate(
+    f: EngineState, call_id: object, estimator: WaitEstimator | str | None
+) -> WaitEstimate | None:
+    """``Distributor.estimate`` read from the engine: the waiting call's
+    context computed in C (``acd_engine_context``), no records
+    materialized. None when ``call_id`` is not a waiting call of the
+    engine's: the reference's path then raises its error. Cost: O(calls
+    ahead), plus O(agents) when the staffing changed since the class's
+    pool was last counted, plus the estimator's."""
+    seq = f.seq_of.get(call_id) if isinstance(call_id, str) else None
+    if seq is None:
+        return None
+    est = _estimates.pick(f.d, estimator)  # its error, after the call's (it is live)
+    h = f.eng.context(seq)
+    if h is None:
+        return None  # not waiting
+    return est.estimate(_context(h, f.qnames[h.queue], h.at, f.calls[seq].priority))
+
+
+def _context(h: object, queue: str, at: float, priority: int) -> WaitContext:
+    """The WaitContext of an ACD_H_ENTERED hook ``h``."""
+    n = h.n  # type: ignore[attr-defined]
+    head_wait = h.x  # type: ignore[attr-defined]
+    competing = int(n[5])
+    return WaitContext(
+        now=at,
+        queue=queue,
+        priority=priority,
+        ahead=int(n[0]),
+        servers=int(n[2]),
+        waiting=int(n[1]),
+        head_wait=None if math.isnan(head_wait) else head_wait,
+        waited=h.y,  # type: ignore[attr-defined]
+        competing=lambda: competing,
+        shared=bool(n[4]),
+        agents=int(n[3]),
+    )

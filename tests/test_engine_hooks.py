@@ -1,0 +1,242 @@
+"""Estimators on the C engine: they hear exactly what they hear on the Python handlers.
+
+A distributor with estimators runs on the engine (``_engine_hooks``): the
+engine leaves, after each step, the calls the Python handlers make to the
+estimators, and the façade makes them. The machines below drive a python
+and a native distributor side by side (``test_differential``'s machines,
+with estimators attached), each with a recording estimator beside the real
+ones; after every step the two recordings must be equal, call by call and
+argument by argument (their reprs, so that an int told as a float differs),
+the context of an entering call included (``competing()`` asked when it is
+told). Every fifth step the saved documents (each queue's last sample, the
+estimators' learned state) and every waiting call's estimate by every
+estimator must be equal too. The native distributor is restarted from its
+saved document at random steps and must carry on on the engine.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis.stateful import run_state_machine_as_test
+
+from acdcore import (
+    AgentLoggedIn,
+    AgentProfile,
+    CallArrived,
+    Distributor,
+    QueueConfig,
+    native_available,
+)
+from acdcore.estimators import (
+    AsteriskEstimator,
+    HeadOfLineEstimator,
+    LearnedEstimator,
+    QueueLengthEstimator,
+    WaitContext,
+    WaitEstimate,
+    WaitEstimator,
+)
+from acdcore.skills import SkillRequirement
+
+from . import test_differential as diff
+from . import test_stateful as base
+
+pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
+
+
+@pytest.fixture(params=["python"], autouse=True)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Overrides the suite-wide fixture: these tests use both backends at once."""
+    return str(request.param)
+
+
+class Recorder(WaitEstimator):
+    """An estimator that writes down every call it hears (into ``log``)."""
+
+    name = "recorder"
+
+    def __init__(self, log: list[tuple[Any, ...]]) -> None:
+        self.log = log
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        return WaitEstimate(float(ctx.ahead), 0.0, 0.0, ctx.ahead, ctx.servers, self.name)
+
+    def on_sample(self, queue: str, now: float, waiting: int, staffed: int) -> None:
+        self.log.append(("sample", queue, now, waiting, staffed))
+
+    def on_entered(self, ctx: WaitContext, seq: int) -> None:
+        self.log.append(
+            (
+                "entered",
+                seq,
+                ctx.now,
+                ctx.queue,
+                ctx.priority,
+                ctx.ahead,
+                ctx.servers,
+                ctx.waiting,
+                ctx.head_wait,
+                ctx.waited,
+                ctx.shared,
+                ctx.agents,
+                ctx.competing(),
+            )
+        )
+
+    def on_started(self, queue: str, now: float, waited: float, seq: int) -> None:
+        self.log.append(("started", queue, now, waited, seq))
+
+    def on_answered(self, queue: str, now: float, waited: float, seq: int, priority: int) -> None:
+        self.log.append(("answered", queue, now, waited, seq, priority))
+
+    def on_abandoned(self, queue: str, now: float, waited: float, seq: int) -> None:
+        self.log.append(("abandoned", queue, now, waited, seq))
+
+    def on_handled(self, queue: str, now: float, seconds: float) -> None:
+        self.log.append(("handled", queue, now, seconds))
+
+    def on_left(self, queue: str, now: float, seq: int) -> None:
+        self.log.append(("left", queue, now, seq))
+
+
+def estimators(log: list[tuple[Any, ...]]) -> list[WaitEstimator]:
+    """Every built-in estimator that learns or reads a context, and a recorder."""
+    return [
+        LearnedEstimator(),
+        HeadOfLineEstimator(),
+        AsteriskEstimator(),
+        QueueLengthEstimator(mean_handle=120.0),
+        Recorder(log),
+    ]
+
+
+class WithEstimators(base.DistributorMachine):
+    """Builds its distributors with :func:`estimators`, one recording per backend."""
+
+    def build(self, backend: str | None = None) -> Distributor:
+        logs = self.__dict__.setdefault("hook_logs", {})
+        log = logs.setdefault(backend or "default", [])
+        return Distributor(
+            self.configs,
+            rng=random.Random(self.seed),
+            plan=self.plan,
+            backend=backend,
+            estimators=estimators(log),
+        )
+
+
+class HookDifferential(diff.Differential, WithEstimators):
+    """The python distributor against the native one on the engine, with estimators."""
+
+    def _same(self, mine: list[Any], theirs: list[Any], what: object) -> None:
+        super()._same(mine, theirs, what)
+        if hasattr(self, "other"):
+            assert self.other._eng is not None, "the engine does not hold the native state"
+        logs = self.__dict__.get("hook_logs", {})
+        py, nat = logs.get("python", []), logs.get("native", [])
+        assert repr(py) == repr(nat), (
+            f"the estimators heard differently after {what!r}:\n  python {py}\n  native {nat}"
+        )
+        py.clear()
+        nat.clear()
+
+    def _same_records(self, what: object) -> None:
+        super()._same_records(what)
+        for cid in self.acd.live_calls():
+            if self.acd.call(cid).state.value != "waiting":
+                continue
+            for est in self.acd.estimators:
+                assert self.acd.estimate(cid, est.name) == self.other.estimate(cid, est.name), (
+                    cid,
+                    est.name,
+                    what,
+                )
+
+
+class HookMachine(HookDifferential):
+    """Every event kind, policy and strategy, with estimators."""
+
+
+class HookEnginePlan(HookDifferential, base.EnginePlanMachine):
+    """Plans the engine covers (stages, added queues, regions, exits,
+    moves, transfers), with estimators."""
+
+
+def test_estimators_hear_the_same_on_the_engine() -> None:
+    run_state_machine_as_test(HookMachine)
+
+
+def test_estimators_hear_the_same_under_a_plan() -> None:
+    run_state_machine_as_test(HookEnginePlan)
+
+
+def test_a_distributor_with_estimators_runs_on_the_engine() -> None:
+    """Estimators alone no longer keep a distributor off the engine, and
+    the engine's staffing counts follow logins, pauses and logouts."""
+    q = QueueConfig(name="q")
+    d = Distributor([q], backend="native", estimators=[LearnedEstimator()])
+    assert d._eng is not None
+    prof = AgentProfile(agent_id="a", queues=("q",))
+    d.handle(AgentLoggedIn(now=0.0, profile=prof))
+    assert d._eng.eng.staffed(0) == 1
+    assert d._reads()._queues["q"].sampled == (0, 1)
+    d.handle(CallArrived(now=1.0, call_id="c", queue="q"))
+    assert d._eng is not None
+
+
+def test_competing_counts_nobody_when_nobody_could_take_the_call() -> None:
+    """The reference's competing count with no staffed agent who could take
+    the call is 0, whether the calls ahead share its requirement object or
+    only its value (it counted the shared object's calls before)."""
+    req = SkillRequirement({"fr": 1})
+    seen: list[tuple[Any, ...]] = []
+    for backend in ("python", "native"):
+        log: list[tuple[Any, ...]] = []
+        d = Distributor([QueueConfig(name="q")], backend=backend, estimators=[Recorder(log)])
+        d.handle(CallArrived(now=0.0, call_id="a", queue="q", requirement=req))
+        d.handle(CallArrived(now=1.0, call_id="b", queue="q", requirement=req))
+        d.handle(
+            CallArrived(now=2.0, call_id="c", queue="q", requirement=SkillRequirement({"fr": 1}))
+        )
+        entered = [e for e in log if e[0] == "entered"]
+        assert [e[-1] for e in entered] == [0, 0, 0], backend
+        seen.append(tuple(entered))
+    assert repr(seen[0]) == repr(seen[1])
+
+
+def test_a_regional_stage_with_no_region_counts_only_agents_of_no_region() -> None:
+    """The servers of a call at a regional stage whose caller has no region
+    are the agents routing would offer it to: those of no region too (the
+    reference counted every agent then); and a plain call of the same queue
+    and requirement, staffing unchanged, still counts every agent (the
+    reference's cache of the count mistook one for the other once regional
+    stages counted right). Shrunk from the plan machine."""
+    from acdcore import RoutingPlan, Rule, Step
+    from acdcore.conditions import Present
+
+    steps = (Step(regional=True, expires_after=2.5), Step())
+    plan = RoutingPlan(
+        rules=[Rule(name="plain", queue="q", when=Present("plain"))],
+        default=Rule(name="r", queue="q", steps=steps),
+    )
+    got = []
+    for backend in ("python", "native"):
+        log: list[tuple[Any, ...]] = []
+        d = Distributor(
+            [QueueConfig(name="q")], plan=plan, backend=backend, estimators=[Recorder(log)]
+        )
+        for aid, region in (("a0", None), ("a1", "north")):
+            prof = AgentProfile(agent_id=aid, queues=("q",), region=region)
+            d.handle(AgentLoggedIn(now=0.0, profile=prof))
+        d.handle(CallArrived(now=0.0, call_id="c0", queue="q"))  # offered to a0
+        d.handle(CallArrived(now=0.0, call_id="c1", queue="q"))  # waits: a1 is in north
+        for cid in ("c2", "c3"):  # c2 offered to a1, c3 waits
+            d.handle(CallArrived(now=0.0, call_id=cid, queue="q", attributes={"plain": 1}))
+        entered = [e for e in log if e[0] == "entered"]
+        # (seq, servers, agents): c1 counts a0 alone, c3 both agents
+        assert [(e[1], e[6], e[11]) for e in entered] == [(1, 1, 1), (3, 2, 2)], backend
+        got.append(repr(log))
+    assert got[0] == got[1]
