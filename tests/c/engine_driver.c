@@ -12,7 +12,11 @@
  * (moves between queues too, with each call's move table), queues 7 and 3
  * surge modes; a load guard; agents in three regions, stages that admit
  * one region only or are skipped when nobody could take the call;
- * refusals with their codes; then free. Prints a checksum of the actions. */
+ * refusals with their codes; then free. Prints a checksum of the actions.
+ * The estimators' hooks are on: every step's are read and checked, and
+ * folded into a checksum of their own; every waiting call's context is
+ * read with each export (the actions' checksum is the one without hooks:
+ * they decide nothing). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +41,8 @@ static unsigned next(unsigned n)
 
 static int64_t live[MAXLIVE];
 static int nlive;
-static long long checksum;
+static long long checksum, hooksum;
+static int bad_hook;
 /* The agent last offered each call (by seq modulo the table: a guess). */
 static int64_t rung_call[8192];
 static int rung_agent[8192];
@@ -53,9 +58,30 @@ static void forget_dead(acd_engine *e)
     nlive = k;
 }
 
+/* The last step's estimator hooks: folded into hooksum, and checked. */
+static void take_hooks(acd_engine *e)
+{
+    int n = acd_engine_status_of(e)->nhook;
+    const acd_hook *h = acd_engine_hooks(e);
+    for (int i = 0; i < n; i++) {
+        hooksum += h[i].kind * 11 + h[i].queue + h[i].call;
+        for (int k = 0; k < 6; k++)
+            hooksum += h[i].n[k] * (k + 1);
+        if (h[i].queue < 0 || h[i].queue >= NQ || h[i].kind < ACD_H_SAMPLE || h[i].kind > ACD_H_LEFT)
+            bad_hook = 1;
+        if (h[i].kind == ACD_H_ENTERED &&
+            (h[i].n[0] >= h[i].n[1] || h[i].n[5] > h[i].n[0] || h[i].n[3] > h[i].n[2] ||
+             (h[i].n[0] > 0) == isnan(h[i].x) || h[i].y != 0.0))
+            bad_hook = 1; /* ahead < waiting, competing <= ahead, agents <= servers... */
+        if (h[i].kind == ACD_H_SAMPLE && (h[i].n[0] < 0 || h[i].n[1] < 0 || h[i].n[1] > NA))
+            bad_hook = 1;
+    }
+}
+
 static void take_actions(acd_engine *e)
 {
     int n;
+    take_hooks(e);
     const acd_action *a = acd_engine_actions(e, &n);
     for (int i = 0; i < n; i++) {
         checksum += a[i].kind * 7 + a[i].reason * 3 + a[i].call + a[i].agent + a[i].queue + a[i].n;
@@ -88,6 +114,12 @@ static int export_all(acd_engine *e)
             (i && calls[i - 1].seq >= calls[i].seq))
             return 3;
         checksum += calls[i].state + calls[i].noffers;
+        acd_hook ctx;
+        int rc = acd_engine_context(e, calls[i].seq, &ctx);
+        if (calls[i].state == ACD_C_WAITING
+                ? rc != ACD_OK || ctx.n[0] != acd_engine_call_position(e, calls[i].seq) - 1
+                : rc != ACD_ECALL_STATE)
+            return 7;
     }
     free(calls);
     for (int a = 0; a < acd_engine_nagents(e); a++) {
@@ -233,7 +265,7 @@ static int login(acd_engine *e, double now, int agent)
 static acd_engine *configured(const uint32_t *words, int index)
 {
     acd_engine *e = acd_engine_new(NQ, 0.0, words, index);
-    if (!e)
+    if (!e || acd_engine_set_hooks(e, 1) != ACD_OK || acd_engine_set_hooks(e, 2) != ACD_EARG)
         return NULL;
     for (int q = 0; q < NQ; q++)
         if (acd_engine_queue(e, q, q, 2.0 + q % 3, q % 2 ? 1.0 : 0.0, q == 3 ? 5 : -1, 1.0,
@@ -339,9 +371,11 @@ static acd_engine *reload(acd_engine *e)
             return NULL;
     }
     for (int q = 0; q < NQ; q++) {
-        int rr, free_agents[NA + 8];
+        int rr, free_agents[NA + 8], sw, ss;
         if (acd_engine_queue_free(e, q, &rr, free_agents, NA + 8) < 0 ||
             acd_engine_load_queue(x, q, rr) != ACD_OK ||
+            acd_engine_sampled(e, q, &sw, &ss) != ACD_OK ||
+            acd_engine_load_sampled(x, q, sw, ss) != ACD_OK ||
             acd_engine_load_surge(x, q, acd_engine_surge(e, q)) != ACD_OK)
             return NULL;
     }
@@ -397,6 +431,8 @@ int main(void)
     int n;
     acd_engine_actions(e, &n);
     if (n != 90 || acd_engine_check(e) != ACD_OK) /* route_agent's loop went past 64 */
+        return 8;
+    if (acd_engine_set_hooks(e, 0) != ACD_ESTATE) /* on or off before the first event only */
         return 8;
 
     for (int step = 0; step < 60000; step++) {
@@ -507,6 +543,10 @@ int main(void)
             take_actions(e);
         }
         forget_dead(e);
+        if (bad_hook) {
+            printf("a malformed hook at step %d\n", step);
+            return 22;
+        }
         if (step % 500 == 0 && acd_engine_check(e) != ACD_OK) {
             printf("check %d at step %d\n", acd_engine_check(e), step);
             return 13;
@@ -538,9 +578,9 @@ int main(void)
         sc.call_seq != nlv + done + gone + rej + sc.overflowed + sc.self_service)
         return 17; /* every arrival is live or ended one way */
     printf("live %lld completed %lld abandoned %lld rejected %lld overflowed %lld self-service %lld "
-           "refusals %ld checksum %lld\n",
+           "refusals %ld checksum %lld hooks %lld\n",
            (long long)nlv, (long long)done, (long long)gone, (long long)rej,
-           (long long)sc.overflowed, (long long)sc.self_service, refusals, checksum);
+           (long long)sc.overflowed, (long long)sc.self_service, refusals, checksum, hooksum);
     acd_engine_free(e);
     acd_engine_free(NULL);
     return 0;
