@@ -239,8 +239,9 @@ int acd_engine_skills_changed(acd_engine *e, double now, int agent, int region, 
     begin(e, now);
     memcpy(a->cap, cap, sizeof a->cap);
     a->excl = excl;
+    staff_changed(e, agent); /* its old queues' pools */
     set_memberships(e, agent, nmem, mqueue);
-    e->staff_gen++; /* _staff_gen: the agent's skills changed */
+    staff_changed(e, agent); /* and its new ones' (_staff_gen: its skills changed) */
     if (!a->logged_in) {
         sync_agent(e, agent, 0); /* the core's view of it after a new profile */
         return conclude(e);

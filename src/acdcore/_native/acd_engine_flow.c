@@ -239,6 +239,8 @@ int mq_reserve(acd_engine *e, int ai, int n)
 void set_memberships(acd_engine *e, int ai, int nmem, const int *mqueue)
 {
     eagent_t *a = &e->a[ai];
+    if (nmem != a->nmq || (nmem && memcmp(a->mq, mqueue, sizeof *a->mq * (size_t)nmem)))
+        e->mq_gen++; /* the queues' pools change (acd_engine_hooks.c) */
     for (int i = 0; i < a->nmq; i++) {
         e->q[a->mq[i]].members -= a->logged_in;
         e->q[a->mq[i]].staffed -= a->staffed;

@@ -8,7 +8,7 @@
  *                  not: check() verifies them);
  *   _estimates.py  sample, context (hook_entered: the waiting call's
  *                  WaitContext), staff_for (staff_of, cached per class
- *                  until the staffing generation moves), count_competing.
+ *                  until a member of its pool changes), count_competing.
  *
  * With hooks off, staffing is all that runs: every other function returns
  * at its first test.
@@ -29,14 +29,22 @@ static int is_staffed(const eagent_t *a)
 void staffing(acd_engine *e, int ai)
 {
     eagent_t *a = &e->a[ai];
-    e->staff_gen++;
     int now = is_staffed(a);
     if (now == a->staffed)
         return;
     a->staffed = now;
     int delta = now ? 1 : -1;
-    for (int i = 0; i < a->nmq; i++)
+    for (int i = 0; i < a->nmq; i++) {
         e->q[a->mq[i]].staffed += delta;
+        e->q[a->mq[i]].sgen++;
+    }
+}
+
+void staff_changed(acd_engine *e, int ai)
+{
+    const eagent_t *a = &e->a[ai];
+    for (int i = 0; i < a->nmq; i++)
+        e->q[a->mq[i]].sgen++;
 }
 
 int acd_engine_staffed(const acd_engine *e, int queue)
@@ -91,25 +99,61 @@ void hook_sample(acd_engine *e)
     }
 }
 
-/* Whether agent a is in the pool of queue for class k: a member of the
- * queue or of one of the class's added queues. */
-static int in_pool(const eagent_t *a, int queue, const eclass_t *k)
+/* Each queue's pool, rebuilt from the agents' membership lists when they
+ * changed since the last build: O(agents + memberships). */
+static int pools(acd_engine *e)
 {
-    for (int i = 0; i < a->nmq; i++) {
-        if (a->mq[i] == queue)
-            return 1;
-        for (int x = 0; x < k->nextra; x++)
-            if (a->mq[i] == k->extra[x])
-                return 1;
+    if (e->pool_at && e->pool_gen == e->mq_gen)
+        return ACD_OK;
+    int total = 0;
+    for (int ai = 0; ai < e->na; ai++)
+        total += e->a[ai].nmq;
+    int *at = realloc(e->pool_at, sizeof *at * (size_t)(e->nq + 1));
+    if (!at)
+        return ACD_ENOMEM;
+    e->pool_at = at;
+    if (eng_grow((void **)&e->pool, &e->cappool, total + 1, sizeof *e->pool))
+        return ACD_ENOMEM;
+    if (e->na > e->capmark) {
+        int old = e->capmark;
+        if (eng_grow((void **)&e->amark, &e->capmark, e->na, sizeof *e->amark))
+            return ACD_ENOMEM;
+        memset(&e->amark[old], 0, sizeof *e->amark * (size_t)(e->capmark - old));
     }
-    return 0;
+    memset(at, 0, sizeof *at * (size_t)(e->nq + 1));
+    for (int ai = 0; ai < e->na; ai++)
+        for (int i = 0; i < e->a[ai].nmq; i++)
+            at[e->a[ai].mq[i] + 1]++;
+    for (int q = 0; q < e->nq; q++)
+        at[q + 1] += at[q];
+    for (int ai = 0; ai < e->na; ai++) /* agents in index order within each pool */
+        for (int i = 0; i < e->a[ai].nmq; i++)
+            e->pool[at[e->a[ai].mq[i]]++] = ai;
+    for (int q = e->nq; q > 0; q--) /* back to the starts */
+        at[q] = at[q - 1];
+    at[0] = 0;
+    e->pool_gen = e->mq_gen;
+    return ACD_OK;
+}
+
+/* A fresh mark for agents visited by one count (clearing every mark once
+ * when the stamp wraps). */
+static unsigned new_mark(acd_engine *e)
+{
+    if (++e->pstamp == 0) {
+        memset(e->amark, 0, sizeof *e->amark * (size_t)e->capmark);
+        e->pstamp = 1;
+    }
+    return e->pstamp;
 }
 
 /* _estimates.staff_for: the staffed agents of the pool who could take a
  * call of class cls in queue (their count, their capacity on its channel,
- * whether one of them serves another queue too) into *out. O(agents x
- * their queues) when the staffing changed since the class's last count,
- * else O(1). ACD_OK or ACD_ENOMEM. */
+ * whether one of them serves another queue too) into *out. O(the pool's
+ * agents) when a member of the pool's queues changed its staffing, skills
+ * or memberships since the class's last count (and
+ * O(agents + memberships) more when the memberships did), else O(1).
+ * ACD_OK or ACD_ENOMEM. */
 static int staff_of(acd_engine *e, int queue, int cls, const estaff_t **out)
 {
     if (cls >= e->capstaff) {
@@ -120,27 +164,41 @@ static int staff_of(acd_engine *e, int queue, int cls, const estaff_t **out)
     }
     estaff_t *s = &e->staff[cls];
     *out = s;
-    if (s->valid && s->gen == e->staff_gen && s->queue == queue)
-        return ACD_OK;
     const eclass_t *k = &e->cls[cls];
+    unsigned long long gen = e->q[queue].sgen;
+    for (int x = 0; x < k->nextra; x++)
+        gen += e->q[k->extra[x]].sgen;
+    if (s->valid && s->gen == gen && s->queue == queue)
+        return ACD_OK;
     s->valid = 0;
     s->n = s->servers = s->shared = 0;
-    for (int ai = 0; ai < e->na; ai++) {
-        const eagent_t *a = &e->a[ai];
-        if (!a->staffed || !in_pool(a, queue, k) || !eligible(e, a, cls))
-            continue;
-        if (eng_grow((void **)&s->who, &s->cap, s->n + 1, sizeof *s->who))
-            return ACD_ENOMEM;
-        s->who[s->n++] = ai;
-        s->servers += a->cap[k->channel];
-        if (a->nmq > 1)
-            s->shared = 1;
+    int rc = pools(e);
+    if (rc)
+        return rc;
+    unsigned mark = new_mark(e);
+    for (int x = -1; x < k->nextra; x++) { /* the queue's pool, then each added queue's */
+        int q = x < 0 ? queue : k->extra[x];
+        for (int p = e->pool_at[q]; p < e->pool_at[q + 1]; p++) {
+            int ai = e->pool[p];
+            const eagent_t *a = &e->a[ai];
+            if (e->amark[ai] == mark)
+                continue;
+            e->amark[ai] = mark;
+            if (!a->staffed || !eligible(e, a, cls))
+                continue;
+            if (eng_grow((void **)&s->who, &s->cap, s->n + 1, sizeof *s->who))
+                return ACD_ENOMEM;
+            s->who[s->n++] = ai;
+            s->servers += a->cap[k->channel];
+            if (a->nmq > 1)
+                s->shared = 1;
+        }
     }
     if (k->nextra)
         s->shared = 1;
     s->agents = s->n;
     s->queue = queue;
-    s->gen = e->staff_gen;
+    s->gen = gen;
     s->valid = 1;
     return ACD_OK;
 }
@@ -241,6 +299,9 @@ void hooks_free(acd_engine *e)
     free(e->htmp);
     free(e->vmark);
     free(e->vval);
+    free(e->pool_at);
+    free(e->pool);
+    free(e->amark);
 }
 
 /* ------------------------------------------------------------------ API */

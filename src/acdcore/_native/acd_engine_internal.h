@@ -79,6 +79,7 @@ typedef struct {
     int mw_kind, mw_target, le_kind, le_target;
     int members; /* logged-in agents whose profile lists it (QueueRecord.members) */
     int staffed; /* of those, the staffed ones (QueueRecord.staffed) */
+    unsigned long long sgen; /* bumped when a member's staffing, skills or membership changes */
     int s_wait, s_staff; /* (waiting, staffed) last told to the estimators (sampled) */
     /* Surge mode (acd_engine_queue_surge): the thresholds, and whether on. */
     int surge_enter, surge_leave, surge;
@@ -181,9 +182,10 @@ typedef struct {
 } eagent_t;
 
 /* The staffed agents of a class's pool (_estimates.staff_for) in queue,
- * as last computed: valid while the engine's staff_gen is gen. */
+ * as last computed: valid while the sum of the pool's queues' sgen is gen
+ * (each only grows: an equal sum means none moved). */
 typedef struct {
-    unsigned gen;
+    unsigned long long gen;
     int valid, queue;
     int servers, agents, shared;
     int n, cap;
@@ -282,14 +284,12 @@ struct acd_engine {
     int *ltmp;
 
     /* Estimator hooks (acd_engine_set_hooks): on or off, the running
-     * step's hooks, the staffing generation (bumped by every change of an
-     * agent's staffing or skills: _staff_gen), each class's cached pool
-     * (capstaff entries), and a competing count's scratch (the calls ahead,
-     * and a verdict per class marked by vstamp). */
+     * step's hooks, each class's cached pool (capstaff entries), and a
+     * competing count's scratch (the calls ahead, and a verdict per class
+     * marked by vstamp). */
     int hooks;
     int nhook, caphook;
     acd_hook *hk;
-    unsigned staff_gen;
     int capstaff;
     estaff_t *staff;
     int caphtmp;
@@ -298,6 +298,15 @@ struct acd_engine {
     int capv;
     unsigned *vmark;
     unsigned char *vval;
+    /* Each queue's pool: the agents whose profile lists it, as one array
+     * by queue (pool[pool_at[q] .. pool_at[q + 1]]), rebuilt by staff_of
+     * when the memberships changed (mq_gen moved past pool_gen); a mark
+     * per agent while a count visits several queues' pools. */
+    unsigned mq_gen, pool_gen;
+    int *pool_at, *pool;
+    int cappool, capmark;
+    unsigned pstamp;
+    unsigned *amark;
 };
 
 /* ------------------------------------------------- shared, acd_engine.c */
@@ -365,6 +374,9 @@ ACD_ENGINE_HIDDEN int load_guarded(const acd_engine *e, const eagent_t *a);
 /* _agents.staffing: recount the agent in its queues' staffing (and bump
  * the staffing generation). */
 ACD_ENGINE_HIDDEN void staffing(acd_engine *e, int ai);
+/* The agent's skills, capacity, region or memberships changed: the pools
+ * of its queues are to be counted again. */
+ACD_ENGINE_HIDDEN void staff_changed(acd_engine *e, int ai);
 /* An estimator hook with a call (-1: none), a queue and one number. */
 ACD_ENGINE_HIDDEN void hook(acd_engine *e, int kind, int64_t call, int queue, double x);
 /* on_entered: the waiting call's context, as _estimates.context computes it. */
