@@ -11,6 +11,9 @@ Scenarios: ``small``, ``large``, ``backlog`` (large with about 100,000 calls wai
 throughout), ``scale-1k``/``scale-10k``/``scale-100k`` (large's contact centre at
 1,000/10,000/100,000 agents; the group ``scaling`` runs the three) and ``small-plan``
 (small routed through a routing plan with relaxation steps). ``all`` runs every one.
+``--estimators`` attaches a ``LearnedEstimator`` to every distributor, as the network
+service does (the estimator hears every queue's samples and every call's entry, start,
+answer and end; its learned state is part of the action digest's run, not of the digest).
 
 Each (scenario, backend) pair runs in its own child process: the backend is chosen at
 import time (``ACDCORE_BACKEND``) and peak RSS (``ru_maxrss``) is per process, so a
@@ -88,6 +91,7 @@ class Scenario:
     capped_queue: int | None  # max_length of one queue (exercises Reject)
     backlog: int = 0  # calls that arrive over BACKLOG_LEAD s before the first login
     plan: bool = False  # route every call through a routing plan (see plan_of)
+    estimators: bool = False  # attach a LearnedEstimator, as the service does (--estimators)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -375,7 +379,11 @@ class Driver:
         self.scen = scen
         self.rng = random.Random(f"sim:{seed}")
         self.acd = a.Distributor(
-            world["queues"], rng=random.Random(f"acd:{seed}"), backend=a.BACKEND, plan=world["plan"]
+            world["queues"],
+            rng=random.Random(f"acd:{seed}"),
+            backend=a.BACKEND,
+            plan=world["plan"],
+            estimators=[a.LearnedEstimator()] if scen.estimators else None,
         )
         self.world = world
         self.agents = {p.agent_id: Agent(p) for p in world["profiles"]}
@@ -1204,6 +1212,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=float, help="simulated seconds of warm-up traffic")
     p.add_argument("--load", type=float, help="override offered load / capacity")
     p.add_argument(
+        "--estimators",
+        action="store_true",
+        help="attach a LearnedEstimator to every distributor, as the network service does",
+    )
+    p.add_argument(
         "--check", type=int, default=0, help="run check() every N events (slow; 0: never)"
     )
     p.add_argument(
@@ -1254,6 +1267,8 @@ def main(argv: list[str] | None = None) -> None:
             scen = replace(scen, warmup=args.warmup)
         if args.load:
             scen = replace(scen, load=args.load)
+        if args.estimators:
+            scen = replace(scen, estimators=True)
         for backend in backends:
             print(f"running {name} on {backend}...", file=sys.stderr, flush=True)
             w0 = time.perf_counter()
