@@ -645,9 +645,8 @@ void release_agent(acd_engine *e, int ai, int64_t call, double answered_at, doub
         return;
     }
     double wrap = e->q[a->sess[si].queue].wrap_up;
-    if (e->hooks)
-        hook(e, ACD_H_HANDLED, -1, a->sess[si].queue,
-             e->now - offered_at + (a->pending_logout ? 0.0 : wrap));
+    hook(e, ACD_H_HANDLED, -1, a->sess[si].queue,
+         e->now - offered_at + (a->pending_logout ? 0.0 : wrap));
     if (a->pending_logout) {
         sess_del_at(a, si);
         end_wrapups(a);

@@ -10,8 +10,9 @@
  *                  WaitContext), staff_for (staff_of, cached per class
  *                  until a member of its pool changes), count_competing.
  *
- * With hooks off, staffing is all that runs: every other function returns
- * at its first test.
+ * With hooks off, staffing is all that runs: the handlers' hook(),
+ * hook_entered() and hook_sample() (acd_engine_internal.h) test the flag
+ * inline and call nothing here.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -71,19 +72,15 @@ static acd_hook *hook_new(acd_engine *e, int kind, int64_t call, int queue)
     return h;
 }
 
-void hook(acd_engine *e, int kind, int64_t call, int queue, double x)
+void hook_emit(acd_engine *e, int kind, int64_t call, int queue, double x)
 {
-    if (!e->hooks)
-        return;
     acd_hook *h = hook_new(e, kind, call, queue);
     if (h)
         h->x = x;
 }
 
-void hook_sample(acd_engine *e)
+void hook_sample_emit(acd_engine *e)
 {
-    if (!e->hooks)
-        return;
     for (int qi = 0; qi < e->nq; qi++) {
         equeue_t *q = &e->q[qi];
         int waiting = acd_oq_len(q->waiting);
@@ -278,10 +275,8 @@ static int context_of(acd_engine *e, int ci, acd_hook *h)
     return ACD_OK;
 }
 
-void hook_entered(acd_engine *e, int ci)
+void hook_entered_emit(acd_engine *e, int ci)
 {
-    if (!e->hooks)
-        return;
     acd_hook *h = hook_new(e, ACD_H_ENTERED, e->c[ci].seq, e->c[ci].queue);
     if (!h)
         return;

@@ -377,12 +377,28 @@ ACD_ENGINE_HIDDEN void staffing(acd_engine *e, int ai);
 /* The agent's skills, capacity, region or memberships changed: the pools
  * of its queues are to be counted again. */
 ACD_ENGINE_HIDDEN void staff_changed(acd_engine *e, int ai);
-/* An estimator hook with a call (-1: none), a queue and one number. */
-ACD_ENGINE_HIDDEN void hook(acd_engine *e, int kind, int64_t call, int queue, double x);
+ACD_ENGINE_HIDDEN void hook_emit(acd_engine *e, int kind, int64_t call, int queue, double x);
+ACD_ENGINE_HIDDEN void hook_entered_emit(acd_engine *e, int ci);
+ACD_ENGINE_HIDDEN void hook_sample_emit(acd_engine *e);
+/* An estimator hook with a call (-1: none), a queue and one number (with
+ * hooks off, a test and nothing else, here and below). */
+static inline void hook(acd_engine *e, int kind, int64_t call, int queue, double x)
+{
+    if (e->hooks)
+        hook_emit(e, kind, call, queue, x);
+}
 /* on_entered: the waiting call's context, as _estimates.context computes it. */
-ACD_ENGINE_HIDDEN void hook_entered(acd_engine *e, int ci);
+static inline void hook_entered(acd_engine *e, int ci)
+{
+    if (e->hooks)
+        hook_entered_emit(e, ci);
+}
 /* _estimates.sample: each queue whose (waiting, staffed) changed. */
-ACD_ENGINE_HIDDEN void hook_sample(acd_engine *e);
+static inline void hook_sample(acd_engine *e)
+{
+    if (e->hooks)
+        hook_sample_emit(e);
+}
 ACD_ENGINE_HIDDEN void hooks_free(acd_engine *e);
 
 /* ------------------------------------------ shared, acd_engine_stages.c */
