@@ -971,6 +971,48 @@ def test_the_direct_lane_decides_as_the_object_lane(
     assert objects[1] == direct[1] == objects[2] == direct[2]
 
 
+@pytest.mark.parametrize("make", [busy_scenario, stress_scenario], ids=["busy", "stress"])
+def test_estimators_hear_the_same_on_every_path(
+    make: Any, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replication with estimators attached (their estimates recorded per
+    call, as ``ewt_accuracy`` runs them): the python backend, the native
+    object lane and the native direct lane (both on the C engine, whose
+    hooks the estimators hear) give the same journal, KPIs, metrics state,
+    wait records (every estimate of every call) and learned state."""
+    if backend != "python":
+        pytest.skip("compares the backends and lanes itself; once is enough")
+    if not acdcore.backend.native_available():
+        pytest.skip("native extension not built")
+    from acdcore.estimators import HeadOfLineEstimator, LearnedEstimator
+
+    scenario = make()
+    runs = {}
+    for name, direct in (("python", False), ("native", False), ("native", True)):
+        monkeypatch.setattr(acdcore.backend, "BACKEND", name)
+        monkeypatch.setattr(_sim_direct, "ENABLED", direct)
+        ests = [LearnedEstimator(), HeadOfLineEstimator()]
+        journal: list[Any] = []
+        rep = run_replication(scenario, random.Random("ests"), journal=journal, estimators=ests)
+        runs[(name, direct)] = (
+            journal,
+            rep.kpis,
+            rep.summary,
+            rep.waits,
+            rep.metrics.save_state(),
+            rep.wait_records,
+            [e.save_state() for e in ests],
+        )
+    python = runs[("python", False)]
+    assert len(python[0]) > 100 and len(python[5]) > 50
+    for key in (("native", False), ("native", True)):
+        other = runs[key]
+        assert len(other[0]) == len(python[0])
+        for a, b in zip(python[0], other[0], strict=True):
+            assert a == b, key
+        assert other[1:] == python[1:], key
+
+
 def test_both_lanes_word_a_refused_arrival_alike(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
