@@ -20,7 +20,8 @@ import random
 from typing import Any
 
 import pytest
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis import strategies as st
+from hypothesis.stateful import rule, run_state_machine_as_test
 
 from acdcore import (
     AgentLoggedIn,
@@ -43,6 +44,7 @@ from acdcore.skills import SkillRequirement
 
 from . import test_differential as diff
 from . import test_stateful as base
+from .strategies import agent_profiles
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
 
@@ -129,7 +131,20 @@ class WithEstimators(base.DistributorMachine):
 
 
 class HookDifferential(diff.Differential, WithEstimators):
-    """The python distributor against the native one on the engine, with estimators."""
+    """The python distributor against the native one on the engine, with
+    estimators; agents also log in again with a new profile (other queues,
+    region, skills, capacity), which moves the pools the engine counts
+    entering calls' staff over."""
+
+    @rule(data=st.data(), i=st.integers(0, len(base.AGENT_IDS) - 1))
+    def login_as_someone_else(self, data: st.DataObject, i: int) -> None:
+        aid = base.AGENT_IDS[i]
+        self._advance(self.t)
+        known = aid in self.acd._reads()._agents
+        if known and self.acd.agent(aid).state is not base.AgentState.LOGGED_OUT:
+            return
+        self.profiles[aid] = data.draw(agent_profiles(aid, self.queue_names))
+        self._send(AgentLoggedIn(now=self.t, profile=self.profiles[aid]))
 
     def _same(self, mine: list[Any], theirs: list[Any], what: object) -> None:
         super()._same(mine, theirs, what)
@@ -240,3 +255,32 @@ def test_a_regional_stage_with_no_region_counts_only_agents_of_no_region() -> No
         assert [(e[1], e[6], e[11]) for e in entered] == [(1, 1, 1), (3, 2, 2)], backend
         got.append(repr(log))
     assert got[0] == got[1]
+
+
+class Flaky(Recorder):
+    """A recorder whose first ``on_entered`` raises."""
+
+    name = "flaky"
+
+    def on_entered(self, ctx: WaitContext, seq: int) -> None:
+        if not self.log:
+            self.log.append(("raised", seq))
+            raise RuntimeError("the estimator failed")
+        super().on_entered(ctx, seq)
+
+
+def test_an_estimator_that_raises_leaves_the_distributor_whole() -> None:
+    """An estimator's exception reaches the caller of the event, and the
+    distributor carries on: the call it was told of is live and waits, the
+    next arrival is taken, and the state is whole (the engine tells the
+    estimators as the event's last act)."""
+    for backend in ("python", "native"):
+        log: list[tuple[Any, ...]] = []
+        d = Distributor([QueueConfig(name="q")], backend=backend, estimators=[Flaky(log)])
+        with pytest.raises(RuntimeError, match="the estimator failed"):
+            d.handle(CallArrived(now=0.0, call_id="c0", queue="q"))
+        d.handle(CallArrived(now=1.0, call_id="c1", queue="q"))
+        assert d.live_calls() == ["c0", "c1"], backend
+        assert [c.position for c in map(d.call, d.live_calls())] == [1, 2], backend
+        d.check()
+        assert log[1][:2] == ("entered", 1), backend

@@ -138,6 +138,8 @@ class EngineFacade(EngineState):
         out: list[Action] | None = fn(event)
         if out is not None:
             self.d._now = float(event.now)
+        if self.told:
+            _engine_hooks.tell(self)  # last: the bookkeeping is done
         return out
 
     def set_clock(self, now: float) -> None:
@@ -156,7 +158,10 @@ class EngineFacade(EngineState):
         if self.hooked:
             _engine_hooks.replay(self)
         self.d._now = float(now)
-        return self.wrap(acts, None) if acts else []
+        out = self.wrap(acts, None) if acts else []
+        if self.told:
+            _engine_hooks.tell(self)  # last: the bookkeeping is done
+        return out
 
     def call_seq(self, event: Event, call_id: str) -> int:
         seq = self.seq_of.get(call_id)

@@ -9,11 +9,16 @@ count or staffing changed (``_estimates.sample``), a waiting call's context
 when it enters a queue (``_estimates.context``: its place, the queue's length,
 the head's wait, the staffed pool's capacity, agents and sharing, and the
 competing calls ahead), an offer's start, an answer, an abandon, a call
-handled and a call that left. :func:`replay` tells them to the estimators
-after the step. Estimators decide nothing the engine decides (the engine
-does not cover announcements or callback offers, which read them), so
-telling them after the step is exact: the same calls, in the same order,
-with the same arguments as on the Python handlers.
+handled and a call that left. The façade tells them to the estimators once
+the step is done: :func:`replay` takes them while the calls' facts are
+kept, :func:`tell` makes them as the event's or advance's last act.
+Estimators decide nothing the engine decides (the engine does not cover
+announcements or callback offers, which read them), so telling them after
+the step is exact for an estimator that learns from what it is told, as
+every built-in one does: the same calls, in the same order, with the same
+arguments as on the Python handlers. An estimator that read the distributor
+from inside a hook would see the state after the step, not partway through
+it.
 
 Cost: O(1) a hook, plus the estimators' own; nothing at all without
 estimators (the engine computes no hook then).
@@ -38,50 +43,58 @@ _SAMPLE, _ENTERED, _STARTED, _ANSWERED, _ABANDONED, _HANDLED, _LEFT = 1, 2, 3, 4
 
 
 def replay(f: EngineState, arriving: int = -1, priority: int = 0) -> None:
-    """Tell the distributor's estimators the hooks of the engine's last
-    step, in order. ``arriving`` is the sequence number of a call that has
-    just arrived (its facts are not kept yet) and ``priority`` its
-    priority; every other call's comes from its facts, which the caller
-    still keeps (replay before wording the records)."""
+    """Take the hooks of the engine's last step, in order, into ``f.told``
+    as the estimators' calls to make (:func:`tell` makes them once the
+    façade's bookkeeping of the step is done). ``arriving`` is the
+    sequence number of a call that has just arrived (its facts are not kept
+    yet) and ``priority`` its priority; every other call's comes from its
+    facts, which the caller still keeps (replay before wording the
+    records)."""
     n = f.status.nhook
     if not n:
         return
     buf = f._lib.acd_engine_hooks(f._e)
-    ests = f.d._ests
     qnames = f.qnames
     calls = f.calls
+    told = f.told = []  # (one step per event or advance: nothing older is pending)
     for i in range(n):
         h = buf[i]
         kind = h.kind
         queue = qnames[h.queue]
         at = h.at
         if kind == _SAMPLE:
-            waiting, staffed = int(h.n[0]), int(h.n[1])
-            for e in ests:
-                e.on_sample(queue, at, waiting, staffed)
+            told.append(("on_sample", (queue, at, int(h.n[0]), int(h.n[1]))))
         elif kind == _ENTERED:
             seq = int(h.call)
             prio = priority if seq == arriving else calls[seq].priority
-            ctx = _context(h, queue, at, prio)
-            for e in ests:
-                e.on_entered(ctx, seq)
+            told.append(("on_entered", (_context(h, queue, at, prio), seq)))
         elif kind == _STARTED:
-            for e in ests:
-                e.on_started(queue, at, h.x, int(h.call))
+            told.append(("on_started", (queue, at, h.x, int(h.call))))
         elif kind == _ANSWERED:
             seq = int(h.call)
-            prio = calls[seq].priority
-            for e in ests:
-                e.on_answered(queue, at, h.x, seq, prio)
+            told.append(("on_answered", (queue, at, h.x, seq, calls[seq].priority)))
         elif kind == _ABANDONED:
-            for e in ests:
-                e.on_abandoned(queue, at, h.x, int(h.call))
+            told.append(("on_abandoned", (queue, at, h.x, int(h.call))))
         elif kind == _HANDLED:
-            for e in ests:
-                e.on_handled(queue, at, h.x)
+            told.append(("on_handled", (queue, at, h.x)))
         else:  # _LEFT
-            for e in ests:
-                e.on_left(queue, at, int(h.call))
+            told.append(("on_left", (queue, at, int(h.call))))
+
+
+def tell(f: EngineState) -> None:
+    """Make the estimators' calls :func:`replay` took, in order, each to
+    every estimator, and forget them: the last thing an event or advance
+    does, so that an estimator that raises leaves the façade's bookkeeping
+    whole (the exception goes to the caller, as on the Python handlers,
+    and the calls after it are not made)."""
+    told = f.told
+    if not told:
+        return
+    f.told = []
+    ests = f.d._ests
+    for name, args in told:
+        for e in ests:
+            getattr(e, name)(*args)
 
 
 def estimate(

@@ -44,6 +44,8 @@ def arrive(
     notes, acts, facts = got
     f.d._now = float(ev.now)
     out, objs = split(f, acts, facts, objects)
+    if f.told:
+        _engine_hooks.tell(f)
     return notes, out, objs
 
 
@@ -58,7 +60,10 @@ def answer(
         _engine_hooks.replay(f)
     f.d._now = now
     f.answered(seq, agent_id)
-    return split(f, f._acts(), None, objects)
+    out = split(f, f._acts(), None, objects)
+    if f.told:
+        _engine_hooks.tell(f)
+    return out
 
 
 def end(f: EngineFacade, now: float, seq: int, objects: bool) -> Split:
@@ -82,6 +87,8 @@ def _gone(f: EngineFacade, now: float, seq: int, objects: bool) -> Split:
     f.d._now = now
     out = split(f, f._acts(), None, objects)  # worded while its facts are kept
     f.forget(seq, now)
+    if f.told:
+        _engine_hooks.tell(f)
     return out
 
 
@@ -94,7 +101,10 @@ def advance(f: EngineFacade, now: float, objects: bool) -> Split:
     if f.hooked:
         _engine_hooks.replay(f)
     f.d._now = now
-    return split(f, f._acts(), None, objects)
+    out = split(f, f._acts(), None, objects)
+    if f.told:
+        _engine_hooks.tell(f)
+    return out
 
 
 def split(f: EngineFacade, acts: Sequence[Any], arriving: CallFacts | None, objects: bool) -> Split:

@@ -75,6 +75,7 @@ class EngineState(EngineNumbers):
         # With estimators, the engine leaves their hooks after every step
         # (_engine_hooks.replay tells them); without, it computes none.
         self.hooked = bool(d._ests)
+        self.told: list[tuple[str, tuple[object, ...]]] = []  # the step's, for tell()
         if self.hooked and self._lib.acd_engine_set_hooks(self._e, 1) < 0:  # pragma: no cover
             raise NativeError("the engine refused its estimator hooks before any event")
         self._acts = eng._actions

@@ -365,7 +365,8 @@ const acd_hook *acd_engine_hooks(const acd_engine *e);
  * Distributor.estimate reads), into *out as an ACD_H_ENTERED hook holds it:
  * ACD_OK, ACD_EUNKNOWN_CALL, ACD_ECALL_STATE (not waiting) or ACD_ENOMEM.
  * A read: it changes nothing the engine decides or reports (only the
- * caches of the pools' counts and its scratch). O(calls ahead) and, when
+ * caches of the pools' counts and its scratch); the façade gives the engine
+ * its clock first, as for every read. O(calls ahead) and, when
  * the staffing changed since the class's last count, O(agents). */
 int acd_engine_context(acd_engine *e, int64_t call, acd_hook *out);
 /* A queue's (waiting, staffed) as last told to the estimators

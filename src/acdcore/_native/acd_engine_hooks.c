@@ -100,15 +100,16 @@ void hook_sample_emit(acd_engine *e)
  * changed since the last build: O(agents + memberships). */
 static int pools(acd_engine *e)
 {
-    if (e->pool_at && e->pool_gen == e->mq_gen)
+    if (e->pool_built && e->pool_gen == e->mq_gen)
         return ACD_OK;
+    e->pool_built = 0;
     int total = 0;
     for (int ai = 0; ai < e->na; ai++)
         total += e->a[ai].nmq;
-    int *at = realloc(e->pool_at, sizeof *at * (size_t)(e->nq + 1));
-    if (!at)
+    /* Every allocation first: a failed one leaves the last build (or none)
+     * in place, never a half-made one. */
+    if (!e->pool_at && !(e->pool_at = calloc((size_t)e->nq + 1, sizeof *e->pool_at)))
         return ACD_ENOMEM;
-    e->pool_at = at;
     if (eng_grow((void **)&e->pool, &e->cappool, total + 1, sizeof *e->pool))
         return ACD_ENOMEM;
     if (e->na > e->capmark) {
@@ -117,6 +118,7 @@ static int pools(acd_engine *e)
             return ACD_ENOMEM;
         memset(&e->amark[old], 0, sizeof *e->amark * (size_t)(e->capmark - old));
     }
+    int *at = e->pool_at;
     memset(at, 0, sizeof *at * (size_t)(e->nq + 1));
     for (int ai = 0; ai < e->na; ai++)
         for (int i = 0; i < e->a[ai].nmq; i++)
@@ -130,6 +132,7 @@ static int pools(acd_engine *e)
         at[q] = at[q - 1];
     at[0] = 0;
     e->pool_gen = e->mq_gen;
+    e->pool_built = 1;
     return ACD_OK;
 }
 
@@ -138,7 +141,8 @@ static int pools(acd_engine *e)
 static unsigned new_mark(acd_engine *e)
 {
     if (++e->pstamp == 0) {
-        memset(e->amark, 0, sizeof *e->amark * (size_t)e->capmark);
+        if (e->capmark)
+            memset(e->amark, 0, sizeof *e->amark * (size_t)e->capmark);
         e->pstamp = 1;
     }
     return e->pstamp;
@@ -221,7 +225,8 @@ static int competing(acd_engine *e, const equeue_t *q, int ahead, const estaff_t
         e->capv = c1 < c2 ? c1 : c2;
     }
     if (++e->vstamp == 0) { /* wrapped: clear every mark once */
-        memset(e->vmark, 0, sizeof *e->vmark * (size_t)e->capv);
+        if (e->capv)
+            memset(e->vmark, 0, sizeof *e->vmark * (size_t)e->capv);
         e->vstamp = 1;
     }
     acd_oq_slice(q->waiting, 0, ahead, e->htmp);

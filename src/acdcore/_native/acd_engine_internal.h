@@ -302,7 +302,8 @@ struct acd_engine {
      * by queue (pool[pool_at[q] .. pool_at[q + 1]]), rebuilt by staff_of
      * when the memberships changed (mq_gen moved past pool_gen); a mark
      * per agent while a count visits several queues' pools. */
-    unsigned mq_gen, pool_gen;
+    unsigned long long mq_gen, pool_gen;
+    int pool_built; /* pool_at and pool hold a whole build */
     int *pool_at, *pool;
     int cappool, capmark;
     unsigned pstamp;

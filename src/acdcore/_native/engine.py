@@ -228,7 +228,9 @@ class NativeEngine(EngineIO):
         """Waiting call ``seq``'s estimator context now, as an
         ``acd_hook`` (fields as an ACD_H_ENTERED hook's; valid until the
         next call of this method), or None when the call is not live or not
-        waiting. A read: it changes nothing."""
+        waiting. A read: it changes nothing the engine decides or reports
+        (it first gives C the clock :meth:`set_clock` moved, as every read
+        does)."""
         self._catch_up()  # its waits are counted to the distributor's clock
         out = self._ctx
         rc = self.lib.acd_engine_context(self.eng, seq, out)
