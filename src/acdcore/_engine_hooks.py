@@ -104,8 +104,8 @@ def estimate(
     context computed in C (``acd_engine_context``), no records
     materialized. None when ``call_id`` is not a waiting call of the
     engine's: the reference's path then raises its error. Cost: O(calls
-    ahead), plus O(agents) when the staffing changed since the class's
-    pool was last counted, plus the estimator's."""
+    ahead), plus O(the pool's agents) when a member's staffing changed
+    since the class's pool was last counted, plus the estimator's."""
     seq = f.seq_of.get(call_id) if isinstance(call_id, str) else None
     if seq is None:
         return None

@@ -73,7 +73,8 @@ class EngineState(EngineNumbers):
         self._lib = eng.lib
         self._e = eng.eng
         # With estimators, the engine leaves their hooks after every step
-        # (_engine_hooks.replay tells them); without, it computes none.
+        # (_engine_hooks.replay takes them, tell tells them); without, it
+        # computes none.
         self.hooked = bool(d._ests)
         self.told: list[tuple[str, tuple[object, ...]]] = []  # the step's, for tell()
         if self.hooked and self._lib.acd_engine_set_hooks(self._e, 1) < 0:  # pragma: no cover

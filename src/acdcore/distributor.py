@@ -408,7 +408,8 @@ class Distributor:
         Raises :class:`UnknownCall`, :class:`InvalidCallState` (the call is
         not waiting) or :class:`InvalidValue` (no such estimator). Cost: that
         of the estimator, plus O(log n) for the position (on the C engine,
-        O(calls ahead) and, after a change of staffing, O(agents)).
+        O(calls ahead), plus O(the pool's agents) after a change of their
+        staffing).
         """
         eng = self._eng
         if eng is not None:
