@@ -507,7 +507,11 @@ def test_a_final_answer_reaches_the_caller(kamailio: Kamailio, tmp_path: Path) -
             default=Rule("default", queue="support"),
             queues={
                 "support": QueueRules(
-                    max_wait=1.0,
+                    # Long enough for the second caller's SIPp to start on a
+                    # loaded machine: it must find the first still waiting
+                    # (a CI run under load once took over a second, and the
+                    # second caller was queued, not refused).
+                    max_wait=4.0,
                     on_max_wait=Exit("destination", f"sip:vm@127.0.0.1:{voicemail.port}"),
                 )
             },
