@@ -15,8 +15,10 @@
  * refusals with their codes; then free. Prints a checksum of the actions.
  * The estimators' hooks are on: every step's are read and checked, and
  * folded into a checksum of their own; every waiting call's context is
- * read with each export (the actions' checksum is the one without hooks:
- * they decide nothing). */
+ * read with each export. Queues 0, 1 and 8 announce (timed by the
+ * engine, each moment a hook with its context and a placeholder action
+ * naming it), queues 2 and 8 offer callbacks: with hooks off none of that
+ * happens, and otherwise the hooks decide nothing. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@ static int64_t live[MAXLIVE];
 static int nlive;
 static long long checksum, hooksum;
 static int bad_hook;
+static long spoken; /* ACD_A_SPEAK actions seen */
 /* The agent last offered each call (by seq modulo the table: a guess). */
 static int64_t rung_call[8192];
 static int rung_agent[8192];
@@ -67,12 +70,17 @@ static void take_hooks(acd_engine *e)
         hooksum += h[i].kind * 11 + h[i].queue + h[i].call;
         for (int k = 0; k < 6; k++)
             hooksum += h[i].n[k] * (k + 1);
-        if (h[i].queue < 0 || h[i].queue >= NQ || h[i].kind < ACD_H_SAMPLE || h[i].kind > ACD_H_LEFT)
+        if (h[i].queue < 0 || h[i].queue >= NQ || h[i].kind < ACD_H_SAMPLE ||
+            h[i].kind > ACD_H_CALLBACK)
             bad_hook = 1;
-        if (h[i].kind == ACD_H_ENTERED &&
-            (h[i].n[0] >= h[i].n[1] || h[i].n[5] > h[i].n[0] || h[i].n[3] > h[i].n[2] ||
-             (h[i].n[0] > 0) == isnan(h[i].x) || h[i].y != 0.0))
+        int ctx = h[i].kind == ACD_H_ENTERED || h[i].kind == ACD_H_ANNOUNCE ||
+                  h[i].kind == ACD_H_CALLBACK;
+        if (ctx && (h[i].n[0] >= h[i].n[1] || h[i].n[5] > h[i].n[0] || h[i].n[3] > h[i].n[2] ||
+                    (h[i].n[0] > 0) == isnan(h[i].x) || h[i].y < 0.0 ||
+                    (h[i].kind == ACD_H_ENTERED && h[i].y != 0.0)))
             bad_hook = 1; /* ahead < waiting, competing <= ahead, agents <= servers... */
+        if (h[i].kind == ACD_H_ANNOUNCE && h[i].queue != 0 && h[i].queue != 1 && h[i].queue != 8)
+            bad_hook = 1; /* only the announcing queues announce */
         if (h[i].kind == ACD_H_SAMPLE && (h[i].n[0] < 0 || h[i].n[1] < 0 || h[i].n[1] > NA))
             bad_hook = 1;
     }
@@ -91,6 +99,14 @@ static void take_actions(acd_engine *e)
         }
         if (a[i].kind == ACD_A_MOVE)
             moved(a[i].call, (int)a[i].n);
+        if (a[i].kind == ACD_A_SPEAK) { /* it names its hook, of its call */
+            spoken++;
+            const acd_hook *h = acd_engine_hooks(e);
+            if (a[i].n < 0 || a[i].n >= acd_engine_status_of(e)->nhook ||
+                h[a[i].n].call != a[i].call ||
+                (h[a[i].n].kind != ACD_H_ANNOUNCE && h[a[i].n].kind != ACD_H_CALLBACK))
+                bad_hook = 1;
+        }
     }
 }
 
@@ -300,6 +316,16 @@ static acd_engine *configured(const uint32_t *words, int index)
     /* Queues 7 and 3 have surge modes (checked in that order). */
     if (acd_engine_queue_surge(e, 7, 3, 1) != ACD_OK || acd_engine_queue_surge(e, 3, 2, 0) != ACD_OK ||
         acd_engine_queue_surge(e, 3, 2, 0) != ACD_ESTATE || acd_engine_queue_surge(e, 1, 2, 2) != ACD_EARG)
+        return NULL;
+    /* Queue 0 announces at once and every 2 s, queue 1 after 1.5 s and
+     * every 2.5 s, queue 8 after 1 s and every 3 s and offers callbacks,
+     * as queue 2 does with no announcements. */
+    if (acd_engine_queue_experience(e, 0, 1, 0.0, 2.0, 0) != ACD_OK ||
+        acd_engine_queue_experience(e, 1, 1, 1.5, 2.5, 0) != ACD_OK ||
+        acd_engine_queue_experience(e, 8, 1, 1.0, 3.0, 1) != ACD_OK ||
+        acd_engine_queue_experience(e, 2, 0, 0.0, 0.0, 1) != ACD_OK ||
+        acd_engine_queue_experience(e, 3, 1, 1.0, 0.0, 0) != ACD_EARG ||
+        acd_engine_queue_experience(e, NQ, 0, 0.0, 0.0, 1) != ACD_EINDEX)
         return NULL;
     for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
         if (acd_engine_name_agent(e, a) != ACD_OK)
@@ -562,7 +588,8 @@ int main(void)
         acd_engine_advance(e, INFINITY) != ACD_EARG ||
         acd_engine_arrive(e, now, NQ, classes[0], key, -1) != ACD_EINDEX ||
         acd_engine_arrive(e, now, 0, classes[0], key, -1) != ACD_EARG ||
-        acd_engine_pause(e, now, -1) != ACD_EINDEX || acd_engine_queue(e, 0, 0, 0.0, 0, -1, 0, 0, -1) != ACD_EARG)
+        acd_engine_pause(e, now, -1) != ACD_EINDEX || acd_engine_queue(e, 0, 0, 0.0, 0, -1, 0, 0, -1) != ACD_EARG ||
+        acd_engine_queue_experience(e, 0, 0, 0.0, 0.0, 1) != ACD_ESTATE)
         return 14;
     double due;
     if (acd_engine_next_deadline(e, &due) && acd_engine_pause(e, due + 1.0, 0) != ACD_EDUE)
@@ -578,9 +605,9 @@ int main(void)
         sc.call_seq != nlv + done + gone + rej + sc.overflowed + sc.self_service)
         return 17; /* every arrival is live or ended one way */
     printf("live %lld completed %lld abandoned %lld rejected %lld overflowed %lld self-service %lld "
-           "refusals %ld checksum %lld hooks %lld\n",
+           "refusals %ld checksum %lld hooks %lld spoken %ld\n",
            (long long)nlv, (long long)done, (long long)gone, (long long)rej,
-           (long long)sc.overflowed, (long long)sc.self_service, refusals, checksum, hooksum);
+           (long long)sc.overflowed, (long long)sc.self_service, refusals, checksum, hooksum, spoken);
     acd_engine_free(e);
     acd_engine_free(NULL);
     return 0;

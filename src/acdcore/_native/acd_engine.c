@@ -330,6 +330,28 @@ int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leav
     return ACD_OK;
 }
 
+int acd_engine_queue_experience(acd_engine *e, int queue, int announce, double first,
+                                double every, int callback)
+{
+    if (!e)
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    if ((announce != 0 && announce != 1) || (callback != 0 && callback != 1) ||
+        (announce && (!(first >= 0) || !isfinite(first) || !(every > 0) || !isfinite(every))))
+        return ACD_EARG;
+    if (e->broken)
+        return e->broken;
+    if (e->sealed)
+        return ACD_ESTATE;
+    equeue_t *q = &e->q[queue];
+    q->ann = announce;
+    q->ann_first = announce ? first : 0.0;
+    q->ann_every = announce ? every : 0.0;
+    q->cb = callback;
+    return ACD_OK;
+}
+
 int acd_engine_load_guard(acd_engine *e, double min_answer_rate, int window, int min_offers)
 {
     if (!e)
@@ -502,6 +524,9 @@ int call_new(acd_engine *e, int64_t seq)
     c->st = st;
     stages_clear(c);
     call_mw_clear(c);
+    call_ann_clear(c);
+    if (st)
+        st->heard = 0;
     if (call_moves(c))
         st->mv->n = 0;
     c->used = 1;
@@ -571,6 +596,8 @@ int timer_live(const acd_engine *e, const acd_deadline *d)
         return call_stage_timer(c) == d->seq;
     if (d->kind == EK_MAXWAIT)
         return call_mw_timer(c) == d->seq;
+    if (d->kind == EK_ANNOUNCE)
+        return call_ann_timer(c) == d->seq;
     return c->recheck_timer == d->seq;
 }
 

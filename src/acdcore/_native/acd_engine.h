@@ -5,8 +5,9 @@
  * and runs every handler of the events it covers, deciding exactly what the
  * Python handlers decide (src/acdcore/_calls.py, _offers.py, _agents.py,
  * _queueing.py, _routing.py, _deadlines.py are its specification, read for
- * a distributor with no announcements, no callbacks (estimators are told
- * through the hooks below), and no routing plan or one whose rules choose the queue, the call's facts, its
+ * a distributor with no callback requested (estimators are told through
+ * the hooks below, and announcements are timed here and worded by the
+ * façade), and no routing plan or one whose rules choose the queue, the call's facts, its
  * relaxation steps and preferred agent, or send it away at arrival, and
  * whose queues have business hours, maximum waits, join-empty and
  * leave-empty exits and surge modes, and a load guard; regional and
@@ -49,7 +50,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 11
+#define ACD_ENGINE_ABI 12
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -75,6 +76,11 @@
 /* SurgeMode: queue, n = calls waiting, x = 1.0 entering surge mode, 0.0
  * leaving it (acd_engine_queue_surge). */
 #define ACD_A_SURGE 8
+/* Where the façade words what a waiting call hears (an Announce, an
+ * OfferCallback, both or neither: they follow the estimates): call, queue,
+ * n = the index of its ACD_H_ANNOUNCE or ACD_H_CALLBACK hook in this
+ * step's hooks. */
+#define ACD_A_SPEAK 9
 
 /* Reasons (Queued's and CancelOffer's reason strings). */
 #define ACD_R_ARRIVED 1          /* "arrived" */
@@ -188,6 +194,18 @@ int acd_engine_queue_exits(acd_engine *e, int queue, double max_wait, int on_max
  * action. The façade reads the mode (acd_engine_surge) to decide a surge
  * exit at arrival. */
 int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leave_waiting);
+/* A queue's caller experience (QueueConfig.announce and .callback), before
+ * any event; it acts only with hooks on (a distributor with estimators).
+ * announce 1: a call that must wait hears an announcement `first` seconds
+ * after it enters the queue (at once when first is 0, or when it has heard
+ * one before), then every `every` seconds while it waits (the deadline
+ * keeps its rhythm while the call rings: _experience.start_announcements,
+ * _deadlines.fire). callback 1: the queue offers callbacks; with no
+ * announcements, a call that must wait is weighed for an offer when it
+ * enters the queue and when it is put back. Each of these moments is an
+ * ACD_H_ANNOUNCE or ACD_H_CALLBACK hook and an ACD_A_SPEAK action. */
+int acd_engine_queue_experience(acd_engine *e, int queue, int announce, double first,
+                                double every, int callback);
 /* Whether queue is in surge mode (1, 0), or ACD_EINDEX. */
 int acd_engine_surge(const acd_engine *e, int queue);
 /* A routing plan's load guard (LoadGuard), before any event: each agent
@@ -338,6 +356,11 @@ int acd_engine_staffed(const acd_engine *e, int queue);
  *   ACD_H_ABANDONED  on_abandoned: call, queue, x waited
  *   ACD_H_HANDLED    on_handled: queue (the session's), x seconds held
  *   ACD_H_LEFT       on_left: call, queue
+ *   ACD_H_ANNOUNCE   _experience.announce: call, queue, and its context
+ *                    as ACD_H_ENTERED's (an ACD_A_SPEAK action names it)
+ *   ACD_H_CALLBACK   _experience.offer_callback, from
+ *                    start_announcements: the same (a queue with a
+ *                    callback policy and no announcements)
  */
 #define ACD_H_SAMPLE 1
 #define ACD_H_ENTERED 2
@@ -346,6 +369,8 @@ int acd_engine_staffed(const acd_engine *e, int queue);
 #define ACD_H_ABANDONED 5
 #define ACD_H_HANDLED 6
 #define ACD_H_LEFT 7
+#define ACD_H_ANNOUNCE 8
+#define ACD_H_CALLBACK 9
 
 typedef struct acd_hook {
     int kind;
@@ -403,6 +428,9 @@ typedef struct acd_call_export {
     int nstages, stage;   /* its relaxation table's size (0: none) and stage */
     int64_t stage_timer;  /* the next stage's deadline number, -1 none */
     int64_t max_wait_timer; /* its queue's max-wait deadline number, -1 none */
+    int64_t announce_timer; /* its pending announcement's deadline number, -1 none */
+    double next_announce;   /* that announcement's instant (while announce_timer >= 0) */
+    int heard;              /* it has heard an announcement */
 } acd_call_export;
 
 /* An agent (AgentRecord's fields the engine holds). */

@@ -78,6 +78,11 @@ int acd_engine_check(const acd_engine *e)
         if (c->state == ACD_C_WAITING && e->q[c->queue].max_wait > 0 && call_mw_timer(c) < 0 &&
             e->now < c->entered + e->q[c->queue].max_wait)
             return -122; /* a call waiting within its maximum wait has that deadline */
+        if (c->state == ACD_C_WAITING && e->hooks && e->q[c->queue].ann &&
+            !(call_ann_timer(c) >= 0 && c->st->next_ann > e->now))
+            return -127; /* a call waiting with announcements has the next one pending */
+        if (call_ann_timer(c) >= 0 && !e->hooks)
+            return -127; /* nobody announces without estimators */
         if (c->state == ACD_C_WAITING) {
             waiting++;
             if (c->slot < 0 || c->slot >= e->capslot || e->slot_call[c->slot] != ci ||

@@ -2,9 +2,8 @@
  *
  * Each is named after its Python reference (on_call_arrived and the others
  * in src/acdcore/_calls.py, _offers.py, _agents.py; Distributor.advance)
- * and does what it does, in the same order, for a distributor with no plan,
- * estimator, announcement or callback, using the mechanics of
- * acd_engine_flow.c.
+ * and does what it does, in the same order, for a distributor the engine
+ * covers (acd_engine.h), using the mechanics of acd_engine_flow.c.
  *
  * Errors: every event validates its arguments and the states it reads
  * before changing anything, so a refused event changes nothing. An

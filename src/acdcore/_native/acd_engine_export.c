@@ -56,6 +56,9 @@ static void fill_call(const ecall_t *c, acd_call_export *x)
     x->stage = call_stage(c);
     x->stage_timer = call_stage_timer(c);
     x->max_wait_timer = call_mw_timer(c);
+    x->announce_timer = call_ann_timer(c);
+    x->next_announce = x->announce_timer >= 0 ? c->st->next_ann : 0.0;
+    x->heard = call_heard(c);
 }
 
 int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max)

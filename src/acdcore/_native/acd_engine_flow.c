@@ -76,7 +76,7 @@ int agent_available(const eagent_t *a, double now)
 }
 
 /* The instant `delay` from now, always later than now for a positive delay. */
-static double after(const acd_engine *e, double delay)
+double after(const acd_engine *e, double delay)
 {
     double now = e->now, when = now + delay;
     if (delay > 0 && when <= now)
@@ -560,8 +560,14 @@ static void enqueue_route(acd_engine *e, int ci, int reason)
 void enter(acd_engine *e, int ci, int reason)
 {
     enqueue_route(e, ci, reason);
-    if (!e->err && e->c[ci].state == ACD_C_WAITING)
-        hook_entered(e, ci);
+    if (e->err)
+        return;
+    call_ann_clear(&e->c[ci]); /* announcements start afresh in the queue */
+    if (e->hooks && e->c[ci].state == ACD_C_WAITING) {
+        hook_entered_emit(e, ci);
+        if (!e->err)
+            start_announcements(e, ci, 1);
+    }
 }
 
 /* The entry of a call's move table for queue, NULL when none. */
@@ -630,6 +636,8 @@ void requeue(acd_engine *e, int ci, int reason)
         return;
     }
     enqueue_route(e, ci, reason); /* (no estimator hears of a call put back) */
+    if (!e->err && e->hooks && e->c[ci].state == ACD_C_WAITING)
+        start_announcements(e, ci, 0); /* (unless one is pending) */
 }
 
 /* _offers.release_agent: the agent's side of a connected call that ended. */
@@ -738,6 +746,8 @@ void fire(acd_engine *e, const acd_deadline *d)
             const equeue_t *q = &e->q[c->queue];
             exit_waiting(e, ci, q->mw_kind, q->mw_target, ACD_R_MAX_WAIT);
         }
+    } else if (d->kind == EK_ANNOUNCE) {
+        fire_announce(e, call_find(e, d->ref));
     } else {
         int ci = call_find(e, d->ref);
         ecall_t *c = &e->c[ci];

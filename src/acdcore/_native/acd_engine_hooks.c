@@ -8,7 +8,10 @@
  *                  not: check() verifies them);
  *   _estimates.py  sample, context (hook_entered: the waiting call's
  *                  WaitContext), staff_for (staff_of, cached per class
- *                  until a member of its pool changes), count_competing.
+ *                  until a member of its pool changes), count_competing;
+ *   _experience.py hook_speak: the moment a call may hear an
+ *                  announcement or a callback offer, with its context
+ *                  (acd_engine_experience.c decides when).
  *
  * With hooks off, staffing is all that runs: the handlers' hook(),
  * hook_entered() and hook_sample() (acd_engine_internal.h) test the flag
@@ -288,6 +291,33 @@ void hook_entered_emit(acd_engine *e, int ci)
     int rc = context_of(e, ci, h);
     if (rc)
         fail(e, rc);
+}
+
+void hook_speak(acd_engine *e, int ci, int kind, int entered)
+{
+    acd_hook prev = {0};
+    if (entered) {
+        if (!e->nhook || e->hk[e->nhook - 1].kind != ACD_H_ENTERED ||
+            e->hk[e->nhook - 1].call != e->c[ci].seq) {
+            fail(e, ACD_ESTATE); /* not called right after the call's on_entered */
+            return;
+        }
+        prev = e->hk[e->nhook - 1]; /* (hook_new may move the buffer) */
+    }
+    acd_hook *h = hook_new(e, kind, e->c[ci].seq, e->c[ci].queue);
+    if (!h)
+        return;
+    if (entered) {
+        *h = prev;
+        h->kind = kind;
+    } else {
+        int rc = context_of(e, ci, h);
+        if (rc) {
+            fail(e, rc);
+            return;
+        }
+    }
+    emit(e, ACD_A_SPEAK, 0, e->c[ci].seq, -1, e->c[ci].queue, e->nhook - 1, 0.0, 0.0);
 }
 
 void hooks_free(acd_engine *e)

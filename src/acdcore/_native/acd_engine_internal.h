@@ -9,8 +9,9 @@
  * in). Not part of the module's interface.
  *
  * The engine keeps, per object, exactly what the Python handlers read and
- * write for a distributor with no announcement or callback (estimators hear
- * its hooks: acd_engine_hooks.c), and
+ * write for a distributor with no callback requested (estimators hear its
+ * hooks, and announcements are timed here and worded by the façade:
+ * acd_engine_hooks.c, acd_engine_experience.c), and
  * a routing plan only as far as distributor._plan_covered allows
  * (src/acdcore/_state.py's records, trimmed to that); the matching state
  * (free lists, waiting calls in buckets) is the core's (acd_native.h).
@@ -40,6 +41,7 @@
 #define EK_STAGE 4   /* ref: call seq, token: the stage it enters (live while the call's
                       * stage_timer is its seq) */
 #define EK_MAXWAIT 5 /* ref: call seq (live while the call's mw_timer is its seq) */
+#define EK_ANNOUNCE 6 /* ref: call seq (live while the call's ann_timer is its seq) */
 
 /* Session states (SessionState). */
 #define ES_RINGING 1
@@ -83,6 +85,11 @@ typedef struct {
     int s_wait, s_staff; /* (waiting, staffed) last told to the estimators (sampled) */
     /* Surge mode (acd_engine_queue_surge): the thresholds, and whether on. */
     int surge_enter, surge_leave, surge;
+    /* Caller experience (acd_engine_queue_experience): announcements (the
+     * first after ann_first seconds, then every ann_every) and whether the
+     * queue offers callbacks. */
+    int ann, cb;
+    double ann_first, ann_every;
 } equeue_t;
 
 /* A call class as the façade gave it (interned: the same requirement,
@@ -113,13 +120,19 @@ typedef struct {
  * capacity cap, kept when the call's entry is reused; the current one and
  * its deadline's number, -1 none; n 0 for a call with no steps, whose one
  * plain stage is its class, cls), its queue's max-wait deadline number (-1
- * none) and its move table (NULL or n 0: none). */
+ * none), its move table (NULL or n 0: none), and its announcements: the
+ * pending one's deadline number (-1 none) and instant, and whether it has
+ * heard one (CallRecord.announced > 0; the count itself, which follows
+ * the estimates, is the façade's). */
 typedef struct emoves emoves_t;
 typedef struct {
     int64_t timer;
     int64_t mw_timer;
+    int64_t ann_timer;
+    double next_ann;
     emoves_t *mv;
     int n, cap, cur;
+    int heard;
     estage_t s[];
 } estages_t;
 
@@ -333,6 +346,8 @@ ACD_ENGINE_HIDDEN int push_profile(acd_engine *e, int agent, int order, int regi
 /* -------------------------------------------- shared, acd_engine_flow.c */
 
 ACD_ENGINE_HIDDEN int agent_available(const eagent_t *a, double now);
+/* The instant `delay` from now (_deadlines.after). */
+ACD_ENGINE_HIDDEN double after(const acd_engine *e, double delay);
 ACD_ENGINE_HIDDEN void emit(acd_engine *e, int kind, int reason, int64_t call, int agent,
                             int queue, int64_t n, double x, double y);
 ACD_ENGINE_HIDDEN void drop_dead(acd_engine *e);
@@ -401,6 +416,14 @@ static inline void hook_sample(acd_engine *e)
         hook_sample_emit(e);
 }
 ACD_ENGINE_HIDDEN void hooks_free(acd_engine *e);
+/* _experience.start_announcements and the ANNOUNCE deadline's part
+ * (acd_engine_experience.c). entered: the last hook is the call's
+ * ACD_H_ENTERED, whose context an announcement reuses. */
+ACD_ENGINE_HIDDEN void start_announcements(acd_engine *e, int ci, int entered);
+ACD_ENGINE_HIDDEN void fire_announce(acd_engine *e, int ci);
+/* A hook of kind (ACD_H_ANNOUNCE, ACD_H_CALLBACK) with call ci's context
+ * (the last hook's when entered), and its placeholder action. */
+ACD_ENGINE_HIDDEN void hook_speak(acd_engine *e, int ci, int kind, int entered);
 
 /* ------------------------------------------ shared, acd_engine_stages.c */
 
@@ -425,6 +448,15 @@ static inline void call_mw_clear(ecall_t *c)
         c->st->mw_timer = -1;
 }
 static inline emoves_t *call_moves(const ecall_t *c) { return c->st ? c->st->mv : NULL; }
+/* Its pending announcement's deadline number (-1: none), and whether it
+ * has heard one. */
+static inline int64_t call_ann_timer(const ecall_t *c) { return c->st ? c->st->ann_timer : -1; }
+static inline int call_heard(const ecall_t *c) { return c->st ? c->st->heard : 0; }
+static inline void call_ann_clear(ecall_t *c)
+{
+    if (c->st)
+        c->st->ann_timer = -1;
+}
 /* Back to one plain stage: the table's deadline, if any, dies. */
 static inline void stages_clear(ecall_t *c)
 {

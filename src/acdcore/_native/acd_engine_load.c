@@ -116,7 +116,9 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
         (x->state == ACD_C_CONNECTED) != (x->agent >= 0) || x->agent >= e->na ||
         !finite(x->arrived) || !finite(x->entered) || !finite(x->offered_at) ||
         !finite(x->preferred_until) || (x->has_answered && !finite(x->answered_at)) ||
-        (x->has_recheck && !finite(x->recheck_at)) || x->max_wait_timer < -1)
+        (x->has_recheck && !finite(x->recheck_at)) || x->max_wait_timer < -1 ||
+        x->announce_timer < -1 || (x->announce_timer >= 0 && !finite(x->next_announce)) ||
+        (x->heard != 0 && x->heard != 1))
         return ACD_EARG;
     for (int i = 0; i < ACD_KEYLEN; i++)
         if (isnan(key[i]))
@@ -151,6 +153,15 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
             return ACD_ENOMEM;
         }
         c->st->mw_timer = x->max_wait_timer;
+    }
+    if (x->announce_timer >= 0 || x->heard) {
+        if (plan_table(e, ci)) {
+            call_delete(e, ci);
+            return ACD_ENOMEM;
+        }
+        c->st->ann_timer = x->announce_timer;
+        c->st->next_ann = x->announce_timer >= 0 ? x->next_announce : 0.0;
+        c->st->heard = x->heard;
     }
     c->agent = x->agent;
     e->err = 0;
@@ -260,7 +271,7 @@ int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d)
     int rc = open_for_load(e);
     if (rc)
         return rc;
-    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_MAXWAIT || d->ref < 0)
+    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_ANNOUNCE || d->ref < 0)
         return ACD_EARG;
     /* Numbered as it was: in increasing order, each above those held. */
     rc = acd_heap_set_next_seq(e->heap, d->seq);

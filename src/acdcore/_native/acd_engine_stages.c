@@ -44,6 +44,9 @@ static int table_room(acd_engine *e, int ci, int nst)
         t->cur = 0;
         t->timer = -1;
         t->mw_timer = -1;
+        t->ann_timer = -1;
+        t->next_ann = 0.0;
+        t->heard = 0;
         t->mv = NULL;
     }
     t->cap = nst;

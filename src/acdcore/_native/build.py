@@ -30,6 +30,7 @@ SOURCES = (
     "acd_engine_stages.c",
     "acd_engine_events.c",
     "acd_engine_hooks.c",
+    "acd_engine_experience.c",
     "acd_engine_export.c",
     "acd_engine_load.c",
 )
@@ -42,7 +43,9 @@ configuration, call table and reads; acd_engine_check.c, its invariant
 check; acd_engine_flow.c, the mechanics: deadlines, sessions, queueing,
 offers, routing; acd_engine_stages.c, a routing plan's relaxation stages;
 acd_engine_events.c, the event handlers; acd_engine_hooks.c, the
-estimators' hooks and the staffing counts they read; acd_engine_export.c, the state
+estimators' hooks and the staffing counts they read;
+acd_engine_experience.c, when callers hear announcements and are weighed
+for callback offers; acd_engine_export.c, the state
 read out whole; acd_engine_load.c, a saved state loaded in; sharing the
 private acd_engine_internal.h), which owns a core and feeds it only through
 acd_native.h."""

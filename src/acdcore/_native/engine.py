@@ -181,6 +181,18 @@ class NativeEngine(EngineIO):
         rc = self.lib.acd_engine_queue_surge(self.eng, q, enter_waiting, leave_waiting)
         self._ok(rc, "queue surge")
 
+    def queue_experience(
+        self, q: int, announce: tuple[float, float] | None, callback: bool
+    ) -> None:
+        """Queue ``q``'s caller experience (before any event): its
+        announcements' (first, every) in seconds (None: none), and whether
+        it offers callbacks."""
+        first, every = (0.0, 0.0) if announce is None else announce
+        rc = self.lib.acd_engine_queue_experience(
+            self.eng, q, int(announce is not None), float(first), float(every), int(callback)
+        )
+        self._ok(rc, "queue experience")
+
     def load_guard(self, min_answer_rate: float, window: int, min_offers: int) -> None:
         """A routing plan's load guard (before any event)."""
         rc = self.lib.acd_engine_load_guard(self.eng, float(min_answer_rate), window, min_offers)

@@ -59,6 +59,9 @@ class CallExport:
     stage: int = 0
     stage_timer: int = -1
     max_wait_timer: int = -1  # its queue's max-wait deadline number (-1: none)
+    announce_timer: int = -1  # its pending announcement's deadline number (-1: none)
+    next_announce: float | None = None  # that announcement's instant
+    heard: bool = False  # it has heard an announcement
 
 
 @attrs.frozen
@@ -154,6 +157,9 @@ class EngineIO(EngineHandle):
         c.preferred_until = x.preferred_until
         c.recheck_at = x.recheck_at or 0.0
         c.max_wait_timer = x.max_wait_timer
+        c.announce_timer = x.announce_timer
+        c.next_announce = 0.0 if x.next_announce is None else x.next_announce
+        c.heard = int(x.heard)
         offers = ffi.new("int[]", list(x.offers) or [0])
         self._ok(self.lib.acd_engine_load_call(self.eng, c, cls, k, offers), "load call")
 
@@ -268,6 +274,9 @@ class EngineIO(EngineHandle):
             stage=int(c.stage),
             stage_timer=int(c.stage_timer),
             max_wait_timer=int(c.max_wait_timer),
+            announce_timer=int(c.announce_timer),
+            next_announce=float(c.next_announce) if c.announce_timer >= 0 else None,
+            heard=bool(c.heard),
         )
 
     def export_agent(self, i: int) -> AgentExport:
