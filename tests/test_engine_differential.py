@@ -2,9 +2,9 @@
 (:class:`~acdcore._native.engine.NativeEngine`) against the reference, the
 Python distributor's handlers, with no façade in between.
 
-The engine covers a distributor with no routing plan, estimators,
-announcements or callbacks (see ``acd_engine.h``). Random episodes build
-such a configuration (1 to 4 queues, every strategy, FIFO or priority-class
+Random episodes build a configuration with no routing plan, estimators,
+announcements or callbacks (those the façade hands the engine are compared
+through it: ``test_engine_plans``, ``test_engine_hooks``) (1 to 4 queues, every strategy, FIFO or priority-class
 policies, ring timeouts, wrap-up, no-answer delays with or without
 auto-pause, queue caps, preferred-agent reservations, voice and chat with
 multi-channel capacity) and drive both with the same events at instants

@@ -26,7 +26,10 @@ from hypothesis.stateful import rule, run_state_machine_as_test
 from acdcore import (
     AgentLoggedIn,
     AgentProfile,
+    Announcements,
     CallArrived,
+    CallbackPolicy,
+    CallbackRequested,
     Distributor,
     QueueConfig,
     native_available,
@@ -148,7 +151,7 @@ class HookDifferential(diff.Differential, WithEstimators):
 
     def _same(self, mine: list[Any], theirs: list[Any], what: object) -> None:
         super()._same(mine, theirs, what)
-        if hasattr(self, "other"):
+        if hasattr(self, "other") and not getattr(self, "requested", False):
             assert self.other._eng is not None, "the engine does not hold the native state"
         logs = self.__dict__.get("hook_logs", {})
         py, nat = logs.get("python", []), logs.get("native", [])
@@ -180,12 +183,40 @@ class HookEnginePlan(HookDifferential, base.EnginePlanMachine):
     moves, transfers), with estimators."""
 
 
+class HookAnnounce(HookDifferential, base.CallbackMachine):
+    """Announcements and callback offers on the engine: timed in C, worded
+    by the façade from the first estimator asked at the hook's place. No
+    caller asks for a callback here (a request hands the state over)."""
+
+    def request_callback(self, k: int) -> None:  # (not a rule here)
+        raise AssertionError("unreachable")
+
+
+class HookCallback(HookDifferential, base.CallbackMachine):
+    """The same, callers asking for callbacks: the first request hands the
+    native state over to the Python handlers, which carry on alike."""
+
+    def _send(self, ev: Any) -> list[Any]:
+        if isinstance(ev, CallbackRequested):
+            self.requested = True  # from here on the Python handlers may hold it
+        out: list[Any] = super()._send(ev)
+        return out
+
+
 def test_estimators_hear_the_same_on_the_engine() -> None:
     run_state_machine_as_test(HookMachine)
 
 
 def test_estimators_hear_the_same_under_a_plan() -> None:
     run_state_machine_as_test(HookEnginePlan)
+
+
+def test_announcements_on_the_engine_are_the_same() -> None:
+    run_state_machine_as_test(HookAnnounce)
+
+
+def test_callbacks_hand_over_alike() -> None:
+    run_state_machine_as_test(HookCallback)
 
 
 def test_a_distributor_with_estimators_runs_on_the_engine() -> None:
@@ -284,3 +315,75 @@ def test_an_estimator_that_raises_leaves_the_distributor_whole() -> None:
         assert [c.position for c in map(d.call, d.live_calls())] == [1, 2], backend
         d.check()
         assert log[1][:2] == ("entered", 1), backend
+
+
+def _announcing(backend: str, est: WaitEstimator | None = None) -> Distributor:
+    """One queue announcing after 5 s and every 10 s, offering callbacks
+    over 20 s; one agent, whose offers ring for 100 s."""
+    q = QueueConfig(
+        name="q",
+        ring_timeout=100.0,
+        announce=Announcements(every=10.0, first=5.0, prompts=2),
+        callback=CallbackPolicy(threshold=20.0),
+    )
+    d = Distributor([q], backend=backend, estimators=est or [QueueLengthEstimator(60.0)])
+    d.handle(AgentLoggedIn(now=0.0, profile=AgentProfile(agent_id="a", queues=("q",))))
+    return d
+
+
+def test_announcements_run_on_the_engine_and_a_callback_request_hands_over() -> None:
+    """Announcements and callback offers keep a distributor on the engine,
+    say what the Python handlers say, and a callback request hands the
+    state over; the Python handlers then carry on alike."""
+    out: dict[str, list[Any]] = {}
+    for backend in ("python", "native"):
+        d = _announcing(backend)
+        acts = []
+        for i in range(4):
+            acts += d.handle(CallArrived(now=float(i), call_id=f"c{i}", queue="q"))
+        acts += d.advance(30.0)
+        if backend == "native":
+            assert d._eng is not None, "announcements kept it off the engine"
+        kinds = [type(a).__name__ for a in acts]
+        assert "Announce" in kinds and "OfferCallback" in kinds, kinds
+        acts += d.handle(CallbackRequested(now=31.0, call_id="c3"))
+        if backend == "native":
+            assert d._eng is None  # a callback is the Python handlers'
+        acts += d.advance(100.0)
+        out[backend] = acts
+    assert out["python"] == out["native"]
+
+
+class RaisesOnce(QueueLengthEstimator):
+    """An estimator whose first estimate raises."""
+
+    name = "raises-once"
+
+    def __init__(self) -> None:
+        super().__init__(60.0)
+        self.raised = False
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        if not self.raised:
+            self.raised = True
+            raise RuntimeError("the estimate failed")
+        return super().estimate(ctx)
+
+
+def test_an_estimate_that_raises_mid_step_leaves_the_engine_whole() -> None:
+    """An announcement's estimate that raises goes to the caller (the
+    step's actions with it), after the engine and the façade's bookkeeping
+    are done: the distributor stays on the engine, checks clean, and
+    carries on."""
+    d = _announcing("native", RaisesOnce())
+    d.handle(CallArrived(now=0.0, call_id="c0", queue="q"))  # offered to a
+    d.handle(CallArrived(now=1.0, call_id="c1", queue="q"))  # waits
+    with pytest.raises(RuntimeError, match="the estimate failed"):
+        d.advance(6.0)  # c1's first announcement
+    assert d._eng is not None
+    d.check()
+    acts = d.advance(16.0)  # the next one is said
+    assert [type(a).__name__ for a in acts] == ["Announce", "OfferCallback"]
+    acts = d.handle(CallArrived(now=17.0, call_id="c2", queue="q"))
+    assert [type(a).__name__ for a in acts] == ["Queued"]
+    d.check()

@@ -1,9 +1,9 @@
 """The façade of the C engine: the events of a native distributor whose state the engine holds (internal).
 
 When a distributor is built with the native backend and a configuration the
-engine covers (no announcements, no callback offers, and a routing plan
-only as far as ``distributor._plan_covered`` allows; estimators hear the
-engine's hooks, :mod:`~acdcore._engine_hooks`;
+engine covers (a routing plan only as far as ``distributor._plan_covered``
+allows; estimators hear the engine's hooks, and announcements and callback
+offers are timed by it and worded through them, :mod:`~acdcore._engine_hooks`;
 ``acd_engine.h``), its events go to the C engine instead of the Python
 handlers. :class:`EngineFacade` is the thin layer between: it checks what
 the engine cannot (types and strings), maps ids to the engine's numbers (a
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 __all__ = ["EngineFacade"]
 
 # Action kinds and reasons of acd_engine.h.
-_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT, _SURGE = 1, 2, 3, 4, 5, 6, 7, 8
+_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT, _SURGE, _SPEAK = 1, 2, 3, 4, 5, 6, 7, 8, 9
 _EARG = -3  # ACD_EARG: an argument past the engine's limits
 _REASONS = (
     "",
@@ -140,6 +140,9 @@ class EngineFacade(EngineState):
             self.d._now = float(event.now)
         if self.told:
             _engine_hooks.tell(self)  # last: the bookkeeping is done
+            if self.speaking:  # what callers heard, in its places
+                self.speaking = False
+                out = _engine_hooks.said(out or ())
         return out
 
     def set_clock(self, now: float) -> None:
@@ -161,6 +164,9 @@ class EngineFacade(EngineState):
         out = self.wrap(acts, None) if acts else []
         if self.told:
             _engine_hooks.tell(self)  # last: the bookkeeping is done
+            if self.speaking:  # what callers heard, in its places
+                self.speaking = False
+                out = _engine_hooks.said(out)
         return out
 
     def call_seq(self, event: Event, call_id: str) -> int:
@@ -495,6 +501,8 @@ class EngineFacade(EngineState):
                 out.append(_engine_exits.exited(self, seq, queue, _REASONS[reason], at))
             elif kind == _SURGE:
                 out.append(SurgeMode(at=at, queue=qnames[queue], active=x == 1.0, waiting=n))
+            elif kind == _SPEAK:  # its words come once the estimators are told
+                out.append(self.spoken[n])  # type: ignore[arg-type]
             else:  # pragma: no cover - the engine emits no other kind
                 raise NativeError(f"the engine emitted an action of kind {kind}")
         return out

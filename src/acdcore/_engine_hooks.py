@@ -12,13 +12,22 @@ competing calls ahead), an offer's start, an answer, an abandon, a call
 handled and a call that left. The façade tells them to the estimators once
 the step is done: :func:`replay` takes them while the calls' facts are
 kept, :func:`tell` makes them as the event's or advance's last act.
-Estimators decide nothing the engine decides (the engine does not cover
-announcements or callback offers, which read them), so telling them after
-the step is exact for an estimator that learns from what it is told, as
-every built-in one does: the same calls, in the same order, with the same
+Estimators decide nothing the engine decides, so telling them after the
+step is exact for an estimator that learns from what it is told, as every
+built-in one does: the same calls, in the same order, with the same
 arguments as on the Python handlers. An estimator that read the distributor
 from inside a hook would see the state after the step, not partway through
 it.
+
+Announcements and callback offers read the first estimator, but decide
+nothing the engine decides either: the engine times them (their deadlines
+are numbered with every other) and marks each moment a call may hear
+something with a hook carrying its context and an ``ACD_A_SPEAK`` action
+in its place among the actions. :func:`tell` asks the estimator at that
+point of the sequence (after the calls before it, before those after) and
+words what the call hears (``_experience.announcement``,
+``_experience.callback_offer``) into a :class:`Spoken` that the action
+list holds in that place; :func:`said` then puts the words in its place.
 
 Cost: O(1) a hook, plus the estimators' own; nothing at all without
 estimators (the engine computes no hook then).
@@ -30,9 +39,12 @@ Part of the engine's façade: functions over an
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from . import _estimates
+from . import _estimates, _experience
+from ._materialize import CallFacts, Heard
+from .actions import Action
 from .estimators import WaitContext, WaitEstimate, WaitEstimator
 
 if TYPE_CHECKING:
@@ -40,6 +52,18 @@ if TYPE_CHECKING:
 
 # The hook kinds (acd_engine.h's ACD_H_*).
 _SAMPLE, _ENTERED, _STARTED, _ANSWERED, _ABANDONED, _HANDLED, _LEFT = 1, 2, 3, 4, 5, 6, 7
+_ANNOUNCE, _CALLBACK = 8, 9
+
+
+class Spoken:
+    """What one ``ACD_A_SPEAK`` action turns out to say (an Announce, an
+    OfferCallback, both or neither): a place in the step's action list,
+    filled by :func:`tell`."""
+
+    __slots__ = ("acts",)
+
+    def __init__(self) -> None:
+        self.acts: list[Action] = []
 
 
 def replay(f: EngineState, arriving: int = -1, priority: int = 0) -> None:
@@ -57,6 +81,8 @@ def replay(f: EngineState, arriving: int = -1, priority: int = 0) -> None:
     qnames = f.qnames
     calls = f.calls
     told = f.told = []  # (one step per event or advance: nothing older is pending)
+    if f.spoken:
+        f.spoken = {}
     for i in range(n):
         h = buf[i]
         kind = h.kind
@@ -77,8 +103,16 @@ def replay(f: EngineState, arriving: int = -1, priority: int = 0) -> None:
             told.append(("on_abandoned", (queue, at, h.x, int(h.call))))
         elif kind == _HANDLED:
             told.append(("on_handled", (queue, at, h.x)))
-        else:  # _LEFT
+        elif kind == _LEFT:
             told.append(("on_left", (queue, at, int(h.call))))
+        else:  # _ANNOUNCE, _CALLBACK: worded by tell, in this place
+            seq = int(h.call)
+            facts = None if seq == arriving else calls[seq]
+            prio = priority if facts is None else facts.priority
+            sp = f.spoken[i] = Spoken()
+            f.speaking = True
+            ctx = _context(h, queue, at, prio)
+            told.append(("", (kind, seq, facts, ctx, sp)))
 
 
 def tell(f: EngineState) -> None:
@@ -93,8 +127,57 @@ def tell(f: EngineState) -> None:
     f.told = []
     ests = f.d._ests
     for name, args in told:
-        for e in ests:
-            getattr(e, name)(*args)
+        if name:
+            for e in ests:
+                getattr(e, name)(*args)
+        else:
+            speak(f, *args)  # type: ignore[arg-type]  # (replay's tuple for it)
+
+
+def speak(
+    f: EngineState, kind: int, seq: int, facts: CallFacts | None, ctx: WaitContext, sp: Spoken
+) -> None:
+    """What a waiting call hears at an ``ACD_H_ANNOUNCE`` or
+    ``ACD_H_CALLBACK`` hook, asked of the first estimator now (as
+    ``_experience.announce`` and ``start_announcements`` ask it), into
+    ``sp``; what it has heard is kept in ``f.heard`` while it is live."""
+    if facts is None:
+        facts = f.calls[seq]  # the call arriving in this step: its facts are kept since
+    heard = f.heard.get(seq)
+    if heard is None:
+        heard = Heard()
+        if seq in f.calls:  # (a call that has ended since keeps nothing)
+            f.heard[seq] = heard
+    config = f.configs[f.qidx[ctx.queue]]
+    policy = config.callback
+    if kind == _CALLBACK and heard.callback_offered:
+        return  # offered once: the estimator is not asked again
+    est = f.d._ests[0].estimate(ctx)
+    position = ctx.ahead + 1
+    if kind == _ANNOUNCE:
+        ann = config.announce
+        assert ann is not None
+        words = _experience.announcement(
+            config, heard, facts.call_id, facts.attributes, ctx.now, est, position, ann.min_change
+        )
+        if words is not None:
+            sp.acts.append(words)
+    if policy is not None and not heard.callback_offered and est.seconds > policy.threshold:
+        sp.acts.append(
+            _experience.callback_offer(heard, facts.call_id, ctx.queue, ctx.now, est, position)
+        )
+
+
+def said(out: Sequence[Any]) -> list[Any]:
+    """``out`` with each :class:`Spoken` replaced by its words, in its
+    place (after :func:`tell` filled them)."""
+    flat: list[Any] = []
+    for a in out:
+        if type(a) is Spoken:
+            flat.extend(a.acts)
+        else:
+            flat.append(a)
+    return flat
 
 
 def estimate(

@@ -45,7 +45,7 @@ def arrive(
     f.d._now = float(ev.now)
     out, objs = split(f, acts, facts, objects)
     if f.told:
-        _engine_hooks.tell(f)
+        out, objs = _told(f, out, objs)
     return notes, out, objs
 
 
@@ -62,7 +62,7 @@ def answer(
     f.answered(seq, agent_id)
     out = split(f, f._acts(), None, objects)
     if f.told:
-        _engine_hooks.tell(f)
+        out = _told(f, *out)
     return out
 
 
@@ -88,7 +88,7 @@ def _gone(f: EngineFacade, now: float, seq: int, objects: bool) -> Split:
     out = split(f, f._acts(), None, objects)  # worded while its facts are kept
     f.forget(seq, now)
     if f.told:
-        _engine_hooks.tell(f)
+        out = _told(f, *out)
     return out
 
 
@@ -103,8 +103,19 @@ def advance(f: EngineFacade, now: float, objects: bool) -> Split:
     f.d._now = now
     out = split(f, f._acts(), None, objects)
     if f.told:
-        _engine_hooks.tell(f)
+        out = _told(f, *out)
     return out
+
+
+def _told(f: EngineFacade, out: list[Any], objs: list[Action] | None) -> Split:
+    """Tell the estimators the step's hooks (the step's last act), and put
+    what callers heard in its places."""
+    _engine_hooks.tell(f)
+    if f.speaking:
+        f.speaking = False
+        out = _engine_hooks.said(out)
+        objs = None if objs is None else _engine_hooks.said(objs)
+    return out, objs
 
 
 def split(f: EngineFacade, acts: Sequence[Any], arriving: CallFacts | None, objects: bool) -> Split:

@@ -25,7 +25,7 @@ import math
 from typing import TYPE_CHECKING
 
 from . import _deadlines, _engine_exits
-from ._materialize import CALL_STATES, SESSION_STATES, AgentFacts, CallFacts
+from ._materialize import CALL_STATES, SESSION_STATES, AgentFacts, CallFacts, Heard
 from ._native.core import CHANNELS, NativeError
 from ._native.engine import AgentExport, CallExport, Scalars, profile_arrays
 from ._state import CallState, QueueRecord, Stage
@@ -46,6 +46,7 @@ _KINDS = (
     _deadlines.CALL_RECHECK,
     _deadlines.STAGE,
     _deadlines.MAX_WAIT,
+    _deadlines.ANNOUNCE,
 )
 
 
@@ -133,7 +134,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
                 f.ended[seq] = (s.call_id, d._now)
     # Live calls in arrival order.
     for c in sorted(d._calls.values(), key=lambda r: r.seq):
-        if c.state not in _STATE_NO:
+        if c.state not in _STATE_NO or c.callback:  # (a callback is the Python handlers')
             raise _NoPlace(f"call {c.call_id!r}")
         stage = c.stages[c.stage]
         if (stage.requirement, stage.extra_queues, stage.regional) != (
@@ -169,6 +170,9 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             recheck_at=c.recheck_at,
             recheck_timer=c.recheck_timer,
             max_wait_timer=c.max_wait_timer,
+            announce_timer=c.announce_timer,
+            next_announce=c.next_announce,
+            heard=c.announced > 0,
         )
         moves = c.stage_gen - 1 - c.transfers  # each move and transfer re-stages it
         if moves < 0:
@@ -201,6 +205,11 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             moves=moves,
         )
         f.seq_of[c.call_id] = c.seq
+        heard = Heard(
+            c.announced, c.last_position, c.last_wait, c.callback_offered, c.number, c.attempts
+        )
+        if heard != Heard():  # what it has heard, kept by the façade
+            f.heard[c.seq] = heard
         if f.moves:  # where a plan's queue exits may move it from here
             _engine_exits.give_moves(f, c.seq, f.calls[c.seq], c.queue, c.arrived)
     for i, name in enumerate(f.qnames):
@@ -220,6 +229,10 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             eng.load_deadline(when, tseq, kind, f.aidx[rec.agent_id], 0)
         else:
             eng.load_deadline(when, tseq, kind, rec.seq, 0)
+    f.callback_outcomes = (
+        d._outcomes[CallState.CALLBACK_FAILED],
+        d._outcomes[CallState.CALLBACK_CANCELLED],
+    )
     eng.load_finish(
         Scalars(
             now=d._now,

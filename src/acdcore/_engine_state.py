@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import _agents, _calls, _engine_exits
 from ._engine_numbers import EngineNumbers
-from ._materialize import CALL_STATES, AgentFacts, CallFacts, materialize
+from ._materialize import CALL_STATES, AgentFacts, CallFacts, Heard, materialize
 from ._native.core import STRATEGIES, NativeError
 from ._native.engine import NativeEngine
 from ._state import AgentState, CallRecord, Stage
@@ -30,6 +30,7 @@ from .router import eligible_at
 from .skills import Channel
 
 if TYPE_CHECKING:
+    from ._engine_hooks import Spoken
     from .distributor import Distributor
 
 __all__ = ["EngineState"]
@@ -69,6 +70,13 @@ class EngineState(EngineNumbers):
         # add scans the borrowing queues too (_routing.scan_list).
         for lender, borrowers in d._borrowers.items():
             eng.borrowers(self.qidx[lender], [self.qidx[b] for b in borrowers])
+        # Announcements are timed by the engine and worded here
+        # (_engine_hooks.speak); both need estimators, as on the Python handlers.
+        for i, c in enumerate(configs):
+            if c.announce is not None or c.callback is not None:
+                ann = c.announce
+                timing = None if ann is None else (ann.first, ann.every)
+                eng.queue_experience(i, timing, c.callback is not None)
         # The hot events call C directly (NativeEngine's methods wrap the same).
         self._lib = eng.lib
         self._e = eng.eng
@@ -77,6 +85,15 @@ class EngineState(EngineNumbers):
         # computes none.
         self.hooked = bool(d._ests)
         self.told: list[tuple[str, tuple[object, ...]]] = []  # the step's, for tell()
+        # Announcements and callback offers (_engine_hooks.speak): the
+        # step's places for their words, by hook index, whether any is
+        # pending, and what each live call has heard (only calls that have).
+        self.spoken: dict[int, Spoken] = {}
+        self.speaking = False
+        self.heard: dict[int, Heard] = {}
+        # Callbacks that failed and that were cancelled before a restore
+        # (the engine ends none: a callback request hands the state over).
+        self.callback_outcomes = (0, 0)
         if self.hooked and self._lib.acd_engine_set_hooks(self._e, 1) < 0:  # pragma: no cover
             raise NativeError("the engine refused its estimator hooks before any event")
         self._acts = eng._actions
@@ -128,6 +145,8 @@ class EngineState(EngineNumbers):
             only=only,
             transfers=d._transfers,
             plan=d._plan,
+            heard=self.heard,
+            callback_outcomes=self.callback_outcomes,
         )
         out._ests = d._ests  # the same estimators: estimates and snapshots read them
         return out
@@ -163,6 +182,7 @@ class EngineState(EngineNumbers):
             agent=None if x.agent < 0 else ids[x.agent],
             rule=f.rule,
             transfers=f.transfers,
+            attempts=0 if seq not in self.heard else self.heard[seq].attempts,
         )
 
     def agent_view(self, agent_id: str) -> AgentView:
@@ -341,6 +361,8 @@ class EngineState(EngineNumbers):
         fires before any event after it), oldest first out."""
         facts = self.calls.pop(seq)
         del self.seq_of[facts.call_id]
+        if self.heard:
+            self.heard.pop(seq, None)
         if self.moves:
             self.move_arrived.pop(seq, None)
         if facts.preferred_agent is not None:

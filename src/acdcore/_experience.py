@@ -6,7 +6,8 @@ called by its façade and by one another.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import (
     _calls,
@@ -24,7 +25,7 @@ from .actions import (
     CallbackFailed,
     OfferCallback,
 )
-from .config import CallbackPolicy
+from .config import CallbackPolicy, QueueConfig
 from .errors import (
     InvalidCallState,
     InvalidValue,
@@ -165,44 +166,15 @@ def announce(
     ``min_change`` is given and neither moved enough since the last), then
     offer a callback if the wait is over the queue's threshold."""
     config = d._queues[call.queue].config
-    ann = config.announce
-    assert ann is not None
     if ctx is None:
         ctx = _estimates.context(d, call)
     est = d._ests[0].estimate(ctx)
     position = ctx.ahead + 1
-    wait, phrase = spoken_wait(est.seconds)
-    moved = (
-        call.announced == 0
-        or min_change is None
-        or position != call.last_position
-        or (wait != call.last_wait and not abs(wait - call.last_wait) < min_change)
+    said = announcement(
+        config, call, call.call_id, call.attributes, d._now, est, position, min_change
     )
-    if moved:
-        segment = ",".join(
-            f"{name}={call.attributes[name]}"
-            for name in ann.segment_by
-            if call.attributes.get(name) is not None
-        )
-        _deadlines.emit(
-            d,
-            Announce(
-                at=d._now,
-                call_id=call.call_id,
-                queue=call.queue,
-                position=position,
-                wait=wait,
-                phrase=phrase,
-                estimate=est.seconds,
-                low=est.low,
-                high=est.high,
-                segment=segment,
-                rotation=call.announced % ann.prompts,
-            ),
-        )
-        call.announced += 1
-        call.last_position = position
-        call.last_wait = wait
+    if said is not None:
+        _deadlines.emit(d, said)
     if config.callback is not None:
         offer_callback(d, call, est, position)
 
@@ -211,18 +183,77 @@ def offer_callback(d: Distributor, call: CallRecord, est: WaitEstimate, position
     policy = d._queues[call.queue].config.callback
     if policy is None or call.callback_offered or not est.seconds > policy.threshold:
         return
-    call.callback_offered = True
     if position == 0:
         position = d._queues[call.queue].waiting.position(call)
-    _deadlines.emit(
-        d,
-        OfferCallback(
-            at=d._now,
-            call_id=call.call_id,
-            queue=call.queue,
-            position=position,
-            estimate=est.seconds,
-        ),
+    _deadlines.emit(d, callback_offer(call, call.call_id, call.queue, d._now, est, position))
+
+
+class Hears(Protocol):
+    """What a call has heard (a :class:`CallRecord`'s fields, or the
+    engine façade's :class:`~acdcore._materialize.Heard`)."""
+
+    announced: int
+    last_position: int
+    last_wait: float
+    callback_offered: bool
+
+
+def announcement(
+    config: QueueConfig,
+    heard: Hears,
+    call_id: str,
+    attributes: Mapping[str, Any],
+    at: float,
+    est: WaitEstimate,
+    position: int,
+    min_change: float | None,
+) -> Announce | None:
+    """The words of one announcement to a waiting call at ``position``
+    (``None``: skipped, since ``min_change`` is given and neither the
+    position nor the rounded wait moved enough since the last), recorded in
+    ``heard``. The first announcement always speaks. O(segment attributes)."""
+    ann = config.announce
+    assert ann is not None
+    wait, phrase = spoken_wait(est.seconds)
+    moved = (
+        heard.announced == 0
+        or min_change is None
+        or position != heard.last_position
+        or (wait != heard.last_wait and not abs(wait - heard.last_wait) < min_change)
+    )
+    if not moved:
+        return None
+    segment = ",".join(
+        f"{name}={attributes[name]}" for name in ann.segment_by if attributes.get(name) is not None
+    )
+    said = Announce(
+        at=at,
+        call_id=call_id,
+        queue=config.name,
+        position=position,
+        wait=wait,
+        phrase=phrase,
+        estimate=est.seconds,
+        low=est.low,
+        high=est.high,
+        segment=segment,
+        rotation=heard.announced % ann.prompts,
+    )
+    heard.announced += 1
+    heard.last_position = position
+    heard.last_wait = wait
+    return said
+
+
+def callback_offer(
+    heard: Hears, call_id: str, queue: str, at: float, est: WaitEstimate, position: int
+) -> OfferCallback:
+    """The callback offer to a waiting call at ``position`` whose estimate
+    is over its queue's threshold (the caller has checked), recorded in
+    ``heard``: it is made once per call."""
+    heard.callback_offered = True
+    return OfferCallback(
+        at=at, call_id=call_id, queue=queue, position=position, estimate=est.seconds
     )
 
 

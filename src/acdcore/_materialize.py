@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._calls import region_of
-from ._deadlines import AGENT_WAKE, CALL_RECHECK, MAX_WAIT, RING, STAGE, WRAP
+from ._deadlines import AGENT_WAKE, ANNOUNCE, CALL_RECHECK, MAX_WAIT, RING, STAGE, WRAP
 from ._state import (
     _NO_OFFERS,
     AgentRecord,
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .distributor import Distributor
     from .plans import RoutingPlan
 
-__all__ = ["AgentFacts", "CallFacts", "materialize"]
+__all__ = ["AgentFacts", "CallFacts", "Heard", "materialize"]
 
 CHANNEL_OF: tuple[Channel, ...] = tuple(Channel)
 """Channels by the engine's index (``core.CHANNELS`` is the inverse)."""
@@ -81,6 +81,23 @@ class CallFacts:
 
 
 @attrs.define(slots=True)
+class Heard:
+    """What a live call has heard, which follows the estimates and so is
+    the façade's (``_engine_hooks.speak``): the CallRecord fields of the
+    same names. Kept only for a call that has heard something or been
+    weighed for a callback offer; ``number`` and ``attempts`` are those of a
+    call restored after it was a callback (the engine runs no callback, and
+    keeps what one left)."""
+
+    announced: int = 0
+    last_position: int = 0
+    last_wait: float = -1.0
+    callback_offered: bool = False
+    number: str | None = None
+    attempts: int = 0
+
+
+@attrs.define(slots=True)
 class AgentFacts:
     """What the façade knows of an agent ever logged in: id, profile, rank
     of first login and pause reason (the engine only has a flag)."""
@@ -102,6 +119,8 @@ def materialize(
     only: tuple[Collection[int], Collection[int]] | None = None,
     transfers: int = 0,
     plan: RoutingPlan | None = None,
+    heard: Mapping[int, Heard] | None = None,
+    callback_outcomes: tuple[int, int] = (0, 0),
 ) -> Distributor:
     """A python-backend distributor holding the engine's state as records.
 
@@ -116,7 +135,11 @@ def materialize(
     free sets or deadlines: enough for an event's check to raise the
     reference's error, or for one view. Cost: O(their sessions and offers),
     plus the construction of a distributor. ``plan`` is the distributor's
-    routing plan (one the engine covers), or ``None``.
+    routing plan (one the engine covers), or ``None``. ``heard`` maps
+    the sequence numbers of calls that have heard announcements or been
+    weighed for a callback offer to what they heard; ``callback_outcomes``
+    counts the callbacks that failed and that were cancelled (which only
+    the Python handlers end: a restored state's, kept by the façade).
     """
     from .distributor import Distributor
 
@@ -132,6 +155,8 @@ def materialize(
     d._outcomes[CallState.REJECTED] = scal.rejected
     d._outcomes[CallState.OVERFLOWED] = scal.overflowed
     d._outcomes[CallState.SELF_SERVICE] = scal.self_service
+    d._outcomes[CallState.CALLBACK_FAILED] = callback_outcomes[0]
+    d._outcomes[CallState.CALLBACK_CANCELLED] = callback_outcomes[1]
     rng = random.Random()
     rng.setstate(engine.rng_state())
     d._rng = rng
@@ -219,6 +244,16 @@ def materialize(
         crec.recheck_timer = cx.recheck_timer
         crec.stage_timer = cx.stage_timer
         crec.max_wait_timer = cx.max_wait_timer
+        crec.announce_timer = cx.announce_timer
+        crec.next_announce = cx.next_announce
+        h = heard.get(cx.seq) if heard else None
+        if h is not None:
+            crec.announced = h.announced
+            crec.last_position = h.last_position
+            crec.last_wait = h.last_wait
+            crec.callback_offered = h.callback_offered
+            crec.number = h.number
+            crec.attempts = h.attempts
         if stage.extra_queues:
             crec.extra_queues = stage.extra_queues
         if stage.regional:
@@ -258,7 +293,7 @@ def materialize(
             timers.append((when, tseq, kind, agent, agent.sessions[token]))
         elif kind == STAGE:
             timers.append((when, tseq, kind, by_seq[ref], token))
-        elif kind == MAX_WAIT:
+        elif kind in (MAX_WAIT, ANNOUNCE):
             timers.append((when, tseq, kind, by_seq[ref], None))
         elif kind in (AGENT_WAKE, CALL_RECHECK):
             rec_any: Any = by_index[ref] if kind == AGENT_WAKE else by_seq[ref]

@@ -38,9 +38,9 @@ rules are functions over the distributor's state, one module per concept:
 - ``_estimates``: the wait-estimate context and sampling;
 - ``_views`` and ``_checks``: pure reads (views, snapshot, ``check()``).
 
-With the native backend and a configuration the C engine covers (no
-announcements or callback offers; estimators hear its hooks through
-``_engine_hooks``), the engine holds the
+With the native backend and a configuration the C engine covers
+(estimators hear its hooks, and announcements and callback offers are
+timed by it and worded through ``_engine_hooks``), the engine holds the
 state and runs these rules in C, deciding as they do: ``_engine_facade``
 hands it the events, ``_engine_state`` answers the reads (from C, or from
 the records ``_materialize`` rebuilds), and an event it does not cover hands
@@ -50,6 +50,7 @@ the state over to the functions above for good.
 from __future__ import annotations
 
 import heapq
+import math
 import os
 import random
 from collections import OrderedDict
@@ -510,10 +511,12 @@ class Distributor:
 
 
 def _engine_covers(d: Distributor) -> bool:
-    """Whether the C engine covers ``d``'s configuration: no announcements,
-    no callback offers, and a routing plan (if any) that
-    :func:`_plan_covered` accepts (estimators hear the engine's hooks:
-    :mod:`~acdcore._engine_hooks`). ``ACDCORE_ENGINE=0`` in the environment
+    """Whether the C engine covers ``d``'s configuration: a routing plan
+    (if any) that :func:`_plan_covered` accepts (estimators hear the
+    engine's hooks, and announcements and callback offers are timed by the
+    engine and worded by the façade: :mod:`~acdcore._engine_hooks`; a
+    callback request hands the state over to the Python handlers).
+    ``ACDCORE_ENGINE=0`` in the environment
     turns it off (the native backend then runs the Python handlers over the
     C matching core, as before the engine)."""
     if os.environ.get("ACDCORE_ENGINE", "1") == "0":
@@ -523,7 +526,9 @@ def _engine_covers(d: Distributor) -> bool:
     limit = 2**31 - 1  # the engine keeps these in C ints
     for q in d._queues.values():
         c = q.config
-        if c.announce is not None or c.callback is not None:
+        if c.announce is not None and not (
+            math.isfinite(c.announce.first) and math.isfinite(c.announce.every)
+        ):
             return False
         if (c.max_length or 0) > limit or (c.no_answer.auto_pause_after or 0) > limit:
             return False
