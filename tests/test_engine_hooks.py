@@ -387,3 +387,33 @@ def test_an_estimate_that_raises_mid_step_leaves_the_engine_whole() -> None:
     acts = d.handle(CallArrived(now=17.0, call_id="c2", queue="q"))
     assert [type(a).__name__ for a in acts] == ["Queued"]
     d.check()
+
+
+def test_a_restored_state_whose_callbacks_ended_runs_on_the_engine() -> None:
+    """Once no caller holds a callback, a restored native distributor runs
+    on the engine again, and saves what it was given: the callbacks that
+    were cancelled are counted, and a callback the customer answered keeps
+    its number and attempts while it is connected. Shrunk from HookCallback
+    (the engine had no place for either, and the restore stayed on the
+    Python handlers)."""
+    from acdcore import CallbackCancelled, CallEnded, OfferAnswered, snapshots
+
+    d = _announcing("native")
+    for i in range(3):
+        d.handle(CallArrived(now=float(i), call_id=f"c{i}", queue="q"))  # c0 rings a
+    d.handle(CallbackRequested(now=3.0, call_id="c1", number="+4420"))
+    assert d._eng is None  # handed over
+    d.handle(CallbackRequested(now=4.0, call_id="c2"))
+    d.handle(CallbackCancelled(now=5.0, call_id="c2"))
+    d.handle(OfferAnswered(now=6.0, call_id="c0", agent_id="a"))
+    d.advance(7.0)
+    acts = d.handle(CallEnded(now=7.0, call_id="c0"))  # a is reserved for c1: it is dialled
+    assert [type(a).__name__ for a in acts] == ["PlaceCallback"]
+    d.handle(OfferAnswered(now=8.0, call_id="c1", agent_id="a"))  # the customer picked up
+    doc = snapshots.loads(snapshots.dumps(snapshots.save(d)))
+    fresh = Distributor([d.queues["q"]], backend="native", estimators=[QueueLengthEstimator(60.0)])
+    snapshots.restore(doc, fresh)
+    assert fresh._eng is not None, "the engine did not take the restored state"
+    assert snapshots.save(fresh) == doc
+    assert fresh.call("c1") == d.call("c1")
+    assert fresh.counts() == d.counts()
