@@ -14,6 +14,9 @@ throughout), ``scale-1k``/``scale-10k``/``scale-100k`` (large's contact centre a
 ``--estimators`` attaches a ``LearnedEstimator`` to every distributor, as the network
 service does (the estimator hears every queue's samples and every call's entry, start,
 answer and end; its learned state is part of the action digest's run, not of the digest).
+``--announce`` gives every queue announcements (the first after 30 s, then every 60 s) and
+callback offers over 2 minutes, with the default estimator; the simulated callers never
+accept one, and the announcements and offers are folded into the digest.
 
 Each (scenario, backend) pair runs in its own child process: the backend is chosen at
 import time (``ACDCORE_BACKEND``) and peak RSS (``ru_maxrss``) is per process, so a
@@ -92,6 +95,7 @@ class Scenario:
     backlog: int = 0  # calls that arrive over BACKLOG_LEAD s before the first login
     plan: bool = False  # route every call through a routing plan (see plan_of)
     estimators: bool = False  # attach a LearnedEstimator, as the service does (--estimators)
+    announce: bool = False  # every queue announces and offers callbacks (--announce)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -235,6 +239,8 @@ def build(scen: Scenario, seed: int, acd_mod: Any) -> dict[str, Any]:
                 wrap_up=scen.wrap_up,
                 no_answer=a.NoAnswerPolicy(delay=NO_ANSWER_DELAY, auto_pause_after=3),
                 max_length=max_length,
+                announce=a.Announcements(every=60.0, first=30.0) if scen.announce else None,
+                callback=a.CallbackPolicy(threshold=120.0) if scen.announce else None,
             )
         )
         core[name] = rng.sample(skills, scen.core_skills)
@@ -665,6 +671,10 @@ class Driver:
             elif tp is m.Reject:
                 upd(f"R{act.at!r}{act.call_id}".encode())
                 del self.calls[act.call_id]
+            elif tp is m.Announce:  # (the caller listens and holds on)
+                upd(f"A{act.at!r}{act.call_id}{act.position}{act.wait!r}{act.rotation}".encode())
+            elif tp is m.OfferCallback:  # (the caller declines: stays in line)
+                upd(f"B{act.at!r}{act.call_id}{act.position}{act.estimate!r}".encode())
             else:
                 raise AcdDriverError(f"unexpected action {act!r}")
 
@@ -1217,6 +1227,12 @@ def main(argv: list[str] | None = None) -> None:
         help="attach a LearnedEstimator to every distributor, as the network service does",
     )
     p.add_argument(
+        "--announce",
+        action="store_true",
+        help="every queue announces (first after 30 s, then every 60 s) and offers callbacks "
+        "over 2 minutes, with the default estimator",
+    )
+    p.add_argument(
         "--check", type=int, default=0, help="run check() every N events (slow; 0: never)"
     )
     p.add_argument(
@@ -1269,6 +1285,8 @@ def main(argv: list[str] | None = None) -> None:
             scen = replace(scen, load=args.load)
         if args.estimators:
             scen = replace(scen, estimators=True)
+        if args.announce:
+            scen = replace(scen, announce=True)
         for backend in backends:
             print(f"running {name} on {backend}...", file=sys.stderr, flush=True)
             w0 = time.perf_counter()
