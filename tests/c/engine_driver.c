@@ -18,7 +18,9 @@
  * read with each export. Queues 0, 1 and 8 announce (timed by the
  * engine, each moment a hook with its context and a placeholder action
  * naming it), queues 2 and 8 offer callbacks: with hooks off none of that
- * happens, and otherwise the hooks decide nothing. */
+ * happens, and otherwise the hooks decide nothing. Callers of queues 2
+ * and 8 ask for callbacks, which go unanswered, are retried, fail and are
+ * withdrawn. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +48,7 @@ static int nlive;
 static long long checksum, hooksum;
 static int bad_hook;
 static long spoken; /* ACD_A_SPEAK actions seen */
+static long callbacks, placed; /* callbacks requested, PlaceCallback actions */
 /* The agent last offered each call (by seq modulo the table: a guess). */
 static int64_t rung_call[8192];
 static int rung_agent[8192];
@@ -99,6 +102,8 @@ static void take_actions(acd_engine *e)
         }
         if (a[i].kind == ACD_A_MOVE)
             moved(a[i].call, (int)a[i].n);
+        if (a[i].kind == ACD_A_PLACE)
+            placed++;
         if (a[i].kind == ACD_A_SPEAK) { /* it names its hook, of its call */
             spoken++;
             const acd_hook *h = acd_engine_hooks(e);
@@ -320,12 +325,13 @@ static acd_engine *configured(const uint32_t *words, int index)
     /* Queue 0 announces at once and every 2 s, queue 1 after 1.5 s and
      * every 2.5 s, queue 8 after 1 s and every 3 s and offers callbacks,
      * as queue 2 does with no announcements. */
-    if (acd_engine_queue_experience(e, 0, 1, 0.0, 2.0, 0) != ACD_OK ||
-        acd_engine_queue_experience(e, 1, 1, 1.5, 2.5, 0) != ACD_OK ||
-        acd_engine_queue_experience(e, 8, 1, 1.0, 3.0, 1) != ACD_OK ||
-        acd_engine_queue_experience(e, 2, 0, 0.0, 0.0, 1) != ACD_OK ||
-        acd_engine_queue_experience(e, 3, 1, 1.0, 0.0, 0) != ACD_EARG ||
-        acd_engine_queue_experience(e, NQ, 0, 0.0, 0.0, 1) != ACD_EINDEX)
+    if (acd_engine_queue_experience(e, 0, 1, 0.0, 2.0, 0, 45.0, 2, 300.0) != ACD_OK ||
+        acd_engine_queue_experience(e, 1, 1, 1.5, 2.5, 0, 45.0, 2, 300.0) != ACD_OK ||
+        acd_engine_queue_experience(e, 8, 1, 1.0, 3.0, 1, 2.0, 2, 0.0) != ACD_OK ||
+        acd_engine_queue_experience(e, 2, 0, 0.0, 0.0, 1, 3.0, 1, 2.0) != ACD_OK ||
+        acd_engine_queue_experience(e, 3, 1, 1.0, 0.0, 0, 45.0, 2, 300.0) != ACD_EARG ||
+        acd_engine_queue_experience(e, 3, 0, 0.0, 0.0, 1, 0.0, 2, 300.0) != ACD_EARG ||
+        acd_engine_queue_experience(e, NQ, 0, 0.0, 0.0, 1, 45.0, 2, 300.0) != ACD_EINDEX)
         return NULL;
     for (int a = 0; a < NA + 2; a++) /* two never log in: preferred only */
         if (acd_engine_name_agent(e, a) != ACD_OK)
@@ -557,6 +563,13 @@ int main(void)
             rc = acd_engine_abandon(e, now, 1000000 + step);
             if (rc != ACD_EUNKNOWN_CALL)
                 return 11;
+        } else if (pick < 93 && have) { /* callbacks (refused where the call is not apt) */
+            unsigned k = next(3);
+            rc = k == 0   ? acd_engine_callback_requested(e, now, call)
+                 : k == 1 ? acd_engine_callback_unanswered(e, now, call)
+                          : acd_engine_callback_cancelled(e, now, call);
+            if (rc == ACD_OK && k == 0)
+                callbacks++;
         } else {
             rc = acd_engine_advance(e, now);
         }
@@ -589,7 +602,7 @@ int main(void)
         acd_engine_arrive(e, now, NQ, classes[0], key, -1) != ACD_EINDEX ||
         acd_engine_arrive(e, now, 0, classes[0], key, -1) != ACD_EARG ||
         acd_engine_pause(e, now, -1) != ACD_EINDEX || acd_engine_queue(e, 0, 0, 0.0, 0, -1, 0, 0, -1) != ACD_EARG ||
-        acd_engine_queue_experience(e, 0, 0, 0.0, 0.0, 1) != ACD_ESTATE)
+        acd_engine_queue_experience(e, 0, 0, 0.0, 0.0, 1, 45.0, 2, 300.0) != ACD_ESTATE)
         return 14;
     double due;
     if (acd_engine_next_deadline(e, &due) && acd_engine_pause(e, due + 1.0, 0) != ACD_EDUE)
@@ -602,12 +615,15 @@ int main(void)
     acd_engine_scalars sc;
     if (acd_engine_counts(e, &nlv, &done, &gone, &rej) != ACD_OK ||
         acd_engine_rng_state(e, back, &index) != ACD_OK || acd_engine_scalars_get(e, &sc) != ACD_OK ||
-        sc.call_seq != nlv + done + gone + rej + sc.overflowed + sc.self_service)
+        sc.call_seq != nlv + done + gone + rej + sc.overflowed + sc.self_service +
+                            sc.callback_failed + sc.callback_cancelled)
         return 17; /* every arrival is live or ended one way */
     printf("live %lld completed %lld abandoned %lld rejected %lld overflowed %lld self-service %lld "
-           "refusals %ld checksum %lld hooks %lld spoken %ld\n",
+           "callbacks failed %lld cancelled %lld "
+           "refusals %ld checksum %lld hooks %lld spoken %ld callbacks %ld placed %ld\n",
            (long long)nlv, (long long)done, (long long)gone, (long long)rej,
-           (long long)sc.overflowed, (long long)sc.self_service, refusals, checksum, hooksum, spoken);
+           (long long)sc.overflowed, (long long)sc.self_service, (long long)sc.callback_failed,
+           (long long)sc.callback_cancelled, refusals, checksum, hooksum, spoken, callbacks, placed);
     acd_engine_free(e);
     acd_engine_free(NULL);
     return 0;

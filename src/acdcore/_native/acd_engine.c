@@ -78,6 +78,9 @@ acd_engine *acd_engine_new(int nqueues, double start, const uint32_t *rng_words,
         e->q[i].auto_pause_after = -1;
         e->q[i].rr_last = -1;
         e->q[i].ring_timeout = 15.0;
+        e->q[i].cb_dial = 45.0; /* CallbackPolicy's defaults */
+        e->q[i].cb_retries = 2;
+        e->q[i].cb_retry_delay = 300.0;
         e->q[i].preferred_wait = 30.0;
         e->q[i].no_answer_delay = 5.0;
         e->q[i].mw_kind = ACD_X_NONE;
@@ -331,14 +334,17 @@ int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leav
 }
 
 int acd_engine_queue_experience(acd_engine *e, int queue, int announce, double first,
-                                double every, int callback)
+                                double every, int callback, double dial_timeout, int retries,
+                                double retry_delay)
 {
     if (!e)
         return ACD_EARG;
     if (queue < 0 || queue >= e->nq)
         return ACD_EINDEX;
     if ((announce != 0 && announce != 1) || (callback != 0 && callback != 1) ||
-        (announce && (!(first >= 0) || !isfinite(first) || !(every > 0) || !isfinite(every))))
+        (announce && (!(first >= 0) || !isfinite(first) || !(every > 0) || !isfinite(every))) ||
+        !(dial_timeout > 0) || !isfinite(dial_timeout) || retries < 0 || !(retry_delay >= 0) ||
+        !isfinite(retry_delay))
         return ACD_EARG;
     if (e->broken)
         return e->broken;
@@ -349,6 +355,9 @@ int acd_engine_queue_experience(acd_engine *e, int queue, int announce, double f
     q->ann_first = announce ? first : 0.0;
     q->ann_every = announce ? every : 0.0;
     q->cb = callback;
+    q->cb_dial = dial_timeout; /* (a callback moved here from a callback queue uses them) */
+    q->cb_retries = retries;
+    q->cb_retry_delay = retry_delay;
     return ACD_OK;
 }
 
@@ -525,8 +534,10 @@ int call_new(acd_engine *e, int64_t seq)
     stages_clear(c);
     call_mw_clear(c);
     call_ann_clear(c);
-    if (st)
+    if (st) {
         st->heard = 0;
+        st->attempts = 0;
+    }
     if (call_moves(c))
         st->mv->n = 0;
     c->used = 1;
@@ -598,6 +609,8 @@ int timer_live(const acd_engine *e, const acd_deadline *d)
         return call_mw_timer(c) == d->seq;
     if (d->kind == EK_ANNOUNCE)
         return call_ann_timer(c) == d->seq;
+    if (d->kind == EK_RETRY)
+        return c->state == ACD_C_PENDING && call_attempts(c) == d->token;
     return c->recheck_timer == d->seq;
 }
 

@@ -5,9 +5,9 @@
  * and runs every handler of the events it covers, deciding exactly what the
  * Python handlers decide (src/acdcore/_calls.py, _offers.py, _agents.py,
  * _queueing.py, _routing.py, _deadlines.py are its specification, read for
- * a distributor with no callback requested (estimators are told through
- * the hooks below, and announcements are timed here and worded by the
- * façade), and no routing plan or one whose rules choose the queue, the call's facts, its
+ * any distributor (estimators are told through the hooks below;
+ * announcements and callback offers are timed here and worded by the
+ * façade; callbacks are run here), with no routing plan or one whose rules choose the queue, the call's facts, its
  * relaxation steps and preferred agent, or send it away at arrival, and
  * whose queues have business hours, maximum waits, join-empty and
  * leave-empty exits and surge modes, and a load guard; regional and
@@ -81,6 +81,11 @@
  * n = the index of its ACD_H_ANNOUNCE or ACD_H_CALLBACK hook in this
  * step's hooks. */
 #define ACD_A_SPEAK 9
+/* PlaceCallback: a callback's turn came: call, agent (reserved), queue,
+ * n = the attempt (1 for the first), y = the dial timeout. */
+#define ACD_A_PLACE 10
+/* CallbackFailed: call, queue, n = attempts made; the call ends. */
+#define ACD_A_CALLBACK_FAILED 11
 
 /* Reasons (Queued's and CancelOffer's reason strings). */
 #define ACD_R_ARRIVED 1          /* "arrived" */
@@ -95,11 +100,15 @@
 #define ACD_R_OVERFLOW 10        /* "overflow": Queued after a move */
 #define ACD_R_MAX_WAIT 11        /* "max-wait" */
 #define ACD_R_LEAVE_EMPTY 12     /* "leave-empty" */
+#define ACD_R_CALLBACK_UNANSWERED 13 /* "callback-unanswered" */
+#define ACD_R_CALLBACK_CANCELLED 14  /* "callback-cancelled" */
+#define ACD_R_CALLBACK_RETRY 15      /* "callback-retry": Queued for the next attempt */
 
 /* Call states (acd_engine_call). */
 #define ACD_C_WAITING 1
 #define ACD_C_RINGING 2
 #define ACD_C_CONNECTED 3
+#define ACD_C_PENDING 4 /* a callback between an unanswered attempt and the next */
 
 /* One action: 56 bytes. Fields a kind does not use are 0 (agent, queue: -1). */
 typedef struct acd_action {
@@ -195,7 +204,8 @@ int acd_engine_queue_exits(acd_engine *e, int queue, double max_wait, int on_max
  * exit at arrival. */
 int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leave_waiting);
 /* A queue's caller experience (QueueConfig.announce and .callback), before
- * any event; it acts only with hooks on (a distributor with estimators).
+ * any event; announcements and callback offers act only with hooks on (a
+ * distributor with estimators).
  * announce 1: a call that must wait hears an announcement `first` seconds
  * after it enters the queue (at once when first is 0, or when it has heard
  * one before), then every `every` seconds while it waits (the deadline
@@ -203,9 +213,15 @@ int acd_engine_queue_surge(acd_engine *e, int queue, int enter_waiting, int leav
  * _deadlines.fire). callback 1: the queue offers callbacks; with no
  * announcements, a call that must wait is weighed for an offer when it
  * enters the queue and when it is put back. Each of these moments is an
- * ACD_H_ANNOUNCE or ACD_H_CALLBACK hook and an ACD_A_SPEAK action. */
+ * ACD_H_ANNOUNCE or ACD_H_CALLBACK hook and an ACD_A_SPEAK action. A
+ * caller of a callback queue may ask for a callback (acd_engine_callback_*):
+ * dialled with one agent reserved for dial_timeout seconds when its turn
+ * comes, retried retry_delay seconds later at its place up to retries
+ * more times (CallbackPolicy; a queue with no callback policy gives its
+ * default's numbers here: a callback an exit moves into it uses them). */
 int acd_engine_queue_experience(acd_engine *e, int queue, int announce, double first,
-                                double every, int callback);
+                                double every, int callback, double dial_timeout, int retries,
+                                double retry_delay);
 /* Whether queue is in surge mode (1, 0), or ACD_EINDEX. */
 int acd_engine_surge(const acd_engine *e, int queue);
 /* A routing plan's load guard (LoadGuard), before any event: each agent
@@ -299,6 +315,18 @@ int acd_engine_skills_changed(acd_engine *e, double now, int agent, int region, 
                               const int *level, const int *cap, unsigned excl, int nmem,
                               const int *mqueue, const double *mprio, const double *mdelay,
                               const double *mpos, const long long *mweight);
+/* CallbackRequested (the caller's number is the façade's): a waiting call
+ * of a callback queue becomes a callback. It keeps its place; it hears no
+ * more announcements and leaves by no maximum wait. */
+int acd_engine_callback_requested(acd_engine *e, double now, int64_t call);
+/* CallbackUnanswered: the customer of a callback being dialled did not
+ * answer (CancelOffer "callback-unanswered" frees the agent, no miss):
+ * retried later, or CallbackFailed past the retries. The dial timeout does
+ * the same. */
+int acd_engine_callback_unanswered(acd_engine *e, double now, int64_t call);
+/* CallbackCancelled: the customer withdraws a callback (waiting, being
+ * dialled or between attempts); it ends. */
+int acd_engine_callback_cancelled(acd_engine *e, double now, int64_t call);
 /* Move the clock to now, firing every deadline due at or before it. */
 int acd_engine_advance(acd_engine *e, double now);
 
@@ -415,6 +443,7 @@ typedef struct acd_engine_scalars {
     int64_t call_seq;  /* the next arrival's sequence number (= arrivals so far) */
     int64_t completed, abandoned, rejected, live;
     int64_t overflowed, self_service;
+    int64_t callback_failed, callback_cancelled;
 } acd_engine_scalars;
 
 /* A live call (CallRecord's fields the engine holds). Flags say which of
@@ -431,6 +460,8 @@ typedef struct acd_call_export {
     int64_t announce_timer; /* its pending announcement's deadline number, -1 none */
     double next_announce;   /* that announcement's instant (while announce_timer >= 0) */
     int heard;              /* it has heard an announcement */
+    int callback;           /* it is a callback (its customer is called back) */
+    int attempts;           /* callback attempts made */
 } acd_call_export;
 
 /* An agent (AgentRecord's fields the engine holds). */

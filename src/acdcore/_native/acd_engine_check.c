@@ -75,10 +75,14 @@ int acd_engine_check(const acd_engine *e)
         if (nst == 0 ? (c->st && (c->st->cur != 0 || c->st->timer >= 0))
                      : (call_stage_timer(c) >= 0 && stage == nst - 1))
             return -120;
-        if (c->state == ACD_C_WAITING && e->q[c->queue].max_wait > 0 && call_mw_timer(c) < 0 &&
+        if (c->state == ACD_C_WAITING && !c->callback && e->q[c->queue].max_wait > 0 &&
+            call_mw_timer(c) < 0 &&
             e->now < c->entered + e->q[c->queue].max_wait)
             return -122; /* a call waiting within its maximum wait has that deadline */
-        if (c->state == ACD_C_WAITING && e->hooks && e->q[c->queue].ann &&
+        if (c->callback &&
+            (call_ann_timer(c) >= 0 || call_mw_timer(c) >= 0 || c->state == ACD_C_CONNECTED))
+            return -128; /* a callback hears nothing, has no maximum wait, is never connected */
+        if (c->state == ACD_C_WAITING && !c->callback && e->hooks && e->q[c->queue].ann &&
             !(call_ann_timer(c) >= 0 && c->st->next_ann > e->now))
             return -127; /* a call waiting with announcements has the next one pending */
         if (call_ann_timer(c) >= 0 && !e->hooks)
@@ -109,6 +113,9 @@ int acd_engine_check(const acd_engine *e)
             const esess_t *s = find_sess(&e->a[c->agent], c->seq);
             if (!s || s->state != ES_CONNECTED)
                 return -108;
+        } else if (c->state == ACD_C_PENDING) {
+            if (c->slot >= 0 || c->oqh >= 0 || c->noffers != 0 || !c->callback)
+                return -109; /* a callback between attempts is in no queue and rings nobody */
         } else {
             return -109;
         }

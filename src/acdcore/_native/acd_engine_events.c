@@ -487,7 +487,7 @@ int acd_engine_abandon(acd_engine *e, double now, int64_t call)
     if (ci < 0)
         return ACD_EUNKNOWN_CALL;
     ecall_t *c = &e->c[ci];
-    if (c->state == ACD_C_CONNECTED)
+    if (c->state == ACD_C_CONNECTED || c->callback) /* a callback's caller is not on the line */
         return ACD_ECALL_STATE;
     if (tmp_reserve(e, c->noffers))
         return ACD_ENOMEM;
@@ -535,7 +535,11 @@ int acd_engine_answer(acd_engine *e, double now, int64_t call, int agent)
     c->agent = agent;
     c->answered_at = now;
     c->ring_round++;
-    hook(e, ACD_H_ANSWERED, c->seq, c->queue, now - c->entered);
+    if (c->callback)
+        hook(e, ACD_H_LEFT, c->seq, c->queue, 0.0);
+    else
+        hook(e, ACD_H_ANSWERED, c->seq, c->queue, now - c->entered);
+    c->callback = 0; /* the customer is on the line now */
     if (c->st)
         c->st->timer = -1; /* a connected call's steps no longer matter (transfers restart them) */
     eagent_t *a = &e->a[agent];
@@ -571,6 +575,77 @@ int acd_engine_decline(acd_engine *e, double now, int64_t call, int agent)
         requeue(e, ci, ACD_R_DECLINED);
     }
     route_agent(e, agent);
+    return conclude(e);
+}
+
+/* _experience.apply_callback_requested: a waiting call of a callback
+ * queue becomes a callback, keeping its place; its announcements and its
+ * maximum wait's deadline die. */
+int acd_engine_callback_requested(acd_engine *e, double now, int64_t call)
+{
+    int rc = prologue(e, now);
+    if (rc)
+        return rc;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    ecall_t *c = &e->c[ci];
+    if (c->callback || c->state != ACD_C_WAITING || !e->q[c->queue].cb)
+        return ACD_ECALL_STATE;
+    if (plan_table(e, ci)) /* (room for its attempts; an empty table is none) */
+        return ACD_ENOMEM;
+    begin(e, now);
+    c->callback = 1;
+    call_ann_clear(c);
+    call_mw_clear(c);
+    return conclude(e);
+}
+
+int acd_engine_callback_unanswered(acd_engine *e, double now, int64_t call)
+{
+    int rc = prologue(e, now);
+    if (rc)
+        return rc;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    if (!e->c[ci].callback || e->c[ci].state != ACD_C_RINGING)
+        return ACD_ECALL_STATE;
+    if (tmp_reserve(e, e->c[ci].noffers))
+        return ACD_ENOMEM;
+    begin(e, now);
+    callback_unanswered(e, ci);
+    return conclude(e);
+}
+
+/* _experience.apply_callback_cancelled. */
+int acd_engine_callback_cancelled(acd_engine *e, double now, int64_t call)
+{
+    int rc = prologue(e, now);
+    if (rc)
+        return rc;
+    int ci = call_find(e, call);
+    if (ci < 0)
+        return ACD_EUNKNOWN_CALL;
+    ecall_t *c = &e->c[ci];
+    if (!c->callback)
+        return ACD_ECALL_STATE;
+    if (tmp_reserve(e, c->noffers))
+        return ACD_ENOMEM;
+    begin(e, now);
+    if (c->state == ACD_C_WAITING)
+        dequeue(e, ci);
+    int n = c->noffers; /* _offers.release_offers */
+    memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        sess_del(&e->a[e->tmp[i]], c->seq);
+        emit(e, ACD_A_CANCEL, ACD_R_CALLBACK_CANCELLED, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
+    }
+    c->noffers = 0;
+    c->inmany = 0;
+    hook(e, ACD_H_LEFT, c->seq, c->queue, 0.0);
+    finish(e, ci, &e->callback_cancelled);
+    reroute(e, n);
     return conclude(e);
 }
 

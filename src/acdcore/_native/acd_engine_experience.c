@@ -1,13 +1,16 @@
 /* acdcore native backend, the engine: caller experience. When a waiting
  * call hears an announcement, and when it is weighed for a callback offer
  * (_experience.start_announcements, and the ANNOUNCE deadline of
- * _deadlines.fire). The timing is the engine's, since its deadlines are
+ * _deadlines.fire); and the callbacks themselves (_experience's requests,
+ * attempts and cancellations: the handlers are in acd_engine_events.c). The timing is the engine's, since its deadlines are
  * numbered with every other; what the caller hears follows the estimates,
  * which are the façade's: each such moment is a hook carrying the call's
  * context and a placeholder action (ACD_A_SPEAK) where the façade words
  * it. Acts only with hooks on (a distributor with estimators), as the
  * Python handlers do.
  */
+#include <string.h>
+
 #include "acd_engine_internal.h"
 
 /* _deadlines.arm_announce: the call's next announcement at `when`. */
@@ -39,7 +42,7 @@ static void announce(acd_engine *e, int ci, int entered)
 void start_announcements(acd_engine *e, int ci, int entered)
 {
     const ecall_t *c = &e->c[ci];
-    if (!e->hooks || call_ann_timer(c) >= 0)
+    if (c->callback || !e->hooks || call_ann_timer(c) >= 0)
         return;
     const equeue_t *q = &e->q[c->queue];
     if (q->ann) {
@@ -61,10 +64,49 @@ void fire_announce(acd_engine *e, int ci)
     ecall_t *c = &e->c[ci];
     call_ann_clear(c);
     const equeue_t *q = &e->q[c->queue];
-    if (!q->ann || c->state == ACD_C_CONNECTED)
+    if (!q->ann || c->callback || c->state == ACD_C_CONNECTED)
         return;
     if (c->state == ACD_C_WAITING)
         announce(e, ci, 0);
     if (!e->err)
         arm_announce(e, ci, after(e, q->ann_every)); /* the rhythm goes on while it rings */
+}
+
+/* ------------------------------------------------------------- callbacks */
+
+void callback_unanswered(acd_engine *e, int ci)
+{
+    ecall_t *c = &e->c[ci];
+    int n = c->noffers;
+    if (tmp_reserve(e, n)) {
+        fail(e, ACD_ENOMEM);
+        return;
+    }
+    /* _offers.release_offers: the reserved agent is freed, no miss. */
+    memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        sess_del(&e->a[e->tmp[i]], c->seq);
+        emit(e, ACD_A_CANCEL, ACD_R_CALLBACK_UNANSWERED, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
+    }
+    c->noffers = 0;
+    c->inmany = 0;
+    c->ring_round++;
+    if (plan_table(e, ci)) {
+        fail(e, ACD_ENOMEM);
+        return;
+    }
+    int attempts = ++c->st->attempts;
+    const equeue_t *q = &e->q[c->queue];
+    if (attempts > q->cb_retries) {
+        emit(e, ACD_A_CALLBACK_FAILED, 0, c->seq, -1, c->queue, attempts, 0.0, 0.0);
+        hook(e, ACD_H_LEFT, c->seq, c->queue, 0.0);
+        finish(e, ci, &e->callback_failed);
+    } else {
+        c->state = ACD_C_PENDING;
+        schedule(e, after(e, q->cb_retry_delay), EK_RETRY, c->seq, attempts);
+    }
+    for (int i = 0; i < n && !e->err; i++) { /* _offers.reroute */
+        refresh(e, e->tmp[i]);
+        route_agent(e, e->tmp[i]);
+    }
 }

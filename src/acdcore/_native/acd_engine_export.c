@@ -24,6 +24,8 @@ int acd_engine_scalars_get(const acd_engine *e, acd_engine_scalars *out)
     out->rejected = e->rejected;
     out->overflowed = e->overflowed;
     out->self_service = e->self_service;
+    out->callback_failed = e->callback_failed;
+    out->callback_cancelled = e->callback_cancelled;
     out->live = e->live;
     return ACD_OK;
 }
@@ -59,6 +61,8 @@ static void fill_call(const ecall_t *c, acd_call_export *x)
     x->announce_timer = call_ann_timer(c);
     x->next_announce = x->announce_timer >= 0 ? c->st->next_ann : 0.0;
     x->heard = call_heard(c);
+    x->callback = c->callback;
+    x->attempts = call_attempts(c);
 }
 
 int acd_engine_export_calls(const acd_engine *e, acd_call_export *out, int max)

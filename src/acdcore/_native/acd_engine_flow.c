@@ -367,7 +367,7 @@ void enqueue(acd_engine *e, int ci, int reason)
     enqueue_place(e, ci, reason);
     ecall_t *c = &e->c[ci];
     const equeue_t *q = &e->q[c->queue];
-    if (!e->err && q->max_wait > 0 && call_mw_timer(c) < 0) {
+    if (!e->err && q->max_wait > 0 && call_mw_timer(c) < 0 && !c->callback) {
         if (plan_table(e, ci)) {
             fail(e, ACD_ENOMEM);
             return;
@@ -414,14 +414,22 @@ void offers_remove(ecall_t *c, int ai)
     c->noffers = k;
 }
 
+/* _offers.offer: ring the agents with the call; a callback reserves the
+ * first of them and has its customer dialled instead. */
 static void offer(acd_engine *e, int ci, const int *agents, int n)
 {
     ecall_t *c = &e->c[ci];
     equeue_t *q = &e->q[c->queue];
     dequeue(e, ci);
     c->offered_at = e->now;
-    hook(e, ACD_H_STARTED, c->seq, c->queue, e->now - c->entered);
+    int callback = c->callback;
     double timeout = q->ring_timeout;
+    if (callback) {
+        n = n > 1 ? 1 : n;
+        timeout = q->cb_dial;
+    } else {
+        hook(e, ACD_H_STARTED, c->seq, c->queue, e->now - c->entered);
+    }
     c->state = ACD_C_RINGING;
     set_offers(e, c, agents, n);
     c->ring_round++;
@@ -431,7 +439,10 @@ static void offer(acd_engine *e, int ci, const int *agents, int n)
         int ai = o[i];
         sess_add(e, ai, c->seq, c->channel, c->queue);
         q->rr_last = e->a[ai].order;
-        emit(e, ACD_A_OFFER, 0, c->seq, ai, c->queue, 0, e->now - c->arrived, timeout);
+        if (callback)
+            emit(e, ACD_A_PLACE, 0, c->seq, ai, c->queue, call_attempts(c) + 1, 0.0, timeout);
+        else
+            emit(e, ACD_A_OFFER, 0, c->seq, ai, c->queue, 0, e->now - c->arrived, timeout);
         refresh(e, ai);
     }
 }
@@ -627,7 +638,7 @@ void requeue(acd_engine *e, int ci, int reason)
 {
     ecall_t *c = &e->c[ci];
     const equeue_t *q = &e->q[c->queue];
-    if (q->max_wait > 0 && e->now >= max_wait_end(c, q)) {
+    if (q->max_wait > 0 && !c->callback && e->now >= max_wait_end(c, q)) {
         exit_or_move(e, ci, q->mw_kind, q->mw_target, ACD_R_MAX_WAIT);
         return;
     }
@@ -701,6 +712,10 @@ void fire(acd_engine *e, const acd_deadline *d)
     if (d->kind == EK_RING) {
         int ci = call_find(e, d->ref);
         ecall_t *c = &e->c[ci];
+        if (c->callback) {
+            callback_unanswered(e, ci); /* the customer did not pick up in time */
+            return;
+        }
         int n = c->noffers;
         if (tmp_reserve(e, n)) {
             fail(e, ACD_ENOMEM);
@@ -748,6 +763,8 @@ void fire(acd_engine *e, const acd_deadline *d)
         }
     } else if (d->kind == EK_ANNOUNCE) {
         fire_announce(e, call_find(e, d->ref));
+    } else if (d->kind == EK_RETRY) {
+        requeue(e, call_find(e, d->ref), ACD_R_CALLBACK_RETRY);
     } else {
         int ci = call_find(e, d->ref);
         ecall_t *c = &e->c[ci];

@@ -9,9 +9,9 @@
  * in). Not part of the module's interface.
  *
  * The engine keeps, per object, exactly what the Python handlers read and
- * write for a distributor with no callback requested (estimators hear its
- * hooks, and announcements are timed here and worded by the façade:
- * acd_engine_hooks.c, acd_engine_experience.c), and
+ * write for a distributor (estimators hear its hooks, announcements and
+ * callback offers are timed here and worded by the façade, callbacks run
+ * here: acd_engine_hooks.c, acd_engine_experience.c), and
  * a routing plan only as far as distributor._plan_covered allows
  * (src/acdcore/_state.py's records, trimmed to that); the matching state
  * (free lists, waiting calls in buckets) is the core's (acd_native.h).
@@ -42,6 +42,7 @@
                       * stage_timer is its seq) */
 #define EK_MAXWAIT 5 /* ref: call seq (live while the call's mw_timer is its seq) */
 #define EK_ANNOUNCE 6 /* ref: call seq (live while the call's ann_timer is its seq) */
+#define EK_RETRY 7    /* ref: call seq, token: the attempts made (live while it is pending) */
 
 /* Session states (SessionState). */
 #define ES_RINGING 1
@@ -90,6 +91,8 @@ typedef struct {
      * queue offers callbacks. */
     int ann, cb;
     double ann_first, ann_every;
+    int cb_retries;
+    double cb_dial, cb_retry_delay;
 } equeue_t;
 
 /* A call class as the façade gave it (interned: the same requirement,
@@ -133,6 +136,7 @@ typedef struct {
     emoves_t *mv;
     int n, cap, cur;
     int heard;
+    int attempts; /* a callback's attempts made */
     estage_t s[];
 } estages_t;
 
@@ -233,6 +237,7 @@ typedef struct {
     unsigned char state; /* ACD_C_* */
     unsigned char has_recheck;
     unsigned char inmany;
+    unsigned char callback; /* a callback (CallRecord.callback) */
 } ecall_t;
 
 struct acd_engine {
@@ -245,6 +250,7 @@ struct acd_engine {
     int64_t next_seq; /* the next arrival's sequence number */
     int64_t completed, abandoned, rejected;
     int64_t overflowed, self_service; /* arrivals a plan's exit sent away (acd_engine_exit) */
+    int64_t callback_failed, callback_cancelled;
     int broken; /* nonzero (a code) once an allocation failed mid-event */
     int err;    /* the first failure of the running event (sticky) */
 
@@ -421,6 +427,9 @@ ACD_ENGINE_HIDDEN void hooks_free(acd_engine *e);
  * ACD_H_ENTERED, whose context an announcement reuses. */
 ACD_ENGINE_HIDDEN void start_announcements(acd_engine *e, int ci, int entered);
 ACD_ENGINE_HIDDEN void fire_announce(acd_engine *e, int ci);
+/* _experience.callback_unanswered: the callback's reserved agent freed,
+ * then a retry armed or the callback failed. */
+ACD_ENGINE_HIDDEN void callback_unanswered(acd_engine *e, int ci);
 /* A hook of kind (ACD_H_ANNOUNCE, ACD_H_CALLBACK) with call ci's context
  * (the last hook's when entered), and its placeholder action. */
 ACD_ENGINE_HIDDEN void hook_speak(acd_engine *e, int ci, int kind, int entered);
@@ -452,6 +461,7 @@ static inline emoves_t *call_moves(const ecall_t *c) { return c->st ? c->st->mv 
  * has heard one. */
 static inline int64_t call_ann_timer(const ecall_t *c) { return c->st ? c->st->ann_timer : -1; }
 static inline int call_heard(const ecall_t *c) { return c->st ? c->st->heard : 0; }
+static inline int call_attempts(const ecall_t *c) { return c->st ? c->st->attempts : 0; }
 static inline void call_ann_clear(ecall_t *c)
 {
     if (c->st)

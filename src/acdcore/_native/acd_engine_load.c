@@ -110,7 +110,10 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
     if (rc)
         return rc;
     if (!x || !key || x->seq < 0 || x->queue < 0 || x->queue >= e->nq || cls < 0 ||
-        cls >= e->ncls || x->state < ACD_C_WAITING || x->state > ACD_C_CONNECTED ||
+        cls >= e->ncls || x->state < ACD_C_WAITING || x->state > ACD_C_PENDING ||
+        (x->callback != 0 && x->callback != 1) || x->attempts < 0 ||
+        (x->state == ACD_C_PENDING && !x->callback) ||
+        (x->callback && x->state == ACD_C_CONNECTED) ||
         x->preferred < -1 || x->preferred >= e->na || x->noffers < 0 ||
         (x->noffers > 0 && !offers) || (x->state == ACD_C_RINGING) != (x->noffers > 0) ||
         (x->state == ACD_C_CONNECTED) != (x->agent >= 0) || x->agent >= e->na ||
@@ -154,7 +157,8 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
         }
         c->st->mw_timer = x->max_wait_timer;
     }
-    if (x->announce_timer >= 0 || x->heard) {
+    c->callback = (unsigned char)x->callback;
+    if (x->announce_timer >= 0 || x->heard || x->attempts || x->callback) {
         if (plan_table(e, ci)) {
             call_delete(e, ci);
             return ACD_ENOMEM;
@@ -162,6 +166,7 @@ int acd_engine_load_call(acd_engine *e, const acd_call_export *x, int cls, const
         c->st->ann_timer = x->announce_timer;
         c->st->next_ann = x->announce_timer >= 0 ? x->next_announce : 0.0;
         c->st->heard = x->heard;
+        c->st->attempts = x->attempts;
     }
     c->agent = x->agent;
     e->err = 0;
@@ -271,7 +276,7 @@ int acd_engine_load_deadline(acd_engine *e, const acd_deadline *d)
     int rc = open_for_load(e);
     if (rc)
         return rc;
-    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_ANNOUNCE || d->ref < 0)
+    if (!d || !finite(d->when) || d->kind < EK_RING || d->kind > EK_RETRY || d->ref < 0)
         return ACD_EARG;
     /* Numbered as it was: in increasing order, each above those held. */
     rc = acd_heap_set_next_seq(e->heap, d->seq);
@@ -287,7 +292,8 @@ int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s)
     if (rc)
         return rc;
     if (!s || !finite(s->now) || s->timer_seq < 0 || s->call_seq < 0 || s->completed < 0 ||
-        s->abandoned < 0 || s->rejected < 0 || s->overflowed < 0 || s->self_service < 0)
+        s->abandoned < 0 || s->rejected < 0 || s->overflowed < 0 || s->self_service < 0 ||
+        s->callback_failed < 0 || s->callback_cancelled < 0)
         return ACD_EARG;
     for (int ci = 0; ci < e->nc; ci++)
         if (e->c[ci].used && e->c[ci].seq >= s->call_seq)
@@ -303,6 +309,8 @@ int acd_engine_load_finish(acd_engine *e, const acd_engine_scalars *s)
     e->rejected = s->rejected;
     e->overflowed = s->overflowed;
     e->self_service = s->self_service;
+    e->callback_failed = s->callback_failed;
+    e->callback_cancelled = s->callback_cancelled;
     e->err = 0;
     e->nact = 0;
     for (int ai = 0; ai < e->na && !e->err; ai++)

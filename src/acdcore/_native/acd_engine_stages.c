@@ -47,6 +47,7 @@ static int table_room(acd_engine *e, int ci, int nst)
         t->ann_timer = -1;
         t->next_ann = 0.0;
         t->heard = 0;
+        t->attempts = 0;
         t->mv = NULL;
     }
     t->cap = nst;
