@@ -64,14 +64,3 @@ def read_only_calls(
         lambda: (acd.queues, acd.transfers, acd.plan, acd.estimators, acd.now, acd.backend),
         lambda: snapshots.save(acd),
     ]
-
-
-def engine_takes(d: Distributor) -> bool:
-    """Whether a native distributor restored from a snapshot must run on the
-    C engine: the engine covers its configuration and no caller holds a
-    callback (a callback requested is the Python handlers' alone)."""
-    from acdcore.distributor import _engine_covers
-
-    if not _engine_covers(d):
-        return False
-    return not any(c.callback for c in d._reads()._calls.values())

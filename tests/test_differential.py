@@ -27,7 +27,6 @@ from acdcore import AcdError, Action, Distributor, Event, native_available, snap
 from acdcore.distributor import _engine_covers
 
 from . import test_stateful as base
-from .helpers import engine_takes
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="native extension not built")
 
@@ -134,13 +133,12 @@ class Differential(base.DistributorMachine):
         text and restored into a fresh native distributor, which carries on
         in its place. Where the engine covers the configuration, the restored
         state must run on the engine (loaded, not handed to the Python
-        handlers), whichever path the saved distributor was on, unless a
-        caller has a callback (the Python handlers' alone)."""
+        handlers), whichever path the saved distributor was on."""
         doc = snapshots.loads(snapshots.dumps(snapshots.save(self.other)))
         fresh = self.build("native")
         snapshots.restore(doc, fresh)
         assert snapshots.save(fresh) == doc
-        if engine_takes(fresh):
+        if _engine_covers(fresh):
             assert fresh._eng is not None, "the engine did not take the restored state"
         self.other = fresh
         self._same([], [], "restart native")

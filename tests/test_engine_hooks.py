@@ -28,6 +28,7 @@ from acdcore import (
     AgentProfile,
     Announcements,
     CallArrived,
+    CallbackCancelled,
     CallbackPolicy,
     CallbackRequested,
     Distributor,
@@ -151,7 +152,7 @@ class HookDifferential(diff.Differential, WithEstimators):
 
     def _same(self, mine: list[Any], theirs: list[Any], what: object) -> None:
         super()._same(mine, theirs, what)
-        if hasattr(self, "other") and not getattr(self, "requested", False):
+        if hasattr(self, "other"):
             assert self.other._eng is not None, "the engine does not hold the native state"
         logs = self.__dict__.get("hook_logs", {})
         py, nat = logs.get("python", []), logs.get("native", [])
@@ -183,24 +184,11 @@ class HookEnginePlan(HookDifferential, base.EnginePlanMachine):
     moves, transfers), with estimators."""
 
 
-class HookAnnounce(HookDifferential, base.CallbackMachine):
-    """Announcements and callback offers on the engine: timed in C, worded
-    by the façade from the first estimator asked at the hook's place. No
-    caller asks for a callback here (a request hands the state over)."""
-
-    def request_callback(self, k: int) -> None:  # (not a rule here)
-        raise AssertionError("unreachable")
-
-
 class HookCallback(HookDifferential, base.CallbackMachine):
-    """The same, callers asking for callbacks: the first request hands the
-    native state over to the Python handlers, which carry on alike."""
-
-    def _send(self, ev: Any) -> list[Any]:
-        if isinstance(ev, CallbackRequested):
-            self.requested = True  # from here on the Python handlers may hold it
-        out: list[Any] = super()._send(ev)
-        return out
+    """Announcements and callback offers (timed in C, worded by the façade
+    from the first estimator asked at the hook's place) and callbacks:
+    requests, attempts that go unanswered, retries at the caller's place,
+    failures and cancellations, all on the engine."""
 
 
 def test_estimators_hear_the_same_on_the_engine() -> None:
@@ -211,11 +199,7 @@ def test_estimators_hear_the_same_under_a_plan() -> None:
     run_state_machine_as_test(HookEnginePlan)
 
 
-def test_announcements_on_the_engine_are_the_same() -> None:
-    run_state_machine_as_test(HookAnnounce)
-
-
-def test_callbacks_hand_over_alike() -> None:
+def test_announcements_and_callbacks_on_the_engine_are_the_same() -> None:
     run_state_machine_as_test(HookCallback)
 
 
@@ -331,10 +315,9 @@ def _announcing(backend: str, est: WaitEstimator | None = None) -> Distributor:
     return d
 
 
-def test_announcements_run_on_the_engine_and_a_callback_request_hands_over() -> None:
-    """Announcements and callback offers keep a distributor on the engine,
-    say what the Python handlers say, and a callback request hands the
-    state over; the Python handlers then carry on alike."""
+def test_announcements_and_callbacks_run_on_the_engine() -> None:
+    """Announcements, callback offers and a callback requested keep a
+    distributor on the engine, saying what the Python handlers say."""
     out: dict[str, list[Any]] = {}
     for backend in ("python", "native"):
         d = _announcing(backend)
@@ -347,9 +330,10 @@ def test_announcements_run_on_the_engine_and_a_callback_request_hands_over() -> 
         kinds = [type(a).__name__ for a in acts]
         assert "Announce" in kinds and "OfferCallback" in kinds, kinds
         acts += d.handle(CallbackRequested(now=31.0, call_id="c3"))
-        if backend == "native":
-            assert d._eng is None  # a callback is the Python handlers'
         acts += d.advance(100.0)
+        acts += d.handle(CallbackCancelled(now=100.0, call_id="c3"))
+        if backend == "native":
+            assert d._eng is not None
         out[backend] = acts
     assert out["python"] == out["native"]
 
@@ -390,19 +374,17 @@ def test_an_estimate_that_raises_mid_step_leaves_the_engine_whole() -> None:
 
 
 def test_a_restored_state_whose_callbacks_ended_runs_on_the_engine() -> None:
-    """Once no caller holds a callback, a restored native distributor runs
-    on the engine again, and saves what it was given: the callbacks that
-    were cancelled are counted, and a callback the customer answered keeps
-    its number and attempts while it is connected. Shrunk from HookCallback
-    (the engine had no place for either, and the restore stayed on the
-    Python handlers)."""
-    from acdcore import CallbackCancelled, CallEnded, OfferAnswered, snapshots
+    """A restored native distributor runs on the engine and saves what it
+    was given: the callbacks that were cancelled are counted, and a
+    callback the customer answered keeps its number and attempts while it
+    is connected. Shrunk from HookCallback when callbacks were the Python
+    handlers' (the engine had no place for either)."""
+    from acdcore import CallEnded, OfferAnswered, snapshots
 
     d = _announcing("native")
     for i in range(3):
         d.handle(CallArrived(now=float(i), call_id=f"c{i}", queue="q"))  # c0 rings a
     d.handle(CallbackRequested(now=3.0, call_id="c1", number="+4420"))
-    assert d._eng is None  # handed over
     d.handle(CallbackRequested(now=4.0, call_id="c2"))
     d.handle(CallbackCancelled(now=5.0, call_id="c2"))
     d.handle(OfferAnswered(now=6.0, call_id="c0", agent_id="a"))

@@ -35,8 +35,8 @@ from acdcore import (
     RoutingPlan,
     snapshots,
 )
+from acdcore.distributor import _engine_covers
 
-from .helpers import engine_takes
 from .test_determinism import drive, ops, setups
 
 BACKENDS = ["python", "native"] if acdcore.backend.native_available() else ["python"]
@@ -70,10 +70,9 @@ def test_a_restored_distributor_makes_the_same_decisions(
         again = build(target)
         snapshots.restore(doc, again)
         assert snapshots.save(again) == doc  # nothing lost or added on the way
-        if target == "native" and engine_takes(again):
+        if target == "native" and _engine_covers(again):
             # The restored state runs on the C engine, as a native
-            # distributor built with this configuration does (until a
-            # caller asks for a callback).
+            # distributor built with this configuration does.
             assert again._eng is not None, "the engine did not take the restored state"
         return again
 

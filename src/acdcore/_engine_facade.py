@@ -23,8 +23,8 @@ reference's error and message; the engine and the reference agree on what
 is refused (the contract-level differential,
 ``tests/test_engine_differential.py``).
 
-An event the engine does not cover (a callback event) is
-checked, then hands the state over for good
+An event the engine cannot hold (a requirement or a profile past its
+numbers' limits) hands the state over for good
 (:meth:`~acdcore._engine_state.EngineState.hand_over`): the Python handlers
 carry on, deciding as they would have.
 """
@@ -38,11 +38,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from . import _calls, _engine_exits, _engine_hooks, _queueing
 from . import _frozen_build as _build
 from ._engine_state import EngineState
-from ._materialize import AgentFacts, CallFacts
+from ._materialize import AgentFacts, CallFacts, Heard
 from ._native.core import NativeError
 from ._native.engine import EngineRefused, profile_arrays
 from ._state import CallState
-from .actions import Action, PauseAgent, SurgeMode
+from .actions import Action, CallbackFailed, PauseAgent, PlaceCallback, SurgeMode
 from .config import AgentProfile
 from .events import (
     AgentLoggedIn,
@@ -52,6 +52,9 @@ from .events import (
     AgentSkillsChanged,
     CallAbandoned,
     CallArrived,
+    CallbackCancelled,
+    CallbackRequested,
+    CallbackUnanswered,
     CallEnded,
     CallTransferred,
     Event,
@@ -66,7 +69,8 @@ if TYPE_CHECKING:
 __all__ = ["EngineFacade"]
 
 # Action kinds and reasons of acd_engine.h.
-_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT, _SURGE, _SPEAK = 1, 2, 3, 4, 5, 6, 7, 8, 9
+_OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT, _SURGE = 1, 2, 3, 4, 5, 6, 7, 8
+_SPEAK, _PLACE, _CALLBACK_FAILED = 9, 10, 11
 _EARG = -3  # ACD_EARG: an argument past the engine's limits
 _REASONS = (
     "",
@@ -82,6 +86,9 @@ _REASONS = (
     "overflow",
     "max-wait",
     "leave-empty",
+    "callback-unanswered",
+    "callback-cancelled",
+    "callback-retry",
 )
 
 
@@ -103,6 +110,9 @@ class EngineFacade(EngineState):
             AgentPaused: self.pause,
             AgentResumed: self.resume,
             AgentSkillsChanged: self.skills_changed,
+            CallbackRequested: self.callback_requested,
+            CallbackUnanswered: self.callback_unanswered,
+            CallbackCancelled: self.callback_cancelled,
         }
 
     # ---------------------------------------------------------------- events
@@ -385,6 +395,47 @@ class EngineFacade(EngineState):
             _engine_hooks.replay(self)
         return self.wrap(self._acts(), None)
 
+    def callback_requested(self, ev: CallbackRequested) -> list[Action]:
+        seq = self.call_seq(ev, ev.call_id)
+        number = ev.number
+        if number is not None and (not isinstance(number, str) or not number):
+            self.refuse(ev)  # (the reference's check: the call's state first)
+        if self._lib.acd_engine_callback_requested(self._e, ev.now, seq) < 0:
+            self.refuse(ev)
+        self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
+        if number is None:
+            caller = self.calls[seq].attributes.get("caller")
+            number = caller if isinstance(caller, str) else None
+        heard = self.heard.get(seq)
+        if heard is None:
+            heard = self.heard[seq] = Heard()
+        heard.callback_offered = True
+        heard.number = number
+        return self.wrap(self._acts(), None)
+
+    def callback_unanswered(self, ev: CallbackUnanswered) -> list[Action]:
+        seq = self.call_seq(ev, ev.call_id)
+        if self._lib.acd_engine_callback_unanswered(self._e, ev.now, seq) < 0:
+            self.refuse(ev)
+        self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
+        return self.wrap(self._acts(), None)  # (a failed callback's facts go with its words)
+
+    def callback_cancelled(self, ev: CallbackCancelled) -> list[Action]:
+        seq = self.call_seq(ev, ev.call_id)
+        now = float(ev.now)
+        if self._lib.acd_engine_callback_cancelled(self._e, now, seq) < 0:
+            self.refuse(ev)
+        self.version += 1
+        if self.hooked:
+            _engine_hooks.replay(self)
+        out = self.wrap(self._acts(), None)
+        self.forget(seq, now)
+        return out
+
     def login(self, ev: AgentLoggedIn) -> list[Action] | None:
         profile = ev.profile
         if not isinstance(profile, AgentProfile) or any(q not in self.qidx for q in profile.queues):
@@ -503,6 +554,27 @@ class EngineFacade(EngineState):
                 out.append(SurgeMode(at=at, queue=qnames[queue], active=x == 1.0, waiting=n))
             elif kind == _SPEAK:  # its words come once the estimators are told
                 out.append(self.spoken[n])  # type: ignore[arg-type]
+            elif kind == _PLACE:
+                c = calls[seq]
+                heard = self.heard.get(seq)
+                out.append(
+                    PlaceCallback(
+                        at=at,
+                        call_id=c.call_id,
+                        agent_id=ids[agent],
+                        queue=qnames[queue],
+                        number=None if heard is None else heard.number,
+                        attempt=n,
+                        dial_timeout=y,
+                        attributes=c.attributes,
+                    )
+                )
+            elif kind == _CALLBACK_FAILED:
+                c = calls[seq]
+                out.append(
+                    CallbackFailed(at=at, call_id=c.call_id, queue=qnames[queue], attempts=n)
+                )
+                self.forget(seq, at)  # it has ended
             else:  # pragma: no cover - the engine emits no other kind
                 raise NativeError(f"the engine emitted an action of kind {kind}")
         return out

@@ -47,6 +47,7 @@ _KINDS = (
     _deadlines.STAGE,
     _deadlines.MAX_WAIT,
     _deadlines.ANNOUNCE,
+    _deadlines.RETRY,
 )
 
 
@@ -134,7 +135,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
                 f.ended[seq] = (s.call_id, d._now)
     # Live calls in arrival order.
     for c in sorted(d._calls.values(), key=lambda r: r.seq):
-        if c.state not in _STATE_NO or c.callback:  # (a callback is the Python handlers')
+        if c.state not in _STATE_NO:
             raise _NoPlace(f"call {c.call_id!r}")
         stage = c.stages[c.stage]
         if (stage.requirement, stage.extra_queues, stage.regional) != (
@@ -173,6 +174,8 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             announce_timer=c.announce_timer,
             next_announce=c.next_announce,
             heard=c.announced > 0,
+            callback=c.callback,
+            attempts=c.attempts,
         )
         moves = c.stage_gen - 1 - c.transfers  # each move and transfer re-stages it
         if moves < 0:
@@ -205,9 +208,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             moves=moves,
         )
         f.seq_of[c.call_id] = c.seq
-        heard = Heard(
-            c.announced, c.last_position, c.last_wait, c.callback_offered, c.number, c.attempts
-        )
+        heard = Heard(c.announced, c.last_position, c.last_wait, c.callback_offered, c.number)
         if heard != Heard():  # what it has heard, kept by the façade
             f.heard[c.seq] = heard
         if f.moves:  # where a plan's queue exits may move it from here
@@ -221,7 +222,8 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
     for when, tseq, kind, rec, token in sorted(live, key=lambda t: t[1]):
         if kind not in _KINDS:
             raise _NoPlace(f"a deadline of kind {kind}")
-        if kind in (_deadlines.RING, _deadlines.STAGE):  # a ring round, a stage index
+        if kind in (_deadlines.RING, _deadlines.STAGE, _deadlines.RETRY):
+            # a ring round, a stage index, the attempts made
             eng.load_deadline(when, tseq, kind, rec.seq, token)
         elif kind == _deadlines.WRAP:
             eng.load_deadline(when, tseq, kind, f.aidx[rec.agent_id], token.seq)
@@ -229,10 +231,6 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             eng.load_deadline(when, tseq, kind, f.aidx[rec.agent_id], 0)
         else:
             eng.load_deadline(when, tseq, kind, rec.seq, 0)
-    f.callback_outcomes = (
-        d._outcomes[CallState.CALLBACK_FAILED],
-        d._outcomes[CallState.CALLBACK_CANCELLED],
-    )
     eng.load_finish(
         Scalars(
             now=d._now,
@@ -244,5 +242,7 @@ def _fill(f: EngineFacade, d: Distributor) -> None:
             rejected=d._outcomes[CallState.REJECTED],
             overflowed=d._outcomes[CallState.OVERFLOWED],
             self_service=d._outcomes[CallState.SELF_SERVICE],
+            callback_failed=d._outcomes[CallState.CALLBACK_FAILED],
+            callback_cancelled=d._outcomes[CallState.CALLBACK_CANCELLED],
         )
     )

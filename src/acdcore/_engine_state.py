@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import _agents, _calls, _engine_exits
 from ._engine_numbers import EngineNumbers
+from ._experience import DEFAULT_CALLBACK
 from ._materialize import CALL_STATES, AgentFacts, CallFacts, Heard, materialize
 from ._native.core import STRATEGIES, NativeError
 from ._native.engine import NativeEngine
@@ -76,7 +77,9 @@ class EngineState(EngineNumbers):
             if c.announce is not None or c.callback is not None:
                 ann = c.announce
                 timing = None if ann is None else (ann.first, ann.every)
-                eng.queue_experience(i, timing, c.callback is not None)
+                cb = c.callback or DEFAULT_CALLBACK  # (a callback moved here uses it)
+                policy = (cb.dial_timeout, cb.retries, cb.retry_delay)
+                eng.queue_experience(i, timing, c.callback is not None, policy)
         # The hot events call C directly (NativeEngine's methods wrap the same).
         self._lib = eng.lib
         self._e = eng.eng
@@ -91,9 +94,6 @@ class EngineState(EngineNumbers):
         self.spoken: dict[int, Spoken] = {}
         self.speaking = False
         self.heard: dict[int, Heard] = {}
-        # Callbacks that failed and that were cancelled before a restore
-        # (the engine ends none: a callback request hands the state over).
-        self.callback_outcomes = (0, 0)
         if self.hooked and self._lib.acd_engine_set_hooks(self._e, 1) < 0:  # pragma: no cover
             raise NativeError("the engine refused its estimator hooks before any event")
         self._acts = eng._actions
@@ -146,7 +146,6 @@ class EngineState(EngineNumbers):
             transfers=d._transfers,
             plan=d._plan,
             heard=self.heard,
-            callback_outcomes=self.callback_outcomes,
         )
         out._ests = d._ests  # the same estimators: estimates and snapshots read them
         return out
@@ -182,7 +181,8 @@ class EngineState(EngineNumbers):
             agent=None if x.agent < 0 else ids[x.agent],
             rule=f.rule,
             transfers=f.transfers,
-            attempts=0 if seq not in self.heard else self.heard[seq].attempts,
+            callback=x.callback,
+            attempts=x.attempts,
         )
 
     def agent_view(self, agent_id: str) -> AgentView:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._calls import region_of
-from ._deadlines import AGENT_WAKE, ANNOUNCE, CALL_RECHECK, MAX_WAIT, RING, STAGE, WRAP
+from ._deadlines import AGENT_WAKE, ANNOUNCE, CALL_RECHECK, MAX_WAIT, RETRY, RING, STAGE, WRAP
 from ._state import (
     _NO_OFFERS,
     AgentRecord,
@@ -55,7 +55,12 @@ __all__ = ["AgentFacts", "CallFacts", "Heard", "materialize"]
 CHANNEL_OF: tuple[Channel, ...] = tuple(Channel)
 """Channels by the engine's index (``core.CHANNELS`` is the inverse)."""
 
-CALL_STATES = {1: CallState.WAITING, 2: CallState.RINGING, 3: CallState.CONNECTED}
+CALL_STATES = {
+    1: CallState.WAITING,
+    2: CallState.RINGING,
+    3: CallState.CONNECTED,
+    4: CallState.CALLBACK_PENDING,
+}
 SESSION_STATES = {1: SessionState.RINGING, 2: SessionState.CONNECTED, 3: SessionState.WRAP_UP}
 
 
@@ -85,16 +90,14 @@ class Heard:
     """What a live call has heard, which follows the estimates and so is
     the façade's (``_engine_hooks.speak``): the CallRecord fields of the
     same names. Kept only for a call that has heard something or been
-    weighed for a callback offer; ``number`` and ``attempts`` are those of a
-    call restored after it was a callback (the engine runs no callback, and
-    keeps what one left)."""
+    weighed for a callback offer; ``number`` is a callback's number (the
+    number the customer is called back at)."""
 
     announced: int = 0
     last_position: int = 0
     last_wait: float = -1.0
     callback_offered: bool = False
     number: str | None = None
-    attempts: int = 0
 
 
 @attrs.define(slots=True)
@@ -120,7 +123,6 @@ def materialize(
     transfers: int = 0,
     plan: RoutingPlan | None = None,
     heard: Mapping[int, Heard] | None = None,
-    callback_outcomes: tuple[int, int] = (0, 0),
 ) -> Distributor:
     """A python-backend distributor holding the engine's state as records.
 
@@ -137,9 +139,7 @@ def materialize(
     plus the construction of a distributor. ``plan`` is the distributor's
     routing plan (one the engine covers), or ``None``. ``heard`` maps
     the sequence numbers of calls that have heard announcements or been
-    weighed for a callback offer to what they heard; ``callback_outcomes``
-    counts the callbacks that failed and that were cancelled (which only
-    the Python handlers end: a restored state's, kept by the façade).
+    weighed for a callback offer to what they heard.
     """
     from .distributor import Distributor
 
@@ -155,8 +155,8 @@ def materialize(
     d._outcomes[CallState.REJECTED] = scal.rejected
     d._outcomes[CallState.OVERFLOWED] = scal.overflowed
     d._outcomes[CallState.SELF_SERVICE] = scal.self_service
-    d._outcomes[CallState.CALLBACK_FAILED] = callback_outcomes[0]
-    d._outcomes[CallState.CALLBACK_CANCELLED] = callback_outcomes[1]
+    d._outcomes[CallState.CALLBACK_FAILED] = scal.callback_failed
+    d._outcomes[CallState.CALLBACK_CANCELLED] = scal.callback_cancelled
     rng = random.Random()
     rng.setstate(engine.rng_state())
     d._rng = rng
@@ -244,6 +244,8 @@ def materialize(
         crec.recheck_timer = cx.recheck_timer
         crec.stage_timer = cx.stage_timer
         crec.max_wait_timer = cx.max_wait_timer
+        crec.callback = cx.callback
+        crec.attempts = cx.attempts
         crec.announce_timer = cx.announce_timer
         crec.next_announce = cx.next_announce
         h = heard.get(cx.seq) if heard else None
@@ -253,7 +255,6 @@ def materialize(
             crec.last_wait = h.last_wait
             crec.callback_offered = h.callback_offered
             crec.number = h.number
-            crec.attempts = h.attempts
         if stage.extra_queues:
             crec.extra_queues = stage.extra_queues
         if stage.regional:
@@ -291,7 +292,7 @@ def materialize(
         elif kind == WRAP:
             agent = by_index[ref]
             timers.append((when, tseq, kind, agent, agent.sessions[token]))
-        elif kind == STAGE:
+        elif kind in (STAGE, RETRY):  # (a stage index; the attempts made)
             timers.append((when, tseq, kind, by_seq[ref], token))
         elif kind in (MAX_WAIT, ANNOUNCE):
             timers.append((when, tseq, kind, by_seq[ref], None))

@@ -514,8 +514,8 @@ def _engine_covers(d: Distributor) -> bool:
     """Whether the C engine covers ``d``'s configuration: a routing plan
     (if any) that :func:`_plan_covered` accepts (estimators hear the
     engine's hooks, and announcements and callback offers are timed by the
-    engine and worded by the façade: :mod:`~acdcore._engine_hooks`; a
-    callback request hands the state over to the Python handlers).
+    engine and worded by the façade: :mod:`~acdcore._engine_hooks`;
+    callbacks run in it).
     ``ACDCORE_ENGINE=0`` in the environment
     turns it off (the native backend then runs the Python handlers over the
     C matching core, as before the engine)."""

@@ -182,14 +182,28 @@ class NativeEngine(EngineIO):
         self._ok(rc, "queue surge")
 
     def queue_experience(
-        self, q: int, announce: tuple[float, float] | None, callback: bool
+        self,
+        q: int,
+        announce: tuple[float, float] | None,
+        callback: bool,
+        policy: tuple[float, int, float],
     ) -> None:
         """Queue ``q``'s caller experience (before any event): its
-        announcements' (first, every) in seconds (None: none), and whether
-        it offers callbacks."""
+        announcements' (first, every) in seconds (None: none), whether it
+        offers callbacks, and the callback policy's (dial timeout, retries,
+        retry delay): its own, or the default's for a queue with none."""
         first, every = (0.0, 0.0) if announce is None else announce
+        dial, retries, delay = policy
         rc = self.lib.acd_engine_queue_experience(
-            self.eng, q, int(announce is not None), float(first), float(every), int(callback)
+            self.eng,
+            q,
+            int(announce is not None),
+            float(first),
+            float(every),
+            int(callback),
+            float(dial),
+            retries,
+            float(delay),
         )
         self._ok(rc, "queue experience")
 

@@ -36,6 +36,8 @@ class Scalars:
     rejected: int
     overflowed: int = 0  # sent away by a plan's exit at arrival (acd_engine_exit)
     self_service: int = 0
+    callback_failed: int = 0
+    callback_cancelled: int = 0
 
 
 @attrs.frozen
@@ -62,6 +64,8 @@ class CallExport:
     announce_timer: int = -1  # its pending announcement's deadline number (-1: none)
     next_announce: float | None = None  # that announcement's instant
     heard: bool = False  # it has heard an announcement
+    callback: bool = False  # it is a callback
+    attempts: int = 0  # callback attempts made
 
 
 @attrs.frozen
@@ -160,6 +164,8 @@ class EngineIO(EngineHandle):
         c.announce_timer = x.announce_timer
         c.next_announce = 0.0 if x.next_announce is None else x.next_announce
         c.heard = int(x.heard)
+        c.callback = int(x.callback)
+        c.attempts = x.attempts
         offers = ffi.new("int[]", list(x.offers) or [0])
         self._ok(self.lib.acd_engine_load_call(self.eng, c, cls, k, offers), "load call")
 
@@ -206,6 +212,7 @@ class EngineIO(EngineHandle):
         x.now, x.timer_seq, x.call_seq = s.now, s.timer_seq, s.call_seq
         x.completed, x.abandoned, x.rejected = s.completed, s.abandoned, s.rejected
         x.overflowed, x.self_service = s.overflowed, s.self_service
+        x.callback_failed, x.callback_cancelled = s.callback_failed, s.callback_cancelled
         self._ok(self.lib.acd_engine_load_finish(self.eng, x), "load finish")
 
     # -------------------------------------------------------------- export
@@ -225,6 +232,8 @@ class EngineIO(EngineHandle):
             rejected=int(x.rejected),
             overflowed=int(x.overflowed),
             self_service=int(x.self_service),
+            callback_failed=int(x.callback_failed),
+            callback_cancelled=int(x.callback_cancelled),
         )
 
     def export_calls(self) -> list[CallExport]:
@@ -277,6 +286,8 @@ class EngineIO(EngineHandle):
             announce_timer=int(c.announce_timer),
             next_announce=float(c.next_announce) if c.announce_timer >= 0 else None,
             heard=bool(c.heard),
+            callback=bool(c.callback),
+            attempts=int(c.attempts),
         )
 
     def export_agent(self, i: int) -> AgentExport:
