@@ -399,3 +399,19 @@ def test_a_restored_state_whose_callbacks_ended_runs_on_the_engine() -> None:
     assert snapshots.save(fresh) == doc
     assert fresh.call("c1") == d.call("c1")
     assert fresh.counts() == d.counts()
+
+
+def test_a_callback_policy_past_the_engines_numbers_stays_on_the_python_handlers() -> None:
+    """Retries beyond a C int (2**53, shrunk from test_hostile) are the
+    Python handlers' to count: the native distributor is built, runs them
+    there, and decides as the python one does."""
+    q = QueueConfig(name="q", callback=CallbackPolicy(threshold=0.0, retries=2**53))
+    out = []
+    for backend in ("python", "native"):
+        d = Distributor([q], backend=backend)
+        if backend == "native":
+            assert d._eng is None
+        acts = d.handle(CallArrived(now=0.0, call_id="c", queue="q"))
+        acts += d.handle(CallbackRequested(now=1.0, call_id="c"))
+        out.append(acts)
+    assert out[0] == out[1]

@@ -43,8 +43,8 @@ With the native backend and a configuration the C engine covers
 timed by it and worded through ``_engine_hooks``), the engine holds the
 state and runs these rules in C, deciding as they do: ``_engine_facade``
 hands it the events, ``_engine_state`` answers the reads (from C, or from
-the records ``_materialize`` rebuilds), and an event it does not cover hands
-the state over to the functions above for good.
+the records ``_materialize`` rebuilds), and an event past its numbers'
+limits hands the state over to the functions above for good.
 """
 
 from __future__ import annotations
@@ -531,6 +531,8 @@ def _engine_covers(d: Distributor) -> bool:
         ):
             return False
         if (c.max_length or 0) > limit or (c.no_answer.auto_pause_after or 0) > limit:
+            return False
+        if c.callback is not None and c.callback.retries > limit:
             return False
     return True
 
