@@ -33,16 +33,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import _calls, _engine_exits, _engine_hooks, _queueing
+from . import _calls, _engine_agents, _engine_callbacks, _engine_exits, _engine_hooks, _queueing
 from . import _frozen_build as _build
 from ._engine_state import EngineState
-from ._materialize import AgentFacts, CallFacts, Heard
+from ._materialize import CallFacts
 from ._native.core import NativeError
-from ._native.engine import EngineRefused, profile_arrays
+from ._native.engine import EngineRefused
 from ._state import CallState
-from .actions import Action, CallbackFailed, PauseAgent, PlaceCallback, SurgeMode
+from .actions import Action, PauseAgent, SurgeMode
 from .config import AgentProfile
 from .events import (
     AgentLoggedIn,
@@ -61,7 +62,6 @@ from .events import (
     OfferAnswered,
     OfferDeclined,
 )
-from .skills import validate_skills
 
 if TYPE_CHECKING:
     from .distributor import Distributor
@@ -71,7 +71,6 @@ __all__ = ["EngineFacade"]
 # Action kinds and reasons of acd_engine.h.
 _OFFER, _QUEUED, _CANCEL, _REJECT, _PAUSE, _MOVE, _EXIT, _SURGE = 1, 2, 3, 4, 5, 6, 7, 8
 _SPEAK, _PLACE, _CALLBACK_FAILED = 9, 10, 11
-_EARG = -3  # ACD_EARG: an argument past the engine's limits
 _REASONS = (
     "",
     "arrived",
@@ -105,14 +104,14 @@ class EngineFacade(EngineState):
             OfferDeclined: self.decline,
             CallEnded: self.end,
             CallTransferred: self.transfer,
-            AgentLoggedIn: self.login,
-            AgentLoggedOut: self.logout,
-            AgentPaused: self.pause,
-            AgentResumed: self.resume,
-            AgentSkillsChanged: self.skills_changed,
-            CallbackRequested: self.callback_requested,
-            CallbackUnanswered: self.callback_unanswered,
-            CallbackCancelled: self.callback_cancelled,
+            AgentLoggedIn: partial(_engine_agents.login, self),
+            AgentLoggedOut: partial(_engine_agents.logout, self),
+            AgentPaused: partial(_engine_agents.pause, self),
+            AgentResumed: partial(_engine_agents.resume, self),
+            AgentSkillsChanged: partial(_engine_agents.skills_changed, self),
+            CallbackRequested: partial(_engine_callbacks.requested, self),
+            CallbackUnanswered: partial(_engine_callbacks.unanswered, self),
+            CallbackCancelled: partial(_engine_callbacks.cancelled, self),
         }
 
     # ---------------------------------------------------------------- events
@@ -395,116 +394,6 @@ class EngineFacade(EngineState):
             _engine_hooks.replay(self)
         return self.wrap(self._acts(), None)
 
-    def callback_requested(self, ev: CallbackRequested) -> list[Action]:
-        seq = self.call_seq(ev, ev.call_id)
-        number = ev.number
-        if number is not None and (not isinstance(number, str) or not number):
-            self.refuse(ev)  # (the reference's check: the call's state first)
-        if self._lib.acd_engine_callback_requested(self._e, ev.now, seq) < 0:
-            self.refuse(ev)
-        self.version += 1
-        if self.hooked:
-            _engine_hooks.replay(self)
-        if number is None:
-            caller = self.calls[seq].attributes.get("caller")
-            number = caller if isinstance(caller, str) else None
-        heard = self.heard.get(seq)
-        if heard is None:
-            heard = self.heard[seq] = Heard()
-        heard.callback_offered = True
-        heard.number = number
-        return self.wrap(self._acts(), None)
-
-    def callback_unanswered(self, ev: CallbackUnanswered) -> list[Action]:
-        seq = self.call_seq(ev, ev.call_id)
-        if self._lib.acd_engine_callback_unanswered(self._e, ev.now, seq) < 0:
-            self.refuse(ev)
-        self.version += 1
-        if self.hooked:
-            _engine_hooks.replay(self)
-        return self.wrap(self._acts(), None)  # (a failed callback's facts go with its words)
-
-    def callback_cancelled(self, ev: CallbackCancelled) -> list[Action]:
-        seq = self.call_seq(ev, ev.call_id)
-        now = float(ev.now)
-        if self._lib.acd_engine_callback_cancelled(self._e, now, seq) < 0:
-            self.refuse(ev)
-        self.version += 1
-        if self.hooked:
-            _engine_hooks.replay(self)
-        out = self.wrap(self._acts(), None)
-        self.forget(seq, now)
-        return out
-
-    def login(self, ev: AgentLoggedIn) -> list[Action] | None:
-        profile = ev.profile
-        if not isinstance(profile, AgentProfile) or any(q not in self.qidx for q in profile.queues):
-            self.refuse(ev)
-        idx = self.name(profile.agent_id)
-        facts = self.agents.get(idx)
-        order = facts.order if facts is not None else len(self.agents)
-        sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill_id)
-        try:
-            region = self.region_id(profile.region)
-            acts = self.eng.login(float(ev.now), idx, order, sk, cap, excl, mems, region)
-        except (EngineRefused, OverflowError) as exc:
-            if isinstance(exc, EngineRefused) and exc.code != _EARG:
-                self.refuse(ev)
-            # A profile past the engine's limits (a membership weight above
-            # 2**32 - 1, an unbounded delay...) that the reference accepts:
-            # the Python handlers take over.
-            self.hand_over()
-            return None
-        self.version += 1
-        if self.hooked:
-            _engine_hooks.replay(self)
-        if facts is None:
-            facts = self.agents[idx] = AgentFacts(profile.agent_id, profile, order)
-            self.named.pop(idx, None)  # logged in: its index is its for good
-        facts.profile = profile
-        facts.paused = None
-        return self.wrap(acts, None)
-
-    def skills_changed(self, ev: AgentSkillsChanged) -> list[Action] | None:
-        idx = self.agent_index(ev, ev.agent_id)
-        facts = self.agents[idx]
-        # The reference's check (_agents.check_agent_skills_changed) after
-        # known_agent, with its error and message.
-        validate_skills(ev.skills, f"agent {ev.agent_id!r}")
-        profile = facts.profile.with_skills(ev.skills)
-        sk, cap, excl, mems = profile_arrays(profile, self.qidx, self.skill_id)
-        try:
-            region = self.region_id(profile.region)
-            acts = self.eng.skills_changed(float(ev.now), idx, sk, cap, excl, mems, region)
-        except (EngineRefused, OverflowError) as exc:
-            if isinstance(exc, EngineRefused) and exc.code != _EARG:
-                self.refuse(ev)
-            self.hand_over()  # skills past the engine's limits: the Python handlers take over
-            return None
-        self.version += 1
-        if self.hooked:
-            _engine_hooks.replay(self)
-        facts.profile = profile
-        return self.wrap(acts, None)
-
-    def logout(self, ev: AgentLoggedOut) -> list[Action]:
-        idx = self.agent_index(ev, ev.agent_id)
-        return self.wrap(self.run(ev, self.eng.logout, float(ev.now), idx), None)
-
-    def pause(self, ev: AgentPaused) -> list[Action]:
-        idx = self.agent_index(ev, ev.agent_id)
-        if not isinstance(ev.reason, str) or not ev.reason:
-            self.refuse(ev)
-        acts = self.run(ev, self.eng.pause, float(ev.now), idx)
-        self.agents[idx].paused = ev.reason
-        return self.wrap(acts, None)
-
-    def resume(self, ev: AgentResumed) -> list[Action]:
-        idx = self.agent_index(ev, ev.agent_id)
-        acts = self.run(ev, self.eng.resume, float(ev.now), idx)
-        self.agents[idx].paused = None
-        return self.wrap(acts, None)
-
     # --------------------------------------------------------------- actions
 
     def wrap(self, acts: Sequence[Any], arriving: CallFacts | None) -> list[Action]:
@@ -555,26 +444,9 @@ class EngineFacade(EngineState):
             elif kind == _SPEAK:  # its words come once the estimators are told
                 out.append(self.spoken[n])  # type: ignore[arg-type]
             elif kind == _PLACE:
-                c = calls[seq]
-                heard = self.heard.get(seq)
-                out.append(
-                    PlaceCallback(
-                        at=at,
-                        call_id=c.call_id,
-                        agent_id=ids[agent],
-                        queue=qnames[queue],
-                        number=None if heard is None else heard.number,
-                        attempt=n,
-                        dial_timeout=y,
-                        attributes=c.attributes,
-                    )
-                )
+                out.append(_engine_callbacks.placed(self, seq, agent, queue, n, y, at))
             elif kind == _CALLBACK_FAILED:
-                c = calls[seq]
-                out.append(
-                    CallbackFailed(at=at, call_id=c.call_id, queue=qnames[queue], attempts=n)
-                )
-                self.forget(seq, at)  # it has ended
+                out.append(_engine_callbacks.failed(self, seq, queue, n, at))
             else:  # pragma: no cover - the engine emits no other kind
                 raise NativeError(f"the engine emitted an action of kind {kind}")
         return out
