@@ -8,10 +8,18 @@
 
 #include "acd_internal.h"
 
+/* A helper made only of __builtin_prefetch calls must be inlined where it is
+ * called, before GCC's interprocedural passes see it: GCC 12 finds such a
+ * function "looping pure" (it only reads memory and returns nothing) and
+ * then deletes every call to it, prefetches included. Before this, the
+ * object file kept 3 of the 9 prefetches in the source: those written in
+ * best_call itself; prefetch_take and prefetch_agents never ran. */
 #if defined(__GNUC__)
 #define ACD_NOINLINE __attribute__((noinline)) /* off the hot path */
+#define ACD_PREFETCHER static inline __attribute__((always_inline))
 #else
 #define ACD_NOINLINE
+#define ACD_PREFETCHER static inline
 #endif
 
 /* When the call opens to the agent, given its class is met: now, or later by
@@ -371,7 +379,7 @@ static inline int better_pick(double prio, const info_t *h, int orig, double bpr
  * as it leaves its bucket, and the one after it, read as the new head) while
  * the search goes on: both are cold. `next` is a hint; anything else in
  * range, or -1, is harmless. */
-static inline void prefetch_take(const acd_core *core, int slot, int next)
+ACD_PREFETCHER void prefetch_take(const acd_core *core, int slot, int next)
 {
 #if defined(__GNUC__)
     const char *p = (const char *)&core->c[slot];
@@ -606,7 +614,7 @@ int acd_route_agent(acd_core *core, int agent, int avail, double now, int max, i
 /* Ask for the next agents' data while this one is matched (each agent is
  * cold: nothing has read it since its profile and sync): the agent two
  * ahead, and the scan list of the one after this. */
-static void prefetch_agents(const acd_core *core, int n, const int *agents, int i)
+ACD_PREFETCHER void prefetch_agents(const acd_core *core, int n, const int *agents, int i)
 {
 #if defined(__GNUC__)
     if (i + 2 < n) {
