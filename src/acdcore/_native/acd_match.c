@@ -423,6 +423,48 @@ static inline int fast_pick(const acd_core *core, const agent_t *a, int ai, cons
     return 1;
 }
 
+/* The index of the lowest set bit of a non-zero word. */
+static inline int lowest_bit(unsigned x)
+{
+#if defined(__GNUC__)
+    return __builtin_ctz(x);
+#else
+    int i = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+
+/* The first entry of an active list (na entries, every bucket among a
+ * queue's first 64) whose bucket is in `open`, or na. The first open entry
+ * is at a place that varies from agent to agent (in the benchmark: the
+ * first 38 % of the time, past the eighth 17 %), so a loop that stops on it
+ * mispredicts its exit about once a queue; this one tests eight entries at a time without a branch (eight
+ * independent shifts), and branches once per eight. (Callgrind over the
+ * benchmark: 8 fewer mispredicted branches a decision, 450 more
+ * instructions; 3-5 % faster, measured side by side.) */
+static inline int first_open(const int *act, int na, unsigned long long open)
+{
+    /* is the bucket of entry k + j open (its local index is below 64) */
+#define OPEN_AT(j) ((unsigned)(open >> ((unsigned)act[k + (j)] >> 4 & 63u)) & 1u)
+    int k = 0;
+    for (; k + 8 <= na; k += 8) {
+        /* written out: GCC -O2 leaves a loop over j rolled, with two
+         * variable shifts an entry */
+        unsigned hit = OPEN_AT(0) | OPEN_AT(1) << 1 | OPEN_AT(2) << 2 | OPEN_AT(3) << 3 |
+                       OPEN_AT(4) << 4 | OPEN_AT(5) << 5 | OPEN_AT(6) << 6 | OPEN_AT(7) << 7;
+        if (hit)
+            return k + lowest_bit(hit);
+    }
+#undef OPEN_AT
+    while (k < na && !((open >> ACT_LOCAL(act[k])) & 1))
+        k++;
+    return k;
+}
+
 /* Scan entries searched together (see best_call). */
 #define BATCH 16
 
@@ -507,9 +549,7 @@ static int best_call(acd_core *core, int ai, unsigned fm, double now, double *ea
             const queue_t *q = run[i].q;
             const int *act = q->active;
             const int na = q->nact;
-            int k = 0;
-            while (k < na && !((open >> ACT_LOCAL(act[k])) & 1))
-                k++;
+            const int k = first_open(act, na, open);
             run[i].k = k;
 #if defined(__GNUC__)
             if (k < na)
@@ -537,7 +577,7 @@ static int best_call(acd_core *core, int ai, unsigned fm, double now, double *ea
                         bseq = hw->seq;
                         borig = sc->orig;
                         *where = k;
-                                prefetch_take(core, best, q->hn[local]);
+                        prefetch_take(core, best, q->hn[local]);
                     }
                     continue;
                 }
