@@ -320,6 +320,10 @@ int acd_agent_profile(acd_core *core, int agent, int order, int region, int nsk,
     a->scan = scan;
     a->nscan = nscan;
     a->nown = nown;
+    int nhead = 0;
+    while (nhead < nown && scan[nhead].pd.priority == scan[0].pd.priority)
+        nhead++;
+    a->nhead = nhead < nscan ? nhead + 1 : nscan;
     memcpy(a->cap, cap, sizeof a->cap);
     a->capmask = 0;
     for (int ch = 0; ch < ACD_NCH; ch++)

@@ -133,6 +133,9 @@ typedef struct {
     int offerable;
     int guarded;
     unsigned stamp;
+    int nhead; /* scan[0..nhead-1]: what a search reads when it finds a call in its
+                * first priority's own queues (those and the entry after them):
+                * what a bulk match asks for ahead (here: a hole before a double) */
     double idle_since;
     double calls_taken;
     double talk_time;
