@@ -969,6 +969,57 @@ def test_regressions() -> None:
         replay(config, ops)
 
 
+def test_first_open_bucket_far_down_the_active_list() -> None:
+    """Many classes waiting in one queue, the oldest ones closed to the
+    agents (a skill they lack, or a minimum above theirs): the first bucket
+    open to an agent is past the first eight entries of the queue's active
+    list, which the core's search tests at once (first_open), or in the
+    entries after the last full eight. The random walk above rarely has
+    more than a few classes waiting in a queue; here every agent's pick is
+    checked against the reference all the same."""
+    orders = {aid: 3 * i for i, aid in enumerate(IDS)}
+    config: Config = {
+        "queues": ["sales"],
+        "strategies": [Strategy.LONGEST_IDLE.value],
+        "keylen": [1],
+        "extras": {"sales": []},
+        "orders": orders,
+    }
+    closed = [(("billing", 9), ("tech", m)) for m in MINIMA]
+    closed += [(("billing", m), ("spanish", 1), ("tech", 1)) for m in MINIMA]
+    closed += [(("billing", 1), ("spanish", m)) for m in MINIMA]
+    opened = [(("billing", b), ("tech", t)) for b in (1, 3, 5) for t in (1, 3, 5)]
+    ops: list[Op] = []
+    seq = 0
+    for n_closed in (3, 9, 12):  # more closed classes each round: the first open further down
+        for req in [*closed[:n_closed], *opened]:
+            ops.append(
+                (
+                    "put",
+                    seq,
+                    "sales",
+                    req,
+                    "voice",
+                    (float(seq), seq),
+                    0.0,
+                    None,
+                    0.0,
+                    None,
+                    False,
+                    (),
+                )
+            )
+            seq += 1
+        for i, aid in enumerate(AGENTS[:4]):
+            skills = {"billing": 5, "tech": 5 if i % 2 else 3}
+            member = (("sales", 1, 0.0, 0, 1),)
+            ops.append(("profile", aid, skills, {"voice": 1}, (), member, None))
+            ops.append(("sync", aid, True, float(i), 0, 0.0, False, ()))
+        ops.append(("match", tuple(AGENTS[:3]), 10.0, 8))
+        ops.append(("route_agent", AGENTS[3], True, 10.0, "keep"))
+    replay(config, ops)
+
+
 def test_a_broken_reference_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fuzz can fail: with the reference's longest-idle tie-break
     reversed, the seeded loop reports a divergence within a few steps."""
