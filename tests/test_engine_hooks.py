@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
@@ -33,6 +34,7 @@ from acdcore import (
     CallbackRequested,
     Distributor,
     QueueConfig,
+    Strategy,
     native_available,
 )
 from acdcore.estimators import (
@@ -191,6 +193,23 @@ class HookCallback(HookDifferential, base.CallbackMachine):
     failures and cancellations, all on the engine."""
 
 
+class HookCallbackPlan(HookDifferential, base.CallbackMachine, base.EnginePlanMachine):
+    """The same under routing plans with exits (maximum waits, leave-empty,
+    moves between queues): a call may hear something and end in one
+    advance, or be moved with a callback into a queue with no policy."""
+
+
+class HookCallbackRingAll(HookDifferential, base.CallbackMachine):
+    """The same where every queue rings all: a callback reserves only the
+    first of the agents routing picks."""
+
+    def adjust(self, config: QueueConfig) -> QueueConfig:
+        c = base.CallbackMachine.adjust(self, config)
+        return attrs.evolve(
+            c, strategy=Strategy.RING_ALL, requirement=SkillRequirement(), max_length=None
+        )
+
+
 def test_estimators_hear_the_same_on_the_engine() -> None:
     run_state_machine_as_test(HookMachine)
 
@@ -201,6 +220,14 @@ def test_estimators_hear_the_same_under_a_plan() -> None:
 
 def test_announcements_and_callbacks_on_the_engine_are_the_same() -> None:
     run_state_machine_as_test(HookCallback)
+
+
+def test_announcements_and_callbacks_under_a_plan_are_the_same() -> None:
+    run_state_machine_as_test(HookCallbackPlan)
+
+
+def test_callbacks_ringing_all_are_the_same() -> None:
+    run_state_machine_as_test(HookCallbackRingAll)
 
 
 def test_a_distributor_with_estimators_runs_on_the_engine() -> None:
@@ -415,3 +442,42 @@ def test_a_callback_policy_past_the_engines_numbers_stays_on_the_python_handlers
         acts += d.handle(CallbackRequested(now=1.0, call_id="c"))
         out.append(acts)
     assert out[0] == out[1]
+
+
+class Constant(WaitEstimator):
+    """An estimator that always says 100 s."""
+
+    name = "constant"
+
+    def estimate(self, ctx: WaitContext) -> WaitEstimate:
+        return WaitEstimate(100.0, 50.0, 200.0, ctx.ahead, ctx.servers, self.name)
+
+
+def test_a_call_that_hears_something_and_ends_in_one_advance() -> None:
+    """A call announced every 3 s, its repeats skipped (the position and
+    estimate do not move), offered a callback once, and sent away by its
+    queue's maximum wait, all in one advance: what it heard is bound while
+    it is live, so the repeats stay skipped. The façade once forgot it
+    before wording them, and every repeat spoke and offered a callback
+    again (found by a reviewer's random walks)."""
+    from acdcore import Exit, QueueRules, RoutingPlan, Rule
+
+    q = QueueConfig(
+        name="q",
+        announce=Announcements(every=3.0, first=0.0, min_change=15.0),
+        callback=CallbackPolicy(threshold=10.0),
+    )
+    plan = RoutingPlan(
+        rules=(),
+        default=Rule("default", queue="q"),
+        queues={"q": QueueRules(max_wait=10.0, on_max_wait=Exit("reject"))},
+    )
+    out = {}
+    for backend in ("python", "native"):
+        d = Distributor([q], plan=plan, backend=backend, estimators=[Constant()])
+        acts = d.handle(CallArrived(now=0.0, call_id="c", queue="q"))
+        acts += d.advance(20.0)
+        out[backend] = acts
+    kinds = [type(a).__name__ for a in out["python"]]
+    assert kinds == ["Queued", "Announce", "OfferCallback", "Reject"], kinds
+    assert out["native"] == out["python"]

@@ -109,10 +109,15 @@ def replay(f: EngineState, arriving: int = -1, priority: int = 0) -> None:
             seq = int(h.call)
             facts = None if seq == arriving else calls[seq]
             prio = priority if facts is None else facts.priority
+            # What it has heard, bound now: the call may end later in this
+            # step, and the façade forget it, before tell words this.
+            heard = f.heard.get(seq)
+            if heard is None:
+                heard = f.heard[seq] = Heard()
             sp = f.spoken[i] = Spoken()
             f.speaking = True
             ctx = _context(h, queue, at, prio)
-            told.append(("", (kind, seq, facts, ctx, sp)))
+            told.append(("", (kind, seq, facts, heard, ctx, sp)))
 
 
 def tell(f: EngineState) -> None:
@@ -135,19 +140,21 @@ def tell(f: EngineState) -> None:
 
 
 def speak(
-    f: EngineState, kind: int, seq: int, facts: CallFacts | None, ctx: WaitContext, sp: Spoken
+    f: EngineState,
+    kind: int,
+    seq: int,
+    facts: CallFacts | None,
+    heard: Heard,
+    ctx: WaitContext,
+    sp: Spoken,
 ) -> None:
     """What a waiting call hears at an ``ACD_H_ANNOUNCE`` or
     ``ACD_H_CALLBACK`` hook, asked of the first estimator now (as
     ``_experience.announce`` and ``start_announcements`` ask it), into
-    ``sp``; what it has heard is kept in ``f.heard`` while it is live."""
+    ``sp``, and recorded in ``heard`` (the call's, bound by :func:`replay`
+    while it was live: kept in ``f.heard`` until the call ends)."""
     if facts is None:
         facts = f.calls[seq]  # the call arriving in this step: its facts are kept since
-    heard = f.heard.get(seq)
-    if heard is None:
-        heard = Heard()
-        if seq in f.calls:  # (a call that has ended since keeps nothing)
-            f.heard[seq] = heard
     config = f.configs[f.qidx[ctx.queue]]
     policy = config.callback
     if kind == _CALLBACK and heard.callback_offered:
