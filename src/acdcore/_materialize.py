@@ -12,7 +12,7 @@ deadlines with the same scheduling numbers, the same counters and random
 generator state. Every existing read (views, ``explain``, ``snapshot()``,
 ``check()``) then runs on it unchanged, so the two implementations are read
 by one code path, and a distributor may hand its state over to the Python
-handlers for a feature the engine does not cover.
+handlers for an event past the engine's numbers.
 
 Dead deadlines are left out: liveness only ever goes from true to false, so
 a deadline dropped early changes no decision (``_deadlines.timer_live``).

@@ -356,7 +356,7 @@ class Distributor:
             handled = eng.handle(event)
             if handled is not None:
                 return handled
-            # the engine handed its state over (an event it does not cover)
+            # the engine handed its state over (an event past its numbers)
         # The check raises for a bad event and changes nothing; what it found
         # (the call, the agent, the arrival's decision) goes to the apply.
         found = check(self, event)

@@ -6,8 +6,9 @@
  *
  * Each function is named after its Python reference and does what it does,
  * in the same order (the estimators' hooks among them: acd_engine_hooks.c),
- * for a distributor with no announcement or
- * callback, and a plan as far as distributor._plan_covered allows:
+ * for any distributor (announcements' timing and callbacks are in
+ * acd_engine_experience.c), with a plan as far as distributor._plan_covered
+ * allows:
  *
  *   _deadlines.py  after, schedule, wake_agent, recheck_call, drop_dead
  *                  (drop_dead_timers), fire;
