@@ -428,16 +428,6 @@ int64_t acd_engine_arrive_planned(acd_engine *e, double now, int queue, const do
     return arrive(e, now, queue, -1, key, preferred, preferred_wait, nst, cls, expires, skip);
 }
 
-/* _offers.reroute: the n agents in e->tmp, released from offers, take
- * their next calls. */
-static void reroute(acd_engine *e, int n)
-{
-    for (int i = 0; i < n && !e->err; i++) {
-        refresh(e, e->tmp[i]);
-        route_agent(e, e->tmp[i]);
-    }
-}
-
 /* An event's call and agent, and whether that agent's offer of it rings. */
 static int outstanding_offer(const acd_engine *e, int64_t call, int agent, int *out_ci)
 {
@@ -496,16 +486,9 @@ int acd_engine_abandon(acd_engine *e, double now, int64_t call)
     if (c->state == ACD_C_WAITING) {
         dequeue(e, ci);
         hook(e, ACD_H_ABANDONED, c->seq, c->queue, now - c->entered);
-    } else { /* _offers.release_offers */
+    } else {
         hook(e, ACD_H_LEFT, c->seq, c->queue, 0.0);
-        n = c->noffers;
-        memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
-        for (int i = 0; i < n; i++) {
-            sess_del(&e->a[e->tmp[i]], c->seq);
-            emit(e, ACD_A_CANCEL, ACD_R_CALLER_ABANDONED, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
-        }
-        c->noffers = 0;
-        c->inmany = 0;
+        n = release_offers(e, ci, ACD_R_CALLER_ABANDONED);
     }
     finish(e, ci, &e->abandoned);
     reroute(e, n);
@@ -635,14 +618,7 @@ int acd_engine_callback_cancelled(acd_engine *e, double now, int64_t call)
     begin(e, now);
     if (c->state == ACD_C_WAITING)
         dequeue(e, ci);
-    int n = c->noffers; /* _offers.release_offers */
-    memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        sess_del(&e->a[e->tmp[i]], c->seq);
-        emit(e, ACD_A_CANCEL, ACD_R_CALLBACK_CANCELLED, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
-    }
-    c->noffers = 0;
-    c->inmany = 0;
+    int n = release_offers(e, ci, ACD_R_CALLBACK_CANCELLED);
     hook(e, ACD_H_LEFT, c->seq, c->queue, 0.0);
     finish(e, ci, &e->callback_cancelled);
     reroute(e, n);

@@ -9,8 +9,6 @@
  * it. Acts only with hooks on (a distributor with estimators), as the
  * Python handlers do.
  */
-#include <string.h>
-
 #include "acd_engine_internal.h"
 
 /* _deadlines.arm_announce: the call's next announcement at `when`. */
@@ -77,19 +75,11 @@ void fire_announce(acd_engine *e, int ci)
 void callback_unanswered(acd_engine *e, int ci)
 {
     ecall_t *c = &e->c[ci];
-    int n = c->noffers;
-    if (tmp_reserve(e, n)) {
+    if (tmp_reserve(e, c->noffers)) {
         fail(e, ACD_ENOMEM);
         return;
     }
-    /* _offers.release_offers: the reserved agent is freed, no miss. */
-    memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        sess_del(&e->a[e->tmp[i]], c->seq);
-        emit(e, ACD_A_CANCEL, ACD_R_CALLBACK_UNANSWERED, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
-    }
-    c->noffers = 0;
-    c->inmany = 0;
+    int n = release_offers(e, ci, ACD_R_CALLBACK_UNANSWERED); /* the reserved agent: no miss */
     c->ring_round++;
     if (plan_table(e, ci)) {
         fail(e, ACD_ENOMEM);
@@ -105,8 +95,5 @@ void callback_unanswered(acd_engine *e, int ci)
         c->state = ACD_C_PENDING;
         schedule(e, after(e, q->cb_retry_delay), EK_RETRY, c->seq, attempts);
     }
-    for (int i = 0; i < n && !e->err; i++) { /* _offers.reroute */
-        refresh(e, e->tmp[i]);
-        route_agent(e, e->tmp[i]);
-    }
+    reroute(e, n);
 }

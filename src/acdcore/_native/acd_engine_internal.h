@@ -377,6 +377,8 @@ ACD_ENGINE_HIDDEN void finish(acd_engine *e, int ci, int64_t *outcome);
 ACD_ENGINE_HIDDEN void offers_remove(ecall_t *c, int ai);
 ACD_ENGINE_HIDDEN void miss(acd_engine *e, int ai, int queue);
 ACD_ENGINE_HIDDEN int withdraw(acd_engine *e, int ai, int ci, int reason);
+ACD_ENGINE_HIDDEN int release_offers(acd_engine *e, int ci, int reason);
+ACD_ENGINE_HIDDEN void reroute(acd_engine *e, int n);
 ACD_ENGINE_HIDDEN void route_agent(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void enter(acd_engine *e, int ci, int reason);
 ACD_ENGINE_HIDDEN void requeue(acd_engine *e, int ci, int reason);
