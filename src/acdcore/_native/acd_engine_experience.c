@@ -1,13 +1,13 @@
 /* acdcore native backend, the engine: caller experience. When a waiting
  * call hears an announcement, and when it is weighed for a callback offer
  * (_experience.start_announcements, and the ANNOUNCE deadline of
- * _deadlines.fire); and the callbacks themselves (_experience's requests,
- * attempts and cancellations: the handlers are in acd_engine_events.c). The timing is the engine's, since its deadlines are
- * numbered with every other; what the caller hears follows the estimates,
- * which are the façade's: each such moment is a hook carrying the call's
- * context and a placeholder action (ACD_A_SPEAK) where the façade words
- * it. Acts only with hooks on (a distributor with estimators), as the
- * Python handlers do.
+ * _deadlines.fire); and a callback's unanswered attempt (the events'
+ * handlers are in acd_engine_events.c). The timing is the engine's, since
+ * its deadlines are numbered with every other; what the caller hears
+ * follows the estimates, which are the façade's: each such moment is a
+ * hook carrying the call's context and a placeholder action (ACD_A_SPEAK)
+ * where the façade words it. Announcements and offers act only with hooks
+ * on (a distributor with estimators), as on the Python handlers.
  */
 #include "acd_engine_internal.h"
 
