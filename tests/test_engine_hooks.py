@@ -37,6 +37,7 @@ from acdcore import (
     Strategy,
     native_available,
 )
+from acdcore._state import CallState
 from acdcore.estimators import (
     AsteriskEstimator,
     HeadOfLineEstimator,
@@ -197,6 +198,20 @@ class HookCallbackPlan(HookDifferential, base.CallbackMachine, base.EnginePlanMa
     """The same under routing plans with exits (maximum waits, leave-empty,
     moves between queues): a call may hear something and end in one
     advance, or be moved with a callback into a queue with no policy."""
+
+    def _observe(self, actions: list[Any]) -> None:
+        super()._observe(actions)
+        # The callback model follows the reference under plans: an exit
+        # moves a callback (its place is then the new queue's) or ends it
+        # (and the id may come back as another call). Both backends are
+        # compared step by step all the same.
+        calls = self.acd._reads()._calls
+        for cid in list(self.callbacks):
+            rec = calls.get(cid)
+            if rec is None or not (rec.callback or rec.state is CallState.CONNECTED):
+                del self.callbacks[cid]
+            elif rec.callback:
+                self.callbacks[cid] = (rec.queue, rec.key)
 
 
 class HookCallbackRingAll(HookDifferential, base.CallbackMachine):
