@@ -466,34 +466,6 @@ void miss(acd_engine *e, int ai, int queue)
     refresh(e, ai);
 }
 
-/* _offers.release_offers: every offer of call ci ends through no fault
- * of the agents (no miss), each a CancelOffer with reason; the agents
- * freed are left in e->tmp (which must have room for them), their number
- * returned, to be rerouted once the call is settled. */
-int release_offers(acd_engine *e, int ci, int reason)
-{
-    ecall_t *c = &e->c[ci];
-    int n = c->noffers;
-    memcpy(e->tmp, offers_of(c), sizeof *e->tmp * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        sess_del(&e->a[e->tmp[i]], c->seq);
-        emit(e, ACD_A_CANCEL, reason, c->seq, e->tmp[i], -1, 0, 0.0, 0.0);
-    }
-    c->noffers = 0;
-    c->inmany = 0;
-    return n;
-}
-
-/* _offers.reroute: the n agents in e->tmp, released from offers, take
- * their next calls. */
-void reroute(acd_engine *e, int n)
-{
-    for (int i = 0; i < n && !e->err; i++) {
-        refresh(e, e->tmp[i]);
-        route_agent(e, e->tmp[i]);
-    }
-}
-
 /* _offers.withdraw: 1 when nobody rings for the call any more. */
 int withdraw(acd_engine *e, int ai, int ci, int reason)
 {

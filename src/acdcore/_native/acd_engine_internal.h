@@ -343,6 +343,10 @@ ACD_ENGINE_HIDDEN int *offers_of(ecall_t *c);
 /* ------------------------------------------ shared, acd_engine_events.c */
 
 ACD_ENGINE_HIDDEN void publish(acd_engine *e);
+/* _offers.release_offers (the agents freed left in e->tmp, their number
+ * returned) and _offers.reroute (those agents take their next calls). */
+ACD_ENGINE_HIDDEN int release_offers(acd_engine *e, int ci, int reason);
+ACD_ENGINE_HIDDEN void reroute(acd_engine *e, int n);
 ACD_ENGINE_HIDDEN int push_profile(acd_engine *e, int agent, int order, int region, int nsk,
                                    const int *skill,
                                    const int *level, const int *cap, unsigned excl, int nmem,
@@ -377,8 +381,6 @@ ACD_ENGINE_HIDDEN void finish(acd_engine *e, int ci, int64_t *outcome);
 ACD_ENGINE_HIDDEN void offers_remove(ecall_t *c, int ai);
 ACD_ENGINE_HIDDEN void miss(acd_engine *e, int ai, int queue);
 ACD_ENGINE_HIDDEN int withdraw(acd_engine *e, int ai, int ci, int reason);
-ACD_ENGINE_HIDDEN int release_offers(acd_engine *e, int ci, int reason);
-ACD_ENGINE_HIDDEN void reroute(acd_engine *e, int n);
 ACD_ENGINE_HIDDEN void route_agent(acd_engine *e, int ai);
 ACD_ENGINE_HIDDEN void enter(acd_engine *e, int ci, int reason);
 ACD_ENGINE_HIDDEN void requeue(acd_engine *e, int ci, int reason);
