@@ -61,12 +61,7 @@ def cancelled(f: EngineFacade, ev: CallbackCancelled) -> list[Action]:
     now = float(ev.now)
     if f._lib.acd_engine_callback_cancelled(f._e, now, seq) < 0:
         f.refuse(ev)
-    f.version += 1
-    if f.hooked:
-        _engine_hooks.replay(f)
-    out = f.wrap(f._acts(), None)
-    f.forget(seq, now)
-    return out
+    return f.gone(seq, now)
 
 
 def placed(

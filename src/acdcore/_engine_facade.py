@@ -300,18 +300,19 @@ class EngineFacade(EngineState):
         seq = self.call_seq(ev, ev.call_id)
         if self._lib.acd_engine_abandon(self._e, ev.now, seq) < 0:
             self.refuse(ev)
-        self.version += 1
-        if self.hooked:
-            _engine_hooks.replay(self)
-        out = self.wrap(self._acts(), None)
-        self.forget(seq, float(ev.now))
-        return out
+        return self.gone(seq, float(ev.now))
 
     def end(self, ev: CallEnded) -> list[Action]:
         seq = self.call_seq(ev, ev.call_id)
         now = float(ev.now)
         if self._lib.acd_engine_end(self._e, now, seq) < 0:
             self.refuse(ev)
+        return self.gone(seq, now)
+
+    def gone(self, seq: int, now: float) -> list[Action]:
+        """After a step that ended call ``seq`` (an end, an abandon, a
+        cancelled callback): replay its hooks, word its actions while the
+        call's facts are kept, then forget them."""
         self.version += 1
         if self.hooked:
             _engine_hooks.replay(self)
