@@ -17,36 +17,26 @@ from hypothesis import HealthCheck, settings
 
 import acdcore.backend
 
-settings.register_profile(
-    "ci",
-    max_examples=400,
-    stateful_step_count=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.register_profile(
-    "sanitizers",
-    max_examples=100,
-    stateful_step_count=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.register_profile(
-    "dev",
-    max_examples=150,
-    stateful_step_count=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "soak",  # HYPOTHESIS_SOAK_EXAMPLES scales it to the time at hand
-    max_examples=int(os.environ.get("HYPOTHESIS_SOAK_EXAMPLES", "5000")),
-    stateful_step_count=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+
+def _profile(name: str, examples: int, steps: int, *, blob: bool = False) -> None:
+    """Register a hypothesis profile: ``examples`` per test, ``steps`` per
+    stateful example, no deadline (the machine is shared), failing blobs
+    printed where CI must be able to replay them."""
+    settings.register_profile(
+        name,
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        print_blob=blob,
+    )
+
+
+_profile("ci", 400, 100, blob=True)
+_profile("sanitizers", 100, 100, blob=True)
+_profile("dev", 150, 80)
+# HYPOTHESIS_SOAK_EXAMPLES scales the soak to the time at hand.
+_profile("soak", int(os.environ.get("HYPOTHESIS_SOAK_EXAMPLES", "5000")), 200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
