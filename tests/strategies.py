@@ -173,6 +173,35 @@ def _surges(queues: tuple[str, ...], here: str) -> st.SearchStrategy[Surge | Non
 
 
 @st.composite
+def _steps(draw: st.DrawFn, queues: tuple[str, ...], engine_covered: bool) -> list[Step]:
+    """0 to 3 relaxation steps, each widening the last (from tech 9), maybe
+    adding queues, regional or not, skipped when nobody could take the
+    call or not; with ``engine_covered``, maybe a last step that never
+    expires."""
+    steps = []
+    t = 0.0
+    level = 9
+    regional = draw(st.booleans())
+    for _ in range(draw(st.integers(0, 3))):
+        t += draw(st.sampled_from([2.5, 5.0, 10.0]))
+        level = draw(st.integers(1, level))
+        steps.append(
+            Step(
+                requirement={"tech": level} if level > 1 else {},
+                add_queues=tuple(draw(st.lists(st.sampled_from(queues), max_size=2))),
+                regional=regional,
+                expires_after=t,
+                skip_if_empty=draw(st.booleans()),
+            )
+        )
+        regional = regional and draw(st.booleans())
+    if engine_covered and steps and draw(st.booleans()):
+        # A last step that never expires: the call stays in it.
+        steps[-1] = attrs.evolve(steps[-1], expires_after=None)
+    return steps
+
+
+@st.composite
 def routing_plans(
     draw: st.DrawFn, queues: tuple[str, ...], engine_covered: bool = False
 ) -> RoutingPlan:
@@ -186,27 +215,7 @@ def routing_plans(
     rules = []
     for i, intent in enumerate(draw(st.lists(st.sampled_from(INTENTS), unique=True, max_size=3))):
         queue = draw(st.sampled_from(queues))
-        n_steps = draw(st.integers(0, 3))
-        steps = []
-        t = 0.0
-        level = 9
-        regional = draw(st.booleans())
-        for _ in range(n_steps):
-            t += draw(st.sampled_from([2.5, 5.0, 10.0]))
-            level = draw(st.integers(1, level))
-            steps.append(
-                Step(
-                    requirement={"tech": level} if level > 1 else {},
-                    add_queues=tuple(draw(st.lists(st.sampled_from(queues), max_size=2))),
-                    regional=regional,
-                    expires_after=t,
-                    skip_if_empty=draw(st.booleans()),
-                )
-            )
-            regional = regional and draw(st.booleans())
-        if engine_covered and steps and draw(st.booleans()):
-            # A last step that never expires: the call stays in it.
-            steps[-1] = attrs.evolve(steps[-1], expires_after=None)
+        steps = draw(_steps(queues, engine_covered))
         exit_rule = draw(st.integers(0, 5)) == 0
         rules.append(
             Rule(
@@ -221,11 +230,17 @@ def routing_plans(
                 alert=draw(st.one_of(st.none(), st.just("listen"))),
             )
         )
+    # The preferred-agent rule may relax too: whether its agent is free is
+    # then judged against the stage the call enters (skip-if-empty steps
+    # passed over), which a review found the engine's façade getting wrong.
+    returning_steps = draw(_steps(queues, engine_covered))
     rules.append(
         Rule(
             "returning",
             when=Present("am"),
             queue=draw(st.sampled_from(queues)),
+            requirement={"tech": 9} if returning_steps else None,
+            steps=tuple(returning_steps),
             preferred=PreferredAgent(
                 attribute="am",
                 wait=draw(st.sampled_from([0.0, 5.0, 20.0])),

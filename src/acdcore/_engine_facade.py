@@ -237,6 +237,7 @@ class EngineFacade(EngineState):
         assert decision.key is not None
         requirement = decision.requirement
         stages = None
+        classes: list[int] | None = None
         try:
             if not decision.steps:
                 cls = self.klass(requirement, ev.channel)
@@ -246,7 +247,7 @@ class EngineFacade(EngineState):
             self.hand_over()
             return None
         if planned:
-            wanted, wait, busy = self.preferred(decision, ev, stages, now)
+            wanted, wait, busy = self.preferred(decision, ev, stages, classes, now)
         else:
             wanted, wait, busy = ev.preferred_agent, math.nan, None
         pref = -1 if wanted is None else self.name(wanted)
@@ -257,6 +258,7 @@ class EngineFacade(EngineState):
         elif stages is None:
             got, acts = self.eng.arrive_planned(now, qi, decision.key, pref, [cls], None, wait)
         else:
+            assert classes is not None  # (resolved with the stages)
             expires = [math.inf if s.expires_at is None else s.expires_at for s in stages]
             skips = [s.skip_if_empty for s in stages]
             got, acts = self.eng.arrive_planned(

@@ -278,6 +278,7 @@ class EngineState(EngineNumbers):
         decision: _calls.Arrival,
         ev: CallArrived,
         stages: tuple[Stage, ...] | None,
+        classes: Sequence[int] | None,
         now: float,
     ) -> tuple[str | None, float, PreferredAgentBusy | None]:
         """An arriving call's preferred agent, as ``_calls.set_preferred``
@@ -296,7 +297,7 @@ class EngineState(EngineNumbers):
             wanted = value if isinstance(value, str) and value else None
         if wanted is None or pref is None:
             return wanted, math.nan, None
-        if self.free_for(wanted, decision, ev.channel, stages, now):
+        if self.free_for(wanted, decision, ev.channel, stages, classes, now):
             return wanted, pref.wait, None
         fallback = pref.if_busy == "fallback"
         busy = PreferredAgentBusy(at=now, call_id=ev.call_id, agent_id=wanted, fallback=fallback)
@@ -308,12 +309,17 @@ class EngineState(EngineNumbers):
         decision: _calls.Arrival,
         channel: Channel,
         stages: tuple[Stage, ...] | None,
+        classes: Sequence[int] | None,
         now: float,
     ) -> bool:
         """Whether ``agent_id`` may be offered the arriving call at once: the
         reference's ``eligible_at`` over the agent's materialized record and
-        the call as it enters its first unexpired stage. O(the agent's
-        sessions), plus building a partial distributor."""
+        the call as it enters the stage the engine's arrival will put it in
+        (``classes``: the stages' engine classes; the engine passes over
+        expired stages, and empty ``skip_if_empty`` ones, as
+        ``_calls.enter_stage`` does). O(the agent's sessions), plus building
+        a partial distributor, plus the engine's O(agents) for each
+        ``skip_if_empty`` stage it looks at."""
         idx = self.aidx.get(agent_id)
         if idx is None or idx not in self.agents:
             return False  # never logged in
@@ -325,10 +331,15 @@ class EngineState(EngineNumbers):
         extras: tuple[str, ...] = ()
         regional = False
         if stages:
-            last = len(stages) - 1
-            stage = next(
-                s for i, s in enumerate(stages) if i == last or (s.expires_at or 0.0) > now
+            assert classes is not None
+            entered = self.eng.entry_stage(
+                now,
+                self.qidx[decision.queue],
+                classes,
+                [math.inf if s.expires_at is None else s.expires_at for s in stages],
+                [s.skip_if_empty for s in stages],
             )
+            stage = stages[entered]
             requirement, extras, regional = stage.requirement, stage.extra_queues, stage.regional
         call = CallRecord(
             call_id="",

@@ -50,7 +50,7 @@
 
 #include "acd_heap.h"
 
-#define ACD_ENGINE_ABI 12
+#define ACD_ENGINE_ABI 13
 
 #define ACD_EUNKNOWN_CALL -10
 #define ACD_EUNKNOWN_AGENT -11
@@ -278,6 +278,16 @@ int64_t acd_engine_arrive_staged(acd_engine *e, double now, int queue, const dou
 int64_t acd_engine_arrive_planned(acd_engine *e, double now, int queue, const double *key,
                                   int preferred, double preferred_wait, int nst, const int *cls,
                                   const double *expires, const unsigned char *skip);
+/* Not an event, a read: the stage a call of queue arriving at now with
+ * this relaxation table (as acd_engine_arrive_planned's, nst >= 1) would
+ * enter, by enter_stage's rule (expired stages and empty skip_if_empty
+ * ones passed over), in the engine's state as it is. The façade asks it to
+ * decide, before the arrival, whether a rule's preferred agent is free for
+ * the call as the stage it enters asks. O(nst), plus O(agents x their
+ * queues) for each skip_if_empty stage looked at; ACD_EARG or ACD_EINDEX
+ * for a bad table. */
+int acd_engine_entry_stage(const acd_engine *e, double now, int queue, int nst, const int *cls,
+                           const double *expires, const unsigned char *skip);
 /* An arrival that a routing plan's exit sends away before it joins any
  * queue (a rule's exit, or a queue's closed hours): it takes the next
  * sequence number, which is returned, and is counted under its outcome;

@@ -103,26 +103,37 @@ int eligible(const acd_engine *e, const eagent_t *a, int cls)
     return meets(e, cls, a->nsk, a->sk, a->lv);
 }
 
-/* _calls.anyone_could_take: a logged-in member of the call's queue or of
- * its class's added queues can take it (free or not). O(agents x their
- * queues), only for a skip_if_empty stage. */
-static int anyone_could_take(const acd_engine *e, const ecall_t *c)
+/* _calls.anyone_could_take: a logged-in member of queue or of class cls's
+ * added queues can take a call of that class (free or not). O(agents x
+ * their queues), only for a skip_if_empty stage. */
+static int anyone_could_take(const acd_engine *e, int queue, int cls)
 {
-    const eclass_t *k = &e->cls[c->cls];
+    const eclass_t *k = &e->cls[cls];
     for (int ai = 0; ai < e->na; ai++) {
         const eagent_t *a = &e->a[ai];
         if (!a->logged_in)
             continue;
         int member = 0;
         for (int i = 0; i < a->nmq && !member; i++) {
-            member = a->mq[i] == c->queue;
+            member = a->mq[i] == queue;
             for (int x = 0; x < k->nextra && !member; x++)
                 member = a->mq[i] == k->extra[x];
         }
-        if (member && eligible(e, a, c->cls))
+        if (member && eligible(e, a, cls))
             return 1;
     }
     return 0;
+}
+
+/* Whether a call of queue entering a stage (its class, expiry and
+ * skip_if_empty mark) at now moves on to the next at once: the stage has
+ * expired, or it is skipped because nobody could take the call
+ * (_calls.enter_stage's two tests; the last stage is never passed over,
+ * which the callers see to). */
+static int passed_over(const acd_engine *e, int queue, int cls, double expires, int skip,
+                       double now)
+{
+    return expires <= now || (skip && !anyone_could_take(e, queue, cls));
 }
 
 /* _calls.enter_stage: make stage index current (the call takes its class;
@@ -145,11 +156,8 @@ void enter_stage(acd_engine *e, int ci, int index)
         }
         if (index == t->n - 1)
             return;
-        if (t->s[index].expires <= e->now) {
-            index++;
-            continue;
-        }
-        if (t->s[index].skip && !anyone_could_take(e, c)) {
+        const estage_t *st = &t->s[index];
+        if (passed_over(e, c->queue, st->cls, st->expires, st->skip, e->now)) {
             index++;
             continue;
         }
@@ -158,3 +166,19 @@ void enter_stage(acd_engine *e, int ci, int index)
     }
 }
 
+int acd_engine_entry_stage(const acd_engine *e, double now, int queue, int nst, const int *cls,
+                           const double *expires, const unsigned char *skip)
+{
+    if (!e || nst < 1 || !cls || !expires || isnan(now))
+        return ACD_EARG;
+    if (queue < 0 || queue >= e->nq)
+        return ACD_EINDEX;
+    for (int i = 0; i < nst; i++)
+        if (cls[i] < 0 || cls[i] >= e->ncls)
+            return ACD_EINDEX;
+    int index = 0;
+    while (index < nst - 1 &&
+           passed_over(e, queue, cls[index], expires[index], skip && skip[index], now))
+        index++;
+    return index;
+}

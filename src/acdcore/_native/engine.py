@@ -368,6 +368,31 @@ class NativeEngine(EngineIO):
             raise EngineRefused(int(seq), "arrive")
         return int(seq), self._actions()
 
+    def entry_stage(
+        self,
+        now: float,
+        queue: int,
+        classes: Sequence[int],
+        expires: Sequence[float],
+        skips: Sequence[bool],
+    ) -> int:
+        """Not an event: the stage a call arriving at ``now`` in ``queue``
+        with this relaxation table would enter (as ``arrive_planned``'s),
+        by the engine's own rule, in its state as it is. Changes nothing."""
+        ffi = self.ffi
+        got = self.lib.acd_engine_entry_stage(
+            self.eng,
+            float(now),
+            queue,
+            len(classes),
+            ffi.new("int[]", list(classes)),
+            ffi.new("double[]", [float(x) for x in expires]),
+            ffi.new("unsigned char[]", [int(b) for b in skips]),
+        )
+        if got < 0:
+            raise EngineRefused(int(got), "entry_stage")
+        return int(got)
+
     def exit(self, now: float, outcome: int) -> int:
         """An arrival a plan's exit sends away (outcome: 0 rejected, 1
         overflowed, 2 self-service): its sequence number."""
