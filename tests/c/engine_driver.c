@@ -11,8 +11,9 @@
  * queues 2, 4, 5 and 6 have a plan's maximum waits and leave-empty exits
  * (moves between queues too, with each call's move table), queues 7 and 3
  * surge modes; a load guard; agents in three regions, stages that admit
- * one region only or are skipped when nobody could take the call;
- * refusals with their codes; then free. Prints a checksum of the actions.
+ * one region only or are skipped when nobody could take the call (the
+ * stage acd_engine_entry_stage says an arrival enters is the one it
+ * does); refusals with their codes; then free. Prints a checksum of the actions.
  * The estimators' hooks are on: every step's are read and checked, and
  * folded into a checksum of their own; every waiting call's context is
  * read with each export. Queues 0, 1 and 8 announce (timed by the
@@ -504,12 +505,20 @@ int main(void)
                 if (next(2)) /* the first stage regional: region 1's agents only */
                     stcls[0] = classes[6];
                 int skips = (int)next(2); /* skip_if_empty stages, or none */
+                /* The stage the read says the call enters is the one it does. */
+                int want =
+                    acd_engine_entry_stage(e, now, queue, nst, stcls, stexp, skips ? skip : NULL);
+                if (want < 0 || want >= nst)
+                    return 10;
                 seq = skips ? acd_engine_arrive_planned(e, now, queue, key, preferred, NAN, nst,
                                                         stcls, stexp, skip)
                             : acd_engine_arrive_staged(e, now, queue, key, preferred, nst, stcls,
                                                        stexp);
                 if (seq < 0)
                     return 10;
+                acd_call_export entered;
+                if (acd_engine_export_call(e, seq, &entered) == ACD_OK && entered.stage != want)
+                    return 23;
                 remember_call(seq, stcls[0], key);
                 remember_stages(seq, nst, stcls, stexp, skips ? skip : NULL);
             } else if (next(8) == 0) { /* a plan rule's own reservation of its agent */
