@@ -54,6 +54,7 @@ from acdcore import (
     Strategy,
     ValueUrgencyMatrix,
     _sim_direct,
+    _sim_native,
     erlang_a,
     erlang_c,
 )
@@ -1028,6 +1029,7 @@ def test_both_lanes_word_a_refused_arrival_alike(
         raise InvalidValue(f"call {ev.call_id!r}: refused by the test")
 
     monkeypatch.setattr(EngineFacade, "arrival", refuse)
+    monkeypatch.setattr(_sim_native, "ENABLED", False)  # (its own test: test_sim_native)
     said = []
     for direct in (False, True):
         monkeypatch.setattr(_sim_direct, "ENABLED", direct)

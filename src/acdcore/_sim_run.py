@@ -19,6 +19,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from typing import Any
 
+from . import _sim_native
 from ._sim_direct import _Lane
 from ._sim_state import (
     _ABANDON,
@@ -92,6 +93,16 @@ class _Run(_RunState):
 
     def run(self) -> None:
         self.lane = _Lane.of(self)
+        if _sim_native.covered(self):
+            _sim_native.play(self)  # the same loop, in C
+        else:
+            self.loop()
+        # Agent time counts up to the end of the measured period even when the
+        # centre sits empty before it (and past it while wrap-ups finish).
+        last = max(self.acd.now, self.metrics.now, self.measured_end)
+        self.metrics.advance(last + self.max_wrap)
+
+    def loop(self) -> None:
         if self.arrivals is not None:
             first = next(self.arrivals, None)
             if first is not None:
@@ -151,10 +162,6 @@ class _Run(_RunState):
                 self.on_callback(item)
             else:
                 self.on_resume(item)
-        # Agent time counts up to the end of the measured period even when the
-        # centre sits empty before it (and past it while wrap-ups finish).
-        last = max(acd.now, self.metrics.now, measured_end)
-        self.metrics.advance(last + self.max_wrap)
 
     def send(self, event: Event) -> None:
         try:

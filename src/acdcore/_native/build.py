@@ -13,7 +13,14 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-HEADERS = ("acd_native.h", "acd_queue.h", "acd_rng.h", "acd_heap.h", "acd_engine.h")
+HEADERS = (
+    "acd_native.h",
+    "acd_queue.h",
+    "acd_rng.h",
+    "acd_heap.h",
+    "acd_engine.h",
+    "acd_sim.h",
+)
 """The headers whose declarations make the module, in this order."""
 
 SOURCES = (
@@ -33,6 +40,7 @@ SOURCES = (
     "acd_engine_experience.c",
     "acd_engine_export.c",
     "acd_engine_load.c",
+    "acd_sim.c",
 )
 """The C files compiled into the module: the dispatch core (acd_native.c, its
 lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
@@ -100,7 +108,7 @@ def _builder(relative: bool) -> FFI:
         "".join(f'#include "{h}"\n' for h in HEADERS),
         sources=[os.path.join(where, c) for c in SOURCES],
         include_dirs=[where],
-        extra_compile_args=["-Wall", "-Wextra", "-O2", "-std=c99", *_extra_flags()],
+        extra_compile_args=["-Wall", "-Wextra", "-O2", "-std=c99", "-ffp-contract=off", *_extra_flags()],
         extra_link_args=_extra_flags(),
     )
     return ffi
