@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 import acdcore.backend
 from acdcore import (
+    FIFO,
     AccumulatingPriority,
     EmergencyFirst,
-    FIFO,
     NoAnswerPolicy,
     PriorityClasses,
     QueueConfig,
@@ -58,9 +58,10 @@ def _outcome(scenario: Scenario, seed: Any, c_loop: bool) -> tuple[Any, ...]:
     ran: list[bool] = []
     real = _sim_native.play
 
-    def spy(run: _Run) -> None:
-        ran.append(True)
-        real(run)
+    def spy(run: _Run) -> bool:
+        played = real(run)
+        ran.append(played)
+        return played
 
     _sim_native.play = spy
     rng = random.Random(seed)
@@ -73,7 +74,7 @@ def _outcome(scenario: Scenario, seed: Any, c_loop: bool) -> tuple[Any, ...]:
         _sim_native.play = real
     acd = run.acd
     return (
-        bool(ran),
+        any(ran),
         rep.kpis, rep.queue_kpis, rep.summary, rep.intervals, rep.interval_kpis,
         rep.interval_queue_kpis, rep.waits, rep.abandoned_waits, rep.calls, rep.events,
         rep.advances, rep.unresolved, rep.metrics.save_state(), rng.getstate(),

@@ -10,19 +10,20 @@ the same engine and the same random stream. It is the same simulator: the
 agents log in through the distributor as before, the loop then runs in C,
 and the run ends as before.
 
-What the loop hands ``Metrics`` comes back as a log of compact records (one
-per field-handler call of the direct lane: an arrival, a queueing, an
-offer, an answer...), which :func:`run` feeds to the same handlers in the
-same order after the loop (:func:`play`): ``Metrics`` depends on nothing but what it is
-fed, so it ends as it would have. The façade's knowledge of the calls still
-live at the end (their facts) and of recently ended ones is rebuilt from the
-engine's and the log's, so that the distributor reads as after the Python
-loop. ``tests/test_sim_native.py`` requires equal replications, ``Metrics``,
-random state and distributor snapshot from both loops.
+The loop keeps ``Metrics``' accumulators too, as its field handlers keep
+them (``acd_sim_kpi.c``: the same arithmetic in the same order), and
+:func:`play` loads them into the replication's ``Metrics`` afterwards, with
+its live calls, agents' records and pending wrap-ups. The façade's knowledge
+of the calls still live at the end (their facts) and of recently ended ones
+is rebuilt from the engine's and the loop's, so that the distributor reads
+as after the Python loop. ``tests/test_sim_native.py`` requires equal
+replications, ``Metrics``, random state and distributor snapshot from both
+loops.
 
-Cost: the C loop is O(log h) a step for h pending driver events; feeding
-the log is O(1) a record (Python); the set-up and the rebuilding are
-O(queues + agents + call types + calls live at the end).
+Cost: the C loop is O(log h) a step for h pending driver events, plus
+``Metrics``' own costs; loading the KPIs is O(accumulators + waits) and the
+rest of the set-up and rebuilding O(queues + agents + call types + calls
+live at the end), all once a replication.
 """
 
 from __future__ import annotations
@@ -30,15 +31,24 @@ from __future__ import annotations
 import heapq
 import math
 import random
-import struct
 from typing import TYPE_CHECKING, Any
 
 from . import _calls
 from ._materialize import CallFacts
+from ._metrics_records import (
+    _AVAILABLE,
+    _BUSY,
+    _PAUSED,
+    _RINGING,
+    _WRAP,
+    _AgentAcc,
+    _Call,
+    _CallAcc,
+    _Session,
+)
 from ._sim_state import _LOGIN
-from .actions import PauseAgent
 from .distributions import Deterministic, Empirical, Exponential, LogNormal, Uniform
-from .events import AgentResumed, CallArrived
+from .events import CallArrived
 from .policies import FIFO, EmergencyFirst, PriorityClasses
 
 if TYPE_CHECKING:
@@ -51,10 +61,16 @@ ENABLED = True
 """Whether covered replications run their loop in C (the tests turn it off
 to compare the two loops)."""
 
-# acd_sim.h's log records: (t, op, call, agent, queue, reason, pad).
-_LOG = struct.Struct("<d6i")
-_ARRIVED, _QUEUED, _OFFER, _CANCEL, _REJECT, _ANSWERED = 1, 2, 3, 4, 5, 6
-_ENDED, _ABANDONED, _PAUSE, _RESUMED = 7, 8, 9, 10
+# acd_sim.h's numbering of agent-time categories, call and session states.
+_CATEGORIES = (_BUSY, _WRAP, _RINGING, _PAUSED, _AVAILABLE)
+_STATES = ("waiting", "ringing", "connected")
+_SESSIONS = ("ringing", "connected", "wrap")
+_GONE = 3
+# acd_sim.h's ACD_KPI_* counters: the _CallAcc fields the loop moves.
+_KPI_COUNTS = (
+    "offered", "answered", "answered_within", "abandoned", "abandoned_within",
+    "short_abandoned", "rejected", "handled", "offers", "rona",
+)  # fmt: skip
 # acd_sim.h's sort-key elements.
 _CONST, _ARRIVED_AT, _SEQ = 0, 1, 2
 
@@ -89,10 +105,11 @@ def covered(run: _Run) -> bool:
     return all(_template(run, t.queue or run.first, t) is not None for t in run.types)
 
 
-def play(run: _Run) -> None:
+def play(run: _Run) -> bool:
     """Play ``run``'s loop in C (``covered(run)``): the agents' logins first
     (all at the start), then every other step; ``run`` and its distributor
-    and metrics end as the Python loop leaves them."""
+    and metrics end as the Python loop leaves them. False: nothing but the
+    logins was played (``Metrics`` had seen more: the Python loop goes on)."""
     from ._sim_run import SimulationError
 
     assert run.lane is not None
@@ -111,6 +128,8 @@ def play(run: _Run) -> None:
         raise MemoryError("acd_sim_new")
     sim = ffi.gc(sim, lib.acd_sim_free)
     _configure(run, f, sim)
+    if not _kpi_setup(run, f, sim):
+        return False
     before = run.rng.getstate()
     seq0, call0 = int(lib.acd_engine_next_seq(f._e)), run.next_call
     words = ffi.new("uint32_t[]", list(before[1][:624]))
@@ -129,8 +148,9 @@ def play(run: _Run) -> None:
     run.n_events += int(counts[1])
     run.n_advances += int(counts[2])
     _results(run, f, sim, nint)
-    ends = _feed(run, f, sim)
-    _rebuild(run, f, sim, seq0, call0, ends)
+    _kpi_load(run, f, sim)
+    _rebuild(run, f, sim, seq0, call0)
+    return True
 
 
 def _configure(run: _Run, f: EngineFacade, sim: Any) -> None:
@@ -191,57 +211,118 @@ def _results(run: _Run, f: EngineFacade, sim: Any, nint: int) -> None:
         setattr(run, attr, [a + int(got[k]) for k, a in enumerate(getattr(run, attr))])
 
 
-def _feed(run: _Run, f: EngineFacade, sim: Any) -> list[tuple[int, float]]:
-    """Feed the log to ``Metrics``' field handlers, in order (the direct
-    lane's calls); keep the façade's pause reasons. Returns the calls that
-    ended or hung up, with the instant, in order."""
-    ffi, lib = f.eng.ffi, f.eng.lib
-    n = ffi.new("int64_t *")
-    ptr = lib.acd_sim_log_of(sim, n)
-    if not n[0]:
-        return []
-    from ._engine_facade import _REASONS
-
+def _kpi_setup(run: _Run, f: EngineFacade, sim: Any) -> bool:
+    """Hand the loop ``Metrics``' configuration and its agents' records;
+    False (nothing handed) unless ``Metrics`` has seen nothing but the
+    agents' logins."""
     m = run.metrics
-    at = m._at
-    ids, qn, configs = f.ids, f.qnames, f.configs
-    ends: list[tuple[int, float]] = []
-    for t, op, call, agent, q, reason, _ in _LOG.iter_unpack(ffi.buffer(ptr, n[0] * _LOG.size)):
-        at(t)
-        if op == _OFFER:
-            m._offer_made(t, f"c{call}", ids[agent], qn[q])
-        elif op == _QUEUED:
-            m._call_queued(f"c{call}", qn[q])
-        elif op == _ARRIVED:
-            m._call_arrived(t, f"c{call}", qn[q])
-        elif op == _ANSWERED:
-            m._offer_answered(t, f"c{call}", ids[agent])
-        elif op == _ENDED:
-            m._call_ended(t, f"c{call}")
-            ends.append((call, t))
-        elif op == _ABANDONED:
-            m._call_abandoned(t, f"c{call}")
-            ends.append((call, t))
-        elif op == _CANCEL:
-            m._offer_cancelled(t, f"c{call}", ids[agent], _REASONS[reason])
-        elif op == _REJECT:
-            m._exit(f"c{call}", "rejected")
-        elif op == _PAUSE:
-            why = configs[q].no_answer.pause_reason
-            m._apply_action(PauseAgent(at=t, agent_id=ids[agent], reason=why))
-            f.agents[agent].paused = why
-        else:  # _RESUMED
-            m._apply_event(AgentResumed(now=t, agent_id=ids[agent]))
-            f.agents[agent].paused = None
-    return ends
+    if m._calls or m._wraps or m._queue_acc or m._agent_acc or m._answered or m._remember:
+        return False
+    if m._call_seq or m._wrap_seq or set(m._agents) != set(f.aidx):
+        return False
+    if any(a.sessions or a.pending_logout for a in m._agents.values()):
+        return False
+    ffi, lib = f.eng.ffi, f.eng.lib
+    names = f.qnames
+    _ok(
+        lib.acd_sim_kpi(
+            sim, m._interval, m._tz, m._short,
+            ffi.new("double[]", [m._threshold[q] for q in names]),
+            ffi.new("double[]", [m._wrap[q] for q in names]),
+            m._index(run.begin), m._index(run.hard_stop),
+        )
+    )  # fmt: skip
+    for aid, a in m._agents.items():
+        cat = -1 if a.category is None else _CATEGORIES.index(a.category)
+        _ok(lib.acd_sim_kpi_agent(sim, f.aidx[aid], a.logged_in, a.paused, cat, a.since))
+    return True
 
 
-def _rebuild(
-    run: _Run, f: EngineFacade, sim: Any, seq0: int, call0: int, ends: list[tuple[int, float]]
-) -> None:
+def _kpi_load(run: _Run, f: EngineFacade, sim: Any) -> None:
+    """Load the loop's KPIs into ``Metrics``: its accumulators (made in
+    the loop's order), live calls, agents' records and wrap-ups."""
+    ffi, lib = f.eng.ffi, f.eng.lib
+    m = run.metrics
+    ids, qn = f.ids, f.qnames
+    n = ffi.new("int64_t *")
+    acc = ffi.new("acd_kpi_acc *")
+
+    def calls_of(acc: Any) -> _CallAcc:
+        out = _CallAcc(talk=acc.talk, wrap=acc.wrap)
+        for i, k in enumerate(_KPI_COUNTS):
+            setattr(out, k, int(acc.n[i]))
+        if acc.n_answered_waits:
+            out.answered_waits.frombytes(ffi.buffer(acc.answered_waits, 8 * acc.n_answered_waits))
+        if acc.n_abandoned_waits:
+            out.abandoned_waits.frombytes(
+                ffi.buffer(acc.abandoned_waits, 8 * acc.n_abandoned_waits)
+            )
+        return out
+
+    touches = lib.acd_sim_kpi_touches(sim, 0, n)
+    for i in range(n[0]):
+        b, who = int(touches[i].bucket), touches[i].who
+        _ok(lib.acd_sim_kpi_acc(sim, 0, b, who, acc))
+        m._queue_acc.setdefault(b, {})[qn[who]] = calls_of(acc)
+    touches = lib.acd_sim_kpi_touches(sim, 1, n)
+    for i in range(n[0]):
+        b, who = int(touches[i].bucket), touches[i].who
+        _ok(lib.acd_sim_kpi_acc(sim, 1, b, who, acc))
+        t = acc.time
+        m._agent_acc.setdefault(b, {})[ids[who]] = _AgentAcc(
+            t[0], t[1], t[2], t[3], t[4], int(acc.auto_pauses), calls_of(acc)
+        )
+    live = lib.acd_sim_live(sim, ffi.NULL, 0)
+    out = ffi.new("acd_sim_call[]", max(live, 1))
+    lib.acd_sim_live(sim, out, live)
+    for i in range(live):
+        c = out[i]
+        if not c.m_live:
+            continue
+        cid = f"c{c.call}"
+        m._calls[cid] = _Call(
+            call_id=cid, seq=int(c.m_seq), queue=qn[c.queue], current=qn[c.m_current],
+            arrived=float(c.arrived), bucket=int(c.m_bucket), state=_STATES[c.m_state],
+            answered=bool(c.m_answered), agent=ids[c.m_agent] if c.m_answered else None,
+            answered_at=float(c.answered_at) if c.m_answered else None,
+        )  # fmt: skip
+    li, pa, cat, nss = (ffi.new("int *") for _ in range(4))
+    since = ffi.new("double *")
+    ss = ffi.new("acd_kpi_session[]", 16)
+    for aid, agent in m._agents.items():
+        idx = f.aidx[aid]
+        _ok(lib.acd_sim_kpi_agent_of(sim, idx, li, pa, cat, since, ss, len(ss), nss))
+        if nss[0] > len(ss):
+            ss = ffi.new("acd_kpi_session[]", nss[0])
+            _ok(lib.acd_sim_kpi_agent_of(sim, idx, li, pa, cat, since, ss, len(ss), nss))
+        agent.logged_in, agent.paused = bool(li[0]), bool(pa[0])
+        agent.category = None if cat[0] < 0 else _CATEGORIES[cat[0]]
+        agent.since = float(since[0])
+        agent.sessions = {
+            int(x.seq): _Session(
+                call_id=f"c{x.call}", state=_SESSIONS[x.state], queue=qn[x.queue],
+                bucket=int(x.bucket), leg_queue=qn[x.leg], talk=x.talk, ended=x.ended,
+                until=x.until,
+            )
+            for x in (ss[j] for j in range(nss[0]))
+        }  # fmt: skip
+    wraps = lib.acd_sim_kpi_wraps(sim, n)
+    m._wraps = [
+        (w.until, int(w.seq), ids[w.agent], int(w.call)) for w in (wraps[i] for i in range(n[0]))
+    ]
+    scalars = ffi.new("int64_t[3]")
+    now = ffi.new("double *")
+    _ok(lib.acd_sim_kpi_scalars(sim, scalars, now))
+    m._wrap_seq, m._call_seq = int(scalars[0]), int(scalars[1])
+    m._ignored += int(scalars[2])
+    m._now = float(now[0])
+
+
+def _rebuild(run: _Run, f: EngineFacade, sim: Any, seq0: int, call0: int) -> None:
     """The façade's part after the loop: the live calls' facts, the recently
-    ended calls it keeps for their wrap-ups, the clock and the next
-    sequence number (as the direct lane's steps leave them)."""
+    ended calls it keeps for their wrap-ups, the paused agents' reasons, the
+    clock and the next sequence number (as the direct lane's steps leave
+    them)."""
     ffi, lib = f.eng.ffi, f.eng.lib
     d = f.d
     live = lib.acd_sim_live(sim, ffi.NULL, 0)
@@ -249,6 +330,8 @@ def _rebuild(
     lib.acd_sim_live(sim, out, live)
     for i in range(live):
         c = out[i]
+        if c.state == _GONE:
+            continue  # (Metrics still keeps it)
         seq, cid = int(c.seq), f"c{c.call}"
         ct = run.types[c.type]
         ev = CallArrived(
@@ -264,11 +347,18 @@ def _rebuild(
             last_agent=None, rule=decision.rule_name,
         )  # fmt: skip
         f.seq_of[cid] = seq
-    if f.max_wrap > 0 and ends:
-        last = ends[-1][1]
-        for call, t in ends:
-            if t + f.max_wrap >= last:
-                f.ended[seq0 + call - call0 - 1] = (f"c{call}", t)
+    n = ffi.new("int64_t *")
+    ends = lib.acd_sim_ends(sim, n)
+    if f.max_wrap > 0 and n[0]:
+        last, first = ends[n[0] - 1].t, n[0]
+        while first > 0 and ends[first - 1].t + f.max_wrap >= last:
+            first -= 1
+        for i in range(first, n[0]):
+            call = int(ends[i].call)
+            f.ended[seq0 + call - call0 - 1] = (f"c{call}", float(ends[i].t))
+    for idx in f.agents:  # the façade keeps a paused agent's reason
+        q = lib.acd_sim_paused(sim, idx)
+        f.agents[idx].paused = None if q < 0 else f.configs[q].no_answer.pause_reason
     d._call_seq = int(lib.acd_engine_next_seq(f._e))
     d._now = float(lib.acd_engine_now(f._e))
     f.version += 1
@@ -299,10 +389,10 @@ def _template(
     consts: list[float] = []
     for i in range(len(keys[0])):
         vals = [k[i] for k in keys]
-        if all(v == a for v, (a, _) in zip(vals, probes)):
+        if all(v == a for v, (a, _) in zip(vals, probes, strict=True)):
             kinds.append(_ARRIVED_AT)
             consts.append(0.0)
-        elif all(v == s for v, (_, s) in zip(vals, probes)):
+        elif all(v == s for v, (_, s) in zip(vals, probes, strict=True)):
             kinds.append(_SEQ)
             consts.append(0.0)
         elif all(v == vals[0] for v in vals) and math.isfinite(vals[0]):

@@ -93,10 +93,8 @@ class _Run(_RunState):
 
     def run(self) -> None:
         self.lane = _Lane.of(self)
-        if _sim_native.covered(self):
-            _sim_native.play(self)  # the same loop, in C
-        else:
-            self.loop()
+        if not (_sim_native.covered(self) and _sim_native.play(self)):
+            self.loop()  # (play: the same loop, in C)
         # Agent time counts up to the end of the measured period even when the
         # centre sits empty before it (and past it while wrap-ups finish).
         last = max(self.acd.now, self.metrics.now, self.measured_end)

@@ -5,7 +5,7 @@
  * on_abandon, rang; acdcore/_sim_direct.py, _Lane.take), in the same order
  * of steps and draws.
  */
-#include "acd_sim.h"
+#include "acd_sim_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,102 +15,9 @@
 #include "acd_native.h"
 #include "acd_rng.h"
 
-/* Driver event kinds (the heap entry's kind is kind + 16 * agent). */
-enum { K_ARRIVE = 0, K_ANSWER = 2, K_END = 3, K_ABANDON = 4, K_RESUME = 8 };
-/* A call's state (the driver's view); GONE: it left. */
-enum { S_WAITING = 0, S_RINGING = 1, S_CONNECTED = 2, S_GONE = 3 };
-
-typedef struct dist {
-    int kind;
-    double a, b;
-    double *values;
-    int n;
-} dist;
-
-typedef struct ctype {
-    double cum;
-    int queue, cls, handle, patience, nkey;
-    int key_kind[6];
-    double key_const[6];
-} ctype;
-
-typedef struct scall {
-    double arrived;
-    int64_t seq;
-    int32_t state, queue, bucket, type, offered_from, agent;
-} scall;
-
-typedef struct sagent {
-    double rona;
-    int answer, resume, connected, paused;
-    int64_t token; /* a pending resume is stale unless it holds this */
-} sagent;
-
-typedef struct dvec {
-    double *v;
-    int64_t n, cap;
-} dvec;
-
-/* Offers pending an answer: (call, agent) -> token, open addressing. */
-typedef struct omap {
-    uint64_t *keys; /* 0: empty; else key + 1 */
-    int64_t *vals;
-    int64_t cap, n;
-} omap;
-
-struct acd_sim {
-    acd_engine *e;
-    int nq, na, nt, nint;
-    double begin, origin, interval, mend, hard;
-    dist *dists;
-    int ndist, dcap;
-    int *q_handle, *q_patience;
-    sagent *agents;
-    ctype *types;
-    double warm, *rates;
-    /* the arrival stream: phase -1 the warm-up, k interval k; in_k: inside it */
-    int phase, in_k;
-    double at, bound;
-    acd_rng rng;
-    double nv;
-    acd_heap *heap;
-    scall *calls;
-    int64_t ncalls, ccap, call0, seq0, live;
-    omap offers;
-    int64_t token;
-    acd_sim_log *log;
-    int64_t nlog, lcap;
-    dvec *waits; /* 2 per queue: answered, abandoned */
-    int64_t *entered; /* (nq + 1) x 2 x nint: per queue then all; entered, delayed */
-    int64_t events, advances;
-};
-
 int acd_sim_abi_version(void) { return ACD_SIM_ABI; }
 
 /* ------------------------------------------------------------ plumbing */
-
-static int grow(void **p, int64_t *cap, int64_t need, size_t size)
-{
-    if (need <= *cap)
-        return ACD_OK;
-    int64_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, (size_t)c * size);
-    if (!q)
-        return ACD_ENOMEM;
-    *p = q;
-    *cap = c;
-    return ACD_OK;
-}
-
-static int dvec_push(dvec *d, double x)
-{
-    if (grow((void **)&d->v, &d->cap, d->n + 1, sizeof(double)) < 0)
-        return ACD_ENOMEM;
-    d->v[d->n++] = x;
-    return ACD_OK;
-}
 
 static uint64_t okey(int64_t call, int agent) { return ((uint64_t)call << 26 | (uint64_t)agent) + 1; }
 
@@ -186,21 +93,6 @@ static int omap_del(omap *m, uint64_t k)
             i = j;
         }
     }
-    return ACD_OK;
-}
-
-static int logrec(acd_sim *s, double t, int op, int64_t call, int agent, int queue, int reason)
-{
-    if (grow((void **)&s->log, &s->lcap, s->nlog + 1, sizeof(acd_sim_log)) < 0)
-        return ACD_ENOMEM;
-    acd_sim_log *r = &s->log[s->nlog++];
-    r->t = t;
-    r->op = op;
-    r->call = (int32_t)call;
-    r->agent = agent;
-    r->queue = queue;
-    r->reason = reason;
-    r->pad = 0;
     return ACD_OK;
 }
 
@@ -314,7 +206,7 @@ static int push(acd_sim *s, double t, int kind, int agent, int64_t call, int64_t
     return rc < 0 ? (int)rc : ACD_OK;
 }
 
-static scall *call_at(acd_sim *s, int64_t number) { return &s->calls[number - s->call0 - 1]; }
+scall *sim_call(acd_sim *s, int64_t number) { return &s->calls[number - s->call0 - 1]; }
 
 static int64_t number_of(const acd_sim *s, int64_t seq) { return seq - s->seq0 + s->call0 + 1; }
 
@@ -323,7 +215,7 @@ static int64_t number_of(const acd_sim *s, int64_t seq) { return seq - s->seq0 +
 /* _Run.rang: an offer rings agent `agent`. */
 static int rang(acd_sim *s, double at, int64_t num, int agent, int queue)
 {
-    scall *c = call_at(s, num);
+    scall *c = sim_call(s, num);
     c->state = S_RINGING;
     c->offered_from = queue;
     s->token++;
@@ -346,40 +238,38 @@ static int take(acd_sim *s)
         int rc;
         switch (r->kind) {
         case ACD_A_OFFER:
-            if ((rc = logrec(s, r->at, ACD_SL_OFFER, num, r->agent, r->queue, 0)) < 0 ||
-                (rc = rang(s, r->at, num, r->agent, r->queue)) < 0)
+            kpi_offer(s, r->at, num, r->agent, r->queue);
+            if ((rc = rang(s, r->at, num, r->agent, r->queue)) < 0)
                 return rc;
             break;
         case ACD_A_QUEUED:
-            if ((rc = logrec(s, r->at, ACD_SL_QUEUED, num, -1, r->queue, 0)) < 0)
-                return rc;
-            call_at(s, num)->state = S_WAITING;
+            kpi_queued(s, r->at, num, r->queue);
+            sim_call(s, num)->state = S_WAITING;
             break;
         case ACD_A_CANCEL:
-            if ((rc = logrec(s, r->at, ACD_SL_CANCEL, num, r->agent, -1, r->reason)) < 0 ||
-                (rc = omap_del(&s->offers, okey(num, r->agent))) < 0)
+            kpi_cancel(s, r->at, num, r->agent, r->reason);
+            if ((rc = omap_del(&s->offers, okey(num, r->agent))) < 0)
                 return rc;
             break;
         case ACD_A_PAUSE: /* _Run.react: the agent resumes after its resume delay */
-            if ((rc = logrec(s, r->at, ACD_SL_PAUSE, -1, r->agent, r->queue, 0)) < 0)
-                return rc;
+            kpi_pause(s, r->at, r->agent);
             sagent *a = &s->agents[r->agent];
             a->paused = 1;
+            a->pause_queue = r->queue;
             a->token++;
             if ((rc = push(s, r->at + sample(s, a->resume), K_RESUME, r->agent, 0, a->token)) < 0)
                 return rc;
             break;
         case ACD_A_REJECT:
-            if ((rc = logrec(s, r->at, ACD_SL_REJECT, num, -1, -1, 0)) < 0)
-                return rc;
-            call_at(s, num)->state = S_GONE;
+            kpi_reject(s, r->at, num);
+            sim_call(s, num)->state = S_GONE;
             s->live--;
             break;
         default:
             return ACD_SIM_EUNCOVERED;
         }
     }
-    return ACD_OK;
+    return s->err;
 }
 
 /* _Run.arrive (the driver's part of a generated arrival). */
@@ -389,7 +279,7 @@ static int arrive(acd_sim *s, double t, int type, double patience)
     int64_t num = s->call0 + s->ncalls + 1;
     if (num > INT32_MAX)
         return ACD_EARG;
-    if (grow((void **)&s->calls, &s->ccap, s->ncalls + 1, sizeof(scall)) < 0)
+    if (sim_grow((void **)&s->calls, &s->ccap, s->ncalls + 1, sizeof(scall)) < 0)
         return ACD_ENOMEM;
     scall *c = &s->calls[s->ncalls++];
     int bucket = bucket_of(s, t);
@@ -417,13 +307,14 @@ static int arrive(acd_sim *s, double t, int type, double patience)
         return (int)got;
     if (got != seq || number_of(s, got) != num)
         return ACD_SIM_EDRIVER;
-    c = call_at(s, num);
+    c = sim_call(s, num);
     c->seq = got;
     s->events++;
     int rc;
-    if ((rc = logrec(s, t, ACD_SL_ARRIVED, num, -1, ct->queue, 0)) < 0 || (rc = take(s)) < 0)
+    kpi_arrived(s, t, num, ct->queue);
+    if ((rc = take(s)) < 0)
         return rc;
-    c = call_at(s, num);
+    c = sim_call(s, num);
     if (c->state == S_GONE)
         return ACD_OK; /* rejected */
     if (patience < INFINITY && (rc = push(s, t + patience, K_ABANDON, 0, num, 0)) < 0)
@@ -465,60 +356,72 @@ static int on_answer(acd_sim *s, double t, int64_t num, int agent, int64_t token
     uint64_t k = okey(num, agent);
     if (omap_get(&s->offers, k) != token)
         return ACD_OK; /* cancelled: rang out, answered elsewhere, caller hung up... */
-    scall *c = call_at(s, num);
+    scall *c = sim_call(s, num);
     int rc = acd_engine_answer(s->e, t, c->seq, agent);
     if (rc < 0)
         return rc;
     s->events++;
-    if ((rc = logrec(s, t, ACD_SL_ANSWERED, num, agent, -1, 0)) < 0 || (rc = take(s)) < 0 ||
-        (rc = omap_del(&s->offers, k)) < 0)
+    kpi_answered(s, t, num, agent);
+    if ((rc = take(s)) < 0 || (rc = omap_del(&s->offers, k)) < 0)
         return rc;
-    c = call_at(s, num);
+    c = sim_call(s, num);
     c->state = S_CONNECTED;
     c->agent = agent;
     s->agents[agent].connected++;
-    if (c->bucket >= 0 && (rc = dvec_push(&s->waits[2 * c->queue], t - c->arrived)) < 0)
+    if (c->bucket >= 0 && (rc = sim_dvec_push(&s->waits[2 * c->queue], t - c->arrived)) < 0)
         return rc;
     const ctype *ct = &s->types[c->type];
     int hd = ct->handle >= 0 ? ct->handle : s->q_handle[c->offered_from];
     return push(s, t + sample(s, hd), K_END, 0, num, 0);
 }
 
+/* A call ended or hung up (the façade forgets it then). */
+static int gone(acd_sim *s, double t, int64_t num)
+{
+    if (sim_grow((void **)&s->ends, &s->cend, s->nend + 1, sizeof(acd_sim_end)) < 0)
+        return ACD_ENOMEM;
+    s->ends[s->nend].t = t;
+    s->ends[s->nend++].call = num;
+    return ACD_OK;
+}
+
 static int on_end(acd_sim *s, double t, int64_t num)
 {
-    scall *c = call_at(s, num);
+    scall *c = sim_call(s, num);
     if (c->state != S_CONNECTED)
         return ACD_OK;
     int rc = acd_engine_end(s->e, t, c->seq);
     if (rc < 0)
         return rc;
     s->events++;
-    if ((rc = logrec(s, t, ACD_SL_ENDED, num, -1, -1, 0)) < 0 || (rc = take(s)) < 0)
+    kpi_ended(s, t, num);
+    if ((rc = take(s)) < 0)
         return rc;
-    c = call_at(s, num);
+    c = sim_call(s, num);
     c->state = S_GONE;
     s->live--;
     s->agents[c->agent].connected--;
-    return ACD_OK;
+    return gone(s, t, num);
 }
 
 static int on_abandon(acd_sim *s, double t, int64_t num)
 {
-    scall *c = call_at(s, num);
+    scall *c = sim_call(s, num);
     if (c->state == S_GONE || c->state == S_CONNECTED)
         return ACD_OK;
     int rc = acd_engine_abandon(s->e, t, c->seq);
     if (rc < 0)
         return rc;
     s->events++;
-    if ((rc = logrec(s, t, ACD_SL_ABANDONED, num, -1, -1, 0)) < 0 || (rc = take(s)) < 0)
+    kpi_abandoned(s, t, num);
+    if ((rc = take(s)) < 0)
         return rc;
-    c = call_at(s, num);
+    c = sim_call(s, num);
     c->state = S_GONE;
     s->live--;
-    if (c->bucket >= 0)
-        return dvec_push(&s->waits[2 * c->queue + 1], t - c->arrived);
-    return ACD_OK;
+    if (c->bucket >= 0 && (rc = sim_dvec_push(&s->waits[2 * c->queue + 1], t - c->arrived)) < 0)
+        return rc;
+    return gone(s, t, num);
 }
 
 /* _Run.on_resume: an agent the distributor paused takes calls again. */
@@ -532,8 +435,7 @@ static int on_resume(acd_sim *s, double t, int agent, int64_t token)
         return rc;
     s->events++;
     a->paused = 0;
-    if ((rc = logrec(s, t, ACD_SL_RESUMED, -1, agent, -1, 0)) < 0)
-        return rc;
+    kpi_resumed(s, t, agent);
     return take(s);
 }
 
@@ -597,6 +499,8 @@ int acd_sim_run(acd_sim *s, const uint32_t *words, int index, double nv_magic, i
     for (int a = 0; a < s->na; a++)
         if (s->agents[a].answer < 0)
             return ACD_ESTATE; /* an agent not configured */
+    if (!s->k.on)
+        return ACD_ESTATE; /* the KPIs not set up */
     int rc = acd_rng_set_state(&s->rng, words, index);
     if (rc < 0)
         return rc;
@@ -675,7 +579,8 @@ void acd_sim_free(acd_sim *s)
     free(s->calls);
     free(s->offers.keys);
     free(s->offers.vals);
-    free(s->log);
+    kpi_free(s);
+    free(s->ends);
     free(s);
 }
 
@@ -776,14 +681,6 @@ int acd_sim_rng(const acd_sim *s, uint32_t *words, int *index)
     return s ? acd_rng_get_state(&s->rng, words, index) : ACD_EARG;
 }
 
-const acd_sim_log *acd_sim_log_of(const acd_sim *s, int64_t *n)
-{
-    if (!s || !n)
-        return NULL;
-    *n = s->nlog;
-    return s->log;
-}
-
 const double *acd_sim_waits(const acd_sim *s, int q, int abandoned, int64_t *n)
 {
     if (!s || !n || q < 0 || q >= s->nq)
@@ -799,6 +696,21 @@ const int64_t *acd_sim_entered(const acd_sim *s, int q, int delayed)
         return NULL;
     int row = q < 0 ? s->nq : q;
     return s->entered + ((int64_t)row * 2 + (delayed ? 1 : 0)) * s->nint;
+}
+
+const acd_sim_end *acd_sim_ends(const acd_sim *s, int64_t *n)
+{
+    if (!s || !n)
+        return NULL;
+    *n = s->nend;
+    return s->ends;
+}
+
+int acd_sim_paused(const acd_sim *s, int agent)
+{
+    if (!s || agent < 0 || agent >= s->na)
+        return ACD_EARG;
+    return s->agents[agent].paused ? s->agents[agent].pause_queue : -1;
 }
 
 int acd_sim_counts(const acd_sim *s, int64_t *out)
@@ -818,15 +730,25 @@ int acd_sim_live(const acd_sim *s, acd_sim_call *out, int max)
     int n = 0;
     for (int64_t i = 0; i < s->ncalls; i++) {
         const scall *c = &s->calls[i];
-        if (c->state == S_GONE)
+        if (c->state == S_GONE && !c->m_live)
             continue;
         if (out && n < max) {
-            out[n].arrived = c->arrived;
-            out[n].seq = c->seq;
-            out[n].call = (int32_t)(s->call0 + i + 1);
-            out[n].type = c->type;
-            out[n].queue = c->queue;
-            out[n].state = c->state;
+            acd_sim_call *o = &out[n];
+            o->arrived = c->arrived;
+            o->seq = c->seq;
+            o->call = (int32_t)(s->call0 + i + 1);
+            o->type = c->type;
+            o->queue = c->queue;
+            o->state = c->state;
+            o->m_seq = c->m_seq;
+            o->m_bucket = c->m_bucket;
+            o->m_live = c->m_live;
+            o->m_state = c->m_state;
+            o->m_current = c->m_current;
+            o->m_answered = c->m_answered;
+            o->m_agent = c->m_agent;
+            o->pad = 0;
+            o->answered_at = c->answered_at;
         }
         n++;
     }

@@ -13,17 +13,19 @@
  * the loop of _sim_run.py and _sim_direct.py written in C, and
  * tests/test_sim_native.py requires the two to give equal replications.
  *
- * The KPIs stay Python's: every step leaves compact records in a log, in
- * the order the Python loop hands the same facts to Metrics' field
- * handlers, and acdcore/_sim_native.py feeds them to those handlers after
- * the loop (Metrics depends on nothing but what it is fed, in order).
+ * The KPIs are kept here too, as Metrics' field handlers keep them (the
+ * direct lane hands Metrics the same facts in the same order), and
+ * acdcore/_sim_native.py loads them into the replication's Metrics after
+ * the loop, so that it ends as the Python loop leaves it.
  *
  * Every function validates its arguments and returns a negative ACD_E* code
  * (acd_native.h) or ACD_SIM_E* below rather than aborting.
  *
  * Complexity: a step costs the engine's handler plus O(log h) for the h
- * driver events pending and O(1) per action record; memory is O(calls of
- * the replication) (one small record each, and the log).
+ * driver events pending, O(1) per action record and Metrics' own costs
+ * (O(s) for an agent's s sessions, O(log w) per wrap-up); memory is
+ * O(calls of the replication) (one small record each, and the waits) plus
+ * O(buckets x (queues + agents)) pointers to the accumulators.
  */
 #ifndef ACD_SIM_H
 #define ACD_SIM_H
@@ -54,29 +56,64 @@
 #define ACD_SK_ARRIVED 1
 #define ACD_SK_SEQ 2
 
-/* The log's record kinds: what the Python loop hands Metrics. */
-#define ACD_SL_ARRIVED 1  /* call, queue */
-#define ACD_SL_QUEUED 2   /* call, queue */
-#define ACD_SL_OFFER 3    /* call, agent, queue (the leg's) */
-#define ACD_SL_CANCEL 4   /* call, agent, reason (ACD_R_*) */
-#define ACD_SL_REJECT 5   /* call */
-#define ACD_SL_ANSWERED 6 /* call, agent */
-#define ACD_SL_ENDED 7    /* call */
-#define ACD_SL_ABANDONED 8 /* call */
-#define ACD_SL_PAUSE 9    /* agent, queue (whose no-answer policy paused it) */
-#define ACD_SL_RESUMED 10 /* agent */
+/* Metrics' _CallAcc counters the loop moves, in this order (acd_kpi_acc.n). */
+#define ACD_KPI_OFFERED 0
+#define ACD_KPI_ANSWERED 1
+#define ACD_KPI_ANSWERED_WITHIN 2
+#define ACD_KPI_ABANDONED 3
+#define ACD_KPI_ABANDONED_WITHIN 4
+#define ACD_KPI_SHORT_ABANDONED 5
+#define ACD_KPI_REJECTED 6
+#define ACD_KPI_HANDLED 7
+#define ACD_KPI_OFFERS 8
+#define ACD_KPI_RONA 9
+#define ACD_KPI_COUNTS 10
+/* Metrics' agent-time categories (_AgentAcc's time fields), in this order;
+ * -1: none (logged out). */
+#define ACD_KPI_BUSY 0
+#define ACD_KPI_WRAP 1
+#define ACD_KPI_RINGING 2
+#define ACD_KPI_PAUSED 3
+#define ACD_KPI_AVAILABLE 4
+#define ACD_KPI_TIMES 5
 
-typedef struct acd_sim_log {
-    double t;
-    int32_t op;
-    int32_t call; /* the driver's call number (its id is "c<number>") */
-    int32_t agent;
-    int32_t queue;
-    int32_t reason;
+/* An accumulator made: its bucket and queue (or agent) index. */
+typedef struct acd_kpi_touch {
+    int64_t bucket;
+    int32_t who;
     int32_t pad;
-} acd_sim_log;
+} acd_kpi_touch;
 
-/* A call still in the centre when the loop stopped. */
+/* A pending wrap-up in Metrics' heap: (until, seq, agent, call number). */
+typedef struct acd_kpi_wrap {
+    double until;
+    int64_t seq;
+    int32_t agent;
+    int32_t pad;
+    int64_t call; /* the call's Metrics number */
+} acd_kpi_wrap;
+
+/* An accumulator (a _CallAcc, and an _AgentAcc's times) read out. */
+typedef struct acd_kpi_acc {
+    int64_t n[10];
+    double talk, wrap;
+    double time[5];
+    int64_t auto_pauses;
+    const double *answered_waits, *abandoned_waits;
+    int64_t n_answered_waits, n_abandoned_waits;
+} acd_kpi_acc;
+
+/* An agent's session read out (Metrics' _Session). */
+typedef struct acd_kpi_session {
+    int64_t seq, bucket;
+    int32_t call; /* the driver's call number: its id is "c<number>" */
+    int32_t state; /* 0 ringing, 1 connected, 2 wrap */
+    int32_t queue, leg;
+    double talk, ended, until;
+} acd_kpi_session;
+
+/* A call still in the centre when the loop stopped, and Metrics' record
+ * of it (m_live: Metrics keeps one). */
 typedef struct acd_sim_call {
     double arrived;
     int64_t seq; /* the engine's sequence number */
@@ -84,6 +121,9 @@ typedef struct acd_sim_call {
     int32_t type;
     int32_t queue;
     int32_t state; /* 0 waiting, 1 ringing, 2 connected */
+    int64_t m_seq, m_bucket;
+    int32_t m_live, m_state, m_current, m_answered, m_agent, pad;
+    double answered_at;
 } acd_sim_call;
 
 typedef struct acd_sim acd_sim;
@@ -121,16 +161,46 @@ int acd_sim_run(acd_sim *s, const uint32_t *words, int index, double nv_magic, i
 
 /* ----------------------------------------------------- after the run */
 int acd_sim_rng(const acd_sim *s, uint32_t *words, int *index);
-const acd_sim_log *acd_sim_log_of(const acd_sim *s, int64_t *n);
 /* The answered (abandoned = 0) or abandoned waits of measured calls of queue q. */
 const double *acd_sim_waits(const acd_sim *s, int q, int abandoned, int64_t *n);
 /* Per measured interval: calls that entered a queue (delayed = 0) or had
  * to wait (1), of queue q or of all (q = -1); nint numbers. */
 const int64_t *acd_sim_entered(const acd_sim *s, int q, int delayed);
+/* A call that ended or hung up, and when. */
+typedef struct acd_sim_end {
+    double t;
+    int64_t call;
+} acd_sim_end;
+/* The calls that ended or hung up, in the order they did. */
+const acd_sim_end *acd_sim_ends(const acd_sim *s, int64_t *n);
+/* The queue whose no-answer policy paused agent `agent` (it is still
+ * paused), or -1. */
+int acd_sim_paused(const acd_sim *s, int agent);
 /* out[0..2]: the driver's call count, events, advances. */
 int acd_sim_counts(const acd_sim *s, int64_t *out);
-/* The calls still in the centre, in arrival order: how many (at most max
- * into out; NULL out: just count). */
+/* The calls still in the centre or in Metrics, in arrival order: how many
+ * (at most max into out; NULL out: just count). */
 int acd_sim_live(const acd_sim *s, acd_sim_call *out, int max);
+
+/* --------------------------------------------------------- the KPIs
+ * Metrics' state, kept by the loop as Metrics' field handlers keep it
+ * (acdcore/_metrics_handlers.py, _metrics_core.py): set up before the run
+ * from Metrics' configuration and its agents' records, read out after it. */
+/* interval, tz_offset, short_abandon; per queue the SL threshold and
+ * wrap-up; the buckets b0..b1 the run can touch. */
+int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
+                const double *threshold, const double *wrap, int64_t b0, int64_t b1);
+/* An agent's record as the run starts (it has no session). */
+int acd_sim_kpi_agent(acd_sim *s, int agent, int logged_in, int paused, int category,
+                      double since);
+/* The accumulators made, in order (agents = 0: per queue; 1: per agent). */
+const acd_kpi_touch *acd_sim_kpi_touches(const acd_sim *s, int agents, int64_t *n);
+int acd_sim_kpi_acc(const acd_sim *s, int agents, int64_t bucket, int who, acd_kpi_acc *out);
+/* An agent's record: *nss sessions into ss (up to max). */
+int acd_sim_kpi_agent_of(const acd_sim *s, int agent, int *logged_in, int *paused,
+                         int *category, double *since, acd_kpi_session *ss, int max, int *nss);
+const acd_kpi_wrap *acd_sim_kpi_wraps(const acd_sim *s, int64_t *n);
+/* out: wrap_seq, call_seq, ignored; *now: Metrics' clock. */
+int acd_sim_kpi_scalars(const acd_sim *s, int64_t *out, double *now);
 
 #endif

@@ -41,6 +41,7 @@ SOURCES = (
     "acd_engine_export.c",
     "acd_engine_load.c",
     "acd_sim.c",
+    "acd_sim_kpi.c",
 )
 """The C files compiled into the module: the dispatch core (acd_native.c, its
 lifecycle and introspection; acd_agents.c, acd_calls.c, acd_match.c, sharing
@@ -108,7 +109,14 @@ def _builder(relative: bool) -> FFI:
         "".join(f'#include "{h}"\n' for h in HEADERS),
         sources=[os.path.join(where, c) for c in SOURCES],
         include_dirs=[where],
-        extra_compile_args=["-Wall", "-Wextra", "-O2", "-std=c99", "-ffp-contract=off", *_extra_flags()],
+        extra_compile_args=[
+            "-Wall",
+            "-Wextra",
+            "-O2",
+            "-std=c99",
+            "-ffp-contract=off",
+            *_extra_flags(),
+        ],
         extra_link_args=_extra_flags(),
     )
     return ffi
