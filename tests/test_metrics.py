@@ -1087,3 +1087,35 @@ def _is_live(acd: Distributor, call_id: str) -> bool:
     except UnknownCall:
         return False
     return True
+
+
+def test_merging_accumulators_adds_every_field() -> None:
+    """``merge`` (written out field by field, for speed) adds every counter
+    and time and extends both wait arrays: a field added to an accumulator
+    and forgotten there fails here."""
+    from acdcore._metrics_records import _COUNTS, _TIMES, _AgentAcc, _CallAcc
+
+    def filled(scale: int) -> _AgentAcc:
+        acc = _AgentAcc(auto_pauses=7 * scale)
+        for i, name in enumerate(_TIMES):
+            setattr(acc, name, (i + 1.5) * scale)
+        for i, name in enumerate(_COUNTS):
+            setattr(acc.calls, name, (i + 1) * scale)
+        acc.calls.answered_waits.append(1.0 * scale)
+        acc.calls.abandoned_waits.append(2.0 * scale)
+        return acc
+
+    merged = filled(1)
+    merged.merge(filled(10))
+    assert merged.auto_pauses == 77
+    for i, name in enumerate(_TIMES):
+        assert getattr(merged, name) == (i + 1.5) * 11, name
+    for i, name in enumerate(_COUNTS):
+        assert getattr(merged.calls, name) == (i + 1) * 11, name
+    assert list(merged.calls.answered_waits) == [1.0, 10.0]
+    assert list(merged.calls.abandoned_waits) == [2.0, 20.0]
+    assert {f.name for f in attrs.fields(_CallAcc)} == {
+        *_COUNTS,
+        "answered_waits",
+        "abandoned_waits",
+    }

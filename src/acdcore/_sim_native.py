@@ -248,9 +248,12 @@ def _kpi_load(run: _Run, f: EngineFacade, sim: Any) -> None:
     acc = ffi.new("acd_kpi_acc *")
 
     def calls_of(acc: Any) -> _CallAcc:
-        out = _CallAcc(talk=acc.talk, wrap=acc.wrap)
-        for i, k in enumerate(_KPI_COUNTS):
-            setattr(out, k, int(acc.n[i]))
+        n = ffi.unpack(acc.n, len(_KPI_COUNTS))
+        out = _CallAcc(
+            offered=n[0], answered=n[1], answered_within=n[2], abandoned=n[3],
+            abandoned_within=n[4], short_abandoned=n[5], rejected=n[6], handled=n[7],
+            offers=n[8], rona=n[9], talk=acc.talk, wrap=acc.wrap,
+        )  # fmt: skip
         if acc.n_answered_waits:
             out.answered_waits.frombytes(ffi.buffer(acc.answered_waits, 8 * acc.n_answered_waits))
         if acc.n_abandoned_waits:
