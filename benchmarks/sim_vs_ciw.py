@@ -28,8 +28,10 @@ The tools:
 
 - ``acdcore``: ``acdcore.sim.run_replication`` on a ``Scenario`` (one queue, one group of
   100 agents logged in for the whole run, instant answers, no wrap-up), i.e. the real
-  ``Distributor`` driven through ``handle``, with ``Metrics`` fed every event and action, and
-  the replication's KPIs computed at the end;
+  distributor's engine with ``Metrics`` kept of every step, and the replication's KPIs
+  computed at the end. On the native backend the whole loop runs in C (``acd_sim.c``; the
+  same steps, draws and results as the Python loop, which ``ACDCORE_SIM_LOOP=python`` picks
+  here for comparison);
 - ``ciw``: ``ciw.Simulation`` of a one-node network (``reneging_time_distributions`` for the
   patience); the arrival distribution is ciw's ``Exponential`` returning infinity once the
   horizon is reached, so arrivals stop as in the others;
@@ -52,7 +54,7 @@ again, through their constructors, the events one acdcore run handed its distrib
 actions it returned, and nothing else, next to the time per customer each target allows
 (10x ciw, 2x the heapq loop) in the same run. A floor above a budget means that no
 implementation can meet that target while the simulator uses the public event and action
-objects.
+objects; the C loop builds none of them, so it runs below the floor.
 """
 
 from __future__ import annotations

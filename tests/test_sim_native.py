@@ -279,3 +279,22 @@ def test_a_refusal_inside_the_c_loop_is_a_simulation_error(
     monkeypatch.setattr(_sim_native, "_configure", bad_class)
     with pytest.raises(SimulationError, match="C replication loop stopped"):
         run_replication(mms(3, hours=0.5), random.Random(2))
+
+
+def test_the_environment_can_pick_the_python_loop() -> None:
+    """``ACDCORE_SIM_LOOP=python`` turns the C loop off for the process
+    (the benchmark compares the loops so); anything else leaves it on."""
+    import os
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    said = {}
+    for value in ("python", "c", ""):
+        env = {**os.environ, "ACDCORE_SIM_LOOP": value, "PYTHONPATH": src}
+        out = subprocess.run(
+            [sys.executable, "-c", "from acdcore import _sim_native; print(_sim_native.ENABLED)"],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        said[value] = out.stdout.strip()
+    assert said == {"python": "False", "c": "True", "": "True"}

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,10 @@ if TYPE_CHECKING:
     from .distributions import Distribution
     from .skills import Channel, SkillRequirement
 
-ENABLED = True
-"""Whether covered replications run their loop in C (the tests turn it off
-to compare the two loops)."""
+ENABLED = os.environ.get("ACDCORE_SIM_LOOP", "c") != "python"
+"""Whether covered replications run their loop in C: yes unless the
+environment sets ``ACDCORE_SIM_LOOP=python`` (the tests turn it off to
+compare the two loops)."""
 
 # acd_sim.h's numbering of agent-time categories, call and session states.
 _CATEGORIES = (_BUSY, _WRAP, _RINGING, _PAUSED, _AVAILABLE)
