@@ -1072,6 +1072,18 @@ def test_accounting_holds_on_random_runs(data: st.DataObject) -> None:
             assert math.isclose(ag.time_busy, ag.talk_time, abs_tol=1e-6)
         in_intervals = sum(p.agents[aid].time_logged_in for p in periods if aid in p.agents)
         assert math.isclose(in_intervals, ag.time_logged_in, rel_tol=1e-9, abs_tol=1e-9)
+    # A period's figures are its intervals' added in order (the same sums,
+    # bit for bit: a report reads an interval's accumulator in place and
+    # copies it before adding another), and reports are reads: asked again,
+    # they give the same, and the state is as it was.
+    for name in names:
+        per = [p.queues[name] for p in periods]
+        assert whole.queues[name].talk_time == sum(q.talk_time for q in per)
+        assert whole.queues[name].wrap_time == sum(q.wrap_time for q in per)
+        assert whole.queues[name].handled == sum(q.handled for q in per)
+    state = m.save_state()
+    assert (m.summary(), m.intervals(), m.days()) == (whole, periods, m.days())
+    assert m.save_state() == state
 
 
 def _agent_view(acd: Distributor, agent_id: str) -> AgentView | None:

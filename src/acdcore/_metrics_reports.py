@@ -78,12 +78,38 @@ class _MetricsReports(_MetricsCore):
     ) -> IntervalStats:
         queues: dict[str, _CallAcc] = {}
         agents: dict[str, _AgentAcc] = {}
+        # An accumulator met once is read in place (the stats only read it);
+        # met again, it is first copied (merged into an empty one, which
+        # gives the same numbers): an interval's report mostly reads, a
+        # period's merges.
+        lent_q: set[str] = set()
+        lent_a: set[str] = set()
         for b in buckets:
             for name, acc in self._queue_acc.get(b, {}).items():
-                queues.setdefault(name, _CallAcc()).merge(acc)
+                mine = queues.get(name)
+                if mine is None:
+                    queues[name] = acc
+                    lent_q.add(name)
+                    continue
+                if name in lent_q:
+                    lent_q.discard(name)
+                    copy = queues[name] = _CallAcc()
+                    copy.merge(mine)
+                    mine = copy
+                mine.merge(acc)
             for source in (self._agent_acc, overlay):
                 for aid, aacc in source.get(b, {}).items():
-                    agents.setdefault(aid, _AgentAcc()).merge(aacc)
+                    have = agents.get(aid)
+                    if have is None:
+                        agents[aid] = aacc
+                        lent_a.add(aid)
+                        continue
+                    if aid in lent_a:
+                        lent_a.discard(aid)
+                        own = agents[aid] = _AgentAcc()
+                        own.merge(have)
+                        have = own
+                    have.merge(aacc)
         total = _CallAcc()
         for acc in queues.values():
             total.merge(acc)
