@@ -35,7 +35,7 @@ from acdcore import (
 from acdcore._sim_run import _Run
 from acdcore.distributions import Deterministic, Empirical, Exponential, LogNormal, Uniform
 from acdcore.estimators import HeadOfLineEstimator
-from acdcore.scenario import AgentGroup, CallType, Scenario, SimQueue, Traffic
+from acdcore.scenario import AgentGroup, Break, CallType, Scenario, SimQueue, Traffic
 from acdcore.sim import SimulationError, run_replication
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scenarios"
@@ -115,7 +115,9 @@ def covered_scenarios(draw: st.DrawFn) -> Scenario:
     groups over any queues, with RONA, answer delays and resume delays;
     weighted call types with queues, priorities, emergencies, requirements
     and their own talk and patience; every built-in distribution; rates
-    that change by interval (zero included), with or without a warm-up."""
+    that change by interval (zero included), with or without a warm-up;
+    shifts (some starting before the warm-up, some late, ending mid-call),
+    breaks and staggered starts."""
     dists = st.one_of(
         st.builds(Deterministic, st.sampled_from([0, 5, 30.5, 200])),
         st.builds(Exponential, st.sampled_from([10.0, 60.0, 150.0])),
@@ -148,10 +150,20 @@ def covered_scenarios(draw: st.DrawFn) -> Scenario:
     groups = []
     for g in range(draw(st.integers(1, 3))):
         mine = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+        shift = draw(st.sampled_from([None, (0, 1500), (-300, 2400), (900, 3000), (3300, 4200)]))
+        breaks: list[Break] = []
+        if shift is not None and shift[1] - shift[0] >= 1500 and draw(st.booleans()):
+            start = shift[0] + draw(st.sampled_from([100, 500]))
+            breaks = [
+                Break(start, draw(st.sampled_from([60, 400])), draw(st.sampled_from(["a", "b"])))
+            ]
         groups.append(
             AgentGroup(
                 f"g{g}",
                 count=draw(st.integers(1, 4)),
+                shift=shift,
+                breaks=breaks,
+                stagger=draw(st.sampled_from([0, 45])) if shift is not None else 0,
                 queues={q: QueueMembership(priority=draw(st.integers(0, 2))) for q in mine},
                 skills=draw(st.sampled_from([{"fr": 1}, {"fr": 3}, *([{}] if g else [])])),
                 rona=draw(st.sampled_from([0.0, 0.3])),
@@ -196,15 +208,13 @@ def test_the_c_loop_leaves_what_the_python_loop_leaves(scenario: Scenario, seed:
     _same(scenario, seed)
 
 
-def test_the_example_scenarios_without_shifts() -> None:
-    """Every example scenario with its agents logged in all day (the C loop
-    does not cover shifts and breaks yet) and a short drain: those the C
-    loop then covers leave the same with both loops."""
+def test_the_example_scenarios_the_c_loop_covers() -> None:
+    """Every example scenario the C loop covers (with a short drain) leaves
+    the same with both loops, and those it covers have no plan and no
+    callbacks."""
     covered = []
     for path in sorted(EXAMPLES.glob("*.toml")):
-        scenario = Scenario.load(path)
-        groups = [attrs.evolve(g, shift=None, breaks=()) for g in scenario.agents]
-        scenario = attrs.evolve(scenario, agents=groups, drain=600)
+        scenario = attrs.evolve(Scenario.load(path), drain=600)
         if _runs_in_c(scenario):
             covered.append(path.stem)
             _same(scenario, "examples")
@@ -225,7 +235,6 @@ def test_what_the_c_loop_does_not_cover_runs_in_python() -> None:
     base = mms(3, 60.0, hours=0.5)
     assert _runs_in_c(base)
     q = QueueConfig("q")
-    group = AgentGroup("a", count=3, queues=["q"])
 
     class Twice(Exponential):  # a built-in's subclass draws as it likes
         def sample(self, rng: random.Random) -> float:
@@ -235,7 +244,6 @@ def test_what_the_c_loop_does_not_cover_runs_in_python() -> None:
         "journal": (base, {"journal": []}),
         "estimators": (base, {"estimators": [HeadOfLineEstimator()]}),
         "plan": (attrs.evolve(base, plan={"default": {"queue": "q"}}), {}),
-        "shift": (attrs.evolve(base, agents=[attrs.evolve(group, shift=(0, 1800))]), {}),
         "policy": (
             attrs.evolve(base, queues=[attrs.evolve(q, policy=AccumulatingPriority(10))]),
             {},

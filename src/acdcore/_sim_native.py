@@ -1,14 +1,14 @@
 """The simulator's replication loop in C, for the scenarios it covers (internal).
 
 A replication whose distributor the C engine holds, with Poisson traffic,
-no routing plan, journal, estimators, replayed calls, shifts, announcements
-or callbacks, built-in distributions and policies (FIFO,
-``PriorityClasses``, ``EmergencyFirst`` over either), runs its loop in C
-(``acd_sim.c``): the loop of :class:`~acdcore._sim_run._Run` and the direct
-lane (:mod:`~acdcore._sim_direct`), step for step and draw for draw, over
-the same engine and the same random stream. It is the same simulator: the
-agents log in through the distributor as before, the loop then runs in C,
-and the run ends as before.
+no routing plan, journal, estimators, replayed calls, announcements or
+callbacks, built-in distributions and policies (FIFO, ``PriorityClasses``,
+``EmergencyFirst`` over either), runs its loop in C (``acd_sim.c``): the
+loop of :class:`~acdcore._sim_run._Run` and the direct lane
+(:mod:`~acdcore._sim_direct`), step for step and draw for draw, over the
+same engine and the same random stream, the agents' shifts, breaks and
+logouts included. It is the same simulator: the run is set up as before,
+its loop runs in C, and the run ends as before.
 
 The loop keeps ``Metrics``' accumulators too, as its field handlers keep
 them (``acd_sim_kpi.c``: the same arithmetic in the same order), and
@@ -28,26 +28,27 @@ live at the end), all once a replication.
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import random
 from typing import TYPE_CHECKING, Any
 
 from . import _calls
-from ._materialize import CallFacts
+from ._materialize import AgentFacts, CallFacts
 from ._metrics_records import (
     _AVAILABLE,
     _BUSY,
     _PAUSED,
     _RINGING,
     _WRAP,
+    _Agent,
     _AgentAcc,
     _Call,
     _CallAcc,
     _Session,
 )
-from ._sim_state import _LOGIN
+from ._native.engine import profile_arrays
+from ._sim_state import _BREAK, _LOGIN, _LOGOUT
 from .distributions import Deterministic, Empirical, Exponential, LogNormal, Uniform
 from .events import CallArrived
 from .policies import FIFO, EmergencyFirst, PriorityClasses
@@ -86,13 +87,15 @@ def covered(run: _Run) -> bool:
         return False
     if any(q.config.announce is not None or q.config.callback is not None for q in s.queues):
         return False
-    if any(g.shift is not None for g in s.agents):
-        return False
     f = run.lane.f
-    if f.hooked or f.moves or f.told or len(run.agents) >= 1 << 26:
+    if f.hooked or f.moves or f.told or f.ids or len(run.agents) >= 1 << 26:
         return False
-    if any(item[2] != _LOGIN or item[0] != run.begin for item in run.heap):
+    if any(item[2] not in (_LOGIN, _LOGOUT, _BREAK) for item in run.heap):
         return False
+    for g in s.agents:  # within the engine's numbers (a login past them hands over)
+        for m in g.queues.values():
+            if not 0 < m.weight < 1 << 31 or not math.isfinite(m.delay + m.position):
+                return False
     dists: list[Distribution | None] = [*run.q_handle.values(), *run.q_patience.values()]
     for t in run.types:
         dists += [t.handle, t.patience]
@@ -108,30 +111,28 @@ def covered(run: _Run) -> bool:
 
 
 def play(run: _Run) -> bool:
-    """Play ``run``'s loop in C (``covered(run)``): the agents' logins first
-    (all at the start), then every other step; ``run`` and its distributor
-    and metrics end as the Python loop leaves them. False: nothing but the
-    logins was played (``Metrics`` had seen more: the Python loop goes on)."""
+    """Play ``run``'s loop in C (``covered(run)``): every step, the agents'
+    shifts included; ``run`` and its distributor and metrics end as the
+    Python loop leaves them. False: nothing was played (``Metrics`` had seen
+    something already: the Python loop runs)."""
     from ._sim_run import SimulationError
 
     assert run.lane is not None
-    while run.heap:  # the logins, all at the start
-        run.on_login(heapq.heappop(run.heap))
     f = run.lane.f
     f.eng._catch_up()
     ffi, lib = f.eng.ffi, f.eng.lib
     names = f.qnames
     nint = len(run.entered)
     sim = lib.acd_sim_new(
-        f._e, len(names), len(f.ids), len(run.types), nint,
+        f._e, len(names), len(run.agents), len(run.types), nint,
         run.begin, run.origin, run.interval, run.measured_end, run.hard_stop,
     )  # fmt: skip
     if sim == ffi.NULL:
         raise MemoryError("acd_sim_new")
     sim = ffi.gc(sim, lib.acd_sim_free)
-    _configure(run, f, sim)
     if not _kpi_setup(run, f, sim):
         return False
+    reasons = _configure(run, f, sim)
     before = run.rng.getstate()
     seq0, call0 = int(lib.acd_engine_next_seq(f._e)), run.next_call
     words = ffi.new("uint32_t[]", list(before[1][:624]))
@@ -150,12 +151,18 @@ def play(run: _Run) -> bool:
     run.n_events += int(counts[1])
     run.n_advances += int(counts[2])
     _results(run, f, sim, nint)
+    _named(run, f, sim, reasons)
     _kpi_load(run, f, sim)
     _rebuild(run, f, sim, seq0, call0)
     return True
 
 
-def _configure(run: _Run, f: EngineFacade, sim: Any) -> None:
+def _configure(run: _Run, f: EngineFacade, sim: Any) -> list[str]:
+    """Hand the loop the run's distributions, queues, agents (with their
+    profiles, whose skill and region numbers are given in the order of the
+    agents' first logins, as the façade gives them), call types, arrival
+    rates and the shifts' events (moved off the run's heap). Returns the
+    breaks' reasons, numbered as handed."""
     ffi, lib = f.eng.ffi, f.eng.lib
     ids: dict[int, int] = {}
 
@@ -171,9 +178,26 @@ def _configure(run: _Run, f: EngineFacade, sim: Any) -> None:
 
     for qi, name in enumerate(f.qnames):
         _ok(lib.acd_sim_queue(sim, qi, did(run.q_handle[name]), did(run.q_patience[name])))
-    for aid, agent in run.agents.items():
-        idx = f.aidx[aid]
-        _ok(lib.acd_sim_agent(sim, idx, agent.rona, did(agent.answer), did(agent.resume)))
+    events = sorted(run.heap)  # (t, seq, ...): each seq once, so never compared further
+    run.heap.clear()
+    sims = {aid: i for i, aid in enumerate(run.agents)}
+    first = dict.fromkeys(e[3] for e in events if e[2] == _LOGIN)  # (ordered, a set)
+    for aid in dict.fromkeys([*first, *run.agents]):  # first logins first
+        agent = run.agents[aid]
+        _ok(lib.acd_sim_agent(sim, sims[aid], agent.rona, did(agent.answer), did(agent.resume)))
+        region, prof = 0, f.eng._profile("login", [], [0] * 8, 0, [])  # never logs in
+        if aid in first:
+            sk, cap, excl, mems = profile_arrays(agent.profile, f.qidx, f.skill_id)
+            region = f.region_id(agent.profile.region)
+            prof = f.eng._profile("login", sk, cap, excl, mems)
+        _ok(lib.acd_sim_profile(sim, sims[aid], region, *prof))
+    reasons: dict[str, int] = {}
+    for t, _, kind, aid, reason, duration in events:
+        if kind == _BREAK:
+            r = reasons.setdefault(reason, len(reasons))
+            _ok(lib.acd_sim_event(sim, t, kind, sims[aid], r, float(duration)))
+        else:
+            _ok(lib.acd_sim_event(sim, t, kind, sims[aid], 0, 0.0))
     for ti, ct in enumerate(run.types):
         queue = ct.queue or run.first
         template = _template(run, queue, ct)
@@ -194,6 +218,7 @@ def _configure(run: _Run, f: EngineFacade, sim: Any) -> None:
     for k in range(n):
         per_s[k] = rates[k % len(rates)]
     _ok(lib.acd_sim_arrivals(sim, rates[0], ffi.new("double[]", per_s)))
+    return list(reasons)
 
 
 def _results(run: _Run, f: EngineFacade, sim: Any, nint: int) -> None:
@@ -214,15 +239,12 @@ def _results(run: _Run, f: EngineFacade, sim: Any, nint: int) -> None:
 
 
 def _kpi_setup(run: _Run, f: EngineFacade, sim: Any) -> bool:
-    """Hand the loop ``Metrics``' configuration and its agents' records;
-    False (nothing handed) unless ``Metrics`` has seen nothing but the
-    agents' logins."""
+    """Hand the loop ``Metrics``' configuration; False (nothing handed)
+    unless ``Metrics`` and the distributor have seen nothing yet."""
     m = run.metrics
     if m._calls or m._wraps or m._queue_acc or m._agent_acc or m._answered or m._remember:
         return False
-    if m._call_seq or m._wrap_seq or set(m._agents) != set(f.aidx):
-        return False
-    if any(a.sessions or a.pending_logout for a in m._agents.values()):
+    if m._call_seq or m._wrap_seq or m._agents or f.ids or f.agents or f.calls:
         return False
     ffi, lib = f.eng.ffi, f.eng.lib
     names = f.qnames
@@ -234,10 +256,30 @@ def _kpi_setup(run: _Run, f: EngineFacade, sim: Any) -> bool:
             m._index(run.begin), m._index(run.hard_stop),
         )
     )  # fmt: skip
-    for aid, a in m._agents.items():
-        cat = -1 if a.category is None else _CATEGORIES.index(a.category)
-        _ok(lib.acd_sim_kpi_agent(sim, f.aidx[aid], a.logged_in, a.paused, cat, a.since))
     return True
+
+
+def _named(run: _Run, f: EngineFacade, sim: Any, reasons: list[str]) -> None:
+    """The agents the loop logged in, as the façade names them: their
+    indices in the order of their first logins, their facts (profile, rank,
+    pause reason)."""
+    ffi, lib = f.eng.ffi, f.eng.lib
+    ids = list(run.agents)
+    n = lib.acd_sim_named(sim, ffi.NULL, 0)
+    order = ffi.new("int[]", max(n, 1))
+    lib.acd_sim_named(sim, order, n)
+    why = ffi.new("int *")
+    for idx in range(n):
+        aid = ids[order[idx]]
+        f.ids.append(aid)
+        f.aidx[aid] = idx
+        facts = f.agents[idx] = AgentFacts(aid, run.agents[aid].profile, idx)
+        _ok(lib.acd_sim_paused(sim, idx, why))
+        w = why[0]
+        if w >= 0:
+            facts.paused = f.configs[w].no_answer.pause_reason
+        elif w <= -2:
+            facts.paused = reasons[-2 - w]
 
 
 def _kpi_load(run: _Run, f: EngineFacade, sim: Any) -> None:
@@ -291,16 +333,17 @@ def _kpi_load(run: _Run, f: EngineFacade, sim: Any) -> None:
             answered=bool(c.m_answered), agent=ids[c.m_agent] if c.m_answered else None,
             answered_at=float(c.answered_at) if c.m_answered else None,
         )  # fmt: skip
-    li, pa, cat, nss = (ffi.new("int *") for _ in range(4))
+    li, pa, pe, cat, nss = (ffi.new("int *") for _ in range(5))
     since = ffi.new("double *")
     ss = ffi.new("acd_kpi_session[]", 16)
-    for aid, agent in m._agents.items():
-        idx = f.aidx[aid]
-        _ok(lib.acd_sim_kpi_agent_of(sim, idx, li, pa, cat, since, ss, len(ss), nss))
+    for idx, aid in enumerate(f.ids):  # Metrics' agents: in the order of first logins
+        args = (sim, idx, li, pa, pe, cat, since)
+        _ok(lib.acd_sim_kpi_agent_of(*args, ss, len(ss), nss))
         if nss[0] > len(ss):
             ss = ffi.new("acd_kpi_session[]", nss[0])
-            _ok(lib.acd_sim_kpi_agent_of(sim, idx, li, pa, cat, since, ss, len(ss), nss))
-        agent.logged_in, agent.paused = bool(li[0]), bool(pa[0])
+            _ok(lib.acd_sim_kpi_agent_of(*args, ss, len(ss), nss))
+        agent = m._agents[aid] = _Agent(agent_id=aid)
+        agent.logged_in, agent.paused, agent.pending_logout = bool(li[0]), bool(pa[0]), bool(pe[0])
         agent.category = None if cat[0] < 0 else _CATEGORIES[cat[0]]
         agent.since = float(since[0])
         agent.sessions = {
@@ -361,9 +404,6 @@ def _rebuild(run: _Run, f: EngineFacade, sim: Any, seq0: int, call0: int) -> Non
         for i in range(first, n[0]):
             call = int(ends[i].call)
             f.ended[seq0 + call - call0 - 1] = (f"c{call}", float(ends[i].t))
-    for idx in f.agents:  # the façade keeps a paused agent's reason
-        q = lib.acd_sim_paused(sim, idx)
-        f.agents[idx].paused = None if q < 0 else f.configs[q].no_answer.pause_reason
     d._call_seq = int(lib.acd_engine_next_seq(f._e))
     d._now = float(lib.acd_engine_now(f._e))
     f.version += 1

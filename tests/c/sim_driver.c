@@ -3,7 +3,8 @@
  * over every kind of step the loop takes (arrivals of two call types, answers
  * after a delay, offers let ring out, auto-pauses and resumes, wrap-ups,
  * hang-ups, a full queue's rejects, a random strategy drawing from the loop's
- * generator) and every built-in distribution. Each run checks the KPIs it
+ * generator), shifts with breaks and logouts mid-call, and every built-in
+ * distribution. Each run checks the KPIs it
  * reads out against each other: every call offered ends in exactly one
  * outcome or is still kept, each accumulator holds as many waits as it
  * counts, no agent has more time than the run. Exit 0, or the number of the
@@ -47,19 +48,37 @@ static int run(uint32_t seed)
     int cls = acd_engine_class(e, 0, NULL, NULL, 0);
     if (cls < 0)
         return fail(3, "acd_engine_class");
+    const int nint = 4;
+    acd_sim *s = acd_sim_new(e, NQ, NA, 2, nint, -600.0, 0.0, 1800.0, 7200.0, 9000.0);
+    if (!s)
+        return fail(5, "acd_sim_new");
+    /* Agents: in both queues; the first four on all day, the next four
+     * from 1,800 s to 5,400 s with a break, the last four until 3,600 s
+     * and back at 4,000 s (their logouts fall mid-call). */
     for (int a = 0; a < NA; a++) {
         int skill[1] = {0}, level[1] = {1}, cap[8] = {1, 0, 0, 0, 0, 0, 0, 0};
         int mq[2] = {0, 1};
         double prio[2] = {a % 2, 0}, delay[2] = {0, 0}, pos[2] = {0, 0};
         long long weight[2] = {1, 1};
-        if (acd_engine_login(e, -600.0, a, a, 0, 1, skill, level, cap, 0, 2, mq, prio, delay,
-                             pos, weight) < 0)
-            return fail(4, "acd_engine_login");
+        if (acd_sim_profile(s, a, 0, 1, skill, level, cap, 0, 2, mq, prio, delay, pos, weight) < 0)
+            return fail(4, "acd_sim_profile");
     }
-    const int nint = 4;
-    acd_sim *s = acd_sim_new(e, NQ, NA, 2, nint, -600.0, 0.0, 1800.0, 7200.0, 9000.0);
-    if (!s)
-        return fail(5, "acd_sim_new");
+    for (int a = 0; a < NA; a++) {
+        int rc = 0;
+        if (a < 4) {
+            rc = acd_sim_event(s, -600.0, 5, a, 0, 0);
+        } else if (a < 8) {
+            rc = acd_sim_event(s, 1800.0 + a, 5, a, 0, 0);
+            rc = rc ? rc : acd_sim_event(s, 3000.0, 7, a, a % 2, 300.0);
+            rc = rc ? rc : acd_sim_event(s, 5400.0, 6, a, 0, 0);
+        } else {
+            rc = acd_sim_event(s, -600.0, 5, a, 0, 0);
+            rc = rc ? rc : acd_sim_event(s, 3600.0, 6, a, 0, 0);
+            rc = rc ? rc : acd_sim_event(s, 4000.0, 5, a, 0, 0);
+        }
+        if (rc < 0)
+            return fail(25, "acd_sim_event");
+    }
     double values[3] = {1.0, 4.0, 30.0};
     int talk = acd_sim_dist(s, ACD_SD_EXPONENTIAL, 1.0 / 150.0, 0, NULL, 0);
     int talk2 = acd_sim_dist(s, ACD_SD_LOGNORMAL, log(120.0) - 0.1, 0.45, NULL, 0);
@@ -84,9 +103,6 @@ static int run(uint32_t seed)
     double threshold[NQ] = {20, 20}, wrap[NQ] = {5, 0};
     if (acd_sim_kpi(s, 1800.0, 0.0, 5.0, threshold, wrap, -1, 5) < 0)
         return fail(11, "acd_sim_kpi");
-    for (int a = 0; a < NA; a++)
-        if (acd_sim_kpi_agent(s, a, 1, 0, ACD_KPI_AVAILABLE, -600.0) < 0)
-            return fail(12, "acd_sim_kpi_agent");
     int rc = acd_sim_run(s, words, 624, 1.7155277699214135, 0);
     if (rc < 0)
         return fail(13, "acd_sim_run");
@@ -140,12 +156,16 @@ static int run(uint32_t seed)
             return fail(21, "an agent's time is not within the run");
     if (pauses == 0)
         return fail(22, "no auto-pause: the driver does not cover pauses");
-    int li, pa, cat, nss;
+    int li, pa, pe, cat, nss, why;
     double since;
     acd_kpi_session ss[8];
+    int named[NA];
+    if (acd_sim_named(s, named, NA) != NA)
+        return fail(12, "every agent logged in, and was named");
     for (int a = 0; a < NA; a++)
-        if (acd_sim_kpi_agent_of(s, a, &li, &pa, &cat, &since, ss, 8, &nss) < 0 || !li)
-            return fail(23, "acd_sim_kpi_agent_of");
+        if (acd_sim_kpi_agent_of(s, a, &li, &pa, &pe, &cat, &since, ss, 8, &nss) < 0 ||
+            acd_sim_paused(s, a, &why) < 0 || (named[a] >= 4 && named[a] < 8 && li))
+            return fail(23, "acd_sim_kpi_agent_of: the afternoon shift is over");
     acd_sim_free(s);
     acd_engine_free(e);
     return 0;

@@ -212,6 +212,8 @@ static int64_t number_of(const acd_sim *s, int64_t seq) { return seq - s->seq0 +
 
 /* ------------------------------------------------------------ handlers */
 
+static void logged_out(sagent *a);
+
 /* _Run.rang: an offer rings agent `agent`. */
 static int rang(acd_sim *s, double at, int64_t num, int agent, int queue)
 {
@@ -221,7 +223,7 @@ static int rang(acd_sim *s, double at, int64_t num, int agent, int queue)
     s->token++;
     if (omap_put(&s->offers, okey(num, agent), s->token) < 0)
         return ACD_ENOMEM;
-    sagent *a = &s->agents[agent];
+    sagent *a = &s->agents[s->sim_of[agent]];
     if (a->rona > 0.0 && draw(s) < a->rona)
         return ACD_OK; /* let it ring out */
     return push(s, at + sample(s, a->answer), K_ANSWER, agent, num, s->token);
@@ -251,15 +253,20 @@ static int take(acd_sim *s)
             if ((rc = omap_del(&s->offers, okey(num, r->agent))) < 0)
                 return rc;
             break;
-        case ACD_A_PAUSE: /* _Run.react: the agent resumes after its resume delay */
+        case ACD_A_PAUSE: { /* _Run.react: off a break, it resumes after a delay */
             kpi_pause(s, r->at, r->agent);
-            sagent *a = &s->agents[r->agent];
+            int who = s->sim_of[r->agent];
+            sagent *a = &s->agents[who];
             a->paused = 1;
-            a->pause_queue = r->queue;
-            a->token++;
-            if ((rc = push(s, r->at + sample(s, a->resume), K_RESUME, r->agent, 0, a->token)) < 0)
-                return rc;
+            a->why = r->queue;
+            if (!a->on_break) {
+                a->token++;
+                double delay = sample(s, a->resume);
+                if ((rc = push(s, r->at + delay, K_RESUME, who, 0, a->token)) < 0)
+                    return rc;
+            }
             break;
+        }
         case ACD_A_REJECT:
             kpi_reject(s, r->at, num);
             sim_call(s, num)->state = S_GONE;
@@ -367,7 +374,7 @@ static int on_answer(acd_sim *s, double t, int64_t num, int agent, int64_t token
     c = sim_call(s, num);
     c->state = S_CONNECTED;
     c->agent = agent;
-    s->agents[agent].connected++;
+    s->agents[s->sim_of[agent]].connected++;
     if (c->bucket >= 0 && (rc = sim_dvec_push(&s->waits[2 * c->queue], t - c->arrived)) < 0)
         return rc;
     const ctype *ct = &s->types[c->type];
@@ -400,7 +407,17 @@ static int on_end(acd_sim *s, double t, int64_t num)
     c = sim_call(s, num);
     c->state = S_GONE;
     s->live--;
-    s->agents[c->agent].connected--;
+    int who = s->sim_of[c->agent];
+    sagent *a = &s->agents[who];
+    a->connected--;
+    if (a->pending_logout && a->connected == 0) {
+        logged_out(a);
+        if (a->relogin) {
+            a->relogin = 0;
+            if ((rc = push(s, t, K_LOGIN, who, 0, 0)) < 0)
+                return rc;
+        }
+    }
     return gone(s, t, num);
 }
 
@@ -424,19 +441,104 @@ static int on_abandon(acd_sim *s, double t, int64_t num)
     return gone(s, t, num);
 }
 
-/* _Run.on_resume: an agent the distributor paused takes calls again. */
-static int on_resume(acd_sim *s, double t, int agent, int64_t token)
+/* _RunState.logged_out: the driver's view of an agent that left. */
+static void logged_out(sagent *a)
 {
-    sagent *a = &s->agents[agent];
-    if (!a->paused || a->token != token)
+    a->logged_in = a->pending_logout = a->paused = a->on_break = 0;
+    a->token++; /* pending resumes are stale */
+}
+
+/* _Run.on_login: a shift begins (or an agent logs in again). The engine's
+ * index is given at the first login, as the façade names an agent. */
+static int on_login(acd_sim *s, double t, int who)
+{
+    sagent *a = &s->agents[who];
+    if (a->logged_in) {
+        if (a->pending_logout)
+            a->relogin = 1; /* still on its last call: log in when it ends */
         return ACD_OK;
-    int rc = acd_engine_resume(s->e, t, agent);
+    }
+    int rc;
+    if (a->idx < 0) {
+        if ((rc = acd_engine_name_agent(s->e, s->named)) < 0)
+            return rc;
+        a->idx = s->named;
+        s->sim_of[s->named++] = who;
+    }
+    rc = acd_engine_login(s->e, t, a->idx, a->idx, a->region, a->nsk, a->skill, a->level, a->cap,
+                          a->excl, a->nmem, a->mq, a->mprio, a->mdelay, a->mpos, a->mweight);
     if (rc < 0)
         return rc;
     s->events++;
-    a->paused = 0;
-    kpi_resumed(s, t, agent);
-    return take(s);
+    kpi_login(s, t, a->idx);
+    if ((rc = take(s)) < 0)
+        return rc;
+    a->logged_in = 1;
+    a->paused = a->on_break = 0;
+    a->why = -1;
+    a->token++;
+    return ACD_OK;
+}
+
+/* _Run.on_logout: a shift ends (at once, or once the agent's calls end). */
+static int on_logout(acd_sim *s, double t, int who)
+{
+    sagent *a = &s->agents[who];
+    a->relogin = 0;
+    if (!a->logged_in || a->pending_logout)
+        return ACD_OK;
+    int rc = acd_engine_logout(s->e, t, a->idx);
+    if (rc < 0)
+        return rc;
+    s->events++;
+    kpi_logout(s, t, a->idx);
+    if ((rc = take(s)) < 0)
+        return rc;
+    if (a->connected) {
+        a->pending_logout = 1;
+        a->token++;
+    } else {
+        logged_out(a);
+    }
+    return ACD_OK;
+}
+
+/* _Run.on_break: a break begins; it ends after its duration. */
+static int on_break(acd_sim *s, double t, int who, int reason, double duration)
+{
+    sagent *a = &s->agents[who];
+    if (!a->logged_in || a->pending_logout)
+        return ACD_OK;
+    int rc = acd_engine_pause(s->e, t, a->idx);
+    if (rc < 0)
+        return rc;
+    s->events++;
+    kpi_paused(s, t, a->idx);
+    if ((rc = take(s)) < 0)
+        return rc;
+    a->paused = a->on_break = 1;
+    a->why = -2 - reason;
+    a->token++;
+    return push(s, t + duration, K_RESUME, who, 0, a->token);
+}
+
+/* _Run.on_resume: a paused agent (a break's end, or after an auto-pause)
+ * takes calls again, unless the pause it was scheduled for is over. */
+static int on_resume(acd_sim *s, double t, int who, int64_t token)
+{
+    sagent *a = &s->agents[who];
+    if (!(a->logged_in && a->paused && a->token == token))
+        return ACD_OK;
+    int rc = acd_engine_resume(s->e, t, a->idx);
+    if (rc < 0)
+        return rc;
+    s->events++;
+    kpi_resumed(s, t, a->idx);
+    if ((rc = take(s)) < 0)
+        return rc;
+    a->paused = a->on_break = 0;
+    a->why = -1;
+    return ACD_OK;
 }
 
 /* _Run.run's loop. */
@@ -474,6 +576,18 @@ static int loop(acd_sim *s)
         case K_ARRIVE:
             rc = on_arrive(s, t);
             break;
+        case K_LOGIN:
+            rc = on_login(s, t, agent);
+            break;
+        case K_LOGOUT:
+            rc = on_logout(s, t, agent);
+            break;
+        case K_BREAK: {
+            double duration;
+            memcpy(&duration, &top.token, sizeof(duration));
+            rc = on_break(s, t, agent, (int)top.ref, duration);
+            break;
+        }
         case K_RESUME:
             rc = on_resume(s, t, agent, top.token);
             break;
@@ -497,7 +611,7 @@ int acd_sim_run(acd_sim *s, const uint32_t *words, int index, double nv_magic, i
         if (s->q_handle[q] < 0)
             return ACD_ESTATE;
     for (int a = 0; a < s->na; a++)
-        if (s->agents[a].answer < 0)
+        if (s->agents[a].answer < 0 || !s->agents[a].skill)
             return ACD_ESTATE; /* an agent not configured */
     if (!s->k.on)
         return ACD_ESTATE; /* the KPIs not set up */
@@ -512,245 +626,4 @@ int acd_sim_run(acd_sim *s, const uint32_t *words, int index, double nv_magic, i
     if ((rc = acd_engine_set_draw(s->e, engine_draw, &s->rng)) < 0)
         return rc;
     return loop(s); /* the caller gives the engine its own draw back */
-}
-
-/* ---------------------------------------------------------- set-up */
-
-acd_sim *acd_sim_new(acd_engine *e, int nqueues, int nagents, int ntypes, int nint, double begin,
-                     double origin, double interval, double measured_end, double hard_stop)
-{
-    if (!e || nqueues < 1 || nagents < 0 || nagents >= (1 << 26) || ntypes < 1 || nint < 1 ||
-        !(interval > 0) || !(begin <= origin) || !(origin <= measured_end) ||
-        !(measured_end <= hard_stop))
-        return NULL;
-    acd_sim *s = calloc(1, sizeof(acd_sim));
-    if (!s)
-        return NULL;
-    s->e = e;
-    s->nq = nqueues;
-    s->na = nagents;
-    s->nt = ntypes;
-    s->nint = nint;
-    s->begin = begin;
-    s->origin = origin;
-    s->interval = interval;
-    s->mend = measured_end;
-    s->hard = hard_stop;
-    s->q_handle = malloc(sizeof(int) * (size_t)nqueues);
-    s->q_patience = malloc(sizeof(int) * (size_t)nqueues);
-    s->agents = calloc((size_t)nagents + 1, sizeof(sagent));
-    s->types = calloc((size_t)ntypes, sizeof(ctype));
-    s->rates = calloc((size_t)nint, sizeof(double));
-    s->waits = calloc(2 * (size_t)nqueues, sizeof(dvec));
-    s->entered = calloc(((size_t)nqueues + 1) * 2 * (size_t)nint, sizeof(int64_t));
-    s->heap = acd_heap_new();
-    if (!s->q_handle || !s->q_patience || !s->agents || !s->types || !s->rates || !s->waits ||
-        !s->entered || !s->heap) {
-        acd_sim_free(s);
-        return NULL;
-    }
-    for (int q = 0; q < nqueues; q++)
-        s->q_handle[q] = s->q_patience[q] = -1;
-    for (int t = 0; t < ntypes; t++)
-        s->types[t].cls = -1;
-    for (int a = 0; a < nagents; a++)
-        s->agents[a].answer = s->agents[a].resume = -1;
-    return s;
-}
-
-void acd_sim_free(acd_sim *s)
-{
-    if (!s)
-        return;
-    for (int i = 0; i < s->ndist; i++)
-        free(s->dists[i].values);
-    free(s->dists);
-    free(s->q_handle);
-    free(s->q_patience);
-    free(s->agents);
-    free(s->types);
-    free(s->rates);
-    if (s->waits)
-        for (int i = 0; i < 2 * s->nq; i++)
-            free(s->waits[i].v);
-    free(s->waits);
-    free(s->entered);
-    acd_heap_free(s->heap);
-    free(s->calls);
-    free(s->offers.keys);
-    free(s->offers.vals);
-    kpi_free(s);
-    free(s->ends);
-    free(s);
-}
-
-int acd_sim_dist(acd_sim *s, int kind, double a, double b, const double *values, int n)
-{
-    if (!s || kind < ACD_SD_DETERMINISTIC || kind > ACD_SD_EMPIRICAL)
-        return ACD_EARG;
-    if (kind == ACD_SD_EMPIRICAL ? (!values || n < 1) : (a != a || b != b))
-        return ACD_EARG;
-    if (s->ndist == s->dcap) {
-        int cap = s->dcap ? s->dcap * 2 : 8;
-        dist *d = realloc(s->dists, sizeof(dist) * (size_t)cap);
-        if (!d)
-            return ACD_ENOMEM;
-        s->dists = d;
-        s->dcap = cap;
-    }
-    dist *d = &s->dists[s->ndist];
-    d->kind = kind;
-    d->a = a;
-    d->b = b;
-    d->values = NULL;
-    d->n = 0;
-    if (kind == ACD_SD_EMPIRICAL) {
-        d->values = malloc(sizeof(double) * (size_t)n);
-        if (!d->values)
-            return ACD_ENOMEM;
-        memcpy(d->values, values, sizeof(double) * (size_t)n);
-        d->n = n;
-    }
-    return s->ndist++;
-}
-
-static int dist_ok(const acd_sim *s, int id, int optional)
-{
-    return (optional && id == -1) || (id >= 0 && id < s->ndist);
-}
-
-int acd_sim_queue(acd_sim *s, int q, int handle, int patience)
-{
-    if (!s || q < 0 || q >= s->nq || !dist_ok(s, handle, 0) || !dist_ok(s, patience, 1))
-        return ACD_EARG;
-    s->q_handle[q] = handle;
-    s->q_patience[q] = patience;
-    return ACD_OK;
-}
-
-int acd_sim_agent(acd_sim *s, int agent, double rona, int answer, int resume)
-{
-    if (!s || agent < 0 || agent >= s->na || !(rona >= 0.0 && rona <= 1.0) ||
-        !dist_ok(s, answer, 0) || !dist_ok(s, resume, 0))
-        return ACD_EARG;
-    s->agents[agent].rona = rona;
-    s->agents[agent].answer = answer;
-    s->agents[agent].resume = resume;
-    return ACD_OK;
-}
-
-int acd_sim_type(acd_sim *s, int t, double cum, int queue, int cls, int handle, int patience,
-                 int nkey, const int *key_kind, const double *key_const)
-{
-    if (!s || t < 0 || t >= s->nt || queue < 0 || queue >= s->nq || cls < 0 ||
-        !dist_ok(s, handle, 1) || !dist_ok(s, patience, 1) || nkey < 1 || nkey > 6 || !key_kind ||
-        !key_const || cum != cum)
-        return ACD_EARG;
-    ctype *ct = &s->types[t];
-    for (int i = 0; i < nkey; i++) {
-        if (key_kind[i] < ACD_SK_CONST || key_kind[i] > ACD_SK_SEQ)
-            return ACD_EARG;
-        ct->key_kind[i] = key_kind[i];
-        ct->key_const[i] = key_const[i];
-    }
-    ct->cum = cum;
-    ct->queue = queue;
-    ct->cls = cls;
-    ct->handle = handle;
-    ct->patience = patience;
-    ct->nkey = nkey;
-    return ACD_OK;
-}
-
-int acd_sim_arrivals(acd_sim *s, double warm_rate, const double *rates)
-{
-    if (!s || !rates || warm_rate != warm_rate)
-        return ACD_EARG;
-    for (int k = 0; k < s->nint; k++)
-        if (rates[k] != rates[k])
-            return ACD_EARG;
-    s->warm = warm_rate;
-    memcpy(s->rates, rates, sizeof(double) * (size_t)s->nint);
-    return ACD_OK;
-}
-
-/* ------------------------------------------------------ after the run */
-
-int acd_sim_rng(const acd_sim *s, uint32_t *words, int *index)
-{
-    return s ? acd_rng_get_state(&s->rng, words, index) : ACD_EARG;
-}
-
-const double *acd_sim_waits(const acd_sim *s, int q, int abandoned, int64_t *n)
-{
-    if (!s || !n || q < 0 || q >= s->nq)
-        return NULL;
-    const dvec *d = &s->waits[2 * q + (abandoned ? 1 : 0)];
-    *n = d->n;
-    return d->v;
-}
-
-const int64_t *acd_sim_entered(const acd_sim *s, int q, int delayed)
-{
-    if (!s || q < -1 || q >= s->nq)
-        return NULL;
-    int row = q < 0 ? s->nq : q;
-    return s->entered + ((int64_t)row * 2 + (delayed ? 1 : 0)) * s->nint;
-}
-
-const acd_sim_end *acd_sim_ends(const acd_sim *s, int64_t *n)
-{
-    if (!s || !n)
-        return NULL;
-    *n = s->nend;
-    return s->ends;
-}
-
-int acd_sim_paused(const acd_sim *s, int agent)
-{
-    if (!s || agent < 0 || agent >= s->na)
-        return ACD_EARG;
-    return s->agents[agent].paused ? s->agents[agent].pause_queue : -1;
-}
-
-int acd_sim_counts(const acd_sim *s, int64_t *out)
-{
-    if (!s || !out)
-        return ACD_EARG;
-    out[0] = s->call0 + s->ncalls;
-    out[1] = s->events;
-    out[2] = s->advances;
-    return ACD_OK;
-}
-
-int acd_sim_live(const acd_sim *s, acd_sim_call *out, int max)
-{
-    if (!s || (out && max < 0))
-        return ACD_EARG;
-    int n = 0;
-    for (int64_t i = 0; i < s->ncalls; i++) {
-        const scall *c = &s->calls[i];
-        if (c->state == S_GONE && !c->m_live)
-            continue;
-        if (out && n < max) {
-            acd_sim_call *o = &out[n];
-            o->arrived = c->arrived;
-            o->seq = c->seq;
-            o->call = (int32_t)(s->call0 + i + 1);
-            o->type = c->type;
-            o->queue = c->queue;
-            o->state = c->state;
-            o->m_seq = c->m_seq;
-            o->m_bucket = c->m_bucket;
-            o->m_live = c->m_live;
-            o->m_state = c->m_state;
-            o->m_current = c->m_current;
-            o->m_answered = c->m_answered;
-            o->m_agent = c->m_agent;
-            o->pad = 0;
-            o->answered_at = c->answered_at;
-        }
-        n++;
-    }
-    return n;
 }

@@ -142,10 +142,18 @@ void acd_sim_free(acd_sim *s);
 int acd_sim_dist(acd_sim *s, int kind, double a, double b, const double *values, int n);
 /* Queue q's talk-time and patience distributions (ids; -1: none). */
 int acd_sim_queue(acd_sim *s, int q, int handle, int patience);
-/* Agent index `agent`: the chance it lets an offer ring out, its answer
- * delay's distribution and how long it stays paused after the distributor
- * paused it (its no-answer policy). */
+/* Agent `agent` (the simulator's number, 0 .. nagents - 1): the chance it
+ * lets an offer ring out, its answer delay's distribution and how long it
+ * stays paused after the distributor paused it (its no-answer policy). */
 int acd_sim_agent(acd_sim *s, int agent, double rona, int answer, int resume);
+/* Its profile, as acd_engine_login takes it (copied). */
+int acd_sim_profile(acd_sim *s, int agent, int region, int nsk, const int *skill,
+                    const int *level, const int *cap, unsigned excl, int nmem, const int *mqueue,
+                    const double *mprio, const double *mdelay, const double *mpos,
+                    const long long *mweight);
+/* A shift's event, in the order the simulator scheduled them: kind 5 a
+ * login, 6 a logout, 7 a break (reason: its number; duration seconds). */
+int acd_sim_event(acd_sim *s, double t, int kind, int agent, int reason, double duration);
 /* Call type t: its cumulative weight (the last type's is read as 1), queue,
  * engine call class, own talk-time and patience distributions (-1: the
  * queue's), and sort key template (nkey elements, ACD_SK_*). */
@@ -173,9 +181,13 @@ typedef struct acd_sim_end {
 } acd_sim_end;
 /* The calls that ended or hung up, in the order they did. */
 const acd_sim_end *acd_sim_ends(const acd_sim *s, int64_t *n);
-/* The queue whose no-answer policy paused agent `agent` (it is still
- * paused), or -1. */
-int acd_sim_paused(const acd_sim *s, int agent);
+/* Why the agent of engine index `agent` is paused, into *why: the queue
+ * whose no-answer policy paused it (>= 0), -2 - the number of its break's
+ * reason, or -1 (not paused). */
+int acd_sim_paused(const acd_sim *s, int agent, int *why);
+/* The simulator's numbers of the agents given an engine index, in index
+ * order (the order of their first logins): how many (at most max into out). */
+int acd_sim_named(const acd_sim *s, int *out, int max);
 /* out[0..2]: the driver's call count, events, advances. */
 int acd_sim_counts(const acd_sim *s, int64_t *out);
 /* The calls still in the centre or in Metrics, in arrival order: how many
@@ -190,15 +202,14 @@ int acd_sim_live(const acd_sim *s, acd_sim_call *out, int max);
  * wrap-up; the buckets b0..b1 the run can touch. */
 int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
                 const double *threshold, const double *wrap, int64_t b0, int64_t b1);
-/* An agent's record as the run starts (it has no session). */
-int acd_sim_kpi_agent(acd_sim *s, int agent, int logged_in, int paused, int category,
-                      double since);
 /* The accumulators made, in order (agents = 0: per queue; 1: per agent). */
 const acd_kpi_touch *acd_sim_kpi_touches(const acd_sim *s, int agents, int64_t *n);
 int acd_sim_kpi_acc(const acd_sim *s, int agents, int64_t bucket, int who, acd_kpi_acc *out);
-/* An agent's record: *nss sessions into ss (up to max). */
+/* The record of the agent of engine index `agent`: *nss sessions into ss
+ * (up to max). */
 int acd_sim_kpi_agent_of(const acd_sim *s, int agent, int *logged_in, int *paused,
-                         int *category, double *since, acd_kpi_session *ss, int max, int *nss);
+                         int *pending_logout, int *category, double *since,
+                         acd_kpi_session *ss, int max, int *nss);
 const acd_kpi_wrap *acd_sim_kpi_wraps(const acd_sim *s, int64_t *n);
 /* out: wrap_seq, call_seq, ignored; *now: Metrics' clock. */
 int acd_sim_kpi_scalars(const acd_sim *s, int64_t *out, double *now);

@@ -13,7 +13,16 @@
 #include "acd_sim.h"
 
 /* Driver event kinds (the heap entry's kind is kind + 16 * agent). */
-enum { K_ARRIVE = 0, K_ANSWER = 2, K_END = 3, K_ABANDON = 4, K_RESUME = 8 };
+enum {
+    K_ARRIVE = 0,
+    K_ANSWER = 2, /* agent: the engine's index */
+    K_END = 3,
+    K_ABANDON = 4,
+    K_LOGIN = 5, /* agent (here and below): the simulator's number */
+    K_LOGOUT = 6,
+    K_BREAK = 7, /* ref: the reason's number, token: the duration's bits */
+    K_RESUME = 8,
+};
 /* A call's state (the driver's view, and Metrics'); GONE: it left. */
 enum { S_WAITING = 0, S_RINGING = 1, S_CONNECTED = 2, S_GONE = 3 };
 /* An agent session's state (Metrics' _Session). */
@@ -44,11 +53,20 @@ typedef struct scall {
     double answered_at;
 } scall;
 
+/* An agent as the driver sees it (_sim_state._Agent), by the simulator's
+ * number, with the profile its logins hand the engine. */
 typedef struct sagent {
     double rona;
     int answer, resume, connected, paused;
-    int pause_queue; /* whose no-answer policy paused it (while paused) */
-    int64_t token; /* a pending resume is stale unless it holds this */
+    int logged_in, pending_logout, on_break, relogin;
+    int idx;         /* the engine's index (given at its first login), or -1 */
+    int why;         /* while paused: the pausing queue (>= 0) or -2 - a break reason */
+    int64_t token;   /* a pending resume is stale unless it holds this */
+    int nsk, nmem, region;
+    int *skill, *level, cap[8], *mq;
+    unsigned excl;
+    double *mprio, *mdelay, *mpos;
+    long long *mweight;
 } sagent;
 
 typedef struct dvec {
@@ -86,7 +104,7 @@ typedef struct ksession {
 
 /* Metrics' _Agent: its sessions in insertion order (a dict's). */
 typedef struct kagent {
-    int logged_in, paused, category;
+    int exists, logged_in, paused, pending_logout, category;
     double since;
     ksession *ss;
     int64_t nss, css;
@@ -116,6 +134,8 @@ struct acd_sim {
     int ndist, dcap;
     int *q_handle, *q_patience;
     sagent *agents;
+    int *sim_of; /* the engine's index -> the simulator's number */
+    int named;   /* agents given an engine index so far */
     ctype *types;
     double warm, *rates;
     /* the arrival stream: phase -1 the warm-up, k interval k; in_k: inside it */
@@ -152,7 +172,10 @@ void kpi_answered(acd_sim *s, double t, int64_t num, int agent);
 void kpi_ended(acd_sim *s, double t, int64_t num);
 void kpi_abandoned(acd_sim *s, double t, int64_t num);
 void kpi_pause(acd_sim *s, double t, int agent);
+void kpi_paused(acd_sim *s, double t, int agent);
 void kpi_resumed(acd_sim *s, double t, int agent);
+void kpi_login(acd_sim *s, double t, int agent);
+void kpi_logout(acd_sim *s, double t, int agent);
 void kpi_free(acd_sim *s);
 
 #endif

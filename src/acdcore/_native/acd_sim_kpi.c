@@ -449,7 +449,16 @@ void kpi_ended(acd_sim *s, double t, int64_t num)
     close_at(s, a, t);
     session_del(ag, c->m_seq);
     double wrap = s->k.wrap[leg];
-    if (wrap > 0) {
+    if (ag->pending_logout) {
+        handled(s, &ended, a, 0.0);
+        int connected = 0;
+        for (int64_t i = 0; i < ag->nss; i++)
+            connected |= ag->ss[i].state == SS_CONNECTED;
+        if (!connected) {
+            ag->nss = 0;
+            ag->logged_in = ag->paused = ag->pending_logout = 0;
+        }
+    } else if (wrap > 0) {
         ended.until = t + wrap;
         session_set(s, ag, &ended);
         wrap_push(s, ended.until, a, c->m_seq);
@@ -509,6 +518,56 @@ void kpi_resumed(acd_sim *s, double t, int agent)
     set_paused(s, t, agent, 0);
 }
 
+/* _on_agent_paused (a break). */
+void kpi_paused(acd_sim *s, double t, int agent)
+{
+    settle_at(s, t);
+    set_paused(s, t, agent, 1);
+}
+
+/* _on_agent_logged_in: the record is made at the first login. */
+void kpi_login(acd_sim *s, double t, int agent)
+{
+    settle_at(s, t);
+    kagent *ag = &s->k.agents[agent];
+    if (!ag->exists) {
+        ag->exists = 1;
+        ag->category = -1;
+        ag->since = t;
+    }
+    close_at(s, agent, t);
+    ag->logged_in = 1;
+    ag->paused = ag->pending_logout = 0;
+    ag->nss = 0;
+    recategorise(s, agent);
+}
+
+/* _on_agent_logged_out: ringing ends (its CancelOffer follows), wrap-ups
+ * end now; with a call still connected, the logout waits for it. */
+void kpi_logout(acd_sim *s, double t, int agent)
+{
+    settle_at(s, t);
+    kagent *ag = &s->k.agents[agent];
+    if (!ag->exists || !ag->logged_in)
+        return;
+    close_at(s, agent, t);
+    for (int64_t i = 0; i < ag->nss;) {
+        ksession x = ag->ss[i];
+        if (x.state == SS_CONNECTED) {
+            i++;
+            continue;
+        }
+        session_del(ag, x.seq);
+        if (x.state == SS_WRAP)
+            handled(s, &x, agent, t - x.ended);
+    }
+    if (ag->nss)
+        ag->pending_logout = 1;
+    else
+        ag->logged_in = ag->paused = ag->pending_logout = 0;
+    recategorise(s, agent);
+}
+
 /* ------------------------------------------------- set-up, read-out */
 
 int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
@@ -531,7 +590,7 @@ int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
     memcpy(k->threshold, threshold, sizeof(double) * (size_t)s->nq);
     memcpy(k->wrap, wrap, sizeof(double) * (size_t)s->nq);
     for (int a = 0; a < s->na; a++)
-        k->agents[a].category = -1;
+        k->agents[a].category = -1; /* made at their first logins */
     k->interval = interval;
     k->tz = tz;
     k->short_ab = short_abandon;
@@ -539,20 +598,6 @@ int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
     k->nb = nb;
     k->now = s->begin;
     k->on = 1;
-    return ACD_OK;
-}
-
-int acd_sim_kpi_agent(acd_sim *s, int agent, int logged_in, int paused, int category,
-                      double since)
-{
-    if (!s || !s->k.on || agent < 0 || agent >= s->na || category < -1 ||
-        category >= ACD_KPI_TIMES || since != since)
-        return ACD_EARG;
-    kagent *ag = &s->k.agents[agent];
-    ag->logged_in = logged_in != 0;
-    ag->paused = paused != 0;
-    ag->category = category;
-    ag->since = since;
     return ACD_OK;
 }
 
@@ -627,14 +672,18 @@ int acd_sim_kpi_acc(const acd_sim *s, int agents, int64_t bucket, int who, acd_k
 }
 
 int acd_sim_kpi_agent_of(const acd_sim *s, int agent, int *logged_in, int *paused,
-                         int *category, double *since, acd_kpi_session *ss, int max, int *nss)
+                         int *pending_logout, int *category, double *since,
+                         acd_kpi_session *ss, int max, int *nss)
 {
-    if (!s || !s->k.on || agent < 0 || agent >= s->na || !logged_in || !paused || !category ||
-        !since || !nss || (max > 0 && !ss))
+    if (!s || !s->k.on || agent < 0 || agent >= s->na || !logged_in || !paused ||
+        !pending_logout || !category || !since || !nss || (max > 0 && !ss))
         return ACD_EARG;
     const kagent *ag = &s->k.agents[agent];
+    if (!ag->exists)
+        return ACD_ESTATE;
     *logged_in = ag->logged_in;
     *paused = ag->paused;
+    *pending_logout = ag->pending_logout;
     *category = ag->category;
     *since = ag->since;
     *nss = (int)ag->nss;

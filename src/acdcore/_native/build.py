@@ -41,6 +41,7 @@ SOURCES = (
     "acd_engine_export.c",
     "acd_engine_load.c",
     "acd_sim.c",
+    "acd_sim_setup.c",
     "acd_sim_kpi.c",
 )
 """The C files compiled into the module: the dispatch core (acd_native.c, its
