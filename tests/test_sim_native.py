@@ -270,6 +270,16 @@ def test_what_the_c_loop_does_not_cover_runs_in_python() -> None:
         assert not _runs_in_c(scenario, **kw), what
 
 
+def test_a_replication_past_the_slots_runs_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The C loop keeps a slot per (interval, queue or agent): a replication
+    needing more than ``MAX_SLOTS`` runs the Python loop."""
+    base = mms(3, 60.0, hours=0.5)  # 11 intervals (warm-up, one measured, drain) x 4
+    monkeypatch.setattr(_sim_native, "MAX_SLOTS", 44)
+    assert _runs_in_c(base)
+    monkeypatch.setattr(_sim_native, "MAX_SLOTS", 43)
+    assert not _runs_in_c(base)
+
+
 def test_a_refusal_inside_the_c_loop_is_a_simulation_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

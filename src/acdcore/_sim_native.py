@@ -64,6 +64,11 @@ ENABLED = os.environ.get("ACDCORE_SIM_LOOP", "c") != "python"
 environment sets ``ACDCORE_SIM_LOOP=python`` (the tests turn it off to
 compare the two loops)."""
 
+MAX_SLOTS = 1 << 26
+"""The most accumulator slots (buckets x (queues + agents)) a replication
+may need to run in C (pointers, most never touched: 512 MiB of address
+space, not of memory); a larger one runs the Python loop."""
+
 # acd_sim.h's numbering of agent-time categories, call and session states.
 _CATEGORIES = (_BUSY, _WRAP, _RINGING, _PAUSED, _AVAILABLE)
 _STATES = ("waiting", "ringing", "connected")
@@ -92,9 +97,13 @@ def covered(run: _Run) -> bool:
         return False
     if any(item[2] not in (_LOGIN, _LOGOUT, _BREAK) for item in run.heap):
         return False
+    m = run.metrics  # the accumulators' slots: one per bucket and queue or agent
+    buckets = m._index(run.hard_stop) - m._index(run.begin) + 1
+    if buckets * (len(s.queues) + len(run.agents)) > MAX_SLOTS:
+        return False
     for g in s.agents:  # within the engine's numbers (a login past them hands over)
-        for m in g.queues.values():
-            if not 0 < m.weight < 1 << 31 or not math.isfinite(m.delay + m.position):
+        for ms in g.queues.values():
+            if not 0 < ms.weight < 1 << 31 or not math.isfinite(ms.delay + ms.position):
                 return False
     dists: list[Distribution | None] = [*run.q_handle.values(), *run.q_patience.values()]
     for t in run.types:

@@ -75,6 +75,8 @@ static kacc *qacc(acd_sim *s, int64_t b, int q)
     if (!*slot) {
         *slot = calloc(1, sizeof(kacc));
         if (!*slot || touch(s, &k->qt, &k->nqt, &k->cqt, b, q) < 0) {
+            free(*slot); /* (freed through the touch list otherwise) */
+            *slot = NULL;
             fail(s, ACD_ENOMEM);
             return NULL;
         }
@@ -94,6 +96,8 @@ static kaacc *aacc(acd_sim *s, int64_t b, int a)
     if (!*slot) {
         *slot = calloc(1, sizeof(kaacc));
         if (!*slot || touch(s, &k->at, &k->nat, &k->cat, b, a) < 0) {
+            free(*slot); /* (freed through the touch list otherwise) */
+            *slot = NULL;
             fail(s, ACD_ENOMEM);
             return NULL;
         }
@@ -604,20 +608,19 @@ int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
 void kpi_free(acd_sim *s)
 {
     kpi *k = &s->k;
-    if (k->qacc)
-        for (int64_t i = 0; i < k->nb * s->nq; i++)
-            if (k->qacc[i]) {
-                free(k->qacc[i]->aw.v);
-                free(k->qacc[i]->bw.v);
-                free(k->qacc[i]);
-            }
-    if (k->aacc)
-        for (int64_t i = 0; i < k->nb * s->na; i++)
-            if (k->aacc[i]) {
-                free(k->aacc[i]->calls.aw.v);
-                free(k->aacc[i]->calls.bw.v);
-                free(k->aacc[i]);
-            }
+    /* (through the touch lists: the slot arrays are mostly untouched) */
+    for (int64_t i = 0; k->qacc && i < k->nqt; i++) {
+        kacc *c = k->qacc[(k->qt[i].bucket - k->b0) * s->nq + k->qt[i].who];
+        free(c->aw.v);
+        free(c->bw.v);
+        free(c);
+    }
+    for (int64_t i = 0; k->aacc && i < k->nat; i++) {
+        kaacc *c = k->aacc[(k->at[i].bucket - k->b0) * s->na + k->at[i].who];
+        free(c->calls.aw.v);
+        free(c->calls.bw.v);
+        free(c);
+    }
     if (k->agents)
         for (int a = 0; a < s->na; a++)
             free(k->agents[a].ss);
