@@ -48,6 +48,7 @@ from ._metrics_records import (
     _Session,
 )
 from ._native.engine import profile_arrays
+from ._native.engine_base import CODES
 from ._sim_state import _BREAK, _LOGIN, _LOGOUT
 from .distributions import Deterministic, Empirical, Exponential, LogNormal, Uniform
 from .events import CallArrived
@@ -79,6 +80,11 @@ _KPI_COUNTS = (
     "offered", "answered", "answered_within", "abandoned", "abandoned_within",
     "short_abandoned", "rejected", "handled", "offers", "rona",
 )  # fmt: skip
+# acd_sim.h's own error codes (the engine's are engine_base.CODES).
+_ERRORS = {
+    -40: "a step the covered scenarios never take (a bug in covered())",
+    -41: "the loop found its own state inconsistent (a bug)",
+}
 # acd_sim.h's sort-key elements.
 _CONST, _ARRIVED_AT, _SEQ = 0, 1, 2
 
@@ -121,9 +127,11 @@ def covered(run: _Run) -> bool:
 
 def play(run: _Run) -> bool:
     """Play ``run``'s loop in C (``covered(run)``): every step, the agents'
-    shifts included; ``run`` and its distributor and metrics end as the
-    Python loop leaves them. False: nothing was played (``Metrics`` had seen
-    something already: the Python loop runs)."""
+    shifts included. What the run sums up to (its counts, waits, random
+    state), its distributor and its metrics end as the Python loop leaves
+    them; the driver's own view of calls and agents is not kept (nothing
+    reads it after the loop). False: nothing was played (``Metrics`` had
+    seen something already: the Python loop runs)."""
     from ._sim_run import SimulationError
 
     assert run.lane is not None
@@ -150,7 +158,8 @@ def play(run: _Run) -> bool:
     finally:
         lib.acd_engine_set_draw(f._e, lib.acd_py_draw, f.eng._rng_handle)
     if rc < 0:
-        raise SimulationError(f"the C replication loop stopped with error {rc}")
+        what = _ERRORS.get(rc) or CODES.get(rc, "error")
+        raise SimulationError(f"the C replication loop stopped: {what} ({rc})")
     index = ffi.new("int *")
     lib.acd_sim_rng(sim, words, index)
     run.rng.setstate((before[0], (*words, index[0]), before[2]))
