@@ -316,3 +316,25 @@ def test_the_environment_can_pick_the_python_loop() -> None:
         )  # fmt: skip
         said[value] = out.stdout.strip()
     assert said == {"python": "False", "c": "True", "": "True"}
+
+
+def test_a_draw_past_a_double_raises_in_both_loops() -> None:
+    """A log-normal draw whose exponential overflows: the Python loop's
+    ``random.lognormvariate`` raises ``OverflowError``, and so does the C
+    loop, rather than carrying on with an infinite patience (shrunk from a
+    review's random scenarios)."""
+    scenario = Scenario(
+        queues=[QueueConfig("q")],
+        agents=[AgentGroup("a", count=3, queues=["q"])],
+        traffic=Traffic(rates=[200], handle=Exponential(60), patience=LogNormal(1e307, 1.7e308)),
+        duration=1800,
+        drain=0,
+    )
+    assert _runs_in_c(scenario)
+    for c_loop in (True, False):
+        _sim_native.ENABLED = c_loop
+        try:
+            with pytest.raises(OverflowError, match="math range error"):
+                run_replication(scenario, random.Random(1))
+        finally:
+            _sim_native.ENABLED = True

@@ -85,6 +85,7 @@ _ERRORS = {
     -40: "a step the covered scenarios never take (a bug in covered())",
     -41: "the loop found its own state inconsistent (a bug)",
 }
+_EOVERFLOW = -42  # ACD_SIM_EOVERFLOW: a log-normal draw past a double
 # acd_sim.h's sort-key elements.
 _CONST, _ARRIVED_AT, _SEQ = 0, 1, 2
 
@@ -157,6 +158,8 @@ def play(run: _Run) -> bool:
         rc = lib.acd_sim_run(sim, words, before[1][624], random.NV_MAGICCONST, call0)  # type: ignore[attr-defined]
     finally:
         lib.acd_engine_set_draw(f._e, lib.acd_py_draw, f.eng._rng_handle)
+    if rc == _EOVERFLOW:  # as random.lognormvariate raises it in the Python loop
+        raise OverflowError("math range error")
     if rc < 0:
         what = _ERRORS.get(rc) or CODES.get(rc, "error")
         raise SimulationError(f"the C replication loop stopped: {what} ({rc})")

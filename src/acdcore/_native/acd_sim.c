@@ -122,7 +122,10 @@ static double sample(acd_sim *s, int id)
             if (zz <= -log(u2))
                 break;
         }
-        return exp(d->a + z * d->b);
+        double x = d->a + z * d->b, y = exp(x);
+        if (isinf(y) && !isinf(x) && !s->err)
+            s->err = ACD_SIM_EOVERFLOW; /* math.exp raises OverflowError */
+        return y;
     }
     case ACD_SD_UNIFORM:
         return d->a + (d->b - d->a) * draw(s);
@@ -594,7 +597,7 @@ static int loop(acd_sim *s)
         default:
             rc = on_abandon(s, t, top.ref);
         }
-        if (rc < 0)
+        if (rc < 0 || (rc = s->err) < 0) /* (a draw's error stops the step's loop too) */
             return rc;
     }
     return ACD_OK;

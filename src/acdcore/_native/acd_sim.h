@@ -41,6 +41,9 @@
 #define ACD_SIM_EUNCOVERED -40
 /* The driver found its state inconsistent (a bug). */
 #define ACD_SIM_EDRIVER -41
+/* A log-normal draw overflowed a double (random.lognormvariate raises
+ * OverflowError there: so does the Python side). */
+#define ACD_SIM_EOVERFLOW -42
 
 /* The built-in distributions (acdcore.distributions), drawn as their
  * sample() methods draw. */
