@@ -338,3 +338,17 @@ def test_a_draw_past_a_double_raises_in_both_loops() -> None:
                 run_replication(scenario, random.Random(1))
         finally:
             _sim_native.ENABLED = True
+
+
+def test_a_set_up_the_c_loop_refuses_falls_back_to_the_python_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the C loop cannot take a replication after all (``Metrics``
+    has seen something, or the accumulators' room is refused), nothing has
+    moved and the Python loop plays it, to the same end (a review found a
+    set-up refused with an error instead)."""
+    scenario = mms(3, 60.0, hours=0.5)
+    expected = _outcome(scenario, 7, False)
+    monkeypatch.setattr(_sim_native, "_kpi_setup", lambda *args: False)
+    got = _outcome(scenario, 7, True)
+    assert not got[0] and got[1:] == expected[1:]

@@ -261,7 +261,8 @@ def _results(run: _Run, f: EngineFacade, sim: Any, nint: int) -> None:
 
 def _kpi_setup(run: _Run, f: EngineFacade, sim: Any) -> bool:
     """Hand the loop ``Metrics``' configuration; False (nothing handed)
-    unless ``Metrics`` and the distributor have seen nothing yet."""
+    unless ``Metrics`` and the distributor have seen nothing yet and the
+    loop could make room for the accumulators."""
     m = run.metrics
     if m._calls or m._wraps or m._queue_acc or m._agent_acc or m._answered or m._remember:
         return False
@@ -269,15 +270,13 @@ def _kpi_setup(run: _Run, f: EngineFacade, sim: Any) -> bool:
         return False
     ffi, lib = f.eng.ffi, f.eng.lib
     names = f.qnames
-    _ok(
-        lib.acd_sim_kpi(
-            sim, m._interval, m._tz, m._short,
-            ffi.new("double[]", [m._threshold[q] for q in names]),
-            ffi.new("double[]", [m._wrap[q] for q in names]),
-            m._index(run.begin), m._index(run.hard_stop),
-        )
+    rc = lib.acd_sim_kpi(
+        sim, m._interval, m._tz, m._short,
+        ffi.new("double[]", [m._threshold[q] for q in names]),
+        ffi.new("double[]", [m._wrap[q] for q in names]),
+        m._index(run.begin), m._index(run.hard_stop),
     )  # fmt: skip
-    return True
+    return bool(rc >= 0)  # (refused: too many buckets for memory; the Python loop runs)
 
 
 def _named(run: _Run, f: EngineFacade, sim: Any, reasons: list[str]) -> None:

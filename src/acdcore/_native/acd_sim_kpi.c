@@ -578,7 +578,8 @@ int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
                 const double *threshold, const double *wrap, int64_t b0, int64_t b1)
 {
     if (!s || s->k.on || !threshold || !wrap || !(interval > 0) || tz != tz ||
-        short_abandon != short_abandon || b1 < b0 || b1 - b0 > (1 << 24))
+        short_abandon != short_abandon || b1 < b0 ||
+        b1 - b0 >= ((int64_t)1 << 40) / (s->nq + s->na + 1)) /* (a size past any memory) */
         return ACD_EARG;
     kpi *k = &s->k;
     int64_t nb = b1 - b0 + 1;
