@@ -79,6 +79,8 @@ def _outcome(scenario: Scenario, seed: Any, c_loop: bool) -> tuple[Any, ...]:
         rep.interval_queue_kpis, rep.waits, rep.abandoned_waits, rep.calls, rep.events,
         rep.advances, rep.unresolved, rep.metrics.save_state(), rng.getstate(),
         acd.snapshot(), acd.counts(), acd.agent_states(), acd.next_deadline(), acd.check(),
+        # the façade's pause reasons, which a logout keeps (a review found them dropped)
+        {i: a.paused for i, a in acd._eng.agents.items()} if acd._eng is not None else None,
     )  # fmt: skip
 
 
@@ -352,3 +354,25 @@ def test_a_set_up_the_c_loop_refuses_falls_back_to_the_python_loop(
     monkeypatch.setattr(_sim_native, "_kpi_setup", lambda *args: False)
     got = _outcome(scenario, 7, True)
     assert not got[0] and got[1:] == expected[1:]
+
+
+def test_an_agent_logged_out_while_paused_keeps_its_reason() -> None:
+    """An agent auto-paused (it lets every offer ring out) whose shift ends
+    while it is paused: the façade keeps the pause reason through the
+    logout on both loops (the C loop dropped it once; a review found it)."""
+    scenario = Scenario(
+        queues=[QueueConfig("q", no_answer=NoAnswerPolicy(delay=0, auto_pause_after=1))],
+        agents=[
+            AgentGroup(
+                "a", count=1, queues=["q"], shift=(0, 1800), rona=1.0,
+                resume_after=Deterministic(10_000),
+            ),
+            AgentGroup("b", count=1, queues=["q"]),
+        ],
+        traffic=Traffic(rates=[40, 40], handle=Exponential(60)),
+        drain=600,
+    )  # fmt: skip
+    assert _runs_in_c(scenario)
+    _same(scenario, 3)
+    c = _outcome(scenario, 3, True)
+    assert "no-answer" in c[-1].values()

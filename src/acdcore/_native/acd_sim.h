@@ -184,9 +184,10 @@ typedef struct acd_sim_end {
 } acd_sim_end;
 /* The calls that ended or hung up, in the order they did. */
 const acd_sim_end *acd_sim_ends(const acd_sim *s, int64_t *n);
-/* Why the agent of engine index `agent` is paused, into *why: the queue
- * whose no-answer policy paused it (>= 0), -2 - the number of its break's
- * reason, or -1 (not paused). */
+/* The pause reason the façade keeps for the agent of engine index
+ * `agent`, into *why: the queue whose no-answer policy paused it last
+ * (>= 0), -2 - the number of its break's reason, or -1 (none: resumed or
+ * logged in since; a logout keeps the reason, as the façade does). */
 int acd_sim_paused(const acd_sim *s, int agent, int *why);
 /* The simulator's numbers of the agents given an engine index, in index
  * order (the order of their first logins): how many (at most max into out). */

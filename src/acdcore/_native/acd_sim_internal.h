@@ -60,7 +60,8 @@ typedef struct sagent {
     int answer, resume, connected, paused;
     int logged_in, pending_logout, on_break, relogin;
     int idx;         /* the engine's index (given at its first login), or -1 */
-    int why;         /* while paused: the pausing queue (>= 0) or -2 - a break reason */
+    int why;         /* the last pause's queue (>= 0) or -2 - break reason; -1 after a
+                        resume or a login (the façade's reason: a logout keeps it) */
     int64_t token;   /* a pending resume is stale unless it holds this */
     int nsk, nmem, region;
     int *skill, *level, cap[8], *mq;

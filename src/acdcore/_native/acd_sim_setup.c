@@ -275,8 +275,7 @@ int acd_sim_paused(const acd_sim *s, int agent, int *why)
 {
     if (!s || !why || agent < 0 || agent >= s->named)
         return ACD_EARG;
-    const sagent *g = &s->agents[s->sim_of[agent]];
-    *why = g->paused ? g->why : -1;
+    *why = s->agents[s->sim_of[agent]].why; /* (kept through a logout, as the façade keeps it) */
     return ACD_OK;
 }
 
