@@ -9,6 +9,8 @@ and the agents' logins, logouts, breaks and resumes. The state it moves
 forward, how that is set up and the :class:`~acdcore.sim.Replication` it sums
 up to are :class:`~acdcore._sim_state._RunState`. The module docstring of
 :mod:`acdcore.sim` describes the driver and the order of its random draws.
+Where the C engine holds the distributor and the scenario allows,
+:meth:`_Run.run` plays this same loop in C instead (:mod:`~acdcore._sim_native`).
 """
 
 from __future__ import annotations

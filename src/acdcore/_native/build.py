@@ -58,7 +58,9 @@ acd_engine_experience.c, when callers hear announcements and are weighed
 for callback offers; acd_engine_export.c, the state
 read out whole; acd_engine_load.c, a saved state loaded in; sharing the
 private acd_engine_internal.h), which owns a core and feeds it only through
-acd_native.h."""
+acd_native.h; and the simulator's replication loop over the engine
+(acd_sim.h: acd_sim.c, the loop; acd_sim_setup.c, its set-up and read-out;
+acd_sim_kpi.c, Metrics' accumulators; sharing acd_sim_internal.h)."""
 
 
 def _cdef() -> str:
