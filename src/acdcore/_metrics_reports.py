@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ._metrics_core import _MetricsCore
 from ._metrics_records import _AgentAcc, _CallAcc, _state_at
@@ -78,38 +78,14 @@ class _MetricsReports(_MetricsCore):
     ) -> IntervalStats:
         queues: dict[str, _CallAcc] = {}
         agents: dict[str, _AgentAcc] = {}
-        # An accumulator met once is read in place (the stats only read it);
-        # met again, it is first copied (merged into an empty one, which
-        # gives the same numbers): an interval's report mostly reads, a
-        # period's merges.
-        lent_q: set[str] = set()
+        lent_q: set[str] = set()  # read in place so far (see _add)
         lent_a: set[str] = set()
         for b in buckets:
             for name, acc in self._queue_acc.get(b, {}).items():
-                mine = queues.get(name)
-                if mine is None:
-                    queues[name] = acc
-                    lent_q.add(name)
-                    continue
-                if name in lent_q:
-                    lent_q.discard(name)
-                    copy = queues[name] = _CallAcc()
-                    copy.merge(mine)
-                    mine = copy
-                mine.merge(acc)
+                _add(queues, lent_q, name, acc, _CallAcc)
             for source in (self._agent_acc, overlay):
                 for aid, aacc in source.get(b, {}).items():
-                    have = agents.get(aid)
-                    if have is None:
-                        agents[aid] = aacc
-                        lent_a.add(aid)
-                        continue
-                    if aid in lent_a:
-                        lent_a.discard(aid)
-                        own = agents[aid] = _AgentAcc()
-                        own.merge(have)
-                        have = own
-                    have.merge(aacc)
+                    _add(agents, lent_a, aid, aacc, _AgentAcc)
         total = _CallAcc()
         for acc in queues.values():
             total.merge(acc)
@@ -340,6 +316,27 @@ class _MetricsReports(_MetricsCore):
 
 
 # ------------------------------------------------------------------- helpers
+
+_Acc = TypeVar("_Acc", _CallAcc, _AgentAcc)
+
+
+def _add(into: dict[str, _Acc], lent: set[str], key: str, acc: _Acc, empty: type[_Acc]) -> None:
+    """Add ``acc`` to ``into[key]`` for a report. The first one met is read
+    in place (``lent``: the report only reads it); met again, it is first
+    copied, merged into an empty one (which gives the same numbers), so a
+    stored accumulator is never changed. An interval's report mostly
+    reads; a period's merges. O(1), plus O(fields + waits) per merge."""
+    mine = into.get(key)
+    if mine is None:
+        into[key] = acc
+        lent.add(key)
+        return
+    if key in lent:
+        lent.discard(key)
+        copy = into[key] = empty()
+        copy.merge(mine)
+        mine = copy
+    mine.merge(acc)
 
 
 def _handling_fields(acc: _CallAcc) -> dict[str, Any]:
