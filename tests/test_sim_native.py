@@ -296,6 +296,8 @@ def test_a_refusal_inside_the_c_loop_is_a_simulation_error(
             f.eng.ffi.new("int[]", [1, 2]), f.eng.ffi.new("double[]", [0.0, 0.0]),
         )  # fmt: skip
 
+    with pytest.raises(SimulationError, match=r"refused its set-up: malformed argument \(-3\)"):
+        _sim_native._ok(-3)  # a set-up value refused: the same kind of error
     monkeypatch.setattr(_sim_native, "_configure", bad_class)
     with pytest.raises(SimulationError, match=r"C replication loop stopped: .*\(-\d+\)"):
         run_replication(mms(3, hours=0.5), random.Random(2))

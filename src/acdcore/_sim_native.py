@@ -477,8 +477,13 @@ def _plain(policy: object) -> bool:
 
 
 def _ok(rc: int) -> int:
+    """``rc``, unless the C loop refused a value the run handed it: a
+    simulator bug, raised as the loop's other refusals are."""
     if rc < 0:
-        raise ValueError(f"acd_sim: refused a configuration value (error {rc})")
+        from ._sim_run import SimulationError
+
+        what = CODES.get(rc, "error")
+        raise SimulationError(f"the C replication loop refused its set-up: {what} ({rc})")
     return int(rc)
 
 

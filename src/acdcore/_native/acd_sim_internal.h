@@ -117,8 +117,8 @@ typedef struct kpi {
     double interval, tz, short_ab;
     double *threshold, *wrap; /* per queue */
     int64_t b0, nb;           /* buckets b0 .. b0 + nb - 1 */
-    kacc **qacc;              /* nb x nq, made on first use */
-    kaacc **aacc;             /* nb x na */
+    void **qacc;              /* nb x nq kacc, made on first use */
+    void **aacc;              /* nb x na kaacc */
     acd_kpi_touch *qt, *at;   /* the order they were made in */
     int64_t nqt, cqt, nat, cat;
     kagent *agents;

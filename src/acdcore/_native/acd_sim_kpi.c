@@ -51,58 +51,58 @@ static int64_t index_of(const kpi *k, double t) { return (int64_t)floor((t + k->
 
 static double bucket_start(const kpi *k, int64_t b) { return (double)b * k->interval - k->tz; }
 
-static int touch(acd_sim *s, acd_kpi_touch **list, int64_t *n, int64_t *cap, int64_t b, int who)
+/* The accumulator of size `size` in slot (b, who) of a table `width`
+ * wide, made (zeroed) on first use and recorded in the touch list, which
+ * keeps the order Metrics' dicts are made in; NULL on failure (s->err). */
+static void *made(acd_sim *s, void **slots, int width, acd_kpi_touch **list, int64_t *n,
+                  int64_t *cap, int64_t b, int who, size_t size)
 {
-    if (sim_grow((void **)list, cap, *n + 1, sizeof(acd_kpi_touch)) < 0)
-        return ACD_ENOMEM;
+    const kpi *k = &s->k;
+    if (b < k->b0 || b >= k->b0 + k->nb) {
+        fail(s, ACD_EINDEX);
+        return NULL;
+    }
+    void **slot = &slots[(b - k->b0) * width + who];
+    if (*slot)
+        return *slot;
+    if (sim_grow((void **)list, cap, *n + 1, sizeof(acd_kpi_touch)) < 0 ||
+        !(*slot = calloc(1, size))) {
+        fail(s, ACD_ENOMEM);
+        return NULL;
+    }
     (*list)[*n].bucket = b;
     (*list)[*n].who = who;
     (*list)[*n].pad = 0;
     (*n)++;
-    (void)s;
-    return ACD_OK;
+    return *slot;
 }
 
 /* _qacc: the (bucket, queue) accumulator, made on first use. */
 static kacc *qacc(acd_sim *s, int64_t b, int q)
 {
     kpi *k = &s->k;
-    if (b < k->b0 || b >= k->b0 + k->nb) {
-        fail(s, ACD_EINDEX);
-        return NULL;
-    }
-    kacc **slot = &k->qacc[(b - k->b0) * s->nq + q];
-    if (!*slot) {
-        *slot = calloc(1, sizeof(kacc));
-        if (!*slot || touch(s, &k->qt, &k->nqt, &k->cqt, b, q) < 0) {
-            free(*slot); /* (freed through the touch list otherwise) */
-            *slot = NULL;
-            fail(s, ACD_ENOMEM);
-            return NULL;
-        }
-    }
-    return *slot;
+    return made(s, k->qacc, s->nq, &k->qt, &k->nqt, &k->cqt, b, q, sizeof(kacc));
 }
 
 /* _aacc / _acc_in: the (bucket, agent) accumulator, made on first use. */
 static kaacc *aacc(acd_sim *s, int64_t b, int a)
 {
     kpi *k = &s->k;
-    if (b < k->b0 || b >= k->b0 + k->nb) {
-        fail(s, ACD_EINDEX);
-        return NULL;
-    }
-    kaacc **slot = &k->aacc[(b - k->b0) * s->na + a];
-    if (!*slot) {
-        *slot = calloc(1, sizeof(kaacc));
-        if (!*slot || touch(s, &k->at, &k->nat, &k->cat, b, a) < 0) {
-            free(*slot); /* (freed through the touch list otherwise) */
-            *slot = NULL;
-            fail(s, ACD_ENOMEM);
-            return NULL;
-        }
-    }
-    return *slot;
+    return made(s, k->aacc, s->na, &k->at, &k->nat, &k->cat, b, a, sizeof(kaacc));
+}
+
+/* One more of counter `field` (ACD_KPI_*) in the (bucket, queue)
+ * accumulator, and in the (bucket, agent) one unless agent < 0. */
+static void count(acd_sim *s, int64_t b, int q, int agent, int field)
+{
+    kacc *acc = qacc(s, b, q);
+    if (acc)
+        acc->n[field] += 1;
+    if (agent < 0)
+        return;
+    kaacc *aa = aacc(s, b, agent);
+    if (aa)
+        aa->calls.n[field] += 1;
 }
 
 /* _spread: add [t0, t1) to the agent's time category, split at interval
@@ -311,9 +311,7 @@ void kpi_arrived(acd_sim *s, double t, int64_t num, int queue)
     c->m_current = queue;
     c->m_answered = 0;
     c->m_agent = -1;
-    kacc *acc = qacc(s, c->m_bucket, queue);
-    if (acc)
-        acc->n[ACD_KPI_OFFERED] += 1;
+    count(s, c->m_bucket, queue, -1, ACD_KPI_OFFERED);
 }
 
 void kpi_queued(acd_sim *s, double t, int64_t num, int queue)
@@ -333,9 +331,8 @@ void kpi_offer(acd_sim *s, double t, int64_t num, int agent, int leg)
     if (!c)
         return;
     c->m_state = S_RINGING;
-    kacc *acc = qacc(s, c->m_bucket, c->queue);
-    if (acc)
-        acc->n[ACD_KPI_OFFERS] += 1;
+    /* the queue's count now, the agent's below: Metrics' order */
+    count(s, c->m_bucket, c->queue, -1, ACD_KPI_OFFERS);
     kagent *ag = &s->k.agents[agent];
     close_at(s, agent, t);
     ksession *old = session_of(ag, c->m_seq);
@@ -381,12 +378,7 @@ void kpi_cancel(acd_sim *s, double t, int64_t num, int agent, int reason)
     }
     if (!rona || queue < 0)
         return;
-    kacc *acc = qacc(s, bucket, queue);
-    if (acc)
-        acc->n[ACD_KPI_RONA] += 1;
-    kaacc *aa = aacc(s, bucket, agent);
-    if (aa)
-        aa->calls.n[ACD_KPI_RONA] += 1;
+    count(s, bucket, queue, agent, ACD_KPI_RONA);
 }
 
 void kpi_reject(acd_sim *s, double t, int64_t num)
@@ -398,9 +390,7 @@ void kpi_reject(acd_sim *s, double t, int64_t num)
     c->m_live = 0;
     if (c->m_answered)
         return;
-    kacc *acc = qacc(s, c->m_bucket, c->queue);
-    if (acc)
-        acc->n[ACD_KPI_REJECTED] += 1;
+    count(s, c->m_bucket, c->queue, -1, ACD_KPI_REJECTED);
 }
 
 void kpi_answered(acd_sim *s, double t, int64_t num, int agent)
@@ -431,7 +421,7 @@ void kpi_answered(acd_sim *s, double t, int64_t num, int agent)
     ksession v = {c->m_seq, c->m_bucket, (int32_t)num, SS_CONNECTED, c->queue, leg, 0.0, 0.0, 0.0};
     session_set(s, ag, &v);
     recategorise(s, agent);
-    kaacc *aa = aacc(s, c->m_bucket, agent);
+    kaacc *aa = aacc(s, c->m_bucket, agent); /* (the queue's counted it above) */
     if (aa)
         aa->calls.n[ACD_KPI_ANSWERED] += 1;
 }
@@ -585,8 +575,8 @@ int acd_sim_kpi(acd_sim *s, double interval, double tz, double short_abandon,
     int64_t nb = b1 - b0 + 1;
     k->threshold = malloc(sizeof(double) * (size_t)s->nq);
     k->wrap = malloc(sizeof(double) * (size_t)s->nq);
-    k->qacc = calloc((size_t)(nb * s->nq), sizeof(kacc *));
-    k->aacc = calloc((size_t)(nb * (s->na ? s->na : 1)), sizeof(kaacc *));
+    k->qacc = calloc((size_t)(nb * s->nq), sizeof(void *));
+    k->aacc = calloc((size_t)(nb * (s->na ? s->na : 1)), sizeof(void *));
     k->agents = calloc((size_t)s->na + 1, sizeof(kagent));
     if (!k->threshold || !k->wrap || !k->qacc || !k->aacc || !k->agents) {
         kpi_free(s);
